@@ -1,0 +1,28 @@
+dnl TS_STRONGSWAN(DIR)
+dnl Find a static monolithic strongSwan (libstrongswan + libcharon) installed
+dnl by contrib/strongswan/build under DIR.  That script records the compile
+dnl and link flags a program needs in DIR/tunsteer-strongswan.sh; we read
+dnl them, then prove they link by calling library_init().
+AC_DEFUN([TS_STRONGSWAN], [
+	ts_ss_dir="$1"
+	AS_IF([test ! -r "$ts_ss_dir/tunsteer-strongswan.sh"],
+		[AC_MSG_ERROR([$ts_ss_dir is not a strongSwan prefix made by contrib/strongswan/build (no tunsteer-strongswan.sh)])])
+	. "$ts_ss_dir/tunsteer-strongswan.sh"
+	AC_SUBST([STRONGSWAN_CFLAGS])
+	AC_SUBST([STRONGSWAN_LIBS])
+	AC_DEFINE_UNQUOTED([STRONGSWAN_VERSION], ["$STRONGSWAN_VERSION"],
+		[Version of the strongSwan linked in.])
+	AC_MSG_CHECKING([whether libcharon links statically from $ts_ss_dir])
+	ts_save_CFLAGS="$CFLAGS"; ts_save_LIBS="$LIBS"
+	CFLAGS="$CFLAGS $STRONGSWAN_CFLAGS"; LIBS="$STRONGSWAN_LIBS $LIBS"
+	AC_LINK_IFELSE([AC_LANG_PROGRAM([[
+#include <library.h>
+#include <daemon.h>
+]], [[
+	if (library_init(NULL, "configure"))
+		libcharon_init();
+	library_deinit();
+]])], [AC_MSG_RESULT([yes])],
+	[AC_MSG_RESULT([no]); AC_MSG_ERROR([cannot link libcharon from $ts_ss_dir; see config.log])])
+	CFLAGS="$ts_save_CFLAGS"; LIBS="$ts_save_LIBS"
+])

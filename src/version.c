@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+
+#include <event2/event.h>
+#include <libconfig.h>
+#include <netlink/version.h>
+
+#include "version.h"
+
+void
+version_print(FILE *out, const char *prog)
+{
+	fprintf(out, "%s %s\n", prog, PACKAGE_VERSION);
+	fprintf(out, "  libnl %s, libevent %s, libconfig %d.%d.%d, strongSwan %s\n",
+		nl_ver_str, event_get_version(), LIBCONFIG_VER_MAJOR,
+		LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION, STRONGSWAN_VERSION);
+}
