@@ -10,8 +10,12 @@ AC_DEFUN([TS_STRONGSWAN], [
 	. "$ts_ss_dir/tunsteer-strongswan.sh"
 	AC_SUBST([STRONGSWAN_CFLAGS])
 	AC_SUBST([STRONGSWAN_LIBS])
+	AS_IF([test -z "$STRONGSWAN_PLUGINS"],
+		[AC_MSG_ERROR([$ts_ss_dir/tunsteer-strongswan.sh names no STRONGSWAN_PLUGINS; rebuild with contrib/strongswan/build])])
 	AC_DEFINE_UNQUOTED([STRONGSWAN_VERSION], ["$STRONGSWAN_VERSION"],
 		[Version of the strongSwan linked in.])
+	AC_DEFINE_UNQUOTED([STRONGSWAN_PLUGINS], ["$STRONGSWAN_PLUGINS"],
+		[Plugins compiled into the static strongSwan, in load order.])
 	AC_MSG_CHECKING([whether libcharon links statically from $ts_ss_dir])
 	ts_save_CFLAGS="$CFLAGS"; ts_save_LIBS="$LIBS"
 	CFLAGS="$CFLAGS $STRONGSWAN_CFLAGS"; LIBS="$STRONGSWAN_LIBS $LIBS"

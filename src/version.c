@@ -13,7 +13,8 @@ void
 version_print(FILE *out, const char *prog)
 {
 	fprintf(out, "%s %s\n", prog, PACKAGE_VERSION);
-	fprintf(out, "  libnl %s, libevent %s, libconfig %d.%d.%d, strongSwan %s\n",
-		nl_ver_str, event_get_version(), LIBCONFIG_VER_MAJOR,
+	/* libnl's run-time version, not the headers' we built against. */
+	fprintf(out, "  libnl %d.%d.%d, libevent %s, libconfig %d.%d.%d, strongSwan %s\n",
+		nl_ver_maj, nl_ver_min, nl_ver_mic, event_get_version(), LIBCONFIG_VER_MAJOR,
 		LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION, STRONGSWAN_VERSION);
 }
