@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_fake.h"
+
+/* A growable array of fixed-size objects. */
+struct vec {
+	void *items;
+	size_t size, n, cap;
+};
+
+struct kernel_fake {
+	struct kernel_ops ops;	/* first: the public face */
+	struct vec links, addrs, routes, rules;
+	char *log;		/* being recorded */
+	char *taken;		/* handed out by kernel_fake_ops_log() */
+	size_t log_len, log_cap;
+	unsigned int n_ops;
+	int fail_next;
+};
+
+static void *
+vec_at(struct vec *v, size_t i)
+{
+	return (char *)v->items + i * v->size;
+}
+
+static int
+vec_push(struct vec *v, const void *item)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *items = realloc(v->items, cap * v->size);
+
+		if (items == NULL)
+			return -ENOMEM;
+		v->items = items;
+		v->cap = cap;
+	}
+	memcpy(vec_at(v, v->n++), item, v->size);
+	return 0;
+}
+
+static void
+vec_remove(struct vec *v, size_t i)
+{
+	memmove(vec_at(v, i), vec_at(v, i + 1), (v->n - i - 1) * v->size);
+	v->n--;
+}
+
+typedef bool (*same_key_fn)(const void *a, const void *b);
+
+static ssize_t
+vec_find(struct vec *v, const void *key, same_key_fn same)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (same(vec_at(v, i), key))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Insert or overwrite by key. */
+static int
+vec_upsert(struct vec *v, const void *item, same_key_fn same)
+{
+	ssize_t i = vec_find(v, item, same);
+
+	if (i >= 0) {
+		memcpy(vec_at(v, (size_t)i), item, v->size);
+		return 0;
+	}
+	return vec_push(v, item);
+}
+
+static struct kernel_fake *
+fake_of(struct kernel_ops *ops)
+{
+	return (struct kernel_fake *)ops;
+}
+
+static void
+fake_record(struct kernel_fake *f, const char *fmt, ...)
+{
+	char line[512];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	if (f->log_len + n + 2 > f->log_cap) {
+		size_t cap = (f->log_cap + n + 2) * 2;
+		char *log = realloc(f->log, cap);
+
+		if (log == NULL)
+			return;	/* a test will notice the missing line */
+		f->log = log;
+		f->log_cap = cap;
+	}
+	memcpy(f->log + f->log_len, line, n);
+	f->log_len += n;
+	f->log[f->log_len++] = '\n';
+	f->log[f->log_len] = '\0';
+	f->n_ops++;
+}
+
+/* Consume an injected failure, if any. */
+static int
+fake_take_failure(struct kernel_fake *f)
+{
+	int err = f->fail_next;
+
+	f->fail_next = 0;
+	return err;
+}
+
+static bool
+link_same(const void *a, const void *b)
+{
+	return strcmp(((const struct kernel_link *)a)->name,
+		      ((const struct kernel_link *)b)->name) == 0;
+}
+
+static bool
+prefix_same(const struct ts_prefix *a, const struct ts_prefix *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       (a->family == AF_INET6 ? memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0
+				      : a->v4.s_addr == b->v4.s_addr);
+}
+
+static bool
+addr_same(const void *a, const void *b)
+{
+	const struct kernel_addr *x = a, *y = b;
+
+	return strcmp(x->ifname, y->ifname) == 0 &&
+	       prefix_same(&x->local, &y->local);
+}
+
+static bool
+route_same(const void *a, const void *b)
+{
+	const struct kernel_route *x = a, *y = b;
+
+	return x->table == y->table && x->metric == y->metric &&
+	       prefix_same(&x->dst, &y->dst);
+}
+
+static bool
+rule_same(const void *a, const void *b)
+{
+	return kernel_rule_equal(a, b);
+}
+
+static int
+fake_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->links.n; i++)
+		cb(vec_at(&f->links, i), arg);
+	return 0;
+}
+
+static int
+fake_link_set(struct kernel_ops *ops, const struct kernel_link *link)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_link_format(link, buf, sizeof(buf));
+	fake_record(f, "link set %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->links, link, link_same);
+}
+
+static int
+fake_link_del(struct kernel_ops *ops, const char *name)
+{
+	struct kernel_fake *f = fake_of(ops);
+	struct kernel_link key = { 0 };
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	fake_record(f, "link del %s%s", name, err ? " (failed)" : "");
+	if (err)
+		return err;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	i = vec_find(&f->links, &key, link_same);
+	if (i < 0)
+		return -ENODEV;
+	vec_remove(&f->links, (size_t)i);
+	/* The kernel takes a link's addresses and routes with it. */
+	for (size_t j = f->addrs.n; j-- > 0;)
+		if (strcmp(((struct kernel_addr *)vec_at(&f->addrs, j))->ifname,
+			   name) == 0)
+			vec_remove(&f->addrs, j);
+	return 0;
+}
+
+static int
+fake_addr_dump(struct kernel_ops *ops, kernel_addr_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->addrs.n; i++)
+		cb(vec_at(&f->addrs, i), arg);
+	return 0;
+}
+
+static int
+fake_addr_add(struct kernel_ops *ops, const struct kernel_addr *addr)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_addr_format(addr, buf, sizeof(buf));
+	fake_record(f, "addr add %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->addrs, addr, addr_same);
+}
+
+static int
+fake_addr_del(struct kernel_ops *ops, const struct kernel_addr *addr)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_addr_format(addr, buf, sizeof(buf));
+	fake_record(f, "addr del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->addrs, addr, addr_same);
+	if (i < 0)
+		return -EADDRNOTAVAIL;
+	vec_remove(&f->addrs, (size_t)i);
+	return 0;
+}
+
+static int
+fake_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->routes.n; i++)
+		cb(vec_at(&f->routes, i), arg);
+	return 0;
+}
+
+static int
+fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+
+	kernel_route_format(route, buf, sizeof(buf));
+	fake_record(f, "route replace %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->routes, route, route_same);
+}
+
+static int
+fake_route_del(struct kernel_ops *ops, const struct kernel_route *route)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_route_format(route, buf, sizeof(buf));
+	fake_record(f, "route del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->routes, route, route_same);
+	if (i < 0)
+		return -ESRCH;
+	vec_remove(&f->routes, (size_t)i);
+	return 0;
+}
+
+static int
+fake_rule_dump(struct kernel_ops *ops, kernel_rule_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->rules.n; i++)
+		cb(vec_at(&f->rules, i), arg);
+	return 0;
+}
+
+static int
+fake_rule_add(struct kernel_ops *ops, const struct kernel_rule *rule)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_rule_format(rule, buf, sizeof(buf));
+	fake_record(f, "rule add %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	if (vec_find(&f->rules, rule, rule_same) >= 0)
+		return -EEXIST;
+	return vec_push(&f->rules, rule);
+}
+
+static int
+fake_rule_del(struct kernel_ops *ops, const struct kernel_rule *rule)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_rule_format(rule, buf, sizeof(buf));
+	fake_record(f, "rule del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->rules, rule, rule_same);
+	if (i < 0)
+		return -ENOENT;
+	vec_remove(&f->rules, (size_t)i);
+	return 0;
+}
+
+static int
+fake_sysctl_set(struct kernel_ops *ops, const char *path, const char *value)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "sysctl %s=%s%s", path, value, err ? " (failed)" : "");
+	return err;
+}
+
+/* The fake has no event source: tests call the reconciler directly. */
+static int
+fake_monitor_fd(struct kernel_ops *ops)
+{
+	return -1;
+}
+
+static int
+fake_monitor_drain(struct kernel_ops *ops)
+{
+	return 0;
+}
+
+static void
+fake_destroy(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	free(f->links.items);
+	free(f->addrs.items);
+	free(f->routes.items);
+	free(f->rules.items);
+	free(f->log);
+	free(f->taken);
+	free(f);
+}
+
+struct kernel_ops *
+kernel_fake_create(void)
+{
+	struct kernel_fake *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->ops = (struct kernel_ops){
+		.link_dump = fake_link_dump,
+		.link_set = fake_link_set,
+		.link_del = fake_link_del,
+		.addr_dump = fake_addr_dump,
+		.addr_add = fake_addr_add,
+		.addr_del = fake_addr_del,
+		.route_dump = fake_route_dump,
+		.route_replace = fake_route_replace,
+		.route_del = fake_route_del,
+		.rule_dump = fake_rule_dump,
+		.rule_add = fake_rule_add,
+		.rule_del = fake_rule_del,
+		.sysctl_set = fake_sysctl_set,
+		.monitor_fd = fake_monitor_fd,
+		.monitor_drain = fake_monitor_drain,
+		.destroy = fake_destroy,
+	};
+	f->links.size = sizeof(struct kernel_link);
+	f->addrs.size = sizeof(struct kernel_addr);
+	f->routes.size = sizeof(struct kernel_route);
+	f->rules.size = sizeof(struct kernel_rule);
+	return &f->ops;
+}
+
+const char *
+kernel_fake_ops_log(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	/* Hand the text over whole and start a fresh log. */
+	free(f->taken);
+	f->taken = f->log;
+	f->log = NULL;
+	f->log_len = f->log_cap = 0;
+	f->n_ops = 0;
+	return f->taken ? f->taken : "";
+}
+
+unsigned int
+kernel_fake_ops_count(struct kernel_ops *ops)
+{
+	return fake_of(ops)->n_ops;
+}
+
+void
+kernel_fake_fail_next(struct kernel_ops *ops, int err)
+{
+	fake_of(ops)->fail_next = err;
+}
+
+int
+kernel_fake_inject_link(struct kernel_ops *ops, const struct kernel_link *l)
+{
+	return vec_upsert(&fake_of(ops)->links, l, link_same);
+}
+
+int
+kernel_fake_inject_route(struct kernel_ops *ops, const struct kernel_route *r)
+{
+	return vec_upsert(&fake_of(ops)->routes, r, route_same);
+}
+
+int
+kernel_fake_inject_rule(struct kernel_ops *ops, const struct kernel_rule *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	return vec_find(&f->rules, r, rule_same) >= 0 ? -EEXIST
+						      : vec_push(&f->rules, r);
+}
+
+void
+kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	ssize_t i = vec_find(&f->routes, r, route_same);
+
+	if (i >= 0)
+		vec_remove(&f->routes, (size_t)i);
+}

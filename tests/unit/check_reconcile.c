@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The reconciler against the fake kernel: the exact operations it issues
+ * for old → new states, that it never touches what is not ours, repairs
+ * tampering, adopts a killed instance's state and retries failures.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_fake.h"
+#include "log.h"
+#include "reconcile.h"
+
+static struct kernel_ops *k;
+static struct reconcile *rc;
+static struct kernel_state st;
+static struct reconcile_stats stats;
+
+static struct in_addr
+ip(const char *s)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct ts_prefix
+pfx(const char *s)
+{
+	struct ts_prefix p;
+
+	ck_assert_int_eq(ts_prefix_parse(s, false, &p), 0);
+	return p;
+}
+
+static struct kernel_link
+gre(const char *name, const char *local, const char *remote)
+{
+	struct kernel_link l = { .kind = KERNEL_LINK_GRE, .ttl = 64,
+				 .mtu = 1476, .up = true };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.alias, sizeof(l.alias), KERNEL_LINK_ALIAS_PREFIX "%s", name);
+	l.local = ip(local);
+	l.remote = ip(remote);
+	return l;
+}
+
+static struct kernel_route
+route(uint32_t table, const char *dst, const char *dev1, unsigned w1,
+      const char *dev2, unsigned w2)
+{
+	struct kernel_route r = { .table = table, .dst = pfx(dst),
+				  .protocol = KERNEL_RTPROT_TUNSTEER };
+
+	snprintf(r.nh[0].dev, IFNAMSIZ, "%s", dev1);
+	r.nh[0].weight = (uint16_t)w1;
+	r.n_nexthops = 1;
+	if (dev2) {
+		snprintf(r.nh[1].dev, IFNAMSIZ, "%s", dev2);
+		r.nh[1].weight = (uint16_t)w2;
+		r.n_nexthops = 2;
+	}
+	return r;
+}
+
+static struct kernel_rule
+fwrule(uint32_t prio, uint32_t mark, uint32_t table)
+{
+	return (struct kernel_rule){ .priority = prio, .fwmark = mark,
+				     .fwmask = 0xffffffff, .table = table };
+}
+
+/* Two GRE tunnels, their inner addresses and sysctls, one weighted ECMP
+ * default route in a policy table and the fwmark rule leading to it. */
+static void
+two_tunnels(struct kernel_state *s, unsigned w2)
+{
+	struct kernel_link l1 = gre("cf1", "198.51.100.2", "192.0.2.1");
+	struct kernel_link l2 = gre("cf2", "198.51.100.6", "192.0.2.2");
+	struct kernel_addr a1 = { .ifname = "cf1", .local = pfx("198.19.0.1/31") };
+	struct kernel_addr a2 = { .ifname = "cf2", .local = pfx("198.19.0.3/31") };
+	struct kernel_route r = route(21100, "0.0.0.0/0", "cf1", 1, "cf2", w2);
+	struct kernel_rule ru = fwrule(21100, 0x74730001, 21100);
+
+	ck_assert_int_eq(kernel_state_add_link(s, &l1), 0);
+	ck_assert_int_eq(kernel_state_add_link(s, &l2), 0);
+	ck_assert_int_eq(kernel_state_add_addr(s, &a1), 0);
+	ck_assert_int_eq(kernel_state_add_addr(s, &a2), 0);
+	ck_assert_int_eq(kernel_state_add_route(s, &r), 0);
+	ck_assert_int_eq(kernel_state_add_rule(s, &ru), 0);
+	ck_assert_int_eq(kernel_state_add_sysctl(s, "net/ipv4/conf/cf1/rp_filter", "0"), 0);
+	ck_assert_int_eq(kernel_state_add_sysctl(s, "net/ipv4/conf/cf2/rp_filter", "0"), 0);
+}
+
+static void
+setup(void)
+{
+	log_init("check_reconcile", true, LOG_LVL_ERR);
+	k = kernel_fake_create();
+	ck_assert_ptr_nonnull(k);
+	rc = reconcile_create(k);
+	ck_assert_ptr_nonnull(rc);
+	kernel_state_init(&st);
+}
+
+static void
+teardown(void)
+{
+	kernel_state_free(&st);
+	reconcile_destroy(rc);
+	k->destroy(k);
+}
+
+START_TEST(test_first_apply_creates_links_then_sysctls_addrs_routes_rules_in_order)
+{
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set cf1 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "link set cf2 gre local 198.51.100.6 remote 192.0.2.2 ttl 64 mtu 1476 up\n"
+	    "sysctl net/ipv4/conf/cf1/rp_filter=0\n"
+	    "sysctl net/ipv4/conf/cf2/rp_filter=0\n"
+	    "addr add 198.19.0.1/31 dev cf1\n"
+	    "addr add 198.19.0.3/31 dev cf2\n"
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1 nexthop dev cf2 weight 1\n"
+	    "rule add prio 21100 from all fwmark 0x74730001/0xffffffff table 21100\n");
+	ck_assert_uint_eq(stats.added, 6);
+	ck_assert_uint_eq(stats.failed, 0);
+}
+END_TEST
+
+START_TEST(test_second_apply_of_same_state_issues_nothing)
+{
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+START_TEST(test_weight_change_replaces_only_that_route)
+{
+	struct kernel_state next;
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	two_tunnels(&next, 3);
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1 nexthop dev cf2 weight 3\n");
+	ck_assert_uint_eq(stats.changed, 1);
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_route_deleted_by_hand_is_restored_and_nothing_else_touched)
+{
+	struct kernel_route r = route(21100, "0.0.0.0/0", "cf1", 1, "cf2", 1);
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_fake_remove_route(k, &r);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1 nexthop dev cf2 weight 1\n");
+}
+END_TEST
+
+START_TEST(test_foreign_links_routes_and_rules_survive_flush)
+{
+	struct kernel_link foreign = gre("wan-gre", "198.51.100.2", "203.0.113.99");
+	struct kernel_route theirs = route(21100, "198.18.0.0/24", "cf1", 1, NULL, 0);
+	struct kernel_rule main_rule = { .priority = 32766, .table = 254 };
+
+	foreign.alias[0] = '\0';	/* no mark: not ours */
+	theirs.protocol = 4;		/* "static": an operator's route */
+	ck_assert_int_eq(kernel_fake_inject_link(k, &foreign), 0);
+	ck_assert_int_eq(kernel_fake_inject_route(k, &theirs), 0);
+	ck_assert_int_eq(kernel_fake_inject_rule(k, &main_rule), 0);
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+
+	ck_assert_int_eq(reconcile_flush(rc, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "rule del prio 21100 from all fwmark 0x74730001/0xffffffff table 21100\n"
+	    "route del table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1 nexthop dev cf2 weight 1\n"
+	    "link del cf1\n"
+	    "link del cf2\n");
+	ck_assert_uint_eq(stats.deleted, 4);
+}
+END_TEST
+
+START_TEST(test_restarted_daemon_adopts_existing_state_without_recreating)
+{
+	struct reconcile *again;
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+
+	/* kill -9: the new instance knows nothing but what it dumps. */
+	again = reconcile_create(k);
+	ck_assert_int_eq(reconcile_apply(again, &st, &stats), 0);
+	/* Only the sysctls it cannot read back are written again. */
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "sysctl net/ipv4/conf/cf1/rp_filter=0\n"
+	    "sysctl net/ipv4/conf/cf2/rp_filter=0\n");
+	ck_assert_uint_eq(stats.added + stats.deleted, 0);
+	reconcile_destroy(again);
+}
+END_TEST
+
+START_TEST(test_failed_operation_is_counted_and_retried_on_next_apply)
+{
+	two_tunnels(&st, 1);
+	kernel_fake_fail_next(k, -ENOBUFS);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), -EAGAIN);
+	ck_assert_uint_eq(stats.failed, 1);
+	kernel_fake_ops_log(k);
+	/* cf1 failed; its sysctl was not written either; now both follow. */
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set cf1 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "sysctl net/ipv4/conf/cf1/rp_filter=0\n"
+	    "addr add 198.19.0.1/31 dev cf1\n");
+}
+END_TEST
+
+START_TEST(test_removed_tunnel_loses_rule_route_then_link_in_that_order)
+{
+	struct kernel_state next;
+	struct kernel_link l1 = gre("cf1", "198.51.100.2", "192.0.2.1");
+	struct kernel_addr a1 = { .ifname = "cf1", .local = pfx("198.19.0.1/31") };
+	struct kernel_route r = route(21100, "0.0.0.0/0", "cf1", 1, NULL, 0);
+	struct kernel_rule ru = fwrule(21100, 0x74730001, 21100);
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	ck_assert_int_eq(kernel_state_add_link(&next, &l1), 0);
+	ck_assert_int_eq(kernel_state_add_addr(&next, &a1), 0);
+	ck_assert_int_eq(kernel_state_add_route(&next, &r), 0);
+	ck_assert_int_eq(kernel_state_add_rule(&next, &ru), 0);
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1\n"
+	    "link del cf2\n");
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_link_with_changed_mtu_is_changed_in_place)
+{
+	struct kernel_state next;
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	two_tunnels(&next, 1);
+	next.links[1].mtu = 1400;
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	/* The changed link's own sysctls are re-asserted with it. */
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set cf2 gre local 198.51.100.6 remote 192.0.2.2 ttl 64 mtu 1400 up\n"
+	    "sysctl net/ipv4/conf/cf2/rp_filter=0\n");
+	ck_assert_uint_eq(stats.changed, 2);
+	kernel_state_free(&next);
+}
+END_TEST
+
+static Suite *
+reconcile_suite(void)
+{
+	Suite *s = suite_create("reconcile");
+	TCase *tc = tcase_create("fake kernel");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_first_apply_creates_links_then_sysctls_addrs_routes_rules_in_order);
+	tcase_add_test(tc, test_second_apply_of_same_state_issues_nothing);
+	tcase_add_test(tc, test_weight_change_replaces_only_that_route);
+	tcase_add_test(tc, test_route_deleted_by_hand_is_restored_and_nothing_else_touched);
+	tcase_add_test(tc, test_foreign_links_routes_and_rules_survive_flush);
+	tcase_add_test(tc, test_restarted_daemon_adopts_existing_state_without_recreating);
+	tcase_add_test(tc, test_failed_operation_is_counted_and_retried_on_next_apply);
+	tcase_add_test(tc, test_removed_tunnel_loses_rule_route_then_link_in_that_order);
+	tcase_add_test(tc, test_link_with_changed_mtu_is_changed_in_place);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(reconcile_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
