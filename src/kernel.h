@@ -30,6 +30,9 @@
 #define KERNEL_RULE_PRIO_MAX 21999
 #define KERNEL_LINK_ALIAS_PREFIX "tunsteer:"
 #define KERNEL_MAX_NEXTHOPS 64	/* the provider's ECMP limit */
+#define KERNEL_XFRM_IF_ID_MIN 0x74730001u
+#define KERNEL_XFRM_IF_ID_MAX 0x7473ffffu
+#define KERNEL_NFT_TABLE "inet tunsteer"
 
 enum kernel_link_kind {
 	KERNEL_LINK_GRE,
@@ -112,6 +115,17 @@ struct kernel_ops {
 
 	/* Write @value to /proc/sys/@path (e.g. "net/ipv4/conf/gre1/rp_filter"). */
 	int (*sysctl_set)(struct kernel_ops *ops, const char *path, const char *value);
+
+	/*
+	 * Run an nft script (libnftables syntax) as one transaction: all of
+	 * it applies or none does.  With @output, what nft prints (e.g. for
+	 * "list table …") is returned there, malloc'd, owned by the caller.
+	 * The script must only name our table, KERNEL_NFT_TABLE.
+	 */
+	int (*nft_run)(struct kernel_ops *ops, const char *script, char **output);
+	/* Like monitor_fd()/monitor_drain(), for nftables changes. */
+	int (*nft_monitor_fd)(struct kernel_ops *ops);
+	int (*nft_monitor_drain)(struct kernel_ops *ops);
 
 	/*
 	 * Change notifications.  monitor_fd() is a descriptor to poll for

@@ -23,6 +23,7 @@ struct kernel_fake {
 	size_t log_len, log_cap;
 	unsigned int n_ops;
 	int fail_next;
+	char *nft;		/* "list table" answer: the table as applied */
 };
 
 static void *
@@ -343,6 +344,65 @@ fake_sysctl_set(struct kernel_ops *ops, const char *path, const char *value)
 	return err;
 }
 
+/*
+ * nft: record each line of a script; a script that changes the table
+ * makes "list table" answer with a fingerprint of everything applied.
+ */
+static int
+fake_nft_run(struct kernel_ops *ops, const char *script, char **output)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err;
+
+	if (output)
+		*output = NULL;
+	if (strncmp(script, "list table ", 11) == 0) {
+		if (f->nft == NULL)
+			return -ENOENT;
+		if (output && (*output = strdup(f->nft)) == NULL)
+			return -ENOMEM;
+		return 0;
+	}
+	err = fake_take_failure(f);
+	for (const char *l = script; *l;) {
+		size_t n = strcspn(l, "\n");
+
+		fake_record(f, "nft %.*s%s", (int)n, l, err ? " (failed)" : "");
+		l += n + (l[n] == '\n');
+	}
+	if (err)
+		return err;
+	if (strstr(script, "delete table") && !strstr(script, "{\n\tset") &&
+	    !strstr(script, "{\n\tchain")) {
+		free(f->nft);	/* a flush: the table is gone */
+		f->nft = NULL;
+		return 0;
+	}
+	size_t old = f->nft ? strlen(f->nft) : 0;
+	char *n = realloc(f->nft, old + strlen(script) + 1);
+
+	if (n == NULL)
+		return -ENOMEM;
+	strcpy(n + old, script);
+	f->nft = n;
+	return 0;
+}
+
+static int
+fake_nft_monitor_fd(struct kernel_ops *ops)
+{
+	return -1;
+}
+
+void
+kernel_fake_nft_tamper(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	free(f->nft);
+	f->nft = NULL;
+}
+
 /* The fake has no event source: tests call the reconciler directly. */
 static int
 fake_monitor_fd(struct kernel_ops *ops)
@@ -367,6 +427,7 @@ fake_destroy(struct kernel_ops *ops)
 	free(f->rules.items);
 	free(f->log);
 	free(f->taken);
+	free(f->nft);
 	free(f);
 }
 
@@ -391,6 +452,9 @@ kernel_fake_create(void)
 		.rule_add = fake_rule_add,
 		.rule_del = fake_rule_del,
 		.sysctl_set = fake_sysctl_set,
+		.nft_run = fake_nft_run,
+		.nft_monitor_fd = fake_nft_monitor_fd,
+		.nft_monitor_drain = fake_monitor_drain,
 		.monitor_fd = fake_monitor_fd,
 		.monitor_drain = fake_monitor_drain,
 		.destroy = fake_destroy,

@@ -35,6 +35,8 @@ int kernel_fake_inject_route(struct kernel_ops *ops, const struct kernel_route *
 	__attribute__((warn_unused_result));
 int kernel_fake_inject_rule(struct kernel_ops *ops, const struct kernel_rule *r)
 	__attribute__((warn_unused_result));
+/* Someone deletes our nft table. */
+void kernel_fake_nft_tamper(struct kernel_ops *ops);
 void kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r);
 
 #endif

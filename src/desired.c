@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desired.h"
+
+/* A growing string for the nft script. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	int err;
+};
+
+static void
+sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n + 1) * 2;
+		char *s = realloc(b->s, cap);
+
+		if (s == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+void
+nft_state_free(struct nft_state *ns)
+{
+	for (size_t i = 0; i < ns->n_sets; i++)
+		free(ns->sets[i].elems);
+	free(ns->sets);
+	free(ns->chains);
+	memset(ns, 0, sizeof(*ns));
+}
+
+/* nft identifiers take [A-Za-z0-9_]; policy names may also hold '-' or
+ * '.', which become '_'. */
+static void
+set_name(char *out, size_t len, const char *policy)
+{
+	size_t n = (size_t)snprintf(out, len, "auth_%s", policy);
+
+	for (size_t i = 5; i < n && i < len; i++)
+		if (!(out[i] == '_' || (out[i] >= 'a' && out[i] <= 'z') ||
+		      (out[i] >= 'A' && out[i] <= 'Z') ||
+		      (out[i] >= '0' && out[i] <= '9')))
+			out[i] = '_';
+}
+
+static int
+prefix_sort_cmp(const void *pa, const void *pb)
+{
+	const struct ts_prefix *a = pa, *b = pb;
+	uint32_t x = ntohl(a->v4.s_addr), y = ntohl(b->v4.s_addr);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int
+add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
+	size_t n)
+{
+	struct nft_set *sets = realloc(ns->sets, (ns->n_sets + 1) * sizeof(*sets));
+	struct nft_set *s;
+
+	if (sets == NULL)
+		return -ENOMEM;
+	ns->sets = sets;
+	s = &sets[ns->n_sets];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (n) {
+		s->elems = malloc(n * sizeof(*elems));
+		if (s->elems == NULL)
+			return -ENOMEM;
+		memcpy(s->elems, elems, n * sizeof(*elems));
+		qsort(s->elems, n, sizeof(*elems), prefix_sort_cmp);
+	}
+	s->n_elems = n;
+	ns->n_sets++;
+	return 0;
+}
+
+/* Index of the uplink (distinct customer underlay address) of @t. */
+static int
+uplink_index(const struct config *conf, size_t t)
+{
+	int u = 0;
+
+	for (size_t i = 0; i < t; i++) {
+		bool seen = false;
+
+		if (!conf->tunnels[i].underlay.set)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (conf->tunnels[j].underlay.set &&
+			    conf->tunnels[j].local.s_addr == conf->tunnels[i].local.s_addr)
+				seen = true;
+		if (!seen) {
+			if (conf->tunnels[i].local.s_addr == conf->tunnels[t].local.s_addr)
+				return u;
+			u++;
+		}
+	}
+	return u;
+}
+
+static int
+build_links(const struct config *conf, struct kernel_state *ks)
+{
+	int err;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		const struct config_tunnel *t = &conf->tunnels[i];
+		struct kernel_link l = { .ttl = (uint8_t)t->ttl, .mtu = t->mtu,
+					 .up = true, .local = t->local,
+					 .remote = t->remote };
+		struct kernel_addr a = { .local = t->address };
+		char path[128];
+
+		snprintf(l.name, sizeof(l.name), "%s", t->name);
+		snprintf(l.alias, sizeof(l.alias), KERNEL_LINK_ALIAS_PREFIX "%s",
+			 t->name);
+		if (t->type == TUNNEL_GRE) {
+			l.kind = KERNEL_LINK_GRE;
+		} else {
+			l.kind = KERNEL_LINK_XFRM;
+			l.if_id = KERNEL_XFRM_IF_ID_MIN + (uint32_t)i;
+			l.local.s_addr = l.remote.s_addr = 0;
+			l.ttl = 0;
+		}
+		memcpy(a.ifname, l.name, sizeof(a.ifname));
+		if ((err = kernel_state_add_link(ks, &l)) < 0 ||
+		    (err = kernel_state_add_addr(ks, &a)) < 0)
+			return err;
+
+		/* Health probes and provider traffic arrive from sources the
+		 * reverse path does not lead back through this tunnel. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", t->name);
+		if ((err = kernel_state_add_sysctl(ks, path, "0")) < 0)
+			return err;
+		if (t->type == TUNNEL_IPSEC) {
+			/* The XFRM interface's if_id selects the policy; the
+			 * global policy lookup must not run again on it. */
+			snprintf(path, sizeof(path),
+				 "net/ipv4/conf/%s/disable_policy", t->name);
+			if ((err = kernel_state_add_sysctl(ks, path, "1")) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Pin every tunnel's anycast endpoint to its underlay: per uplink, a table
+ * of host routes and a rule "from <local> lookup <table>". */
+static int
+build_pins(const struct config *conf, struct kernel_state *ks)
+{
+	int err, last = -1;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		const struct config_tunnel *t = &conf->tunnels[i];
+		const struct config_underlay *u = &t->underlay;
+		struct kernel_route r = { .protocol = KERNEL_RTPROT_TUNSTEER,
+					  .n_nexthops = 1 };
+		int up;
+
+		if (!u->set || t->type != TUNNEL_GRE)
+			continue;
+		up = uplink_index(conf, i);
+		if (up >= DESIRED_MAX_UPLINKS)
+			return -E2BIG;
+		r.table = DESIRED_PIN_TABLE_BASE + (uint32_t)up;
+		r.dst.family = AF_INET;
+		r.dst.v4 = t->remote;
+		r.dst.len = 32;
+		snprintf(r.nh[0].dev, IFNAMSIZ, "%s", u->interface);
+		if (u->has_gateway)
+			r.nh[0].gw = u->gateway;
+		r.nh[0].weight = 1;
+		if ((err = kernel_state_add_route(ks, &r)) < 0)
+			return err;
+		if (up > last) {
+			struct kernel_rule rule = {
+				.priority = DESIRED_PIN_PRIO_BASE + (uint32_t)up,
+				.table = r.table,
+			};
+
+			rule.src.family = AF_INET;
+			rule.src.v4 = t->local;
+			rule.src.len = 32;
+			if ((err = kernel_state_add_rule(ks, &rule)) < 0)
+				return err;
+			last = up;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A policy's table holds one default route: a weighted multipath over the
+ * usable tunnels with the best (lowest) priority.  With no usable tunnel
+ * it is a blackhole: authorized sources are the provider's prefixes, and
+ * the ISP would drop or misroute them anyway.
+ */
+static int
+build_policy_route(const struct config *conf, size_t p, const bool *tunnel_up,
+		   struct kernel_state *ks)
+{
+	const struct config_policy *pol = &conf->policies[p];
+	struct kernel_route r = { .table = desired_policy_table(p),
+				  .protocol = KERNEL_RTPROT_TUNSTEER };
+	uint32_t best = UINT32_MAX;
+	bool any = false;
+
+	r.dst.family = AF_INET;
+	for (size_t i = 0; i < pol->n_tunnels; i++) {
+		const struct config_policy_tunnel *pt = &pol->tunnels[i];
+
+		if (tunnel_up && !tunnel_up[pt->tunnel])
+			continue;
+		if (!any || pt->priority < best)
+			best = pt->priority;
+		any = true;
+	}
+	if (!any) {
+		r.blackhole = true;
+		return kernel_state_add_route(ks, &r);
+	}
+	for (size_t i = 0; i < pol->n_tunnels; i++) {
+		const struct config_policy_tunnel *pt = &pol->tunnels[i];
+		struct kernel_nexthop *nh;
+
+		if ((tunnel_up && !tunnel_up[pt->tunnel]) || pt->priority != best)
+			continue;
+		if (r.n_nexthops == KERNEL_MAX_NEXTHOPS)
+			return -E2BIG;
+		nh = &r.nh[r.n_nexthops++];
+		snprintf(nh->dev, IFNAMSIZ, "%s", conf->tunnels[pt->tunnel].name);
+		nh->weight = (uint16_t)pt->weight;
+	}
+	return kernel_state_add_route(ks, &r);
+}
+
+static int
+build_policies(const struct config *conf, const bool *tunnel_up,
+	       struct kernel_state *ks)
+{
+	int err;
+
+	if (conf->n_policies > DESIRED_MAX_POLICIES)
+		return -E2BIG;
+	for (size_t p = 0; p < conf->n_policies; p++) {
+		struct kernel_rule rule = {
+			.priority = DESIRED_POLICY_PRIO_BASE + (uint32_t)p,
+			.table = desired_policy_table(p),
+			.fwmark = desired_policy_fwmark(p),
+			.fwmask = 0xffffffff,
+		};
+
+		if ((err = build_policy_route(conf, p, tunnel_up, ks)) < 0 ||
+		    (err = kernel_state_add_rule(ks, &rule)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+static void
+tunnel_list(struct sbuf *b, const struct config *conf)
+{
+	sbuf_printf(b, "{ ");
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		sbuf_printf(b, "%s\"%s\"", i ? ", " : "", conf->tunnels[i].name);
+	sbuf_printf(b, " }");
+}
+
+static int
+build_nft(const struct config *conf, struct nft_state *ns)
+{
+	struct sbuf b = { 0 };
+	struct ts_prefix *all = NULL;
+	size_t n_all = 0;
+	int err = 0;
+
+	for (size_t p = 0; p < conf->n_policies; p++)
+		n_all += conf->policies[p].n_prefixes;
+	if (n_all && (all = malloc(n_all * sizeof(*all))) == NULL)
+		return -ENOMEM;
+	n_all = 0;
+	for (size_t p = 0; p < conf->n_policies && err == 0; p++) {
+		const struct config_policy *pol = &conf->policies[p];
+		char name[64];
+
+		set_name(name, sizeof(name), pol->name);
+		for (size_t s = 0; s < ns->n_sets; s++)
+			if (strcmp(ns->sets[s].name, name) == 0)
+				err = -ENOTUNIQ;
+		if (err == 0)
+			err = add_set(ns, name, pol->prefixes, pol->n_prefixes);
+		if (pol->n_prefixes)
+			memcpy(all + n_all, pol->prefixes,
+			       pol->n_prefixes * sizeof(*all));
+		n_all += pol->n_prefixes;
+	}
+	if (err == 0)
+		err = add_set(ns, "authorized", all, n_all);
+	free(all);
+	if (err)
+		return err;
+
+	/* Mark authorized sources, forwarded and local, per policy. */
+	static const char *const hooks[][2] = {
+		{ "prerouting", "type filter hook prerouting priority mangle" },
+		{ "output", "type route hook output priority mangle" },
+	};
+	for (size_t h = 0; h < 2; h++) {
+		sbuf_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n",
+			    hooks[h][0], hooks[h][1]);
+		for (size_t p = 0; p < conf->n_policies; p++) {
+			char name[64];
+
+			set_name(name, sizeof(name), conf->policies[p].name);
+			sbuf_printf(&b, "\t\tip saddr @%s meta mark set %#x\n",
+				    name, desired_policy_fwmark(p));
+		}
+		sbuf_printf(&b, "\t}\n");
+	}
+
+	sbuf_printf(&b, "\tchain forward {\n"
+		    "\t\ttype filter hook forward priority mangle; policy accept;\n");
+	if (conf->n_tunnels) {
+		/* Egress hygiene: whatever the routing says, a packet from a
+		 * source that is not authorized never enters a tunnel. */
+		sbuf_printf(&b, "\t\toifname ");
+		tunnel_list(&b, conf);
+		sbuf_printf(&b, " ip saddr != @authorized counter drop "
+			    "comment \"unauthorized source into a tunnel\"\n");
+	}
+	if (conf->unauthorized == UNAUTH_DROP) {
+		bool any = false;
+
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			const struct config_underlay *u = &conf->tunnels[i].underlay;
+
+			bool dup = false;
+
+			if (!u->set)
+				continue;
+			for (size_t j = 0; j < i; j++)
+				if (conf->tunnels[j].underlay.set &&
+				    strcmp(conf->tunnels[j].underlay.interface,
+					   u->interface) == 0)
+					dup = true;
+			if (dup)
+				continue;
+			sbuf_printf(&b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
+				    u->interface);
+			any = true;
+		}
+		if (any)
+			sbuf_printf(&b, " } ip saddr != @authorized counter drop "
+				    "comment \"unauthorized egress\"\n");
+	}
+	if (conf->mss_clamp) {
+		/* Both directions of every tunnel: SYNs leaving through it and
+		 * SYNs arriving from it advertise at most what fits. */
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			const struct config_tunnel *t = &conf->tunnels[i];
+
+			if (t->mss == 0)
+				continue;
+			sbuf_printf(&b, "\t\toifname \"%s\" tcp flags syn / syn,rst "
+				    "tcp option maxseg size > %u "
+				    "tcp option maxseg size set %u\n",
+				    t->name, t->mss, t->mss);
+			sbuf_printf(&b, "\t\tiifname \"%s\" tcp flags syn / syn,rst "
+				    "tcp option maxseg size > %u "
+				    "tcp option maxseg size set %u\n",
+				    t->name, t->mss, t->mss);
+		}
+	}
+	sbuf_printf(&b, "\t}\n");
+	if (b.err) {
+		free(b.s);
+		return b.err;
+	}
+	ns->chains = b.s;
+	return 0;
+}
+
+int
+desired_build(const struct config *conf, const bool *tunnel_up,
+	      struct kernel_state *ks, struct nft_state *ns)
+{
+	int err;
+
+	kernel_state_init(ks);
+	memset(ns, 0, sizeof(*ns));
+	if ((err = build_links(conf, ks)) < 0 ||
+	    (err = build_pins(conf, ks)) < 0 ||
+	    (err = build_policies(conf, tunnel_up, ks)) < 0 ||
+	    (err = build_nft(conf, ns)) < 0) {
+		kernel_state_free(ks);
+		nft_state_free(ns);
+		return err;
+	}
+	return 0;
+}

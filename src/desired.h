@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * From config (and, from issue 4 on, tunnel health) to the complete state
+ * the kernel should have: links, addresses, routes, rules and sysctls for
+ * the reconciler, and the nftables table for the nft module.
+ *
+ * Policy routing, in short (DESIGN.md "Policy routing" has the why):
+ *   - nft set auth_<policy> holds a policy's authorized prefixes; one
+ *     prerouting (and output) rule per policy marks packets from the set
+ *     with the policy's fwmark;
+ *   - one ip rule per policy sends that fwmark to the policy's table, whose
+ *     default route is a weighted multipath over the best-priority tunnels;
+ *   - one ip rule per customer underlay address pins packets from it to
+ *     the anycast endpoints onto the tunnel's underlay (the pin tables).
+ * Rule count grows with policies and uplinks, never with prefixes.
+ */
+#ifndef TUNSTEER_DESIRED_H
+#define TUNSTEER_DESIRED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "reconcile.h"
+
+#define DESIRED_PIN_TABLE_BASE 21000	/* + uplink index, < 21100 */
+#define DESIRED_PIN_PRIO_BASE 21000
+#define DESIRED_POLICY_TABLE_BASE 21100	/* + policy index */
+#define DESIRED_POLICY_PRIO_BASE 21100
+#define DESIRED_MAX_UPLINKS 100
+#define DESIRED_MAX_POLICIES 800
+#define DESIRED_FWMARK_BASE 0x74730000u	/* + policy index + 1 */
+#define DESIRED_NFT_TABLE "tunsteer"	/* family inet */
+
+/* One named nft set of IPv4 prefixes. */
+struct nft_set {
+	char name[64];
+	struct ts_prefix *elems;	/* sorted, owned */
+	size_t n_elems;
+};
+
+/* Our nft table: sets (with elements kept apart, so a prefix change can be
+ * applied element by element) and the chains as nft script text. */
+struct nft_state {
+	struct nft_set *sets;
+	size_t n_sets;
+	char *chains;			/* "chain … { … }" blocks, owned */
+};
+
+void nft_state_free(struct nft_state *ns);
+
+/*
+ * Fill @ks and @ns from @conf.  @tunnel_up[i] says whether tunnel i may
+ * carry egress; NULL means all may.  Returns 0 or -ENOMEM/-E2BIG; on
+ * error @ks and @ns are left empty.
+ */
+int desired_build(const struct config *conf, const bool *tunnel_up,
+		  struct kernel_state *ks, struct nft_state *ns)
+	__attribute__((warn_unused_result));
+
+/* The fwmark and table of policy @i. */
+static inline unsigned int desired_policy_fwmark(size_t i)
+{ return DESIRED_FWMARK_BASE + (unsigned int)i + 1; }
+static inline unsigned int desired_policy_table(size_t i)
+{ return DESIRED_POLICY_TABLE_BASE + (unsigned int)i; }
+
+#endif
