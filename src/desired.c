@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -269,6 +269,9 @@ build_policy_route(const struct config *conf, size_t p, const bool *tunnel_up,
 		snprintf(nh->dev, IFNAMSIZ, "%s", conf->tunnels[pt->tunnel].name);
 		nh->weight = (uint16_t)pt->weight;
 	}
+	/* A lone nexthop has no weight in the kernel; dumps say 1. */
+	if (r.n_nexthops == 1)
+		r.nh[0].weight = 1;
 	return kernel_state_add_route(ks, &r);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backend-independent helpers of the kernel interface: marks, equality,
  * text forms. */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

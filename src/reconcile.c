@@ -4,10 +4,11 @@
  * apply the difference.  Sorted arrays and binary search keep a pass at
  * O(n log n) for thousands of tunnels.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,7 +398,7 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 			continue;
 		err = ops->sysctl_set(ops, s->path, s->value);
 		snprintf(text, sizeof(text), "%s=%s", s->path, s->value);
-		count(stats, err, &stats->changed, "set sysctl", text);
+		count(stats, err, &stats->sysctls, "set sysctl", text);
 		if (err == 0)
 			sysctl_remember(rc, s);
 	}

@@ -37,6 +37,7 @@ struct kernel_state {
 
 struct reconcile_stats {
 	unsigned int added, changed, deleted, failed;
+	unsigned int sysctls;		/* written (not objects: no readback) */
 };
 
 void kernel_state_init(struct kernel_state *st);

@@ -3,7 +3,7 @@
  * tunsteer-edge: an emulation of one server of the provider's anycast edge,
  * for the end-to-end lab and the demo.  One process runs per edge namespace.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <getopt.h>
 #include <signal.h>

@@ -3,11 +3,12 @@
  * tunsteerctl: the operator's view of tunsteerd over its control socket.
  * The command set is a table of {name, function, help}, like wg(8).
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl_proto.h"
 #include "log.h"
 #include "version.h"
 
@@ -42,7 +44,7 @@ ctl_connect(const struct ctl_ctx *ctx)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sun.sun_path, ctx->sock);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_warn("ctl", "socket");
 		return -errno;
@@ -58,24 +60,107 @@ ctl_connect(const struct ctl_ctx *ctx)
 }
 
 static int
-ctl_run_view(struct ctl_ctx *ctx, int argc, char **argv)
+write_all(int fd, const void *buf, size_t len)
 {
-	int fd = ctl_connect(ctx);
+	const uint8_t *p = buf;
 
-	if (fd < 0)
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Send the command line as one request, print the reply: to stdout when
+ * the daemon says "ok" (exit 0), to stderr otherwise (exit 1).
+ */
+static int
+ctl_request(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	char *args[CTL_MAX_ARGS];
+	uint8_t hdr[4], req[CTL_MAX_REQUEST];
+	int n, fd, err, nargs = 0;
+	uint32_t len;
+	char *rep;
+	bool ok;
+
+	for (int i = 0; i < argc && nargs < CTL_MAX_ARGS - 1; i++)
+		args[nargs++] = argv[i];
+	if (ctx->json)
+		args[nargs++] = (char *)"--json";
+	if ((n = ctl_request_format(nargs, args, req, sizeof(req))) < 0) {
+		log_warnx("ctl", "request too long");
+		return 2;
+	}
+	if ((fd = ctl_connect(ctx)) < 0)
 		return 1;
-	/* The daemon side of the protocol lands with the control module. */
+	ctl_frame_header(hdr, (uint32_t)n);
+	if ((err = write_all(fd, hdr, 4)) < 0 || (err = write_all(fd, req, (size_t)n)) < 0 ||
+	    (err = read_all(fd, hdr, 4)) < 0) {
+		errno = -err;
+		log_warn("ctl", "%s", ctx->sock);
+		close(fd);
+		return 1;
+	}
+	len = ctl_frame_len(hdr);
+	if (len > CTL_MAX_REPLY || (rep = malloc(len + 1)) == NULL) {
+		log_warnx("ctl", "reply of %u bytes refused", len);
+		close(fd);
+		return 1;
+	}
+	if ((err = read_all(fd, rep, len)) < 0) {
+		errno = -err;
+		log_warn("ctl", "reading reply");
+		free(rep);
+		close(fd);
+		return 1;
+	}
 	close(fd);
-	log_warnx("ctl", "%s: not supported by this tunsteerd", argv[0]);
-	return 1;
+	rep[len] = '\0';
+	ok = strncmp(rep, "ok\n", 3) == 0;
+	if (!ok && strncmp(rep, "error\n", 6) != 0) {
+		log_warnx("ctl", "malformed reply");
+		free(rep);
+		return 1;
+	}
+	fputs(rep + (ok ? 3 : 6), ok ? stdout : stderr);
+	free(rep);
+	return ok ? 0 : 1;
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", ctl_run_view, "daemon status and summary" },
-	{ "tunnels", ctl_run_view, "tunnels, their state and counters" },
-	{ "egress", ctl_run_view, "egress policies and their active tunnels" },
-	{ "reload", ctl_run_view, "re-read the configuration (staged)" },
-	{ "log-level", ctl_run_view, "show or set the daemon's log level" },
+	{ "status", ctl_request, "daemon status and summary" },
+	{ "tunnels", ctl_request, "tunnels, their state and counters" },
+	{ "egress", ctl_request, "egress policies and their active tunnels" },
+	{ "reload", ctl_request, "re-read the configuration; on error the old one keeps running" },
+	{ "log-level", ctl_request, "[LEVEL]: show or set the daemon's log level" },
 };
 
 static void

@@ -3,7 +3,7 @@
  * tunsteerd: turns a config file into owned, self-healing kernel tunnel
  * state and steers authorized egress over the healthiest tunnels.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -6,7 +6,7 @@
  * These tests prove that libcharon initialises from the link tunsteer
  * uses and that every algorithm our IKE/ESP proposals name is there.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * Config → desired kernel state (links, pins, policy tables and rules, nft
  * sets and chains), and the nft owner applying it incrementally.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "desired.h"
+#include "engine.h"
+#include "log.h"
+#include "nft.h"
+#include "reconcile.h"
+
+struct engine {
+	struct kernel_ops *ops;
+	struct reconcile *rc;
+	struct nft_sync *nft;
+	struct config *conf;		/* NULL until the first load */
+	struct kernel_state want;
+	struct nft_state nft_want;
+	time_t started, loaded;
+	unsigned int loads, failed_loads, repairs;
+	bool kernel_ok;			/* last apply had no failures */
+};
+
+struct engine *
+engine_create(struct kernel_ops *ops)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->ops = ops;
+	e->rc = reconcile_create(ops);
+	e->nft = nft_sync_create(ops);
+	if (e->rc == NULL || e->nft == NULL) {
+		engine_destroy(e, true);
+		return NULL;
+	}
+	e->started = time(NULL);
+	return e;
+}
+
+void
+engine_destroy(struct engine *e, bool keep_state)
+{
+	struct reconcile_stats st;
+
+	if (e == NULL)
+		return;
+	if (!keep_state && e->rc && e->nft) {
+		if (nft_sync_flush(e->nft) < 0)
+			log_warnx("engine", "removing nft table failed");
+		if (reconcile_flush(e->rc, &st) < 0)
+			log_warnx("engine", "removing kernel state: %u operations failed",
+				  st.failed);
+		else
+			log_info("engine", "removed kernel state: %u objects", st.deleted);
+	}
+	reconcile_destroy(e->rc);
+	nft_sync_destroy(e->nft);
+	kernel_state_free(&e->want);
+	nft_state_free(&e->nft_want);
+	config_free(e->conf);
+	free(e);
+}
+
+static int
+apply(struct engine *e, const char *why)
+{
+	struct reconcile_stats st;
+	unsigned int nft_changes = 0;
+	int err, nerr;
+
+	err = reconcile_apply(e->rc, &e->want, &st);
+	nerr = nft_sync_apply(e->nft, &e->nft_want, &nft_changes);
+	if (nerr < 0) {
+		errno = -nerr;
+		log_warn("engine", "%s: nft table not applied", why);
+	}
+	e->kernel_ok = err == 0 && nerr == 0;
+	if (st.added || st.changed || st.deleted || st.failed || nft_changes)
+		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed), nft %u",
+			 why, st.added, st.changed, st.deleted, st.failed,
+			 nft_changes);
+	return err < 0 ? err : nerr;
+}
+
+int
+engine_load(struct engine *e, const char *path, FILE *errs)
+{
+	struct config_errors ce = { 0 };
+	struct config *conf;
+	struct kernel_state ks;
+	struct nft_state ns;
+	int err;
+
+	/* 1. Parse and validate: no side effects. */
+	conf = config_load(path, &ce);
+	if (conf == NULL) {
+		for (size_t i = 0; i < ce.n; i++) {
+			log_warnx("config", "%s", ce.msgs[i]);
+			if (errs)
+				fprintf(errs, "%s\n", ce.msgs[i]);
+		}
+		config_errors_free(&ce);
+		e->failed_loads++;
+		log_warnx("config", "%s not loaded; %s", path,
+			  e->conf ? "keeping the running config" : "no config running");
+		return -EINVAL;
+	}
+	/* 2. Prepare: may fail, allocates, touches nothing. */
+	if ((err = desired_build(conf, NULL, &ks, &ns)) < 0) {
+		errno = -err;
+		log_warn("config", "%s: cannot build kernel state", path);
+		if (errs)
+			fprintf(errs, "%s: cannot build kernel state: %s\n", path,
+				strerror(-err));
+		config_free(conf);
+		e->failed_loads++;
+		return err;
+	}
+	/* 3. Apply: swap in, then converge; kernel errors are retried. */
+	kernel_state_free(&e->want);
+	nft_state_free(&e->nft_want);
+	config_free(e->conf);
+	e->conf = conf;
+	e->want = ks;
+	e->nft_want = ns;
+	e->loads++;
+	e->loaded = time(NULL);
+	log_notice("config", "%s loaded: %zu tunnels, %zu egress policies", path,
+		   conf->n_tunnels, conf->n_policies);
+	(void)apply(e, "config");
+	return 0;
+}
+
+int
+engine_resync(struct engine *e)
+{
+	struct reconcile_stats st;
+	int err;
+
+	if (e->conf == NULL)
+		return 0;
+	err = reconcile_apply(e->rc, &e->want, &st);
+	if (st.added || st.changed || st.deleted) {
+		e->repairs++;
+		log_notice("engine", "repaired kernel state: +%u ~%u -%u (%u failed)",
+			   st.added, st.changed, st.deleted, st.failed);
+	}
+	e->kernel_ok = err == 0;
+	return err;
+}
+
+int
+engine_nft_check(struct engine *e)
+{
+	int err = nft_sync_check(e->nft);
+
+	if (err > 0)
+		e->repairs++;
+	return err;
+}
+
+const struct config *
+engine_config(const struct engine *e)
+{
+	return e->conf;
+}
+
+/* --- views ----------------------------------------------------------------- */
+
+static void
+json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* Is tunnel @name a nexthop of policy @p's route right now? */
+static bool
+carries_policy(const struct engine *e, size_t p, const char *name)
+{
+	for (size_t i = 0; i < e->want.n_routes; i++) {
+		const struct kernel_route *r = &e->want.routes[i];
+
+		if (r->table != desired_policy_table(p))
+			continue;
+		for (unsigned int n = 0; n < r->n_nexthops; n++)
+			if (strcmp(r->nh[n].dev, name) == 0)
+				return true;
+	}
+	return false;
+}
+
+static bool
+active(const struct engine *e, const char *name)
+{
+	for (size_t p = 0; e->conf && p < e->conf->n_policies; p++)
+		if (carries_policy(e, p, name))
+			return true;
+	return false;
+}
+
+struct link_seen {
+	const struct config *conf;
+	struct kernel_link *links;	/* by tunnel index */
+	bool *found;
+};
+
+static void
+link_seen_cb(const struct kernel_link *l, void *arg)
+{
+	struct link_seen *s = arg;
+	int i;
+
+	if (!kernel_link_is_ours(l))
+		return;
+	if ((i = config_tunnel_index(s->conf, l->name)) < 0)
+		return;
+	s->links[i] = *l;
+	s->found[i] = true;
+}
+
+static const char *
+tunnel_state(const struct kernel_link *l, bool found)
+{
+	if (!found)
+		return "missing";
+	return l->up ? "up" : "down";
+}
+
+void
+engine_view_tunnels(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	size_t n = c ? c->n_tunnels : 0;
+	struct link_seen s = { .conf = c };
+
+	s.links = calloc(n + 1, sizeof(*s.links));
+	s.found = calloc(n + 1, sizeof(*s.found));
+	if (s.links == NULL || s.found == NULL) {
+		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
+		goto out;
+	}
+	if (c && e->ops->link_dump(e->ops, link_seen_cb, &s) < 0)
+		log_warnx("ctl", "link dump failed; counters unknown");
+
+	if (json)
+		fprintf(out, "{\"tunnels\":[");
+	else
+		fprintf(out, "%-15s %-5s %-15s %-7s %-6s %12s %14s %12s %14s\n",
+			"NAME", "TYPE", "IFNAME", "STATE", "ACTIVE", "RX_PACKETS",
+			"RX_BYTES", "TX_PACKETS", "TX_BYTES");
+	for (size_t i = 0; i < n; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct kernel_link *l = &s.links[i];
+		const char *type = t->type == TUNNEL_GRE ? "gre" : "ipsec";
+		const char *state = tunnel_state(l, s.found[i]);
+		bool act = active(e, t->name);
+
+		if (json) {
+			fprintf(out, "%s{\"name\":", i ? "," : "");
+			json_str(out, t->name);
+			fprintf(out, ",\"type\":\"%s\",\"ifname\":", type);
+			json_str(out, t->name);
+			fprintf(out, ",\"state\":\"%s\",\"active\":%s,"
+				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
+				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 "}",
+				state, act ? "true" : "false", l->rx_packets,
+				l->rx_bytes, l->tx_packets, l->tx_bytes);
+		} else {
+			fprintf(out, "%-15s %-5s %-15s %-7s %-6s %12" PRIu64 " %14" PRIu64
+				" %12" PRIu64 " %14" PRIu64 "\n", t->name, type, t->name,
+				state, act ? "yes" : "no", l->rx_packets, l->rx_bytes,
+				l->tx_packets, l->tx_bytes);
+		}
+	}
+	if (json)
+		fprintf(out, "]}\n");
+out:
+	free(s.links);
+	free(s.found);
+}
+
+void
+engine_view_egress(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	size_t n = c ? c->n_policies : 0;
+	char pfx[TS_PREFIX_STRLEN];
+
+	if (json)
+		fprintf(out, "{\"policies\":[");
+	for (size_t p = 0; p < n; p++) {
+		const struct config_policy *pol = &c->policies[p];
+		bool first = true;
+
+		if (json) {
+			fprintf(out, "%s{\"name\":", p ? "," : "");
+			json_str(out, pol->name);
+			fprintf(out, ",\"fwmark\":%u,\"table\":%u,\"prefixes\":[",
+				desired_policy_fwmark(p), desired_policy_table(p));
+			for (size_t i = 0; i < pol->n_prefixes; i++)
+				fprintf(out, "%s\"%s\"", i ? "," : "",
+					ts_prefix_format(&pol->prefixes[i], pfx, sizeof(pfx)));
+			fprintf(out, "],\"active_tunnels\":[");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
+
+				if (!carries_policy(e, p, tn))
+					continue;
+				fprintf(out, "%s", first ? "" : ",");
+				json_str(out, tn);
+				first = false;
+			}
+			fprintf(out, "],\"tunnels\":[");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				fprintf(out, "%s{\"tunnel\":", i ? "," : "");
+				json_str(out, c->tunnels[pol->tunnels[i].tunnel].name);
+				fprintf(out, ",\"priority\":%" PRIu32 ",\"weight\":%u}",
+					pol->tunnels[i].priority, pol->tunnels[i].weight);
+			}
+			fprintf(out, "]}");
+		} else {
+			fprintf(out, "policy %s (fwmark %#x, table %u)\n", pol->name,
+				desired_policy_fwmark(p), desired_policy_table(p));
+			fprintf(out, "  prefixes:");
+			for (size_t i = 0; i < pol->n_prefixes; i++)
+				fprintf(out, " %s", ts_prefix_format(&pol->prefixes[i],
+								     pfx, sizeof(pfx)));
+			fprintf(out, "\n  %-15s %10s %6s %s\n", "TUNNEL", "PRIORITY",
+				"WEIGHT", "ACTIVE");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
+
+				fprintf(out, "  %-15s %10" PRIu32 " %6u %s\n", tn,
+					pol->tunnels[i].priority, pol->tunnels[i].weight,
+					carries_policy(e, p, tn) ? "yes" : "no");
+			}
+		}
+	}
+	if (json)
+		fprintf(out, "]}\n");
+}
+
+void
+engine_view_status(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	time_t now = time(NULL);
+
+	if (json) {
+		fprintf(out, "{\"version\":\"%s\",\"uptime\":%lld,\"config\":",
+			PACKAGE_VERSION, (long long)(now - e->started));
+		if (c)
+			json_str(out, c->path ? c->path : "");
+		else
+			fprintf(out, "null");
+		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
+			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu}\n",
+			e->loads, e->failed_loads, e->repairs,
+			e->kernel_ok ? "true" : "false", c ? c->n_tunnels : 0,
+			c ? c->n_policies : 0);
+		return;
+	}
+	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION,
+		(long long)(now - e->started));
+	fprintf(out, "config:   %s (%u loads, %u failed)\n",
+		c && c->path ? c->path : "(none)", e->loads, e->failed_loads);
+	fprintf(out, "kernel:   %s, %u repairs\n",
+		e->kernel_ok ? "in sync" : "pending retries", e->repairs);
+	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
+		c ? c->n_policies : 0);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's core: the running config, and the kernel state it implies
+ * kept in place.  Everything here runs on the event loop.
+ *
+ * Loading a config is staged (FRR bfdd style): parse and validate
+ * (config_load), prepare (build the desired state; may fail, allocates),
+ * apply (hand it to the reconciler and the nft owner; individual kernel
+ * failures are retried, never fatal).  A load that fails before apply
+ * leaves the running config and kernel state exactly as they were.
+ */
+#ifndef TUNSTEER_ENGINE_H
+#define TUNSTEER_ENGINE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "kernel.h"
+
+struct engine;
+
+/* Takes nothing over; @ops must outlive the engine. */
+struct engine *engine_create(struct kernel_ops *ops);
+/* Remove all owned kernel state unless @keep_state, then free. */
+void engine_destroy(struct engine *e, bool keep_state);
+
+/*
+ * Load @path as the new config.  On failure returns a negative errno and,
+ * if @errs is not NULL, appends one line per problem to it (file:line:
+ * field: message); the old config keeps running.
+ */
+int engine_load(struct engine *e, const char *path, FILE *errs)
+	__attribute__((warn_unused_result));
+
+/* Re-dump the kernel and repair what differs from the desired state;
+ * called on netlink change events, on ENOBUFS and on a slow timer. */
+int engine_resync(struct engine *e);
+/* After an nftables change event. */
+int engine_nft_check(struct engine *e);
+
+const struct config *engine_config(const struct engine *e);
+
+/* Views for the control socket: JSON or human text, into @out. */
+void engine_view_status(struct engine *e, bool json, FILE *out);
+void engine_view_tunnels(struct engine *e, bool json, FILE *out);
+void engine_view_egress(struct engine *e, bool json, FILE *out);
+
+#endif
