@@ -14,13 +14,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
+#include <sys/stat.h>
 
+#include <event2/event.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "ctl.h"
+#include "engine.h"
+#include "kernel_nl.h"
 #include "log.h"
 #include "version.h"
 
-#define TS_DEFAULT_CONF SYSCONFDIR "/tunsteer/tunsteerd.conf"
+#define TS_DEFAULT_CONF CONFIG_DEFAULT_PATH
 #define TS_DEFAULT_SOCK TS_RUNDIR "/tunsteerd.sock"
+/* Kernel change events are coalesced for this long before a resync. */
+#define RESYNC_DELAY_MS 50
+/* …and a full resync runs this often regardless, as a safety net. */
+#define RESYNC_PERIOD_S 30
 
 struct opts {
 	const char *conf;
@@ -50,20 +63,146 @@ usage(FILE *out)
 		TS_DEFAULT_CONF, TS_DEFAULT_SOCK);
 }
 
+struct daemon {
+	struct event_base *base;
+	struct engine *engine;
+	struct kernel_ops *ops;
+	const char *conf_path;
+	struct event *resync_ev, *nft_ev, *period_ev;
+	struct event *mon_ev, *nft_mon_ev;
+};
+
+static void
+schedule(struct event *ev)
+{
+	struct timeval tv = { 0, RESYNC_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(ev, NULL))
+		evtimer_add(ev, &tv);
+}
+
+static void
+resync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)engine_resync(d->engine);
+}
+
+static void
+nft_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (engine_nft_check(d->engine) < 0)
+		log_warnx("nft", "restoring our table failed; retrying at the next event");
+}
+
+static void
+period_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	schedule(d->resync_ev);
+	schedule(d->nft_ev);
+}
+
+/* Link, address, route or rule events: resync soon.  Lost events
+ * (ENOBUFS; the backend has grown its buffer) mean the same. */
+static void
+monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int rc = d->ops->monitor_drain(d->ops);
+
+	if (rc == -ENOBUFS)
+		log_notice("kernel", "netlink events lost; re-dumping");
+	if (rc != 0)
+		schedule(d->resync_ev);
+}
+
+static void
+nft_monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ops->nft_monitor_drain(d->ops) != 0)
+		schedule(d->nft_ev);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct daemon *d = arg;
 
 	switch (sig) {
 	case SIGHUP:
-		log_notice("main", "SIGHUP: reload requested");
+		log_notice("main", "SIGHUP: reloading %s", d->conf_path);
+		if (engine_load(d->engine, d->conf_path, NULL) < 0)
+			log_warnx("main", "reload failed; the running config is unchanged");
 		break;
 	default:
 		log_notice("main", "signal %d: shutting down", (int)sig);
-		event_base_loopexit(base, NULL);
+		event_base_loopexit(d->base, NULL);
 		break;
 	}
+}
+
+/* -n: exit 0 if the file is good; -nv also prints it normalised. */
+static int
+check_config(const char *path, bool verbose)
+{
+	struct config_errors errs = { 0 };
+	struct config *conf = config_load(path, &errs);
+
+	if (conf == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		config_errors_free(&errs);
+		return 1;
+	}
+	if (verbose)
+		config_print(conf, stdout);
+	else
+		fprintf(stderr, "%s: configuration OK\n", path);
+	config_free(conf);
+	return 0;
+}
+
+/* mkdir -p of the socket's directory, 0755, root-owned. */
+static void
+make_rundir(const char *sock)
+{
+	char dir[256];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir))
+		return;
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		(void)mkdir(dir, 0755);
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		log_warn("main", "mkdir %s", dir);
+}
+
+static struct event *
+watch_fd(struct daemon *d, int fd, event_callback_fn cb)
+{
+	struct event *ev;
+
+	if (fd < 0)
+		return NULL;
+	ev = event_new(d->base, fd, EV_READ | EV_PERSIST, cb, d);
+	if (ev == NULL || event_add(ev, NULL) != 0)
+		fatalx("main", "cannot watch fd %d", fd);
+	return ev;
 }
 
 int
@@ -81,10 +220,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .conf = TS_DEFAULT_CONF, .sock = TS_DEFAULT_SOCK };
-	struct event_base *base;
-	struct event *sigs[3];
-	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct opts o = { .conf = TS_DEFAULT_CONF };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:S:fdnvhV", longopts, NULL)) != -1) {
@@ -109,29 +245,77 @@ main(int argc, char **argv)
 	log_init("tunsteerd", o.foreground || o.check_only,
 		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
-	if (o.check_only) {
-		if (access(o.conf, R_OK) != 0)
-			fatal("config", "%s", o.conf);
-		return 0;
-	}
+	if (o.check_only)
+		return check_config(o.conf, o.verbose);
 
+	struct daemon d = { .conf_path = o.conf };
+	struct event *sigs[3];
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct ctl *ctl;
+	int err;
+
+	/* Refuse to start on a bad file before daemonizing, so the error
+	 * reaches whoever started us. */
+	if (check_config(o.conf, false) != 0)
+		return 1;
 	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
 
-	base = event_base_new();
-	if (base == NULL)
-		fatalx("main", "event_base_new failed");
+	d.ops = kernel_nl_create(&err);
+	if (d.ops == NULL) {
+		errno = -err;
+		fatal("main", "netlink");
+	}
+	d.engine = engine_create(d.ops);
+	d.base = event_base_new();
+	if (d.engine == NULL || d.base == NULL)
+		fatalx("main", "out of memory");
+	if (engine_load(d.engine, o.conf, NULL) < 0)
+		fatalx("main", "cannot load %s", o.conf);
+
+	/* -S wins over control.socket in the file. */
+	if (o.sock == NULL)
+		o.sock = engine_config(d.engine)->control_socket;
+	make_rundir(o.sock);
+	if ((ctl = ctl_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
+		fatalx("main", "cannot open control socket %s", o.sock);
+
+	d.resync_ev = evtimer_new(d.base, resync_cb, &d);
+	d.nft_ev = evtimer_new(d.base, nft_check_cb, &d);
+	d.period_ev = event_new(d.base, -1, EV_PERSIST, period_cb, &d);
+	if (!d.resync_ev || !d.nft_ev || !d.period_ev ||
+	    event_add(d.period_ev, &(struct timeval){ RESYNC_PERIOD_S, 0 }) != 0)
+		fatalx("main", "cannot set up timers");
+	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
+	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
 	for (size_t i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			fatalx("main", "cannot watch signal %d", signums[i]);
 	}
-	log_notice("main", "started, config %s, control %s", o.conf, o.sock);
-	event_base_dispatch(base);
+	/* Whatever changed while we were loading is looked at once. */
+	schedule(d.resync_ev);
+	schedule(d.nft_ev);
 
+	log_notice("main", "started, config %s, control %s", o.conf, o.sock);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	event_base_dispatch(d.base);
+
+	ctl_close(ctl);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	event_base_free(base);
+	if (d.mon_ev)
+		event_free(d.mon_ev);
+	if (d.nft_mon_ev)
+		event_free(d.nft_mon_ev);
+	event_free(d.resync_ev);
+	event_free(d.nft_ev);
+	event_free(d.period_ev);
+	engine_destroy(d.engine, o.keep_state);
+	d.ops->destroy(d.ops);
+	event_base_free(d.base);
 	log_notice("main", "stopped%s", o.keep_state ? ", kernel state kept" : "");
 	return 0;
 }

@@ -102,3 +102,37 @@ lab_up() {
 }
 
 topo() { "$LAB_DIR/topology" "$@"; }
+
+# The provider recommends one tunnel per ISP × anycast endpoint: tunnel t
+# (0..3) runs over ISP t/2+1 to endpoint t%2.
+tun_isp() { echo $(( $1 / 2 + 1 )); }
+tun_anycast() { echo "${ANYCAST[$(( $1 % 2 ))]}"; }
+
+# lab_edge_tunnels — the provider side of tunnels 0..3 on every edge, with
+# plain `ip` (tunsteer-edge replaces this later): GRE gt<t> from the
+# anycast endpoint to the cpe's address on that ISP, and the customer's
+# prefix routed back over all four.
+lab_edge_tunnels() {
+	local k t n
+	for k in $(seq 1 "$(lab_edges)"); do
+		for t in 0 1 2 3; do
+			n=$(tun_isp $t)
+			lab_gre "edge$k" "gt$t" "$(tun_anycast $t)" "$(cpe_wan_addr "$n")" \
+				"$(tun_edge_addr $t)/31"
+		done
+		nsx "edge$k" ip route replace "$LAN_NET" \
+			nexthop via "$(tun_cpe_addr 0)" dev gt0 \
+			nexthop via "$(tun_cpe_addr 1)" dev gt1 \
+			nexthop via "$(tun_cpe_addr 2)" dev gt2 \
+			nexthop via "$(tun_cpe_addr 3)" dev gt3
+	done
+}
+
+# lab_edge_rx T — packets all edges together received on tunnel T.
+lab_edge_rx() {
+	local k sum=0
+	for k in $(seq 1 "$(lab_edges)"); do
+		sum=$(( sum + $(lab_link_rx "edge$k" "gt$1") ))
+	done
+	echo $sum
+}

@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Integration test of the libnl backend against a real kernel.
+ *
+ * Needs root and a kernel with ip_gre (tests/integration/run, through
+ * tests/lab/vmrun).  Every test runs in its own forked child, in a fresh
+ * network namespace holding lo and dummy0 (198.51.100.2/30, the underlay),
+ * and checks each result twice: through the backend's own dumps and
+ * through iproute2's view of the kernel.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel_nl.h"
+
+#define TABLE 21001
+
+static struct kernel_ops *k;
+
+/* --- helpers ------------------------------------------------------------- */
+
+/* Run a shell command; it must succeed. */
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	ck_assert_msg(st == 0, "'%s' failed (status %d)", cmd, st);
+}
+
+/* Everything a shell command prints to stdout; the caller frees it. */
+static char *
+out_of(const char *fmt, ...)
+{
+	char cmd[1024];
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	va_list ap;
+	FILE *p;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	ck_assert_msg(p != NULL, "popen '%s': %s", cmd, strerror(errno));
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = (len + 4096 + 1) * 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		n = fread(buf + len, 1, 4096, p);
+		len += n;
+	} while (n > 0);
+	buf[len] = '\0';
+	ck_assert_msg(pclose(p) == 0, "'%s' failed", cmd);
+	return buf;
+}
+
+#define assert_has(hay, needle)                                          \
+	ck_assert_msg(strstr((hay), (needle)) != NULL,                   \
+		      "expected \"%s\" in:\n%s", (needle), (hay))
+#define assert_lacks(hay, needle)                                        \
+	ck_assert_msg(strstr((hay), (needle)) == NULL,                   \
+		      "unexpected \"%s\" in:\n%s", (needle), (hay))
+
+static struct in_addr
+ip4(const char *s)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct ts_prefix
+pfx(const char *s, unsigned int len)
+{
+	struct ts_prefix p = { .family = AF_INET, .len = (uint8_t)len };
+
+	p.v4 = ip4(s);
+	return p;
+}
+
+static struct kernel_link
+gre(const char *name, const char *remote, uint8_t ttl, uint32_t mtu)
+{
+	struct kernel_link l = { .kind = KERNEL_LINK_GRE, .ttl = ttl,
+				 .mtu = mtu, .up = true };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.alias, sizeof(l.alias), "%s%s", KERNEL_LINK_ALIAS_PREFIX,
+		 name);
+	l.local = ip4("198.51.100.2");
+	l.remote = ip4(remote);
+	return l;
+}
+
+struct link_find {
+	const char *name;
+	struct kernel_link found;
+	int n_found, n_total;
+};
+
+static void
+link_find_cb(const struct kernel_link *l, void *arg)
+{
+	struct link_find *f = arg;
+
+	f->n_total++;
+	if (strcmp(l->name, f->name) == 0) {
+		f->found = *l;
+		f->n_found++;
+	}
+}
+
+/* Dump links; true (and *@out) if @name is there, exactly once. */
+static bool
+find_link(const char *name, struct kernel_link *out)
+{
+	struct link_find f = { .name = name };
+
+	ck_assert_int_eq(k->link_dump(k, link_find_cb, &f), 0);
+	ck_assert_int_le(f.n_found, 1);
+	if (f.n_found && out != NULL)
+		*out = f.found;
+	return f.n_found == 1;
+}
+
+struct route_find {
+	struct kernel_route key;
+	struct kernel_route *found;
+	int n_found;
+};
+
+static void
+route_find_cb(const struct kernel_route *r, void *arg)
+{
+	struct route_find *f = arg;
+
+	if (r->table == f->key.table && r->metric == f->key.metric &&
+	    r->dst.len == f->key.dst.len &&
+	    r->dst.v4.s_addr == f->key.dst.v4.s_addr) {
+		*f->found = *r;
+		f->n_found++;
+	}
+}
+
+static bool
+find_route(uint32_t table, struct ts_prefix dst, uint32_t metric,
+	   struct kernel_route *out)
+{
+	struct route_find f = { .found = out };
+
+	f.key.table = table;
+	f.key.dst = dst;
+	f.key.metric = metric;
+	ck_assert_int_eq(k->route_dump(k, route_find_cb, &f), 0);
+	ck_assert_int_le(f.n_found, 1);
+	return f.n_found == 1;
+}
+
+struct rule_find {
+	uint32_t priority;
+	struct kernel_rule found;
+	int n_found, n_total;
+};
+
+static void
+rule_find_cb(const struct kernel_rule *r, void *arg)
+{
+	struct rule_find *f = arg;
+
+	f->n_total++;
+	if (r->priority == f->priority) {
+		f->found = *r;
+		f->n_found++;
+	}
+}
+
+static int
+find_rule(uint32_t priority, struct kernel_rule *out)
+{
+	struct rule_find f = { .priority = priority };
+
+	ck_assert_int_eq(k->rule_dump(k, rule_find_cb, &f), 0);
+	if (f.n_found && out != NULL)
+		*out = f.found;
+	return f.n_found;
+}
+
+struct addr_find {
+	const char *ifname;
+	struct kernel_addr found[8];
+	int n_found;
+};
+
+static void
+addr_find_cb(const struct kernel_addr *a, void *arg)
+{
+	struct addr_find *f = arg;
+
+	if (strcmp(a->ifname, f->ifname) == 0 && f->n_found < 8)
+		f->found[f->n_found++] = *a;
+}
+
+/* Wait (2 s at most) for the monitor fd to become readable. */
+static bool
+monitor_readable(void)
+{
+	struct pollfd pfd = { .fd = k->monitor_fd(k), .events = POLLIN };
+
+	return poll(&pfd, 1, 2000) == 1 && (pfd.revents & POLLIN);
+}
+
+/* --- fixture ------------------------------------------------------------- */
+
+static void
+setup(void)
+{
+	int err = 0;
+
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0,
+		      "unshare(CLONE_NEWNET): %s (needs root)",
+		      strerror(errno));
+	sh("printf '%%s\\n' 'link set lo up' 'link add dummy0 type dummy' "
+	   "'addr add 198.51.100.2/30 dev dummy0' 'link set dummy0 up' "
+	   "| ip -batch -");
+	k = kernel_nl_create(&err);
+	ck_assert_msg(k != NULL, "kernel_nl_create: %s", strerror(-err));
+}
+
+static void
+teardown(void)
+{
+	if (k != NULL)
+		k->destroy(k);
+	k = NULL;
+}
+
+/* --- links --------------------------------------------------------------- */
+
+START_TEST(gre_link_created_bare_with_endpoints_ttl_mtu_alias_and_up)
+{
+	struct kernel_link want = gre("gre1", "192.0.2.1", 64, 1400), have;
+	char *j;
+
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("gre1", &have));
+	ck_assert_int_eq(have.kind, KERNEL_LINK_GRE);
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+	ck_assert(kernel_link_is_ours(&have));
+	ck_assert_int_gt(have.ifindex, 0);
+
+	j = out_of("ip -d -j link show gre1");
+	assert_has(j, "\"info_kind\":\"gre\"");
+	assert_has(j, "\"local\":\"198.51.100.2\"");
+	assert_has(j, "\"remote\":\"192.0.2.1\"");
+	assert_has(j, "\"ttl\":64");
+	assert_has(j, "\"mtu\":1400");
+	assert_has(j, "\"ifalias\":\"tunsteer:gre1\"");
+	assert_has(j, "\"UP\"");
+	/* A bare 4-byte GRE header: no key, checksum or sequence number. */
+	assert_lacks(j, "key");
+	assert_lacks(j, "csum");
+	assert_lacks(j, "seq");
+	free(j);
+
+	/* Setting it again is a no-op. */
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("gre1", &have));
+	ck_assert(kernel_link_equal(&want, &have));
+}
+END_TEST
+
+START_TEST(changing_mtu_ttl_remote_and_state_in_place_keeps_ifindex)
+{
+	struct kernel_link want = gre("gre1", "192.0.2.1", 64, 1400), have;
+	int ifindex;
+	char *j;
+
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("gre1", &have));
+	ifindex = have.ifindex;
+
+	want.mtu = 1380;
+	want.ttl = 32;
+	want.remote = ip4("192.0.2.5");
+	want.up = false;
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("gre1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+
+	j = out_of("ip -d -j link show gre1");
+	assert_has(j, "\"mtu\":1380");
+	assert_has(j, "\"ttl\":32");
+	assert_has(j, "\"remote\":\"192.0.2.5\"");
+	assert_lacks(j, "\"UP\"");
+	free(j);
+
+	/* Only the MTU: the tunnel data stays as it is. */
+	want.mtu = 1300;
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("gre1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+	ck_assert(kernel_link_equal(&want, &have));
+}
+END_TEST
+
+START_TEST(xfrm_link_created_with_if_id)
+{
+	struct kernel_link want = { .kind = KERNEL_LINK_XFRM, .if_id = 0x5001,
+				    .mtu = 1400, .up = true }, have;
+	char *j;
+
+	snprintf(want.name, sizeof(want.name), "xfrm1");
+	snprintf(want.alias, sizeof(want.alias), "tunsteer:xfrm1");
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("xfrm1", &have));
+	ck_assert_int_eq(have.kind, KERNEL_LINK_XFRM);
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+	j = out_of("ip -d -j link show xfrm1");
+	assert_has(j, "\"info_kind\":\"xfrm\"");
+	assert_has(j, "\"if_id\":\"0x5001\"");
+	free(j);
+}
+END_TEST
+
+START_TEST(link_del_and_set_refuse_links_without_our_alias)
+{
+	struct kernel_link want = gre("foreign1", "192.0.2.9", 0, 0), have;
+
+	sh("ip link add foreign1 type gre local 198.51.100.2 remote 192.0.2.9");
+	/* The kernel ignores an alias in a create request. */
+	sh("ip link add foreign2 type dummy");
+	sh("ip link set foreign2 alias someone:else");
+	ck_assert_int_eq(k->link_del(k, "foreign1"), -EPERM);
+	ck_assert_int_eq(k->link_del(k, "foreign2"), -EPERM);
+	ck_assert_int_eq(k->link_set(k, &want), -EEXIST);
+	ck_assert(find_link("foreign1", &have));
+	ck_assert(!kernel_link_is_ours(&have));
+	ck_assert(find_link("foreign2", &have));
+	ck_assert_int_eq(have.kind, KERNEL_LINK_OTHER);
+	ck_assert_str_eq(have.alias, "someone:else");
+
+	/* Ours goes; then it is simply absent. */
+	want = gre("gre1", "192.0.2.1", 0, 0);
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert_int_eq(k->link_del(k, "gre1"), 0);
+	ck_assert(!find_link("gre1", NULL));
+	ck_assert_int_eq(k->link_del(k, "gre1"), -ENODEV);
+}
+END_TEST
+
+/* --- addresses ----------------------------------------------------------- */
+
+START_TEST(addr_add_dump_del_with_and_without_peer)
+{
+	struct kernel_link l = gre("gre1", "192.0.2.1", 0, 0);
+	struct kernel_addr a = { .ifname = "gre1",
+				 .local = pfx("198.18.0.1", 31) };
+	struct kernel_addr p = { .ifname = "gre1",
+				 .local = pfx("198.18.1.1", 32) };
+	struct addr_find f = { .ifname = "gre1" };
+	char *j;
+
+	p.peer = ip4("198.18.1.2");
+	ck_assert_int_eq(k->link_set(k, &l), 0);
+	ck_assert_int_eq(k->addr_add(k, &a), 0);
+	ck_assert_int_eq(k->addr_add(k, &a), 0);	/* idempotent */
+	ck_assert_int_eq(k->addr_add(k, &p), 0);
+	ck_assert_int_eq(k->addr_dump(k, addr_find_cb, &f), 0);
+	ck_assert_int_eq(f.n_found, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct kernel_addr *x = &f.found[i];
+		const struct kernel_addr *w =
+			x->local.v4.s_addr == a.local.v4.s_addr ? &a : &p;
+
+		ck_assert_int_eq(x->local.family, AF_INET);
+		ck_assert_int_eq(x->local.len, w->local.len);
+		ck_assert_int_eq(x->local.v4.s_addr, w->local.v4.s_addr);
+		ck_assert_int_eq(x->peer.s_addr, w->peer.s_addr);
+	}
+
+	j = out_of("ip -j addr show dev gre1");
+	assert_has(j, "\"local\":\"198.18.0.1\",\"prefixlen\":31");
+	assert_has(j, "\"local\":\"198.18.1.1\",\"address\":\"198.18.1.2\"");
+	free(j);
+
+	ck_assert_int_eq(k->addr_del(k, &a), 0);
+	ck_assert_int_eq(k->addr_del(k, &a), -EADDRNOTAVAIL);
+	f.n_found = 0;
+	ck_assert_int_eq(k->addr_dump(k, addr_find_cb, &f), 0);
+	ck_assert_int_eq(f.n_found, 1);
+	ck_assert_int_eq(f.found[0].peer.s_addr, p.peer.s_addr);
+	j = out_of("ip -j addr show dev gre1");
+	assert_lacks(j, "198.18.0.1");
+	free(j);
+}
+END_TEST
+
+/* --- routes -------------------------------------------------------------- */
+
+START_TEST(route_replace_two_weighted_nexthops_over_gre_in_table_21001)
+{
+	struct kernel_link g1 = gre("gre1", "192.0.2.1", 0, 1400);
+	struct kernel_link g2 = gre("gre2", "192.0.2.2", 0, 1400);
+	struct kernel_addr a = { .ifname = "gre1",
+				 .local = pfx("198.18.0.1", 30) };
+	struct kernel_route want = { .table = TABLE, .metric = 100,
+				     .protocol = KERNEL_RTPROT_TUNSTEER,
+				     .n_nexthops = 2 };
+	struct kernel_route have;
+	char *t;
+
+	ck_assert_int_eq(k->link_set(k, &g1), 0);
+	ck_assert_int_eq(k->link_set(k, &g2), 0);
+	ck_assert_int_eq(k->addr_add(k, &a), 0);
+	want.dst = pfx("203.0.113.0", 24);
+	want.nh[0] = (struct kernel_nexthop){ .dev = "gre1", .weight = 3 };
+	want.nh[0].gw = ip4("198.18.0.2");
+	want.nh[1] = (struct kernel_nexthop){ .dev = "gre2", .weight = 1 };
+
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE, want.dst, 100, &have));
+	ck_assert_msg(kernel_route_equal(&want, &have), "dumped back differs");
+	ck_assert(kernel_route_is_ours(&have));
+	t = out_of("ip route show table %d", TABLE);
+	assert_has(t, "203.0.113.0/24 proto 227 metric 100");
+	assert_has(t, "nexthop via 198.18.0.2 dev gre1 weight 3");
+	assert_has(t, "nexthop dev gre2 weight 1");
+	free(t);
+
+	/* Replace in place: other weights, then a single nexthop. */
+	want.nh[0].weight = 1;
+	want.nh[1].weight = 200;
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE, want.dst, 100, &have));
+	ck_assert(kernel_route_equal(&want, &have));
+	want.n_nexthops = 1;
+	want.nh[0] = want.nh[1];
+	want.nh[0].weight = 1;
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE, want.dst, 100, &have));
+	ck_assert(kernel_route_equal(&want, &have));
+	t = out_of("ip route show table %d", TABLE);
+	assert_has(t, "203.0.113.0/24 dev gre2 proto 227 scope link "
+		      "metric 100");
+	assert_lacks(t, "nexthop");
+	free(t);
+
+	ck_assert_int_eq(k->route_del(k, &want), 0);
+	ck_assert(!find_route(TABLE, want.dst, 100, &have));
+	ck_assert_int_eq(k->route_del(k, &want), -ESRCH);
+	t = out_of("ip route show table %d", TABLE);
+	assert_lacks(t, "203.0.113.0/24");
+	free(t);
+}
+END_TEST
+
+START_TEST(blackhole_route_replace_dump_and_del)
+{
+	struct kernel_route want = { .table = TABLE + 1, .metric = 10,
+				     .protocol = KERNEL_RTPROT_TUNSTEER,
+				     .blackhole = true };
+	struct kernel_route have;
+	char *t;
+
+	want.dst = pfx("198.18.5.0", 24);
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE + 1, want.dst, 10, &have));
+	ck_assert_msg(kernel_route_equal(&want, &have), "dumped back differs");
+	t = out_of("ip route show table %d", TABLE + 1);
+	assert_has(t, "blackhole 198.18.5.0/24 proto 227 metric 10");
+	free(t);
+	ck_assert_int_eq(k->route_del(k, &want), 0);
+	ck_assert(!find_route(TABLE + 1, want.dst, 10, &have));
+}
+END_TEST
+
+/* --- rules --------------------------------------------------------------- */
+
+START_TEST(rules_with_fwmark_and_src_added_dumped_back_and_deleted)
+{
+	struct kernel_rule m = { .priority = 21100, .table = TABLE,
+				 .fwmark = 0x100, .fwmask = 0xff00,
+				 .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_rule s = { .priority = 21101, .table = TABLE,
+				 .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_rule have;
+	char *t;
+
+	s.src = pfx("198.18.0.0", 15);
+	ck_assert_int_eq(k->rule_add(k, &m), 0);
+	ck_assert_int_eq(k->rule_add(k, &s), 0);
+	ck_assert_int_eq(k->rule_add(k, &m), -EEXIST);
+
+	ck_assert_int_eq(find_rule(21100, &have), 1);
+	ck_assert_msg(kernel_rule_equal(&m, &have), "fwmark rule differs");
+	ck_assert_int_eq(have.protocol, KERNEL_RTPROT_TUNSTEER);
+	ck_assert(kernel_rule_is_ours(&have));
+	ck_assert_int_eq(find_rule(21101, &have), 1);
+	ck_assert_msg(kernel_rule_equal(&s, &have), "src rule differs");
+
+	t = out_of("ip rule show");
+	assert_has(t, "21100:\tfrom all fwmark 0x100/0xff00 lookup 21001 "
+		      "proto 227");
+	assert_has(t, "21101:\tfrom 198.18.0.0/15 lookup 21001 proto 227");
+	free(t);
+
+	ck_assert_int_eq(k->rule_del(k, &m), 0);
+	ck_assert_int_eq(k->rule_del(k, &m), -ENOENT);
+	ck_assert_int_eq(find_rule(21100, NULL), 0);
+	ck_assert_int_eq(k->rule_del(k, &s), 0);
+	t = out_of("ip rule show");
+	assert_lacks(t, "2110");
+	free(t);
+}
+END_TEST
+
+/* --- foreign objects ----------------------------------------------------- */
+
+static void
+count_ours_cb(const struct kernel_route *r, void *arg)
+{
+	if (kernel_route_is_ours(r))
+		(*(int *)arg)++;
+}
+
+START_TEST(dumps_see_foreign_objects_with_their_own_marks)
+{
+	struct kernel_link l;
+	struct kernel_route r;
+	struct kernel_rule ru;
+	int ours = 0;
+
+	sh("printf '%%s\\n' 'link add foreign1 type dummy' "
+	   "'route add 198.18.9.0/24 dev dummy0 table 21003 proto static' "
+	   "'rule add prio 100 from 198.18.9.0/24 lookup 21003' "
+	   "| ip -batch -");
+	ck_assert(find_link("foreign1", &l));
+	ck_assert_int_eq(l.kind, KERNEL_LINK_OTHER);
+	ck_assert(!kernel_link_is_ours(&l));
+	ck_assert(find_link("lo", &l));
+	ck_assert(l.up);
+	ck_assert(find_link("dummy0", &l));
+	ck_assert(!kernel_link_is_ours(&l));
+
+	ck_assert(find_route(21003, pfx("198.18.9.0", 24), 0, &r));
+	ck_assert_int_eq(r.protocol, RTPROT_STATIC);
+	ck_assert(!kernel_route_is_ours(&r));
+	ck_assert_uint_eq(r.n_nexthops, 1);
+	ck_assert_str_eq(r.nh[0].dev, "dummy0");
+	ck_assert_int_eq(k->route_dump(k, count_ours_cb, &ours), 0);
+	ck_assert_int_eq(ours, 0);
+
+	ck_assert_int_eq(find_rule(100, &ru), 1);
+	ck_assert(!kernel_rule_is_ours(&ru));
+	ck_assert_uint_eq(ru.table, 21003);
+	/* The kernel's own: local, main, default. */
+	ck_assert_int_eq(find_rule(0, NULL), 1);
+	ck_assert_int_eq(find_rule(32766, NULL), 1);
+	ck_assert_int_eq(find_rule(32767, NULL), 1);
+}
+END_TEST
+
+/* --- sysctl -------------------------------------------------------------- */
+
+START_TEST(sysctl_set_writes_rp_filter_and_refuses_bad_paths)
+{
+	char *v;
+
+	ck_assert_int_eq(k->sysctl_set(k, "net/ipv4/conf/dummy0/rp_filter",
+				       "2"), 0);
+	v = out_of("cat /proc/sys/net/ipv4/conf/dummy0/rp_filter");
+	ck_assert_str_eq(v, "2\n");
+	free(v);
+	ck_assert_int_eq(k->sysctl_set(k, "net/ipv4/conf/dummy0/rp_filter",
+				       "0"), 0);
+	v = out_of("cat /proc/sys/net/ipv4/conf/dummy0/rp_filter");
+	ck_assert_str_eq(v, "0\n");
+	free(v);
+	ck_assert_int_eq(k->sysctl_set(k, "../etc/passwd", "x"), -EINVAL);
+	ck_assert_int_eq(k->sysctl_set(k, "net/ipv4/conf/nope0/rp_filter",
+				       "1"), -ENOENT);
+}
+END_TEST
+
+/* --- monitor ------------------------------------------------------------- */
+
+START_TEST(monitor_reports_external_route_add)
+{
+	ck_assert_int_ge(k->monitor_fd(k), 0);
+	ck_assert_int_eq(k->monitor_drain(k), 0);
+	sh("ip route add 198.18.7.0/24 dev dummy0");
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), 1);
+	ck_assert_int_eq(k->monitor_drain(k), 0);
+
+	sh("ip rule add prio 500 fwmark 7 lookup 100");
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), 1);
+}
+END_TEST
+
+START_TEST(monitor_overrun_reports_enobufs_once_then_recovers)
+{
+	int fd = k->monitor_fd(k), tiny = 0, before = 0, after = 0;
+	socklen_t len = sizeof(before);
+	char path[] = "/tmp/knl-batch.XXXXXX";
+	FILE *f;
+	int tfd;
+
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny,
+				    sizeof(tiny)), 0);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &before, &len),
+			 0);
+	tfd = mkstemp(path);
+	ck_assert_int_ge(tfd, 0);
+	f = fdopen(tfd, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "route add 198.18.%d.%d/32 dev dummy0 table 21004\n",
+			20 + i / 250, i % 250 + 1);
+	ck_assert_int_eq(fclose(f), 0);
+	sh("ip -batch %s", path);
+	unlink(path);
+
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), -ENOBUFS);
+	len = sizeof(after);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &after, &len),
+			 0);
+	ck_assert_int_gt(after, before);
+	ck_assert_int_eq(k->monitor_drain(k), 0);
+
+	sh("ip route add 198.18.7.0/24 dev dummy0");
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), 1);
+}
+END_TEST
+
+/* --- hygiene ------------------------------------------------------------- */
+
+static void
+ignore_link_cb(const struct kernel_link *l, void *arg)
+{
+}
+
+static void
+ignore_route_cb(const struct kernel_route *r, void *arg)
+{
+}
+
+/* Under LSan, any leak in these paths fails the test's child at exit. */
+START_TEST(repeated_operations_and_errors_do_not_leak)
+{
+	struct kernel_link l = gre("gre1", "192.0.2.1", 0, 0);
+	struct kernel_route r = { .table = TABLE, .metric = 1,
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .n_nexthops = 1 };
+	struct kernel_ops *k2;
+	int err = 0;
+
+	r.dst = pfx("203.0.113.0", 24);
+	r.nh[0] = (struct kernel_nexthop){ .dev = "gre1", .weight = 1 };
+	for (int i = 0; i < 20; i++) {
+		l.mtu = 1400 - (uint32_t)i;
+		ck_assert_int_eq(k->link_set(k, &l), 0);
+		ck_assert_int_eq(k->route_replace(k, &r), 0);
+		ck_assert_int_eq(k->link_dump(k, ignore_link_cb, NULL), 0);
+		ck_assert_int_eq(k->route_dump(k, ignore_route_cb, NULL), 0);
+		ck_assert_int_eq(k->route_del(k, &r), 0);
+		ck_assert_int_eq(k->route_del(k, &r), -ESRCH);
+		ck_assert_int_eq(k->link_del(k, "nope0"), -ENODEV);
+	}
+	ck_assert_int_eq(k->link_del(k, "gre1"), 0);
+	/* Routes over a missing device fail cleanly. */
+	ck_assert_int_eq(k->route_replace(k, &r), -ENODEV);
+
+	k2 = kernel_nl_create(&err);
+	ck_assert_ptr_nonnull(k2);
+	k2->destroy(k2);
+}
+END_TEST
+
+/* Optional (TUNSTEER_KNL_BENCH=N): N GRE tunnels and routes, timed. */
+START_TEST(bench_gre_links_and_routes)
+{
+	const char *env = getenv("TUNSTEER_KNL_BENCH");
+	int n = env ? atoi(env) : 0;
+	struct kernel_route r = { .table = TABLE, .metric = 1,
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .n_nexthops = 1 };
+	struct timespec t0, t1, t2;
+	char name[32], remote[32];
+
+	if (n <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		struct kernel_link l;
+
+		snprintf(name, sizeof(name), "gre%d", i + 1);
+		snprintf(remote, sizeof(remote), "198.18.%d.%d",
+			 (i / 250) % 256, i % 250 + 1);
+		l = gre(name, remote, 64, 1400);
+		ck_assert_int_eq(k->link_set(k, &l), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int i = 0; i < n; i++) {
+		snprintf(r.nh[0].dev, sizeof(r.nh[0].dev), "gre%d", i + 1);
+		r.nh[0].weight = 1;
+		r.dst = pfx("203.0.113.0", 24);
+		r.dst.v4.s_addr = htonl(0xc6130000u + ((uint32_t)i << 8));
+		ck_assert_int_eq(k->route_replace(k, &r), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	printf("bench: %d GRE links %.3f s, %d routes %.3f s\n", n,
+	       (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       n,
+	       (double)(t2.tv_sec - t1.tv_sec) +
+		       (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	fflush(stdout);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("kernel_nl");
+	TCase *tc = tcase_create("netns");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc,
+		       gre_link_created_bare_with_endpoints_ttl_mtu_alias_and_up);
+	tcase_add_test(tc,
+		       changing_mtu_ttl_remote_and_state_in_place_keeps_ifindex);
+	tcase_add_test(tc, xfrm_link_created_with_if_id);
+	tcase_add_test(tc, link_del_and_set_refuse_links_without_our_alias);
+	tcase_add_test(tc, addr_add_dump_del_with_and_without_peer);
+	tcase_add_test(tc,
+		       route_replace_two_weighted_nexthops_over_gre_in_table_21001);
+	tcase_add_test(tc, blackhole_route_replace_dump_and_del);
+	tcase_add_test(tc,
+		       rules_with_fwmark_and_src_added_dumped_back_and_deleted);
+	tcase_add_test(tc, dumps_see_foreign_objects_with_their_own_marks);
+	tcase_add_test(tc, sysctl_set_writes_rp_filter_and_refuses_bad_paths);
+	tcase_add_test(tc, monitor_reports_external_route_add);
+	tcase_add_test(tc, monitor_overrun_reports_enobufs_once_then_recovers);
+	tcase_add_test(tc, repeated_operations_and_errors_do_not_leak);
+	tcase_add_test(tc, bench_gre_links_and_routes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

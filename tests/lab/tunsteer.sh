@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Helpers for scenarios that run tunsteerd on the lab's cpe.  Sourced
+# after lib.sh.  The binaries come from $TUNSTEER_BUILDDIR (default: the
+# build/ directory of this tree).
+
+TS_BUILD=${TUNSTEER_BUILDDIR:-$LAB_TOP/build}
+TS_SOCK=/run/tunsteer-lab/cpe.sock
+TS_CONF=/run/tunsteer-lab/tunsteerd.conf
+TS_LOG=/run/tunsteer-lab/tunsteerd.log
+TS_PID=
+
+[ -x "$TS_BUILD/src/tunsteerd" ] || lab_fail "no tunsteerd in $TS_BUILD/src (build first)"
+
+# ts_conf [FILE] — the lab's config: the four tunnels of
+# etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3), and the authorized
+# prefix 203.0.113.0/25 preferring cf1 and cf3 (one per ISP) over cf2, cf4.
+ts_conf() {
+	local out=${1:-$TS_CONF}
+	mkdir -p "$(dirname "$out")"
+	cat >"$out" <<-CONF
+	log_level = "debug";
+	tunnels = (
+	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
+	    address = "$(tun_cpe_addr 0)/31";
+	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
+	  { name = "cf2"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[1]}";
+	    address = "$(tun_cpe_addr 1)/31";
+	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
+	  { name = "cf3"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[0]}";
+	    address = "$(tun_cpe_addr 2)/31";
+	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; },
+	  { name = "cf4"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[1]}";
+	    address = "$(tun_cpe_addr 3)/31";
+	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; }
+	);
+	egress = (
+	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
+	    tunnels = ( { tunnel = "cf1"; priority = 100; },
+	                { tunnel = "cf3"; priority = 100; },
+	                { tunnel = "cf2"; priority = 200; },
+	                { tunnel = "cf4"; priority = 200; } ); }
+	);
+	CONF
+	chmod 600 "$out"
+}
+
+ts_ctl() { nsx cpe "$TS_BUILD/src/tunsteerctl" -S "$TS_SOCK" "$@"; }
+
+# ts_start [tunsteerd options] — start tunsteerd in cpe, in the
+# foreground with debug logging to $TS_LOG, and wait until it answers.
+ts_start() {
+	mkdir -p "$(dirname "$TS_LOG")"
+	# Not through nsx: a function run with & is a subshell, and $! must
+	# be tunsteerd itself (ip netns exec execs it).
+	ip netns exec cpe "$TS_BUILD/src/tunsteerd" -d -c "$TS_CONF" -S "$TS_SOCK" "$@" \
+		>>"$TS_LOG" 2>&1 &
+	TS_PID=$!
+	lab_wait 30 "tunsteerd answers on $TS_SOCK" ts_ctl status
+}
+
+# ts_stop — SIGTERM and wait (tunsteerd removes its state).
+ts_stop() {
+	[ -n "$TS_PID" ] || return 0
+	kill "$TS_PID" 2>/dev/null || true
+	wait "$TS_PID" 2>/dev/null || true
+	TS_PID=
+}
+
+# Show the daemon's log when a scenario fails.
+ts_on_exit() {
+	local rc=$?
+	ts_stop
+	if [ $rc -ne 0 ] && [ -r "$TS_LOG" ]; then
+		echo "--- tunsteerd log (last 60 lines)" >&2
+		tail -n 60 "$TS_LOG" >&2
+	fi
+	"$LAB_DIR/topology" down
+}
+
+# ts_lab_up — the lab with 2 edges, provider-side tunnels, the config,
+# and tunsteerd running.
+ts_lab_up() {
+	lab_up --edges 2
+	trap ts_on_exit EXIT
+	lab_edge_tunnels
+	ts_conf
+	ts_start
+}
