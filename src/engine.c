@@ -67,24 +67,36 @@ engine_destroy(struct engine *e, bool keep_state)
 	free(e);
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int
 apply(struct engine *e, const char *why)
 {
 	struct reconcile_stats st;
 	unsigned int nft_changes = 0;
+	double t0 = now_ms(), t1, t2;
 	int err, nerr;
 
 	err = reconcile_apply(e->rc, &e->want, &st);
+	t1 = now_ms();
 	nerr = nft_sync_apply(e->nft, &e->nft_want, &nft_changes);
+	t2 = now_ms();
 	if (nerr < 0) {
 		errno = -nerr;
 		log_warn("engine", "%s: nft table not applied", why);
 	}
 	e->kernel_ok = err == 0 && nerr == 0;
 	if (st.added || st.changed || st.deleted || st.failed || nft_changes)
-		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed), nft %u",
-			 why, st.added, st.changed, st.deleted, st.failed,
-			 nft_changes);
+		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed), nft %u"
+			 " (%.0f ms + %.0f ms)", why, st.added, st.changed,
+			 st.deleted, st.failed, nft_changes, t1 - t0, t2 - t1);
 	return err < 0 ? err : nerr;
 }
 
@@ -93,9 +105,6 @@ engine_load(struct engine *e, const char *path, FILE *errs)
 {
 	struct config_errors ce = { 0 };
 	struct config *conf;
-	struct kernel_state ks;
-	struct nft_state ns;
-	int err;
 
 	/* 1. Parse and validate: no side effects. */
 	conf = config_load(path, &ce);
@@ -111,13 +120,24 @@ engine_load(struct engine *e, const char *path, FILE *errs)
 			  e->conf ? "keeping the running config" : "no config running");
 		return -EINVAL;
 	}
+	return engine_use(e, conf, errs);
+}
+
+int
+engine_use(struct engine *e, struct config *conf, FILE *errs)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	double t0 = now_ms();
+	int err;
+
 	/* 2. Prepare: may fail, allocates, touches nothing. */
 	if ((err = desired_build(conf, NULL, &ks, &ns)) < 0) {
 		errno = -err;
-		log_warn("config", "%s: cannot build kernel state", path);
+		log_warn("config", "%s: cannot build kernel state", conf->path);
 		if (errs)
-			fprintf(errs, "%s: cannot build kernel state: %s\n", path,
-				strerror(-err));
+			fprintf(errs, "%s: cannot build kernel state: %s\n",
+				conf->path, strerror(-err));
 		config_free(conf);
 		e->failed_loads++;
 		return err;
@@ -131,8 +151,9 @@ engine_load(struct engine *e, const char *path, FILE *errs)
 	e->nft_want = ns;
 	e->loads++;
 	e->loaded = time(NULL);
-	log_notice("config", "%s loaded: %zu tunnels, %zu egress policies", path,
-		   conf->n_tunnels, conf->n_policies);
+	log_notice("config", "%s loaded: %zu tunnels, %zu egress policies"
+		   " (prepared in %.0f ms)", conf->path, conf->n_tunnels,
+		   conf->n_policies, now_ms() - t0);
 	(void)apply(e, "config");
 	return 0;
 }

@@ -33,6 +33,11 @@ void engine_destroy(struct engine *e, bool keep_state);
 int engine_load(struct engine *e, const char *path, FILE *errs)
 	__attribute__((warn_unused_result));
 
+/* As engine_load(), for a config already parsed and validated (taken
+ * over: freed on failure). */
+int engine_use(struct engine *e, struct config *conf, FILE *errs)
+	__attribute__((warn_unused_result));
+
 /* Re-dump the kernel and repair what differs from the desired state;
  * called on netlink change events, on ENOBUFS and on a slow timer. */
 int engine_resync(struct engine *e);

@@ -1028,6 +1028,15 @@ mon_valid_cb(struct nl_msg *msg, void *arg)
 	struct kernel_nl *k = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 
+	/*
+	 * rtnetlink stamps a notification with the port of the socket whose
+	 * request caused it: our own changes are already known.  What the
+	 * kernel does on its own (routes flushed with a link) carries port 0
+	 * and is looked at.
+	 */
+	if (h->nlmsg_pid != 0 && h->nlmsg_pid == nl_socket_get_local_port(k->sk))
+		return NL_OK;
+
 	switch (h->nlmsg_type) {
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:

@@ -15,7 +15,7 @@ struct nft_sync {
 	struct kernel_ops *ops;
 	bool applied;			/* last is what the kernel has */
 	struct nft_state last;
-	char *readback;			/* "list table" right after applying */
+	char *readback;			/* "list table" when known good, or NULL */
 };
 
 /* A growing string; on allocation failure it turns NULL for good. */
@@ -247,7 +247,10 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	forget(s);
 	if (err < 0)
 		return err;
-	if ((err = copy_state(&s->last, want)) < 0 || (err = read_back(s)) < 0) {
+	/* No read-back here: listing a large table costs as much as writing
+	 * it, and nobody else has touched it until a foreign commit says so
+	 * (nft_sync_check()). */
+	if ((err = copy_state(&s->last, want)) < 0) {
 		forget(s);
 		return err;
 	}
@@ -257,30 +260,48 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	return 0;
 }
 
+/* Replace the table whole from our record, then remember how it reads. */
+static int
+reassert(struct nft_sync *s)
+{
+	struct nft_state want = s->last;
+	int err;
+
+	memset(&s->last, 0, sizeof(s->last));
+	s->applied = false;
+	err = nft_sync_apply(s, &want, NULL);
+	nft_state_free(&want);
+	if (err == 0 && (err = read_back(s)) < 0)
+		forget(s);
+	return err;
+}
+
 int
 nft_sync_check(struct nft_sync *s)
 {
 	char *now = NULL, cmd[64];
-	struct nft_state want;
 	int err;
 
 	if (!s->applied)
 		return 0;
+	if (s->readback == NULL) {
+		/* Someone else committed and we never read our table back
+		 * since our last change: we cannot tell whether it is
+		 * intact, so make it so. */
+		log_info("nft", "another process changed the ruleset; re-asserting %s",
+			 KERNEL_NFT_TABLE);
+		return reassert(s);
+	}
 	snprintf(cmd, sizeof(cmd), "list table %s", KERNEL_NFT_TABLE);
 	err = s->ops->nft_run(s->ops, cmd, &now);
-	if (err == 0 && s->readback && strcmp(now, s->readback) == 0) {
+	if (err == 0 && strcmp(now, s->readback) == 0) {
 		free(now);
 		return 0;
 	}
 	free(now);
 	log_notice("nft", "table %s was changed by someone else; restoring it",
 		   KERNEL_NFT_TABLE);
-	/* Re-apply whole from our record of what it should be. */
-	want = s->last;
-	memset(&s->last, 0, sizeof(s->last));
-	s->applied = false;
-	err = nft_sync_apply(s, &want, NULL);
-	nft_state_free(&want);
+	err = reassert(s);
 	return err < 0 ? err : 1;
 }
 

@@ -27,9 +27,11 @@ int nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 		   unsigned int *changes) __attribute__((warn_unused_result));
 
 /*
- * After an nftables change event: if our table no longer reads back as we
- * left it, put it back.  Returns 1 if it repaired something, 0 if not, or
- * a negative errno.
+ * After another process committed an nftables change: if our table no
+ * longer reads back as we left it, put it back.  The first check after
+ * one of our own changes has nothing to compare with and re-asserts the
+ * table whole (one atomic replace); later checks compare.  Returns 1 if it
+ * found and repaired a change, 0 if not, or a negative errno.
  */
 int nft_sync_check(struct nft_sync *s) __attribute__((warn_unused_result));
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -148,9 +149,9 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* -n: exit 0 if the file is good; -nv also prints it normalised. */
-static int
-check_config(const char *path, bool verbose)
+/* Load @path or print every error (file:line: field: message) on stderr. */
+static struct config *
+load_config(const char *path)
 {
 	struct config_errors errs = { 0 };
 	struct config *conf = config_load(path, &errs);
@@ -159,8 +160,18 @@ check_config(const char *path, bool verbose)
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		config_errors_free(&errs);
-		return 1;
 	}
+	return conf;
+}
+
+/* -n: exit 0 if the file is good; -nv also prints it normalised. */
+static int
+check_config(const char *path, bool verbose)
+{
+	struct config *conf = load_config(path);
+
+	if (conf == NULL)
+		return 1;
 	if (verbose)
 		config_print(conf, stdout);
 	else
@@ -221,7 +232,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .conf = TS_DEFAULT_CONF };
+	struct timespec t_start, t_ready;
 	int c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 
 	while ((c = getopt_long(argc, argv, "c:S:fdnvhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -256,7 +270,9 @@ main(int argc, char **argv)
 
 	/* Refuse to start on a bad file before daemonizing, so the error
 	 * reaches whoever started us. */
-	if (check_config(o.conf, false) != 0)
+	struct config *conf = load_config(o.conf);
+
+	if (conf == NULL)
 		return 1;
 	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
@@ -270,8 +286,8 @@ main(int argc, char **argv)
 	d.base = event_base_new();
 	if (d.engine == NULL || d.base == NULL)
 		fatalx("main", "out of memory");
-	if (engine_load(d.engine, o.conf, NULL) < 0)
-		fatalx("main", "cannot load %s", o.conf);
+	if (engine_use(d.engine, conf, NULL) < 0)
+		fatalx("main", "cannot use %s", o.conf);
 
 	/* -S wins over control.socket in the file. */
 	if (o.sock == NULL)
@@ -297,7 +313,10 @@ main(int argc, char **argv)
 	schedule(d.resync_ev);
 	schedule(d.nft_ev);
 
-	log_notice("main", "started, config %s, control %s", o.conf, o.sock);
+	clock_gettime(CLOCK_MONOTONIC, &t_ready);
+	log_notice("main", "started in %.0f ms, config %s, control %s",
+		   (double)(t_ready.tv_sec - t_start.tv_sec) * 1e3 +
+		   (double)(t_ready.tv_nsec - t_start.tv_nsec) / 1e6, o.conf, o.sock);
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "READY=1");
 #endif
