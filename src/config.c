@@ -23,6 +23,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,12 @@ static const struct {
 };
 
 static const char *const root_keys[] = {
-	"log_level", "mss_clamp", "unauthorized", "control", "tunnels",
-	"egress", NULL
+	"log_level", "mss_clamp", "unauthorized", "control", "probe",
+	"tunnels", "egress", NULL
+};
+static const char *const probe_keys[] = {
+	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
+	"degraded_loss_pct", "degraded_rtt_ms", "target", "source", NULL
 };
 static const char *const control_keys[] = { "socket", NULL };
 static const char *const tunnel_keys[] = {
@@ -608,6 +613,66 @@ parse_address(struct parse *p, const config_setting_t *s, const char *path,
 	t->peer = net.v4;
 }
 
+/*
+ * A probe group, over @pr (which holds the defaults).  @tunnel is true
+ * for a tunnel's own group: target and source only make sense there.
+ */
+static void
+parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
+	    struct config_probe *pr, bool tunnel)
+{
+	static const struct {
+		const char *key;
+		long long min, max;
+		size_t off;
+	} ints[] = {
+		{ "interval_ms", 50, 60000, offsetof(struct config_probe, interval_ms) },
+		{ "timeout_ms", 0, 60000, offsetof(struct config_probe, timeout_ms) },
+		{ "down_after", 1, 100, offsetof(struct config_probe, down_after) },
+		{ "up_after", 1, 1000, offsetof(struct config_probe, up_after) },
+		{ "holddown_ms", 0, 3600000, offsetof(struct config_probe, holddown_ms) },
+		{ "degraded_loss_pct", 1, 100, offsetof(struct config_probe, degraded_loss_pct) },
+		{ "degraded_rtt_ms", 0, 60000, offsetof(struct config_probe, degraded_rtt_ms) },
+	};
+	char path[FIELD_MAX], f[FIELD_MAX];
+	const char *str;
+	long long v;
+	int line;
+
+	fieldf(path, "%s%sprobe", owner, *owner ? "." : "");
+	check_keys(p, s, path, probe_keys);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (get_int(p, s, path, ints[i].key, ints[i].min, ints[i].max,
+			    &v, &line) == GOT_OK)
+			*(unsigned int *)((char *)pr + ints[i].off) =
+				(unsigned int)v;
+	if (pr->timeout_ms && pr->timeout_ms < 10) {
+		field_name(f, sizeof(f), path, "timeout_ms");
+		cfg_err(p, line_of(s), f, "%u ms: use 0 (= interval_ms) or "
+			"10..60000", pr->timeout_ms);
+	} else if (pr->timeout_ms > pr->interval_ms * pr->down_after) {
+		field_name(f, sizeof(f), path, "timeout_ms");
+		cfg_err(p, line_of(s), f, "%u ms is longer than down_after "
+			"(%u) probes at interval_ms (%u): a dead tunnel would "
+			"be noticed late", pr->timeout_ms, pr->down_after,
+			pr->interval_ms);
+	}
+	static const char *const addrs[] = { "target", "source" };
+	for (size_t i = 0; i < 2; i++) {
+		if (get_string(p, s, path, addrs[i], &str, &line) != GOT_OK)
+			continue;
+		field_name(f, sizeof(f), path, addrs[i]);
+		if (!tunnel) {
+			cfg_err(p, line, f, "only in a tunnel's own probe group");
+			continue;
+		}
+		if (i == 0 && check_host(p, line, f, str, &pr->target))
+			pr->has_target = true;
+		if (i == 1 && check_host(p, line, f, str, &pr->source))
+			pr->has_source = true;
+	}
+}
+
 static void
 parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 {
@@ -718,23 +783,9 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 			"required for ipsec tunnels");
 	}
 
-	/* Accepted as a group so that a config written for a later version
-	 * fails loudly instead of silently ignoring its probe settings. */
-	if (get_group(p, s, path, "probe", &g_s) == GOT_OK) {
-		int n = config_setting_length(g_s);
-
-		for (int k = 0; k < n; k++) {
-			const config_setting_t *m =
-				config_setting_get_elem(g_s, k);
-			char pf[FIELD_MAX];
-
-			fieldf(pf, "%s.probe", path);
-			field_name(f, sizeof(f), pf,
-				   config_setting_name(m) ?
-				   config_setting_name(m) : "?");
-			cfg_err(p, line_of(m), f, "not supported yet (issue 4)");
-		}
-	}
+	t->probe = p->conf->probe;
+	if (get_group(p, s, path, "probe", &g_s) == GOT_OK)
+		parse_probe(p, g_s, path, &t->probe, true);
 }
 
 static void
@@ -1205,6 +1256,10 @@ parse_root(struct parse *p, const config_setting_t *root)
 		}
 	}
 
+	/* Before the tunnels: their probe settings start from these. */
+	if (get_group(p, root, "", "probe", &s) == GOT_OK)
+		parse_probe(p, s, "", &c->probe, false);
+
 	g = get_list(p, root, "", "tunnels", &s);
 	if (g == GOT_OK && (n = config_setting_length(s)) > 0) {
 		if (n > CONFIG_MAX_TUNNELS)
@@ -1393,6 +1448,7 @@ config_new(const char *path)
 		return NULL;
 	}
 	c->mss_clamp = true;
+	c->probe = (struct config_probe)CONFIG_PROBE_DEFAULTS;
 	c->unauthorized = UNAUTH_ISP;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
@@ -1622,6 +1678,24 @@ print_kv(FILE *out, const char *indent, const char *key, const char *val)
 	fputs(";\n", out);
 }
 
+static void
+print_probe(FILE *out, const char *ind, const struct config_probe *pr)
+{
+	char b[INET_ADDRSTRLEN];
+
+	fprintf(out, "%sprobe = {\n%s\tinterval_ms = %u;\n%s\ttimeout_ms = %u;\n"
+		"%s\tdown_after = %u;\n%s\tup_after = %u;\n%s\tholddown_ms = %u;\n"
+		"%s\tdegraded_loss_pct = %u;\n%s\tdegraded_rtt_ms = %u;\n",
+		ind, ind, pr->interval_ms, ind, pr->timeout_ms, ind,
+		pr->down_after, ind, pr->up_after, ind, pr->holddown_ms, ind,
+		pr->degraded_loss_pct, ind, pr->degraded_rtt_ms);
+	if (pr->has_target)
+		fprintf(out, "%s\ttarget = \"%s\";\n", ind, fmt_addr(pr->target, b));
+	if (pr->has_source)
+		fprintf(out, "%s\tsource = \"%s\";\n", ind, fmt_addr(pr->source, b));
+	fprintf(out, "%s};\n", ind);
+}
+
 void
 config_print(const struct config *conf, FILE *out)
 {
@@ -1639,6 +1713,7 @@ config_print(const struct config *conf, FILE *out)
 	fputs("control = {\n", out);
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
+	print_probe(out, "", &conf->probe);
 
 	fputs("tunnels = (", out);
 	for (i = 0; i < conf->n_tunnels; i++) {
@@ -1668,6 +1743,7 @@ config_print(const struct config *conf, FILE *out)
 					 fmt_addr(t->underlay.gateway, b));
 			fputs("\t\t};\n", out);
 		}
+		print_probe(out, "\t\t", &t->probe);
 		if (t->ike.set) {
 			fputs("\t\tike = {\n", out);
 			if (t->ike.psk)

@@ -52,6 +52,28 @@ struct config_ike {
 	char *local_id, *remote_id;
 };
 
+/*
+ * In-tunnel probing (probe.c, health.c).  The top-level `probe` group sets
+ * the defaults; a tunnel's own `probe` group overrides them key by key.
+ */
+struct config_probe {
+	unsigned int interval_ms;	/* 50..60000, default 1000 */
+	unsigned int timeout_ms;	/* 10..60000; 0 (default): interval_ms */
+	unsigned int down_after;	/* lost probes in a row: 1..100, default 3 */
+	unsigned int up_after;		/* answered in a row: 1..1000, default 10 */
+	unsigned int holddown_ms;	/* least time down: 0..3600000, default 10000 */
+	unsigned int degraded_loss_pct;	/* loss over the last 20: 1..100, default 10 */
+	unsigned int degraded_rtt_ms;	/* mean RTT; 0 (default): not used */
+	bool has_target;
+	struct in_addr target;		/* default: the tunnel's peer */
+	bool has_source;
+	struct in_addr source;		/* default: the tunnel's inner address */
+};
+
+#define CONFIG_PROBE_DEFAULTS { .interval_ms = 1000, .timeout_ms = 0, \
+	.down_after = 3, .up_after = 10, .holddown_ms = 10000, \
+	.degraded_loss_pct = 10 }
+
 struct config_tunnel {
 	char name[IFNAMSIZ];		/* also the interface name */
 	enum tunnel_type type;
@@ -64,6 +86,7 @@ struct config_tunnel {
 	unsigned int mss;		/* clamp value; 0 when clamping is off */
 	struct config_underlay underlay;
 	struct config_ike ike;
+	struct config_probe probe;	/* effective: defaults + own */
 	int line;			/* where it was defined */
 };
 
@@ -92,6 +115,7 @@ struct config {
 	enum unauth_action unauthorized;
 	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int log_level;			/* enum log_level; default info */
+	struct config_probe probe;	/* defaults for every tunnel */
 };
 
 /* Error messages collected by config_load(), in file order. */

@@ -228,6 +228,30 @@ temp_conf(const char *text, size_t len, mode_t mode)
 
 /* --- good files ---------------------------------------------------------- */
 
+START_TEST(test_tunnel_probe_inherits_global_defaults_and_overrides_keys)
+{
+	struct config *c = must_load("good_probe.conf");
+	const struct config_probe *a = &c->tunnels[0].probe;
+	const struct config_probe *b = &c->tunnels[1].probe;
+
+	/* cf1: the global group over the built-in defaults. */
+	ck_assert_uint_eq(a->interval_ms, 200);
+	ck_assert_uint_eq(a->timeout_ms, 0);	/* = interval_ms */
+	ck_assert_uint_eq(a->down_after, 4);
+	ck_assert_uint_eq(a->up_after, 10);
+	ck_assert_uint_eq(a->holddown_ms, 60000);
+	ck_assert_uint_eq(a->degraded_loss_pct, 10);
+	ck_assert(!a->has_target && !a->has_source);
+	/* cf2: its own group over that. */
+	ck_assert_uint_eq(b->interval_ms, 100);
+	ck_assert_uint_eq(b->down_after, 4);
+	ck_assert_uint_eq(b->degraded_rtt_ms, 150);
+	ck_assert(b->has_target && b->has_source);
+	ck_assert_uint_eq(ntohl(b->target.s_addr), 0xc612000a);	/* 198.18.0.10 */
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_minimal_file_gets_every_default)
 {
 	struct config_errors errs = { 0 };
@@ -455,10 +479,17 @@ BAD(test_ike_on_a_gre_tunnel_is_rejected, "bad_ike_on_gre.conf",
 BAD(test_ipsec_tunnel_without_psk_is_rejected, "bad_ipsec_without_psk.conf",
     "bad_ipsec_without_psk.conf:3: tunnels[0].ike.psk: required for ipsec "
     "tunnels")
-BAD(test_any_probe_setting_is_rejected_until_issue_4,
+BAD(test_unknown_probe_setting_is_rejected,
     "bad_probe_setting.conf",
-    "bad_probe_setting.conf:10: tunnels[0].probe.interval: not supported "
-    "yet (issue 4)")
+    "bad_probe_setting.conf:10: tunnels[0].probe.interval: unknown setting")
+BAD(test_probe_timeout_longer_than_down_after_intervals_is_rejected,
+    "bad_probe_timeout.conf",
+    "bad_probe_timeout.conf:2: probe.timeout_ms: 5000 ms is longer than "
+    "down_after (3) probes at interval_ms (100)")
+BAD(test_probe_target_outside_a_tunnel_is_rejected,
+    "bad_probe_target_global.conf",
+    "bad_probe_target_global.conf:3: probe.target: only in a tunnel's own "
+    "probe group")
 BAD(test_duplicate_policy_name_is_rejected, "bad_duplicate_policy_name.conf",
     "bad_duplicate_policy_name.conf:20: egress[1].name: \"office\" is "
     "already defined at line 13")
@@ -743,6 +774,7 @@ config_suite(void)
 	TCase *files = tcase_create("files"), *fuzz = tcase_create("fuzz");
 
 	tcase_add_test(good, test_minimal_file_gets_every_default);
+	tcase_add_test(good, test_tunnel_probe_inherits_global_defaults_and_overrides_keys);
 	tcase_add_test(good, test_example_in_etc_is_valid_and_prefers_isp1);
 	tcase_add_test(good, test_everything_fixture_keeps_every_explicit_value);
 	tcase_add_test(good,
@@ -770,7 +802,9 @@ config_suite(void)
 	tcase_add_test(bad, test_underlay_without_interface_is_rejected);
 	tcase_add_test(bad, test_ike_on_a_gre_tunnel_is_rejected);
 	tcase_add_test(bad, test_ipsec_tunnel_without_psk_is_rejected);
-	tcase_add_test(bad, test_any_probe_setting_is_rejected_until_issue_4);
+	tcase_add_test(bad, test_unknown_probe_setting_is_rejected);
+	tcase_add_test(bad, test_probe_timeout_longer_than_down_after_intervals_is_rejected);
+	tcase_add_test(bad, test_probe_target_outside_a_tunnel_is_rejected);
 	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);
 	tcase_add_test(bad, test_policy_name_of_32_characters_is_rejected);
 	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);
