@@ -227,33 +227,33 @@ build_pins(const struct config *conf, struct kernel_state *ks)
 	return 0;
 }
 
+/* A tunnel's priority in a policy, as the provider would rank it. */
+static uint64_t
+effective(const struct config_policy_tunnel *pt, const enum health_state *health)
+{
+	return (uint64_t)pt->priority +
+	       (health ? health_penalty(health[pt->tunnel]) : 0);
+}
+
 /*
  * A policy's table holds one default route: a weighted multipath over the
- * usable tunnels with the best (lowest) priority.  With no usable tunnel
- * it is a blackhole: authorized sources are the provider's prefixes, and
- * the ISP would drop or misroute them anyway.
+ * tunnels with the best (lowest) effective priority.
  */
 static int
-build_policy_route(const struct config *conf, size_t p, const bool *tunnel_up,
-		   struct kernel_state *ks)
+build_policy_route(const struct config *conf, size_t p,
+		   const enum health_state *health, struct kernel_state *ks)
 {
 	const struct config_policy *pol = &conf->policies[p];
 	struct kernel_route r = { .table = desired_policy_table(p),
 				  .protocol = KERNEL_RTPROT_TUNSTEER };
-	uint32_t best = UINT32_MAX;
-	bool any = false;
+	uint64_t best = UINT64_MAX;
 
 	r.dst.family = AF_INET;
-	for (size_t i = 0; i < pol->n_tunnels; i++) {
-		const struct config_policy_tunnel *pt = &pol->tunnels[i];
-
-		if (tunnel_up && !tunnel_up[pt->tunnel])
-			continue;
-		if (!any || pt->priority < best)
-			best = pt->priority;
-		any = true;
-	}
-	if (!any) {
+	for (size_t i = 0; i < pol->n_tunnels; i++)
+		if (effective(&pol->tunnels[i], health) < best)
+			best = effective(&pol->tunnels[i], health);
+	if (pol->n_tunnels == 0) {
+		/* Not reachable from a validated config; never leak. */
 		r.blackhole = true;
 		return kernel_state_add_route(ks, &r);
 	}
@@ -261,7 +261,7 @@ build_policy_route(const struct config *conf, size_t p, const bool *tunnel_up,
 		const struct config_policy_tunnel *pt = &pol->tunnels[i];
 		struct kernel_nexthop *nh;
 
-		if ((tunnel_up && !tunnel_up[pt->tunnel]) || pt->priority != best)
+		if (effective(pt, health) != best)
 			continue;
 		if (r.n_nexthops == KERNEL_MAX_NEXTHOPS)
 			return -E2BIG;
@@ -276,7 +276,7 @@ build_policy_route(const struct config *conf, size_t p, const bool *tunnel_up,
 }
 
 static int
-build_policies(const struct config *conf, const bool *tunnel_up,
+build_policies(const struct config *conf, const enum health_state *health,
 	       struct kernel_state *ks)
 {
 	int err;
@@ -291,7 +291,7 @@ build_policies(const struct config *conf, const bool *tunnel_up,
 			.fwmask = 0xffffffff,
 		};
 
-		if ((err = build_policy_route(conf, p, tunnel_up, ks)) < 0 ||
+		if ((err = build_policy_route(conf, p, health, ks)) < 0 ||
 		    (err = kernel_state_add_rule(ks, &rule)) < 0)
 			return err;
 	}
@@ -422,7 +422,7 @@ build_nft(const struct config *conf, struct nft_state *ns)
 }
 
 int
-desired_build(const struct config *conf, const bool *tunnel_up,
+desired_build(const struct config *conf, const enum health_state *health,
 	      struct kernel_state *ks, struct nft_state *ns)
 {
 	int err;
@@ -431,7 +431,7 @@ desired_build(const struct config *conf, const bool *tunnel_up,
 	memset(ns, 0, sizeof(*ns));
 	if ((err = build_links(conf, ks)) < 0 ||
 	    (err = build_pins(conf, ks)) < 0 ||
-	    (err = build_policies(conf, tunnel_up, ks)) < 0 ||
+	    (err = build_policies(conf, health, ks)) < 0 ||
 	    (err = build_nft(conf, ns)) < 0) {
 		kernel_state_free(ks);
 		nft_state_free(ns);

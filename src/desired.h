@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "health.h"
 #include "reconcile.h"
 
 #define DESIRED_PIN_TABLE_BASE 21000	/* + uplink index, < 21100 */
@@ -50,11 +51,14 @@ struct nft_state {
 void nft_state_free(struct nft_state *ns);
 
 /*
- * Fill @ks and @ns from @conf.  @tunnel_up[i] says whether tunnel i may
- * carry egress; NULL means all may.  Returns 0 or -ENOMEM/-E2BIG; on
- * error @ks and @ns are left empty.
+ * Fill @ks and @ns from @conf.  @health[i] is tunnel i's state (NULL: all
+ * up): a policy's egress goes to the tunnels with the lowest priority
+ * plus health_penalty(), weighted ECMP among equals, so a down tunnel is
+ * used only when every tunnel of the policy is down (as the provider does
+ * with its routes).  Returns 0 or -ENOMEM/-E2BIG; on error @ks and @ns
+ * are left empty.
  */
-int desired_build(const struct config *conf, const bool *tunnel_up,
+int desired_build(const struct config *conf, const enum health_state *health,
 		  struct kernel_state *ks, struct nft_state *ns)
 	__attribute__((warn_unused_result));
 

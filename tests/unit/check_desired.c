@@ -114,26 +114,52 @@ START_TEST(test_policy_table_spreads_over_best_priority_tunnels_by_weight)
 }
 END_TEST
 
-START_TEST(test_down_best_tunnels_fail_over_to_next_priority_and_none_blackholes)
+static void
+policy_route_is(const enum health_state *health, const char *want)
 {
 	struct kernel_state ks;
 	struct nft_state ns;
-	bool up[3] = { false, false, true };
 	char text[512];
 
-	ck_assert_int_eq(desired_build(&conf, up, &ks, &ns), 0);
+	ck_assert_int_eq(desired_build(&conf, health, &ks, &ns), 0);
 	route_text(find_route(&ks, 21100, "0.0.0.0/0"), text, sizeof(text));
-	ck_assert_str_eq(text, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			 " nexthop dev cf3 weight 1");
+	ck_assert_str_eq(text, want);
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
+}
 
-	up[2] = false;
-	ck_assert_int_eq(desired_build(&conf, up, &ks, &ns), 0);
-	route_text(find_route(&ks, 21100, "0.0.0.0/0"), text, sizeof(text));
-	ck_assert_str_eq(text, "table 21100 0.0.0.0/0 metric 0 proto 227 blackhole");
-	kernel_state_free(&ks);
-	nft_state_free(&ns);
+START_TEST(test_down_best_tunnels_fail_over_to_next_priority)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP };
+
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf3 weight 1");
+	/* One of the best back: only it (a lone nexthop has weight 1). */
+	h[1] = HEALTH_UP;
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf2 weight 1");
+}
+END_TEST
+
+START_TEST(test_degraded_tunnel_ranks_behind_every_healthy_one)
+{
+	enum health_state h[3] = { HEALTH_DEGRADED, HEALTH_UP, HEALTH_UP };
+
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf2 weight 1");
+	/* …but ahead of a down one, whatever the priorities. */
+	h[1] = h[2] = HEALTH_DOWN;
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf1 weight 1");
+}
+END_TEST
+
+START_TEST(test_all_down_keeps_the_best_configured_route_like_the_provider)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
+
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf1 weight 1 nexthop dev cf2 weight 2");
 }
 END_TEST
 
@@ -317,7 +343,9 @@ desired_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_table_spreads_over_best_priority_tunnels_by_weight);
-	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority_and_none_blackholes);
+	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority);
+	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
+	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);
 	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
 	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);
