@@ -21,9 +21,48 @@ struct engine {
 	struct kernel_state want;
 	struct nft_state nft_want;
 	time_t started, loaded;
-	unsigned int loads, failed_loads, repairs;
+	unsigned int loads, failed_loads, repairs, failovers;
 	bool kernel_ok;			/* last apply had no failures */
+	engine_health_fn health_fn;
+	void *health_arg;
+	engine_config_fn config_fn;
+	void *config_arg;
 };
+
+void
+engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg)
+{
+	e->config_fn = fn;
+	e->config_arg = arg;
+}
+
+void
+engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg)
+{
+	e->health_fn = fn;
+	e->health_arg = arg;
+}
+
+static const struct health *
+health_of(const struct engine *e, const char *name)
+{
+	return e->health_fn ? e->health_fn(e->health_arg, name) : NULL;
+}
+
+/* Health states of @conf's tunnels, by name; NULL on allocation failure
+ * (then everything counts as up). */
+static enum health_state *
+health_states(const struct engine *e, const struct config *conf)
+{
+	enum health_state *h = calloc(conf->n_tunnels + 1, sizeof(*h));
+
+	for (size_t i = 0; h && i < conf->n_tunnels; i++) {
+		const struct health *x = health_of(e, conf->tunnels[i].name);
+
+		h[i] = x ? x->state : HEALTH_INIT;
+	}
+	return h;
+}
 
 struct engine *
 engine_create(struct kernel_ops *ops)
@@ -129,10 +168,23 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	struct kernel_state ks;
 	struct nft_state ns;
 	double t0 = now_ms();
+	enum health_state *health;
 	int err;
 
-	/* 2. Prepare: may fail, allocates, touches nothing. */
-	if ((err = desired_build(conf, NULL, &ks, &ns)) < 0) {
+	/* 2. Prepare: may fail, allocates, touches nothing here. */
+	if (e->config_fn && (err = e->config_fn(e->config_arg, conf)) < 0) {
+		errno = -err;
+		log_warn("config", "%s: refused", conf->path);
+		if (errs)
+			fprintf(errs, "%s: %s\n", conf->path, strerror(-err));
+		config_free(conf);
+		e->failed_loads++;
+		return err;
+	}
+	health = health_states(e, conf);
+	err = desired_build(conf, health, &ks, &ns);
+	free(health);
+	if (err < 0) {
 		errno = -err;
 		log_warn("config", "%s: cannot build kernel state", conf->path);
 		if (errs)
@@ -156,6 +208,32 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 		   conf->n_policies, now_ms() - t0);
 	(void)apply(e, "config");
 	return 0;
+}
+
+int
+engine_health_changed(struct engine *e)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	enum health_state *health;
+	int err;
+
+	if (e->conf == NULL)
+		return 0;
+	health = health_states(e, e->conf);
+	err = desired_build(e->conf, health, &ks, &ns);
+	free(health);
+	if (err < 0) {
+		errno = -err;
+		log_warn("engine", "cannot recompute egress; keeping the current one");
+		return err;
+	}
+	kernel_state_free(&e->want);
+	nft_state_free(&e->nft_want);
+	e->want = ks;
+	e->nft_want = ns;
+	e->failovers++;
+	return apply(e, "health");
 }
 
 int
@@ -283,15 +361,20 @@ engine_view_tunnels(struct engine *e, bool json, FILE *out)
 	if (json)
 		fprintf(out, "{\"tunnels\":[");
 	else
-		fprintf(out, "%-15s %-5s %-15s %-7s %-6s %12s %14s %12s %14s\n",
-			"NAME", "TYPE", "IFNAME", "STATE", "ACTIVE", "RX_PACKETS",
-			"RX_BYTES", "TX_PACKETS", "TX_BYTES");
+		fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8s %5s %12s %14s %12s %14s\n",
+			"NAME", "TYPE", "STATE", "HEALTH", "ACTIVE", "RTT_MS",
+			"LOSS", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES");
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *t = &c->tunnels[i];
 		const struct kernel_link *l = &s.links[i];
 		const char *type = t->type == TUNNEL_GRE ? "gre" : "ipsec";
 		const char *state = tunnel_state(l, s.found[i]);
 		bool act = active(e, t->name);
+		const struct health *h = health_of(e, t->name);
+		const char *hs = health_state_name(h ? h->state : HEALTH_INIT);
+		double rtt = h ? health_rtt_us(h) / 1000.0 : 0;
+		double jit = h ? health_jitter_us(h) / 1000.0 : 0;
+		unsigned int loss = h ? health_loss_pct(h) : 0;
 
 		if (json) {
 			fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -300,14 +383,17 @@ engine_view_tunnels(struct engine *e, bool json, FILE *out)
 			json_str(out, t->name);
 			fprintf(out, ",\"state\":\"%s\",\"active\":%s,"
 				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
-				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 "}",
+				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
+				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
+				"\"loss_pct\":%u}",
 				state, act ? "true" : "false", l->rx_packets,
-				l->rx_bytes, l->tx_packets, l->tx_bytes);
+				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
+				jit, loss);
 		} else {
-			fprintf(out, "%-15s %-5s %-15s %-7s %-6s %12" PRIu64 " %14" PRIu64
-				" %12" PRIu64 " %14" PRIu64 "\n", t->name, type, t->name,
-				state, act ? "yes" : "no", l->rx_packets, l->rx_bytes,
-				l->tx_packets, l->tx_bytes);
+			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
+				" %14" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n", t->name,
+				type, state, hs, act ? "yes" : "no", rtt, loss,
+				l->rx_packets, l->rx_bytes, l->tx_packets, l->tx_bytes);
 		}
 	}
 	if (json)
@@ -391,6 +477,7 @@ engine_view_status(struct engine *e, bool json, FILE *out)
 			json_str(out, c->path ? c->path : "");
 		else
 			fprintf(out, "null");
+		fprintf(out, ",\"failovers\":%u", e->failovers);
 		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
 			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu}\n",
 			e->loads, e->failed_loads, e->repairs,

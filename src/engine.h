@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "health.h"
 #include "kernel.h"
 
 struct engine;
@@ -37,6 +38,22 @@ int engine_load(struct engine *e, const char *path, FILE *errs)
  * over: freed on failure). */
 int engine_use(struct engine *e, struct config *conf, FILE *errs)
 	__attribute__((warn_unused_result));
+
+/*
+ * Where tunnel health comes from (the probe engine): @fn returns the
+ * health of the tunnel called @name, or NULL if it has none yet (then it
+ * counts as up).  Without a source every tunnel counts as up.
+ */
+typedef const struct health *(*engine_health_fn)(void *arg, const char *name);
+void engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg);
+
+/* Called with every config about to be used, before anything changes; a
+ * negative return refuses it (the old one keeps running). */
+typedef int (*engine_config_fn)(void *arg, const struct config *conf);
+void engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg);
+
+/* A tunnel's health changed: recompute egress and apply the difference. */
+int engine_health_changed(struct engine *e);
 
 /* Re-dump the kernel and repair what differs from the desired state;
  * called on netlink change events, on ENOBUFS and on a slow timer. */

@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "engine.h"
 #include "kernel_nl.h"
+#include "probe.h"
 #include "log.h"
 #include "version.h"
 
@@ -67,6 +68,7 @@ usage(FILE *out)
 struct daemon {
 	struct event_base *base;
 	struct engine *engine;
+	struct probe_engine *probes;
 	struct kernel_ops *ops;
 	const char *conf_path;
 	struct event *resync_ev, *nft_ev, *period_ev;
@@ -147,6 +149,32 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 		break;
 	}
+}
+
+/* Probe outcomes move egress. */
+static void
+health_changed_cb(void *arg, size_t i, enum health_state old)
+{
+	struct daemon *d = arg;
+
+	(void)engine_health_changed(d->engine);
+}
+
+static const struct health *
+health_by_name_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	return probe_health_of(d->probes, name);
+}
+
+/* Every config the engine is about to use is probed from then on. */
+static int
+config_cb(void *arg, const struct config *conf)
+{
+	struct daemon *d = arg;
+
+	return probe_engine_configure(d->probes, conf);
 }
 
 /* Load @path or print every error (file:line: field: message) on stderr. */
@@ -286,6 +314,13 @@ main(int argc, char **argv)
 	d.base = event_base_new();
 	if (d.engine == NULL || d.base == NULL)
 		fatalx("main", "out of memory");
+	d.probes = probe_engine_create(d.base, health_changed_cb, &d, &err);
+	if (d.probes == NULL) {
+		errno = -err;
+		fatal("main", "probe socket");
+	}
+	engine_set_health_source(d.engine, health_by_name_cb, &d);
+	engine_set_config_hook(d.engine, config_cb, &d);
 	if (engine_use(d.engine, conf, NULL) < 0)
 		fatalx("main", "cannot use %s", o.conf);
 
@@ -333,6 +368,7 @@ main(int argc, char **argv)
 	event_free(d.nft_ev);
 	event_free(d.period_ev);
 	engine_destroy(d.engine, o.keep_state);
+	probe_engine_destroy(d.probes);
 	d.ops->destroy(d.ops);
 	event_base_free(d.base);
 	log_notice("main", "stopped%s", o.keep_state ? ", kernel state kept" : "");

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The probe engine: per tunnel, an ICMP echo every interval_ms sent
+ * *through* the tunnel (IP_PKTINFO names the tunnel as the output
+ * interface), replies matched against the probes in flight, outcomes fed
+ * to the tunnel's health state machine.  One raw socket for all tunnels.
+ * Runs on the event loop; reports state changes through a callback.
+ */
+#ifndef TUNSTEER_PROBE_H
+#define TUNSTEER_PROBE_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "health.h"
+
+struct probe_engine;
+
+/* Tunnel @i changed from @old to its current state (probe_health()). */
+typedef void (*probe_change_cb)(void *arg, size_t i, enum health_state old);
+
+/* NULL with *err (negative errno) on failure, e.g. -EPERM without
+ * CAP_NET_RAW. */
+struct probe_engine *probe_engine_create(struct event_base *base,
+					 probe_change_cb cb, void *arg, int *err);
+void probe_engine_destroy(struct probe_engine *pe);
+
+/*
+ * Probe the tunnels of @conf from now on.  A tunnel that keeps its name
+ * and probe target keeps its health and history; new ones start in init.
+ * Returns 0 or -ENOMEM (then the old set keeps running).
+ */
+int probe_engine_configure(struct probe_engine *pe, const struct config *conf)
+	__attribute__((warn_unused_result));
+
+/* Health of tunnel @i of the config last given, or NULL. */
+const struct health *probe_health(const struct probe_engine *pe, size_t i);
+/* Health of the tunnel called @name, or NULL. */
+const struct health *probe_health_of(const struct probe_engine *pe,
+				     const char *name);
+
+#endif

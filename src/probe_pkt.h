@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The probe packet: an ICMP echo request whose payload names the tunnel
+ * and carries a sequence number, the send time and a random nonce.  A
+ * reply counts only if all of them match a probe still in flight (probe.c
+ * keeps those), so neither a forged reply (it cannot guess 64 random
+ * bits) nor a late or duplicated one can hold a dead tunnel up.
+ */
+#ifndef TUNSTEER_PROBE_PKT_H
+#define TUNSTEER_PROBE_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROBE_MAGIC 0x54535031u		/* "TSP1" */
+#define PROBE_PAYLOAD_LEN 28		/* magic, tunnel, seq, time, nonce */
+#define PROBE_PKT_LEN (8 + PROBE_PAYLOAD_LEN)	/* ICMP header + payload */
+
+struct probe_pkt {
+	uint16_t ident;			/* ICMP identifier: this daemon */
+	uint32_t tunnel;		/* index into the config's tunnels */
+	uint32_t seq;
+	uint64_t sent_ns;		/* monotonic */
+	uint64_t nonce;
+};
+
+/* Write an echo request (ICMP header with checksum + payload) for @p into
+ * @buf (at least PROBE_PKT_LEN bytes); returns its length. */
+size_t probe_pkt_build(const struct probe_pkt *p, uint8_t *buf);
+
+/*
+ * Parse what a raw IPv4 ICMP socket received (IP header included) as an
+ * echo reply to one of ours (@ident).  Returns 0 and fills @p and @src, or
+ * -EINVAL (not an IPv4 echo reply, truncated, bad checksum) or -ENOENT
+ * (someone else's echo reply: other ident or magic).
+ */
+int probe_pkt_parse(const uint8_t *buf, size_t len, uint16_t ident,
+		    struct probe_pkt *p, uint32_t *src)
+	__attribute__((warn_unused_result));
+
+/* The Internet checksum of @len bytes. */
+uint16_t probe_cksum(const uint8_t *buf, size_t len);
+
+#endif
