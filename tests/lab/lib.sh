@@ -120,11 +120,18 @@ lab_edge_tunnels() {
 			lab_gre "edge$k" "gt$t" "$(tun_anycast $t)" "$(cpe_wan_addr "$n")" \
 				"$(tun_edge_addr $t)/31"
 		done
-		nsx "edge$k" ip route replace "$LAN_NET" \
-			nexthop via "$(tun_cpe_addr 0)" dev gt0 \
-			nexthop via "$(tun_cpe_addr 1)" dev gt1 \
-			nexthop via "$(tun_cpe_addr 2)" dev gt2 \
-			nexthop via "$(tun_cpe_addr 3)" dev gt3
+	done
+	lab_edge_return_via 0 1 2 3
+}
+
+# lab_edge_return_via T… — every edge sends the customer's prefix back
+# over tunnels T… only, as the provider does once its health checks have
+# taken a tunnel out (tunsteer-edge will do that by itself).
+lab_edge_return_via() {
+	local k t nh=()
+	for t in "$@"; do nh+=(nexthop via "$(tun_cpe_addr "$t")" dev "gt$t"); done
+	for k in $(seq 1 "$(lab_edges)"); do
+		nsx "edge$k" ip route replace "$LAN_NET" "${nh[@]}"
 	done
 }
 
