@@ -169,6 +169,12 @@ build_links(const struct config *conf, struct kernel_state *ks)
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", t->name);
 		if ((err = kernel_state_add_sysctl(ks, path, "0")) < 0)
 			return err;
+		/* A reply-type health check arrives *from our own* inner
+		 * address (to be routed back to the provider); without
+		 * accept_local the kernel drops it as a martian. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/accept_local", t->name);
+		if ((err = kernel_state_add_sysctl(ks, path, "1")) < 0)
+			return err;
 		if (t->type == TUNNEL_IPSEC) {
 			/* The XFRM interface's if_id selects the policy; the
 			 * global policy lookup must not run again on it. */
@@ -338,6 +344,21 @@ build_nft(const struct config *conf, struct nft_state *ns)
 	if (err == 0)
 		err = add_set(ns, "authorized", all, n_all);
 	free(all);
+	/* Our tunnels' inner addresses: the provider's health checks are
+	 * answered from them (and reply-type checks forwarded back with
+	 * them as source) through the tunnel they came in on. */
+	if (err == 0) {
+		struct ts_prefix *inner = calloc(conf->n_tunnels + 1, sizeof(*inner));
+
+		if (inner == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			inner[i] = conf->tunnels[i].address;
+			inner[i].len = 32;
+		}
+		err = add_set(ns, "tunnel_addrs", inner, conf->n_tunnels);
+		free(inner);
+	}
 	if (err)
 		return err;
 
@@ -366,8 +387,8 @@ build_nft(const struct config *conf, struct nft_state *ns)
 		 * source that is not authorized never enters a tunnel. */
 		sbuf_printf(&b, "\t\toifname ");
 		tunnel_list(&b, conf);
-		sbuf_printf(&b, " ip saddr != @authorized counter drop "
-			    "comment \"unauthorized source into a tunnel\"\n");
+		sbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs "
+			    "counter drop comment \"unauthorized source into a tunnel\"\n");
 	}
 	if (conf->unauthorized == UNAUTH_DROP) {
 		bool any = false;

@@ -210,7 +210,7 @@ START_TEST(test_rule_count_does_not_grow_with_authorized_prefixes)
 	pol.n_prefixes = N;
 	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
 	ck_assert_uint_eq(ks.n_rules, 3);	/* 2 uplinks + 1 policy */
-	ck_assert_uint_eq(ns.n_sets, 2);
+	ck_assert_uint_eq(ns.n_sets, 3);
 	ck_assert_uint_eq(ns.sets[0].n_elems, N);
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
@@ -249,7 +249,10 @@ START_TEST(test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels)
 	ck_assert_ptr_nonnull(strstr(ns.chains,
 	    "ip saddr @auth_office meta mark set 0x74730001\n"));
 	ck_assert_ptr_nonnull(strstr(ns.chains,
-	    "oifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr != @authorized counter drop"));
+	    "oifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr != @authorized"
+	    " ip saddr != @tunnel_addrs counter drop"));
+	ck_assert_str_eq(ns.sets[2].name, "tunnel_addrs");
+	ck_assert_uint_eq(ns.sets[2].n_elems, 3);
 	ck_assert_ptr_nonnull(strstr(ns.chains,
 	    "oifname \"cf1\" tcp flags syn / syn,rst tcp option maxseg size > 1436"
 	    " tcp option maxseg size set 1436\n"));
