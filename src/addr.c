@@ -120,6 +120,22 @@ ts_prefix_equal(const struct ts_prefix *a, const struct ts_prefix *b)
 		      family_bits(a->family) / 8) == 0;
 }
 
+int
+ts_prefix_cmp(const struct ts_prefix *a, const struct ts_prefix *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->family == AF_INET || a->family == AF_INET6) {
+		/* Network byte order compares numerically byte by byte. */
+		c = memcmp(prefix_bytes(a), prefix_bytes(b), family_bits(a->family) / 8);
+		if (c)
+			return c < 0 ? -1 : 1;
+	}
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
 bool
 ts_prefix_contains(const struct ts_prefix *outer, const struct ts_prefix *inner)
 {

@@ -40,6 +40,8 @@ char *ts_prefix_format(const struct ts_prefix *p, char *buf, size_t len);
 void ts_prefix_mask(struct ts_prefix *p);
 
 bool ts_prefix_equal(const struct ts_prefix *a, const struct ts_prefix *b);
+/* A total order: family, then address (numerically), then length. */
+int ts_prefix_cmp(const struct ts_prefix *a, const struct ts_prefix *b);
 /* Does @outer contain all of @inner (same family)? */
 bool ts_prefix_contains(const struct ts_prefix *outer,
 			const struct ts_prefix *inner);

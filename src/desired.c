@@ -9,47 +9,7 @@
 #include <string.h>
 
 #include "desired.h"
-
-/* A growing string for the nft script. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int err;
-};
-
-static void
-sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->err)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (s == NULL) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
+#include "strbuf.h"
 
 void
 nft_state_free(struct nft_state *ns)
@@ -76,14 +36,9 @@ set_name(char *out, size_t len, const char *policy)
 }
 
 static int
-prefix_sort_cmp(const void *pa, const void *pb)
+prefix_sort_cmp(const void *a, const void *b)
 {
-	const struct ts_prefix *a = pa, *b = pb;
-	uint32_t x = ntohl(a->v4.s_addr), y = ntohl(b->v4.s_addr);
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	return a->len < b->len ? -1 : a->len > b->len;
+	return ts_prefix_cmp(a, b);
 }
 
 static int
@@ -305,18 +260,18 @@ build_policies(const struct config *conf, const enum health_state *health,
 }
 
 static void
-tunnel_list(struct sbuf *b, const struct config *conf)
+tunnel_list(struct strbuf *b, const struct config *conf)
 {
-	sbuf_printf(b, "{ ");
+	strbuf_printf(b, "{ ");
 	for (size_t i = 0; i < conf->n_tunnels; i++)
-		sbuf_printf(b, "%s\"%s\"", i ? ", " : "", conf->tunnels[i].name);
-	sbuf_printf(b, " }");
+		strbuf_printf(b, "%s\"%s\"", i ? ", " : "", conf->tunnels[i].name);
+	strbuf_printf(b, " }");
 }
 
 static int
 build_nft(const struct config *conf, struct nft_state *ns)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	struct ts_prefix *all = NULL;
 	size_t n_all = 0;
 	int err = 0;
@@ -368,26 +323,26 @@ build_nft(const struct config *conf, struct nft_state *ns)
 		{ "output", "type route hook output priority mangle" },
 	};
 	for (size_t h = 0; h < 2; h++) {
-		sbuf_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n",
+		strbuf_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n",
 			    hooks[h][0], hooks[h][1]);
 		for (size_t p = 0; p < conf->n_policies; p++) {
 			char name[64];
 
 			set_name(name, sizeof(name), conf->policies[p].name);
-			sbuf_printf(&b, "\t\tip saddr @%s meta mark set %#x\n",
+			strbuf_printf(&b, "\t\tip saddr @%s meta mark set %#x\n",
 				    name, desired_policy_fwmark(p));
 		}
-		sbuf_printf(&b, "\t}\n");
+		strbuf_printf(&b, "\t}\n");
 	}
 
-	sbuf_printf(&b, "\tchain forward {\n"
+	strbuf_printf(&b, "\tchain forward {\n"
 		    "\t\ttype filter hook forward priority mangle; policy accept;\n");
 	if (conf->n_tunnels) {
 		/* Egress hygiene: whatever the routing says, a packet from a
 		 * source that is not authorized never enters a tunnel. */
-		sbuf_printf(&b, "\t\toifname ");
+		strbuf_printf(&b, "\t\toifname ");
 		tunnel_list(&b, conf);
-		sbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs "
+		strbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs "
 			    "counter drop comment \"unauthorized source into a tunnel\"\n");
 	}
 	if (conf->unauthorized == UNAUTH_DROP) {
@@ -407,12 +362,12 @@ build_nft(const struct config *conf, struct nft_state *ns)
 					dup = true;
 			if (dup)
 				continue;
-			sbuf_printf(&b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
+			strbuf_printf(&b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
 				    u->interface);
 			any = true;
 		}
 		if (any)
-			sbuf_printf(&b, " } ip saddr != @authorized counter drop "
+			strbuf_printf(&b, " } ip saddr != @authorized counter drop "
 				    "comment \"unauthorized egress\"\n");
 	}
 	if (conf->mss_clamp) {
@@ -423,23 +378,19 @@ build_nft(const struct config *conf, struct nft_state *ns)
 
 			if (t->mss == 0)
 				continue;
-			sbuf_printf(&b, "\t\toifname \"%s\" tcp flags syn / syn,rst "
+			strbuf_printf(&b, "\t\toifname \"%s\" tcp flags syn / syn,rst "
 				    "tcp option maxseg size > %u "
 				    "tcp option maxseg size set %u\n",
 				    t->name, t->mss, t->mss);
-			sbuf_printf(&b, "\t\tiifname \"%s\" tcp flags syn / syn,rst "
+			strbuf_printf(&b, "\t\tiifname \"%s\" tcp flags syn / syn,rst "
 				    "tcp option maxseg size > %u "
 				    "tcp option maxseg size set %u\n",
 				    t->name, t->mss, t->mss);
 		}
 	}
-	sbuf_printf(&b, "\t}\n");
-	if (b.err) {
-		free(b.s);
-		return b.err;
-	}
-	ns->chains = b.s;
-	return 0;
+	strbuf_printf(&b, "\t}\n");
+	ns->chains = strbuf_take(&b, &err);
+	return err;
 }
 
 int

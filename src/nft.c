@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "nft.h"
+#include "strbuf.h"
 
 struct nft_sync {
 	struct kernel_ops *ops;
@@ -18,85 +19,36 @@ struct nft_sync {
 	char *readback;			/* "list table" when known good, or NULL */
 };
 
-/* A growing string; on allocation failure it turns NULL for good. */
-struct str {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
 static void
-str_printf(struct str *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	while (!b->oom) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			break;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (s == NULL) {
-			b->oom = true;
-			break;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	free(b->s);
-	b->s = NULL;
-}
-
-static void
-str_elements(struct str *b, const struct ts_prefix *e, size_t n)
+str_elements(struct strbuf *b, const struct ts_prefix *e, size_t n)
 {
 	char p[TS_PREFIX_STRLEN];
 
 	for (size_t i = 0; i < n; i++)
-		str_printf(b, "%s%s", i ? ", " : "", ts_prefix_format(&e[i], p, sizeof(p)));
+		strbuf_printf(b, "%s%s", i ? ", " : "", ts_prefix_format(&e[i], p, sizeof(p)));
 }
 
 char *
 nft_script_full(const struct nft_state *ns)
 {
-	struct str b = { 0 };
+	struct strbuf b = { 0 };
 
 	/* Creating then deleting makes the delete safe when the table is
 	 * absent; the whole buffer is one transaction. */
-	str_printf(&b, "table %s {}\ndelete table %s\ntable %s {\n",
+	strbuf_printf(&b, "table %s {}\ndelete table %s\ntable %s {\n",
 		   KERNEL_NFT_TABLE, KERNEL_NFT_TABLE, KERNEL_NFT_TABLE);
 	for (size_t i = 0; i < ns->n_sets; i++) {
-		str_printf(&b, "\tset %s {\n\t\ttype ipv4_addr; flags interval;\n",
+		strbuf_printf(&b, "\tset %s {\n\t\ttype ipv4_addr; flags interval;\n",
 			   ns->sets[i].name);
 		if (ns->sets[i].n_elems) {
-			str_printf(&b, "\t\telements = { ");
+			strbuf_printf(&b, "\t\telements = { ");
 			str_elements(&b, ns->sets[i].elems, ns->sets[i].n_elems);
-			str_printf(&b, " }\n");
+			strbuf_printf(&b, " }\n");
 		}
-		str_printf(&b, "\t}\n");
+		strbuf_printf(&b, "\t}\n");
 	}
-	str_printf(&b, "%s}\n", ns->chains ? ns->chains : "");
-	return b.s;
-}
-
-static int
-prefix_cmp(const struct ts_prefix *a, const struct ts_prefix *b)
-{
-	uint32_t x = ntohl(a->v4.s_addr), y = ntohl(b->v4.s_addr);
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	return a->len < b->len ? -1 : a->len > b->len;
+	strbuf_printf(&b, "%s}\n", ns->chains ? ns->chains : "");
+	return strbuf_take(&b, NULL);
 }
 
 /* Same sets (by name, in order) and same chains: elements may differ. */
@@ -113,7 +65,7 @@ same_shape(const struct nft_state *a, const struct nft_state *b)
 
 /* Element changes between two sorted arrays, as nft commands. */
 static unsigned int
-diff_set(struct str *b, const char *set, const struct nft_set *old,
+diff_set(struct strbuf *b, const char *set, const struct nft_set *old,
 	 const struct nft_set *new)
 {
 	unsigned int n = 0;
@@ -122,12 +74,12 @@ diff_set(struct str *b, const char *set, const struct nft_set *old,
 
 	/* Deletions first: an element and its replacement may overlap. */
 	for (i = 0, j = 0; i < old->n_elems;) {
-		int c = j < new->n_elems ? prefix_cmp(&old->elems[i], &new->elems[j]) : -1;
+		int c = j < new->n_elems ? ts_prefix_cmp(&old->elems[i], &new->elems[j]) : -1;
 
 		if (c == 0) {
 			i++, j++;
 		} else if (c < 0) {
-			str_printf(b, "delete element %s %s { %s }\n", KERNEL_NFT_TABLE,
+			strbuf_printf(b, "delete element %s %s { %s }\n", KERNEL_NFT_TABLE,
 				   set, ts_prefix_format(&old->elems[i++], p, sizeof(p)));
 			n++;
 		} else {
@@ -135,12 +87,12 @@ diff_set(struct str *b, const char *set, const struct nft_set *old,
 		}
 	}
 	for (i = 0, j = 0; j < new->n_elems;) {
-		int c = i < old->n_elems ? prefix_cmp(&old->elems[i], &new->elems[j]) : 1;
+		int c = i < old->n_elems ? ts_prefix_cmp(&old->elems[i], &new->elems[j]) : 1;
 
 		if (c == 0) {
 			i++, j++;
 		} else if (c > 0) {
-			str_printf(b, "add element %s %s { %s }\n", KERNEL_NFT_TABLE,
+			strbuf_printf(b, "add element %s %s { %s }\n", KERNEL_NFT_TABLE,
 				   set, ts_prefix_format(&new->elems[j++], p, sizeof(p)));
 			n++;
 		} else {
@@ -218,9 +170,11 @@ int
 nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	       unsigned int *changes)
 {
-	struct str b = { 0 };
+	struct strbuf b = { 0 };
 	unsigned int n = 0;
 	int err;
+
+	char *script;
 
 	if (s->applied && same_shape(&s->last, want)) {
 		for (size_t i = 0; i < want->n_sets; i++)
@@ -231,19 +185,17 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 				*changes = 0;
 			return 0;
 		}
+		script = strbuf_take(&b, NULL);
 	} else {
-		char *full = nft_script_full(want);
-
-		b.s = full;
-		b.oom = full == NULL;
+		script = nft_script_full(want);
 		n = 1;
 	}
-	if (b.oom || b.s == NULL) {
+	if (script == NULL) {
 		forget(s);
 		return -ENOMEM;
 	}
-	err = s->ops->nft_run(s->ops, b.s, NULL);
-	free(b.s);
+	err = s->ops->nft_run(s->ops, script, NULL);
+	free(script);
 	forget(s);
 	if (err < 0)
 		return err;

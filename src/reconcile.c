@@ -97,20 +97,6 @@ kernel_state_add_sysctl(struct kernel_state *st, const char *path,
 
 /* --- keys and ordering ------------------------------------------------------ */
 
-static int
-prefix_cmp(const struct ts_prefix *a, const struct ts_prefix *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	if (a->family == AF_INET6)
-		return memcmp(&a->v6, &b->v6, sizeof(a->v6));
-	if (a->family == AF_INET && a->v4.s_addr != b->v4.s_addr)
-		return ntohl(a->v4.s_addr) < ntohl(b->v4.s_addr) ? -1 : 1;
-	return 0;
-}
-
 #define CMP(x, y) do { if ((x) != (y)) return (x) < (y) ? -1 : 1; } while (0)
 
 static int
@@ -126,7 +112,7 @@ addr_key_cmp(const void *pa, const void *pb)
 	const struct kernel_addr *a = pa, *b = pb;
 	int c = strcmp(a->ifname, b->ifname);
 
-	return c ? c : prefix_cmp(&a->local, &b->local);
+	return c ? c : ts_prefix_cmp(&a->local, &b->local);
 }
 
 /* Routes are identified by (table, dst, metric), as the kernel does. */
@@ -137,7 +123,7 @@ route_key_cmp(const void *pa, const void *pb)
 
 	CMP(a->table, b->table);
 	CMP(a->metric, b->metric);
-	return prefix_cmp(&a->dst, &b->dst);
+	return ts_prefix_cmp(&a->dst, &b->dst);
 }
 
 /* Rules have no key but their whole value. */
@@ -150,7 +136,7 @@ rule_cmp(const void *pa, const void *pb)
 	CMP(a->table, b->table);
 	CMP(a->fwmark, b->fwmark);
 	CMP(a->fwmask, b->fwmask);
-	return prefix_cmp(&a->src, &b->src);
+	return ts_prefix_cmp(&a->src, &b->src);
 }
 
 /* qsort() and bsearch() must not see a NULL array, even an empty one. */
