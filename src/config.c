@@ -137,7 +137,7 @@ static const char *const ike_keys[] = {
 	"psk", "local_id", "remote_id", NULL
 };
 static const char *const policy_keys[] = {
-	"name", "prefixes", "tunnels", NULL
+	"name", "prefixes", "tunnels", "all_down", NULL
 };
 static const char *const ptunnel_keys[] = {
 	"tunnel", "priority", "weight", NULL
@@ -1001,6 +1001,14 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 
 	parse_prefixes(p, s, path, pol, i);
 
+	if (get_string(p, s, path, "all_down", &str, &line) == GOT_OK) {
+		field_name(f, sizeof(f), path, "all_down");
+		if (strcmp(str, "isp") == 0)
+			pol->all_down_isp = true;
+		else if (strcmp(str, "keep") != 0)
+			cfg_err(p, line, f, "\"%s\" is not \"keep\" or \"isp\"", str);
+	}
+
 	g = get_list(p, s, path, "tunnels", &l);
 	required(p, g, s, path, "tunnels");
 	if (g != GOT_OK)
@@ -1772,7 +1780,9 @@ config_print(const struct config *conf, FILE *out)
 			print_str(out, ts_prefix_format(&pol->prefixes[j], b,
 							sizeof(b)));
 		}
-		fputs(" ];\n\t\ttunnels = (\n", out);
+		fputs(" ];\n", out);
+		print_kv(out, "\t\t", "all_down", pol->all_down_isp ? "isp" : "keep");
+		fputs("\t\ttunnels = (\n", out);
 		for (j = 0; j < pol->n_tunnels; j++) {
 			const struct config_policy_tunnel *pt =
 				&pol->tunnels[j];

@@ -102,6 +102,10 @@ struct config_policy {
 	size_t n_prefixes;
 	struct config_policy_tunnel *tunnels;
 	size_t n_tunnels;
+	bool all_down_isp;		/* all_down = "isp": egress falls back
+					 * to the main table when every tunnel
+					 * is down; default "keep" (the best
+					 * configured tunnels, as the provider) */
 	int line;
 };
 

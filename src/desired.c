@@ -213,6 +213,18 @@ build_policy_route(const struct config *conf, size_t p,
 	for (size_t i = 0; i < pol->n_tunnels; i++)
 		if (effective(&pol->tunnels[i], health) < best)
 			best = effective(&pol->tunnels[i], health);
+	/* Every tunnel down and the policy asks for the ISP then: no route
+	 * in the table, so the lookup falls through to the main table. */
+	if (pol->all_down_isp && pol->n_tunnels && health &&
+	    best >= HEALTH_PENALTY_DOWN) {
+		bool all_down = true;
+
+		for (size_t i = 0; i < pol->n_tunnels; i++)
+			if (health[pol->tunnels[i].tunnel] != HEALTH_DOWN)
+				all_down = false;
+		if (all_down)
+			return 0;
+	}
 	if (pol->n_tunnels == 0) {
 		/* Not reachable from a validated config; never leak. */
 		r.blackhole = true;

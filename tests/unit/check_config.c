@@ -479,6 +479,8 @@ BAD(test_ike_on_a_gre_tunnel_is_rejected, "bad_ike_on_gre.conf",
 BAD(test_ipsec_tunnel_without_psk_is_rejected, "bad_ipsec_without_psk.conf",
     "bad_ipsec_without_psk.conf:3: tunnels[0].ike.psk: required for ipsec "
     "tunnels")
+BAD(test_all_down_other_than_keep_or_isp_is_rejected, "bad_all_down.conf",
+    "bad_all_down.conf:8: egress[0].all_down: \"maybe\" is not \"keep\" or \"isp\"")
 BAD(test_unknown_probe_setting_is_rejected,
     "bad_probe_setting.conf",
     "bad_probe_setting.conf:10: tunnels[0].probe.interval: unknown setting")
@@ -803,6 +805,7 @@ config_suite(void)
 	tcase_add_test(bad, test_ike_on_a_gre_tunnel_is_rejected);
 	tcase_add_test(bad, test_ipsec_tunnel_without_psk_is_rejected);
 	tcase_add_test(bad, test_unknown_probe_setting_is_rejected);
+	tcase_add_test(bad, test_all_down_other_than_keep_or_isp_is_rejected);
 	tcase_add_test(bad, test_probe_timeout_longer_than_down_after_intervals_is_rejected);
 	tcase_add_test(bad, test_probe_target_outside_a_tunnel_is_rejected);
 	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);

@@ -338,6 +338,26 @@ START_TEST(test_nft_prefix_change_is_applied_as_one_element_delete_and_add)
 }
 END_TEST
 
+START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
+	struct kernel_state ks;
+	struct nft_state ns;
+
+	pol.all_down_isp = true;
+	ck_assert_int_eq(desired_build(&conf, h, &ks, &ns), 0);
+	ck_assert_ptr_null(find_route(&ks, 21100, "0.0.0.0/0"));
+	/* The rule stays: the lookup falls through an empty table. */
+	ck_assert_uint_eq(ks.n_rules, 3);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+	/* One tunnel degraded but alive: it carries egress. */
+	h[2] = HEALTH_DEGRADED;
+	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			" nexthop dev cf3 weight 1");
+}
+END_TEST
+
 static Suite *
 desired_suite(void)
 {
@@ -349,6 +369,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority);
 	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
 	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);
+	tcase_add_test(tc, test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp);
 	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
 	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);
