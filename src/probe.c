@@ -20,12 +20,6 @@
 
 #define INFLIGHT 64			/* probes in flight per tunnel */
 
-struct inflight {
-	bool used;
-	uint32_t seq;
-	uint64_t nonce, sent_ns, deadline_ns;
-};
-
 struct probed {
 	struct probe_engine *pe;
 	size_t index;
@@ -33,7 +27,7 @@ struct probed {
 	struct in_addr target, source;
 	struct health h;
 	struct event *timer;
-	struct inflight fly[INFLIGHT];
+	struct probe_inflight fly[INFLIGHT];
 	uint32_t next_seq;
 	unsigned int ifindex;
 };
@@ -88,7 +82,7 @@ static void
 expire(struct probed *t, uint64_t now)
 {
 	for (size_t i = 0; i < INFLIGHT; i++) {
-		struct inflight *f = &t->fly[i];
+		struct probe_inflight *f = &t->fly[i];
 
 		if (f->used && now >= f->deadline_ns) {
 			f->used = false;
@@ -113,7 +107,7 @@ send_probe(struct probed *t, uint64_t now)
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
-	struct inflight *f = &t->fly[p.seq % INFLIGHT];
+	struct probe_inflight *f = &t->fly[p.seq % INFLIGHT];
 	unsigned int timeout = t->h.cfg.timeout_ms ? t->h.cfg.timeout_ms :
 						     t->h.cfg.interval_ms;
 
@@ -121,7 +115,7 @@ send_probe(struct probed *t, uint64_t now)
 		f->used = false;
 		feed(t, false, 0, now);
 	}
-	*f = (struct inflight){ .used = true, .seq = p.seq, .nonce = p.nonce,
+	*f = (struct probe_inflight){ .used = true, .seq = p.seq, .nonce = p.nonce,
 				.sent_ns = now,
 				.deadline_ns = now + (uint64_t)timeout * 1000000u };
 	iov.iov_len = probe_pkt_build(&p, buf);
@@ -164,7 +158,7 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 		unsigned int ifindex = 0;
 		struct probe_pkt p;
 		struct probed *t;
-		struct inflight *f;
+		struct probe_inflight *f;
 		uint32_t src;
 		ssize_t n = recvmsg(pe->fd, &mh, MSG_DONTWAIT);
 		uint64_t now = now_ns();
@@ -184,9 +178,8 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 		f = &t->fly[p.seq % INFLIGHT];
 		/* Ours only if it is the probe in flight, came back from the
 		 * target, and came back through the tunnel itself. */
-		if (!f->used || f->seq != p.seq || f->nonce != p.nonce ||
-		    f->sent_ns != p.sent_ns || src != ntohl(t->target.s_addr) ||
-		    ifindex != t->ifindex) {
+		if (!probe_pkt_answers(f, &p, src, ifindex, ntohl(t->target.s_addr),
+				       t->ifindex)) {
 			log_debug("probe", "tunnel %s: reply %u refused (stale, "
 				  "forged or via another interface)", t->name, p.seq);
 			continue;

@@ -105,3 +105,13 @@ probe_pkt_parse(const uint8_t *buf, size_t len, uint16_t ident,
 	*src = get32(buf + 12);
 	return 0;
 }
+
+bool
+probe_pkt_answers(const struct probe_inflight *f, const struct probe_pkt *p,
+		  uint32_t src, unsigned int ifindex, uint32_t target,
+		  unsigned int tunnel_ifindex)
+{
+	return f->used && f->seq == p->seq && f->nonce == p->nonce &&
+	       f->sent_ns == p->sent_ns && src == target &&
+	       tunnel_ifindex != 0 && ifindex == tunnel_ifindex;
+}

@@ -9,6 +9,7 @@
 #ifndef TUNSTEER_PROBE_PKT_H
 #define TUNSTEER_PROBE_PKT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,24 @@ struct probe_pkt {
 	uint64_t sent_ns;		/* monotonic */
 	uint64_t nonce;
 };
+
+/* What the prober remembers of a probe until it is answered or lost. */
+struct probe_inflight {
+	bool used;
+	uint32_t seq;
+	uint64_t nonce, sent_ns, deadline_ns;
+};
+
+/*
+ * Is @p, received from @src (host order) on interface @ifindex, the
+ * answer to @f, a probe sent to @target (host order) through interface
+ * @tunnel_ifindex?  Only if everything matches: the probe is still in
+ * flight (not answered, not lost), sequence, nonce and send time are its
+ * own, it comes from the target, and it came back through the tunnel.
+ */
+bool probe_pkt_answers(const struct probe_inflight *f, const struct probe_pkt *p,
+		       uint32_t src, unsigned int ifindex, uint32_t target,
+		       unsigned int tunnel_ifindex);
 
 /* Write an echo request (ICMP header with checksum + payload) for @p into
  * @buf (at least PROBE_PKT_LEN bytes); returns its length. */

@@ -130,6 +130,41 @@ START_TEST(test_every_truncation_is_refused_without_reading_past_it)
 }
 END_TEST
 
+/* The in-flight probe that `sent` is the answer to, sent through
+ * interface 7 to 198.19.0.0. */
+static const struct probe_inflight flying = {
+	.used = true, .seq = 0x10002, .nonce = 0xdeadbeefcafef00dull,
+	.sent_ns = 0x0102030405060708ull,
+};
+#define TARGET 0xc6130000u
+#define TUN_IF 7u
+
+START_TEST(test_only_the_exact_answer_through_the_tunnel_counts)
+{
+	struct probe_pkt p = sent;
+	struct probe_inflight f = flying;
+
+	ck_assert(probe_pkt_answers(&f, &p, TARGET, TUN_IF, TARGET, TUN_IF));
+	/* Forged: right everything but the nonce (off-path guess). */
+	p.nonce ^= 1;
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET, TUN_IF, TARGET, TUN_IF));
+	p = sent;
+	/* Stale: an answer to an earlier probe in the same slot. */
+	p.seq -= 64;
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET, TUN_IF, TARGET, TUN_IF));
+	p = sent;
+	/* Right payload, but it came in over the ISP path, not the tunnel. */
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET, 2, TARGET, TUN_IF));
+	/* …or from someone other than the target. */
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET + 1, TUN_IF, TARGET, TUN_IF));
+	/* The tunnel link is gone (ifindex unknown): nothing counts. */
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET, 0, TARGET, 0));
+	/* Already answered (or lost): a duplicate does not count twice. */
+	f.used = false;
+	ck_assert(!probe_pkt_answers(&f, &p, TARGET, TUN_IF, TARGET, TUN_IF));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -142,6 +177,7 @@ main(void)
 	tcase_add_test(tc, test_request_has_valid_checksum_and_echo_type);
 	tcase_add_test(tc, test_foreign_and_malformed_replies_are_refused);
 	tcase_add_test(tc, test_every_truncation_is_refused_without_reading_past_it);
+	tcase_add_test(tc, test_only_the_exact_answer_through_the_tunnel_counts);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
