@@ -119,17 +119,22 @@ send_probe(struct probed *t, uint64_t now)
 				.sent_ns = now,
 				.deadline_ns = now + (uint64_t)timeout * 1000000u };
 	iov.iov_len = probe_pkt_build(&p, buf);
+	/* The ifindex is looked up only when unknown or after a send fails
+	 * (the link was re-created), not on every probe. */
+	if (t->ifindex == 0)
+		t->ifindex = if_nametoindex(t->name);
 	/* Through the tunnel, never around it: the tunnel is the output
 	 * interface whatever the routing tables say. */
-	t->ifindex = if_nametoindex(t->name);
 	cm->cmsg_level = IPPROTO_IP;
 	cm->cmsg_type = IP_PKTINFO;
 	cm->cmsg_len = CMSG_LEN(sizeof(*pi));
 	pi->ipi_ifindex = (int)t->ifindex;
 	pi->ipi_spec_dst = t->source;
-	if (t->ifindex == 0 || sendmsg(pe->fd, &mh, MSG_DONTWAIT) < 0)
+	if (t->ifindex == 0 || sendmsg(pe->fd, &mh, MSG_DONTWAIT) < 0) {
 		log_debug("probe", "tunnel %s: probe %u not sent: %s", t->name,
 			  p.seq, t->ifindex ? strerror(errno) : "no such link");
+		t->ifindex = 0;
+	}
 	/* Unsent is lost at its deadline, like any other. */
 }
 
