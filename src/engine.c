@@ -210,6 +210,19 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	return 0;
 }
 
+/* Do two desired states route differently?  Both come from the same
+ * config, so their routes are built in the same order. */
+static bool
+routes_differ(const struct kernel_state *a, const struct kernel_state *b)
+{
+	if (a->n_routes != b->n_routes)
+		return true;
+	for (size_t i = 0; i < a->n_routes; i++)
+		if (!kernel_route_equal(&a->routes[i], &b->routes[i]))
+			return true;
+	return false;
+}
+
 int
 engine_health_changed(struct engine *e)
 {
@@ -228,11 +241,14 @@ engine_health_changed(struct engine *e)
 		log_warn("engine", "cannot recompute egress; keeping the current one");
 		return err;
 	}
+	/* A failover is a change of where egress goes, not any change of
+	 * health (init -> up, say, moves nothing). */
+	if (routes_differ(&e->want, &ks))
+		e->failovers++;
 	kernel_state_free(&e->want);
 	nft_state_free(&e->nft_want);
 	e->want = ks;
 	e->nft_want = ns;
-	e->failovers++;
 	return apply(e, "health");
 }
 

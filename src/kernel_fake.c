@@ -130,20 +130,12 @@ link_same(const void *a, const void *b)
 }
 
 static bool
-prefix_same(const struct ts_prefix *a, const struct ts_prefix *b)
-{
-	return a->family == b->family && a->len == b->len &&
-	       (a->family == AF_INET6 ? memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0
-				      : a->v4.s_addr == b->v4.s_addr);
-}
-
-static bool
 addr_same(const void *a, const void *b)
 {
 	const struct kernel_addr *x = a, *y = b;
 
 	return strcmp(x->ifname, y->ifname) == 0 &&
-	       prefix_same(&x->local, &y->local);
+	       ts_prefix_equal(&x->local, &y->local);
 }
 
 static bool
@@ -152,7 +144,7 @@ route_same(const void *a, const void *b)
 	const struct kernel_route *x = a, *y = b;
 
 	return x->table == y->table && x->metric == y->metric &&
-	       prefix_same(&x->dst, &y->dst);
+	       ts_prefix_equal(&x->dst, &y->dst);
 }
 
 static bool
