@@ -32,6 +32,20 @@
 #define DESIRED_MAX_POLICIES 800
 #define DESIRED_FWMARK_BASE 0x74730000u	/* + policy index + 1 */
 #define DESIRED_NFT_TABLE "tunsteer"	/* family inet */
+/* Nexthop objects (KERNEL_NHID_MIN..MAX): tunnels' paths, policies' groups. */
+#define DESIRED_NH_PATH_BASE 0x74730000u
+#define DESIRED_NH_GROUP_BASE 0x74740000u
+#define DESIRED_NH_IDS 0x10000u		/* ids per kind */
+/*
+ * Resilient groups: 512 buckets spread up to 64 tunnels with weights of
+ * 1..256 closely enough; a joining tunnel takes over buckets idle for 5 s
+ * (flows that paused), and busy buckets are never forced over
+ * (unbalanced_timer 0), so a failback never moves a live flow off a
+ * tunnel that kept working.
+ */
+#define DESIRED_NH_BUCKETS 512
+#define DESIRED_NH_IDLE_TIMER 5
+#define DESIRED_NH_UNBALANCED_TIMER 0
 
 /* One named nft set of IPv4 prefixes. */
 struct nft_set {
