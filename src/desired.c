@@ -219,10 +219,13 @@ assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 	/* One bit per id of the 64 Ki in [base, base + 0xffff]. */
 	uint64_t *used;
 
-	if (n > DESIRED_NH_IDS)
+	if (n >= DESIRED_NH_IDS)
 		return -E2BIG;
 	if ((used = calloc(DESIRED_NH_IDS / 64, sizeof(*used))) == NULL)
 		return -ENOMEM;
+	/* Slot 0 stays free: a tunnel's slot is also its conntrack mark,
+	 * and mark 0 is every connection nobody marked. */
+	used[0] = 1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t slot = name_hash(names[i]) % DESIRED_NH_IDS;
 
@@ -316,35 +319,41 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 	return kernel_state_add_route(ks, &r);
 }
 
+int
+desired_path_ids(const struct config *conf, uint32_t *ids)
+{
+	const char **names = calloc(conf->n_tunnels + 1, sizeof(*names));
+	int err;
+
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		names[i] = conf->tunnels[i].name;
+	err = assign_ids(names, conf->n_tunnels, DESIRED_NH_PATH_BASE, ids);
+	free(names);
+	return err;
+}
+
 static int
-build_policies(const struct config *conf, const enum health_state *health,
-	       struct kernel_state *ks)
+build_policies(const struct config *conf, const uint32_t *path_id,
+	       const enum health_state *health, struct kernel_state *ks)
 {
 	const char **names = NULL;
-	uint32_t *path_id = NULL, *group_id = NULL;
-	size_t n = conf->n_tunnels > conf->n_policies ? conf->n_tunnels
-						      : conf->n_policies;
+	uint32_t *group_id = NULL;
 	int err = 0;
 
 	if (conf->n_policies > DESIRED_MAX_POLICIES)
 		return -E2BIG;
-	names = calloc(n + 1, sizeof(*names));
-	path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
+	names = calloc(conf->n_policies + 1, sizeof(*names));
 	group_id = calloc(conf->n_policies + 1, sizeof(*group_id));
-	if (!names || !path_id || !group_id) {
+	if (!names || !group_id) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < conf->n_tunnels; i++)
-		names[i] = conf->tunnels[i].name;
-	if ((err = assign_ids(names, conf->n_tunnels, DESIRED_NH_PATH_BASE,
-			      path_id)) < 0)
-		goto out;
 	for (size_t p = 0; p < conf->n_policies; p++)
 		names[p] = conf->policies[p].name;
 	if ((err = assign_ids(names, conf->n_policies, DESIRED_NH_GROUP_BASE,
-			      group_id)) < 0 ||
-	    (err = build_paths(conf, path_id, ks)) < 0)
+			      group_id)) < 0)
 		goto out;
 	for (size_t p = 0; p < conf->n_policies; p++) {
 		struct kernel_rule rule = {
@@ -366,7 +375,6 @@ build_policies(const struct config *conf, const enum health_state *health,
 				      "1");
 out:
 	free(names);
-	free(path_id);
 	free(group_id);
 	return err;
 }
@@ -381,7 +389,8 @@ tunnel_list(struct strbuf *b, const struct config *conf)
 }
 
 static int
-build_nft(const struct config *conf, struct nft_state *ns)
+build_nft(const struct config *conf, const uint32_t *path_id,
+	  struct nft_state *ns)
 {
 	struct strbuf b = { 0 };
 	struct ts_prefix *all = NULL;
@@ -447,6 +456,21 @@ build_nft(const struct config *conf, struct nft_state *ns)
 		strbuf_printf(&b, "\t}\n");
 	}
 
+	/* A connection's first packet leaving through a tunnel marks the
+	 * connection with that tunnel, so that when the tunnel fails its
+	 * conntrack entries, and only those, can be deleted. */
+	strbuf_printf(&b, "\tchain conntrack {\n"
+		    "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	if (conf->n_tunnels) {
+		strbuf_printf(&b, "\t\tct state new ct mark set oifname map { ");
+		for (size_t i = 0; i < conf->n_tunnels; i++)
+			strbuf_printf(&b, "%s\"%s\" : %#x", i ? ", " : "",
+				    conf->tunnels[i].name,
+				    desired_ct_mark(path_id[i]));
+		strbuf_printf(&b, " }\n");
+	}
+	strbuf_printf(&b, "\t}\n");
+
 	strbuf_printf(&b, "\tchain forward {\n"
 		    "\t\ttype filter hook forward priority mangle; policy accept;\n");
 	if (conf->n_tunnels) {
@@ -509,17 +533,22 @@ int
 desired_build(const struct config *conf, const enum health_state *health,
 	      struct kernel_state *ks, struct nft_state *ns)
 {
+	uint32_t *path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
 	int err;
 
 	kernel_state_init(ks);
 	memset(ns, 0, sizeof(*ns));
-	if ((err = build_links(conf, ks)) < 0 ||
+	if (path_id == NULL)
+		return -ENOMEM;
+	if ((err = desired_path_ids(conf, path_id)) < 0 ||
+	    (err = build_links(conf, ks)) < 0 ||
 	    (err = build_pins(conf, ks)) < 0 ||
-	    (err = build_policies(conf, health, ks)) < 0 ||
-	    (err = build_nft(conf, ns)) < 0) {
+	    (err = build_paths(conf, path_id, ks)) < 0 ||
+	    (err = build_policies(conf, path_id, health, ks)) < 0 ||
+	    (err = build_nft(conf, path_id, ns)) < 0) {
 		kernel_state_free(ks);
 		nft_state_free(ns);
-		return err;
 	}
-	return 0;
+	free(path_id);
+	return err;
 }

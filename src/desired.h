@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "health.h"
@@ -75,6 +76,22 @@ void nft_state_free(struct nft_state *ns);
 int desired_build(const struct config *conf, const enum health_state *health,
 		  struct kernel_state *ks, struct nft_state *ns)
 	__attribute__((warn_unused_result));
+
+/*
+ * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids
+ * follow names, not config order.  0 or -ENOMEM/-E2BIG.
+ */
+int desired_path_ids(const struct config *conf, uint32_t *ids)
+	__attribute__((warn_unused_result));
+
+/*
+ * The conntrack mark of connections that left through the tunnel with
+ * path id @path_id: its slot in the upper 16 bits (never 0).  Only those
+ * bits are ours to match on (DESIRED_CT_MARK_MASK).
+ */
+#define DESIRED_CT_MARK_MASK 0xffff0000u
+static inline uint32_t desired_ct_mark(uint32_t path_id)
+{ return (path_id - DESIRED_NH_PATH_BASE) << 16; }
 
 /* The fwmark and table of policy @i. */
 static inline unsigned int desired_policy_fwmark(size_t i)

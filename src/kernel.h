@@ -160,6 +160,14 @@ struct kernel_ops {
 	int (*rule_add)(struct kernel_ops *ops, const struct kernel_rule *rule);
 	int (*rule_del)(struct kernel_ops *ops, const struct kernel_rule *rule);
 
+	/*
+	 * Delete the conntrack entries (and so the flowtable entries built
+	 * on them) whose mark, masked with @mask, is @mark.  Never a global
+	 * flush: @mask and @mark must not be 0 (-EINVAL).
+	 */
+	int (*conntrack_flush)(struct kernel_ops *ops, uint32_t mark,
+			       uint32_t mask);
+
 	/* Write @value to /proc/sys/@path (e.g. "net/ipv4/conf/gre1/rp_filter"). */
 	int (*sysctl_set)(struct kernel_ops *ops, const char *path, const char *value);
 

@@ -326,6 +326,19 @@ fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
 }
 
 static int
+fake_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	if (err == 0 && (mark == 0 || mask == 0))
+		err = -EINVAL;
+	fake_record(f, "conntrack flush mark %#x/%#x%s", mark, mask,
+		    err ? " (failed)" : "");
+	return err;
+}
+
+static int
 fake_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
@@ -574,6 +587,7 @@ kernel_fake_create(void)
 		.rule_dump = fake_rule_dump,
 		.rule_add = fake_rule_add,
 		.rule_del = fake_rule_del,
+		.conntrack_flush = fake_conntrack_flush,
 		.sysctl_set = fake_sysctl_set,
 		.nft_run = fake_nft_run,
 		.nft_monitor_fd = fake_nft_monitor_fd,

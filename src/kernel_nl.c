@@ -16,6 +16,7 @@
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include "kernel_nl.h"
 
 #include <linux/fib_rules.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
@@ -54,6 +57,7 @@ struct kernel_nl {
 	struct kernel_ops ops;	/* first: the public face */
 	struct nl_sock *sk;	/* requests and dumps */
 	struct nl_sock *mon;	/* notifications, non-blocking */
+	struct nl_sock *nf;	/* ctnetlink requests, opened on first use */
 	int kerr;		/* errno of the last NLMSG_ERROR on sk */
 	bool mon_changed;
 	struct kernel_nft *nft;	/* libnftables and its event socket */
@@ -1283,6 +1287,52 @@ knl_rule_del(struct kernel_ops *ops, const struct kernel_rule *kr)
 	return knl_status(k, err);
 }
 
+/* --- conntrack ------------------------------------------------------------ */
+
+/*
+ * IPCTNL_MSG_CT_DELETE without a tuple is a flush; with CTA_MARK and
+ * CTA_MARK_MASK the kernel deletes only the entries whose mark matches
+ * (nfgen version 0: every address family).
+ */
+static int
+knl_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
+{
+	struct kernel_nl *k = knl_of(ops);
+	struct nfgenmsg nfg = { .nfgen_family = AF_UNSPEC,
+				.version = NFNETLINK_V0 };
+	struct nl_msg *msg;
+	int err;
+
+	if (mark == 0 || mask == 0 || (mark & ~mask) != 0)
+		return -EINVAL;
+	if (k->nf == NULL) {
+		if ((k->nf = nl_socket_alloc()) == NULL)
+			return -ENOMEM;
+		if ((err = nl_connect(k->nf, NETLINK_NETFILTER)) < 0) {
+			nl_socket_free(k->nf);
+			k->nf = NULL;
+			return nlerr_to_errno(err);
+		}
+		nl_socket_modify_err_cb(k->nf, NL_CB_CUSTOM, knl_error_cb, k);
+	}
+	msg = nlmsg_alloc_simple((NFNL_SUBSYS_CTNETLINK << 8) |
+				 IPCTNL_MSG_CT_DELETE, 0);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &nfg, sizeof(nfg), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, CTA_MARK, htonl(mark)) < 0 ||
+	    nla_put_u32(msg, CTA_MARK_MASK, htonl(mask)) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	k->kerr = 0;
+	err = nl_send_auto(k->nf, msg);
+	nlmsg_free(msg);
+	if (err >= 0)
+		err = nl_wait_for_ack(k->nf);
+	return knl_status(k, err);
+}
+
 /* --- sysctl -------------------------------------------------------------- */
 
 static int
@@ -1433,6 +1483,8 @@ knl_destroy(struct kernel_ops *ops)
 	struct kernel_nl *k = knl_of(ops);
 
 	kernel_nft_destroy(k->nft);
+	if (k->nf != NULL)
+		nl_socket_free(k->nf);
 	if (k->mon != NULL)
 		nl_socket_free(k->mon);
 	if (k->sk != NULL)
@@ -1501,6 +1553,7 @@ kernel_nl_create(int *err)
 		.rule_dump = knl_rule_dump,
 		.rule_add = knl_rule_add,
 		.rule_del = knl_rule_del,
+		.conntrack_flush = knl_conntrack_flush,
 		.sysctl_set = knl_sysctl_set,
 		.nft_run = knl_nft_run,
 		.nft_monitor_fd = knl_nft_monitor_fd,
