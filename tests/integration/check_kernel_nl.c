@@ -874,6 +874,44 @@ START_TEST(nexthop_monitor_reports_foreign_group_change)
 }
 END_TEST
 
+/* --- conntrack ------------------------------------------------------------ */
+
+static void
+ct_insert(unsigned int sport, const char *mark)
+{
+	sh("conntrack -I -p udp -s 203.0.113.10 -d 198.18.0.10 --sport %u "
+	   "--dport 7777 -t 120 -m %s >/dev/null 2>&1", sport, mark);
+}
+
+START_TEST(conntrack_flush_deletes_only_entries_under_the_mark_and_mask)
+{
+	char *t;
+
+	ct_insert(1001, "0x10000");	/* a failed tunnel's */
+	ct_insert(1002, "0x10005");	/* same tunnel; low bits someone else's */
+	ct_insert(1003, "0x20000");	/* another tunnel's */
+	ct_insert(1004, "0");		/* nobody's */
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null | wc -l");
+	ck_assert_str_eq(t, "4\n");
+	free(t);
+
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10000, 0xffff0000), 0);
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null");
+	assert_lacks(t, "sport=1001 ");
+	assert_lacks(t, "sport=1002 ");
+	assert_has(t, "sport=1003 ");
+	assert_has(t, "sport=1004 ");
+	free(t);
+	/* Never a global flush. */
+	ck_assert_int_eq(k->conntrack_flush(k, 0, 0), -EINVAL);
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10000, 0), -EINVAL);
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10001, 0xffff0000), -EINVAL);
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null | wc -l");
+	ck_assert_str_eq(t, "2\n");
+	free(t);
+}
+END_TEST
+
 /* Optional (TUNSTEER_KNL_BENCH=N): N GRE tunnels and routes, timed. */
 START_TEST(bench_gre_links_and_routes)
 {
@@ -938,6 +976,7 @@ main(void)
 	tcase_add_test(tc,
 		       resilient_group_of_gre_paths_replaced_in_place_keeps_surviving_buckets);
 	tcase_add_test(tc, nexthop_monitor_reports_foreign_group_change);
+	tcase_add_test(tc, conntrack_flush_deletes_only_entries_under_the_mark_and_mask);
 	tcase_add_test(tc,
 		       rules_with_fwmark_and_src_added_dumped_back_and_deleted);
 	tcase_add_test(tc, dumps_see_foreign_objects_with_their_own_marks);
