@@ -41,8 +41,9 @@
  * Resilient groups: 512 buckets spread up to 64 tunnels with weights of
  * 1..256 closely enough; a joining tunnel takes over buckets idle for 5 s
  * (flows that paused), and busy buckets are never forced over
- * (unbalanced_timer 0), so a failback never moves a live flow off a
- * tunnel that kept working.
+ * (unbalanced_timer 0), so a tunnel coming back does not pull live
+ * flows off the tunnels that kept working (unless the group had a lone
+ * member: DESIGN.md, "Flow-preserving failover").
  */
 #define DESIRED_NH_BUCKETS 512
 #define DESIRED_NH_IDLE_TIMER 5

@@ -281,12 +281,12 @@ flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
 		if (err < 0) {
 			errno = -err;
 			log_warn("egress", "%s: deleting conntrack entries "
-				 "(mark %#x/%#x) failed", name, mark,
+				 "(mark 0x%08x/0x%08x) failed", name, mark,
 				 DESIRED_CT_MARK_MASK);
 		} else {
 			e->ct_flushes++;
 			log_notice("egress", "%s: left egress while %s; deleted its "
-				   "conntrack entries (mark %#x/%#x)", name,
+				   "conntrack entries (mark 0x%08x/0x%08x)", name,
 				   health_state_name(health[i]), mark,
 				   DESIRED_CT_MARK_MASK);
 		}
