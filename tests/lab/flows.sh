@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Per-flow traffic measurement for scenarios and benchmarks that run
+# tunsteerd: UDP flows (tests/lab/tools/udpflows) from the authorized LAN
+# host to inet, and per-flow counters at the provider edges that tell
+# which tunnel each flow arrived by.  Sourced after lib.sh and tunsteer.sh.
+#
+# Why count at the edges: they are where a tunnel's packets come out
+# (every edge decapsulates every tunnel, and an ISP sends all of one
+# tunnel's packets to one edge), so an edge counter proves the flow was
+# carried by that tunnel, not just routed into it by the cpe.  inet cannot
+# tell: it receives from any edge.
+
+FLOWS_BIN=$TS_BUILD/tests/lab/tools/udpflows
+FLOWS_PORT=9000
+FLOWS_SPORT=40000		# flow i has source port FLOWS_SPORT + i
+FLOWS_N=${FLOWS_N:-16}
+FLOWS_PPS=${FLOWS_PPS:-1000}	# per flow
+FLOWS_DIR=/run/tunsteer-lab/flows
+FLOWS_REPORT=$FLOWS_DIR/report.json
+FLOWS_RX_PID=
+FLOWS_TX_PID=
+FLOWS_REPORTS=0
+
+[ -x "$FLOWS_BIN" ] || lab_fail "no udpflows in $TS_BUILD/tests/lab/tools (make first)"
+
+# flows_conf3 [PROBE-SETTINGS] — tunsteerd's config for three tunnels: cf1
+# (isp1 → 192.0.2.1), cf2 (isp1 → 192.0.2.2) and cf3 (isp2 → 192.0.2.1),
+# lab tunnels 0..2; the authorized prefix prefers cf1 and cf3 (priority
+# 100, one per ISP) over cf2 (200).  PROBE-SETTINGS is the body of the
+# global probe group.
+flows_conf3() {
+	mkdir -p "$(dirname "$TS_CONF")"
+	cat >"$TS_CONF" <<-CONF
+	log_level = "debug";
+	probe = { ${1:-} };
+	tunnels = (
+	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
+	    address = "$(tun_cpe_addr 0)/31";
+	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
+	  { name = "cf2"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[1]}";
+	    address = "$(tun_cpe_addr 1)/31";
+	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
+	  { name = "cf3"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[0]}";
+	    address = "$(tun_cpe_addr 2)/31";
+	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; }
+	);
+	egress = (
+	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
+	    tunnels = ( { tunnel = "cf1"; priority = 100; },
+	                { tunnel = "cf3"; priority = 100; },
+	                { tunnel = "cf2"; priority = 200; } ); }
+	);
+	CONF
+	chmod 600 "$TS_CONF"
+}
+
+# flows_counters_install — on every edge, one counter per (tunnel gt0..gt2,
+# flow source port), in a table of its own.
+flows_counters_install() {
+	local k t i
+	for k in $(seq 1 "$(lab_edges)"); do
+		{
+			echo "table inet labflows {"
+			echo "  chain count { type filter hook prerouting priority raw; policy accept;"
+			for t in 0 1 2; do
+				for i in $(seq 0 $((FLOWS_N - 1))); do
+					echo "    iifname \"gt$t\" udp sport $((FLOWS_SPORT + i)) counter"
+				done
+			done
+			echo "  }"
+			echo "}"
+		} | nsx "edge$k" nft -f - || lab_fail "edge$k: flow counters not installed"
+	done
+}
+
+# flows_counters — "TUNNEL SPORT PACKETS" per counter, summed over the edges.
+flows_counters() {
+	local k
+	for k in $(seq 1 "$(lab_edges)"); do
+		nsx "edge$k" nft list chain inet labflows count
+	done | awk '/iifname .* udp sport .* counter packets/ {
+		gsub(/"/, "", $2); n[$2 " " $5] += $8 }
+		END { for (k in n) print k, n[k] }' | sort
+}
+
+# flows_where [SECONDS] — which tunnel(s) each flow used over about
+# SECONDS (default 1): "SPORT TUNNEL[,TUNNEL…]" per flow ("-" if none).
+# A flow is on a tunnel if that tunnel's counter for it grew.
+flows_where() {
+	# Files, not <(…): the VM has no /dev/fd.
+	flows_counters >"$FLOWS_DIR/counters.a"
+	sleep "${1:-1}"	# a measuring window, not a wait for state
+	flows_counters >"$FLOWS_DIR/counters.b"
+	awk -v n="$FLOWS_N" -v base="$FLOWS_SPORT" '
+		NR == FNR { a[$1 " " $2] = $3; next }
+		$3 > a[$1 " " $2] { on[$2] = on[$2] (on[$2] == "" ? "" : ",") $1 }
+		END { for (i = 0; i < n; i++) { p = base + i; print p, (p in on ? on[p] : "-") } }' \
+		"$FLOWS_DIR/counters.a" "$FLOWS_DIR/counters.b"
+}
+
+# flows_start — receiver on inet, then FLOWS_N flows at FLOWS_PPS each
+# from the authorized LAN host; waits until every flow arrives.
+flows_start() {
+	mkdir -p "$FLOWS_DIR"
+	rm -f "$FLOWS_REPORT"
+	# Not through nsx: $! must be udpflows itself.
+	ip netns exec inet "$FLOWS_BIN" recv -b "$FLOWS_PORT" -o "$FLOWS_REPORT" \
+		>"$FLOWS_DIR/recv.log" 2>&1 &
+	FLOWS_RX_PID=$!
+	FLOWS_REPORTS=0
+	lab_wait 10 "receiver bound" sh -c "ip netns exec inet ss -Hlun 'sport = :$FLOWS_PORT' | grep -q ."
+	ip netns exec lan "$FLOWS_BIN" send -s "$LAN_AUTH" -d "$INET_HOST:$FLOWS_PORT" \
+		-n "$FLOWS_N" -p "$FLOWS_SPORT" -r "$FLOWS_PPS" >"$FLOWS_DIR/send.log" 2>&1 &
+	FLOWS_TX_PID=$!
+	lab_wait 20 "all $FLOWS_N flows arriving" flows_all_arrive
+}
+
+# All flows seen by the receiver in the current window (asks for a report).
+flows_all_arrive() {
+	flows_report
+	[ "$(jq '[.flows[] | select(.received > 0)] | length' "$FLOWS_REPORT")" -eq "$FLOWS_N" ]
+}
+
+# flows_report — the receiver's report of the window since the previous
+# one (SIGUSR1), in $FLOWS_REPORT once it is written.
+flows_report() {
+	FLOWS_REPORTS=$((FLOWS_REPORTS + 1))
+	kill -USR1 "$FLOWS_RX_PID"
+	lab_wait 10 "flow report $FLOWS_REPORTS" sh -c \
+		"[ \"\$(jq .report '$FLOWS_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ]"
+}
+
+# flows_stop — stop sender and receiver (the receiver writes a last report).
+flows_stop() {
+	[ -z "$FLOWS_TX_PID" ] || { kill "$FLOWS_TX_PID" 2>/dev/null; wait "$FLOWS_TX_PID" 2>/dev/null; } || true
+	[ -z "$FLOWS_RX_PID" ] || { kill "$FLOWS_RX_PID" 2>/dev/null; wait "$FLOWS_RX_PID" 2>/dev/null; } || true
+	FLOWS_TX_PID= FLOWS_RX_PID=
+}
+
+# flows_summary [SPORT…] — the receiver's own drops, then one line per
+# flow of the last report (all flows, or those with the given source ports):
+# "SPORT lost=… run=…ms gap=…ms dup=… reord=…".
+flows_summary() {
+	jq -r '"receiver socket drops: \(.socket_drops)"' "$FLOWS_REPORT"
+	jq -r --arg ports "$*" '
+		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
+		| .flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
+		| "\(.sport) lost=\(.lost) run=\(.max_loss_ms)ms gap=\(.max_gap_ms)ms dup=\(.duplicates) reord=\(.reordered)"' \
+		"$FLOWS_REPORT"
+}
+
+# flows_on TUNNEL… — true if, over a short window, every flow arrived by
+# exactly one tunnel and that tunnel is one of TUNNEL… (edge names gt0…);
+# the per-flow result stays in $FLOWS_DIR/where.
+flows_on() {
+	flows_where 0.5 >"$FLOWS_DIR/where"
+	awk -v ok=" $* " '$2 == "-" || index($2, ",") || !index(ok, " " $2 " ") { bad = 1 }
+		END { exit bad }' "$FLOWS_DIR/where"
+}
+
+# flows_via TUNNEL — source ports of the flows on TUNNEL in the last flows_on.
+flows_via() { awk -v t="$1" '$2 == t { printf "%s%s", sep, $1; sep = " " }' "$FLOWS_DIR/where"; }
+
+# flows_max FIELD [SPORT…] — the largest FIELD (lost, max_gap_ms, …) over
+# the given flows (default all) in the last report.
+flows_max() {
+	local field=$1
+	shift
+	jq -r --arg ports "$*" --arg f "$field" '
+		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
+		| [.flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
+		   | .[$f]] | max // 0' "$FLOWS_REPORT"
+}
