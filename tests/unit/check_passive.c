@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The provider health-check classifier: each of the four kinds is
- * recognised from its inner addressing; answers to our own probes,
- * users' pings through the tunnel, other ICMP and other protocols are
- * not checks; malformed or short packets are refused without reading
- * past their end.
+ * The passive signal.  The provider health-check classifier: each of the
+ * four kinds is recognised from its inner addressing; answers to our own
+ * probes, users' pings through the tunnel, other ICMP and other protocols
+ * are not checks; malformed or short packets are refused without reading
+ * past their end.  And the rule that says when checks are missing.
  */
 #include "autoconfig.h"
 
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "passive.h"
 #include "passive_pkt.h"
 #include "probe_pkt.h"
 
@@ -312,12 +313,49 @@ START_TEST(test_kind_names_are_the_json_keys)
 }
 END_TEST
 
+/* --- when checks are missing --------------------------------------------- */
+
+#define MS 1000000ull
+
+START_TEST(test_missing_only_after_the_timeout_since_the_last_check)
+{
+	/* Watched since 1 s, last check at 5 s, timeout 2 s. */
+	ck_assert(!passive_is_missing(2000, 1000 * MS, 5000 * MS, 6999 * MS));
+	ck_assert(passive_is_missing(2000, 1000 * MS, 5000 * MS, 7000 * MS));
+	ck_assert(passive_is_missing(2000, 1000 * MS, 5000 * MS, 90000 * MS));
+}
+END_TEST
+
+START_TEST(test_a_new_watch_gives_the_provider_the_full_timeout)
+{
+	/* No check yet: counted from the start of the watch. */
+	ck_assert(!passive_is_missing(2000, 1000 * MS, 0, 2999 * MS));
+	ck_assert(passive_is_missing(2000, 1000 * MS, 0, 3000 * MS));
+	/* Checks from before the watch began do not shorten it. */
+	ck_assert(!passive_is_missing(2000, 10000 * MS, 500 * MS, 11000 * MS));
+}
+END_TEST
+
+START_TEST(test_timeout_zero_is_never_missing)
+{
+	ck_assert(!passive_is_missing(0, 1 * MS, 0, UINT64_MAX / 2));
+	ck_assert(!passive_is_missing(0, 1 * MS, 2 * MS, UINT64_MAX / 2));
+}
+END_TEST
+
+START_TEST(test_a_check_newer_than_now_is_not_missing)
+{
+	/* Times are taken once per batch; never wrap round. */
+	ck_assert(!passive_is_missing(1000, 0, 5000 * MS, 4000 * MS));
+}
+END_TEST
+
 int
 main(void)
 {
-	Suite *s = suite_create("passive_pkt");
+	Suite *s = suite_create("passive");
 	TCase *kinds = tcase_create("kinds"), *not = tcase_create("not checks");
-	TCase *bad = tcase_create("malformed");
+	TCase *bad = tcase_create("malformed"), *miss = tcase_create("missing");
 	SRunner *sr;
 	int failed;
 
@@ -338,6 +376,11 @@ main(void)
 	tcase_add_test(bad, test_malformed_headers_are_refused);
 	tcase_add_test(bad, test_every_truncation_is_refused_without_reading_past_it);
 	suite_add_tcase(s, bad);
+	tcase_add_test(miss, test_missing_only_after_the_timeout_since_the_last_check);
+	tcase_add_test(miss, test_a_new_watch_gives_the_provider_the_full_timeout);
+	tcase_add_test(miss, test_timeout_zero_is_never_missing);
+	tcase_add_test(miss, test_a_check_newer_than_now_is_not_missing);
+	suite_add_tcase(s, miss);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
