@@ -125,8 +125,7 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0)
 			return;	/* EAGAIN; or ENOBUFS-like errors: checks were
 				 * dropped, the next ones will come */
-		if (sl < offsetof(struct sockaddr_ll, sll_addr) ||
-		    sll.sll_pkttype == PACKET_OUTGOING)
+		if (sl < offsetof(struct sockaddr_ll, sll_addr))
 			continue;
 		if ((i = tunnel_of(p, (unsigned int)sll.sll_ifindex)) < 0)
 			continue;
@@ -145,7 +144,10 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
  * Incoming ICMP echo requests and replies on GRE and XFRM-interface links,
  * not fragments past the first, cut to PASSIVE_SNAPLEN.  Everything else
  * stays in the kernel: the filter runs for every IPv4 packet the host
- * receives, so it tests the cheapest fields first.
+ * receives, so it tests the cheapest fields first.  A socket bound to one
+ * protocol (not ETH_P_ALL) is handed only what is received, never what
+ * is sent, so a check forwarded back into its tunnel is seen once; the
+ * PACKET_OUTGOING test only keeps that true should the binding change.
  */
 static const struct sock_filter filter[] = {
 	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
@@ -175,7 +177,7 @@ passive_create(struct event_base *base, int *err)
 	};
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
 				   .sll_protocol = htons(ETH_P_IP) };
-	int one = 1, rcvbuf = RCVBUF;
+	int rcvbuf = RCVBUF;
 
 	if (p == NULL) {
 		*err = -ENOMEM;
@@ -190,12 +192,6 @@ passive_create(struct event_base *base, int *err)
 		free(p);
 		return NULL;
 	}
-	/* Kernels from 4.20 do not even hand us what we send; older ones
-	 * leave that to the filter. */
-#ifdef PACKET_IGNORE_OUTGOING
-	(void)setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
-			 sizeof(one));
-#endif
 	if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 		       sizeof(rcvbuf)) < 0)
 		(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,

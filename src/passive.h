@@ -6,7 +6,8 @@
  *
  * One AF_PACKET socket for all tunnels sees what arrives on them before
  * routing, so it counts checks that are forwarded (reply type) as well as
- * those delivered locally (request type).  A classic BPF filter passes
+ * those delivered locally (request type), each once: it is not handed
+ * what is sent.  A classic BPF filter passes
  * only incoming ICMP echoes on tunnel-type links (GRE, XFRM interfaces),
  * cut to PASSIVE_SNAPLEN bytes; the link a packet arrived on names the
  * tunnel.  Runs on the event loop.
