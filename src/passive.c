@@ -21,7 +21,8 @@
 #include "log.h"
 #include "passive.h"
 
-#define RX_BATCH 256			/* packets per wakeup, then yield */
+#define RX_BATCH 32			/* packets per system call */
+#define RX_CALLS 8			/* calls per wakeup, then yield */
 #define RCVBUF (1 << 20)		/* bursts of checks from many servers */
 
 struct watched {
@@ -107,36 +108,58 @@ tunnel_of(struct passive *p, unsigned int ifindex)
 
 /* --- receiving ------------------------------------------------------------- */
 
+/* One packet from link @ifindex. */
+static void
+count(struct passive *p, unsigned int ifindex, const uint8_t *buf,
+      size_t len, uint64_t now)
+{
+	struct watched *w;
+	int i, kind;
+
+	if ((i = tunnel_of(p, ifindex)) < 0)
+		return;
+	w = &p->t[i];
+	kind = passive_classify(buf, len, &w->a);
+	if (kind < 0) {
+		p->not_checks++;
+		return;
+	}
+	w->st.count[kind]++;
+	w->st.last_ns = now;
+}
+
+/* Up to RX_CALLS × RX_BATCH packets per wakeup, RX_BATCH per system call;
+ * a short batch means the queue is empty (no call just to hear EAGAIN). */
 static void
 rx_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct passive *p = arg;
+	uint8_t buf[RX_BATCH][PASSIVE_SNAPLEN];
+	struct sockaddr_ll sll[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct mmsghdr mm[RX_BATCH];
 	uint64_t now = now_ns();
 
-	for (int k = 0; k < RX_BATCH; k++) {
-		uint8_t buf[PASSIVE_SNAPLEN];
-		struct sockaddr_ll sll;
-		socklen_t sl = sizeof(sll);
-		ssize_t n = recvfrom(p->fd, buf, sizeof(buf), MSG_DONTWAIT,
-				     (struct sockaddr *)&sll, &sl);
-		struct watched *w;
-		int i, kind;
+	for (int call = 0; call < RX_CALLS; call++) {
+		int n;
 
-		if (n < 0)
+		for (int k = 0; k < RX_BATCH; k++) {
+			iov[k] = (struct iovec){ buf[k], sizeof(buf[k]) };
+			mm[k] = (struct mmsghdr){ .msg_hdr = {
+				.msg_name = &sll[k], .msg_namelen = sizeof(sll[k]),
+				.msg_iov = &iov[k], .msg_iovlen = 1 } };
+		}
+		n = recvmmsg(p->fd, mm, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			return;	/* EAGAIN; or ENOBUFS-like errors: checks were
 				 * dropped, the next ones will come */
-		if (sl < offsetof(struct sockaddr_ll, sll_addr))
-			continue;
-		if ((i = tunnel_of(p, (unsigned int)sll.sll_ifindex)) < 0)
-			continue;
-		w = &p->t[i];
-		kind = passive_classify(buf, (size_t)n, &w->a);
-		if (kind < 0) {
-			p->not_checks++;
-			continue;
-		}
-		w->st.count[kind]++;
-		w->st.last_ns = now;
+		for (int k = 0; k < n; k++)
+			if (mm[k].msg_hdr.msg_namelen >=
+			    offsetof(struct sockaddr_ll, sll_addr))
+				count(p, (unsigned int)sll[k].sll_ifindex, buf[k],
+				      mm[k].msg_len, now);
+		if (n < RX_BATCH)
+			return;
 	}
 }
 
