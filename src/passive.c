@@ -49,7 +49,6 @@ struct passive {
 	size_t n;
 	struct ifmap_slot *map;
 	size_t map_size, map_used;	/* size: a power of two */
-	uint64_t not_checks;		/* echoes on our tunnels, not checks */
 };
 
 static uint64_t
@@ -119,11 +118,8 @@ count(struct passive *p, unsigned int ifindex, const uint8_t *buf,
 	if ((i = tunnel_of(p, ifindex)) < 0)
 		return;
 	w = &p->t[i];
-	kind = passive_classify(buf, len, &w->a);
-	if (kind < 0) {
-		p->not_checks++;
-		return;
-	}
+	if ((kind = passive_classify(buf, len, &w->a)) < 0)
+		return;		/* users' echoes, our probes' answers */
 	w->st.count[kind]++;
 	w->st.last_ns = now;
 }
