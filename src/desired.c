@@ -197,17 +197,89 @@ effective(const struct config_policy_tunnel *pt, const enum health_state *health
 }
 
 /*
- * A policy's table holds one default route: a weighted multipath over the
- * tunnels with the best (lowest) effective priority.
+ * Nexthop object ids.  A tunnel's path and a policy's group are named by a
+ * hash of the tunnel's or policy's name, not by their place in the config:
+ * adding, removing or reordering entries then leaves the other ids alone,
+ * and with them the groups' buckets (the flows' tunnels).  A collision
+ * takes the next free id, in config order.
+ */
+static uint32_t
+name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+static int
+assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
+{
+	/* One bit per id of the 64 Ki in [base, base + 0xffff]. */
+	uint64_t *used;
+
+	if (n >= DESIRED_NH_IDS)
+		return -E2BIG;
+	if ((used = calloc(DESIRED_NH_IDS / 64, sizeof(*used))) == NULL)
+		return -ENOMEM;
+	/* Slot 0 stays free: a tunnel's slot is also its conntrack mark,
+	 * and mark 0 is every connection nobody marked. */
+	used[0] = 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t slot = name_hash(names[i]) % DESIRED_NH_IDS;
+
+		while (used[slot / 64] & (UINT64_C(1) << (slot % 64)))
+			slot = (slot + 1) % DESIRED_NH_IDS;
+		used[slot / 64] |= UINT64_C(1) << (slot % 64);
+		out[i] = base + slot;
+	}
+	free(used);
+	return 0;
+}
+
+/* Every tunnel is one nexthop object, on-link through its device. */
+static int
+build_paths(const struct config *conf, const uint32_t *path_id,
+	    struct kernel_state *ks)
+{
+	int err;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		struct kernel_nhobj nh = { .id = path_id[i],
+					   .protocol = KERNEL_RTPROT_TUNSTEER };
+
+		snprintf(nh.dev, sizeof(nh.dev), "%s", conf->tunnels[i].name);
+		if ((err = kernel_state_add_nhobj(ks, &nh)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A policy's table holds one default route through the policy's nexthop
+ * group: resilient, over the tunnels with the best (lowest) effective
+ * priority, weighted.  When the set changes the group is replaced in
+ * place: a tunnel that leaves takes only its own buckets' flows with it,
+ * one that joins takes over idle buckets only, so flows on the tunnels
+ * that stay keep their tunnel.
  */
 static int
-build_policy_route(const struct config *conf, size_t p,
-		   const enum health_state *health, struct kernel_state *ks)
+build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
+		   const uint32_t *path_id, const enum health_state *health,
+		   struct kernel_state *ks)
 {
 	const struct config_policy *pol = &conf->policies[p];
 	struct kernel_route r = { .table = desired_policy_table(p),
 				  .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_nhobj g = { .id = group_id,
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .resilient = true,
+				  .buckets = DESIRED_NH_BUCKETS,
+				  .idle_timer = DESIRED_NH_IDLE_TIMER,
+				  .unbalanced_timer = DESIRED_NH_UNBALANCED_TIMER };
 	uint64_t best = UINT64_MAX;
+	int err;
 
 	r.dst.family = AF_INET;
 	for (size_t i = 0; i < pol->n_tunnels; i++)
@@ -232,30 +304,57 @@ build_policy_route(const struct config *conf, size_t p,
 	}
 	for (size_t i = 0; i < pol->n_tunnels; i++) {
 		const struct config_policy_tunnel *pt = &pol->tunnels[i];
-		struct kernel_nexthop *nh;
 
 		if (effective(pt, health) != best)
 			continue;
-		if (r.n_nexthops == KERNEL_MAX_NEXTHOPS)
+		if (g.n_members == KERNEL_MAX_NEXTHOPS)
 			return -E2BIG;
-		nh = &r.nh[r.n_nexthops++];
-		snprintf(nh->dev, IFNAMSIZ, "%s", conf->tunnels[pt->tunnel].name);
-		nh->weight = (uint16_t)pt->weight;
+		g.member[g.n_members].id = path_id[pt->tunnel];
+		g.member[g.n_members].weight = (uint16_t)pt->weight;
+		g.n_members++;
 	}
-	/* A lone nexthop has no weight in the kernel; dumps say 1. */
-	if (r.n_nexthops == 1)
-		r.nh[0].weight = 1;
+	r.nhid = g.id;
+	if ((err = kernel_state_add_nhobj(ks, &g)) < 0)
+		return err;
 	return kernel_state_add_route(ks, &r);
 }
 
-static int
-build_policies(const struct config *conf, const enum health_state *health,
-	       struct kernel_state *ks)
+int
+desired_path_ids(const struct config *conf, uint32_t *ids)
 {
+	const char **names = calloc(conf->n_tunnels + 1, sizeof(*names));
 	int err;
+
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		names[i] = conf->tunnels[i].name;
+	err = assign_ids(names, conf->n_tunnels, DESIRED_NH_PATH_BASE, ids);
+	free(names);
+	return err;
+}
+
+static int
+build_policies(const struct config *conf, const uint32_t *path_id,
+	       const enum health_state *health, struct kernel_state *ks)
+{
+	const char **names = NULL;
+	uint32_t *group_id = NULL;
+	int err = 0;
 
 	if (conf->n_policies > DESIRED_MAX_POLICIES)
 		return -E2BIG;
+	names = calloc(conf->n_policies + 1, sizeof(*names));
+	group_id = calloc(conf->n_policies + 1, sizeof(*group_id));
+	if (!names || !group_id) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t p = 0; p < conf->n_policies; p++)
+		names[p] = conf->policies[p].name;
+	if ((err = assign_ids(names, conf->n_policies, DESIRED_NH_GROUP_BASE,
+			      group_id)) < 0)
+		goto out;
 	for (size_t p = 0; p < conf->n_policies; p++) {
 		struct kernel_rule rule = {
 			.priority = DESIRED_POLICY_PRIO_BASE + (uint32_t)p,
@@ -264,11 +363,20 @@ build_policies(const struct config *conf, const enum health_state *health,
 			.fwmask = 0xffffffff,
 		};
 
-		if ((err = build_policy_route(conf, p, health, ks)) < 0 ||
+		if ((err = build_policy_route(conf, p, group_id[p], path_id,
+					      health, ks)) < 0 ||
 		    (err = kernel_state_add_rule(ks, &rule)) < 0)
-			return err;
+			goto out;
 	}
-	return 0;
+	/* ECMP and resilient groups hash on the 5-tuple, not just the
+	 * addresses: flows between two hosts spread, and a flow's packets
+	 * (fragments aside) always hash alike. */
+	err = kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
+				      "1");
+out:
+	free(names);
+	free(group_id);
+	return err;
 }
 
 static void
@@ -281,7 +389,8 @@ tunnel_list(struct strbuf *b, const struct config *conf)
 }
 
 static int
-build_nft(const struct config *conf, struct nft_state *ns)
+build_nft(const struct config *conf, const uint32_t *path_id,
+	  struct nft_state *ns)
 {
 	struct strbuf b = { 0 };
 	struct ts_prefix *all = NULL;
@@ -347,6 +456,21 @@ build_nft(const struct config *conf, struct nft_state *ns)
 		strbuf_printf(&b, "\t}\n");
 	}
 
+	/* A connection's first packet leaving through a tunnel marks the
+	 * connection with that tunnel, so that when the tunnel fails its
+	 * conntrack entries, and only those, can be deleted. */
+	strbuf_printf(&b, "\tchain conntrack {\n"
+		    "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	if (conf->n_tunnels) {
+		strbuf_printf(&b, "\t\tct state new ct mark set oifname map { ");
+		for (size_t i = 0; i < conf->n_tunnels; i++)
+			strbuf_printf(&b, "%s\"%s\" : %#x", i ? ", " : "",
+				    conf->tunnels[i].name,
+				    desired_ct_mark(path_id[i]));
+		strbuf_printf(&b, " }\n");
+	}
+	strbuf_printf(&b, "\t}\n");
+
 	strbuf_printf(&b, "\tchain forward {\n"
 		    "\t\ttype filter hook forward priority mangle; policy accept;\n");
 	if (conf->n_tunnels) {
@@ -409,17 +533,22 @@ int
 desired_build(const struct config *conf, const enum health_state *health,
 	      struct kernel_state *ks, struct nft_state *ns)
 {
+	uint32_t *path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
 	int err;
 
 	kernel_state_init(ks);
 	memset(ns, 0, sizeof(*ns));
-	if ((err = build_links(conf, ks)) < 0 ||
+	if (path_id == NULL)
+		return -ENOMEM;
+	if ((err = desired_path_ids(conf, path_id)) < 0 ||
+	    (err = build_links(conf, ks)) < 0 ||
 	    (err = build_pins(conf, ks)) < 0 ||
-	    (err = build_policies(conf, health, ks)) < 0 ||
-	    (err = build_nft(conf, ns)) < 0) {
+	    (err = build_paths(conf, path_id, ks)) < 0 ||
+	    (err = build_policies(conf, path_id, health, ks)) < 0 ||
+	    (err = build_nft(conf, path_id, ns)) < 0) {
 		kernel_state_free(ks);
 		nft_state_free(ns);
-		return err;
 	}
-	return 0;
+	free(path_id);
+	return err;
 }

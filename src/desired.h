@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "health.h"
@@ -32,6 +33,21 @@
 #define DESIRED_MAX_POLICIES 800
 #define DESIRED_FWMARK_BASE 0x74730000u	/* + policy index + 1 */
 #define DESIRED_NFT_TABLE "tunsteer"	/* family inet */
+/* Nexthop objects (KERNEL_NHID_MIN..MAX): tunnels' paths, policies' groups. */
+#define DESIRED_NH_PATH_BASE 0x74730000u
+#define DESIRED_NH_GROUP_BASE 0x74740000u
+#define DESIRED_NH_IDS 0x10000u		/* ids per kind */
+/*
+ * Resilient groups: 512 buckets spread up to 64 tunnels with weights of
+ * 1..256 closely enough; a joining tunnel takes over buckets idle for 5 s
+ * (flows that paused), and busy buckets are never forced over
+ * (unbalanced_timer 0), so a tunnel coming back does not pull live
+ * flows off the tunnels that kept working (unless the group had a lone
+ * member: DESIGN.md, "Flow-preserving failover").
+ */
+#define DESIRED_NH_BUCKETS 512
+#define DESIRED_NH_IDLE_TIMER 5
+#define DESIRED_NH_UNBALANCED_TIMER 0
 
 /* One named nft set of IPv4 prefixes. */
 struct nft_set {
@@ -61,6 +77,22 @@ void nft_state_free(struct nft_state *ns);
 int desired_build(const struct config *conf, const enum health_state *health,
 		  struct kernel_state *ks, struct nft_state *ns)
 	__attribute__((warn_unused_result));
+
+/*
+ * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids
+ * follow names, not config order.  0 or -ENOMEM/-E2BIG.
+ */
+int desired_path_ids(const struct config *conf, uint32_t *ids)
+	__attribute__((warn_unused_result));
+
+/*
+ * The conntrack mark of connections that left through the tunnel with
+ * path id @path_id: its slot in the upper 16 bits (never 0).  Only those
+ * bits are ours to match on (DESIRED_CT_MARK_MASK).
+ */
+#define DESIRED_CT_MARK_MASK 0xffff0000u
+static inline uint32_t desired_ct_mark(uint32_t path_id)
+{ return (path_id - DESIRED_NH_PATH_BASE) << 16; }
 
 /* The fwmark and table of policy @i. */
 static inline unsigned int desired_policy_fwmark(size_t i)

@@ -21,7 +21,7 @@ struct engine {
 	struct kernel_state want;
 	struct nft_state nft_want;
 	time_t started, loaded;
-	unsigned int loads, failed_loads, repairs, failovers;
+	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
 	bool kernel_ok;			/* last apply had no failures */
 	engine_health_fn health_fn;
 	void *health_arg;
@@ -219,46 +219,127 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	return 0;
 }
 
-/* Do two desired states route differently?  Both come from the same
- * config, so their routes are built in the same order. */
+/* Do two desired states send egress differently?  Both come from the
+ * same config, so their routes and nexthop groups are built in the same
+ * order. */
 static bool
-routes_differ(const struct kernel_state *a, const struct kernel_state *b)
+egress_differs(const struct kernel_state *a, const struct kernel_state *b)
 {
-	if (a->n_routes != b->n_routes)
+	if (a->n_routes != b->n_routes || a->n_nhobjs != b->n_nhobjs)
 		return true;
 	for (size_t i = 0; i < a->n_routes; i++)
 		if (!kernel_route_equal(&a->routes[i], &b->routes[i]))
 			return true;
+	for (size_t i = 0; i < a->n_nhobjs; i++)
+		if (!kernel_nhobj_equal(&a->nhobjs[i], &b->nhobjs[i]))
+			return true;
 	return false;
+}
+
+/* Is the path @id a member of a group that a route of @ks goes through? */
+static bool
+carries_egress(const struct kernel_state *ks, uint32_t id)
+{
+	for (size_t r = 0; r < ks->n_routes; r++) {
+		if (ks->routes[r].nhid == 0)
+			continue;
+		for (size_t g = 0; g < ks->n_nhobjs; g++) {
+			const struct kernel_nhobj *nh = &ks->nhobjs[g];
+
+			if (nh->id != ks->routes[r].nhid)
+				continue;
+			for (unsigned int m = 0; m < nh->n_members; m++)
+				if (nh->member[m].id == id)
+					return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A tunnel that stopped carrying egress because it failed: its flows now
+ * leave through another tunnel, and the conntrack entries they made on
+ * the old one (a NAT binding, a firewall's state) must go, so that the
+ * next packet starts afresh.  Only that tunnel's entries: flows on the
+ * tunnels that stay keep theirs.  A tunnel that is still up and merely
+ * left the set because a better one came back keeps its entries too.
+ */
+static void
+flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
+		     const struct kernel_state *after,
+		     const enum health_state *health)
+{
+	uint32_t *ids = calloc(e->conf->n_tunnels + 1, sizeof(*ids));
+
+	if (ids == NULL || desired_path_ids(e->conf, ids) < 0) {
+		log_warnx("egress", "cannot compute tunnel marks; conntrack "
+			  "entries of failed tunnels are left to time out");
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < e->conf->n_tunnels; i++) {
+		const char *name = e->conf->tunnels[i].name;
+		uint32_t mark = desired_ct_mark(ids[i]);
+		int err;
+
+		if (health[i] == HEALTH_UP || health[i] == HEALTH_INIT ||
+		    !carries_egress(before, ids[i]) ||
+		    carries_egress(after, ids[i]))
+			continue;
+		err = e->ops->conntrack_flush(e->ops, mark, DESIRED_CT_MARK_MASK);
+		if (err < 0) {
+			errno = -err;
+			log_warn("egress", "%s: deleting conntrack entries "
+				 "(mark 0x%08x/0x%08x) failed", name, mark,
+				 DESIRED_CT_MARK_MASK);
+		} else {
+			e->ct_flushes++;
+			log_notice("egress", "%s: left egress while %s; deleted its "
+				   "conntrack entries (mark 0x%08x/0x%08x)", name,
+				   health_state_name(health[i]), mark,
+				   DESIRED_CT_MARK_MASK);
+		}
+	}
+	free(ids);
 }
 
 int
 engine_health_changed(struct engine *e)
 {
-	struct kernel_state ks;
+	struct kernel_state ks, old;
 	struct nft_state ns;
 	enum health_state *health;
+	bool moved;
 	int err;
 
 	if (e->conf == NULL)
 		return 0;
-	health = health_states(e, e->conf);
+	if ((health = health_states(e, e->conf)) == NULL)
+		return -ENOMEM;
 	err = desired_build(e->conf, health, &ks, &ns);
-	free(health);
 	if (err < 0) {
+		free(health);
 		errno = -err;
 		log_warn("engine", "cannot recompute egress; keeping the current one");
 		return err;
 	}
 	/* A failover is a change of where egress goes, not any change of
 	 * health (init -> up, say, moves nothing). */
-	if (routes_differ(&e->want, &ks))
+	moved = egress_differs(&e->want, &ks);
+	if (moved)
 		e->failovers++;
-	kernel_state_free(&e->want);
+	old = e->want;
 	nft_state_free(&e->nft_want);
 	e->want = ks;
 	e->nft_want = ns;
-	return apply(e, "health");
+	err = apply(e, "health");
+	/* After the move: new packets of those flows already take the new
+	 * tunnel when their old entries go. */
+	if (moved)
+		flush_failed_tunnels(e, &old, &e->want, health);
+	kernel_state_free(&old);
+	free(health);
+	return err;
 }
 
 int
@@ -314,20 +395,53 @@ json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* Is tunnel @name a nexthop of policy @p's route right now? */
+static const struct kernel_nhobj *
+want_nhobj(const struct engine *e, uint32_t id)
+{
+	for (size_t i = 0; i < e->want.n_nhobjs; i++)
+		if (e->want.nhobjs[i].id == id)
+			return &e->want.nhobjs[i];
+	return NULL;
+}
+
+/* Is tunnel @name a member of the group policy @p's route goes through
+ * (or a nexthop of the route) right now? */
 static bool
 carries_policy(const struct engine *e, size_t p, const char *name)
 {
 	for (size_t i = 0; i < e->want.n_routes; i++) {
 		const struct kernel_route *r = &e->want.routes[i];
+		const struct kernel_nhobj *g;
 
 		if (r->table != desired_policy_table(p))
 			continue;
 		for (unsigned int n = 0; n < r->n_nexthops; n++)
 			if (strcmp(r->nh[n].dev, name) == 0)
 				return true;
+		if (r->nhid == 0 || (g = want_nhobj(e, r->nhid)) == NULL)
+			continue;
+		for (unsigned int m = 0; m < g->n_members; m++) {
+			const struct kernel_nhobj *path =
+			    want_nhobj(e, g->member[m].id);
+
+			if (path && strcmp(path->dev, name) == 0)
+				return true;
+		}
 	}
 	return false;
+}
+
+/* The conntrack mark of tunnel @name's connections (0: unknown). */
+static uint32_t
+tunnel_ct_mark(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->want.n_nhobjs; i++) {
+		const struct kernel_nhobj *nh = &e->want.nhobjs[i];
+
+		if (nh->n_members == 0 && strcmp(nh->dev, name) == 0)
+			return desired_ct_mark(nh->id);
+	}
+	return 0;
 }
 
 static bool
@@ -451,10 +565,11 @@ engine_view_tunnels(struct engine *e, bool json, FILE *out)
 				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
 				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
 				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
-				"\"loss_pct\":%u",
+				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
 				state, act ? "true" : "false", l->rx_packets,
 				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
-				jit, loss);
+				jit, loss, tunnel_ct_mark(e, t->name),
+				DESIRED_CT_MARK_MASK);
 			view_checks(e, t->name, h, true, out);
 		} else {
 			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
@@ -545,7 +660,8 @@ engine_view_status(struct engine *e, bool json, FILE *out)
 			json_str(out, c->path ? c->path : "");
 		else
 			fprintf(out, "null");
-		fprintf(out, ",\"failovers\":%u", e->failovers);
+		fprintf(out, ",\"failovers\":%u,\"conntrack_flushes\":%u",
+			e->failovers, e->ct_flushes);
 		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
 			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu}\n",
 			e->loads, e->failed_loads, e->repairs,
@@ -559,6 +675,8 @@ engine_view_status(struct engine *e, bool json, FILE *out)
 		c && c->path ? c->path : "(none)", e->loads, e->failed_loads);
 	fprintf(out, "kernel:   %s, %u repairs\n",
 		e->kernel_ok ? "in sync" : "pending retries", e->repairs);
+	fprintf(out, "egress:   %u failovers, %u conntrack flushes\n",
+		e->failovers, e->ct_flushes);
 	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
 		c ? c->n_policies : 0);
 }

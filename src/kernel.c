@@ -29,6 +29,13 @@ kernel_rule_is_ours(const struct kernel_rule *rule)
 	       rule->priority <= KERNEL_RULE_PRIO_MAX;
 }
 
+bool
+kernel_nhobj_is_ours(const struct kernel_nhobj *nh)
+{
+	return nh->protocol == KERNEL_RTPROT_TUNSTEER &&
+	       nh->id >= KERNEL_NHID_MIN && nh->id <= KERNEL_NHID_MAX;
+}
+
 static bool
 prefix_equal(const struct ts_prefix *a, const struct ts_prefix *b)
 {
@@ -58,7 +65,8 @@ kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b)
 {
 	if (a->table != b->table || !prefix_equal(&a->dst, &b->dst) ||
 	    a->metric != b->metric || a->protocol != b->protocol ||
-	    a->blackhole != b->blackhole || a->n_nexthops != b->n_nexthops)
+	    a->blackhole != b->blackhole || a->nhid != b->nhid ||
+	    a->n_nexthops != b->n_nexthops)
 		return false;
 	for (unsigned int i = 0; i < a->n_nexthops; i++) {
 		if (strcmp(a->nh[i].dev, b->nh[i].dev) != 0 ||
@@ -75,6 +83,25 @@ kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b)
 	return a->priority == b->priority && a->table == b->table &&
 	       a->fwmark == b->fwmark && a->fwmask == b->fwmask &&
 	       prefix_equal(&a->src, &b->src);
+}
+
+bool
+kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b)
+{
+	if (a->id != b->id || a->protocol != b->protocol ||
+	    a->n_members != b->n_members)
+		return false;
+	if (a->n_members == 0)
+		return strcmp(a->dev, b->dev) == 0 && a->gw.s_addr == b->gw.s_addr;
+	for (unsigned int i = 0; i < a->n_members; i++)
+		if (a->member[i].id != b->member[i].id ||
+		    a->member[i].weight != b->member[i].weight)
+			return false;
+	if (a->resilient != b->resilient)
+		return false;
+	return !a->resilient || (a->buckets == b->buckets &&
+				 a->idle_timer == b->idle_timer &&
+				 a->unbalanced_timer == b->unbalanced_timer);
 }
 
 static const char *
@@ -140,6 +167,9 @@ kernel_route_format(const struct kernel_route *r, char *buf, size_t len)
 	off = (size_t)snprintf(buf, len, "table %u %s metric %u proto %u%s",
 			       r->table, dst, r->metric, r->protocol,
 			       r->blackhole ? " blackhole" : "");
+	if (r->nhid != 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " nhid %#x",
+					r->nhid);
 	for (unsigned int i = 0; i < r->n_nexthops && off < len; i++) {
 		char gw[INET_ADDRSTRLEN + 5] = "";
 
@@ -165,4 +195,30 @@ kernel_rule_format(const struct kernel_rule *r, char *buf, size_t len)
 	else
 		snprintf(buf, len, "prio %u from %s table %u", r->priority, src,
 			 r->table);
+}
+
+void
+kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
+{
+	size_t off;
+
+	off = (size_t)snprintf(buf, len, "id %#x proto %u", nh->id,
+			       nh->protocol);
+	if (nh->n_members == 0) {
+		char gw[INET_ADDRSTRLEN] = "";
+
+		if (nh->gw.s_addr != 0)
+			inet_ntop(AF_INET, &nh->gw, gw, sizeof(gw));
+		snprintf(buf + off, off < len ? len - off : 0, "%s%s dev %s",
+			 gw[0] ? " via " : "", gw, nh->dev);
+		return;
+	}
+	for (unsigned int i = 0; i < nh->n_members && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%#x,%u",
+					i ? "/" : " group ", nh->member[i].id,
+					nh->member[i].weight);
+	if (nh->resilient && off < len)
+		snprintf(buf + off, len - off,
+			 " resilient buckets %u idle_timer %u unbalanced_timer %u",
+			 nh->buckets, nh->idle_timer, nh->unbalanced_timer);
 }

@@ -33,6 +33,9 @@
 #define KERNEL_XFRM_IF_ID_MIN 0x74730001u
 #define KERNEL_XFRM_IF_ID_MAX 0x7473ffffu
 #define KERNEL_NFT_TABLE "inet tunsteer"
+/* Nexthop objects: nh_protocol 227 and ids in this range. */
+#define KERNEL_NHID_MIN 0x74730000u
+#define KERNEL_NHID_MAX 0x7474ffffu
 
 enum kernel_link_kind {
 	KERNEL_LINK_GRE,
@@ -66,14 +69,48 @@ struct kernel_nexthop {
 	uint16_t weight;		/* 1..256 */
 };
 
+/*
+ * A route goes either through a nexthop object (@nhid, no @nh) or through
+ * its own list of nexthops.  Dumps of an @nhid route leave @nh empty even
+ * where the kernel also reports the expanded paths.
+ */
 struct kernel_route {
 	uint32_t table;
 	struct ts_prefix dst;
 	uint32_t metric;
 	uint8_t protocol;
 	bool blackhole;
+	uint32_t nhid;			/* 0: none, use @nh */
 	unsigned int n_nexthops;
 	struct kernel_nexthop nh[KERNEL_MAX_NEXTHOPS];
+};
+
+/*
+ * A kernel nexthop object (`ip nexthop`): either one path (@dev, @gw) or
+ * a group of other objects (@n_members > 0).  A resilient group keeps a
+ * table of hash buckets: when a member leaves, only its buckets (its
+ * flows) move; when one joins, it takes over buckets that have been idle
+ * for @idle_timer seconds, so flows on the other members keep their path.
+ * Keyed by @id.
+ */
+struct kernel_nhobj_member {
+	uint32_t id;
+	uint16_t weight;		/* 1..256 */
+};
+
+struct kernel_nhobj {
+	uint32_t id;
+	uint8_t protocol;
+	/* One path. */
+	char dev[IFNAMSIZ];
+	struct in_addr gw;		/* 0: on-link through dev */
+	/* A group: members sorted by id. */
+	unsigned int n_members;
+	struct kernel_nhobj_member member[KERNEL_MAX_NEXTHOPS];
+	bool resilient;
+	uint16_t buckets;		/* resilient only */
+	uint32_t idle_timer;		/* seconds, resilient only */
+	uint32_t unbalanced_timer;	/* seconds, 0: never force */
 };
 
 struct kernel_rule {
@@ -88,6 +125,7 @@ typedef void (*kernel_link_cb)(const struct kernel_link *link, void *arg);
 typedef void (*kernel_addr_cb)(const struct kernel_addr *addr, void *arg);
 typedef void (*kernel_route_cb)(const struct kernel_route *route, void *arg);
 typedef void (*kernel_rule_cb)(const struct kernel_rule *rule, void *arg);
+typedef void (*kernel_nhobj_cb)(const struct kernel_nhobj *nh, void *arg);
 
 /*
  * A kernel backend.  Every operation returns 0 or a negative errno and
@@ -109,9 +147,26 @@ struct kernel_ops {
 	int (*route_replace)(struct kernel_ops *ops, const struct kernel_route *route);
 	int (*route_del)(struct kernel_ops *ops, const struct kernel_route *route);
 
+	/*
+	 * Nexthop objects.  Replacing a group changes its members in one
+	 * step (a resilient group keeps the buckets of the members that
+	 * stay); a resilient group's bucket count cannot change.
+	 */
+	int (*nhobj_dump)(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg);
+	int (*nhobj_replace)(struct kernel_ops *ops, const struct kernel_nhobj *nh);
+	int (*nhobj_del)(struct kernel_ops *ops, uint32_t id);
+
 	int (*rule_dump)(struct kernel_ops *ops, kernel_rule_cb cb, void *arg);
 	int (*rule_add)(struct kernel_ops *ops, const struct kernel_rule *rule);
 	int (*rule_del)(struct kernel_ops *ops, const struct kernel_rule *rule);
+
+	/*
+	 * Delete the conntrack entries (and so the flowtable entries built
+	 * on them) whose mark, masked with @mask, is @mark.  Never a global
+	 * flush: @mask and @mark must not be 0 (-EINVAL).
+	 */
+	int (*conntrack_flush)(struct kernel_ops *ops, uint32_t mark,
+			       uint32_t mask);
 
 	/* Write @value to /proc/sys/@path (e.g. "net/ipv4/conf/gre1/rp_filter"). */
 	int (*sysctl_set)(struct kernel_ops *ops, const char *path, const char *value);
@@ -144,16 +199,19 @@ struct kernel_ops {
 bool kernel_link_is_ours(const struct kernel_link *link);
 bool kernel_route_is_ours(const struct kernel_route *route);
 bool kernel_rule_is_ours(const struct kernel_rule *rule);
+bool kernel_nhobj_is_ours(const struct kernel_nhobj *nh);
 
 /* Equality of everything the reconciler sets (not observed-only fields). */
 bool kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b);
 bool kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b);
 bool kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b);
+bool kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b);
 
 /* One-line text forms, used by the fake backend, logs and tests. */
 void kernel_link_format(const struct kernel_link *link, char *buf, size_t len);
 void kernel_addr_format(const struct kernel_addr *addr, char *buf, size_t len);
 void kernel_route_format(const struct kernel_route *route, char *buf, size_t len);
 void kernel_rule_format(const struct kernel_rule *rule, char *buf, size_t len);
+void kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len);
 
 #endif

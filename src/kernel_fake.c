@@ -17,7 +17,7 @@ struct vec {
 
 struct kernel_fake {
 	struct kernel_ops ops;	/* first: the public face */
-	struct vec links, addrs, routes, rules;
+	struct vec links, addrs, routes, rules, nhobjs;
 	char *log;		/* being recorded */
 	char *taken;		/* handed out by kernel_fake_ops_log() */
 	size_t log_len, log_cap;
@@ -153,6 +153,58 @@ rule_same(const void *a, const void *b)
 	return kernel_rule_equal(a, b);
 }
 
+static bool
+nhobj_same(const void *a, const void *b)
+{
+	return ((const struct kernel_nhobj *)a)->id ==
+	       ((const struct kernel_nhobj *)b)->id;
+}
+
+static struct kernel_nhobj *
+nhobj_get(struct kernel_fake *f, uint32_t id)
+{
+	struct kernel_nhobj key = { .id = id };
+	ssize_t i = vec_find(&f->nhobjs, &key, nhobj_same);
+
+	return i < 0 ? NULL : vec_at(&f->nhobjs, (size_t)i);
+}
+
+/*
+ * What the kernel does when a nexthop object goes (deleted, or its device
+ * gone): it leaves every group, a group left empty goes too, and so does
+ * every route through any of them.
+ */
+static void
+nhobj_remove_cascade(struct kernel_fake *f, uint32_t id)
+{
+	struct kernel_nhobj key = { .id = id };
+	ssize_t at = vec_find(&f->nhobjs, &key, nhobj_same);
+
+	if (at < 0)
+		return;
+	vec_remove(&f->nhobjs, (size_t)at);
+	for (size_t j = f->routes.n; j-- > 0;)
+		if (((struct kernel_route *)vec_at(&f->routes, j))->nhid == id)
+			vec_remove(&f->routes, j);
+	for (size_t j = 0; j < f->nhobjs.n; j++) {
+		struct kernel_nhobj *g = vec_at(&f->nhobjs, j);
+
+		for (unsigned int m = 0; m < g->n_members; m++) {
+			if (g->member[m].id != id)
+				continue;
+			memmove(&g->member[m], &g->member[m + 1],
+				(g->n_members - m - 1) * sizeof(g->member[0]));
+			g->n_members--;
+			if (g->n_members == 0) {
+				/* Restart: the vector changed under us. */
+				nhobj_remove_cascade(f, g->id);
+				j = (size_t)-1;
+			}
+			break;
+		}
+	}
+}
+
 static int
 fake_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
 {
@@ -191,7 +243,15 @@ fake_link_del(struct kernel_ops *ops, const char *name)
 	if (i < 0)
 		return -ENODEV;
 	vec_remove(&f->links, (size_t)i);
-	/* The kernel takes a link's addresses and routes with it. */
+	/* The kernel takes a link's addresses and nexthops with it. */
+	for (size_t j = f->nhobjs.n; j-- > 0;) {
+		struct kernel_nhobj *nh = vec_at(&f->nhobjs, j);
+
+		if (nh->n_members == 0 && strcmp(nh->dev, name) == 0) {
+			nhobj_remove_cascade(f, nh->id);
+			j = f->nhobjs.n;
+		}
+	}
 	for (size_t j = f->addrs.n; j-- > 0;)
 		if (strcmp(((struct kernel_addr *)vec_at(&f->addrs, j))->ifname,
 			   name) == 0)
@@ -257,9 +317,89 @@ fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
 	char buf[2048];
 	int err = fake_take_failure(f);
 
+	/* As the kernel: a route's nexthop object must exist. */
+	if (err == 0 && route->nhid != 0 && nhobj_get(f, route->nhid) == NULL)
+		err = -EINVAL;
 	kernel_route_format(route, buf, sizeof(buf));
 	fake_record(f, "route replace %s%s", buf, err ? " (failed)" : "");
 	return err ? err : vec_upsert(&f->routes, route, route_same);
+}
+
+static int
+fake_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	if (err == 0 && (mark == 0 || mask == 0))
+		err = -EINVAL;
+	fake_record(f, "conntrack flush mark %#x/%#x%s", mark, mask,
+		    err ? " (failed)" : "");
+	return err;
+}
+
+static int
+fake_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->nhobjs.n; i++)
+		cb(vec_at(&f->nhobjs, i), arg);
+	return 0;
+}
+
+/* The kernel's checks that matter to the reconciler's ordering: a path's
+ * device and a group's members must exist, a group holds only paths, and
+ * a resilient group's bucket count never changes. */
+static int
+nhobj_check(struct kernel_fake *f, const struct kernel_nhobj *nh)
+{
+	const struct kernel_nhobj *old = nhobj_get(f, nh->id);
+	struct kernel_link key = { 0 };
+
+	if (nh->n_members == 0) {
+		snprintf(key.name, sizeof(key.name), "%s", nh->dev);
+		return vec_find(&f->links, &key, link_same) < 0 ? -ENODEV : 0;
+	}
+	for (unsigned int m = 0; m < nh->n_members; m++) {
+		const struct kernel_nhobj *x = nhobj_get(f, nh->member[m].id);
+
+		if (x == NULL || x->n_members != 0)
+			return -EINVAL;
+	}
+	if (old && (old->n_members == 0 || old->resilient != nh->resilient ||
+		    (nh->resilient && old->buckets != nh->buckets)))
+		return -EINVAL;
+	return 0;
+}
+
+static int
+fake_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+
+	if (err == 0)
+		err = nhobj_check(f, nh);
+	kernel_nhobj_format(nh, buf, sizeof(buf));
+	fake_record(f, "nexthop replace %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->nhobjs, nh, nhobj_same);
+}
+
+static int
+fake_nhobj_del(struct kernel_ops *ops, uint32_t id)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "nexthop del id %#x%s", id, err ? " (failed)" : "");
+	if (err)
+		return err;
+	if (nhobj_get(f, id) == NULL)
+		return -ENOENT;
+	nhobj_remove_cascade(f, id);
+	return 0;
 }
 
 static int
@@ -417,6 +557,7 @@ fake_destroy(struct kernel_ops *ops)
 	free(f->addrs.items);
 	free(f->routes.items);
 	free(f->rules.items);
+	free(f->nhobjs.items);
 	free(f->log);
 	free(f->taken);
 	free(f->nft);
@@ -440,9 +581,13 @@ kernel_fake_create(void)
 		.route_dump = fake_route_dump,
 		.route_replace = fake_route_replace,
 		.route_del = fake_route_del,
+		.nhobj_dump = fake_nhobj_dump,
+		.nhobj_replace = fake_nhobj_replace,
+		.nhobj_del = fake_nhobj_del,
 		.rule_dump = fake_rule_dump,
 		.rule_add = fake_rule_add,
 		.rule_del = fake_rule_del,
+		.conntrack_flush = fake_conntrack_flush,
 		.sysctl_set = fake_sysctl_set,
 		.nft_run = fake_nft_run,
 		.nft_monitor_fd = fake_nft_monitor_fd,
@@ -455,6 +600,7 @@ kernel_fake_create(void)
 	f->addrs.size = sizeof(struct kernel_addr);
 	f->routes.size = sizeof(struct kernel_route);
 	f->rules.size = sizeof(struct kernel_rule);
+	f->nhobjs.size = sizeof(struct kernel_nhobj);
 	return &f->ops;
 }
 
@@ -513,4 +659,16 @@ kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r)
 
 	if (i >= 0)
 		vec_remove(&f->routes, (size_t)i);
+}
+
+int
+kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+{
+	return vec_upsert(&fake_of(ops)->nhobjs, nh, nhobj_same);
+}
+
+void
+kernel_fake_remove_nhobj(struct kernel_ops *ops, uint32_t id)
+{
+	nhobj_remove_cascade(fake_of(ops), id);
 }

@@ -38,5 +38,10 @@ int kernel_fake_inject_rule(struct kernel_ops *ops, const struct kernel_rule *r)
 /* Someone deletes our nft table. */
 void kernel_fake_nft_tamper(struct kernel_ops *ops);
 void kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r);
+int kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+	__attribute__((warn_unused_result));
+/* Someone deletes a nexthop object; the kernel's cascade follows (groups
+ * lose it, routes through it go). */
+void kernel_fake_remove_nhobj(struct kernel_ops *ops, uint32_t id);
 
 #endif

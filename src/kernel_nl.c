@@ -16,6 +16,7 @@
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@
 #include "kernel_nl.h"
 
 #include <linux/fib_rules.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -53,6 +57,7 @@ struct kernel_nl {
 	struct kernel_ops ops;	/* first: the public face */
 	struct nl_sock *sk;	/* requests and dumps */
 	struct nl_sock *mon;	/* notifications, non-blocking */
+	struct nl_sock *nf;	/* ctnetlink requests, opened on first use */
 	int kerr;		/* errno of the last NLMSG_ERROR on sk */
 	bool mon_changed;
 	struct kernel_nft *nft;	/* libnftables and its event socket */
@@ -61,6 +66,7 @@ struct kernel_nl {
 /* The nl_objects of one dump, collected before anyone sees them. */
 struct objvec {
 	struct nl_object **v;
+	uint32_t *nhid;		/* routes: RTA_NH_ID of each (libnl drops it) */
 	size_t n, cap;
 	int err;
 };
@@ -177,7 +183,9 @@ objvec_clear(struct objvec *ov)
 	for (size_t i = 0; i < ov->n; i++)
 		nl_object_put(ov->v[i]);
 	free(ov->v);
+	free(ov->nhid);
 	ov->v = NULL;
+	ov->nhid = NULL;
 	ov->n = ov->cap = 0;
 	ov->err = 0;
 }
@@ -192,14 +200,21 @@ collect_cb(struct nl_object *obj, void *arg)
 	if (ov->n == ov->cap) {
 		size_t cap = ov->cap ? ov->cap * 2 : 64;
 		struct nl_object **v = realloc(ov->v, cap * sizeof(*v));
+		uint32_t *nhid;
 
 		if (v == NULL) {
 			ov->err = -ENOMEM;
 			return;
 		}
 		ov->v = v;
+		if ((nhid = realloc(ov->nhid, cap * sizeof(*nhid))) == NULL) {
+			ov->err = -ENOMEM;
+			return;
+		}
+		ov->nhid = nhid;
 		ov->cap = cap;
 	}
+	ov->nhid[ov->n] = 0;
 	nl_object_get(obj);
 	ov->v[ov->n++] = obj;
 }
@@ -208,10 +223,20 @@ static int
 dump_valid_cb(struct nl_msg *msg, void *arg)
 {
 	struct objvec *ov = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	size_t before = ov->n;
 
 	/* A message libnl cannot make an object of is skipped. */
 	if (nl_msg_parse(msg, collect_cb, ov) == -NLE_NOMEM && !ov->err)
 		ov->err = -ENOMEM;
+	/* libnl 3.7 knows no RTA_NH_ID: take it from the message. */
+	if (ov->n == before + 1 && h->nlmsg_type == RTM_NEWROUTE) {
+		struct nlattr *a = nlmsg_find_attr(h, sizeof(struct rtmsg),
+						   RTA_NH_ID);
+
+		if (a != NULL && nla_len(a) == sizeof(uint32_t))
+			ov->nhid[before] = nla_get_u32(a);
+	}
 	return NL_OK;
 }
 
@@ -699,7 +724,7 @@ nh_from_nl_cb(struct rtnl_nexthop *nh, void *arg)
 }
 
 static bool
-route_from_nl(struct rtnl_route *rt, struct kernel_route *out)
+route_from_nl(struct rtnl_route *rt, uint32_t nhid, struct kernel_route *out)
 {
 	struct nl_addr *dst = rtnl_route_get_dst(rt);
 
@@ -717,7 +742,10 @@ route_from_nl(struct rtnl_route *rt, struct kernel_route *out)
 	out->metric = rtnl_route_get_priority(rt);
 	out->protocol = rtnl_route_get_protocol(rt);
 	out->blackhole = rtnl_route_get_type(rt) == RTN_BLACKHOLE;
-	rtnl_route_foreach_nexthop(rt, nh_from_nl_cb, out);
+	/* Through a nexthop object, the paths listed are the object's. */
+	out->nhid = nhid;
+	if (nhid == 0)
+		rtnl_route_foreach_nexthop(rt, nh_from_nl_cb, out);
 	return true;
 }
 
@@ -735,7 +763,7 @@ knl_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
 	if ((err = knl_dump(knl_of(ops), RTM_GETROUTE, AF_INET, &ov)) < 0)
 		goto out;
 	for (size_t i = 0; i < ov.n; i++)
-		if (route_from_nl((struct rtnl_route *)ov.v[i], r))
+		if (route_from_nl((struct rtnl_route *)ov.v[i], ov.nhid[i], r))
 			cb(r, arg);
 	objvec_clear(&ov);
 out:
@@ -759,8 +787,13 @@ route_build(const struct kernel_route *kr, bool with_nexthops,
 	if (!prefix_is_v4(&kr->dst))
 		return -EAFNOSUPPORT;
 	if (kr->n_nexthops > KERNEL_MAX_NEXTHOPS ||
-	    (with_nexthops && !kr->blackhole && kr->n_nexthops == 0))
+	    (kr->nhid != 0 && (kr->blackhole || kr->n_nexthops != 0)) ||
+	    (with_nexthops && !kr->blackhole && kr->nhid == 0 &&
+	     kr->n_nexthops == 0))
 		return -EINVAL;
+	/* A nexthop object may hold gateways: the route is universe. */
+	if (kr->nhid != 0)
+		scope = RT_SCOPE_UNIVERSE;
 	if ((rt = rtnl_route_alloc()) == NULL)
 		return -ENOMEM;
 	if ((dst = addr_build_v4(kr->dst.v4, kr->dst.len)) == NULL) {
@@ -821,21 +854,51 @@ fail:
 	return err;
 }
 
+/* Send @msg (consumed) on the request socket and wait for the ACK. */
+static int
+knl_request(struct kernel_nl *k, struct nl_msg *msg)
+{
+	int err;
+
+	k->kerr = 0;
+	err = nl_send_auto(k->sk, msg);
+	nlmsg_free(msg);
+	if (err >= 0)
+		err = nl_wait_for_ack(k->sk);
+	if (err < 0)
+		knl_flush(k);
+	return knl_status(k, err);
+}
+
 static int
 knl_route_replace(struct kernel_ops *ops, const struct kernel_route *kr)
 {
 	struct kernel_nl *k = knl_of(ops);
 	struct rtnl_route *rt;
+	struct nl_msg *msg = NULL;
 	int err;
 
 	if ((err = route_build(kr, true, &rt)) < 0)
 		return err;
-	k->kerr = 0;
-	err = rtnl_route_add(k->sk, rt, NLM_F_REPLACE);	/* + NLM_F_CREATE */
-	if (err < 0)
-		knl_flush(k);
+	if (kr->nhid == 0) {
+		k->kerr = 0;
+		err = rtnl_route_add(k->sk, rt, NLM_F_REPLACE); /* + CREATE */
+		if (err < 0)
+			knl_flush(k);
+		rtnl_route_put(rt);
+		return knl_status(k, err);
+	}
+	/* libnl 3.7 cannot say RTA_NH_ID: add it to the request it builds. */
+	err = rtnl_route_build_add_request(rt, NLM_F_CREATE | NLM_F_REPLACE,
+					   &msg);
 	rtnl_route_put(rt);
-	return knl_status(k, err);
+	if (err < 0)
+		return nlerr_to_errno(err);
+	if (nla_put_u32(msg, RTA_NH_ID, kr->nhid) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return knl_request(k, msg);
 }
 
 static int
@@ -856,14 +919,247 @@ knl_route_del(struct kernel_ops *ops, const struct kernel_route *kr)
 	/* libnl always sends a scope; "any scope" is what a delete means. */
 	rtm = nlmsg_data(nlmsg_hdr(msg));
 	rtm->rtm_scope = RT_SCOPE_NOWHERE;
-	k->kerr = 0;
-	err = nl_send_auto(k->sk, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_wait_for_ack(k->sk);
-	if (err < 0)
+	return knl_request(k, msg);
+}
+
+/* --- nexthop objects ------------------------------------------------------ */
+
+/*
+ * libnl 3.7 has no nexthop-object API, so requests and dumps are built and
+ * parsed here with libnl's message and attribute helpers.  The kernel
+ * counts resilient-group timers in clock ticks (USER_HZ).
+ */
+#define NH_USER_HZ 100
+
+struct nhvec {
+	struct kernel_nhobj *v;
+	size_t n, cap;
+	int err;
+};
+
+static struct nla_policy nh_policy[NHA_MAX + 1] = {
+	[NHA_ID] = { .type = NLA_U32 },
+	[NHA_GROUP] = { .type = NLA_UNSPEC },
+	[NHA_GROUP_TYPE] = { .type = NLA_U16 },
+	[NHA_BLACKHOLE] = { .type = NLA_FLAG },
+	[NHA_OIF] = { .type = NLA_U32 },
+	[NHA_GATEWAY] = { .type = NLA_UNSPEC },
+	[NHA_RES_GROUP] = { .type = NLA_NESTED },
+};
+
+static struct nla_policy nh_res_policy[NHA_RES_GROUP_MAX + 1] = {
+	[NHA_RES_GROUP_BUCKETS] = { .type = NLA_U16 },
+	[NHA_RES_GROUP_IDLE_TIMER] = { .type = NLA_U32 },
+	[NHA_RES_GROUP_UNBALANCED_TIMER] = { .type = NLA_U32 },
+};
+
+/* One RTM_NEWNEXTHOP into @out; false for what we cannot represent
+ * (IPv6 gateways, blackholes, fdb nexthops): those are never ours. */
+static bool
+nhobj_from_msg(struct nlmsghdr *h, struct kernel_nhobj *out)
+{
+	struct nlattr *tb[NHA_MAX + 1], *rb[NHA_RES_GROUP_MAX + 1];
+	struct nhmsg *nhm;
+
+	if (h->nlmsg_type != RTM_NEWNEXTHOP ||
+	    nlmsg_parse(h, sizeof(*nhm), tb, NHA_MAX, nh_policy) < 0 ||
+	    tb[NHA_ID] == NULL || tb[NHA_BLACKHOLE] != NULL)
+		return false;
+	nhm = nlmsg_data(h);
+	memset(out, 0, sizeof(*out));
+	out->id = nla_get_u32(tb[NHA_ID]);
+	out->protocol = nhm->nh_protocol;
+	if (tb[NHA_GROUP] != NULL) {
+		const struct nexthop_grp *g = nla_data(tb[NHA_GROUP]);
+		size_t n = (size_t)nla_len(tb[NHA_GROUP]) / sizeof(*g);
+
+		if ((size_t)nla_len(tb[NHA_GROUP]) % sizeof(*g) != 0 || n == 0 ||
+		    n > KERNEL_MAX_NEXTHOPS)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			out->member[i].id = g[i].id;
+			out->member[i].weight = (uint16_t)(g[i].weight + 1);
+		}
+		out->n_members = (unsigned int)n;
+		if (tb[NHA_GROUP_TYPE] != NULL &&
+		    nla_get_u16(tb[NHA_GROUP_TYPE]) == NEXTHOP_GRP_TYPE_RES) {
+			out->resilient = true;
+			if (tb[NHA_RES_GROUP] == NULL ||
+			    nla_parse_nested(rb, NHA_RES_GROUP_MAX,
+					     tb[NHA_RES_GROUP], nh_res_policy) < 0)
+				return false;
+			if (rb[NHA_RES_GROUP_BUCKETS])
+				out->buckets = nla_get_u16(rb[NHA_RES_GROUP_BUCKETS]);
+			if (rb[NHA_RES_GROUP_IDLE_TIMER])
+				out->idle_timer = nla_get_u32(
+				    rb[NHA_RES_GROUP_IDLE_TIMER]) / NH_USER_HZ;
+			if (rb[NHA_RES_GROUP_UNBALANCED_TIMER])
+				out->unbalanced_timer = nla_get_u32(
+				    rb[NHA_RES_GROUP_UNBALANCED_TIMER]) / NH_USER_HZ;
+		}
+		return true;
+	}
+	if (tb[NHA_OIF] != NULL) {
+		unsigned int ifindex = nla_get_u32(tb[NHA_OIF]);
+
+		if (ifindex == 0 || if_indextoname(ifindex, out->dev) == NULL)
+			out->dev[0] = '\0';
+	}
+	if (tb[NHA_GATEWAY] != NULL) {
+		if (nhm->nh_family != AF_INET ||
+		    nla_len(tb[NHA_GATEWAY]) != sizeof(out->gw))
+			return false;
+		memcpy(&out->gw, nla_data(tb[NHA_GATEWAY]), sizeof(out->gw));
+	}
+	return true;
+}
+
+static int
+nh_dump_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct nhvec *nv = arg;
+	struct kernel_nhobj nh;
+
+	if (nv->err || !nhobj_from_msg(nlmsg_hdr(msg), &nh))
+		return NL_OK;
+	if (nv->n == nv->cap) {
+		size_t cap = nv->cap ? nv->cap * 2 : 16;
+		struct kernel_nhobj *v = realloc(nv->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			nv->err = -ENOMEM;
+			return NL_OK;
+		}
+		nv->v = v;
+		nv->cap = cap;
+	}
+	nv->v[nv->n++] = nh;
+	return NL_OK;
+}
+
+static int
+knl_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
+{
+	struct kernel_nl *k = knl_of(ops);
+	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
+	struct nhvec nv = { 0 };
+	struct nl_cb *scb, *ncb;
+	int err;
+
+	for (int tries = 0;; tries++) {
+		nv.n = 0;
+		nv.err = 0;
+		k->kerr = 0;
+		err = nl_send_simple(k->sk, RTM_GETNEXTHOP, NLM_F_DUMP, &nhm,
+				     sizeof(nhm));
+		if (err >= 0) {
+			scb = nl_socket_get_cb(k->sk);
+			ncb = nl_cb_clone(scb);
+			nl_cb_put(scb);
+			if (ncb == NULL) {
+				free(nv.v);
+				return -ENOMEM;
+			}
+			nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM,
+				  nh_dump_valid_cb, &nv);
+			err = nl_recvmsgs(k->sk, ncb);
+			nl_cb_put(ncb);
+		}
+		if (err == -NLE_DUMP_INTR && tries + 1 < DUMP_TRIES)
+			continue;
+		break;
+	}
+	if (err < 0 || nv.err) {
+		int ret = err < 0 ? knl_status(k, err) : nv.err;
+
 		knl_flush(k);
-	return knl_status(k, err);
+		free(nv.v);
+		return ret;
+	}
+	for (size_t i = 0; i < nv.n; i++)
+		cb(&nv.v[i], arg);
+	free(nv.v);
+	return 0;
+}
+
+static int
+knl_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+{
+	struct nhmsg nhm = { .nh_family = nh->n_members ? AF_UNSPEC : AF_INET,
+			     .nh_protocol = nh->protocol };
+	struct nl_msg *msg;
+	int err = -EMSGSIZE;
+
+	if (nh->id == 0 || nh->n_members > KERNEL_MAX_NEXTHOPS ||
+	    (nh->n_members == 0 && !name_ok(nh->dev)))
+		return -EINVAL;
+	msg = nlmsg_alloc_simple(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &nhm, sizeof(nhm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, NHA_ID, nh->id) < 0)
+		goto fail;
+	if (nh->n_members == 0) {
+		unsigned int ifindex = if_nametoindex(nh->dev);
+
+		if (ifindex == 0) {
+			err = -ENODEV;
+			goto fail;
+		}
+		if (nla_put_u32(msg, NHA_OIF, ifindex) < 0 ||
+		    (nh->gw.s_addr != 0 &&
+		     nla_put(msg, NHA_GATEWAY, sizeof(nh->gw), &nh->gw) < 0))
+			goto fail;
+	} else {
+		struct nexthop_grp g[KERNEL_MAX_NEXTHOPS];
+		struct nlattr *res;
+
+		memset(g, 0, sizeof(g));
+		for (unsigned int i = 0; i < nh->n_members; i++) {
+			if (nh->member[i].weight < 1 || nh->member[i].weight > 256) {
+				err = -EINVAL;
+				goto fail;
+			}
+			g[i].id = nh->member[i].id;
+			g[i].weight = (uint8_t)(nh->member[i].weight - 1);
+		}
+		if (nla_put(msg, NHA_GROUP, (int)(nh->n_members * sizeof(g[0])),
+			    g) < 0 ||
+		    nla_put_u16(msg, NHA_GROUP_TYPE,
+				nh->resilient ? NEXTHOP_GRP_TYPE_RES
+					      : NEXTHOP_GRP_TYPE_MPATH) < 0)
+			goto fail;
+		if (nh->resilient) {
+			if ((res = nla_nest_start(msg, NHA_RES_GROUP)) == NULL ||
+			    nla_put_u16(msg, NHA_RES_GROUP_BUCKETS, nh->buckets) < 0 ||
+			    nla_put_u32(msg, NHA_RES_GROUP_IDLE_TIMER,
+					nh->idle_timer * NH_USER_HZ) < 0 ||
+			    nla_put_u32(msg, NHA_RES_GROUP_UNBALANCED_TIMER,
+					nh->unbalanced_timer * NH_USER_HZ) < 0)
+				goto fail;
+			nla_nest_end(msg, res);
+		}
+	}
+	return knl_request(knl_of(ops), msg);
+fail:
+	nlmsg_free(msg);
+	return err;
+}
+
+static int
+knl_nhobj_del(struct kernel_ops *ops, uint32_t id)
+{
+	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_DELNEXTHOP, 0);
+
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &nhm, sizeof(nhm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, NHA_ID, id) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return knl_request(knl_of(ops), msg);
 }
 
 /* --- rules --------------------------------------------------------------- */
@@ -991,6 +1287,52 @@ knl_rule_del(struct kernel_ops *ops, const struct kernel_rule *kr)
 	return knl_status(k, err);
 }
 
+/* --- conntrack ------------------------------------------------------------ */
+
+/*
+ * IPCTNL_MSG_CT_DELETE without a tuple is a flush; with CTA_MARK and
+ * CTA_MARK_MASK the kernel deletes only the entries whose mark matches
+ * (nfgen version 0: every address family).
+ */
+static int
+knl_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
+{
+	struct kernel_nl *k = knl_of(ops);
+	struct nfgenmsg nfg = { .nfgen_family = AF_UNSPEC,
+				.version = NFNETLINK_V0 };
+	struct nl_msg *msg;
+	int err;
+
+	if (mark == 0 || mask == 0 || (mark & ~mask) != 0)
+		return -EINVAL;
+	if (k->nf == NULL) {
+		if ((k->nf = nl_socket_alloc()) == NULL)
+			return -ENOMEM;
+		if ((err = nl_connect(k->nf, NETLINK_NETFILTER)) < 0) {
+			nl_socket_free(k->nf);
+			k->nf = NULL;
+			return nlerr_to_errno(err);
+		}
+		nl_socket_modify_err_cb(k->nf, NL_CB_CUSTOM, knl_error_cb, k);
+	}
+	msg = nlmsg_alloc_simple((NFNL_SUBSYS_CTNETLINK << 8) |
+				 IPCTNL_MSG_CT_DELETE, 0);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &nfg, sizeof(nfg), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, CTA_MARK, htonl(mark)) < 0 ||
+	    nla_put_u32(msg, CTA_MARK_MASK, htonl(mask)) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	k->kerr = 0;
+	err = nl_send_auto(k->nf, msg);
+	nlmsg_free(msg);
+	if (err >= 0)
+		err = nl_wait_for_ack(k->nf);
+	return knl_status(k, err);
+}
+
 /* --- sysctl -------------------------------------------------------------- */
 
 static int
@@ -1053,6 +1395,8 @@ mon_valid_cb(struct nl_msg *msg, void *arg)
 	case RTM_DELADDR:
 	case RTM_NEWRULE:
 	case RTM_DELRULE:
+	case RTM_NEWNEXTHOP:
+	case RTM_DELNEXTHOP:
 		k->mon_changed = true;
 		break;
 	default:
@@ -1139,6 +1483,8 @@ knl_destroy(struct kernel_ops *ops)
 	struct kernel_nl *k = knl_of(ops);
 
 	kernel_nft_destroy(k->nft);
+	if (k->nf != NULL)
+		nl_socket_free(k->nf);
 	if (k->mon != NULL)
 		nl_socket_free(k->mon);
 	if (k->sk != NULL)
@@ -1201,9 +1547,13 @@ kernel_nl_create(int *err)
 		.route_dump = knl_route_dump,
 		.route_replace = knl_route_replace,
 		.route_del = knl_route_del,
+		.nhobj_dump = knl_nhobj_dump,
+		.nhobj_replace = knl_nhobj_replace,
+		.nhobj_del = knl_nhobj_del,
 		.rule_dump = knl_rule_dump,
 		.rule_add = knl_rule_add,
 		.rule_del = knl_rule_del,
+		.conntrack_flush = knl_conntrack_flush,
 		.sysctl_set = knl_sysctl_set,
 		.nft_run = knl_nft_run,
 		.nft_monitor_fd = knl_nft_monitor_fd,
@@ -1227,7 +1577,8 @@ kernel_nl_create(int *err)
 	if (e == 0)
 		e = nlerr_to_errno(nl_socket_add_memberships(
 			k->mon, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-			RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE, 0));
+			RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_NEXTHOP,
+			0));
 	if (e == 0)
 		e = nlerr_to_errno(nl_socket_set_nonblocking(k->mon));
 	if (e < 0)

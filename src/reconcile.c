@@ -54,6 +54,7 @@ kernel_state_free(struct kernel_state *st)
 	free(st->addrs);
 	free(st->routes);
 	free(st->rules);
+	free(st->nhobjs);
 	free(st->sysctls);
 	kernel_state_init(st);
 }
@@ -80,6 +81,12 @@ int
 kernel_state_add_rule(struct kernel_state *st, const struct kernel_rule *r)
 {
 	return array_push((void **)&st->rules, &st->n_rules, sizeof(*r), r);
+}
+
+int
+kernel_state_add_nhobj(struct kernel_state *st, const struct kernel_nhobj *nh)
+{
+	return array_push((void **)&st->nhobjs, &st->n_nhobjs, sizeof(*nh), nh);
 }
 
 int
@@ -137,6 +144,24 @@ rule_cmp(const void *pa, const void *pb)
 	CMP(a->fwmark, b->fwmark);
 	CMP(a->fwmask, b->fwmask);
 	return ts_prefix_cmp(&a->src, &b->src);
+}
+
+static int
+nhobj_key_cmp(const void *pa, const void *pb)
+{
+	const struct kernel_nhobj *a = pa, *b = pb;
+
+	CMP(a->id, b->id);
+	return 0;
+}
+
+static int
+member_cmp(const void *pa, const void *pb)
+{
+	const struct kernel_nhobj_member *a = pa, *b = pb;
+
+	CMP(a->id, b->id);
+	return 0;
 }
 
 /* qsort() and bsearch() must not see a NULL array, even an empty one. */
@@ -205,6 +230,25 @@ observe_addr_cb(const struct kernel_addr *a, void *arg)
 		o->err = kernel_state_add_addr(&o->st, a);
 }
 
+/* Group members compare in id order, whatever order the kernel keeps. */
+static void
+nhobj_normalise(struct kernel_nhobj *nh)
+{
+	sort(nh->member, nh->n_members, sizeof(nh->member[0]), member_cmp);
+}
+
+static void
+observe_nhobj_cb(const struct kernel_nhobj *nh, void *arg)
+{
+	struct observed *o = arg;
+
+	if (kernel_nhobj_is_ours(nh) && o->err == 0) {
+		o->err = kernel_state_add_nhobj(&o->st, nh);
+		if (o->err == 0)
+			nhobj_normalise(&o->st.nhobjs[o->st.n_nhobjs - 1]);
+	}
+}
+
 static int
 observe(struct kernel_ops *ops, struct observed *o)
 {
@@ -217,6 +261,8 @@ observe(struct kernel_ops *ops, struct observed *o)
 	sort(o->st.links, o->st.n_links, sizeof(*o->st.links), link_key_cmp);
 	if ((err = ops->addr_dump(ops, observe_addr_cb, o)) < 0 || o->err)
 		goto fail;
+	if ((err = ops->nhobj_dump(ops, observe_nhobj_cb, o)) < 0 || o->err)
+		goto fail;
 	if ((err = ops->route_dump(ops, observe_route_cb, o)) < 0 || o->err)
 		goto fail;
 	if ((err = ops->rule_dump(ops, observe_rule_cb, o)) < 0 || o->err)
@@ -224,6 +270,7 @@ observe(struct kernel_ops *ops, struct observed *o)
 	sort(o->st.addrs, o->st.n_addrs, sizeof(*o->st.addrs), addr_key_cmp);
 	sort(o->st.routes, o->st.n_routes, sizeof(*o->st.routes), route_key_cmp);
 	sort(o->st.rules, o->st.n_rules, sizeof(*o->st.rules), rule_cmp);
+	sort(o->st.nhobjs, o->st.n_nhobjs, sizeof(*o->st.nhobjs), nhobj_key_cmp);
 	return 0;
 fail:
 	kernel_state_free(&o->st);
@@ -313,6 +360,69 @@ sysctl_remember(struct reconcile *rc, const struct kernel_sysctl *s)
 		log_warnx("kernel", "out of memory remembering sysctl %s", s->path);
 }
 
+/*
+ * Replacing in place keeps a resilient group's buckets (and so its flows);
+ * the kernel refuses it when a path would become a group or back, or when
+ * a resilient group's type or bucket count would change.  Those must be
+ * deleted and made again.
+ */
+static bool
+nhobj_needs_recreate(const struct kernel_nhobj *have,
+		     const struct kernel_nhobj *want)
+{
+	if ((have->n_members == 0) != (want->n_members == 0))
+		return true;
+	if (want->n_members == 0)
+		return false;
+	return have->resilient != want->resilient ||
+	       (want->resilient && have->buckets != want->buckets);
+}
+
+/* Add or change the nexthop objects of one kind (paths, then groups, so
+ * a group's members exist).  Ids made anew go to @recreated: the kernel
+ * took the routes through them along. */
+static void
+apply_nhobjs(struct reconcile *rc, const struct kernel_state *want,
+	     const struct kernel_state *have, bool groups, uint32_t *recreated,
+	     size_t *n_recreated, struct reconcile_stats *stats)
+{
+	struct kernel_ops *ops = rc->ops;
+	char text[2048];
+
+	for (size_t i = 0; i < want->n_nhobjs; i++) {
+		const struct kernel_nhobj *nh = &want->nhobjs[i];
+		const struct kernel_nhobj *old;
+		int err;
+
+		if ((nh->n_members > 0) != groups)
+			continue;
+		old = find(nh, have->nhobjs, have->n_nhobjs, sizeof(*nh),
+			   nhobj_key_cmp);
+		if (old && kernel_nhobj_equal(old, nh))
+			continue;
+		kernel_nhobj_format(nh, text, sizeof(text));
+		if (old && nhobj_needs_recreate(old, nh)) {
+			err = ops->nhobj_del(ops, nh->id);
+			count(stats, err, &stats->deleted, "delete nexthop", text);
+			if (err == 0)
+				recreated[(*n_recreated)++] = nh->id;
+			old = NULL;
+		}
+		count(stats, ops->nhobj_replace(ops, nh),
+		      old ? &stats->changed : &stats->added,
+		      old ? "change nexthop" : "add nexthop", text);
+	}
+}
+
+static bool
+id_in(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 int
 reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		struct reconcile_stats *stats)
@@ -320,9 +430,10 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 	struct kernel_ops *ops = rc->ops;
 	struct kernel_state want;
 	struct observed o;
-	char text[1024];
+	char text[2048];
 	char (*touched)[IFNAMSIZ] = NULL;
-	size_t n_touched = 0, i;
+	uint32_t *recreated = NULL;
+	size_t n_touched = 0, n_recreated = 0, i;
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
@@ -338,8 +449,11 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 	want.addrs = malloc((desired->n_addrs + 1) * sizeof(*want.addrs));
 	want.routes = malloc((desired->n_routes + 1) * sizeof(*want.routes));
 	want.rules = malloc((desired->n_rules + 1) * sizeof(*want.rules));
+	want.nhobjs = malloc((desired->n_nhobjs + 1) * sizeof(*want.nhobjs));
 	touched = calloc(desired->n_links + 1, sizeof(*touched));
-	if (!want.links || !want.addrs || !want.routes || !want.rules || !touched) {
+	recreated = calloc(desired->n_nhobjs + 1, sizeof(*recreated));
+	if (!want.links || !want.addrs || !want.routes || !want.rules ||
+	    !want.nhobjs || !touched || !recreated) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -355,6 +469,12 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 	if (desired->n_rules)
 		memcpy(want.rules, desired->rules,
 		       desired->n_rules * sizeof(*want.rules));
+	if (desired->n_nhobjs)
+		memcpy(want.nhobjs, desired->nhobjs,
+		       desired->n_nhobjs * sizeof(*want.nhobjs));
+	for (i = 0; i < want.n_nhobjs; i++)
+		nhobj_normalise(&want.nhobjs[i]);
+	sort(want.nhobjs, want.n_nhobjs, sizeof(*want.nhobjs), nhobj_key_cmp);
 	sort(want.links, want.n_links, sizeof(*want.links), link_key_cmp);
 	sort(want.addrs, want.n_addrs, sizeof(*want.addrs), addr_key_cmp);
 	sort(want.routes, want.n_routes, sizeof(*want.routes), route_key_cmp);
@@ -399,12 +519,18 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		count(stats, ops->addr_add(ops, a), &stats->added, "add address", text);
 	}
 
-	/* 4. Routes, then 5. the rules that lead to their tables. */
+	/* 4. Nexthop objects: paths on those links, then groups of them. */
+	apply_nhobjs(rc, &want, &o.st, false, recreated, &n_recreated, stats);
+	apply_nhobjs(rc, &want, &o.st, true, recreated, &n_recreated, stats);
+
+	/* 5. Routes, then 6. the rules that lead to their tables. */
 	for (i = 0; i < want.n_routes; i++) {
 		const struct kernel_route *r = &want.routes[i];
 		const struct kernel_route *have = find(r, o.st.routes,
 		    o.st.n_routes, sizeof(*r), route_key_cmp);
 
+		if (have && r->nhid && id_in(r->nhid, recreated, n_recreated))
+			have = NULL;	/* went with its nexthop */
 		if (have && kernel_route_equal(have, r))
 			continue;
 		kernel_route_format(r, text, sizeof(text));
@@ -438,6 +564,20 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		kernel_route_format(r, text, sizeof(text));
 		count(stats, ops->route_del(ops, r), &stats->deleted, "delete route", text);
 	}
+	/* Groups before paths: a path still in a group cannot go cleanly. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < o.st.n_nhobjs; i++) {
+			const struct kernel_nhobj *nh = &o.st.nhobjs[i];
+
+			if ((nh->n_members > 0) != (pass == 0) ||
+			    find(nh, want.nhobjs, want.n_nhobjs, sizeof(*nh),
+				 nhobj_key_cmp))
+				continue;
+			kernel_nhobj_format(nh, text, sizeof(text));
+			count(stats, ops->nhobj_del(ops, nh->id),
+			      &stats->deleted, "delete nexthop", text);
+		}
+	}
 	for (i = 0; i < o.st.n_addrs; i++) {
 		const struct kernel_addr *a = &o.st.addrs[i];
 		struct kernel_link key;
@@ -467,7 +607,9 @@ out:
 	free(want.addrs);
 	free(want.routes);
 	free(want.rules);
+	free(want.nhobjs);
 	free(touched);
+	free(recreated);
 	kernel_state_free(&o.st);
 	return err;
 }

@@ -31,6 +31,8 @@ struct kernel_state {
 	size_t n_routes;
 	struct kernel_rule *rules;
 	size_t n_rules;
+	struct kernel_nhobj *nhobjs;
+	size_t n_nhobjs;
 	struct kernel_sysctl *sysctls;
 	size_t n_sysctls;
 };
@@ -49,6 +51,8 @@ int kernel_state_add_addr(struct kernel_state *st, const struct kernel_addr *a)
 int kernel_state_add_route(struct kernel_state *st, const struct kernel_route *r)
 	__attribute__((warn_unused_result));
 int kernel_state_add_rule(struct kernel_state *st, const struct kernel_rule *r)
+	__attribute__((warn_unused_result));
+int kernel_state_add_nhobj(struct kernel_state *st, const struct kernel_nhobj *nh)
 	__attribute__((warn_unused_result));
 int kernel_state_add_sysctl(struct kernel_state *st, const char *path,
 			    const char *value) __attribute__((warn_unused_result));

@@ -704,6 +704,214 @@ START_TEST(repeated_operations_and_errors_do_not_leak)
 }
 END_TEST
 
+/* --- nexthop objects ------------------------------------------------------ */
+
+struct nh_find {
+	uint32_t id;
+	struct kernel_nhobj found;
+	int n_found;
+};
+
+static void
+nh_find_cb(const struct kernel_nhobj *nh, void *arg)
+{
+	struct nh_find *f = arg;
+
+	if (nh->id == f->id) {
+		f->found = *nh;
+		f->n_found++;
+	}
+}
+
+static bool
+find_nhobj(uint32_t id, struct kernel_nhobj *out)
+{
+	struct nh_find f = { .id = id };
+
+	ck_assert_int_eq(k->nhobj_dump(k, nh_find_cb, &f), 0);
+	ck_assert_int_le(f.n_found, 1);
+	if (f.n_found && out)
+		*out = f.found;
+	return f.n_found == 1;
+}
+
+START_TEST(resilient_group_of_gre_paths_replaced_in_place_keeps_surviving_buckets)
+{
+	struct kernel_link g1 = gre("gre1", "192.0.2.1", 64, 1476);
+	struct kernel_link g2 = gre("gre2", "192.0.2.2", 64, 1476);
+	struct kernel_link g3 = gre("gre3", "192.0.2.3", 64, 1476);
+	struct kernel_nhobj p1 = { .id = 0x74730001, .protocol = 227, .dev = "gre1" };
+	struct kernel_nhobj p2 = { .id = 0x74730002, .protocol = 227, .dev = "gre2" };
+	struct kernel_nhobj p3 = { .id = 0x74730003, .protocol = 227, .dev = "gre3" };
+	struct kernel_nhobj grp = { .id = 0x74740001, .protocol = 227,
+				    .resilient = true, .buckets = 32,
+				    .idle_timer = 5, .n_members = 2 };
+	struct kernel_route r = { .table = TABLE, .protocol = 227,
+				  .nhid = 0x74740001 };
+	struct kernel_nhobj have;
+	struct kernel_route rhave;
+	char *before, *after, *t;
+
+	ck_assert_int_eq(k->link_set(k, &g1), 0);
+	ck_assert_int_eq(k->link_set(k, &g2), 0);
+	ck_assert_int_eq(k->link_set(k, &g3), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p1), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p2), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p3), 0);
+	grp.member[0] = (struct kernel_nhobj_member){ 0x74730001, 1 };
+	grp.member[1] = (struct kernel_nhobj_member){ 0x74730002, 3 };
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	r.dst = pfx("0.0.0.0", 0);
+	ck_assert_int_eq(k->route_replace(k, &r), 0);
+
+	/* Dumped back as given, through both views. */
+	ck_assert(find_nhobj(p2.id, &have));
+	ck_assert_msg(kernel_nhobj_equal(&p2, &have), "path dumped back differs");
+	ck_assert(kernel_nhobj_is_ours(&have));
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert_msg(kernel_nhobj_equal(&grp, &have), "group dumped back differs");
+	ck_assert(find_route(TABLE, r.dst, 0, &rhave));
+	ck_assert_msg(kernel_route_equal(&r, &rhave), "route dumped back differs");
+	{
+		char want[128];
+
+		t = out_of("ip nexthop show id %u", grp.id);
+		/* iproute2 prints a weight only when it is not 1. */
+		snprintf(want, sizeof(want), "group %u/%u,3", p1.id, p2.id);
+		assert_has(t, want);
+		assert_has(t, "type resilient buckets 32 idle_timer 5 unbalanced_timer 0");
+		assert_has(t, "proto 227");
+		free(t);
+		t = out_of("ip route show table %d", TABLE);
+		snprintf(want, sizeof(want), "default nhid %u", grp.id);
+		assert_has(t, want);
+		free(t);
+	}
+
+	/* gre1 leaves: only its buckets move; gre2's stay where they were. */
+	before = out_of("ip -j nexthop bucket show id %u | "
+			"python3 -c 'import json,sys; print(sorted("
+			"b[\"bucket\"][\"index\"] for b in json.load(sys.stdin) "
+			"if b[\"bucket\"][\"nhid\"] == %u))'", grp.id, p2.id);
+	grp.member[0] = grp.member[1];
+	grp.n_members = 1;
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert(kernel_nhobj_equal(&grp, &have));
+	t = out_of("ip -j nexthop bucket show id %u | "
+		   "python3 -c 'import json,sys; print(len([b for b in json.load(sys.stdin) "
+		   "if b[\"bucket\"][\"nhid\"] == %u]))'", grp.id, p2.id);
+	ck_assert_str_eq(t, "32\n");
+	free(t);
+	/* gre3 joins: it may only take idle buckets, and gre2's buckets
+	 * held before the change are all still gre2's (none idle 5 s yet). */
+	grp.member[1] = (struct kernel_nhobj_member){ 0x74730003, 1 };
+	grp.n_members = 2;
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	after = out_of("ip -j nexthop bucket show id %u | "
+		       "python3 -c 'import json,sys; print(sorted("
+		       "b[\"bucket\"][\"index\"] for b in json.load(sys.stdin) "
+		       "if b[\"bucket\"][\"nhid\"] == %u))'", grp.id, p2.id);
+	ck_assert_msg(strlen(before) > 3, "gre2 had no buckets: %s", before);
+	t = after;
+	/* Every bucket gre2 had before is still gre2's. */
+	{
+		char *tok, *save = NULL, *copy = strdup(before);
+
+		for (tok = strtok_r(copy, "[], \n", &save); tok;
+		     tok = strtok_r(NULL, "[], \n", &save)) {
+			char needle[16];
+
+			snprintf(needle, sizeof(needle), "%s", tok);
+			ck_assert_msg(strstr(t, needle) != NULL,
+				      "bucket %s moved off gre2: %s -> %s", tok,
+				      before, after);
+		}
+		free(copy);
+	}
+	free(before);
+	free(after);
+
+	/* A path going takes itself out of the group; the group and the
+	 * route through it stay (gre3 is left). */
+	ck_assert_int_eq(k->nhobj_del(k, p2.id), 0);
+	ck_assert(!find_nhobj(p2.id, NULL));
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert_uint_eq(have.n_members, 1);
+	ck_assert_uint_eq(have.member[0].id, p3.id);
+	ck_assert(find_route(TABLE, r.dst, 0, &rhave));
+	ck_assert_int_eq(k->nhobj_del(k, p2.id), -ENOENT);
+
+	/* Deleting the group takes the route through it along. */
+	ck_assert_int_eq(k->nhobj_del(k, grp.id), 0);
+	ck_assert(!find_route(TABLE, r.dst, 0, &rhave));
+	/* A group of a missing path is refused, and the dump is unchanged. */
+	grp.member[0].id = 0x74730009;
+	grp.n_members = 1;
+	ck_assert_int_lt(k->nhobj_replace(k, &grp), 0);
+	ck_assert(!find_nhobj(grp.id, NULL));
+}
+END_TEST
+
+START_TEST(nexthop_monitor_reports_foreign_group_change)
+{
+	struct kernel_link g1 = gre("gre1", "192.0.2.1", 64, 1476);
+	struct kernel_nhobj p1 = { .id = 0x74730001, .protocol = 227, .dev = "gre1" };
+	struct pollfd pfd = { .fd = k->monitor_fd(k), .events = POLLIN };
+	int r = 0;
+
+	ck_assert_int_eq(k->link_set(k, &g1), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p1), 0);
+	while (k->monitor_drain(k) > 0)
+		;	/* our own changes are skipped; drain anything else */
+	sh("ip nexthop del id %u", p1.id);
+	for (int i = 0; i < 50 && r <= 0; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		r = k->monitor_drain(k);
+		ck_assert_int_ge(r, 0);
+	}
+	ck_assert_int_eq(r, 1);
+}
+END_TEST
+
+/* --- conntrack ------------------------------------------------------------ */
+
+static void
+ct_insert(unsigned int sport, const char *mark)
+{
+	sh("conntrack -I -p udp -s 203.0.113.10 -d 198.18.0.10 --sport %u "
+	   "--dport 7777 -t 120 -m %s >/dev/null 2>&1", sport, mark);
+}
+
+START_TEST(conntrack_flush_deletes_only_entries_under_the_mark_and_mask)
+{
+	char *t;
+
+	ct_insert(1001, "0x10000");	/* a failed tunnel's */
+	ct_insert(1002, "0x10005");	/* same tunnel; low bits someone else's */
+	ct_insert(1003, "0x20000");	/* another tunnel's */
+	ct_insert(1004, "0");		/* nobody's */
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null | wc -l");
+	ck_assert_str_eq(t, "4\n");
+	free(t);
+
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10000, 0xffff0000), 0);
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null");
+	assert_lacks(t, "sport=1001 ");
+	assert_lacks(t, "sport=1002 ");
+	assert_has(t, "sport=1003 ");
+	assert_has(t, "sport=1004 ");
+	free(t);
+	/* Never a global flush. */
+	ck_assert_int_eq(k->conntrack_flush(k, 0, 0), -EINVAL);
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10000, 0), -EINVAL);
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10001, 0xffff0000), -EINVAL);
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null | wc -l");
+	ck_assert_str_eq(t, "2\n");
+	free(t);
+}
+END_TEST
+
 /* Optional (TUNSTEER_KNL_BENCH=N): N GRE tunnels and routes, timed. */
 START_TEST(bench_gre_links_and_routes)
 {
@@ -765,6 +973,10 @@ main(void)
 	tcase_add_test(tc,
 		       route_replace_two_weighted_nexthops_over_gre_in_table_21001);
 	tcase_add_test(tc, blackhole_route_replace_dump_and_del);
+	tcase_add_test(tc,
+		       resilient_group_of_gre_paths_replaced_in_place_keeps_surviving_buckets);
+	tcase_add_test(tc, nexthop_monitor_reports_foreign_group_change);
+	tcase_add_test(tc, conntrack_flush_deletes_only_entries_under_the_mark_and_mask);
 	tcase_add_test(tc,
 		       rules_with_fwmark_and_src_added_dumped_back_and_deleted);
 	tcase_add_test(tc, dumps_see_foreign_objects_with_their_own_marks);

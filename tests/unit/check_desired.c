@@ -99,6 +99,43 @@ route_text(const struct kernel_route *r, char *buf, size_t len)
 	kernel_route_format(r, buf, len);
 }
 
+static const struct kernel_nhobj *
+find_nhobj(const struct kernel_state *ks, uint32_t id)
+{
+	for (size_t i = 0; i < ks->n_nhobjs; i++)
+		if (ks->nhobjs[i].id == id)
+			return &ks->nhobjs[i];
+	return NULL;
+}
+
+/* Where policy "office" sends traffic: the tunnels of the group its route
+ * goes through, "cf1*1 cf2*2" (device*weight), or "none" without a route. */
+static void
+policy_egress(const struct kernel_state *ks, char *buf, size_t len)
+{
+	const struct kernel_route *r = find_route(ks, 21100, "0.0.0.0/0");
+	const struct kernel_nhobj *g;
+	size_t off = 0;
+
+	if (r == NULL) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	ck_assert_uint_eq(r->protocol, KERNEL_RTPROT_TUNSTEER);
+	ck_assert_uint_eq(r->n_nexthops, 0);
+	ck_assert_ptr_nonnull(g = find_nhobj(ks, r->nhid));
+	ck_assert(g->resilient);
+	buf[0] = '\0';
+	for (unsigned int m = 0; m < g->n_members; m++) {
+		const struct kernel_nhobj *p = find_nhobj(ks, g->member[m].id);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq(p->n_members, 0);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s*%u",
+					m ? " " : "", p->dev, g->member[m].weight);
+	}
+}
+
 START_TEST(test_policy_table_spreads_over_best_priority_tunnels_by_weight)
 {
 	struct kernel_state ks;
@@ -108,9 +145,79 @@ START_TEST(test_policy_table_spreads_over_best_priority_tunnels_by_weight)
 	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
 	route_text(find_route(&ks, 21100, "0.0.0.0/0"), text, sizeof(text));
 	ck_assert_str_eq(text, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			 " nexthop dev cf1 weight 1 nexthop dev cf2 weight 2");
+			 " nhid 0x7474ba31");
+	policy_egress(&ks, text, sizeof(text));
+	ck_assert_str_eq(text, "cf1*1 cf2*2");
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
+}
+END_TEST
+
+/* Flows stay on their tunnel only if the kernel hashes the 5-tuple into
+ * a resilient group's buckets, which the group keeps across changes. */
+START_TEST(test_policy_route_goes_through_a_resilient_group_with_l4_hash)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	const struct kernel_nhobj *g;
+	bool hash_policy = false;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(g = find_nhobj(&ks,
+		find_route(&ks, 21100, "0.0.0.0/0")->nhid));
+	ck_assert(kernel_nhobj_is_ours(g));
+	ck_assert(g->resilient);
+	ck_assert_uint_eq(g->buckets, DESIRED_NH_BUCKETS);
+	ck_assert_uint_eq(g->unbalanced_timer, 0);
+	/* One path per tunnel, each ours, on-link through its device. */
+	ck_assert_uint_eq(ks.n_nhobjs, 3 + 1);
+	for (size_t i = 0; i < ks.n_nhobjs; i++)
+		ck_assert(kernel_nhobj_is_ours(&ks.nhobjs[i]));
+	for (size_t i = 0; i < ks.n_sysctls; i++)
+		if (strcmp(ks.sysctls[i].path,
+			   "net/ipv4/fib_multipath_hash_policy") == 0 &&
+		    strcmp(ks.sysctls[i].value, "1") == 0)
+			hash_policy = true;
+	ck_assert_msg(hash_policy, "fib_multipath_hash_policy=1 not set");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+/* Ids come from names: adding a tunnel in front, or reordering, must not
+ * rename the others' nexthops (that would replace the group's members and
+ * move every flow). */
+START_TEST(test_nexthop_ids_follow_names_not_config_order)
+{
+	struct kernel_state a, b;
+	struct nft_state ns;
+	struct config_tunnel saved[3];
+	uint32_t cf1_id = 0, cf1_id_after = 0;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &a, &ns), 0);
+	nft_state_free(&ns);
+	for (size_t i = 0; i < a.n_nhobjs; i++)
+		if (strcmp(a.nhobjs[i].dev, "cf1") == 0)
+			cf1_id = a.nhobjs[i].id;
+	/* cf3 moves to the front: policy tunnel indexes follow. */
+	memcpy(saved, tun, sizeof(saved));
+	tun[0] = saved[2];
+	tun[1] = saved[0];
+	tun[2] = saved[1];
+	pt[0].tunnel = 1;
+	pt[1].tunnel = 2;
+	pt[2].tunnel = 0;
+	ck_assert_int_eq(desired_build(&conf, NULL, &b, &ns), 0);
+	nft_state_free(&ns);
+	for (size_t i = 0; i < b.n_nhobjs; i++)
+		if (strcmp(b.nhobjs[i].dev, "cf1") == 0)
+			cf1_id_after = b.nhobjs[i].id;
+	ck_assert_uint_ne(cf1_id, 0);
+	ck_assert_uint_eq(cf1_id, cf1_id_after);
+	ck_assert_uint_eq(a.routes[a.n_routes - 1].nhid,
+			  b.routes[b.n_routes - 1].nhid);
+	kernel_state_free(&a);
+	kernel_state_free(&b);
 }
 END_TEST
 
@@ -122,7 +229,7 @@ policy_route_is(const enum health_state *health, const char *want)
 	char text[512];
 
 	ck_assert_int_eq(desired_build(&conf, health, &ks, &ns), 0);
-	route_text(find_route(&ks, 21100, "0.0.0.0/0"), text, sizeof(text));
+	policy_egress(&ks, text, sizeof(text));
 	ck_assert_str_eq(text, want);
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
@@ -132,12 +239,10 @@ START_TEST(test_down_best_tunnels_fail_over_to_next_priority)
 {
 	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP };
 
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf3 weight 1");
-	/* One of the best back: only it (a lone nexthop has weight 1). */
+	policy_route_is(h, "cf3*1");
+	/* One of the best back: only it. */
 	h[1] = HEALTH_UP;
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf2 weight 1");
+	policy_route_is(h, "cf2*2");
 }
 END_TEST
 
@@ -145,12 +250,10 @@ START_TEST(test_degraded_tunnel_ranks_behind_every_healthy_one)
 {
 	enum health_state h[3] = { HEALTH_DEGRADED, HEALTH_UP, HEALTH_UP };
 
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf2 weight 1");
+	policy_route_is(h, "cf2*2");
 	/* …but ahead of a down one, whatever the priorities. */
 	h[1] = h[2] = HEALTH_DOWN;
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf1 weight 1");
+	policy_route_is(h, "cf1*1");
 }
 END_TEST
 
@@ -158,8 +261,7 @@ START_TEST(test_all_down_keeps_the_best_configured_route_like_the_provider)
 {
 	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
 
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf1 weight 1 nexthop dev cf2 weight 2");
+	policy_route_is(h, "cf1*1 cf2*2");
 }
 END_TEST
 
@@ -353,8 +455,7 @@ START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
 	nft_state_free(&ns);
 	/* One tunnel degraded but alive: it carries egress. */
 	h[2] = HEALTH_DEGRADED;
-	policy_route_is(h, "table 21100 0.0.0.0/0 metric 0 proto 227"
-			" nexthop dev cf3 weight 1");
+	policy_route_is(h, "cf3*1");
 }
 END_TEST
 
@@ -366,6 +467,8 @@ desired_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_table_spreads_over_best_priority_tunnels_by_weight);
+	tcase_add_test(tc, test_policy_route_goes_through_a_resilient_group_with_l4_hash);
+	tcase_add_test(tc, test_nexthop_ids_follow_names_not_config_order);
 	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority);
 	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
 	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);

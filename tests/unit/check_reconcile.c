@@ -100,6 +100,60 @@ two_tunnels(struct kernel_state *s, unsigned w2)
 	ck_assert_int_eq(kernel_state_add_sysctl(s, "net/ipv4/conf/cf2/rp_filter", "0"), 0);
 }
 
+/* --- nexthop objects ------------------------------------------------------ */
+
+#define NH_CF1 0x74730001u
+#define NH_CF2 0x74730002u
+#define NH_CF3 0x74730003u
+#define NH_GRP 0x74740001u
+
+static struct kernel_nhobj
+path(uint32_t id, const char *dev)
+{
+	struct kernel_nhobj nh = { .id = id, .protocol = KERNEL_RTPROT_TUNSTEER };
+
+	snprintf(nh.dev, sizeof(nh.dev), "%s", dev);
+	return nh;
+}
+
+/* A resilient group of the paths in @ids (0-terminated), weight 1. */
+static struct kernel_nhobj
+group(const uint32_t *ids)
+{
+	struct kernel_nhobj g = { .id = NH_GRP, .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .resilient = true, .buckets = 512,
+				  .idle_timer = 5 };
+
+	for (; *ids; ids++) {
+		g.member[g.n_members].id = *ids;
+		g.member[g.n_members++].weight = 1;
+	}
+	return g;
+}
+
+/* Three tunnels, a path each, and a policy route through a resilient
+ * group of the paths in @ids. */
+static void
+three_tunnels_group(struct kernel_state *s, const uint32_t *ids)
+{
+	static const char *const names[] = { "cf1", "cf2", "cf3" };
+	static const uint32_t path_ids[] = { NH_CF1, NH_CF2, NH_CF3 };
+	struct kernel_route r = { .table = 21100, .dst = pfx("0.0.0.0/0"),
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .nhid = NH_GRP };
+	struct kernel_nhobj g = group(ids);
+
+	for (int i = 0; i < 3; i++) {
+		struct kernel_link l = gre(names[i], "198.51.100.2", "192.0.2.1");
+		struct kernel_nhobj p = path(path_ids[i], names[i]);
+
+		ck_assert_int_eq(kernel_state_add_link(s, &l), 0);
+		ck_assert_int_eq(kernel_state_add_nhobj(s, &p), 0);
+	}
+	ck_assert_int_eq(kernel_state_add_nhobj(s, &g), 0);
+	ck_assert_int_eq(kernel_state_add_route(s, &r), 0);
+}
+
 static void
 setup(void)
 {
@@ -289,6 +343,142 @@ START_TEST(test_link_with_changed_mtu_is_changed_in_place)
 }
 END_TEST
 
+START_TEST(test_group_is_made_after_its_paths_and_before_the_route_through_it)
+{
+	static const uint32_t ids[] = { NH_CF2, NH_CF1, 0 };
+
+	three_tunnels_group(&st, ids);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set cf1 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "link set cf2 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "link set cf3 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "nexthop replace id 0x74730001 proto 227 dev cf1\n"
+	    "nexthop replace id 0x74730002 proto 227 dev cf2\n"
+	    "nexthop replace id 0x74730003 proto 227 dev cf3\n"
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730001,1/0x74730002,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n"
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227 nhid 0x74740001\n");
+	ck_assert_uint_eq(stats.failed, 0);
+	/* Members in another order are the same group. */
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+/* Failover is one atomic group replacement: the route, the paths and the
+ * other members are not touched, so their flows keep their buckets. */
+START_TEST(test_tunnel_leaving_the_active_set_replaces_only_the_group)
+{
+	static const uint32_t before[] = { NH_CF1, NH_CF2, 0 };
+	static const uint32_t after[] = { NH_CF2, 0 };
+	struct kernel_state next;
+
+	three_tunnels_group(&st, before);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	three_tunnels_group(&next, after);
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730002,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n");
+	ck_assert_uint_eq(stats.changed, 1);
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_group_deleted_by_hand_is_restored_with_its_route)
+{
+	static const uint32_t ids[] = { NH_CF1, NH_CF3, 0 };
+
+	three_tunnels_group(&st, ids);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	/* `ip nexthop del id …`: the kernel takes the route along. */
+	kernel_fake_remove_nhobj(k, NH_GRP);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730001,1/0x74730003,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n"
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227 nhid 0x74740001\n");
+	ck_assert_uint_eq(stats.added, 2);
+}
+END_TEST
+
+/* A resilient group's bucket count cannot be replaced in place: delete,
+ * make again, and put back the route the kernel removed with it. */
+START_TEST(test_group_with_foreign_bucket_count_is_recreated_with_its_route)
+{
+	static const uint32_t ids[] = { NH_CF1, 0 };
+	struct kernel_nhobj g = group(ids);
+
+	three_tunnels_group(&st, ids);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	g.buckets = 64;
+	ck_assert_int_eq(kernel_fake_inject_nhobj(k, &g), 0);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop del id 0x74740001\n"
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730001,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n"
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227 nhid 0x74740001\n");
+	ck_assert_uint_eq(stats.failed, 0);
+}
+END_TEST
+
+/* A tunnel removed from the config: the group lets go of its path before
+ * the path goes, and the path before the link. */
+START_TEST(test_removed_tunnel_leaves_group_then_path_then_link_goes)
+{
+	static const uint32_t before[] = { NH_CF1, NH_CF3, 0 };
+	static const uint32_t after[] = { NH_CF1, 0 };
+	struct kernel_state next;
+
+	three_tunnels_group(&st, before);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	three_tunnels_group(&next, after);
+	/* Drop cf3's link and path from the desired state. */
+	next.n_links = 2;
+	for (size_t i = 0; i < next.n_nhobjs; i++)
+		if (next.nhobjs[i].id == NH_CF3)
+			next.nhobjs[i] = next.nhobjs[--next.n_nhobjs];
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730001,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n"
+	    "nexthop del id 0x74730003\n"
+	    "link del cf3\n");
+	ck_assert_uint_eq(stats.failed, 0);
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_foreign_nexthops_are_never_touched)
+{
+	static const uint32_t ids[] = { NH_CF1, 0 };
+	struct kernel_nhobj theirs = path(7, "cf1");
+	struct kernel_nhobj proto_only = path(NH_CF2 + 100, "cf1");
+	struct kernel_nhobj range_only = path(NH_CF2 + 200, "cf1");
+
+	proto_only.protocol = 3;	/* boot: in our range, not our mark */
+	range_only.id = 0x10;		/* our protocol, not our range */
+	three_tunnels_group(&st, ids);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_int_eq(kernel_fake_inject_nhobj(k, &theirs), 0);
+	ck_assert_int_eq(kernel_fake_inject_nhobj(k, &proto_only), 0);
+	ck_assert_int_eq(kernel_fake_inject_nhobj(k, &range_only), 0);
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	ck_assert_int_eq(reconcile_flush(rc, &stats), 0);
+	ck_assert_ptr_null(strstr(kernel_fake_ops_log(k), "del id 0x7\n"));
+}
+END_TEST
+
 static Suite *
 reconcile_suite(void)
 {
@@ -305,6 +495,12 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_failed_operation_is_counted_and_retried_on_next_apply);
 	tcase_add_test(tc, test_removed_tunnel_loses_rule_route_then_link_in_that_order);
 	tcase_add_test(tc, test_link_with_changed_mtu_is_changed_in_place);
+	tcase_add_test(tc, test_group_is_made_after_its_paths_and_before_the_route_through_it);
+	tcase_add_test(tc, test_tunnel_leaving_the_active_set_replaces_only_the_group);
+	tcase_add_test(tc, test_group_deleted_by_hand_is_restored_with_its_route);
+	tcase_add_test(tc, test_group_with_foreign_bucket_count_is_recreated_with_its_route);
+	tcase_add_test(tc, test_removed_tunnel_leaves_group_then_path_then_link_goes);
+	tcase_add_test(tc, test_foreign_nexthops_are_never_touched);
 	suite_add_tcase(s, tc);
 	return s;
 }
