@@ -125,7 +125,8 @@ static const char *const root_keys[] = {
 };
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
-	"degraded_loss_pct", "degraded_rtt_ms", "target", "source", NULL
+	"degraded_loss_pct", "degraded_rtt_ms", "target", "source",
+	"passive_timeout_ms", "passive_target", NULL
 };
 static const char *const control_keys[] = { "socket", NULL };
 static const char *const tunnel_keys[] = {
@@ -657,8 +658,21 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 			"be noticed late", pr->timeout_ms, pr->down_after,
 			pr->interval_ms);
 	}
-	static const char *const addrs[] = { "target", "source" };
-	for (size_t i = 0; i < 2; i++) {
+	/* The provider's servers check "up to every second": a shorter
+	 * silence says nothing. */
+	if (get_int(p, s, path, "passive_timeout_ms", 0, 3600000, &v,
+		    &line) == GOT_OK) {
+		if (v > 0 && v < 1000) {
+			field_name(f, sizeof(f), path, "passive_timeout_ms");
+			cfg_err(p, line, f, "%lld ms: use 0 (off) or "
+				"1000..3600000", v);
+		} else {
+			pr->passive_timeout_ms = (unsigned int)v;
+		}
+	}
+	static const char *const addrs[] = { "target", "source",
+					     "passive_target" };
+	for (size_t i = 0; i < 3; i++) {
 		if (get_string(p, s, path, addrs[i], &str, &line) != GOT_OK)
 			continue;
 		field_name(f, sizeof(f), path, addrs[i]);
@@ -670,6 +684,8 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 			pr->has_target = true;
 		if (i == 1 && check_host(p, line, f, str, &pr->source))
 			pr->has_source = true;
+		if (i == 2 && check_host(p, line, f, str, &pr->passive_target))
+			pr->has_passive_target = true;
 	}
 }
 
@@ -1693,14 +1709,19 @@ print_probe(FILE *out, const char *ind, const struct config_probe *pr)
 
 	fprintf(out, "%sprobe = {\n%s\tinterval_ms = %u;\n%s\ttimeout_ms = %u;\n"
 		"%s\tdown_after = %u;\n%s\tup_after = %u;\n%s\tholddown_ms = %u;\n"
-		"%s\tdegraded_loss_pct = %u;\n%s\tdegraded_rtt_ms = %u;\n",
+		"%s\tdegraded_loss_pct = %u;\n%s\tdegraded_rtt_ms = %u;\n"
+		"%s\tpassive_timeout_ms = %u;\n",
 		ind, ind, pr->interval_ms, ind, pr->timeout_ms, ind,
 		pr->down_after, ind, pr->up_after, ind, pr->holddown_ms, ind,
-		pr->degraded_loss_pct, ind, pr->degraded_rtt_ms);
+		pr->degraded_loss_pct, ind, pr->degraded_rtt_ms, ind,
+		pr->passive_timeout_ms);
 	if (pr->has_target)
 		fprintf(out, "%s\ttarget = \"%s\";\n", ind, fmt_addr(pr->target, b));
 	if (pr->has_source)
 		fprintf(out, "%s\tsource = \"%s\";\n", ind, fmt_addr(pr->source, b));
+	if (pr->has_passive_target)
+		fprintf(out, "%s\tpassive_target = \"%s\";\n", ind,
+			fmt_addr(pr->passive_target, b));
 	fprintf(out, "%s};\n", ind);
 }
 

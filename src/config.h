@@ -68,6 +68,14 @@ struct config_probe {
 	struct in_addr target;		/* default: the tunnel's peer */
 	bool has_source;
 	struct in_addr source;		/* default: the tunnel's inner address */
+	/* The provider's own health checks (passive.c): with none arriving
+	 * for this long the tunnel is held at most degraded.  0 (default):
+	 * off; else 1000..3600000. */
+	unsigned int passive_timeout_ms;
+	/* Where the provider's unidirectional checks go if its health_check
+	 * target is set (tunnel only); default: the tunnel's local address. */
+	bool has_passive_target;
+	struct in_addr passive_target;
 };
 
 #define CONFIG_PROBE_DEFAULTS { .interval_ms = 1000, .timeout_ms = 0, \

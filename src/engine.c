@@ -27,6 +27,8 @@ struct engine {
 	void *health_arg;
 	engine_config_fn config_fn;
 	void *config_arg;
+	engine_checks_fn checks_fn;
+	void *checks_arg;
 };
 
 void
@@ -41,6 +43,13 @@ engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg)
 {
 	e->health_fn = fn;
 	e->health_arg = arg;
+}
+
+void
+engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg)
+{
+	e->checks_fn = fn;
+	e->checks_arg = arg;
 }
 
 static const struct health *
@@ -472,6 +481,45 @@ tunnel_state(const struct kernel_link *l, bool found)
 	return l->up ? "up" : "down";
 }
 
+/* The provider's health checks of tunnel @name: the end of its JSON
+ * object, or the last columns of its line. */
+static void
+view_checks(const struct engine *e, const char *name, const struct health *h,
+	    bool json, FILE *out)
+{
+	const struct passive_stats *st = e->checks_fn ?
+					 e->checks_fn(e->checks_arg, name) : NULL;
+	struct passive_stats none = { 0 };
+	long long age = passive_age_ms(st);
+	uint64_t total = 0;
+	char b[32];
+
+	if (st == NULL)
+		st = &none;
+	if (json) {
+		fprintf(out, ",\"provider_checks\":{");
+		for (int k = 0; k < PASSIVE_KINDS; k++)
+			fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "",
+				passive_kind_name((enum passive_kind)k),
+				st->count[k]);
+		fprintf(out, "},\"provider_check_age_ms\":");
+		if (age < 0)
+			fprintf(out, "null");
+		else
+			fprintf(out, "%lld", age);
+		fprintf(out, ",\"provider_checks_missing\":%s}",
+			h && h->checks_missing ? "true" : "false");
+		return;
+	}
+	for (int k = 0; k < PASSIVE_KINDS; k++)
+		total += st->count[k];
+	if (age < 0)
+		snprintf(b, sizeof(b), "-");
+	else
+		snprintf(b, sizeof(b), "%.1fs", age / 1000.0);
+	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
+}
+
 void
 engine_view_tunnels(struct engine *e, bool json, FILE *out)
 {
@@ -491,9 +539,11 @@ engine_view_tunnels(struct engine *e, bool json, FILE *out)
 	if (json)
 		fprintf(out, "{\"tunnels\":[");
 	else
-		fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8s %5s %12s %14s %12s %14s\n",
+		fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8s %5s %12s %14s %12s %14s"
+			" %10s %9s\n",
 			"NAME", "TYPE", "STATE", "HEALTH", "ACTIVE", "RTT_MS",
-			"LOSS", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES");
+			"LOSS", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES",
+			"CHECKS", "CHECK_AGE");
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *t = &c->tunnels[i];
 		const struct kernel_link *l = &s.links[i];
@@ -515,16 +565,18 @@ engine_view_tunnels(struct engine *e, bool json, FILE *out)
 				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
 				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
 				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
-				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"}",
+				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
 				state, act ? "true" : "false", l->rx_packets,
 				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
 				jit, loss, tunnel_ct_mark(e, t->name),
 				DESIRED_CT_MARK_MASK);
+			view_checks(e, t->name, h, true, out);
 		} else {
 			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
-				" %14" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n", t->name,
+				" %14" PRIu64 " %12" PRIu64 " %14" PRIu64, t->name,
 				type, state, hs, act ? "yes" : "no", rtt, loss,
 				l->rx_packets, l->rx_bytes, l->tx_packets, l->tx_bytes);
+			view_checks(e, t->name, h, false, out);
 		}
 	}
 	if (json)

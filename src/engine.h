@@ -18,6 +18,7 @@
 #include "config.h"
 #include "health.h"
 #include "kernel.h"
+#include "passive.h"
 
 struct engine;
 
@@ -46,6 +47,12 @@ int engine_use(struct engine *e, struct config *conf, FILE *errs)
  */
 typedef const struct health *(*engine_health_fn)(void *arg, const char *name);
 void engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg);
+
+/* Where the provider's health-check counters come from (passive.c), for
+ * the tunnels view: @fn returns those of tunnel @name, or NULL. */
+typedef const struct passive_stats *(*engine_checks_fn)(void *arg,
+							const char *name);
+void engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg);
 
 /* Called with every config about to be used, before anything changes; a
  * negative return refuses it (the old one keeps running). */

@@ -99,7 +99,17 @@ degraded_by(const struct health *h, char *buf, size_t len)
 	return NULL;
 }
 
-/* --- the state machine: one function per (state, outcome) --------------- */
+/* --- the state machine: one function per (state, event) ----------------- */
+
+enum health_event {
+	EV_LOST,		/* a probe went unanswered */
+	EV_ANSWER,		/* a probe was answered */
+	EV_CHECKS_MISSING,	/* the provider's health checks stopped */
+	EV_CHECKS_BACK,		/* …and arrive again */
+	EV_COUNT
+};
+
+#define CHECKS_MISSING "provider health checks missing"
 
 typedef enum health_state (*health_action)(struct health *h, uint64_t now);
 
@@ -132,11 +142,22 @@ on_lost_up(struct health *h, uint64_t now)
 	return h->state;
 }
 
+/* Where answers alone would take the tunnel (@to), capped at degraded
+ * while the provider's checks are missing. */
+static enum health_state
+capped(struct health *h, enum health_state to)
+{
+	if (to != HEALTH_UP || !h->checks_missing)
+		return to;
+	snprintf(h->reason, sizeof(h->reason), CHECKS_MISSING);
+	return HEALTH_DEGRADED;
+}
+
 static enum health_state
 on_answer_init(struct health *h, uint64_t now)
 {
 	snprintf(h->reason, sizeof(h->reason), "first answer");
-	return HEALTH_UP;
+	return capped(h, HEALTH_UP);
 }
 
 static enum health_state
@@ -149,7 +170,7 @@ on_answer_up(struct health *h, uint64_t now)
 		snprintf(h->reason, sizeof(h->reason), "%s", why);
 		return HEALTH_DEGRADED;
 	}
-	return HEALTH_UP;
+	return capped(h, HEALTH_UP);
 }
 
 static enum health_state
@@ -157,7 +178,7 @@ on_answer_degraded(struct health *h, uint64_t now)
 {
 	char b[64];
 
-	if (degraded_by(h, b, sizeof(b)))
+	if (degraded_by(h, b, sizeof(b)) || h->checks_missing)
 		return HEALTH_DEGRADED;
 	snprintf(h->reason, sizeof(h->reason), "loss and rtt back within limits");
 	return HEALTH_UP;
@@ -173,7 +194,28 @@ on_answer_down(struct health *h, uint64_t now)
 		return HEALTH_DOWN;
 	snprintf(h->reason, sizeof(h->reason), "%u answers in a row after "
 		 "%.1f s down", h->ok_run, (now - h->down_since_ms) / 1000.0);
-	return degraded_by(h, b, sizeof(b)) ? HEALTH_DEGRADED : HEALTH_UP;
+	return degraded_by(h, b, sizeof(b)) ? HEALTH_DEGRADED :
+					      capped(h, HEALTH_UP);
+}
+
+/* Up, and the provider no longer checks us: it sees the tunnel down (or
+ * has its checks off) and penalises its routes into it. */
+static enum health_state
+on_checks_missing_up(struct health *h, uint64_t now)
+{
+	return capped(h, HEALTH_UP);
+}
+
+/* Degraded, and the checks are back: up unless the probes say otherwise. */
+static enum health_state
+on_checks_back_degraded(struct health *h, uint64_t now)
+{
+	char b[64];
+
+	if (degraded_by(h, b, sizeof(b)))
+		return HEALTH_DEGRADED;
+	snprintf(h->reason, sizeof(h->reason), "provider health checks back");
+	return HEALTH_UP;
 }
 
 static enum health_state
@@ -182,12 +224,17 @@ stay(struct health *h, uint64_t now)
 	return h->state;
 }
 
-/* [state][answered] */
-static const health_action transitions[4][2] = {
-	[HEALTH_INIT] = { go_down_if_run, on_answer_init },
-	[HEALTH_UP] = { on_lost_up, on_answer_up },
-	[HEALTH_DEGRADED] = { on_lost_up, on_answer_degraded },
-	[HEALTH_DOWN] = { stay, on_answer_down },
+/*
+ * [state][event].  Init waits for the probes even while the checks are
+ * missing (it lasts at most down_after probes); down stays down whatever
+ * the checks do: only answers bring a tunnel back.
+ */
+static const health_action transitions[4][EV_COUNT] = {
+	[HEALTH_INIT] = { go_down_if_run, on_answer_init, stay, stay },
+	[HEALTH_UP] = { on_lost_up, on_answer_up, on_checks_missing_up, stay },
+	[HEALTH_DEGRADED] = { on_lost_up, on_answer_degraded, stay,
+			      on_checks_back_degraded },
+	[HEALTH_DOWN] = { stay, on_answer_down, stay, stay },
 };
 
 enum health_state
@@ -206,7 +253,20 @@ health_feed(struct health *h, bool answered, uint32_t rtt_us, uint64_t now_ms)
 		h->ok_run = 0;
 	}
 	record(h, answered, rtt_us);
-	h->state = transitions[old][answered](h, now_ms);
+	h->state = transitions[old][answered ? EV_ANSWER : EV_LOST](h, now_ms);
+	return old;
+}
+
+enum health_state
+health_checks(struct health *h, bool missing, uint64_t now_ms)
+{
+	enum health_state old = h->state;
+
+	if (h->checks_missing == missing)
+		return old;
+	h->checks_missing = missing;
+	h->state = transitions[old][missing ? EV_CHECKS_MISSING :
+					      EV_CHECKS_BACK](h, now_ms);
 	return old;
 }
 

@@ -11,6 +11,11 @@
  *    │               │                 │
  *    └─down_after lost in a row──▶ down ┘
  *
+ * A second input is the provider's own health checks (passive.c): while
+ * they are missing, the tunnel is held at most degraded (up becomes
+ * degraded, down stays down); when they are back, the probes alone
+ * decide again.
+ *
  * Fast down, slow up.  Steering ranks tunnels as the provider ranks its
  * routes: degraded adds 500,000 to a tunnel's priority, down adds
  * 1,000,000, and a route is never removed for being unhealthy.
@@ -45,6 +50,7 @@ struct health {
 	unsigned int n, pos;
 	uint32_t last_rtt_us;
 	uint64_t sent, answered;	/* since start */
+	bool checks_missing;		/* the provider's checks stopped */
 	char reason[96];		/* why the last transition happened */
 };
 
@@ -56,6 +62,14 @@ void health_init(struct health *h, const struct config_probe *cfg);
  */
 enum health_state health_feed(struct health *h, bool answered,
 			      uint32_t rtt_us, uint64_t now_ms);
+
+/*
+ * The provider's health checks went missing (@missing) or came back, at
+ * @now_ms.  Returns the state before, as health_feed().  Repeating the
+ * current condition changes nothing.
+ */
+enum health_state health_checks(struct health *h, bool missing,
+				uint64_t now_ms);
 
 /* Loss over the window in percent, mean RTT and jitter (mean absolute
  * difference of consecutive RTTs) in microseconds. */

@@ -41,6 +41,8 @@ struct probe_engine {
 	uint16_t ident;
 	struct probed *t;
 	size_t n;
+	probe_checks_fn checks_fn;
+	void *checks_arg;
 };
 
 static uint64_t
@@ -75,6 +77,24 @@ feed(struct probed *t, bool answered, uint32_t rtt_us, uint64_t now)
 		   t->name, health_state_name(old), health_state_name(t->h.state),
 		   t->h.reason, t->h.last_rtt_us / 1000.0, health_loss_pct(&t->h));
 	t->pe->cb(t->pe->arg, t->index, old);
+}
+
+/* The provider's checks, sampled: missing holds the tunnel at most
+ * degraded until they are back. */
+static void
+sample_checks(struct probed *t, uint64_t now)
+{
+	struct probe_engine *pe = t->pe;
+	bool missing = pe->checks_fn &&
+		       pe->checks_fn(pe->checks_arg, t->index, t->name);
+	enum health_state old = health_checks(&t->h, missing, now / 1000000u);
+
+	if (old == t->h.state)
+		return;
+	log_notice("probe", "tunnel %s: %s -> %s (%s)", t->name,
+		   health_state_name(old), health_state_name(t->h.state),
+		   t->h.reason);
+	pe->cb(pe->arg, t->index, old);
 }
 
 /* Probes past their deadline are lost. */
@@ -144,6 +164,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct probed *t = arg;
 	uint64_t now = now_ns();
 
+	sample_checks(t, now);
 	expire(t, now);
 	send_probe(t, now);
 }
@@ -289,6 +310,14 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 	pe->t = t;
 	pe->n = n;
 	return 0;
+}
+
+void
+probe_engine_set_checks_source(struct probe_engine *pe, probe_checks_fn fn,
+			       void *arg)
+{
+	pe->checks_fn = fn;
+	pe->checks_arg = arg;
 }
 
 const struct health *

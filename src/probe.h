@@ -33,6 +33,16 @@ void probe_engine_destroy(struct probe_engine *pe);
 int probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 	__attribute__((warn_unused_result));
 
+/*
+ * Where the second health input comes from (passive.c): @fn says whether
+ * the provider's checks of tunnel @i (called @name) are missing now.  It
+ * is sampled at every probe tick and fed to health_checks().  Without a
+ * source they never are.
+ */
+typedef bool (*probe_checks_fn)(void *arg, size_t i, const char *name);
+void probe_engine_set_checks_source(struct probe_engine *pe,
+				    probe_checks_fn fn, void *arg);
+
 /* Health of tunnel @i of the config last given, or NULL. */
 const struct health *probe_health(const struct probe_engine *pe, size_t i);
 /* Health of the tunnel called @name, or NULL. */

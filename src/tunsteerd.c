@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "engine.h"
 #include "kernel_nl.h"
+#include "passive.h"
 #include "probe.h"
 #include "log.h"
 #include "version.h"
@@ -69,6 +70,7 @@ struct daemon {
 	struct event_base *base;
 	struct engine *engine;
 	struct probe_engine *probes;
+	struct passive *passive;
 	struct kernel_ops *ops;
 	const char *conf_path;
 	struct event *resync_ev, *nft_ev, *period_ev;
@@ -168,13 +170,32 @@ health_by_name_cb(void *arg, const char *name)
 	return probe_health_of(d->probes, name);
 }
 
-/* Every config the engine is about to use is probed from then on. */
+/* Are the provider's checks of tunnel @i missing?  Asked by the prober. */
+static bool
+checks_missing_cb(void *arg, size_t i, const char *name)
+{
+	struct daemon *d = arg;
+
+	return passive_missing(d->passive, i, name);
+}
+
+static const struct passive_stats *
+checks_by_name_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	return passive_stats_of(d->passive, name);
+}
+
+/* Every config the engine is about to use is probed and its provider
+ * checks watched from then on. */
 static int
 config_cb(void *arg, const struct config *conf)
 {
 	struct daemon *d = arg;
+	int err = passive_configure(d->passive, conf);
 
-	return probe_engine_configure(d->probes, conf);
+	return err < 0 ? err : probe_engine_configure(d->probes, conf);
 }
 
 /* Load @path or print every error (file:line: field: message) on stderr. */
@@ -319,6 +340,13 @@ main(int argc, char **argv)
 		errno = -err;
 		fatal("main", "probe socket");
 	}
+	d.passive = passive_create(d.base, &err);
+	if (d.passive == NULL) {
+		errno = -err;
+		fatal("main", "packet socket for the provider's health checks");
+	}
+	probe_engine_set_checks_source(d.probes, checks_missing_cb, &d);
+	engine_set_checks_source(d.engine, checks_by_name_cb, &d);
 	engine_set_health_source(d.engine, health_by_name_cb, &d);
 	engine_set_config_hook(d.engine, config_cb, &d);
 	if (engine_use(d.engine, conf, NULL) < 0)
@@ -369,6 +397,7 @@ main(int argc, char **argv)
 	event_free(d.period_ev);
 	engine_destroy(d.engine, o.keep_state);
 	probe_engine_destroy(d.probes);
+	passive_destroy(d.passive);
 	d.ops->destroy(d.ops);
 	event_base_free(d.base);
 	log_notice("main", "stopped%s", o.keep_state ? ", kernel state kept" : "");

@@ -135,6 +135,25 @@ str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static void
+assert_probe_equal(const struct config_probe *x, const struct config_probe *y)
+{
+	ck_assert_uint_eq(x->interval_ms, y->interval_ms);
+	ck_assert_uint_eq(x->timeout_ms, y->timeout_ms);
+	ck_assert_uint_eq(x->down_after, y->down_after);
+	ck_assert_uint_eq(x->up_after, y->up_after);
+	ck_assert_uint_eq(x->holddown_ms, y->holddown_ms);
+	ck_assert_uint_eq(x->degraded_loss_pct, y->degraded_loss_pct);
+	ck_assert_uint_eq(x->degraded_rtt_ms, y->degraded_rtt_ms);
+	ck_assert_int_eq(x->has_target, y->has_target);
+	ck_assert_uint_eq(x->target.s_addr, y->target.s_addr);
+	ck_assert_int_eq(x->has_source, y->has_source);
+	ck_assert_uint_eq(x->source.s_addr, y->source.s_addr);
+	ck_assert_uint_eq(x->passive_timeout_ms, y->passive_timeout_ms);
+	ck_assert_int_eq(x->has_passive_target, y->has_passive_target);
+	ck_assert_uint_eq(x->passive_target.s_addr, y->passive_target.s_addr);
+}
+
 /* Field by field, for the round trip; path is not compared. */
 static void
 assert_config_equal(const struct config *a, const struct config *b)
@@ -143,6 +162,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	ck_assert_int_eq(a->unauthorized, b->unauthorized);
 	ck_assert_int_eq(a->log_level, b->log_level);
 	ck_assert_str_eq(a->control_socket, b->control_socket);
+	assert_probe_equal(&a->probe, &b->probe);
 	ck_assert_uint_eq(a->n_tunnels, b->n_tunnels);
 	for (size_t i = 0; i < a->n_tunnels; i++) {
 		const struct config_tunnel *x = &a->tunnels[i],
@@ -167,6 +187,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 		ck_assert(str_eq(x->ike.psk, y->ike.psk));
 		ck_assert(str_eq(x->ike.local_id, y->ike.local_id));
 		ck_assert(str_eq(x->ike.remote_id, y->ike.remote_id));
+		assert_probe_equal(&x->probe, &y->probe);
 	}
 	ck_assert_uint_eq(a->n_policies, b->n_policies);
 	for (size_t i = 0; i < a->n_policies; i++) {
@@ -249,6 +270,29 @@ START_TEST(test_tunnel_probe_inherits_global_defaults_and_overrides_keys)
 	ck_assert(b->has_target && b->has_source);
 	ck_assert_uint_eq(ntohl(b->target.s_addr), 0xc612000a);	/* 198.18.0.10 */
 	config_free(c);
+}
+END_TEST
+
+START_TEST(test_passive_timeout_is_off_by_default_global_and_per_tunnel)
+{
+	struct config *c = must_load("good_passive.conf");
+	struct config *m = must_load("minimal.conf");
+	const struct config_probe *a = &c->tunnels[0].probe;
+	const struct config_probe *b = &c->tunnels[1].probe;
+	const struct config_probe *d = &c->tunnels[2].probe;
+
+	ck_assert_uint_eq(m->probe.passive_timeout_ms, 0);
+	ck_assert_uint_eq(m->tunnels[0].probe.passive_timeout_ms, 0);
+	ck_assert(!m->tunnels[0].probe.has_passive_target);
+	ck_assert_uint_eq(c->probe.passive_timeout_ms, 30000);
+	ck_assert_uint_eq(a->passive_timeout_ms, 30000);	/* inherited */
+	ck_assert(!a->has_passive_target);
+	ck_assert_uint_eq(b->passive_timeout_ms, 5000);
+	ck_assert(b->has_passive_target);
+	ck_assert_uint_eq(ntohl(b->passive_target.s_addr), 0xcb007101);	/* 203.0.113.1 */
+	ck_assert_uint_eq(d->passive_timeout_ms, 0);		/* turned off */
+	config_free(c);
+	config_free(m);
 }
 END_TEST
 
@@ -416,7 +460,8 @@ END_TEST
 START_TEST(test_print_round_trips_to_an_equal_config)
 {
 	const char *const names[] = {
-		"minimal.conf", "everything.conf", "ipsec.conf"
+		"minimal.conf", "everything.conf", "ipsec.conf",
+		"good_probe.conf", "good_passive.conf"
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -492,6 +537,22 @@ BAD(test_probe_target_outside_a_tunnel_is_rejected,
     "bad_probe_target_global.conf",
     "bad_probe_target_global.conf:3: probe.target: only in a tunnel's own "
     "probe group")
+BAD(test_passive_timeout_below_a_second_is_rejected,
+    "bad_passive_timeout.conf",
+    "bad_passive_timeout.conf:6: tunnels[0].probe.passive_timeout_ms: "
+    "500 ms: use 0 (off) or 1000..3600000")
+BAD(test_passive_timeout_above_an_hour_is_rejected,
+    "bad_passive_timeout_range.conf",
+    "bad_passive_timeout_range.conf:3: probe.passive_timeout_ms: 3600001 "
+    "is out of range (0..3600000)")
+BAD(test_passive_target_outside_a_tunnel_is_rejected,
+    "bad_passive_target_global.conf",
+    "bad_passive_target_global.conf:4: probe.passive_target: only in a "
+    "tunnel's own probe group")
+BAD(test_passive_target_with_a_length_is_rejected,
+    "bad_passive_target.conf",
+    "bad_passive_target.conf:6: tunnels[0].probe.passive_target: "
+    "\"203.0.113.0/24\" is not an IPv4 address (no /length here)")
 BAD(test_duplicate_policy_name_is_rejected, "bad_duplicate_policy_name.conf",
     "bad_duplicate_policy_name.conf:20: egress[1].name: \"office\" is "
     "already defined at line 13")
@@ -776,6 +837,7 @@ config_suite(void)
 	TCase *files = tcase_create("files"), *fuzz = tcase_create("fuzz");
 
 	tcase_add_test(good, test_minimal_file_gets_every_default);
+	tcase_add_test(good, test_passive_timeout_is_off_by_default_global_and_per_tunnel);
 	tcase_add_test(good, test_tunnel_probe_inherits_global_defaults_and_overrides_keys);
 	tcase_add_test(good, test_example_in_etc_is_valid_and_prefers_isp1);
 	tcase_add_test(good, test_everything_fixture_keeps_every_explicit_value);
@@ -808,6 +870,10 @@ config_suite(void)
 	tcase_add_test(bad, test_all_down_other_than_keep_or_isp_is_rejected);
 	tcase_add_test(bad, test_probe_timeout_longer_than_down_after_intervals_is_rejected);
 	tcase_add_test(bad, test_probe_target_outside_a_tunnel_is_rejected);
+	tcase_add_test(bad, test_passive_timeout_below_a_second_is_rejected);
+	tcase_add_test(bad, test_passive_timeout_above_an_hour_is_rejected);
+	tcase_add_test(bad, test_passive_target_outside_a_tunnel_is_rejected);
+	tcase_add_test(bad, test_passive_target_with_a_length_is_rejected);
 	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);
 	tcase_add_test(bad, test_policy_name_of_32_characters_is_rejected);
 	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The tunnel health state machine, driven by synthetic probe outcomes:
- * thresholds, hold-down, the loss and RTT rules, and flapping.
+ * thresholds, hold-down, the loss and RTT rules, and flapping; and by the
+ * provider's health checks going missing and coming back.
  */
 #include "autoconfig.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +155,120 @@ START_TEST(test_penalties_follow_the_provider)
 }
 END_TEST
 
+/* --- the provider's health checks as a second input ---------------------- */
+
+static void
+checks(bool missing)
+{
+	health_checks(&h, missing, now);
+}
+
+START_TEST(test_missing_checks_degrade_an_up_tunnel_and_return_restores_it)
+{
+	feed(20, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_int_eq(health_checks(&h, true, now), HEALTH_UP);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_str_eq(h.reason, "provider health checks missing");
+	/* Perfect probes do not override the missing checks. */
+	feed(50, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_int_eq(health_checks(&h, false, now), HEALTH_DEGRADED);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_str_eq(h.reason, "provider health checks back");
+}
+END_TEST
+
+START_TEST(test_missing_checks_never_make_a_tunnel_worse_than_degraded)
+{
+	feed(20, true, 20000);
+	checks(true);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	/* Still missing, for as long as it lasts: degraded, not down. */
+	for (int i = 0; i < 100; i++) {
+		checks(true);
+		feed(1, true, 20000);
+	}
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_uint_eq(h.lost_run, 0);
+}
+END_TEST
+
+START_TEST(test_probes_still_take_a_tunnel_down_while_checks_are_missing)
+{
+	feed(20, true, 20000);
+	checks(true);
+	feed(3, false, 0);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	ck_assert_str_eq(h.reason, "3 probes lost in a row");
+	/* Checks coming back do not bring a down tunnel up: answers do. */
+	checks(false);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(30, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+START_TEST(test_recovery_from_down_stops_at_degraded_while_checks_are_missing)
+{
+	feed(3, false, 0);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	checks(true);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(30, true, 20000);	/* past up_after and the hold-down */
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_str_eq(h.reason, "provider health checks missing");
+	checks(false);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+START_TEST(test_checks_back_leave_a_lossy_tunnel_degraded)
+{
+	feed(10, true, 20000);
+	feed(1, false, 0);
+	feed(1, true, 20000);
+	feed(1, false, 0);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);	/* 2 of 13 lost */
+	checks(true);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	checks(false);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_ptr_nonnull(strstr(h.reason, "loss "));
+	/* The loss rule alone decides from here: 20 good answers clear it. */
+	feed(20, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+START_TEST(test_a_new_tunnel_waits_for_its_probes_then_is_held_degraded)
+{
+	checks(true);
+	ck_assert_int_eq(h.state, HEALTH_INIT);
+	feed(1, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_str_eq(h.reason, "provider health checks missing");
+	checks(false);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+START_TEST(test_repeating_the_checks_condition_changes_nothing)
+{
+	feed(20, true, 20000);
+	checks(false);			/* never missing: nothing to restore */
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_str_eq(h.reason, "first answer");
+	checks(true);
+	snprintf(h.reason, sizeof(h.reason), "marker");
+	checks(true);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	ck_assert_str_eq(h.reason, "marker");
+	/* No probe outcome was counted by the checks input. */
+	ck_assert_uint_eq(h.sent, 20);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -171,6 +287,13 @@ main(void)
 	tcase_add_test(tc, test_alternating_loss_degrades_but_never_downs);
 	tcase_add_test(tc, test_high_rtt_degrades_and_recovers_when_the_mean_drops);
 	tcase_add_test(tc, test_penalties_follow_the_provider);
+	tcase_add_test(tc, test_missing_checks_degrade_an_up_tunnel_and_return_restores_it);
+	tcase_add_test(tc, test_missing_checks_never_make_a_tunnel_worse_than_degraded);
+	tcase_add_test(tc, test_probes_still_take_a_tunnel_down_while_checks_are_missing);
+	tcase_add_test(tc, test_recovery_from_down_stops_at_degraded_while_checks_are_missing);
+	tcase_add_test(tc, test_checks_back_leave_a_lossy_tunnel_degraded);
+	tcase_add_test(tc, test_a_new_tunnel_waits_for_its_probes_then_is_held_degraded);
+	tcase_add_test(tc, test_repeating_the_checks_condition_changes_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
