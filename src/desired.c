@@ -438,7 +438,12 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 	if (err)
 		return err;
 
-	/* Mark authorized sources, forwarded and local, per policy. */
+	/*
+	 * Mark authorized sources, forwarded and local, per policy; not
+	 * traffic between the site's own prefixes (the router answering a
+	 * LAN host from its LAN address, one policy's hosts reaching
+	 * another's): that stays on the LAN, never goes to the provider.
+	 */
 	static const char *const hooks[][2] = {
 		{ "prerouting", "type filter hook prerouting priority mangle" },
 		{ "output", "type route hook output priority mangle" },
@@ -450,8 +455,9 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 			char name[64];
 
 			set_name(name, sizeof(name), conf->policies[p].name);
-			strbuf_printf(&b, "\t\tip saddr @%s meta mark set %#x\n",
-				    name, desired_policy_fwmark(p));
+			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized "
+				    "meta mark set %#x\n", name,
+				    desired_policy_fwmark(p));
 		}
 		strbuf_printf(&b, "\t}\n");
 	}

@@ -349,7 +349,7 @@ START_TEST(test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels)
 	ck_assert_str_eq(ns.sets[0].name, "auth_office");
 	ck_assert_str_eq(ns.sets[1].name, "authorized");
 	ck_assert_ptr_nonnull(strstr(ns.chains,
-	    "ip saddr @auth_office meta mark set 0x74730001\n"));
+	    "ip saddr @auth_office ip daddr != @authorized meta mark set 0x74730001\n"));
 	ck_assert_ptr_nonnull(strstr(ns.chains,
 	    "oifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr != @authorized"
 	    " ip saddr != @tunnel_addrs counter drop"));
