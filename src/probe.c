@@ -27,6 +27,7 @@ struct probed {
 	struct in_addr target, source;
 	struct health h;
 	struct event *timer;
+	struct event *expiry;		/* the next in-flight deadline */
 	struct probe_inflight fly[INFLIGHT];
 	uint32_t next_seq;
 	unsigned int ifindex;
@@ -111,6 +112,39 @@ expire(struct probed *t, uint64_t now)
 	}
 }
 
+/* Wake at the earliest deadline of the probes in flight, so a probe is
+ * lost at timeout_ms, not at the next tick. */
+static void
+arm_expiry(struct probed *t, uint64_t now)
+{
+	uint64_t first = UINT64_MAX;
+	struct timeval tv;
+
+	for (size_t i = 0; i < INFLIGHT; i++)
+		if (t->fly[i].used && t->fly[i].deadline_ns < first)
+			first = t->fly[i].deadline_ns;
+	if (first == UINT64_MAX) {
+		event_del(t->expiry);
+		return;
+	}
+	first = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(first / 1000000000u);
+	tv.tv_usec = (suseconds_t)(first % 1000000000u / 1000u);
+	event_add(t->expiry, &tv);
+}
+
+static void
+expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probed *t = arg;
+	uint64_t now = now_ns();
+
+	(void)fd;
+	(void)what;
+	expire(t, now);
+	arm_expiry(t, now);
+}
+
 static void
 send_probe(struct probed *t, uint64_t now)
 {
@@ -167,6 +201,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	sample_checks(t, now);
 	expire(t, now);
 	send_probe(t, now);
+	arm_expiry(t, now);
 }
 
 static void
@@ -211,6 +246,15 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		f->used = false;
+		/* Its deadline passed before we read it: lost, as if the
+		 * expiry had run first (the loop may have been busy). */
+		if (now > f->deadline_ns) {
+			log_debug("probe", "tunnel %s: reply %u after its %u ms "
+				  "timeout: lost", t->name, p.seq,
+				  (unsigned int)((f->deadline_ns - f->sent_ns) / 1000000u));
+			feed(t, false, 0, now);
+			continue;
+		}
 		feed(t, true, (uint32_t)((now - f->sent_ns) / 1000u), now);
 	}
 }
@@ -253,9 +297,12 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 static void
 free_tunnels(struct probed *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (t[i].timer)
 			event_free(t[i].timer);
+		if (t[i].expiry)
+			event_free(t[i].expiry);
+	}
 	free(t);
 }
 
@@ -301,7 +348,9 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 				t[i].next_seq = pe->t[j].next_seq;
 			}
 		t[i].timer = event_new(pe->base, -1, EV_PERSIST, tick_cb, &t[i]);
-		if (t[i].timer == NULL || event_add(t[i].timer, &tv) < 0) {
+		t[i].expiry = evtimer_new(pe->base, expiry_cb, &t[i]);
+		if (t[i].timer == NULL || t[i].expiry == NULL ||
+		    event_add(t[i].timer, &tv) < 0) {
 			free_tunnels(t, i + 1);
 			return -ENOMEM;
 		}
