@@ -30,6 +30,8 @@ struct probed {
 	struct probe_inflight fly[INFLIGHT];
 	uint32_t next_seq;
 	unsigned int ifindex;
+	struct timeval every;		/* interval_ms */
+	bool phased;			/* the first, offset, tick is past */
 };
 
 struct probe_engine {
@@ -144,6 +146,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct probed *t = arg;
 	uint64_t now = now_ns();
 
+	if (!t->phased) {	/* from its phase on, every interval */
+		t->phased = true;
+		event_add(t->timer, &t->every);
+	}
 	expire(t, now);
 	send_probe(t, now);
 }
@@ -261,11 +267,14 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *ct = &conf->tunnels[i];
-		struct timeval tv = { ct->probe.interval_ms / 1000,
-				      (ct->probe.interval_ms % 1000) * 1000 };
+		uint64_t ph = probe_phase_us(i, n, ct->probe.interval_ms);
+		struct timeval tv = { (time_t)(ph / 1000000u),
+				      (suseconds_t)(ph % 1000000u) };
 
 		t[i].pe = pe;
 		t[i].index = i;
+		t[i].every = (struct timeval){ ct->probe.interval_ms / 1000,
+					       (ct->probe.interval_ms % 1000) * 1000 };
 		memcpy(t[i].name, ct->name, sizeof(t[i].name));
 		t[i].target = ct->probe.has_target ? ct->probe.target : ct->peer;
 		t[i].source = ct->probe.has_source ? ct->probe.source :
@@ -289,6 +298,12 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 	pe->t = t;
 	pe->n = n;
 	return 0;
+}
+
+uint64_t
+probe_phase_us(size_t i, size_t n, unsigned int interval_ms)
+{
+	return n ? (uint64_t)interval_ms * 1000u * i / n : 0;
 }
 
 const struct health *

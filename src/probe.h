@@ -33,6 +33,16 @@ void probe_engine_destroy(struct probe_engine *pe);
 int probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 	__attribute__((warn_unused_result));
 
+/*
+ * When, in microseconds after (re)configuration, tunnel @i of @n sends
+ * its first probe: i/n of its interval.  Each tunnel then keeps its own
+ * phase, so n tunnels send one probe every interval/n instead of all at
+ * once: a burst of 500 probes overflowed the socket's receive buffer
+ * with their answers before the loop could read them
+ * (bench/probe_cost_500_tunnels_vs_fping).
+ */
+uint64_t probe_phase_us(size_t i, size_t n, unsigned int interval_ms);
+
 /* Health of tunnel @i of the config last given, or NULL. */
 const struct health *probe_health(const struct probe_engine *pe, size_t i);
 /* Health of the tunnel called @name, or NULL. */
