@@ -320,6 +320,10 @@ main(int argc, char **argv)
 		return 1;
 	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
+	/* A control client that leaves before its answer (a timeout, ^C)
+	 * makes that write fail with EPIPE, which ends the connection; the
+	 * default SIGPIPE would end the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 
 	d.ops = kernel_nl_create(&err);
 	if (d.ops == NULL) {
