@@ -43,6 +43,16 @@ typedef bool (*probe_checks_fn)(void *arg, size_t i, const char *name);
 void probe_engine_set_checks_source(struct probe_engine *pe,
 				    probe_checks_fn fn, void *arg);
 
+/*
+ * When, in microseconds after (re)configuration, tunnel @i of @n sends
+ * its first probe: i/n of its interval.  Each tunnel then keeps its own
+ * phase, so n tunnels send one probe every interval/n instead of all at
+ * once: a burst of 500 probes overflowed the socket's receive buffer
+ * with their answers before the loop could read them
+ * (bench/probe_cost_500_tunnels_vs_fping).
+ */
+uint64_t probe_phase_us(size_t i, size_t n, unsigned int interval_ms);
+
 /* Health of tunnel @i of the config last given, or NULL. */
 const struct health *probe_health(const struct probe_engine *pe, size_t i);
 /* Health of the tunnel called @name, or NULL. */

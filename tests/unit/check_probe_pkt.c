@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "probe_pkt.h"
 
 static const struct probe_pkt sent = {
@@ -165,6 +166,26 @@ START_TEST(test_only_the_exact_answer_through_the_tunnel_counts)
 }
 END_TEST
 
+/* Tunnels send their probes spread over the interval, never in one burst. */
+START_TEST(test_tunnels_are_phased_evenly_over_the_interval)
+{
+	const size_t n = 500;
+
+	ck_assert_uint_eq(probe_phase_us(0, 1, 100), 0);
+	ck_assert_uint_eq(probe_phase_us(0, 0, 100), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t p = probe_phase_us(i, n, 100);
+
+		ck_assert_uint_lt(p, 100000);
+		/* 500 tunnels, 100 ms: one probe every 200 µs. */
+		ck_assert_uint_eq(p, 200 * i);
+	}
+	/* The largest config does not overflow: 65536 tunnels, 60 s. */
+	ck_assert_uint_eq(probe_phase_us(65535, 65536, 60000),
+			  60000000ull * 65535 / 65536);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,6 +199,7 @@ main(void)
 	tcase_add_test(tc, test_foreign_and_malformed_replies_are_refused);
 	tcase_add_test(tc, test_every_truncation_is_refused_without_reading_past_it);
 	tcase_add_test(tc, test_only_the_exact_answer_through_the_tunnel_counts);
+	tcase_add_test(tc, test_tunnels_are_phased_evenly_over_the_interval);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
