@@ -282,6 +282,21 @@ lab_edge_logs() {
 	done
 }
 
+# lab_cpe_plain_gre — the customer side without tunsteerd: GRE cf1..cf4
+# (lab tunnels 0..3) made with `ip`, the anycast endpoints pinned to the
+# underlay, and everything from the LAN to the Internet into cf1,
+# whatever its source.
+lab_cpe_plain_gre() {
+	local t
+	for t in 0 1 2 3; do
+		lab_gre cpe "cf$((t + 1))" "$(cpe_wan_addr "$(tun_isp $t)")" "$(tun_anycast $t)" \
+			"$(tun_cpe_addr $t)/31"
+	done
+	nsx cpe ip route add "${ANYCAST[0]}/32" via "$(isp_cpe_addr 1)" dev wan1
+	nsx cpe ip route add "${ANYCAST[1]}/32" via "$(isp_cpe_addr 1)" dev wan1
+	nsx cpe ip route add "$INET_NET" dev cf1
+}
+
 # lab_edge_rx T — packets all edges together received on tunnel T.
 lab_edge_rx() {
 	local k sum=0
