@@ -255,7 +255,7 @@ lab_gone() {
 }
 
 # edge_json K VIEW — one view of edge K as JSON.
-edge_json() { edge_ctl "$1" --json "$2"; }
+edge_json() { local k=$1; shift; edge_ctl "$k" --json "$@"; }
 
 # edge_state K TUNNEL — the health state edge K has for TUNNEL.
 edge_state() {
