@@ -42,8 +42,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    s2.s_addr != src.s_addr)
 			__builtin_trap();
 	}
-	if ((off = hc_relay_parse(copy, size, &arrived)) >= 0)
-		(void)hc_parse(copy + off, size - (size_t)off, &p, &src, &dst);
+	if ((off = hc_relay_parse(copy, size, &arrived)) >= 0 &&
+	    hc_parse(copy + off, size - (size_t)off, &p, &src, &dst) == 0 &&
+	    size - (size_t)off < HC_PKT_LEN)
+		__builtin_trap();	/* an answer is never shorter than ours */
 	free(copy);
 	return 0;
 }
