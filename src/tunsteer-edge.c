@@ -116,7 +116,10 @@ resteer(struct daemon *d)
 	}
 	free(st);
 	if (!d->steer_dirty && edge_steer_same(&s, &d->e.steer)) {
-		edge_steer_free(&s);
+		/* No flow moves: the kernel keeps its chain; the views get
+		 * the new effective priorities. */
+		edge_steer_free(&d->e.steer);
+		d->e.steer = s;
 		return;
 	}
 	script = edge_nft_steer(c, &s, &err);
