@@ -10,10 +10,15 @@
 #include "kernel.h"
 
 bool
+kernel_link_has_mark(const struct kernel_link *link, const char *mark)
+{
+	return strncmp(link->alias, mark, strlen(mark)) == 0;
+}
+
+bool
 kernel_link_is_ours(const struct kernel_link *link)
 {
-	return strncmp(link->alias, KERNEL_LINK_ALIAS_PREFIX,
-		       strlen(KERNEL_LINK_ALIAS_PREFIX)) == 0;
+	return kernel_link_has_mark(link, KERNEL_LINK_ALIAS_PREFIX);
 }
 
 bool

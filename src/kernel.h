@@ -29,6 +29,10 @@
 #define KERNEL_RULE_PRIO_MIN 21000
 #define KERNEL_RULE_PRIO_MAX 21999
 #define KERNEL_LINK_ALIAS_PREFIX "tunsteer:"
+/* tunsteer-edge's link mark: neither program's prefix starts the other's,
+ * so a daemon and an emulator in one namespace never touch each other's
+ * links. */
+#define KERNEL_EDGE_LINK_ALIAS_PREFIX "tunsteer-edge:"
 #define KERNEL_MAX_NEXTHOPS 64	/* the provider's ECMP limit */
 #define KERNEL_XFRM_IF_ID_MIN 0x74730001u
 #define KERNEL_XFRM_IF_ID_MAX 0x7473ffffu
@@ -197,6 +201,8 @@ struct kernel_ops {
 };
 
 bool kernel_link_is_ours(const struct kernel_link *link);
+/* Does @link's alias start with @mark (e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX)? */
+bool kernel_link_has_mark(const struct kernel_link *link, const char *mark);
 bool kernel_route_is_ours(const struct kernel_route *route);
 bool kernel_rule_is_ours(const struct kernel_rule *rule);
 bool kernel_nhobj_is_ours(const struct kernel_nhobj *nh);

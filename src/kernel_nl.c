@@ -61,6 +61,7 @@ struct kernel_nl {
 	int kerr;		/* errno of the last NLMSG_ERROR on sk */
 	bool mon_changed;
 	struct kernel_nft *nft;	/* libnftables and its event socket */
+	const char *link_mark;	/* alias prefix of the links we may touch */
 };
 
 /* The nl_objects of one dump, collected before anyone sees them. */
@@ -497,7 +498,7 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 
 	if (!name_ok(want->name) ||
 	    (want->kind != KERNEL_LINK_GRE && want->kind != KERNEL_LINK_XFRM) ||
-	    !kernel_link_is_ours(want))
+	    !kernel_link_has_mark(want, k->link_mark))
 		return -EINVAL;
 	err = link_get(k, want->name, &cur);
 	if (err == -ENODEV)
@@ -506,7 +507,7 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 		return err;
 
 	link_from_nl(cur, &have);
-	if (!kernel_link_is_ours(&have)) {
+	if (!kernel_link_has_mark(&have, k->link_mark)) {
 		err = -EEXIST;
 		goto out;
 	}
@@ -578,7 +579,8 @@ knl_link_del(struct kernel_ops *ops, const char *name)
 	if ((err = link_get(k, name, &cur)) < 0)
 		return err;
 	link_from_nl(cur, &have);
-	err = kernel_link_is_ours(&have) ? link_delete(k, cur) : -EPERM;
+	err = kernel_link_has_mark(&have, k->link_mark) ? link_delete(k, cur) :
+							   -EPERM;
 	rtnl_link_put(cur);
 	return err;
 }
@@ -1530,6 +1532,12 @@ knl_nft_monitor_drain(struct kernel_ops *ops)
 struct kernel_ops *
 kernel_nl_create(int *err)
 {
+	return kernel_nl_create_marked(KERNEL_LINK_ALIAS_PREFIX, err);
+}
+
+struct kernel_ops *
+kernel_nl_create_marked(const char *link_mark, int *err)
+{
 	struct kernel_nl *k = calloc(1, sizeof(*k));
 	int fd, size = MON_RCVBUF_INIT, e;
 
@@ -1537,6 +1545,7 @@ kernel_nl_create(int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
+	k->link_mark = link_mark;
 	k->ops = (struct kernel_ops){
 		.link_dump = knl_link_dump,
 		.link_set = knl_link_set,

@@ -28,4 +28,12 @@
  */
 struct kernel_ops *kernel_nl_create(int *err);
 
+/*
+ * As kernel_nl_create(), for a program whose links carry @link_mark
+ * (a static string, e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX) instead of
+ * KERNEL_LINK_ALIAS_PREFIX: link_set and link_del then create, change and
+ * delete only links with that mark.
+ */
+struct kernel_ops *kernel_nl_create_marked(const char *link_mark, int *err);
+
 #endif

@@ -8,6 +8,11 @@
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_TOP=$(cd "$LAB_DIR/../.." && pwd)
 LAB_STATE=${LAB_STATE:-/run/tunsteer-lab/topology}
+LAB_RUN=/run/tunsteer-lab
+LAB_BUILD=${TUNSTEER_BUILDDIR:-$LAB_TOP/build}
+# The provider side of the lab's tunnels: "tunsteer-edge" (one emulator per
+# edge namespace) or "plain" (`ip` GRE tunnels and static return routes).
+LAB_EDGE=${LAB_EDGE:-tunsteer-edge}
 
 # Addressing plan ------------------------------------------------------------
 LAN_NET=203.0.113.0/24
@@ -33,6 +38,9 @@ edge_inet_addr() { echo "198.19.3.$(( ($1 - 1) * 4 + 2 ))"; }
 # the even address is the provider side, the odd one the customer side.
 tun_edge_addr() { echo "198.19.0.$(( $1 * 2 ))"; }
 tun_cpe_addr() { echo "198.19.0.$(( $1 * 2 + 1 ))"; }
+# Edge k's own public address (on lo; each ISP routes it to edge k): the
+# source of its unidirectional health checks, where the answers return.
+edge_public_addr() { echo "192.0.2.$(( 100 + $1 ))"; }
 
 # Generic helpers ------------------------------------------------------------
 
@@ -96,24 +104,37 @@ lab_gre() {
 lab_up() {
 	local t0=$EPOCHREALTIME
 	"$LAB_DIR/topology" down
-	trap '"$LAB_DIR/topology" down' EXIT
+	trap lab_on_exit EXIT
 	"$LAB_DIR/topology" up "$@"
 	lab_log "topology up in $(awk -v a=$t0 -v b=$EPOCHREALTIME 'BEGIN{printf "%.1f s", b-a}')"
 }
 
 topo() { "$LAB_DIR/topology" "$@"; }
 
+# The default exit trap of a scenario: the edges' logs on failure, then
+# the lab goes.
+lab_on_exit() {
+	local rc=$?
+	[ $rc -eq 0 ] || lab_edge_logs
+	"$LAB_DIR/topology" down
+}
+
 # The provider recommends one tunnel per ISP × anycast endpoint: tunnel t
 # (0..3) runs over ISP t/2+1 to endpoint t%2.
 tun_isp() { echo $(( $1 / 2 + 1 )); }
 tun_anycast() { echo "${ANYCAST[$(( $1 % 2 ))]}"; }
 
-# lab_edge_tunnels — the provider side of tunnels 0..3 on every edge, with
-# plain `ip` (tunsteer-edge replaces this later): GRE gt<t> from the
-# anycast endpoint to the cpe's address on that ISP, and the customer's
-# prefix routed back over all four.
+# lab_edge_tunnels — the provider side of tunnels 0..3 on every edge.
+# With LAB_EDGE=tunsteer-edge (the default): one tunsteer-edge per edge
+# namespace (lab_edge_start).  With LAB_EDGE=plain: GRE gt<t> from the
+# anycast endpoint to the cpe's address on that ISP with plain `ip`, and
+# the customer's prefix routed back over all four.
 lab_edge_tunnels() {
 	local k t n
+	if [ "$LAB_EDGE" != plain ]; then
+		lab_edge_start
+		return
+	fi
 	for k in $(seq 1 "$(lab_edges)"); do
 		for t in 0 1 2 3; do
 			n=$(tun_isp $t)
@@ -124,15 +145,156 @@ lab_edge_tunnels() {
 	lab_edge_return_via 0 1 2 3
 }
 
-# lab_edge_return_via T… — every edge sends the customer's prefix back
-# over tunnels T… only, as the provider does once its health checks have
-# taken a tunnel out (tunsteer-edge will do that by itself).
+# lab_edge_return_via T… — (plain edges only) every edge sends the
+# customer's prefix back over tunnels T… only, as the provider does once
+# its health checks have taken a tunnel out; tunsteer-edge does that by
+# itself.
 lab_edge_return_via() {
 	local k t nh=()
+	[ "$LAB_EDGE" = plain ] || lab_fail "lab_edge_return_via is for LAB_EDGE=plain; tunsteer-edge steers by its own health checks"
 	for t in "$@"; do nh+=(nexthop via "$(tun_cpe_addr "$t")" dev "gt$t"); done
 	for k in $(seq 1 "$(lab_edges)"); do
 		nsx "edge$k" ip route replace "$LAN_NET" "${nh[@]}"
 	done
+}
+
+# Settings of the generated tunsteer-edge configs; a scenario may change
+# them before lab_edge_start.  The provider checks "up to every second"
+# and holds a state at least 5 min; the lab checks faster and holds 1 s.
+EDGE_HC=${EDGE_HC:-}                         # more health_check settings
+EDGE_HC_INTERVAL_MS=${EDGE_HC_INTERVAL_MS:-100}
+EDGE_HC_TIMEOUT_MS=${EDGE_HC_TIMEOUT_MS:-250}
+EDGE_HC_MIN_STATE_MS=${EDGE_HC_MIN_STATE_MS:-1000}
+EDGE_PRIORITIES=${EDGE_PRIORITIES:-100 200 100 200}   # of gt0..gt3
+EDGE_FIREWALL=${EDGE_FIREWALL:-}             # firewall list entries
+
+edge_sock() { echo "$LAB_RUN/edge$1.sock"; }
+edge_conf_file() { echo "$LAB_RUN/edge$1.conf"; }
+edge_log() { echo "$LAB_RUN/edge$1.log"; }
+# edge_ctl K ARGS… — tunsteer-edge's client on edge K's control socket
+# (a file: no namespace switch needed).
+edge_ctl() { local k=$1; shift; "$LAB_BUILD/src/tunsteer-edge" -S "$(edge_sock "$k")" "$@"; }
+
+# lab_edge_conf K — write edge K's config: both anycast endpoints, the
+# four tunnels of the lab (gt<t> over ISP t/2+1 to endpoint t%2, provider
+# side of 198.19.0.2t/31), the customer's prefix routed over them with
+# EDGE_PRIORITIES, 203.0.113.0/25 authorized, check answers relayed
+# between the edges over inet.
+lab_edge_conf() {
+	local k=$1 j t n peers="" routes="" tunnels="" prio
+	read -r -a prio <<<"$EDGE_PRIORITIES"
+	for j in $(seq 1 "$(lab_edges)"); do
+		[ "$j" = "$k" ] || peers+="${peers:+, }\"$(edge_inet_addr "$j")\""
+	done
+	for t in 0 1 2 3; do
+		n=$(tun_isp $t)
+		tunnels+="${tunnels:+,
+}	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
+	      customer_gre_endpoint = \"$(cpe_wan_addr "$n")\";
+	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+		routes+="${routes:+,
+}	    { prefix = \"$LAN_NET\"; tunnel = \"gt$t\"; priority = ${prio[$t]}; }"
+	done
+	mkdir -p "$LAB_RUN"
+	cat >"$(edge_conf_file "$k")" <<-CONF
+	name = "edge$k";
+	log_level = "debug";
+	control = { socket = "$(edge_sock "$k")"; };
+	anycast = [ "${ANYCAST[0]}", "${ANYCAST[1]}" ];
+	health_check = {
+	  interval_ms = $EDGE_HC_INTERVAL_MS; timeout_ms = $EDGE_HC_TIMEOUT_MS;
+	  min_state_ms = $EDGE_HC_MIN_STATE_MS;
+	  public_address = "$(edge_public_addr "$k")";
+	  $EDGE_HC
+	};
+	relay = { address = "$(edge_inet_addr "$k")"; peers = [ $peers ]; };
+	customers = ( {
+	  name = "lab";
+	  authorized = [ "$AUTH_PREFIX" ];
+	  tunnels = (
+	$tunnels );
+	  routes = (
+	$routes );
+	} );
+	firewall = ( $EDGE_FIREWALL );
+	CONF
+}
+
+# lab_edge_start [K…] — (re)start tunsteer-edge on edges K… (default: all)
+# from fresh configs and wait until each answers.
+lab_edge_start() {
+	local k ks=("$@")
+	[ ${#ks[@]} -gt 0 ] || ks=($(seq 1 "$(lab_edges)"))
+	[ -x "$LAB_BUILD/src/tunsteer-edge" ] || lab_fail "no tunsteer-edge in $LAB_BUILD/src (build first)"
+	for k in "${ks[@]}"; do
+		lab_edge_conf "$k"
+		# Not through nsx: $! must be tunsteer-edge itself.
+		ip netns exec "edge$k" "$LAB_BUILD/src/tunsteer-edge" -d \
+			-c "$(edge_conf_file "$k")" >>"$(edge_log "$k")" 2>&1 &
+		echo $! >"$LAB_STATE/edge$k.pid"
+		disown $!	# no "Killed" notice when the lab goes down
+	done
+	for k in "${ks[@]}"; do
+		lab_wait 20 "tunsteer-edge on edge$k answers" edge_ctl "$k" status
+	done
+}
+
+# lab_edge_stop K [SIGNAL] — stop edge K's tunsteer-edge (SIGTERM: it
+# removes its state; KILL: it dies as a crashed server would).
+lab_edge_stop() {
+	local k=$1 sig=${2:-TERM} pid
+	[ -r "$LAB_STATE/edge$k.pid" ] || return 0
+	pid=$(cat "$LAB_STATE/edge$k.pid")
+	rm -f "$LAB_STATE/edge$k.pid"
+	kill -"$sig" "$pid" 2>/dev/null || true
+	# Gone, or a zombie whose parent (maybe not us) has yet to reap it.
+	lab_wait 10 "tunsteer-edge $pid on edge$k exits" lab_gone "$pid"
+}
+lab_gone() {
+	! kill -0 "$1" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# edge_json K VIEW — one view of edge K as JSON.
+edge_json() { local k=$1; shift; edge_ctl "$k" --json "$@"; }
+
+# edge_state K TUNNEL — the health state edge K has for TUNNEL.
+edge_state() {
+	edge_json "$1" tunnels | grep -o "\"name\":\"$2\"[^{]*\"state\":\"[a-z]*\"" |
+		sed 's/.*"state":"\([a-z]*\)"/\1/'
+}
+
+# edge_all_healthy — every edge has every tunnel healthy.
+edge_all_healthy() {
+	local k
+	for k in $(seq 1 "$(lab_edges)"); do
+		[ -e "$LAB_STATE/edge$k.pid" ] || continue
+		edge_json "$k" status | grep -q '"degraded":0,"down":0,' || return 1
+	done
+}
+
+# Show the edges' logs when a scenario fails.
+lab_edge_logs() {
+	local k
+	for k in $(seq 1 "$(lab_edges)"); do
+		[ -r "$(edge_log "$k")" ] || continue
+		echo "--- edge$k tunsteer-edge log (last 30 lines)" >&2
+		tail -n 30 "$(edge_log "$k")" >&2
+	done
+}
+
+# lab_cpe_plain_gre — the customer side without tunsteerd: GRE cf1..cf4
+# (lab tunnels 0..3) made with `ip`, the anycast endpoints pinned to the
+# underlay, and everything from the LAN to the Internet into cf1,
+# whatever its source.
+lab_cpe_plain_gre() {
+	local t
+	for t in 0 1 2 3; do
+		lab_gre cpe "cf$((t + 1))" "$(cpe_wan_addr "$(tun_isp $t)")" "$(tun_anycast $t)" \
+			"$(tun_cpe_addr $t)/31"
+	done
+	nsx cpe ip route add "${ANYCAST[0]}/32" via "$(isp_cpe_addr 1)" dev wan1
+	nsx cpe ip route add "${ANYCAST[1]}/32" via "$(isp_cpe_addr 1)" dev wan1
+	nsx cpe ip route add "$INET_NET" dev cf1
 }
 
 # lab_edge_rx T — packets all edges together received on tunnel T.

@@ -4,7 +4,7 @@
 # after lib.sh.  The binaries come from $TUNSTEER_BUILDDIR (default: the
 # build/ directory of this tree).
 
-TS_BUILD=${TUNSTEER_BUILDDIR:-$LAB_TOP/build}
+TS_BUILD=$LAB_BUILD
 TS_SOCK=/run/tunsteer-lab/cpe.sock
 TS_CONF=/run/tunsteer-lab/tunsteerd.conf
 TS_LOG=/run/tunsteer-lab/tunsteerd.log
@@ -75,6 +75,7 @@ ts_on_exit() {
 		echo "--- tunsteerd log (last 60 lines)" >&2
 		tail -n 60 "$TS_LOG" >&2
 	fi
+	[ $rc -eq 0 ] || lab_edge_logs
 	"$LAB_DIR/topology" down
 }
 
