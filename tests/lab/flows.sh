@@ -18,7 +18,13 @@ FLOWS_N=${FLOWS_N:-16}
 FLOWS_PPS=${FLOWS_PPS:-1000}	# per flow
 FLOWS_DIR=/run/tunsteer-lab/flows
 FLOWS_REPORT=$FLOWS_DIR/report.json
+# The control flow: sent by the same sender on the same ticks, from the
+# LAN host to the cpe's own LAN address, so it never crosses a tunnel nor
+# the cpe's forwarding.  What it loses in a window, the VM lost.
+FLOWS_CTL_PORT=9001
+FLOWS_CTL_REPORT=$FLOWS_DIR/control.json
 FLOWS_RX_PID=
+FLOWS_CTL_PID=
 FLOWS_TX_PID=
 FLOWS_REPORTS=0
 
@@ -99,76 +105,135 @@ flows_where() {
 		"$FLOWS_DIR/counters.a" "$FLOWS_DIR/counters.b"
 }
 
-# flows_start — receiver on inet, then FLOWS_N flows at FLOWS_PPS each
-# from the authorized LAN host; waits until every flow arrives.
+# flows_start — receivers on inet (the flows) and on the cpe (the control
+# flow), then FLOWS_N flows at FLOWS_PPS each, plus the control flow, from
+# the authorized LAN host; waits until every flow arrives.
 flows_start() {
 	mkdir -p "$FLOWS_DIR"
-	rm -f "$FLOWS_REPORT"
+	rm -f "$FLOWS_REPORT" "$FLOWS_CTL_REPORT"
 	# Not through nsx: $! must be udpflows itself.
 	ip netns exec inet "$FLOWS_BIN" recv -b "$FLOWS_PORT" -o "$FLOWS_REPORT" \
 		>"$FLOWS_DIR/recv.log" 2>&1 &
 	FLOWS_RX_PID=$!
+	ip netns exec cpe "$FLOWS_BIN" recv -b "$LAN_CPE:$FLOWS_CTL_PORT" -o "$FLOWS_CTL_REPORT" \
+		-m $((FLOWS_N + 1)) >"$FLOWS_DIR/control.log" 2>&1 &
+	FLOWS_CTL_PID=$!
 	FLOWS_REPORTS=0
 	lab_wait 10 "receiver bound" sh -c "ip netns exec inet ss -Hlun 'sport = :$FLOWS_PORT' | grep -q ."
+	lab_wait 10 "control receiver bound" sh -c "ip netns exec cpe ss -Hlun 'sport = :$FLOWS_CTL_PORT' | grep -q ."
 	ip netns exec lan "$FLOWS_BIN" send -s "$LAN_AUTH" -d "$INET_HOST:$FLOWS_PORT" \
+		-c "$LAN_CPE:$FLOWS_CTL_PORT" \
 		-n "$FLOWS_N" -p "$FLOWS_SPORT" -r "$FLOWS_PPS" >"$FLOWS_DIR/send.log" 2>&1 &
 	FLOWS_TX_PID=$!
-	lab_wait 20 "all $FLOWS_N flows arriving" flows_all_arrive
+	lab_wait 20 "all $FLOWS_N flows and the control flow arriving" flows_all_arrive
 }
 
-# All flows seen by the receiver in the current window (asks for a report).
+# All flows seen by the receivers in the current window (asks for a report).
 flows_all_arrive() {
 	flows_report
-	[ "$(jq '[.flows[] | select(.received > 0)] | length' "$FLOWS_REPORT")" -eq "$FLOWS_N" ]
+	[ "$(jq '[.flows[] | select(.received > 0)] | length' "$FLOWS_REPORT")" -eq "$FLOWS_N" ] &&
+		[ "$(jq '[.flows[] | select(.received > 0)] | length' "$FLOWS_CTL_REPORT")" -eq 1 ]
 }
 
-# flows_report — the receiver's report of the window since the previous
-# one (SIGUSR1), in $FLOWS_REPORT once it is written.
+# flows_report — both receivers' reports of the window since the previous
+# one (SIGUSR1), in $FLOWS_REPORT and $FLOWS_CTL_REPORT once written.
+# FLOWS_WINDOW_START/END are when the window began and ended
+# (EPOCHREALTIME), for lab_vm_stall_max.
+FLOWS_WINDOW_START=
+FLOWS_WINDOW_END=
 flows_report() {
 	FLOWS_REPORTS=$((FLOWS_REPORTS + 1))
-	kill -USR1 "$FLOWS_RX_PID"
+	FLOWS_WINDOW_START=$FLOWS_WINDOW_END
+	FLOWS_WINDOW_END=$EPOCHREALTIME
+	kill -USR1 "$FLOWS_RX_PID" "$FLOWS_CTL_PID"
 	lab_wait 10 "flow report $FLOWS_REPORTS" sh -c \
-		"[ \"\$(jq .report '$FLOWS_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ]"
+		"[ \"\$(jq .report '$FLOWS_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ] &&
+		 [ \"\$(jq .report '$FLOWS_CTL_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ]"
 }
 
-# flows_stop — stop sender and receiver (the receiver writes a last report).
+# flows_control FIELD — FIELD (lost, max_gap_ms, …) of the control flow in
+# the last report.
+flows_control() { jq -r --arg f "$1" '[.flows[] | .[$f]] | max // 0' "$FLOWS_CTL_REPORT"; }
+
+# flows_vm_part — one line on what the VM did in the last report's window:
+# the control flow's loss and longest gap, the longest vCPU stall.
+flows_vm_part() {
+	echo "control flow (lan -> cpe, no tunnel) lost $(flows_control lost)," \
+		"longest gap $(flows_control max_gap_ms) ms;" \
+		"longest vCPU stall $(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END") ms"
+}
+
+# flows_vm_disturbed — true if in the last report's window the VM itself
+# lost a datagram of the control flow or stalled a vCPU for 50 ms or more.
+flows_vm_disturbed() {
+	[ "$(flows_control lost)" -gt 0 ] ||
+		[ "$(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END")" -ge 50 ]
+}
+
+# flows_stop — stop sender and receivers (they write a last report).
 flows_stop() {
 	[ -z "$FLOWS_TX_PID" ] || { kill "$FLOWS_TX_PID" 2>/dev/null; wait "$FLOWS_TX_PID" 2>/dev/null; } || true
 	[ -z "$FLOWS_RX_PID" ] || { kill "$FLOWS_RX_PID" 2>/dev/null; wait "$FLOWS_RX_PID" 2>/dev/null; } || true
-	FLOWS_TX_PID= FLOWS_RX_PID=
+	[ -z "$FLOWS_CTL_PID" ] || { kill "$FLOWS_CTL_PID" 2>/dev/null; wait "$FLOWS_CTL_PID" 2>/dev/null; } || true
+	FLOWS_TX_PID= FLOWS_RX_PID= FLOWS_CTL_PID=
 }
 
-# flows_summary [SPORT…] — the receiver's own drops, then one line per
-# flow of the last report (all flows, or those with the given source ports):
-# "SPORT lost=… run=…ms gap=…ms dup=… reord=…".
-flows_summary() {
-	jq -r '"receiver socket drops: \(.socket_drops)"' "$FLOWS_REPORT"
-	jq -r --arg ports "$*" '
-		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
-		| .flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
-		| "\(.sport) lost=\(.lost) run=\(.max_loss_ms)ms gap=\(.max_gap_ms)ms dup=\(.duplicates) reord=\(.reordered)"' \
-		"$FLOWS_REPORT"
+# flows_cpe_counters_install — on the cpe, a table of its own (tunsteerd
+# never touches it) counting each flow's datagrams as they come in from the
+# LAN and as they leave, per interface (the tunnels cf1..cf3 and the ISPs
+# wan1, wan2): what the daemon's routing did to each packet, measured
+# where the daemon acts, before any network or VM loss downstream.
+flows_cpe_counters_install() {
+	local i o
+	{
+		echo "table inet labcpe {"
+		echo "  chain in { type filter hook prerouting priority raw; policy accept;"
+		for i in $(seq 0 $((FLOWS_N - 1))); do
+			echo "    iifname \"lan0\" udp sport $((FLOWS_SPORT + i)) udp dport $FLOWS_PORT counter"
+		done
+		echo "  }"
+		echo "  chain out { type filter hook postrouting priority 500; policy accept;"
+		for o in cf1 cf2 cf3 wan1 wan2; do
+			for i in $(seq 0 $((FLOWS_N - 1))); do
+				echo "    oifname \"$o\" udp sport $((FLOWS_SPORT + i)) udp dport $FLOWS_PORT counter"
+			done
+		done
+		echo "  }"
+		echo "}"
+	} | nsx cpe nft -f - || lab_fail "cpe: flow counters not installed"
 }
 
-# flows_on TUNNEL… — true if, over a short window, every flow arrived by
-# exactly one tunnel and that tunnel is one of TUNNEL… (edge names gt0…);
-# the per-flow result stays in $FLOWS_DIR/where.
-flows_on() {
-	flows_where 0.5 >"$FLOWS_DIR/where"
-	awk -v ok=" $* " '$2 == "-" || index($2, ",") || !index(ok, " " $2 " ") { bad = 1 }
-		END { exit bad }' "$FLOWS_DIR/where"
+# flows_cpe_counters FILE — "in lan0 SPORT PACKETS" and "out IF SPORT
+# PACKETS" lines, from one listing of the table, into FILE.
+flows_cpe_counters() {
+	nsx cpe nft list table inet labcpe | awk '
+		/chain in / { dir = "in" } /chain out / { dir = "out" }
+		/ifname .* udp sport .* counter packets/ {
+			gsub(/"/, "", $2); print dir, $2, $5, $(NF - 2) }' | sort >"$1"
 }
 
-# flows_via TUNNEL — source ports of the flows on TUNNEL in the last flows_on.
-flows_via() { awk -v t="$1" '$2 == t { printf "%s%s", sep, $1; sep = " " }' "$FLOWS_DIR/where"; }
-
-# flows_max FIELD [SPORT…] — the largest FIELD (lost, max_gap_ms, …) over
-# the given flows (default all) in the last report.
-flows_max() {
-	local field=$1
-	shift
-	jq -r --arg ports "$*" --arg f "$field" '
-		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
-		| [.flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
-		   | .[$f]] | max // 0' "$FLOWS_REPORT"
+# flows_cpe_check A B IFS [SPORT…] — between the counter files A and B,
+# every datagram of the flows SPORT… (default all) that came in from the
+# LAN left the cpe by one of the interfaces IFS ("cf3", "cf1 cf2 cf3"),
+# and none left by any other: the cpe neither dropped nor misrouted one.
+# Prints one line per flow; false if not so.  A datagram in flight at a
+# reading may be counted in but not yet out: 5 per flow are allowed for that.
+flows_cpe_check() {
+	awk -v ports=" ${*:4} " -v ok=" $3 " '
+		NR == FNR { a[$1 " " $2 " " $3] = $4; next }
+		ports == "  " || index(ports, " " $3 " ") {
+			d = $4 - a[$1 " " $2 " " $3]
+			seen[$3] = 1
+			if ($1 == "in") { inn[$3] += d; next }
+			if (d == 0) next
+			out[$3] = out[$3] ", out " $2 " " d
+			if (index(ok, " " $2 " ")) good[$3] += d; else bad = 1
+		}
+		END {
+			for (p in seen) {
+				print p ": in " inn[p] out[p]
+				if (inn[p] - good[p] > 5 || good[p] - inn[p] > 5) bad = 1
+			}
+			exit bad
+		}' "$1" "$2"
 }

@@ -45,7 +45,11 @@ edge_public_addr() { echo "192.0.2.$(( 100 + $1 ))"; }
 # Generic helpers ------------------------------------------------------------
 
 lab_log() { printf '[lab] %s\n' "$*" >&2; }
-lab_fail() { printf '[lab] FAIL: %s\n' "$*" >&2; exit 1; }
+lab_fail() {
+	printf '[lab] FAIL: %s\n' "$*" >&2
+	lab_stall_summary >&2
+	exit 1
+}
 
 # nsx NS CMD… — run CMD inside namespace NS.  `ip` commands use `ip -n`,
 # which skips the mount namespace `ip netns exec` sets up: that costs a
@@ -105,6 +109,7 @@ lab_up() {
 	local t0=$EPOCHREALTIME
 	"$LAB_DIR/topology" down
 	trap lab_on_exit EXIT
+	lab_stall_watch
 	"$LAB_DIR/topology" up "$@"
 	lab_log "topology up in $(awk -v a=$t0 -v b=$EPOCHREALTIME 'BEGIN{printf "%.1f s", b-a}')"
 }
@@ -304,4 +309,51 @@ lab_edge_rx() {
 		sum=$(( sum + $(lab_link_rx "edge$k" "gt$1") ))
 	done
 	echo $sum
+}
+
+# The VM's own stall detector ------------------------------------------------
+#
+# On a 2-core build machine shared with other work, the emulated VM's vCPUs
+# sometimes do not run for a while: every process inside, the daemon, the
+# traffic tools and the kernel, stops at once.  tests/lab/tools/vmstall
+# logs each such stall (one SCHED_FIFO thread per vCPU that wakes every
+# 5 ms and writes a line when it woke 20 ms or more late), so a scenario
+# can tell what the VM did from what the code under test did, and assert
+# on the latter only.  lab_up starts it; `topology down` stops it.
+LAB_STALL_LOG=$LAB_RUN/vmstall.log
+
+lab_stall_watch() {
+	local bin=$LAB_BUILD/tests/lab/tools/vmstall
+	[ -x "$bin" ] || lab_fail "no vmstall in $LAB_BUILD/tests/lab/tools (make first)"
+	lab_stall_unwatch
+	mkdir -p "$LAB_RUN"
+	: >"$LAB_STALL_LOG"
+	"$bin" -o "$LAB_STALL_LOG" 2>/dev/null &
+	echo $! >"$LAB_RUN/vmstall.pid"
+	disown $!	# no "Terminated" notice when it goes
+}
+
+lab_stall_unwatch() {
+	[ -r "$LAB_RUN/vmstall.pid" ] || return 0
+	kill "$(cat "$LAB_RUN/vmstall.pid")" 2>/dev/null || true
+	rm -f "$LAB_RUN/vmstall.pid"
+}
+
+# lab_vm_stall_max T0 [T1] — the longest vCPU stall, in whole ms, that
+# overlaps the window [T0, T1] (EPOCHREALTIME values; T1 default now);
+# 0 when none of 20 ms or more was seen.
+lab_vm_stall_max() {
+	awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" \
+		'$1 <= b && $1 + $2 / 1000 >= a && $2 > m { m = $2 }
+		END { printf "%d\n", m + 0.5 }' "$LAB_STALL_LOG" 2>/dev/null || echo 0
+}
+
+# lab_stall_summary — one line on the VM's stalls since the scenario began
+# (printed with every failure, so that a failure says whether the VM
+# stalled around it).
+lab_stall_summary() {
+	[ -r "$LAB_STALL_LOG" ] || return 0
+	awk -v now="$EPOCHREALTIME" '{ n++; if ($2 > m) { m = $2; at = $1 } }
+		END { if (n) printf "[lab] VM: %d vCPU stalls of 20 ms or more in this scenario, the longest %.0f ms, %.1f s ago\n", n, m, now - at
+		      else print "[lab] VM: no vCPU stall of 20 ms or more in this scenario" }' "$LAB_STALL_LOG"
 }

@@ -15,11 +15,13 @@ TS_PID=
 # ts_conf [FILE] — the lab's config: the four tunnels of
 # etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3), and the authorized
 # prefix 203.0.113.0/25 preferring cf1 and cf3 (one per ISP) over cf2, cf4.
+# TS_PROBE, if set, is the body of the global probe group.
 ts_conf() {
 	local out=${1:-$TS_CONF}
 	mkdir -p "$(dirname "$out")"
 	cat >"$out" <<-CONF
 	log_level = "debug";
+	${TS_PROBE:+probe = { $TS_PROBE };}
 	tunnels = (
 	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
 	    address = "$(tun_cpe_addr 0)/31";

@@ -5,7 +5,7 @@
  * stream stopped.
  *
  *   udpflows send -s SRC -d DST:PORT [-n FLOWS] [-p SPORT] [-r PPS]
- *                 [-t SECONDS] [-l LEN] [-B TICKS]
+ *                 [-t SECONDS] [-l LEN] [-B TICKS] [-c CTL:PORT]
  *   udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-m MAXFLOWS]
  *
  * send: flow i is a socket bound to SRC:SPORT+i and connected to
@@ -16,6 +16,12 @@
  * are caught up; the rest are skipped and not numbered, so the receiver
  * sees them as a gap, not as loss.  Runs -t seconds (default 0: until
  * SIGTERM or SIGINT) and prints what it sent to stderr.
+ *
+ * -c adds one control flow (id FLOWS, source port SPORT+FLOWS) sent to
+ * CTL:PORT on the same ticks by the same loop: pointed at a receiver that
+ * no tunnel leads to, it measures in the same window what the VM alone
+ * did to a stream (sender or receiver stalls, queue overflows), so a
+ * scenario can tell that from what the network under test did.
  *
  * Datagram (network order): magic "UDF1", flow id u32, sequence u64
  * (from 0, consecutive per flow), send time u64 (CLOCK_MONOTONIC ns),
@@ -101,7 +107,7 @@ static void
 usage(void)
 {
 	fputs("usage: udpflows send -s SRC -d DST:PORT [-n FLOWS] [-p SPORT] [-r PPS]\n"
-	      "                     [-t SECONDS] [-l LEN] [-B TICKS]\n"
+	      "                     [-t SECONDS] [-l LEN] [-B TICKS] [-c CTL:PORT]\n"
 	      "       udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-m MAXFLOWS]\n",
 	      stderr);
 	exit(2);
@@ -193,10 +199,10 @@ bad:
 static int
 do_send(int argc, char **argv)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET }, dst;
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst, ctl;
 	unsigned long flows = 1, sport = 40000, pps = 1000, secs = 0;
-	unsigned long len = 64, burst = 10;
-	bool have_src = false, have_dst = false;
+	unsigned long len = 64, burst = 10, nfd;
+	bool have_src = false, have_dst = false, have_ctl = false;
 	uint64_t interval, skipped = 0, errors = 0, start, end = 0;
 	double elapsed;
 	uint64_t *seq;
@@ -204,7 +210,7 @@ do_send(int argc, char **argv)
 	uint8_t buf[MAX_LEN] = { 0 };
 	struct itimerspec its = { 0 };
 
-	while ((c = getopt(argc, argv, "s:d:n:p:r:t:l:B:")) != -1) {
+	while ((c = getopt(argc, argv, "s:d:n:p:r:t:l:B:c:")) != -1) {
 		switch (c) {
 		case 's':
 			if (inet_pton(AF_INET, optarg, &src.sin_addr) != 1) {
@@ -220,29 +226,33 @@ do_send(int argc, char **argv)
 		case 't': secs = num(optarg, 't', 0, 86400); break;
 		case 'l': len = num(optarg, 'l', HDR_LEN, MAX_LEN); break;
 		case 'B': burst = num(optarg, 'B', 1, 1000000); break;
+		case 'c': parse_endpoint(optarg, 'c', false, &ctl); have_ctl = true; break;
 		default: usage();
 		}
 	}
 	if (!have_src || !have_dst || optind != argc)
 		usage();
-	if (sport + flows - 1 > 65535) {
+	nfd = flows + (have_ctl ? 1 : 0);
+	if (sport + nfd - 1 > 65535) {
 		fprintf(stderr, "udpflows: -p %lu -n %lu: ports beyond 65535\n", sport, flows);
 		return 2;
 	}
 	interval = 1000000000u / pps;
-	fd = calloc(flows, sizeof(*fd));
-	seq = calloc(flows, sizeof(*seq));
+	fd = calloc(nfd, sizeof(*fd));
+	seq = calloc(nfd, sizeof(*seq));
 	if (fd == NULL || seq == NULL) {
 		perror("udpflows: calloc");
 		goto out;
 	}
-	for (unsigned long i = 0; i < flows; i++)
+	for (unsigned long i = 0; i < nfd; i++)
 		fd[i] = -1;
-	for (unsigned long i = 0; i < flows; i++) {
+	for (unsigned long i = 0; i < nfd; i++) {
+		const struct sockaddr_in *to = i < flows ? &dst : &ctl;
+
 		src.sin_port = htons((uint16_t)(sport + i));
 		fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&src, sizeof(src)) < 0 ||
-		    connect(fd[i], (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		    connect(fd[i], (const struct sockaddr *)to, sizeof(*to)) < 0) {
 			fprintf(stderr, "udpflows: flow %lu (port %lu): %s\n", i,
 				sport + i, strerror(errno));
 			goto out;
@@ -273,7 +283,7 @@ do_send(int argc, char **argv)
 		}
 		for (; due > 0; due--) {
 			now = now_ns(CLOCK_MONOTONIC);
-			for (unsigned long i = 0; i < flows; i++) {
+			for (unsigned long i = 0; i < nfd; i++) {
 				put32(buf + 4, (uint32_t)i);
 				put64(buf + 8, seq[i]++);
 				put64(buf + 16, now);
@@ -288,13 +298,14 @@ do_send(int argc, char **argv)
 	}
 	elapsed = (now_ns(CLOCK_MONOTONIC) - start) / 1e9;
 	fprintf(stderr, "udpflows send: %lu flows, %" PRIu64 " datagrams each "
-		"in %.1f s (%.0f/s per flow), %" PRIu64 " ticks skipped, %" PRIu64
+		"in %.1f s (%.0f/s per flow)%s, %" PRIu64 " ticks skipped, %" PRIu64
 		" send errors%s%s\n", flows, seq[0], elapsed,
-		elapsed > 0 ? seq[0] / elapsed : 0.0, skipped, errors,
+		elapsed > 0 ? seq[0] / elapsed : 0.0,
+		have_ctl ? " + 1 control flow" : "", skipped, errors,
 		errors ? ", last: " : "", errors ? strerror(last_err) : "");
 	rc = 0;
 out:
-	for (unsigned long i = 0; fd && i < flows; i++)
+	for (unsigned long i = 0; fd && i < nfd; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
 	if (tfd >= 0)
