@@ -94,6 +94,18 @@ cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
 	p->n_msgs = p->cap_msgs = 0;
 }
 
+void
+config_errors_free(struct config_errors *errs)
+{
+	if (!errs)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
 /* --- fields and typed access --------------------------------------------- */
 
 void

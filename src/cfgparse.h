@@ -50,6 +50,14 @@ bool cfgp_failed(const struct cfgp *p);
  * frees each and the array); with @msgs NULL they are dropped. */
 void cfgp_flush(struct cfgp *p, char ***msgs, size_t *n);
 
+/* Error messages collected by config_load() or edge_config_load(), in file
+ * order (cfgp_flush() appends to them). */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+void config_errors_free(struct config_errors *errs);
+
 /* A field name, truncated (never overflowed) at CFGP_FIELD_MAX. */
 void cfgp_fieldf(char *buf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

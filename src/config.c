@@ -221,18 +221,6 @@ cfg_flush(struct parse *p, struct config_errors *errs)
 	p->n_msgs = p->cap_msgs = 0;
 }
 
-void
-config_errors_free(struct config_errors *errs)
-{
-	if (!errs)
-		return;
-	for (size_t i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
-}
-
 /* --- typed access to libconfig settings -------------------------------- */
 
 static int

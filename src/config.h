@@ -20,6 +20,7 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "cfgparse.h"		/* struct config_errors */
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/tunsteer/tunsteerd.conf"
 #define CONFIG_NAME_MAX 32		/* policy names, incl. NUL */
@@ -130,12 +131,6 @@ struct config {
 	struct config_probe probe;	/* defaults for every tunnel */
 };
 
-/* Error messages collected by config_load(), in file order. */
-struct config_errors {
-	char **msgs;
-	size_t n;
-};
-
 /*
  * Parse and validate @path.  Returns a new config (free with
  * config_free()) or NULL with at least one message in @errs (free with
@@ -149,7 +144,6 @@ struct config *config_load_string(const char *text, const char *name,
 				  struct config_errors *errs)
 	__attribute__((warn_unused_result));
 void config_free(struct config *conf);
-void config_errors_free(struct config_errors *errs);
 
 /* Print @conf normalised (every default made explicit), in the file
  * syntax; config_load_string() of the output gives an equal config. */

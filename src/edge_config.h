@@ -24,7 +24,7 @@
 #include <sys/un.h>
 
 #include "addr.h"
-#include "config.h"		/* struct config_errors */
+#include "cfgparse.h"		/* struct config_errors */
 
 #define EDGE_CONFIG_DEFAULT_PATH SYSCONFDIR "/tunsteer/tunsteer-edge.conf"
 #define EDGE_NAME_MAX 32		/* edge, customer, rule names incl. NUL */
