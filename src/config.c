@@ -30,8 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "log.h"
+#include "lib/addr.h"
+#include "lib/log.h"
 
 #define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
 

@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <sys/un.h>
 
-#include "addr.h"
-#include "cfgparse.h"		/* struct config_errors */
+#include "lib/addr.h"
+#include "lib/cfgparse.h"		/* struct config_errors */
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/tunsteer/tunsteerd.conf"
 #define CONFIG_NAME_MAX 32		/* policy names, incl. NUL */

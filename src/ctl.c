@@ -15,8 +15,8 @@
 #include <event2/listener.h>
 
 #include "ctl.h"
-#include "ctl_proto.h"
-#include "log.h"
+#include "lib/ctl_proto.h"
+#include "lib/log.h"
 
 struct ctl {
 	struct evconnlistener *listener;

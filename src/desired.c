@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "desired.h"
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 void
 nft_state_free(struct nft_state *ns)

@@ -23,7 +23,7 @@
 
 #include "config.h"
 #include "health.h"
-#include "reconcile.h"
+#include "lib/reconcile.h"
 
 #define DESIRED_PIN_TABLE_BASE 21000	/* + uplink index, < 21100 */
 #define DESIRED_PIN_PRIO_BASE 21000

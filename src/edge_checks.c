@@ -18,7 +18,7 @@
 
 #include "edge_checks.h"
 #include "edge_hcpkt.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct hc_tunnel {
 	struct edge_checks *ec;

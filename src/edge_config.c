@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfgparse.h"
-#include "log.h"
+#include "lib/cfgparse.h"
+#include "lib/log.h"
 
 #define EDGE_DEFAULT_SOCKET TS_RUNDIR "/tunsteer-edge.sock"
 

@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <sys/un.h>
 
-#include "addr.h"
-#include "cfgparse.h"		/* struct config_errors */
+#include "lib/addr.h"
+#include "lib/cfgparse.h"		/* struct config_errors */
 
 #define EDGE_CONFIG_DEFAULT_PATH SYSCONFDIR "/tunsteer/tunsteer-edge.conf"
 #define EDGE_NAME_MAX 32		/* edge, customer, rule names incl. NUL */

@@ -13,7 +13,7 @@
 
 #include "edge_kernel.h"
 #include "edge_steer.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct dumped {
 	struct kernel_link *links;

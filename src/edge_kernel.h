@@ -18,7 +18,7 @@
 #define TUNSTEER_EDGE_KERNEL_H
 
 #include "edge_config.h"
-#include "kernel.h"
+#include "lib/kernel.h"
 
 /*
  * Make the kernel hold exactly @c's objects among those with our marks:

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "edge_nft.h"
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 static void
 steer_rules(struct strbuf *b, const struct edge_config *c,

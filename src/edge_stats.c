@@ -10,7 +10,7 @@
 
 #include "edge_stats.h"
 #include "edge_steer.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct edge_stats {
 	/* Our own context: the kernel backend's lists without counters. */

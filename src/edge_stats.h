@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "edge_config.h"
-#include "kernel.h"
+#include "lib/kernel.h"
 
 struct edge_count {
 	uint64_t packets, bytes;

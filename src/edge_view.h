@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "ctl_proto.h"
+#include "lib/ctl_proto.h"
 #include "edge_checks.h"
 #include "edge_config.h"
 #include "edge_stats.h"
 #include "edge_steer.h"
-#include "kernel.h"
+#include "lib/kernel.h"
 
 struct edge {
 	struct edge_config *conf;

@@ -9,9 +9,9 @@
 
 #include "desired.h"
 #include "engine.h"
-#include "log.h"
+#include "lib/log.h"
 #include "nft.h"
-#include "reconcile.h"
+#include "lib/reconcile.h"
 
 struct engine {
 	struct kernel_ops *ops;

@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "health.h"
-#include "kernel.h"
+#include "lib/kernel.h"
 #include "passive.h"
 
 struct engine;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "nft.h"
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 struct nft_sync {
 	struct kernel_ops *ops;

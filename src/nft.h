@@ -10,7 +10,7 @@
 #define TUNSTEER_NFT_H
 
 #include "desired.h"
-#include "kernel.h"
+#include "lib/kernel.h"
 
 struct nft_sync;
 

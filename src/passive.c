@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "passive.h"
 
 #define RX_BATCH 32			/* packets per system call */

@@ -25,7 +25,7 @@
 
 #include <event2/event.h>
 
-#include "ctl_server.h"
+#include "lib/ctl_server.h"
 #include "edge_checks.h"
 #include "edge_config.h"
 #include "edge_kernel.h"
@@ -33,9 +33,9 @@
 #include "edge_stats.h"
 #include "edge_steer.h"
 #include "edge_view.h"
-#include "kernel_nl.h"
-#include "log.h"
-#include "version.h"
+#include "lib/kernel_nl.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 #define EDGE_DEFAULT_SOCK TS_RUNDIR "/tunsteer-edge.sock"
 /* Failed kernel or nft operations are retried this often. */

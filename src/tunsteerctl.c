@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_proto.h"
-#include "log.h"
-#include "version.h"
+#include "lib/ctl_proto.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 #define TS_DEFAULT_SOCK TS_RUNDIR "/tunsteerd.sock"
 

@@ -25,11 +25,11 @@
 #include "config.h"
 #include "ctl.h"
 #include "engine.h"
-#include "kernel_nl.h"
+#include "lib/kernel_nl.h"
 #include "passive.h"
 #include "probe.h"
-#include "log.h"
-#include "version.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 #define TS_DEFAULT_CONF CONFIG_DEFAULT_PATH
 #define TS_DEFAULT_SOCK TS_RUNDIR "/tunsteerd.sock"

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "log.h"
+#include "lib/log.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."

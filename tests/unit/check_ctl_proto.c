@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_proto.h"
+#include "lib/ctl_proto.h"
 
 START_TEST(test_request_round_trips_command_and_arguments)
 {

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "desired.h"
-#include "kernel_fake.h"
-#include "log.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
 #include "nft.h"
 
 static struct config conf;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "edge_config.h"
-#include "log.h"
+#include "lib/log.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."

@@ -14,8 +14,8 @@
 
 #include "edge_config.h"
 #include "edge_kernel.h"
-#include "kernel_fake.h"
-#include "log.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
 
 #define HEAD \
 	"anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n" \

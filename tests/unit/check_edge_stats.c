@@ -13,7 +13,7 @@
 
 #include "edge_config.h"
 #include "edge_stats.h"
-#include "log.h"
+#include "lib/log.h"
 
 static const char *conf =
 	"anycast = [ \"192.0.2.1\" ];\n"

@@ -18,7 +18,7 @@
 #include "edge_config.h"
 #include "edge_nft.h"
 #include "edge_steer.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* The lab's layout: gt0, gt2 at 100; gt1, gt3 at 200. */
 static const char *lab =

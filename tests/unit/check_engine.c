@@ -16,8 +16,8 @@
 #include "desired.h"
 #include "engine.h"
 #include "health.h"
-#include "kernel_fake.h"
-#include "log.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
 
 static struct kernel_ops *k;
 static struct engine *e;

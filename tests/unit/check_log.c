@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 START_TEST(level_names_round_trip)
 {

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel_fake.h"
-#include "log.h"
-#include "reconcile.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
+#include "lib/reconcile.h"
 
 static struct kernel_ops *k;
 static struct reconcile *rc;

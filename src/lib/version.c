@@ -7,7 +7,7 @@
 #include <libconfig.h>
 #include <netlink/version.h>
 
-#include "version.h"
+#include "lib/version.h"
 
 void
 version_print(FILE *out, const char *prog)

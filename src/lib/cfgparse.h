@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 #define CFGP_FIELD_MAX 192		/* "customers[1].tunnels[12].health_check.type" */
 #define CFGP_FILE_MAX (16 * 1024 * 1024)

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 void
 strbuf_printf(struct strbuf *b, const char *fmt, ...)

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "kernel.h"
+#include "lib/kernel.h"
 
 struct kernel_sysctl {
 	char path[128];		/* below /proc/sys */

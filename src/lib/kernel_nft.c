@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "kernel_nft.h"
-#include "log.h"
+#include "lib/kernel_nft.h"
+#include "lib/log.h"
 
 struct kernel_nft {
 	struct nft_ctx *ctx;

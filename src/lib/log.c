@@ -8,7 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static struct {
 	const char *ident;

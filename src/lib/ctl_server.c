@@ -13,8 +13,8 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "ctl_server.h"
-#include "log.h"
+#include "lib/ctl_server.h"
+#include "lib/log.h"
 
 struct ctl_server {
 	struct evconnlistener *listener;

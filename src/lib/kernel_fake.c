@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel_fake.h"
+#include "lib/kernel_fake.h"
 
 /* A growable array of fixed-size objects. */
 struct vec {

@@ -24,8 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "kernel_nft.h"
-#include "kernel_nl.h"
+#include "lib/kernel_nft.h"
+#include "lib/kernel_nl.h"
 
 #include <linux/fib_rules.h>
 #include <linux/netfilter/nfnetlink.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 static unsigned int
 family_bits(int family)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
-#include "cfgparse.h"
+#include "lib/cfgparse.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

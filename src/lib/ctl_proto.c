@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ctl_proto.h"
+#include "lib/ctl_proto.h"
 
 uint32_t
 ctl_frame_len(const uint8_t hdr[4])

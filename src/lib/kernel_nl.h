@@ -19,7 +19,7 @@
 #ifndef TUNSTEER_KERNEL_NL_H
 #define TUNSTEER_KERNEL_NL_H
 
-#include "kernel.h"
+#include "lib/kernel.h"
 
 /*
  * Open the netlink sockets.  Returns the backend (free it with

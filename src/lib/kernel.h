@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 /* Ownership marks: see DESIGN.md. */
 #define KERNEL_RTPROT_TUNSTEER 227

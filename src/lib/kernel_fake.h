@@ -7,7 +7,7 @@
 #ifndef TUNSTEER_KERNEL_FAKE_H
 #define TUNSTEER_KERNEL_FAKE_H
 
-#include "kernel.h"
+#include "lib/kernel.h"
 
 /* NULL on allocation failure.  Free with ops->destroy(ops). */
 struct kernel_ops *kernel_fake_create(void);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernel.h"
+#include "lib/kernel.h"
 
 bool
 kernel_link_has_mark(const struct kernel_link *link, const char *mark)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "reconcile.h"
+#include "lib/log.h"
+#include "lib/reconcile.h"
 
 struct reconcile {
 	struct kernel_ops *ops;

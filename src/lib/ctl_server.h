@@ -14,7 +14,7 @@
 
 #include <event2/event.h>
 
-#include "ctl_proto.h"
+#include "lib/ctl_proto.h"
 
 /* Answer @req from a peer with uid @uid by writing to @out; return true
  * for "ok", false for "error". */
