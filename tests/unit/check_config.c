@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "tunsteerd/config.h"
 #include "lib/log.h"
 
 #ifndef TOP_SRCDIR

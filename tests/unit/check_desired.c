@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desired.h"
+#include "tunsteerd/desired.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
-#include "nft.h"
+#include "tunsteerd/nft.h"
 
 static struct config conf;
 static struct config_tunnel tun[3];

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "desired.h"
-#include "engine.h"
-#include "health.h"
+#include "tunsteerd/desired.h"
+#include "tunsteerd/engine.h"
+#include "tunsteerd/health.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
+#include "tunsteerd/health.h"
 
 static struct config_probe cfg;
 static struct health h;

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "passive.h"
-#include "passive_pkt.h"
-#include "probe_pkt.h"
+#include "tunsteerd/passive.h"
+#include "tunsteerd/passive_pkt.h"
+#include "tunsteerd/probe_pkt.h"
 
 /* Lab tunnel 1 (cf2): inner 198.19.0.3, provider side 198.19.0.2, our
  * underlay address 198.51.100.2. */

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
-#include "probe_pkt.h"
+#include "tunsteerd/probe.h"
+#include "tunsteerd/probe_pkt.h"
 
 static const struct probe_pkt sent = {
 	.ident = 0x1234, .tunnel = 3, .seq = 0x10002,

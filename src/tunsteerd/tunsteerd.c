@@ -22,12 +22,12 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "config.h"
-#include "ctl.h"
-#include "engine.h"
+#include "tunsteerd/config.h"
+#include "tunsteerd/ctl.h"
+#include "tunsteerd/engine.h"
 #include "lib/kernel_nl.h"
-#include "passive.h"
-#include "probe.h"
+#include "tunsteerd/passive.h"
+#include "tunsteerd/probe.h"
 #include "lib/log.h"
 #include "lib/version.h"
 

@@ -11,8 +11,8 @@
 
 #include <event2/event.h>
 
-#include "config.h"
-#include "health.h"
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
 
 struct probe_engine;
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "probe.h"
-#include "probe_pkt.h"
+#include "tunsteerd/probe.h"
+#include "tunsteerd/probe_pkt.h"
 
 #define INFLIGHT 64			/* probes in flight per tunnel */
 /* Receive buffer per tunnel, so one interval's answers of every tunnel

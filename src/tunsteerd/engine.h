@@ -15,10 +15,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "config.h"
-#include "health.h"
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
 #include "lib/kernel.h"
-#include "passive.h"
+#include "tunsteerd/passive.h"
 
 struct engine;
 

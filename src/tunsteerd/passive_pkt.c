@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 
-#include "passive_pkt.h"
-#include "probe_pkt.h"
+#include "tunsteerd/passive_pkt.h"
+#include "tunsteerd/probe_pkt.h"
 
 static uint32_t
 get32(const uint8_t *b)

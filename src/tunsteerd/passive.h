@@ -25,8 +25,8 @@
 
 #include <event2/event.h>
 
-#include "config.h"
-#include "passive_pkt.h"
+#include "tunsteerd/config.h"
+#include "tunsteerd/passive_pkt.h"
 
 struct passive;
 

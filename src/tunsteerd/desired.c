@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desired.h"
+#include "tunsteerd/desired.h"
 #include "lib/strbuf.h"
 
 void

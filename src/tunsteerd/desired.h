@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "health.h"
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
 #include "lib/reconcile.h"
 
 #define DESIRED_PIN_TABLE_BASE 21000	/* + uplink index, < 21100 */

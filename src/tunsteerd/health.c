@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "health.h"
+#include "tunsteerd/health.h"
 
 void
 health_init(struct health *h, const struct config_probe *cfg)

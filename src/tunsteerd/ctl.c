@@ -14,7 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "ctl.h"
+#include "tunsteerd/ctl.h"
 #include "lib/ctl_proto.h"
 #include "lib/log.h"
 

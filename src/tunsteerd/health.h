@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "tunsteerd/config.h"
 
 #define HEALTH_WINDOW 20		/* probes the loss and RTT rules look at */
 #define HEALTH_PENALTY_DEGRADED 500000u

@@ -6,7 +6,7 @@
 #include <netinet/ip_icmp.h>
 #include <string.h>
 
-#include "probe_pkt.h"
+#include "tunsteerd/probe_pkt.h"
 
 static void
 put32(uint8_t *b, uint32_t v)

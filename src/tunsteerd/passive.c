@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "passive.h"
+#include "tunsteerd/passive.h"
 
 #define RX_BATCH 32			/* packets per system call */
 #define RX_CALLS 8			/* calls per wakeup, then yield */

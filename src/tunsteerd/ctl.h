@@ -9,7 +9,7 @@
 
 #include <event2/event.h>
 
-#include "engine.h"
+#include "tunsteerd/engine.h"
 
 struct ctl;
 

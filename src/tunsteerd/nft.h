@@ -9,7 +9,7 @@
 #ifndef TUNSTEER_NFT_H
 #define TUNSTEER_NFT_H
 
-#include "desired.h"
+#include "tunsteerd/desired.h"
 #include "lib/kernel.h"
 
 struct nft_sync;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "nft.h"
+#include "tunsteerd/nft.h"
 #include "lib/strbuf.h"
 
 struct nft_sync {

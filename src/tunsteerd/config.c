@@ -13,7 +13,7 @@
  */
 #include "autoconfig.h"
 
-#include "config.h"
+#include "tunsteerd/config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "desired.h"
-#include "engine.h"
+#include "tunsteerd/desired.h"
+#include "tunsteerd/engine.h"
 #include "lib/log.h"
-#include "nft.h"
+#include "tunsteerd/nft.h"
 #include "lib/reconcile.h"
 
 struct engine {
