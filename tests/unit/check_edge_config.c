@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 #include "lib/log.h"
 
 #ifndef TOP_SRCDIR

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_hcpkt.h"
+#include "edge/edge_hcpkt.h"
 
 static struct edge_tunnel t;
 static struct in_addr pub;

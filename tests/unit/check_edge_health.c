@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_health.h"
+#include "edge/edge_health.h"
 
 #define MIN5 300000u		/* the provider's minimum time, ms */
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_config.h"
-#include "edge_kernel.h"
+#include "edge/edge_config.h"
+#include "edge/edge_kernel.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 

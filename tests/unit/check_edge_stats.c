@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_config.h"
-#include "edge_stats.h"
+#include "edge/edge_config.h"
+#include "edge/edge_stats.h"
 #include "lib/log.h"
 
 static const char *conf =

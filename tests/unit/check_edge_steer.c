@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_config.h"
-#include "edge_nft.h"
-#include "edge_steer.h"
+#include "edge/edge_config.h"
+#include "edge/edge_nft.h"
+#include "edge/edge_steer.h"
 #include "lib/log.h"
 
 /* The lab's layout: gt0, gt2 at 100; gt1, gt3 at 200. */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_kernel.h"
-#include "edge_steer.h"
+#include "edge/edge_kernel.h"
+#include "edge/edge_steer.h"
 #include "lib/log.h"
 
 struct dumped {

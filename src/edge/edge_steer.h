@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge_config.h"
-#include "edge_health.h"
+#include "edge/edge_config.h"
+#include "edge/edge_health.h"
 
 /* Ownership marks of tunsteer-edge (DESIGN.md): tunnel i (0-based) has
  * fwmark EDGE_FWMARK_BASE + i + 1, routing table and rule priority

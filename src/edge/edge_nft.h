@@ -23,8 +23,8 @@
 #ifndef TUNSTEER_EDGE_NFT_H
 #define TUNSTEER_EDGE_NFT_H
 
-#include "edge_config.h"
-#include "edge_steer.h"
+#include "edge/edge_config.h"
+#include "edge/edge_steer.h"
 
 /* The whole table, replacing any previous one in the same transaction.
  * malloc'd; NULL with *@err on failure. */

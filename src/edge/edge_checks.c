@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "edge_checks.h"
-#include "edge_hcpkt.h"
+#include "edge/edge_checks.h"
+#include "edge/edge_hcpkt.h"
 #include "lib/log.h"
 
 struct hc_tunnel {

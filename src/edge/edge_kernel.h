@@ -17,7 +17,7 @@
 #ifndef TUNSTEER_EDGE_KERNEL_H
 #define TUNSTEER_EDGE_KERNEL_H
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 #include "lib/kernel.h"
 
 /*

@@ -5,7 +5,7 @@
 #include <netinet/ip_icmp.h>
 #include <string.h>
 
-#include "edge_hcpkt.h"
+#include "edge/edge_hcpkt.h"
 
 static void
 put16(uint8_t *b, uint16_t v)

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 
 #define HC_MAGIC 0x54534531u		/* "TSE1" */
 #define HC_PAYLOAD_LEN 32		/* magic origin tunnel seq time nonce */

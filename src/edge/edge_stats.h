@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 #include "lib/kernel.h"
 
 struct edge_count {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_steer.h"
+#include "edge/edge_steer.h"
 
 /* --- lookup3 (Bob Jenkins, public domain), as nft's jhash runs it --------- */
 

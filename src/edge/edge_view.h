@@ -13,10 +13,10 @@
 #include <time.h>
 
 #include "lib/ctl_proto.h"
-#include "edge_checks.h"
-#include "edge_config.h"
-#include "edge_stats.h"
-#include "edge_steer.h"
+#include "edge/edge_checks.h"
+#include "edge/edge_config.h"
+#include "edge/edge_stats.h"
+#include "edge/edge_steer.h"
 #include "lib/kernel.h"
 
 struct edge {

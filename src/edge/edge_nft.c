@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_nft.h"
+#include "edge/edge_nft.h"
 #include "lib/strbuf.h"
 
 static void

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_view.h"
+#include "edge/edge_view.h"
 
 /* Names in the config are limited to A-Z a-z 0-9 _ . -; paths are not. */
 static void

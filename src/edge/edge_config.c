@@ -6,7 +6,7 @@
  */
 #include "autoconfig.h"
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -24,8 +24,8 @@
 #include <event2/event.h>
 #include <stdint.h>
 
-#include "edge_config.h"
-#include "edge_health.h"
+#include "edge/edge_config.h"
+#include "edge/edge_health.h"
 
 struct edge_checks;
 

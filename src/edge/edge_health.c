@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "edge_health.h"
+#include "edge/edge_health.h"
 
 void
 edge_health_init(struct edge_health *h, unsigned int min_state_ms,

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_stats.h"
-#include "edge_steer.h"
+#include "edge/edge_stats.h"
+#include "edge/edge_steer.h"
 #include "lib/log.h"
 
 struct edge_stats {
