@@ -6,6 +6,7 @@
 
 TS_BUILD=$LAB_BUILD
 TS_BIN_D=$TS_BUILD/src/tunsteerd/tunsteerd
+TS_BIN_CTL=$TS_BUILD/src/tunsteerctl/tunsteerctl
 TS_SOCK=/run/tunsteer-lab/cpe.sock
 TS_CONF=/run/tunsteer-lab/tunsteerd.conf
 TS_LOG=/run/tunsteer-lab/tunsteerd.log
@@ -46,7 +47,7 @@ ts_conf() {
 	chmod 600 "$out"
 }
 
-ts_ctl() { nsx cpe "$TS_BUILD/src/tunsteerctl" -S "$TS_SOCK" "$@"; }
+ts_ctl() { nsx cpe "$TS_BIN_CTL" -S "$TS_SOCK" "$@"; }
 
 # ts_start [tunsteerd options] — start tunsteerd in cpe, in the
 # foreground with debug logging to $TS_LOG, and wait until it answers.
