@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What tunsteer-edge shows on its control socket: the running state of
- * one server (struct edge, owned by src/tunsteer-edge.c) as text, as JSON
- * (--json; field names documented in tunsteer-edge(8)) and as Prometheus
- * text (metrics).
+ * one server (struct edge, owned by src/edge/tunsteer-edge.c) as text,
+ * as JSON (--json; field names documented in tunsteer-edge(8)) and as
+ * Prometheus text (metrics).
  */
 #ifndef TUNSTEER_EDGE_VIEW_H
 #define TUNSTEER_EDGE_VIEW_H
