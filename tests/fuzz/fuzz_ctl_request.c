@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ctl_proto.h"
+#include "lib/ctl_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

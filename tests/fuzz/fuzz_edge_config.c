@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_config.h"
+#include "edge/edge_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

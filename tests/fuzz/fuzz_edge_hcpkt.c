@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_hcpkt.h"
+#include "edge/edge_hcpkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "passive_pkt.h"
+#include "tunsteerd/passive_pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel_nl.h"
+#include "lib/kernel_nl.h"
 
 #define TABLE 21001
 

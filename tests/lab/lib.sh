@@ -10,6 +10,7 @@ LAB_TOP=$(cd "$LAB_DIR/../.." && pwd)
 LAB_STATE=${LAB_STATE:-/run/tunsteer-lab/topology}
 LAB_RUN=/run/tunsteer-lab
 LAB_BUILD=${TUNSTEER_BUILDDIR:-$LAB_TOP/build}
+LAB_EDGE_BIN=$LAB_BUILD/src/edge/tunsteer-edge
 # The provider side of the lab's tunnels: "tunsteer-edge" (one emulator per
 # edge namespace) or "plain" (`ip` GRE tunnels and static return routes).
 LAB_EDGE=${LAB_EDGE:-tunsteer-edge}
@@ -178,7 +179,7 @@ edge_conf_file() { echo "$LAB_RUN/edge$1.conf"; }
 edge_log() { echo "$LAB_RUN/edge$1.log"; }
 # edge_ctl K ARGS… — tunsteer-edge's client on edge K's control socket
 # (a file: no namespace switch needed).
-edge_ctl() { local k=$1; shift; "$LAB_BUILD/src/tunsteer-edge" -S "$(edge_sock "$k")" "$@"; }
+edge_ctl() { local k=$1; shift; "$LAB_EDGE_BIN" -S "$(edge_sock "$k")" "$@"; }
 
 # lab_edge_conf K — write edge K's config: both anycast endpoints, the
 # four tunnels of the lab (gt<t> over ISP t/2+1 to endpoint t%2, provider
@@ -230,11 +231,11 @@ lab_edge_conf() {
 lab_edge_start() {
 	local k ks=("$@")
 	[ ${#ks[@]} -gt 0 ] || ks=($(seq 1 "$(lab_edges)"))
-	[ -x "$LAB_BUILD/src/tunsteer-edge" ] || lab_fail "no tunsteer-edge in $LAB_BUILD/src (build first)"
+	[ -x "$LAB_EDGE_BIN" ] || lab_fail "no tunsteer-edge in ${LAB_EDGE_BIN%/*} (build first)"
 	for k in "${ks[@]}"; do
 		lab_edge_conf "$k"
 		# Not through nsx: $! must be tunsteer-edge itself.
-		ip netns exec "edge$k" "$LAB_BUILD/src/tunsteer-edge" -d \
+		ip netns exec "edge$k" "$LAB_EDGE_BIN" -d \
 			-c "$(edge_conf_file "$k")" >>"$(edge_log "$k")" 2>&1 &
 		echo $! >"$LAB_STATE/edge$k.pid"
 		disown $!	# no "Killed" notice when the lab goes down

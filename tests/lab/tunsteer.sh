@@ -5,12 +5,14 @@
 # build/ directory of this tree).
 
 TS_BUILD=$LAB_BUILD
+TS_BIN_D=$TS_BUILD/src/tunsteerd/tunsteerd
+TS_BIN_CTL=$TS_BUILD/src/tunsteerctl/tunsteerctl
 TS_SOCK=/run/tunsteer-lab/cpe.sock
 TS_CONF=/run/tunsteer-lab/tunsteerd.conf
 TS_LOG=/run/tunsteer-lab/tunsteerd.log
 TS_PID=
 
-[ -x "$TS_BUILD/src/tunsteerd" ] || lab_fail "no tunsteerd in $TS_BUILD/src (build first)"
+[ -x "$TS_BIN_D" ] || lab_fail "no tunsteerd in ${TS_BIN_D%/*} (build first)"
 
 # ts_conf [FILE] — the lab's config: the four tunnels of
 # etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3), and the authorized
@@ -47,7 +49,7 @@ ts_conf() {
 	chmod 600 "$out"
 }
 
-ts_ctl() { nsx cpe "$TS_BUILD/src/tunsteerctl" -S "$TS_SOCK" "$@"; }
+ts_ctl() { nsx cpe "$TS_BIN_CTL" -S "$TS_SOCK" "$@"; }
 
 # ts_start [tunsteerd options] — start tunsteerd in cpe, in the
 # foreground with debug logging to $TS_LOG, and wait until it answers.
@@ -55,7 +57,7 @@ ts_start() {
 	mkdir -p "$(dirname "$TS_LOG")"
 	# Not through nsx: a function run with & is a subshell, and $! must
 	# be tunsteerd itself (ip netns exec execs it).
-	ip netns exec cpe "$TS_BUILD/src/tunsteerd" -d -c "$TS_CONF" -S "$TS_SOCK" "$@" \
+	ip netns exec cpe "$TS_BIN_D" -d -c "$TS_CONF" -S "$TS_SOCK" "$@" \
 		>>"$TS_LOG" 2>&1 &
 	TS_PID=$!
 	lab_wait 30 "tunsteerd answers on $TS_SOCK" ts_ctl status

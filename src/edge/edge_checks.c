@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+/* net/if.h before linux/icmp.h: the kernel's if.h then defers to libc's. */
+#include <net/if.h>
+#include <linux/icmp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edge/edge_checks.h"
+#include "edge/edge_hcpkt.h"
+#include "lib/log.h"
+
+struct hc_tunnel {
+	struct edge_checks *ec;
+	size_t index;
+	const struct edge_tunnel *t;
+	struct hc_plan plan;
+	struct edge_health h;
+	struct hc_inflight fly;
+	bool fly_retry;			/* the check in flight is a retry */
+	uint32_t next_seq;
+	unsigned int ifindex;		/* 0: look it up before sending */
+	struct event *tick, *timeout;
+	uint64_t next_due_ms;		/* the next regular check */
+	struct edge_check_stats st;
+};
+
+struct edge_checks {
+	struct event_base *base;
+	const struct edge_config *conf;
+	edge_checks_cb cb;
+	void *arg;
+	int raw_fd, pkt_fd, relay_fd;
+	struct event *raw_ev, *relay_ev;
+	uint32_t self;			/* our origin id */
+	uint16_t ident;
+	struct hc_tunnel *t;
+	size_t n;
+	uint64_t foreign;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+edge_checks_now_ms(void)
+{
+	return now_ns() / 1000000u;
+}
+
+static uint64_t
+random64(void)
+{
+	uint64_t v = 0;
+
+	/* 8 bytes from an initialised pool do not fail; if they ever did, a
+	 * zero nonce still has to match the sequence and send time. */
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = 0;
+	return v;
+}
+
+static struct timeval
+tv_ms(uint64_t ms)
+{
+	return (struct timeval){ (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+}
+
+static void send_check(struct hc_tunnel *t, bool retry);
+
+static void
+schedule_next(struct hc_tunnel *t)
+{
+	uint64_t now = edge_checks_now_ms();
+	struct timeval tv;
+
+	if (now >= t->next_due_ms) {
+		send_check(t, false);
+		return;
+	}
+	tv = tv_ms(t->next_due_ms - now);
+	evtimer_add(t->tick, &tv);
+}
+
+static void
+result(struct hc_tunnel *t, bool ok, uint32_t rtt_us)
+{
+	struct edge_checks *ec = t->ec;
+	enum eh_state old;
+	bool retry;
+
+	t->fly.used = false;
+	if (ok) {
+		t->st.ok++;
+		t->st.last_rtt_us = rtt_us;
+	} else {
+		t->st.failed++;
+	}
+	retry = edge_health_feed(&t->h, ok, t->fly_retry, edge_checks_now_ms(), &old);
+	log_debug("check", "tunnel %s: check %u %s%s", t->t->name,
+		  t->fly.seq, ok ? "passed" : "failed",
+		  retry ? ", retrying at once" : "");
+	if (t->h.state != old) {
+		log_notice("check", "tunnel %s: %s -> %s (%s)", t->t->name,
+			   edge_health_state_name(old),
+			   edge_health_state_name(t->h.state), t->h.reason);
+		ec->cb(ec->arg, t->index, old);
+	}
+	if (retry)
+		send_check(t, true);
+	else
+		schedule_next(t);
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_tunnel *t = arg;
+
+	if (t->fly.used)
+		result(t, false, 0);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_tunnel *t = arg;
+
+	/* A check (or retry) still in flight sends the next when it ends. */
+	if (!t->fly.used)
+		send_check(t, false);
+}
+
+static void
+send_check(struct hc_tunnel *t, bool retry)
+{
+	struct edge_checks *ec = t->ec;
+	uint64_t now = now_ns();
+	struct hc_probe p = { .origin = ec->self, .tunnel = (uint32_t)t->index,
+			      .seq = t->next_seq++, .sent_ns = now,
+			      .nonce = random64(), .ident = ec->ident };
+	uint8_t buf[HC_PKT_LEN];
+	struct sockaddr_ll to = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_IP) };
+	struct timeval tv = tv_ms(t->t->hc.timeout_ms);
+	size_t len = hc_build(&t->plan, &p, buf);
+
+	if (!retry)
+		t->next_due_ms = now / 1000000u + t->t->hc.interval_ms;
+	t->fly = (struct hc_inflight){ .used = true, .seq = p.seq,
+				       .nonce = p.nonce, .sent_ns = now };
+	t->fly_retry = retry;
+	t->st.sent++;
+	if (t->ifindex == 0)
+		t->ifindex = if_nametoindex(t->t->name);
+	to.sll_ifindex = (int)t->ifindex;
+	/* Straight into the tunnel device, whatever routing would do. */
+	if (t->ifindex == 0 ||
+	    sendto(ec->pkt_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to,
+		   sizeof(to)) < 0) {
+		t->st.send_errors++;
+		log_debug("check", "tunnel %s: check %u not sent: %s", t->t->name,
+			  p.seq, t->ifindex ? strerror(errno) : "no such link");
+		t->ifindex = 0;
+	}
+	/* Unsent is lost at its timeout like any other. */
+	evtimer_add(t->timeout, &tv);
+}
+
+static struct hc_tunnel *
+tunnel_by_ifindex(struct edge_checks *ec, unsigned int ifindex)
+{
+	for (size_t i = 0; i < ec->n && ifindex; i++) {
+		if (ec->t[i].ifindex == 0)
+			ec->t[i].ifindex = if_nametoindex(ec->t[i].t->name);
+		if (ec->t[i].ifindex == ifindex)
+			return &ec->t[i];
+	}
+	return NULL;
+}
+
+static bool
+is_peer(const struct edge_checks *ec, uint32_t addr)
+{
+	for (size_t i = 0; i < ec->conf->relay.n_peers; i++)
+		if (ec->conf->relay.peers[i].s_addr == addr)
+			return true;
+	return false;
+}
+
+static void
+answer(struct edge_checks *ec, const struct hc_probe *p, struct in_addr src,
+       struct in_addr dst, uint32_t arrived)
+{
+	struct hc_tunnel *t;
+
+	if (p->tunnel >= ec->n)
+		return;
+	t = &ec->t[p->tunnel];
+	if (!hc_answers(&t->fly, &t->plan, ec->self, (uint32_t)t->index, p, src,
+			dst, arrived)) {
+		t->st.refused++;
+		log_debug("check", "tunnel %s: answer %u refused (late, forged "
+			  "or by another path)", t->t->name, p->seq);
+		return;
+	}
+	evtimer_del(t->timeout);
+	result(t, true, (uint32_t)((now_ns() - t->fly.sent_ns) / 1000u));
+}
+
+/* Another server's answer: pass it on if that server is a peer. */
+static void
+relay(struct edge_checks *ec, const struct hc_probe *p, const uint8_t *pkt,
+      size_t len, uint32_t arrived)
+{
+	const struct edge_relay *r = &ec->conf->relay;
+	uint8_t msg[HC_RELAY_HDR + 512];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(r->port),
+				  .sin_addr.s_addr = htonl(p->origin) };
+	size_t n;
+
+	if (!r->set || ec->relay_fd < 0 || !is_peer(ec, htonl(p->origin))) {
+		ec->foreign++;
+		return;
+	}
+	n = hc_relay_build(arrived, pkt, len, msg, sizeof(msg));
+	if (n == 0 || sendto(ec->relay_fd, msg, n, MSG_DONTWAIT,
+			     (struct sockaddr *)&to, sizeof(to)) < 0) {
+		log_debug("check", "relay to %s failed", inet_ntoa(to.sin_addr));
+		return;
+	}
+	if (p->tunnel < ec->n)
+		ec->t[p->tunnel].st.relayed_out++;
+}
+
+static void
+raw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge_checks *ec = arg;
+
+	for (;;) {
+		uint8_t buf[512];
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		unsigned int ifindex = 0;
+		struct hc_tunnel *via;
+		struct hc_probe p;
+		struct in_addr src, dst;
+		uint32_t arrived;
+		ssize_t n = recvmsg(ec->raw_fd, &mh, MSG_DONTWAIT);
+
+		if (n < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
+				ifindex = (unsigned int)((struct in_pktinfo *)
+					  CMSG_DATA(c))->ipi_ifindex;
+		if (hc_parse(buf, (size_t)n, &p, &src, &dst) < 0)
+			continue;
+		via = tunnel_by_ifindex(ec, ifindex);
+		arrived = via ? (uint32_t)via->index : HC_NOT_TUNNEL;
+		if (p.origin == ec->self)
+			answer(ec, &p, src, dst, arrived);
+		else
+			relay(ec, &p, buf, (size_t)n, arrived);
+	}
+}
+
+static void
+relay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge_checks *ec = arg;
+
+	for (;;) {
+		uint8_t buf[HC_RELAY_HDR + 512];
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		struct hc_probe p;
+		struct in_addr src, dst;
+		uint32_t arrived;
+		int off;
+		ssize_t n = recvfrom(ec->relay_fd, buf, sizeof(buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &flen);
+
+		if (n < 0)
+			return;
+		/* Only peers may tell us about our checks. */
+		if (flen < sizeof(from) || !is_peer(ec, from.sin_addr.s_addr) ||
+		    (off = hc_relay_parse(buf, (size_t)n, &arrived)) < 0 ||
+		    hc_parse(buf + off, (size_t)n - (size_t)off, &p, &src, &dst) < 0 ||
+		    p.origin != ec->self)
+			continue;
+		if (p.tunnel < ec->n)
+			ec->t[p.tunnel].st.relayed_in++;
+		answer(ec, &p, src, dst, arrived);
+	}
+}
+
+static int
+open_sockets(struct edge_checks *ec)
+{
+	struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
+	int one = 1;
+
+	ec->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    IPPROTO_ICMP);
+	/* Protocol 0: this socket only sends. */
+	ec->pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ec->raw_fd < 0 || ec->pkt_fd < 0)
+		return -errno;
+	/* Only echo replies reach us, with the interface they came in on. */
+	if (setsockopt(ec->raw_fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
+	    setsockopt(ec->raw_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+		return -errno;
+	ec->raw_ev = event_new(ec->base, ec->raw_fd, EV_READ | EV_PERSIST, raw_cb, ec);
+	if (ec->raw_ev == NULL || event_add(ec->raw_ev, NULL) < 0)
+		return -ENOMEM;
+	if (ec->conf->relay.set) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(ec->conf->relay.port),
+					   .sin_addr = ec->conf->relay.address };
+
+		ec->relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+				      SOCK_CLOEXEC, 0);
+		/* IP_FREEBIND: the address may be configured after we start. */
+		if (ec->relay_fd < 0 ||
+		    setsockopt(ec->relay_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			       sizeof(one)) < 0 ||
+		    setsockopt(ec->relay_fd, IPPROTO_IP, IP_FREEBIND, &one,
+			       sizeof(one)) < 0 ||
+		    bind(ec->relay_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			return -errno;
+		ec->relay_ev = event_new(ec->base, ec->relay_fd, EV_READ | EV_PERSIST,
+					 relay_cb, ec);
+		if (ec->relay_ev == NULL || event_add(ec->relay_ev, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct edge_checks *
+edge_checks_create(struct event_base *base, const struct edge_config *c,
+		   edge_checks_cb cb, void *arg, int *err)
+{
+	struct edge_checks *ec = calloc(1, sizeof(*ec));
+	uint64_t now = edge_checks_now_ms();
+	int e;
+
+	if (ec == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ec->base = base;
+	ec->conf = c;
+	ec->cb = cb;
+	ec->arg = arg;
+	ec->raw_fd = ec->pkt_fd = ec->relay_fd = -1;
+	ec->ident = (uint16_t)random64();
+	/* The relay address names us in the payload, so peers know where
+	 * to send our answers; without relays any unique id will do. */
+	ec->self = c->relay.set ? ntohl(c->relay.address.s_addr) :
+				  (uint32_t)random64();
+	if ((e = open_sockets(ec)) < 0)
+		goto fail;
+	ec->n = c->n_tunnels;
+	if ((ec->t = calloc(ec->n ? ec->n : 1, sizeof(*ec->t))) == NULL) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < ec->n; i++) {
+		struct hc_tunnel *t = &ec->t[i];
+		const struct edge_hc *hc = &c->tunnels[i].hc;
+		struct timeval tv;
+
+		t->ec = ec;
+		t->index = i;
+		t->t = &c->tunnels[i];
+		hc_plan_for(t->t, c->public_address, &t->plan);
+		edge_health_init(&t->h, hc->min_state_ms, hc->retries, now);
+		t->next_seq = (uint32_t)random64();
+		t->tick = evtimer_new(base, tick_cb, t);
+		t->timeout = evtimer_new(base, timeout_cb, t);
+		if (t->tick == NULL || t->timeout == NULL) {
+			e = -ENOMEM;
+			goto fail;
+		}
+		if (!hc->enabled)
+			continue;	/* stays healthy: traffic keeps flowing */
+		/* Spread the tunnels' checks over one interval. */
+		t->next_due_ms = now + (uint64_t)hc->interval_ms * i / (ec->n ? ec->n : 1);
+		tv = tv_ms(t->next_due_ms - now);
+		evtimer_add(t->tick, &tv);
+	}
+	return ec;
+fail:
+	edge_checks_destroy(ec);
+	*err = e;
+	return NULL;
+}
+
+void
+edge_checks_destroy(struct edge_checks *ec)
+{
+	if (ec == NULL)
+		return;
+	for (size_t i = 0; i < ec->n && ec->t; i++) {
+		if (ec->t[i].tick)
+			event_free(ec->t[i].tick);
+		if (ec->t[i].timeout)
+			event_free(ec->t[i].timeout);
+	}
+	free(ec->t);
+	if (ec->raw_ev)
+		event_free(ec->raw_ev);
+	if (ec->relay_ev)
+		event_free(ec->relay_ev);
+	if (ec->raw_fd >= 0)
+		close(ec->raw_fd);
+	if (ec->pkt_fd >= 0)
+		close(ec->pkt_fd);
+	if (ec->relay_fd >= 0)
+		close(ec->relay_fd);
+	free(ec);
+}
+
+const struct edge_health *
+edge_checks_health(const struct edge_checks *ec, size_t i)
+{
+	return ec && i < ec->n ? &ec->t[i].h : NULL;
+}
+
+const struct edge_check_stats *
+edge_checks_stats(const struct edge_checks *ec, size_t i)
+{
+	return ec && i < ec->n ? &ec->t[i].st : NULL;
+}
+
+uint64_t
+edge_checks_foreign(const struct edge_checks *ec)
+{
+	return ec ? ec->foreign : 0;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <netinet/ip_icmp.h>
+#include <string.h>
+
+#include "edge/edge_hcpkt.h"
+
+static void
+put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *b, uint32_t v)
+{
+	put16(b, (uint16_t)(v >> 16));
+	put16(b + 2, (uint16_t)v);
+}
+
+static void
+put64(uint8_t *b, uint64_t v)
+{
+	put32(b, (uint32_t)(v >> 32));
+	put32(b + 4, (uint32_t)v);
+}
+
+static uint16_t
+get16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static uint32_t
+get32(const uint8_t *b)
+{
+	return (uint32_t)get16(b) << 16 | get16(b + 2);
+}
+
+static uint64_t
+get64(const uint8_t *b)
+{
+	return (uint64_t)get32(b) << 32 | get32(b + 4);
+}
+
+uint16_t
+hc_cksum(const uint8_t *buf, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
+	if (len & 1)
+		sum += (uint32_t)buf[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void
+hc_plan_for(const struct edge_tunnel *t, struct in_addr public,
+	    struct hc_plan *plan)
+{
+	struct in_addr target = t->hc.has_target ? t->hc.target :
+						   t->customer_endpoint;
+	bool request = t->hc.type == EDGE_HC_REQUEST;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->icmp_type = request ? ICMP_ECHO : ICMP_ECHOREPLY;
+	if (t->hc.direction == EDGE_HC_BIDIRECTIONAL) {
+		/* The interface addresses; the answer comes back into the
+		 * tunnel because that is where the destination routes. */
+		plan->via_tunnel = true;
+		plan->want_src = t->customer_addr;
+		plan->want_dst = t->provider_addr;
+		plan->src = request ? t->provider_addr : t->customer_addr;
+		plan->dst = request ? t->customer_addr : t->provider_addr;
+	} else {
+		/* Public addresses; the customer answers (request) or
+		 * forwards (reply) outside the tunnel. */
+		plan->want_src = target;
+		plan->want_dst = public;
+		plan->src = request ? public : target;
+		plan->dst = request ? target : public;
+	}
+}
+
+size_t
+hc_build(const struct hc_plan *plan, const struct hc_probe *p, uint8_t *buf)
+{
+	uint8_t *ip = buf, *icmp = buf + 20, *pl = icmp + 8;
+
+	memset(buf, 0, HC_PKT_LEN);
+	ip[0] = 0x45;
+	put16(ip + 2, HC_PKT_LEN);
+	put16(ip + 4, (uint16_t)p->seq);	/* IP id */
+	ip[8] = 64;				/* TTL */
+	ip[9] = IPPROTO_ICMP;
+	memcpy(ip + 12, &plan->src.s_addr, 4);
+	memcpy(ip + 16, &plan->dst.s_addr, 4);
+	put16(ip + 10, hc_cksum(ip, 20));
+
+	icmp[0] = plan->icmp_type;
+	put16(icmp + 4, p->ident);
+	put16(icmp + 6, (uint16_t)p->seq);
+	put32(pl, HC_MAGIC);
+	put32(pl + 4, p->origin);
+	put32(pl + 8, p->tunnel);
+	put32(pl + 12, p->seq);
+	put64(pl + 16, p->sent_ns);
+	put64(pl + 24, p->nonce);
+	put16(icmp + 2, hc_cksum(icmp, HC_ICMP_LEN));
+	return HC_PKT_LEN;
+}
+
+int
+hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
+	 struct in_addr *src, struct in_addr *dst)
+{
+	size_t ihl, tot;
+	const uint8_t *icmp, *pl;
+
+	if (len < 20 || (buf[0] >> 4) != 4)
+		return -EINVAL;
+	ihl = (size_t)(buf[0] & 0x0f) * 4;
+	tot = get16(buf + 2);
+	if (ihl < 20 || tot < ihl || tot > len || buf[9] != IPPROTO_ICMP ||
+	    (get16(buf + 6) & 0x3fff) != 0)	/* a fragment */
+		return -EINVAL;
+	icmp = buf + ihl;
+	len = tot - ihl;
+	if (len < 8 || icmp[0] != ICMP_ECHOREPLY || icmp[1] != 0 ||
+	    hc_cksum(icmp, len) != 0)
+		return -EINVAL;
+	pl = icmp + 8;
+	if (len < HC_ICMP_LEN || get32(pl) != HC_MAGIC)
+		return -ENOENT;
+	p->ident = get16(icmp + 4);
+	p->origin = get32(pl + 4);
+	p->tunnel = get32(pl + 8);
+	p->seq = get32(pl + 12);
+	p->sent_ns = get64(pl + 16);
+	p->nonce = get64(pl + 24);
+	memcpy(&src->s_addr, buf + 12, 4);
+	memcpy(&dst->s_addr, buf + 16, 4);
+	return 0;
+}
+
+bool
+hc_answers(const struct hc_inflight *f, const struct hc_plan *plan,
+	   uint32_t self, uint32_t tunnel, const struct hc_probe *p,
+	   struct in_addr src, struct in_addr dst, uint32_t arrived)
+{
+	return f->used && p->origin == self && p->tunnel == tunnel &&
+	       p->seq == f->seq && p->nonce == f->nonce &&
+	       p->sent_ns == f->sent_ns &&
+	       src.s_addr == plan->want_src.s_addr &&
+	       dst.s_addr == plan->want_dst.s_addr &&
+	       (!plan->via_tunnel || arrived == tunnel);
+}
+
+size_t
+hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len, uint8_t *buf,
+	       size_t size)
+{
+	if (size < HC_RELAY_HDR || len > size - HC_RELAY_HDR)
+		return 0;
+	put32(buf, HC_RELAY_MAGIC);
+	put32(buf + 4, arrived);
+	memcpy(buf + HC_RELAY_HDR, pkt, len);
+	return HC_RELAY_HDR + len;
+}
+
+int
+hc_relay_parse(const uint8_t *buf, size_t len, uint32_t *arrived)
+{
+	if (len < HC_RELAY_HDR + 20 || get32(buf) != HC_RELAY_MAGIC)
+		return -EINVAL;
+	*arrived = get32(buf + 4);
+	return HC_RELAY_HDR;
+}

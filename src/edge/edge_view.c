@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/edge_view.h"
+
+/* Names in the config are limited to A-Z a-z 0-9 _ . -; paths are not. */
+static void
+json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static const char *
+ip(struct in_addr a)
+{
+	static char b[4][INET_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
+}
+
+static enum eh_state
+state_of(const struct edge *e, size_t i)
+{
+	const struct edge_health *h = edge_checks_health(e->checks, i);
+
+	return h ? h->state : EH_HEALTHY;
+}
+
+/* Is tunnel @i in the ECMP set of some prefix? */
+static bool
+carries(const struct edge *e, size_t i)
+{
+	for (size_t p = 0; p < e->steer.n; p++)
+		for (size_t k = 0; k < e->steer.p[p].n_nh; k++)
+			if (e->steer.p[p].nh[k].tunnel == i)
+				return true;
+	return false;
+}
+
+void
+edge_view_status(struct edge *e, bool json, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	struct edge_counters k;
+	time_t now = time(NULL);
+	unsigned int counts[3] = { 0 };
+
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		counts[state_of(e, i)]++;
+	if (edge_stats_read(e->stats, e->ops, c, &k) < 0)
+		memset(&k, 0, sizeof(k));
+	if (json) {
+		fprintf(out, "{\"name\":\"%s\",\"version\":\"%s\",\"uptime\":%lld,"
+			"\"config\":", c->name, PACKAGE_VERSION,
+			(long long)(now - e->started));
+		json_str(out, c->path ? c->path : "");
+		fprintf(out, ",\"anycast\":[");
+		for (size_t i = 0; i < c->n_anycast; i++)
+			fprintf(out, "%s\"%s\"", i ? "," : "", ip(c->anycast[i]));
+		fprintf(out, "],\"customers\":%zu,\"tunnels\":%zu,\"routes\":%zu,"
+			"\"healthy\":%u,\"degraded\":%u,\"down\":%u,"
+			"\"steering_changes\":%u,\"steering_failures\":%u,"
+			"\"kernel_ok\":%s,\"loads\":%u,\"failed_loads\":%u,"
+			"\"foreign_answers\":%" PRIu64 ","
+			"\"fragments\":{\"reassembly_requests\":%" PRIu64
+			",\"reassembled\":%" PRIu64 ",\"reassembly_failed\":%" PRIu64
+			",\"reassembly_timeouts\":%" PRIu64 ",\"fragmented\":%" PRIu64
+			",\"fragments_created\":%" PRIu64 ",\"fragmentation_failed\":%"
+			PRIu64 "}}\n", c->n_customers, c->n_tunnels, c->n_routes,
+			counts[EH_HEALTHY], counts[EH_DEGRADED], counts[EH_DOWN],
+			e->steer_changes, e->steer_failures,
+			e->kernel_ok ? "true" : "false", e->loads, e->failed_loads,
+			edge_checks_foreign(e->checks), k.reasm_reqds, k.reasm_oks,
+			k.reasm_fails, k.reasm_timeout, k.frag_oks, k.frag_creates,
+			k.frag_fails);
+	} else {
+		fprintf(out, "tunsteer-edge %s (%s), up %llds\n", PACKAGE_VERSION,
+			c->name, (long long)(now - e->started));
+		fprintf(out, "config:    %s (%u loads, %u failed)\n", c->path,
+			e->loads, e->failed_loads);
+		fprintf(out, "anycast:  ");
+		for (size_t i = 0; i < c->n_anycast; i++)
+			fprintf(out, " %s", ip(c->anycast[i]));
+		fprintf(out, "\ntunnels:   %zu (%u healthy, %u degraded, %u down), "
+			"%zu routes, %zu customers\n", c->n_tunnels,
+			counts[EH_HEALTHY], counts[EH_DEGRADED], counts[EH_DOWN],
+			c->n_routes, c->n_customers);
+		fprintf(out, "steering:  %u changes, %u failed; kernel %s\n",
+			e->steer_changes, e->steer_failures,
+			e->kernel_ok ? "in sync" : "pending retries");
+		fprintf(out, "fragments: %" PRIu64 " reassembled, %" PRIu64
+			" reassembly failures (%" PRIu64 " timeouts), %" PRIu64
+			" packets fragmented\n", k.reasm_oks, k.reasm_fails,
+			k.reasm_timeout, k.frag_oks);
+	}
+	edge_counters_free(&k);
+}
+
+void
+edge_view_tunnels(struct edge *e, bool json, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	struct edge_counters k;
+	uint64_t now = edge_checks_now_ms();
+
+	if (edge_stats_read(e->stats, e->ops, c, &k) < 0) {
+		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
+		return;
+	}
+	if (json)
+		fprintf(out, "{\"edge\":\"%s\",\"tunnels\":[", c->name);
+	else
+		fprintf(out, "%-15s %-8s %-9s %-8s %9s %9s %12s %12s %10s\n",
+			"NAME", "CUSTOMER", "STATE", "ACTIVE", "CHECKS_OK",
+			"FAILED", "INGRESS_PKT", "EGRESS_PKT", "UNAUTH_PKT");
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct edge_tunnel *t = &c->tunnels[i];
+		const struct edge_health *h = edge_checks_health(e->checks, i);
+		const struct edge_check_stats *s = edge_checks_stats(e->checks, i);
+		static const struct edge_check_stats none;
+		enum eh_state st = h ? h->state : EH_HEALTHY;
+		uint32_t wt = 0, wf = 0;
+
+		if (!s)
+			s = &none;
+		if (h)
+			edge_health_window(h, now, &wt, &wf);
+		if (!json) {
+			fprintf(out, "%-15s %-8s %-9s %-8s %9" PRIu64 " %9" PRIu64
+				" %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n",
+				t->name, c->customers[t->customer].name,
+				edge_health_state_name(st), carries(e, i) ? "yes" : "no",
+				s->ok, s->failed, k.ingress[i].packets,
+				k.egress[i].packets, k.unauth[i].packets);
+			continue;
+		}
+		fprintf(out, "%s{\"name\":\"%s\",\"customer\":\"%s\","
+			"\"cloudflare_gre_endpoint\":\"%s\","
+			"\"customer_gre_endpoint\":\"%s\",\"provider_address\":\"%s\","
+			"\"customer_address\":\"%s\",\"mtu\":%u,\"ttl\":%u,"
+			"\"link\":%s,", i ? "," : "", t->name,
+			c->customers[t->customer].name, ip(t->cloudflare_endpoint),
+			ip(t->customer_endpoint), ip(t->provider_addr),
+			ip(t->customer_addr), t->mtu, t->ttl,
+			k.links[i].ifindex ? (k.links[i].up ? "\"up\"" : "\"down\"") :
+					     "\"missing\"");
+		fprintf(out, "\"state\":\"%s\",\"tunnel_state\":%.1f,\"penalty\":%u,"
+			"\"state_since_s\":%.1f,\"transitions\":%" PRIu64 ","
+			"\"reason\":", edge_health_state_name(st),
+			edge_health_state_value(st), edge_health_penalty(st),
+			h ? (double)(now - h->since_ms) / 1000.0 : 0.0,
+			h ? h->transitions : 0);
+		json_str(out, h ? h->reason : "");
+		fprintf(out, ",\"active\":%s,\"health_check\":{\"enabled\":%s,"
+			"\"type\":\"%s\",\"direction\":\"%s\",\"interval_ms\":%u,"
+			"\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+			",\"send_errors\":%" PRIu64 ",\"refused\":%" PRIu64
+			",\"relayed_out\":%" PRIu64 ",\"relayed_in\":%" PRIu64
+			",\"window_checks\":%u,\"window_failed\":%u,"
+			"\"last_rtt_ms\":%.3f},", carries(e, i) ? "true" : "false",
+			t->hc.enabled ? "true" : "false", edge_hc_type_name(t->hc.type),
+			edge_hc_direction_name(t->hc.direction), t->hc.interval_ms,
+			s->sent, s->ok, s->failed, s->send_errors, s->refused,
+			s->relayed_out, s->relayed_in, wt, wf, s->last_rtt_us / 1000.0);
+		fprintf(out, "\"ingress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			"},\"egress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			"},\"egress_unauthorized\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "},\"link_rx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "},\"link_tx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "}}", k.ingress[i].packets, k.ingress[i].bytes,
+			k.egress[i].packets, k.egress[i].bytes, k.unauth[i].packets,
+			k.unauth[i].bytes, k.links[i].rx_packets, k.links[i].rx_bytes,
+			k.links[i].tx_packets, k.links[i].tx_bytes);
+	}
+	if (json)
+		fprintf(out, "]}\n");
+	edge_counters_free(&k);
+}
+
+void
+edge_view_routes(struct edge *e, bool json, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	char pb[TS_PREFIX_STRLEN];
+
+	if (json)
+		fprintf(out, "{\"edge\":\"%s\",\"ecmp_seed\":%" PRIu32 ",\"prefixes\":[",
+			c->name, c->ecmp_seed);
+	for (size_t i = 0; i < e->steer.n; i++) {
+		const struct steer_prefix *p = &e->steer.p[i];
+		bool first = true;
+
+		ts_prefix_format(&p->prefix, pb, sizeof(pb));
+		if (json) {
+			fprintf(out, "%s{\"prefix\":\"%s\",\"best\":%" PRIu64
+				",\"modulus\":%u,\"active\":[", i ? "," : "", pb,
+				p->best, p->modulus);
+			for (size_t k = 0; k < p->n_nh; k++)
+				fprintf(out, "%s\"%s\"", k ? "," : "",
+					c->tunnels[p->nh[k].tunnel].name);
+			fprintf(out, "],\"routes\":[");
+		} else {
+			fprintf(out, "%s: ECMP over", pb);
+			for (size_t k = 0; k < p->n_nh; k++)
+				fprintf(out, " %s", c->tunnels[p->nh[k].tunnel].name);
+			fprintf(out, " (hash mod %u)\n  %-15s %10s %6s %12s %-9s %s\n",
+				p->modulus, "TUNNEL", "PRIORITY", "WEIGHT",
+				"EFFECTIVE", "STATE", "ACTIVE");
+		}
+		for (size_t r = 0; r < c->n_routes; r++) {
+			const struct edge_route *rt = &c->routes[r];
+			bool act = false;
+
+			if (!ts_prefix_equal(&rt->prefix, &p->prefix))
+				continue;
+			for (size_t k = 0; k < p->n_nh; k++)
+				act |= p->nh[k].tunnel == rt->tunnel;
+			if (json) {
+				fprintf(out, "%s{\"tunnel\":\"%s\",\"priority\":%" PRIu32
+					",\"weight\":%u,\"effective_priority\":%" PRIu64
+					",\"state\":\"%s\",\"active\":%s}",
+					first ? "" : ",", c->tunnels[rt->tunnel].name,
+					rt->priority, rt->weight, e->steer.effective[r],
+					edge_health_state_name(state_of(e, rt->tunnel)),
+					act ? "true" : "false");
+				first = false;
+			} else {
+				fprintf(out, "  %-15s %10" PRIu32 " %6u %12" PRIu64
+					" %-9s %s\n", c->tunnels[rt->tunnel].name,
+					rt->priority, rt->weight, e->steer.effective[r],
+					edge_health_state_name(state_of(e, rt->tunnel)),
+					act ? "yes" : "no");
+			}
+		}
+		if (json)
+			fprintf(out, "]}");
+	}
+	if (json)
+		fprintf(out, "]}\n");
+}
+
+void
+edge_view_firewall(struct edge *e, bool json, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	struct edge_counters k;
+
+	if (edge_stats_read(e->stats, e->ops, c, &k) < 0) {
+		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
+		return;
+	}
+	if (json)
+		fprintf(out, "{\"edge\":\"%s\",\"rules\":[", c->name);
+	for (size_t i = 0; i < c->n_firewall; i++) {
+		const struct edge_fw_rule *r = &c->firewall[i];
+		const char *dir = r->direction == EDGE_FW_INGRESS ? "ingress" : "egress";
+
+		if (json)
+			fprintf(out, "%s{\"name\":\"%s\",\"direction\":\"%s\","
+				"\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
+				PRIu64 "}", i ? "," : "", r->name, dir,
+				r->accept ? "accept" : "drop", k.fw[i].packets,
+				k.fw[i].bytes);
+		else
+			fprintf(out, "%-20s %-8s %-6s %12" PRIu64 " packets %14" PRIu64
+				" bytes\n", r->name, dir, r->accept ? "accept" : "drop",
+				k.fw[i].packets, k.fw[i].bytes);
+	}
+	if (json)
+		fprintf(out, "]}\n");
+	edge_counters_free(&k);
+}
+
+bool
+edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
+	       FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	const char *a[5] = { NULL };
+	struct in_addr src, dst;
+	uint8_t proto = IPPROTO_ICMP;
+	unsigned long sport = 0, dport = 0;
+	struct steer_flow f;
+	char pb[TS_PREFIX_STRLEN];
+	int n = 0;
+
+	for (int i = 1; i < req->argc && n < 5; i++)
+		if (strcmp(req->argv[i], "--json") != 0)
+			a[n++] = req->argv[i];
+	if (n < 2 || inet_pton(AF_INET, a[0], &src) != 1 ||
+	    inet_pton(AF_INET, a[1], &dst) != 1) {
+		fprintf(out, "usage: flow SRC DST [tcp|udp SPORT DPORT | icmp | PROTO]\n");
+		return false;
+	}
+	if (n >= 3) {
+		char *end;
+
+		if (strcmp(a[2], "tcp") == 0)
+			proto = IPPROTO_TCP;
+		else if (strcmp(a[2], "udp") == 0)
+			proto = IPPROTO_UDP;
+		else if (strcmp(a[2], "icmp") == 0)
+			proto = IPPROTO_ICMP;
+		else if ((proto = (uint8_t)strtoul(a[2], &end, 10)) == 0 || *end) {
+			fprintf(out, "flow: unknown protocol '%s'\n", a[2]);
+			return false;
+		}
+	}
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		char *e1 = NULL, *e2 = NULL;
+
+		if (n < 5 || (sport = strtoul(a[3], &e1, 10)) > 65535 || *e1 ||
+		    (dport = strtoul(a[4], &e2, 10)) > 65535 || *e2) {
+			fprintf(out, "flow: tcp and udp need SPORT DPORT (0..65535)\n");
+			return false;
+		}
+	}
+	if (edge_steer_flow(&e->steer, c->ecmp_seed, src, dst, proto,
+			    (uint16_t)sport, (uint16_t)dport, &f) < 0) {
+		fprintf(out, "flow: no route covers %s\n", a[1]);
+		return false;
+	}
+	ts_prefix_format(&e->steer.p[f.prefix].prefix, pb, sizeof(pb));
+	if (json)
+		fprintf(out, "{\"prefix\":\"%s\",\"tunnel\":\"%s\",\"hash\":%" PRIu32
+			",\"bucket\":%" PRIu32 ",\"modulus\":%u}\n", pb,
+			c->tunnels[f.tunnel].name, f.hash, f.bucket,
+			e->steer.p[f.prefix].modulus);
+	else
+		fprintf(out, "%s via %s (route %s, hash %#" PRIx32 ", bucket %" PRIu32
+			" of %u)\n", a[1], c->tunnels[f.tunnel].name, pb, f.hash,
+			f.bucket, e->steer.p[f.prefix].modulus);
+	return true;
+}
+
+/* --- Prometheus text ---------------------------------------------------------- */
+
+static void
+metric_head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
+edge_view_metrics(struct edge *e, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	struct edge_counters k;
+	char pb[TS_PREFIX_STRLEN];
+
+	if (edge_stats_read(e->stats, e->ops, c, &k) < 0)
+		return;
+#define LABELS "edge=\"%s\",customer=\"%s\",tunnel=\"%s\""
+#define LARGS(i) c->name, c->customers[c->tunnels[i].customer].name, c->tunnels[i].name
+	metric_head(out, "tunsteer_edge_tunnel_state", "gauge",
+		    "Tunnel health on this server: 1 healthy, 0.5 degraded, 0 down.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_tunnel_state{" LABELS "} %.1f\n", LARGS(i),
+			edge_health_state_value(state_of(e, i)));
+	metric_head(out, "tunsteer_edge_tunnel_packets_total", "counter",
+		    "Packets forwarded through the tunnel, toward (ingress) or from (egress) the customer.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_tunnel_packets_total{" LABELS
+			",direction=\"ingress\"} %" PRIu64 "\n"
+			"tunsteer_edge_tunnel_packets_total{" LABELS
+			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
+			k.ingress[i].packets, LARGS(i), k.egress[i].packets);
+	metric_head(out, "tunsteer_edge_tunnel_bytes_total", "counter",
+		    "Bytes forwarded through the tunnel, by direction.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_tunnel_bytes_total{" LABELS
+			",direction=\"ingress\"} %" PRIu64 "\n"
+			"tunsteer_edge_tunnel_bytes_total{" LABELS
+			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
+			k.ingress[i].bytes, LARGS(i), k.egress[i].bytes);
+	metric_head(out, "tunsteer_edge_unauthorized_egress_packets_total", "counter",
+		    "Egress from the customer dropped because its source is not authorized.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_unauthorized_egress_packets_total{" LABELS
+			"} %" PRIu64 "\n", LARGS(i), k.unauth[i].packets);
+	metric_head(out, "tunsteer_edge_health_checks_total", "counter",
+		    "Health checks of the tunnel sent by this server, by result.");
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct edge_check_stats *s = edge_checks_stats(e->checks, i);
+
+		fprintf(out, "tunsteer_edge_health_checks_total{" LABELS
+			",result=\"ok\"} %" PRIu64 "\n"
+			"tunsteer_edge_health_checks_total{" LABELS
+			",result=\"failed\"} %" PRIu64 "\n", LARGS(i),
+			s ? s->ok : 0, LARGS(i), s ? s->failed : 0);
+	}
+	metric_head(out, "tunsteer_edge_route_effective_priority", "gauge",
+		    "A static route's priority plus its tunnel's health penalty.");
+	for (size_t r = 0; r < c->n_routes; r++)
+		fprintf(out, "tunsteer_edge_route_effective_priority{edge=\"%s\","
+			"prefix=\"%s\",tunnel=\"%s\"} %" PRIu64 "\n", c->name,
+			ts_prefix_format(&c->routes[r].prefix, pb, sizeof(pb)),
+			c->tunnels[c->routes[r].tunnel].name,
+			r < e->steer.n_routes ? e->steer.effective[r] : 0);
+	metric_head(out, "tunsteer_edge_firewall_packets_total", "counter",
+		    "Packets that matched a firewall rule.");
+	for (size_t i = 0; i < c->n_firewall; i++)
+		fprintf(out, "tunsteer_edge_firewall_packets_total{edge=\"%s\","
+			"rule=\"%s\"} %" PRIu64 "\n", c->name, c->firewall[i].name,
+			k.fw[i].packets);
+	metric_head(out, "tunsteer_edge_reassembly_failures_total", "counter",
+		    "IPv4 fragment sets this server could not reassemble (dropped).");
+	fprintf(out, "tunsteer_edge_reassembly_failures_total{edge=\"%s\"} %" PRIu64 "\n",
+		c->name, k.reasm_fails);
+	metric_head(out, "tunsteer_edge_steering_changes_total", "counter",
+		    "Replacements of the ECMP sets after health changes.");
+	fprintf(out, "tunsteer_edge_steering_changes_total{edge=\"%s\"} %u\n",
+		c->name, e->steer_changes);
+#undef LABELS
+#undef LARGS
+	edge_counters_free(&k);
+}

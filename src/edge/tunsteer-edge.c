@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteer-edge: an emulation of one server of the provider's anycast
+ * edge, for the end-to-end lab and the demo.  One process runs per edge
+ * namespace; every server holds the same anycast addresses and the same
+ * tunnels, decapsulates any GRE packet, checks every tunnel's health,
+ * steers traffic toward the customer by priority, health penalty and an
+ * ECMP hash, accepts egress only from authorized sources, and counts it
+ * all.  DESIGN.md "tunsteer-edge" has the layout.
+ *
+ * With a command after the options it is instead the client of a running
+ * server's control socket: tunsteer-edge -S PATH [--json] tunnels.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/ctl_server.h"
+#include "edge/edge_checks.h"
+#include "edge/edge_config.h"
+#include "edge/edge_kernel.h"
+#include "edge/edge_nft.h"
+#include "edge/edge_stats.h"
+#include "edge/edge_steer.h"
+#include "edge/edge_view.h"
+#include "lib/kernel_nl.h"
+#include "lib/log.h"
+#include "lib/version.h"
+
+#define EDGE_DEFAULT_SOCK TS_RUNDIR "/tunsteer-edge.sock"
+/* Failed kernel or nft operations are retried this often. */
+#define RETRY_PERIOD_S 5
+
+struct opts {
+	const char *conf, *sock;
+	bool foreground, debug, check_only, verbose, keep_state, json;
+};
+
+struct daemon {
+	struct edge e;
+	struct event_base *base;
+	struct event *retry_ev;
+	const char *conf_path;
+	bool steer_dirty;		/* the kernel's steer chain is stale */
+	bool debug;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tunsteer-edge [-dfnv] [-c FILE] [-S PATH] [--keep-state]\n"
+		"       tunsteer-edge [-S PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -S, --socket PATH   control socket (default: control.socket, %s)\n"
+		"  -f, --foreground    do not daemonize\n"
+		"  -d, --debug         log debug messages to stderr (implies -f)\n"
+		"  -n, --check         check the configuration and exit 0 or 1\n"
+		"  -v, --verbose       with -n: print the normalised configuration\n"
+		"      --keep-state    leave the tunnels and nft table in place on exit\n"
+		"  -j, --json          client: machine-readable output\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print version\n"
+		"\ncommands (client mode):\n"
+		"  status              this server and its counters\n"
+		"  tunnels             tunnels: health state, checks, traffic each way\n"
+		"  routes              routes, effective priorities, ECMP sets\n"
+		"  firewall            firewall rules and their counters\n"
+		"  flow SRC DST [tcp|udp SPORT DPORT|icmp]  the tunnel the hash picks\n"
+		"  metrics             Prometheus text\n"
+		"  reload              re-read the configuration\n"
+		"  log-level [LEVEL]   show or set the log level\n",
+		EDGE_CONFIG_DEFAULT_PATH, EDGE_DEFAULT_SOCK);
+}
+
+/* --- steering ---------------------------------------------------------------- */
+
+static const enum eh_state *
+states(struct daemon *d, enum eh_state *buf)
+{
+	for (size_t i = 0; i < d->e.conf->n_tunnels; i++) {
+		const struct edge_health *h = edge_checks_health(d->e.checks, i);
+
+		buf[i] = h ? h->state : EH_HEALTHY;
+	}
+	return buf;
+}
+
+/* Recompute the ECMP sets; if any flow would move, replace the steer
+ * chain in one transaction. */
+static void
+resteer(struct daemon *d)
+{
+	struct edge_config *c = d->e.conf;
+	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
+	struct steer s;
+	char *script;
+	int err;
+
+	if (st == NULL || edge_steer_build(c, states(d, st), &s) < 0) {
+		free(st);
+		log_warnx("steer", "out of memory; retrying");
+		d->steer_dirty = true;
+		return;
+	}
+	free(st);
+	if (!d->steer_dirty && edge_steer_same(&s, &d->e.steer)) {
+		/* No flow moves: the kernel keeps its chain; the views get
+		 * the new effective priorities. */
+		edge_steer_free(&d->e.steer);
+		d->e.steer = s;
+		return;
+	}
+	script = edge_nft_steer(c, &s, &err);
+	if (script == NULL || d->e.ops->nft_run(d->e.ops, script, NULL) < 0) {
+		log_warnx("steer", "cannot replace the ECMP sets; retrying");
+		d->e.steer_failures++;
+		d->steer_dirty = true;
+		free(script);
+		edge_steer_free(&s);
+		return;
+	}
+	free(script);
+	for (size_t i = 0; i < s.n; i++) {
+		char pb[TS_PREFIX_STRLEN], set[256] = "";
+		size_t off = 0;
+
+		for (size_t k = 0; k < s.p[i].n_nh && off < sizeof(set); k++)
+			off += (size_t)snprintf(set + off, sizeof(set) - off, "%s%s",
+						k ? " " : "",
+						c->tunnels[s.p[i].nh[k].tunnel].name);
+		log_notice("steer", "%s: ECMP over %s (priority %llu)",
+			   ts_prefix_format(&s.p[i].prefix, pb, sizeof(pb)), set,
+			   (unsigned long long)s.p[i].best);
+	}
+	edge_steer_free(&d->e.steer);
+	d->e.steer = s;
+	d->e.steer_changes++;
+	d->steer_dirty = false;
+}
+
+static void
+health_cb(void *arg, size_t tunnel, enum eh_state old)
+{
+	resteer(arg);
+}
+
+/* --- kernel state ---------------------------------------------------------------- */
+
+/* Links, addresses, tables and rules; then the whole nft table with the
+ * current ECMP sets. */
+static int
+apply_all(struct daemon *d)
+{
+	struct edge_config *c = d->e.conf;
+	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
+	struct steer s;
+	char *script = NULL;
+	int err, kerr;
+
+	kerr = edge_kernel_apply(d->e.ops, c);
+	d->e.kernel_ok = kerr == 0;
+	if (st == NULL || (err = edge_steer_build(c, states(d, st), &s)) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
+	free(st);
+	if ((script = edge_nft_table(c, &s, &err)) == NULL ||
+	    (err = d->e.ops->nft_run(d->e.ops, script, NULL)) < 0) {
+		log_warnx("nft", "cannot load table %s", EDGE_NFT_TABLE);
+		free(script);
+		edge_steer_free(&s);
+		d->e.kernel_ok = false;
+		return err;
+	}
+	free(script);
+	edge_steer_free(&d->e.steer);
+	d->e.steer = s;
+	d->steer_dirty = false;
+	return kerr;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->e.kernel_ok)
+		(void)apply_all(d);
+	else if (d->steer_dirty)
+		resteer(d);
+}
+
+static struct edge_config *
+load_config(const char *path, FILE *errs_out)
+{
+	struct config_errors errs = { 0 };
+	struct edge_config *c = edge_config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(errs_out, "%s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	return c;
+}
+
+static int
+start_checks(struct daemon *d)
+{
+	int err = 0;
+
+	d->e.checks = edge_checks_create(d->base, d->e.conf, health_cb, d, &err);
+	return d->e.checks ? 0 : err;
+}
+
+/* A new config: parsed in full first; the running one stays on error.
+ * Health starts over with the new tunnels. */
+static bool
+reload(struct daemon *d, FILE *out)
+{
+	struct edge_config *c = load_config(d->conf_path, out);
+	struct edge_config *old = d->e.conf;
+	int err;
+
+	if (c == NULL) {
+		d->e.failed_loads++;
+		log_warnx("main", "reload of %s failed; the running config is unchanged",
+			  d->conf_path);
+		return false;
+	}
+	if (!d->debug)
+		log_set_level((enum log_level)c->log_level);
+	edge_checks_destroy(d->e.checks);
+	d->e.checks = NULL;
+	d->e.conf = c;
+	(void)apply_all(d);
+	if ((err = start_checks(d)) < 0)
+		log_warnx("main", "health checks: %s", strerror(-err));
+	edge_config_free(old);
+	d->e.loads++;
+	log_notice("main", "reloaded %s: %zu tunnels, %zu routes", d->conf_path,
+		   c->n_tunnels, c->n_routes);
+	return true;
+}
+
+/* --- control socket ---------------------------------------------------------------- */
+
+static bool
+dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
+{
+	struct daemon *d = arg;
+	bool json = ctl_request_has_flag(req, "--json");
+	const char *cmd = req->argv[0];
+	bool root = uid == 0 || uid == geteuid();
+
+	if (strcmp(cmd, "status") == 0) {
+		edge_view_status(&d->e, json, out);
+	} else if (strcmp(cmd, "tunnels") == 0) {
+		edge_view_tunnels(&d->e, json, out);
+	} else if (strcmp(cmd, "routes") == 0) {
+		edge_view_routes(&d->e, json, out);
+	} else if (strcmp(cmd, "firewall") == 0) {
+		edge_view_firewall(&d->e, json, out);
+	} else if (strcmp(cmd, "flow") == 0) {
+		return edge_view_flow(&d->e, req, json, out);
+	} else if (strcmp(cmd, "metrics") == 0) {
+		edge_view_metrics(&d->e, out);
+	} else if (strcmp(cmd, "reload") == 0) {
+		if (!root) {
+			fprintf(out, "reload: permission denied\n");
+			return false;
+		}
+		if (!reload(d, out))
+			return false;
+		fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
+			d->conf_path);
+	} else if (strcmp(cmd, "log-level") == 0) {
+		const char *want = req->argc > 1 && req->argv[1][0] != '-' ?
+				   req->argv[1] : NULL;
+		enum log_level lvl;
+
+		if (want && !root) {
+			fprintf(out, "log-level: permission denied\n");
+			return false;
+		}
+		if (want && log_level_parse(want, &lvl) < 0) {
+			fprintf(out, "log-level: unknown level '%s' (err, warn, "
+				"notice, info, debug)\n", want);
+			return false;
+		}
+		if (want)
+			log_set_level(lvl);
+		fprintf(out, json ? "{\"log_level\":\"%s\"}\n" : "%s\n",
+			log_level_name(log_get_level()));
+	} else {
+		fprintf(out, "unknown command '%s' (see tunsteer-edge --help)\n", cmd);
+		return false;
+	}
+	return true;
+}
+
+/* --- main ---------------------------------------------------------------------------- */
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (sig == SIGHUP) {
+		log_notice("main", "SIGHUP: reloading %s", d->conf_path);
+		(void)reload(d, stderr);
+		return;
+	}
+	log_notice("main", "signal %d: shutting down", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+make_rundir(const char *sock)
+{
+	char dir[256], *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir) ||
+	    (slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		(void)mkdir(dir, 0755);
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		log_warn("main", "mkdir %s", dir);
+}
+
+static int
+run(const struct opts *o)
+{
+	struct daemon d = { .conf_path = o->conf, .debug = o->debug };
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigs[3];
+	struct ctl_server *ctl;
+	const char *sock;
+	int err;
+
+	/* A bad file is refused before daemonizing, so the error reaches
+	 * whoever started us. */
+	if ((d.e.conf = load_config(o->conf, stderr)) == NULL)
+		return 1;
+	if (!o->foreground && daemon(0, 0) != 0)
+		fatal("main", "daemon");
+	if (!o->debug)
+		log_set_level((enum log_level)d.e.conf->log_level);
+	d.e.started = time(NULL);
+	d.e.loads = 1;
+	if ((d.e.ops = kernel_nl_create_marked(KERNEL_EDGE_LINK_ALIAS_PREFIX,
+					       &err)) == NULL) {
+		errno = -err;
+		fatal("main", "netlink");
+	}
+	if ((d.e.stats = edge_stats_create(&err)) == NULL ||
+	    (d.base = event_base_new()) == NULL)
+		fatalx("main", "out of memory");
+	if (apply_all(&d) < 0)
+		log_warnx("main", "kernel state incomplete; retrying every %d s",
+			  RETRY_PERIOD_S);
+	if ((err = start_checks(&d)) < 0) {
+		errno = -err;
+		fatal("main", "health-check sockets");
+	}
+	sock = o->sock ? o->sock : d.e.conf->control_socket;
+	make_rundir(sock);
+	if ((ctl = ctl_server_listen(d.base, sock, dispatch, &d)) == NULL)
+		fatalx("main", "cannot open control socket %s", sock);
+	d.retry_ev = event_new(d.base, -1, EV_PERSIST, retry_cb, &d);
+	if (d.retry_ev == NULL ||
+	    event_add(d.retry_ev, &(struct timeval){ RETRY_PERIOD_S, 0 }) != 0)
+		fatalx("main", "cannot set up timers");
+	for (size_t i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
+			fatalx("main", "cannot watch signal %d", signums[i]);
+	}
+	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
+		   "%zu routes; control %s", d.e.conf->name, d.e.conf->n_anycast,
+		   d.e.conf->n_tunnels, d.e.conf->n_routes, sock);
+	event_base_dispatch(d.base);
+
+	ctl_server_close(ctl);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_free(d.retry_ev);
+	edge_checks_destroy(d.e.checks);
+	if (!o->keep_state) {
+		char *script = edge_nft_delete(&err);
+
+		if (script == NULL || d.e.ops->nft_run(d.e.ops, script, NULL) < 0)
+			log_warnx("main", "cannot delete table %s", EDGE_NFT_TABLE);
+		free(script);
+		if (edge_kernel_flush(d.e.ops) < 0)
+			log_warnx("main", "some kernel objects were not removed");
+	}
+	edge_steer_free(&d.e.steer);
+	edge_stats_destroy(d.e.stats);
+	d.e.ops->destroy(d.e.ops);
+	event_base_free(d.base);
+	log_notice("main", "stopped%s", o->keep_state ? ", kernel state kept" : "");
+	edge_config_free(d.e.conf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "keep-state", no_argument, NULL, 'K' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .conf = EDGE_CONFIG_DEFAULT_PATH };
+	int c;
+
+	/* '+': stop at a client command so its arguments are left alone. */
+	while ((c = getopt_long(argc, argv, "+c:S:fdnvjhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.conf = optarg; break;
+		case 'S': o.sock = optarg; break;
+		case 'f': o.foreground = true; break;
+		case 'd': o.debug = o.foreground = true; break;
+		case 'n': o.check_only = true; break;
+		case 'v': o.verbose = true; break;
+		case 'K': o.keep_state = true; break;
+		case 'j': o.json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "tunsteer-edge"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		log_init("tunsteer-edge", true, LOG_LVL_NOTICE);
+		return ctl_client_run(o.sock ? o.sock : EDGE_DEFAULT_SOCK, o.json,
+				      argc - optind, argv + optind, "tunsteer-edge");
+	}
+	log_init("tunsteer-edge", o.foreground || o.check_only,
+		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (o.check_only) {
+		struct edge_config *conf = load_config(o.conf, stderr);
+
+		if (conf == NULL)
+			return 1;
+		if (o.verbose)
+			edge_config_print(conf, stdout);
+		else
+			fprintf(stderr, "%s: configuration OK\n", o.conf);
+		edge_config_free(conf);
+		return 0;
+	}
+	return run(&o);
+}

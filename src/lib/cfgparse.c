@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include "lib/cfgparse.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- messages ------------------------------------------------------------ */
+
+void
+cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+{
+	char what[512], *text = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (line > 0 && field)
+		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, what);
+	else if (line > 0)
+		r = asprintf(&text, "%s:%d: %s", p->file, line, what);
+	else if (field)
+		r = asprintf(&text, "%s: %s: %s", p->file, field, what);
+	else
+		r = asprintf(&text, "%s: %s", p->file, what);
+	if (r < 0) {
+		p->oom = true;
+		return;
+	}
+	if (p->n_msgs == p->cap_msgs) {
+		size_t cap = p->cap_msgs ? 2 * p->cap_msgs : 16;
+		struct cfgp_msg *m = reallocarray(p->msgs, cap, sizeof(*m));
+
+		if (!m) {
+			free(text);
+			p->oom = true;
+			return;
+		}
+		p->msgs = m;
+		p->cap_msgs = cap;
+	}
+	p->msgs[p->n_msgs++] = (struct cfgp_msg){ line, p->seq++, text };
+}
+
+bool
+cfgp_failed(const struct cfgp *p)
+{
+	return p->n_msgs > 0 || p->oom;
+}
+
+static int
+msg_cmp(const void *a, const void *b)
+{
+	const struct cfgp_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void
+cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
+{
+	char **v = NULL;
+
+	if (p->oom)
+		cfgp_err(p, 0, NULL, "out of memory");
+	qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
+	if (msgs)
+		v = reallocarray(*msgs, *n + p->n_msgs + 1, sizeof(*v));
+	for (size_t i = 0; i < p->n_msgs; i++) {
+		if (v)
+			v[(*n)++] = p->msgs[i].text;
+		else
+			free(p->msgs[i].text);
+	}
+	if (v)
+		*msgs = v;
+	free(p->msgs);
+	p->msgs = NULL;
+	p->n_msgs = p->cap_msgs = 0;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	if (!errs)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* --- fields and typed access --------------------------------------------- */
+
+void
+cfgp_fieldf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, CFGP_FIELD_MAX, fmt, ap);
+	va_end(ap);
+}
+
+void
+cfgp_field(char *buf, const char *path, const char *key)
+{
+	if (*path)
+		cfgp_fieldf(buf, "%s.%s", path, key);
+	else
+		cfgp_fieldf(buf, "%s", key);
+}
+
+int
+cfgp_line(const config_setting_t *s)
+{
+	return (int)config_setting_source_line(s);
+}
+
+static const char *
+type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP: return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a floating-point number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+	case CONFIG_TYPE_LIST: return "a list ( ... )";
+	default: return "nothing";
+	}
+}
+
+void
+cfgp_type_err(struct cfgp *p, const config_setting_t *s, const char *field,
+	      const char *want)
+{
+	cfgp_err(p, cfgp_line(s), field, "expected %s, not %s", want,
+		 type_name(config_setting_type(s)));
+}
+
+void
+cfgp_check_keys(struct cfgp *p, const config_setting_t *s, const char *path,
+		const char *const *known)
+{
+	char f[CFGP_FIELD_MAX];
+	int n = config_setting_length(s);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned int)i);
+		const char *name = config_setting_name(m);
+		const char *const *k;
+
+		for (k = known; *k; k++)
+			if (name && strcmp(name, *k) == 0)
+				break;
+		if (*k)
+			continue;
+		cfgp_field(f, path, name ? name : "?");
+		cfgp_err(p, cfgp_line(m), f, "unknown setting");
+	}
+}
+
+void
+cfgp_required(struct cfgp *p, enum cfgp_got g, const config_setting_t *grp,
+	      const char *path, const char *key)
+{
+	char f[CFGP_FIELD_MAX];
+
+	if (g != CFGP_NONE)
+		return;
+	cfgp_field(f, path, key);
+	cfgp_err(p, cfgp_line(grp), f, "required");
+}
+
+static enum cfgp_got
+get_member(struct cfgp *p, const config_setting_t *grp, const char *path,
+	   const char *key, int type, const char *want, config_setting_t **out)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	char f[CFGP_FIELD_MAX];
+	int t;
+
+	*out = s;
+	if (!s)
+		return CFGP_NONE;
+	t = config_setting_type(s);
+	if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
+		return CFGP_OK;
+	cfgp_field(f, path, key);
+	cfgp_type_err(p, s, f, want);
+	return CFGP_BAD;
+}
+
+enum cfgp_got
+cfgp_string(struct cfgp *p, const config_setting_t *grp, const char *path,
+	    const char *key, const char **val, int *line)
+{
+	config_setting_t *s;
+	enum cfgp_got g = get_member(p, grp, path, key, CONFIG_TYPE_STRING,
+				     "a string", &s);
+
+	if (g == CFGP_OK) {
+		*val = config_setting_get_string(s);
+		*line = cfgp_line(s);
+	}
+	return g;
+}
+
+enum cfgp_got
+cfgp_int(struct cfgp *p, const config_setting_t *grp, const char *path,
+	 const char *key, long long min, long long max, long long *val,
+	 int *line)
+{
+	config_setting_t *s;
+	char f[CFGP_FIELD_MAX];
+	enum cfgp_got g = get_member(p, grp, path, key, CONFIG_TYPE_INT,
+				     "an integer", &s);
+	long long v;
+
+	if (g != CFGP_OK)
+		return g;
+	v = config_setting_get_int64(s);
+	*line = cfgp_line(s);
+	if (v < min || v > max) {
+		cfgp_field(f, path, key);
+		cfgp_err(p, *line, f, "%lld is out of range (%lld..%lld)", v,
+			 min, max);
+		return CFGP_BAD;
+	}
+	*val = v;
+	return CFGP_OK;
+}
+
+enum cfgp_got
+cfgp_bool(struct cfgp *p, const config_setting_t *grp, const char *path,
+	  const char *key, bool *val)
+{
+	config_setting_t *s;
+	enum cfgp_got g = get_member(p, grp, path, key, CONFIG_TYPE_BOOL,
+				     "a boolean (true or false)", &s);
+
+	if (g == CFGP_OK)
+		*val = config_setting_get_bool(s);
+	return g;
+}
+
+enum cfgp_got
+cfgp_group(struct cfgp *p, const config_setting_t *grp, const char *path,
+	   const char *key, config_setting_t **val)
+{
+	return get_member(p, grp, path, key, CONFIG_TYPE_GROUP,
+			  "a group { ... }", val);
+}
+
+enum cfgp_got
+cfgp_list(struct cfgp *p, const config_setting_t *grp, const char *path,
+	  const char *key, config_setting_t **val)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	char f[CFGP_FIELD_MAX];
+
+	*val = s;
+	if (!s)
+		return CFGP_NONE;
+	if (config_setting_is_list(s) ||
+	    (config_setting_is_array(s) && config_setting_length(s) == 0))
+		return CFGP_OK;
+	cfgp_field(f, path, key);
+	cfgp_type_err(p, s, f, "a list ( ... )");
+	return CFGP_BAD;
+}
+
+enum cfgp_got
+cfgp_strings(struct cfgp *p, const config_setting_t *grp, const char *path,
+	     const char *key, config_setting_t **val)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	char f[CFGP_FIELD_MAX];
+
+	*val = s;
+	if (!s)
+		return CFGP_NONE;
+	if (config_setting_is_array(s) || config_setting_is_list(s))
+		return CFGP_OK;
+	cfgp_field(f, path, key);
+	cfgp_type_err(p, s, f, "an array [ ... ] of strings");
+	return CFGP_BAD;
+}
+
+const char *
+cfgp_elem_string(struct cfgp *p, const config_setting_t *arr, int i,
+		 const char *field)
+{
+	const config_setting_t *e = config_setting_get_elem(arr, (unsigned int)i);
+
+	if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+		cfgp_type_err(p, e, field, "a string");
+		return NULL;
+	}
+	return config_setting_get_string(e);
+}
+
+/* --- values ------------------------------------------------------------ */
+
+bool
+cfgp_name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+bool
+cfgp_host(struct cfgp *p, int line, const char *field, const char *text,
+	  struct in_addr *out)
+{
+	uint32_t h;
+
+	if (inet_pton(AF_INET, text, out) != 1) {
+		cfgp_err(p, line, field, "\"%s\" is not an IPv4 address%s", text,
+			 strchr(text, '/') ? " (no /length here)" : "");
+		return false;
+	}
+	h = ntohl(out->s_addr);
+	if (h == 0 || h == UINT32_MAX || (h >> 28) == 0xe) {
+		cfgp_err(p, line, field, "%s is not a unicast address", text);
+		return false;
+	}
+	return true;
+}
+
+bool
+cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
+	    struct ts_prefix *out)
+{
+	char b[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	int r = ts_prefix_parse(text, true, out);
+
+	if (r == -EDOM) {
+		struct ts_prefix m = *out;
+
+		ts_prefix_mask(&m);
+		cfgp_err(p, line, field, "%s has host bits set; did you mean "
+			 "%s?", ts_prefix_format(out, b, sizeof(b)),
+			 ts_prefix_format(&m, b2, sizeof(b2)));
+		return false;
+	}
+	if (r != 0 || out->family != AF_INET) {
+		cfgp_err(p, line, field, "\"%s\" is not an IPv4 prefix", text);
+		return false;
+	}
+	return true;
+}
+
+/* --- reading and parsing ------------------------------------------------- */
+
+char *
+cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		cfgp_err(p, 0, NULL, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cfgp_err(p, 0, NULL, "not a regular file");
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (cap - len < 4096) {
+			char *nb;
+
+			cap = cap ? 2 * cap : 8192;
+			if (cap > CFGP_FILE_MAX + 4096) {
+				cfgp_err(p, 0, NULL, "larger than %d bytes",
+					 CFGP_FILE_MAX);
+				goto fail;
+			}
+			if ((nb = realloc(buf, cap)) == NULL) {
+				p->oom = true;
+				goto fail;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cfgp_err(p, 0, NULL, "cannot read: %s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and
+ * silently wraps larger ones (4294967297 reads as 1). */
+static bool
+libconfig_wraps_ints(void)
+{
+	config_t cf;
+	bool wraps = true;
+
+	config_init(&cf);
+	if (config_read_string(&cf, "a = 4294967297;")) {
+		const config_setting_t *s = config_lookup(&cf, "a");
+
+		wraps = !s || config_setting_get_int64(s) != 4294967297LL;
+	}
+	config_destroy(&cf);
+	return wraps;
+}
+
+/* Find @include (refused: its file would escape our line numbers) and,
+ * with @check_ints, integer literals libconfig would wrap. */
+static void
+scan_text(struct cfgp *p, const char *t, bool check_ints)
+{
+	int line = 1;
+	size_t i = 0;
+
+	while (t[i]) {
+		char c = t[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '#' || (c == '/' && t[i + 1] == '/')) {
+			while (t[i] && t[i] != '\n')
+				i++;
+		} else if (c == '/' && t[i + 1] == '*') {
+			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/'); i++)
+				if (t[i] == '\n')
+					line++;
+			if (t[i])
+				i += 2;
+		} else if (c == '"') {
+			for (i++; t[i] && t[i] != '"'; i++) {
+				if (t[i] == '\\' && t[i + 1])
+					i++;
+				if (t[i] == '\n')
+					line++;
+			}
+			if (t[i])
+				i++;
+		} else if (c == '@') {
+			if (strncmp(t + i, "@include", 8) == 0)
+				cfgp_err(p, line, NULL, "@include is not supported");
+			i++;
+		} else if (isalpha((unsigned char)c) || c == '*' || c == '_') {
+			while (t[i] && (isalnum((unsigned char)t[i]) ||
+					strchr("-_*", t[i]) != NULL))
+				i++;
+		} else if (!check_ints) {
+			i++;
+		} else if (isdigit((unsigned char)c) ||
+			   ((c == '-' || c == '+') && isdigit((unsigned char)t[i + 1]))) {
+			size_t start = i;
+			bool hex = false, flt = false;
+			char num[32];
+
+			if (c == '-' || c == '+')
+				i++;
+			if (t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
+				hex = true;
+				for (i += 2; isxdigit((unsigned char)t[i]); i++)
+					;
+			} else {
+				while (isdigit((unsigned char)t[i]))
+					i++;
+				while (t[i] && (isdigit((unsigned char)t[i]) ||
+						strchr(".eE", t[i]) ||
+						((t[i] == '-' || t[i] == '+') &&
+						 strchr("eE", t[i - 1])))) {
+					flt = true;
+					i++;
+				}
+			}
+			if (flt || t[i] == 'L') {
+				if (t[i] == 'L')
+					i++;
+				continue;
+			}
+			if (i - start < sizeof(num)) {
+				long long v;
+
+				memcpy(num, t + start, i - start);
+				num[i - start] = '\0';
+				errno = 0;
+				v = strtoll(num, NULL, hex ? 16 : 10);
+				if (errno == 0 && v >= INT32_MIN && v <= INT32_MAX)
+					continue;
+			}
+			cfgp_err(p, line, NULL, "syntax error: integer %.*s does "
+				 "not fit in 32 bits; write %.*sL",
+				 (int)(i - start), t + start, (int)(i - start),
+				 t + start);
+		} else {
+			i++;
+		}
+	}
+}
+
+bool
+cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+
+	if (nul) {
+		int line = 1;
+
+		for (const char *q = text; q < nul; q++)
+			line += *q == '\n';
+		cfgp_err(p, line, NULL, "syntax error: NUL byte in the file");
+		return false;
+	}
+	scan_text(p, text, libconfig_wraps_ints());
+	if (cfgp_failed(p))
+		return false;
+	if (!config_read_string(cf, text)) {
+		const char *why = config_error_text(cf);
+
+		/* libconfig's text is often just "syntax error". */
+		if (!why || strcmp(why, "syntax error") == 0)
+			cfgp_err(p, config_error_line(cf), NULL, "syntax error");
+		else
+			cfgp_err(p, config_error_line(cf), NULL,
+				 "syntax error: %s", why);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Typed access to a libconfig file with the house error style: every
+ * problem is collected (an operator fixing a file wants every mistake in
+ * one run) as "FILE:LINE: FIELD: message", and handed back sorted into
+ * file order.  FIELD is a path such as customers[0].tunnels[2].mtu.
+ *
+ * Used by tunsteer-edge's edge_config.c.  (tunsteerd's config.c predates
+ * this module and carries its own copy of the same rules.)
+ */
+#ifndef TUNSTEER_CFGPARSE_H
+#define TUNSTEER_CFGPARSE_H
+
+#include <libconfig.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/addr.h"
+
+#define CFGP_FIELD_MAX 192		/* "customers[1].tunnels[12].health_check.type" */
+#define CFGP_FILE_MAX (16 * 1024 * 1024)
+
+struct cfgp_msg {
+	int line;
+	size_t seq;
+	char *text;
+};
+
+/* One parse: the file name used in messages and the messages so far. */
+struct cfgp {
+	const char *file;
+	struct cfgp_msg *msgs;
+	size_t n_msgs, cap_msgs, seq;
+	bool oom;
+};
+
+/* Results of the typed getters. */
+enum cfgp_got {
+	CFGP_NONE,	/* absent */
+	CFGP_OK,
+	CFGP_BAD,	/* present but wrong; already reported */
+};
+
+void cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Has anything been reported (or memory run out)? */
+bool cfgp_failed(const struct cfgp *p);
+/* Append the messages, in file order, to *@msgs (count in *@n; the caller
+ * frees each and the array); with @msgs NULL they are dropped. */
+void cfgp_flush(struct cfgp *p, char ***msgs, size_t *n);
+
+/* Error messages collected by config_load() or edge_config_load(), in file
+ * order (cfgp_flush() appends to them). */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+void config_errors_free(struct config_errors *errs);
+
+/* A field name, truncated (never overflowed) at CFGP_FIELD_MAX. */
+void cfgp_fieldf(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "@path.@key", or "@key" at the root (@path ""). */
+void cfgp_field(char *buf, const char *path, const char *key);
+int cfgp_line(const config_setting_t *s);
+
+/* Report every member of group @s not named in the NULL-ended @known. */
+void cfgp_check_keys(struct cfgp *p, const config_setting_t *s,
+		     const char *path, const char *const *known);
+/* Report @key of @grp missing when @g is CFGP_NONE. */
+void cfgp_required(struct cfgp *p, enum cfgp_got g, const config_setting_t *grp,
+		   const char *path, const char *key);
+void cfgp_type_err(struct cfgp *p, const config_setting_t *s, const char *field,
+		   const char *want);
+
+enum cfgp_got cfgp_string(struct cfgp *p, const config_setting_t *grp,
+			  const char *path, const char *key, const char **val,
+			  int *line);
+/* An integer in [min, max]; out of range is reported and CFGP_BAD. */
+enum cfgp_got cfgp_int(struct cfgp *p, const config_setting_t *grp,
+		       const char *path, const char *key, long long min,
+		       long long max, long long *val, int *line);
+enum cfgp_got cfgp_bool(struct cfgp *p, const config_setting_t *grp,
+			const char *path, const char *key, bool *val);
+enum cfgp_got cfgp_group(struct cfgp *p, const config_setting_t *grp,
+			 const char *path, const char *key,
+			 config_setting_t **val);
+/* A list ( ... ); an empty array [ ] counts as an empty list. */
+enum cfgp_got cfgp_list(struct cfgp *p, const config_setting_t *grp,
+			const char *path, const char *key,
+			config_setting_t **val);
+/* An array [ ... ] (or list) of strings: CFGP_OK with *@val set, each
+ * element still to be checked by the caller with cfgp_elem_string(). */
+enum cfgp_got cfgp_strings(struct cfgp *p, const config_setting_t *grp,
+			   const char *path, const char *key,
+			   config_setting_t **val);
+/* Element @i of @arr as a string, or NULL (reported as @field). */
+const char *cfgp_elem_string(struct cfgp *p, const config_setting_t *arr,
+			     int i, const char *field);
+
+/* 1..@max characters of A-Z a-z 0-9 _ . -, not "." or "..". */
+bool cfgp_name_ok(const char *s, size_t max);
+/* A unicast IPv4 host address, no "/len"; reported if not. */
+bool cfgp_host(struct cfgp *p, int line, const char *field, const char *text,
+	       struct in_addr *out);
+/* An IPv4 prefix; host bits below the length are an error ("did you
+ * mean …?").  Reported if not. */
+bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
+		 struct ts_prefix *out);
+
+/*
+ * Read @path (a regular file of at most CFGP_FILE_MAX bytes) into a
+ * NUL-terminated malloc'd buffer.  Returns it or NULL (reported).
+ */
+char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len);
+
+/*
+ * Parse @text (@len bytes) into @cf (config_init()ed by the caller, who
+ * always config_destroy()s it).  Refuses NUL bytes, @include and, where
+ * libconfig would silently wrap them, integers past 32 bits without an
+ * "L".  Returns true if @cf holds the file.
+ */
+bool cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len);
+
+#endif

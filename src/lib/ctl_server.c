@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "lib/ctl_server.h"
+#include "lib/log.h"
+
+struct ctl_server {
+	struct evconnlistener *listener;
+	ctl_dispatch_fn fn;
+	void *arg;
+	char *path;
+};
+
+struct ctl_conn {
+	struct ctl_server *s;
+	struct bufferevent *bev;
+	uid_t uid;
+};
+
+bool
+ctl_request_has_flag(const struct ctl_request *req, const char *flag)
+{
+	for (int i = 1; i < req->argc; i++)
+		if (strcmp(req->argv[i], flag) == 0)
+			return true;
+	return false;
+}
+
+static void
+reply(struct ctl_conn *cc, bool ok, const char *text, size_t len)
+{
+	uint8_t hdr[4];
+	const char *status = ok ? "ok\n" : "error\n";
+	size_t slen = strlen(status);
+
+	ctl_frame_header(hdr, (uint32_t)(slen + len));
+	bufferevent_write(cc->bev, hdr, sizeof(hdr));
+	bufferevent_write(cc->bev, status, slen);
+	bufferevent_write(cc->bev, text, len);
+}
+
+static void
+conn_free(struct ctl_conn *cc)
+{
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	conn_free(arg);		/* the reply is out: one per connection */
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[4], buf[CTL_MAX_REQUEST];
+	struct ctl_request req;
+	char *text = NULL;
+	size_t len = 0;
+	uint32_t n;
+	FILE *out;
+	bool ok;
+
+	if (evbuffer_get_length(in) < 4)
+		return;
+	evbuffer_copyout(in, hdr, 4);
+	n = ctl_frame_len(hdr);
+	if (n == 0 || n > CTL_MAX_REQUEST) {
+		log_warnx("ctl", "request of %u bytes refused", n);
+		reply(cc, false, "request too large\n", 18);
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	if (evbuffer_get_length(in) < 4 + (size_t)n)
+		return;
+	evbuffer_drain(in, 4);
+	evbuffer_remove(in, buf, n);
+	bufferevent_disable(bev, EV_READ);
+	if (ctl_request_parse(buf, n, &req) < 0) {
+		reply(cc, false, "malformed request\n", 18);
+		return;
+	}
+	log_debug("ctl", "request '%s' from uid %u", req.argv[0], (unsigned)cc->uid);
+	if ((out = open_memstream(&text, &len)) == NULL) {
+		reply(cc, false, "out of memory\n", 14);
+		return;
+	}
+	ok = cc->s->fn(cc->s->arg, &req, cc->uid, out);
+	fclose(out);
+	reply(cc, ok, text ? text : "", text ? len : 0);
+	free(text);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(arg);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+	  int socklen, void *arg)
+{
+	struct ctl_conn *cc = calloc(1, sizeof(*cc));
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (cc == NULL) {
+		close(fd);
+		return;
+	}
+	cc->s = arg;
+	cc->uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+		cc->uid = cred.uid;
+	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+					 BEV_OPT_CLOSE_ON_FREE);
+	if (cc->bev == NULL) {
+		close(fd);
+		free(cc);
+		return;
+	}
+	bufferevent_setcb(cc->bev, conn_read_cb, conn_write_cb, conn_event_cb, cc);
+	/* A slow or silent client cannot hold a connection for long. */
+	bufferevent_set_timeouts(cc->bev, &(struct timeval){ 5, 0 },
+				 &(struct timeval){ 5, 0 });
+	bufferevent_enable(cc->bev, EV_READ);
+}
+
+struct ctl_server *
+ctl_server_listen(struct event_base *base, const char *path, ctl_dispatch_fn fn,
+		  void *arg)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ctl_server *s;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("ctl", "%s: socket path too long", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
+		goto fail;
+	s->fn = fn;
+	s->arg = arg;
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_warn("ctl", "unlink %s", path);
+		goto fail;
+	}
+	old = umask(0177);	/* the socket is created 0600 */
+	s->listener = evconnlistener_new_bind(base, accept_cb, s,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+		(struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (s->listener == NULL) {
+		log_warn("ctl", "listen on %s", path);
+		goto fail;
+	}
+	return s;
+fail:
+	if (s)
+		free(s->path);
+	free(s);
+	return NULL;
+}
+
+void
+ctl_server_close(struct ctl_server *s)
+{
+	if (s == NULL)
+		return;
+	evconnlistener_free(s->listener);
+	unlink(s->path);
+	free(s->path);
+	free(s);
+}
+
+/* --- client ------------------------------------------------------------------ */
+
+static int
+io_all(int fd, void *buf, size_t len, bool wr)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = wr ? write(fd, p, len) : read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ctl_client_run(const char *sock, bool json, int argc, char **argv,
+	       const char *server)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *args[CTL_MAX_ARGS];
+	uint8_t hdr[4], req[CTL_MAX_REQUEST];
+	int n, fd, err, nargs = 0;
+	uint32_t len;
+	char *rep;
+	bool ok;
+
+	for (int i = 0; i < argc && nargs < CTL_MAX_ARGS - 1; i++)
+		args[nargs++] = argv[i];
+	if (json)
+		args[nargs++] = (char *)"--json";
+	if ((n = ctl_request_format(nargs, args, req, sizeof(req))) < 0) {
+		log_warnx("ctl", "request too long");
+		return 2;
+	}
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		log_warnx("ctl", "%s: socket path too long", sock);
+		return 2;
+	}
+	strcpy(sun.sun_path, sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("ctl", "socket");
+		return 1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		log_warn("ctl", "connect %s (is %s running?)", sock, server);
+		close(fd);
+		return 1;
+	}
+	ctl_frame_header(hdr, (uint32_t)n);
+	if ((err = io_all(fd, hdr, 4, true)) < 0 ||
+	    (err = io_all(fd, req, (size_t)n, true)) < 0 ||
+	    (err = io_all(fd, hdr, 4, false)) < 0) {
+		errno = -err;
+		log_warn("ctl", "%s", sock);
+		close(fd);
+		return 1;
+	}
+	len = ctl_frame_len(hdr);
+	if (len > CTL_MAX_REPLY || (rep = malloc(len + 1)) == NULL) {
+		log_warnx("ctl", "reply of %u bytes refused", len);
+		close(fd);
+		return 1;
+	}
+	if ((err = io_all(fd, rep, len, false)) < 0) {
+		errno = -err;
+		log_warn("ctl", "reading reply");
+		free(rep);
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	rep[len] = '\0';
+	ok = strncmp(rep, "ok\n", 3) == 0;
+	if (!ok && strncmp(rep, "error\n", 6) != 0) {
+		log_warnx("ctl", "malformed reply");
+		free(rep);
+		return 1;
+	}
+	fputs(rep + (ok ? 3 : 6), ok ? stdout : stderr);
+	free(rep);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A control-socket server for any program (protocol: ctl_proto.h): one
+ * request and one reply per connection; the program's dispatch function
+ * writes the reply text.  Used by tunsteer-edge; tunsteerd's ctl.c keeps
+ * its own copy of the connection handling for now.
+ */
+#ifndef TUNSTEER_CTL_SERVER_H
+#define TUNSTEER_CTL_SERVER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "lib/ctl_proto.h"
+
+/* Answer @req from a peer with uid @uid by writing to @out; return true
+ * for "ok", false for "error". */
+typedef bool (*ctl_dispatch_fn)(void *arg, const struct ctl_request *req,
+				uid_t uid, FILE *out);
+
+struct ctl_server;
+
+/* Listen on @path (mode 0600, replacing a stale socket file).  NULL on
+ * failure, logged. */
+struct ctl_server *ctl_server_listen(struct event_base *base, const char *path,
+				     ctl_dispatch_fn fn, void *arg);
+/* Close and unlink the socket. */
+void ctl_server_close(struct ctl_server *s);
+
+/* Does @req carry @flag (e.g. "--json") after the command? */
+bool ctl_request_has_flag(const struct ctl_request *req, const char *flag);
+
+/*
+ * The client side: send @argv (plus "--json" with @json) to @sock and
+ * print the reply, to stdout when the server says ok, to stderr
+ * otherwise.  Returns the exit status: 0 ok, 1 error, 2 bad request.
+ * @server names the program in "is … running?".
+ */
+int ctl_client_run(const char *sock, bool json, int argc, char **argv,
+		   const char *server);
+
+#endif

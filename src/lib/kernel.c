@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Backend-independent helpers of the kernel interface: marks, equality,
+ * text forms. */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/kernel.h"
+
+bool
+kernel_link_has_mark(const struct kernel_link *link, const char *mark)
+{
+	return strncmp(link->alias, mark, strlen(mark)) == 0;
+}
+
+bool
+kernel_link_is_ours(const struct kernel_link *link)
+{
+	return kernel_link_has_mark(link, KERNEL_LINK_ALIAS_PREFIX);
+}
+
+bool
+kernel_route_is_ours(const struct kernel_route *route)
+{
+	return route->protocol == KERNEL_RTPROT_TUNSTEER;
+}
+
+bool
+kernel_rule_is_ours(const struct kernel_rule *rule)
+{
+	return rule->priority >= KERNEL_RULE_PRIO_MIN &&
+	       rule->priority <= KERNEL_RULE_PRIO_MAX;
+}
+
+bool
+kernel_nhobj_is_ours(const struct kernel_nhobj *nh)
+{
+	return nh->protocol == KERNEL_RTPROT_TUNSTEER &&
+	       nh->id >= KERNEL_NHID_MIN && nh->id <= KERNEL_NHID_MAX;
+}
+
+static bool
+prefix_equal(const struct ts_prefix *a, const struct ts_prefix *b)
+{
+	if (a->len != b->len)
+		return false;
+	if (a->len == 0)
+		return true;
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
+}
+
+bool
+kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->kind == b->kind &&
+	       a->local.s_addr == b->local.s_addr &&
+	       a->remote.s_addr == b->remote.s_addr && a->if_id == b->if_id &&
+	       a->ttl == b->ttl && a->mtu == b->mtu && a->up == b->up &&
+	       strcmp(a->alias, b->alias) == 0;
+}
+
+bool
+kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b)
+{
+	if (a->table != b->table || !prefix_equal(&a->dst, &b->dst) ||
+	    a->metric != b->metric || a->protocol != b->protocol ||
+	    a->blackhole != b->blackhole || a->nhid != b->nhid ||
+	    a->n_nexthops != b->n_nexthops)
+		return false;
+	for (unsigned int i = 0; i < a->n_nexthops; i++) {
+		if (strcmp(a->nh[i].dev, b->nh[i].dev) != 0 ||
+		    a->nh[i].gw.s_addr != b->nh[i].gw.s_addr ||
+		    a->nh[i].weight != b->nh[i].weight)
+			return false;
+	}
+	return true;
+}
+
+bool
+kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b)
+{
+	return a->priority == b->priority && a->table == b->table &&
+	       a->fwmark == b->fwmark && a->fwmask == b->fwmask &&
+	       prefix_equal(&a->src, &b->src);
+}
+
+bool
+kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b)
+{
+	if (a->id != b->id || a->protocol != b->protocol ||
+	    a->n_members != b->n_members)
+		return false;
+	if (a->n_members == 0)
+		return strcmp(a->dev, b->dev) == 0 && a->gw.s_addr == b->gw.s_addr;
+	for (unsigned int i = 0; i < a->n_members; i++)
+		if (a->member[i].id != b->member[i].id ||
+		    a->member[i].weight != b->member[i].weight)
+			return false;
+	if (a->resilient != b->resilient)
+		return false;
+	return !a->resilient || (a->buckets == b->buckets &&
+				 a->idle_timer == b->idle_timer &&
+				 a->unbalanced_timer == b->unbalanced_timer);
+}
+
+static const char *
+fmt_prefix(const struct ts_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (p->len == 0 && p->family != AF_INET && p->family != AF_INET6) {
+		snprintf(buf, len, "all");
+		return buf;
+	}
+	inet_ntop(p->family, p->family == AF_INET ? (const void *)&p->v4
+						   : (const void *)&p->v6,
+		  a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, p->len);
+	return buf;
+}
+
+void
+kernel_link_format(const struct kernel_link *l, char *buf, size_t len)
+{
+	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &l->local, local, sizeof(local));
+	inet_ntop(AF_INET, &l->remote, remote, sizeof(remote));
+	switch (l->kind) {
+	case KERNEL_LINK_GRE:
+		snprintf(buf, len, "%s gre local %s remote %s ttl %u mtu %u %s",
+			 l->name, local, remote, l->ttl, l->mtu,
+			 l->up ? "up" : "down");
+		break;
+	case KERNEL_LINK_XFRM:
+		snprintf(buf, len, "%s xfrm if_id %#x mtu %u %s", l->name,
+			 l->if_id, l->mtu, l->up ? "up" : "down");
+		break;
+	default:
+		snprintf(buf, len, "%s other", l->name);
+		break;
+	}
+}
+
+void
+kernel_addr_format(const struct kernel_addr *a, char *buf, size_t len)
+{
+	char p[64], peer[INET_ADDRSTRLEN];
+
+	fmt_prefix(&a->local, p, sizeof(p));
+	if (a->peer.s_addr != 0) {
+		inet_ntop(AF_INET, &a->peer, peer, sizeof(peer));
+		snprintf(buf, len, "%s dev %s peer %s", p, a->ifname, peer);
+	} else {
+		snprintf(buf, len, "%s dev %s", p, a->ifname);
+	}
+}
+
+void
+kernel_route_format(const struct kernel_route *r, char *buf, size_t len)
+{
+	char dst[64];
+	size_t off;
+
+	fmt_prefix(&r->dst, dst, sizeof(dst));
+	off = (size_t)snprintf(buf, len, "table %u %s metric %u proto %u%s",
+			       r->table, dst, r->metric, r->protocol,
+			       r->blackhole ? " blackhole" : "");
+	if (r->nhid != 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " nhid %#x",
+					r->nhid);
+	for (unsigned int i = 0; i < r->n_nexthops && off < len; i++) {
+		char gw[INET_ADDRSTRLEN + 5] = "";
+
+		if (r->nh[i].gw.s_addr != 0) {
+			strcpy(gw, " via ");
+			inet_ntop(AF_INET, &r->nh[i].gw, gw + 5, sizeof(gw) - 5);
+		}
+		off += (size_t)snprintf(buf + off, len - off,
+					" nexthop%s dev %s weight %u", gw,
+					r->nh[i].dev, r->nh[i].weight);
+	}
+}
+
+void
+kernel_rule_format(const struct kernel_rule *r, char *buf, size_t len)
+{
+	char src[64];
+
+	fmt_prefix(&r->src, src, sizeof(src));
+	if (r->fwmask != 0)
+		snprintf(buf, len, "prio %u from %s fwmark %#x/%#x table %u",
+			 r->priority, src, r->fwmark, r->fwmask, r->table);
+	else
+		snprintf(buf, len, "prio %u from %s table %u", r->priority, src,
+			 r->table);
+}
+
+void
+kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
+{
+	size_t off;
+
+	off = (size_t)snprintf(buf, len, "id %#x proto %u", nh->id,
+			       nh->protocol);
+	if (nh->n_members == 0) {
+		char gw[INET_ADDRSTRLEN] = "";
+
+		if (nh->gw.s_addr != 0)
+			inet_ntop(AF_INET, &nh->gw, gw, sizeof(gw));
+		snprintf(buf + off, off < len ? len - off : 0, "%s%s dev %s",
+			 gw[0] ? " via " : "", gw, nh->dev);
+		return;
+	}
+	for (unsigned int i = 0; i < nh->n_members && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%#x,%u",
+					i ? "/" : " group ", nh->member[i].id,
+					nh->member[i].weight);
+	if (nh->resilient && off < len)
+		snprintf(buf + off, len - off,
+			 " resilient buckets %u idle_timer %u unbalanced_timer %u",
+			 nh->buckets, nh->idle_timer, nh->unbalanced_timer);
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one interface through which tunsteer touches the kernel.
+ *
+ * Two backends implement it: kernel_nl (libnl, the real one) and
+ * kernel_fake (records every operation as a line of text, for unit tests).
+ * The reconciler only ever sees this interface.
+ *
+ * Objects are plain values.  Links are keyed by name, addresses by
+ * (ifname, address), routes by (table, dst, metric), rules by priority.
+ * Every object we create carries our mark (see DESIGN.md "Ownership
+ * marks"); dump callbacks see everything, and callers must skip what is not
+ * ours with kernel_*_is_ours().
+ */
+#ifndef TUNSTEER_KERNEL_H
+#define TUNSTEER_KERNEL_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+
+/* Ownership marks: see DESIGN.md. */
+#define KERNEL_RTPROT_TUNSTEER 227
+#define KERNEL_TABLE_MIN 21000
+#define KERNEL_TABLE_MAX 21999
+#define KERNEL_RULE_PRIO_MIN 21000
+#define KERNEL_RULE_PRIO_MAX 21999
+#define KERNEL_LINK_ALIAS_PREFIX "tunsteer:"
+/* tunsteer-edge's link mark: neither program's prefix starts the other's,
+ * so a daemon and an emulator in one namespace never touch each other's
+ * links. */
+#define KERNEL_EDGE_LINK_ALIAS_PREFIX "tunsteer-edge:"
+#define KERNEL_MAX_NEXTHOPS 64	/* the provider's ECMP limit */
+#define KERNEL_XFRM_IF_ID_MIN 0x74730001u
+#define KERNEL_XFRM_IF_ID_MAX 0x7473ffffu
+#define KERNEL_NFT_TABLE "inet tunsteer"
+/* Nexthop objects: nh_protocol 227 and ids in this range. */
+#define KERNEL_NHID_MIN 0x74730000u
+#define KERNEL_NHID_MAX 0x7474ffffu
+
+enum kernel_link_kind {
+	KERNEL_LINK_GRE,
+	KERNEL_LINK_XFRM,
+	KERNEL_LINK_OTHER,	/* observed only: anything we do not create */
+};
+
+struct kernel_link {
+	char name[IFNAMSIZ];
+	enum kernel_link_kind kind;
+	struct in_addr local, remote;	/* GRE */
+	uint32_t if_id;			/* XFRM */
+	uint8_t ttl;
+	uint32_t mtu;
+	bool up;
+	char alias[64];			/* carries our mark */
+	/* Observed only. */
+	int ifindex;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
+struct kernel_addr {
+	char ifname[IFNAMSIZ];
+	struct ts_prefix local;		/* address and prefix length */
+	struct in_addr peer;		/* 0: none */
+};
+
+struct kernel_nexthop {
+	char dev[IFNAMSIZ];
+	struct in_addr gw;		/* 0: on-link through dev */
+	uint16_t weight;		/* 1..256 */
+};
+
+/*
+ * A route goes either through a nexthop object (@nhid, no @nh) or through
+ * its own list of nexthops.  Dumps of an @nhid route leave @nh empty even
+ * where the kernel also reports the expanded paths.
+ */
+struct kernel_route {
+	uint32_t table;
+	struct ts_prefix dst;
+	uint32_t metric;
+	uint8_t protocol;
+	bool blackhole;
+	uint32_t nhid;			/* 0: none, use @nh */
+	unsigned int n_nexthops;
+	struct kernel_nexthop nh[KERNEL_MAX_NEXTHOPS];
+};
+
+/*
+ * A kernel nexthop object (`ip nexthop`): either one path (@dev, @gw) or
+ * a group of other objects (@n_members > 0).  A resilient group keeps a
+ * table of hash buckets: when a member leaves, only its buckets (its
+ * flows) move; when one joins, it takes over buckets that have been idle
+ * for @idle_timer seconds, so flows on the other members keep their path.
+ * Keyed by @id.
+ */
+struct kernel_nhobj_member {
+	uint32_t id;
+	uint16_t weight;		/* 1..256 */
+};
+
+struct kernel_nhobj {
+	uint32_t id;
+	uint8_t protocol;
+	/* One path. */
+	char dev[IFNAMSIZ];
+	struct in_addr gw;		/* 0: on-link through dev */
+	/* A group: members sorted by id. */
+	unsigned int n_members;
+	struct kernel_nhobj_member member[KERNEL_MAX_NEXTHOPS];
+	bool resilient;
+	uint16_t buckets;		/* resilient only */
+	uint32_t idle_timer;		/* seconds, resilient only */
+	uint32_t unbalanced_timer;	/* seconds, 0: never force */
+};
+
+struct kernel_rule {
+	uint32_t priority;
+	uint32_t table;
+	uint32_t fwmark, fwmask;	/* fwmask 0: no fwmark match */
+	struct ts_prefix src;		/* len 0: from all */
+	uint8_t protocol;		/* FRA_PROTOCOL, where the kernel has it */
+};
+
+typedef void (*kernel_link_cb)(const struct kernel_link *link, void *arg);
+typedef void (*kernel_addr_cb)(const struct kernel_addr *addr, void *arg);
+typedef void (*kernel_route_cb)(const struct kernel_route *route, void *arg);
+typedef void (*kernel_rule_cb)(const struct kernel_rule *rule, void *arg);
+typedef void (*kernel_nhobj_cb)(const struct kernel_nhobj *nh, void *arg);
+
+/*
+ * A kernel backend.  Every operation returns 0 or a negative errno and
+ * never exits; the caller logs and retries.  Dumps call @cb once per object
+ * and return after the last one; the objects passed are only valid during
+ * the call.
+ */
+struct kernel_ops {
+	int (*link_dump)(struct kernel_ops *ops, kernel_link_cb cb, void *arg);
+	/* Create @link, or change mtu/ttl/endpoints/up of an existing one. */
+	int (*link_set)(struct kernel_ops *ops, const struct kernel_link *link);
+	int (*link_del)(struct kernel_ops *ops, const char *name);
+
+	int (*addr_dump)(struct kernel_ops *ops, kernel_addr_cb cb, void *arg);
+	int (*addr_add)(struct kernel_ops *ops, const struct kernel_addr *addr);
+	int (*addr_del)(struct kernel_ops *ops, const struct kernel_addr *addr);
+
+	int (*route_dump)(struct kernel_ops *ops, kernel_route_cb cb, void *arg);
+	int (*route_replace)(struct kernel_ops *ops, const struct kernel_route *route);
+	int (*route_del)(struct kernel_ops *ops, const struct kernel_route *route);
+
+	/*
+	 * Nexthop objects.  Replacing a group changes its members in one
+	 * step (a resilient group keeps the buckets of the members that
+	 * stay); a resilient group's bucket count cannot change.
+	 */
+	int (*nhobj_dump)(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg);
+	int (*nhobj_replace)(struct kernel_ops *ops, const struct kernel_nhobj *nh);
+	int (*nhobj_del)(struct kernel_ops *ops, uint32_t id);
+
+	int (*rule_dump)(struct kernel_ops *ops, kernel_rule_cb cb, void *arg);
+	int (*rule_add)(struct kernel_ops *ops, const struct kernel_rule *rule);
+	int (*rule_del)(struct kernel_ops *ops, const struct kernel_rule *rule);
+
+	/*
+	 * Delete the conntrack entries (and so the flowtable entries built
+	 * on them) whose mark, masked with @mask, is @mark.  Never a global
+	 * flush: @mask and @mark must not be 0 (-EINVAL).
+	 */
+	int (*conntrack_flush)(struct kernel_ops *ops, uint32_t mark,
+			       uint32_t mask);
+
+	/* Write @value to /proc/sys/@path (e.g. "net/ipv4/conf/gre1/rp_filter"). */
+	int (*sysctl_set)(struct kernel_ops *ops, const char *path, const char *value);
+
+	/*
+	 * Run an nft script (libnftables syntax) as one transaction: all of
+	 * it applies or none does.  With @output, what nft prints (e.g. for
+	 * "list table …") is returned there, malloc'd, owned by the caller.
+	 * The script must only name our table, KERNEL_NFT_TABLE.
+	 */
+	int (*nft_run)(struct kernel_ops *ops, const char *script, char **output);
+	/* Like monitor_fd()/monitor_drain(), for nftables changes. */
+	int (*nft_monitor_fd)(struct kernel_ops *ops);
+	int (*nft_monitor_drain)(struct kernel_ops *ops);
+
+	/*
+	 * Change notifications.  monitor_fd() is a descriptor to poll for
+	 * readability (-1: this backend has none).  monitor_drain() reads
+	 * everything pending and returns 1 if any link, address, route or
+	 * rule changed, 0 if nothing relevant did, -ENOBUFS if events were
+	 * lost (the backend has grown its buffer; the caller must re-dump and
+	 * reconcile), or another negative errno.
+	 */
+	int (*monitor_fd)(struct kernel_ops *ops);
+	int (*monitor_drain)(struct kernel_ops *ops);
+
+	void (*destroy)(struct kernel_ops *ops);
+};
+
+bool kernel_link_is_ours(const struct kernel_link *link);
+/* Does @link's alias start with @mark (e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX)? */
+bool kernel_link_has_mark(const struct kernel_link *link, const char *mark);
+bool kernel_route_is_ours(const struct kernel_route *route);
+bool kernel_rule_is_ours(const struct kernel_rule *rule);
+bool kernel_nhobj_is_ours(const struct kernel_nhobj *nh);
+
+/* Equality of everything the reconciler sets (not observed-only fields). */
+bool kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b);
+bool kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b);
+bool kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b);
+bool kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b);
+
+/* One-line text forms, used by the fake backend, logs and tests. */
+void kernel_link_format(const struct kernel_link *link, char *buf, size_t len);
+void kernel_addr_format(const struct kernel_addr *addr, char *buf, size_t len);
+void kernel_route_format(const struct kernel_route *route, char *buf, size_t len);
+void kernel_rule_format(const struct kernel_rule *rule, char *buf, size_t len);
+void kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/kernel_fake.h"
+
+/* A growable array of fixed-size objects. */
+struct vec {
+	void *items;
+	size_t size, n, cap;
+};
+
+struct kernel_fake {
+	struct kernel_ops ops;	/* first: the public face */
+	struct vec links, addrs, routes, rules, nhobjs;
+	char *log;		/* being recorded */
+	char *taken;		/* handed out by kernel_fake_ops_log() */
+	size_t log_len, log_cap;
+	unsigned int n_ops;
+	int fail_next;
+	char *nft;		/* "list table" answer: the table as applied */
+};
+
+static void *
+vec_at(struct vec *v, size_t i)
+{
+	return (char *)v->items + i * v->size;
+}
+
+static int
+vec_push(struct vec *v, const void *item)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *items = realloc(v->items, cap * v->size);
+
+		if (items == NULL)
+			return -ENOMEM;
+		v->items = items;
+		v->cap = cap;
+	}
+	memcpy(vec_at(v, v->n++), item, v->size);
+	return 0;
+}
+
+static void
+vec_remove(struct vec *v, size_t i)
+{
+	memmove(vec_at(v, i), vec_at(v, i + 1), (v->n - i - 1) * v->size);
+	v->n--;
+}
+
+typedef bool (*same_key_fn)(const void *a, const void *b);
+
+static ssize_t
+vec_find(struct vec *v, const void *key, same_key_fn same)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (same(vec_at(v, i), key))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Insert or overwrite by key. */
+static int
+vec_upsert(struct vec *v, const void *item, same_key_fn same)
+{
+	ssize_t i = vec_find(v, item, same);
+
+	if (i >= 0) {
+		memcpy(vec_at(v, (size_t)i), item, v->size);
+		return 0;
+	}
+	return vec_push(v, item);
+}
+
+static struct kernel_fake *
+fake_of(struct kernel_ops *ops)
+{
+	return (struct kernel_fake *)ops;
+}
+
+static void
+fake_record(struct kernel_fake *f, const char *fmt, ...)
+{
+	char line[512];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	if (f->log_len + n + 2 > f->log_cap) {
+		size_t cap = (f->log_cap + n + 2) * 2;
+		char *log = realloc(f->log, cap);
+
+		if (log == NULL)
+			return;	/* a test will notice the missing line */
+		f->log = log;
+		f->log_cap = cap;
+	}
+	memcpy(f->log + f->log_len, line, n);
+	f->log_len += n;
+	f->log[f->log_len++] = '\n';
+	f->log[f->log_len] = '\0';
+	f->n_ops++;
+}
+
+/* Consume an injected failure, if any. */
+static int
+fake_take_failure(struct kernel_fake *f)
+{
+	int err = f->fail_next;
+
+	f->fail_next = 0;
+	return err;
+}
+
+static bool
+link_same(const void *a, const void *b)
+{
+	return strcmp(((const struct kernel_link *)a)->name,
+		      ((const struct kernel_link *)b)->name) == 0;
+}
+
+static bool
+addr_same(const void *a, const void *b)
+{
+	const struct kernel_addr *x = a, *y = b;
+
+	return strcmp(x->ifname, y->ifname) == 0 &&
+	       ts_prefix_equal(&x->local, &y->local);
+}
+
+static bool
+route_same(const void *a, const void *b)
+{
+	const struct kernel_route *x = a, *y = b;
+
+	return x->table == y->table && x->metric == y->metric &&
+	       ts_prefix_equal(&x->dst, &y->dst);
+}
+
+static bool
+rule_same(const void *a, const void *b)
+{
+	return kernel_rule_equal(a, b);
+}
+
+static bool
+nhobj_same(const void *a, const void *b)
+{
+	return ((const struct kernel_nhobj *)a)->id ==
+	       ((const struct kernel_nhobj *)b)->id;
+}
+
+static struct kernel_nhobj *
+nhobj_get(struct kernel_fake *f, uint32_t id)
+{
+	struct kernel_nhobj key = { .id = id };
+	ssize_t i = vec_find(&f->nhobjs, &key, nhobj_same);
+
+	return i < 0 ? NULL : vec_at(&f->nhobjs, (size_t)i);
+}
+
+/*
+ * What the kernel does when a nexthop object goes (deleted, or its device
+ * gone): it leaves every group, a group left empty goes too, and so does
+ * every route through any of them.
+ */
+static void
+nhobj_remove_cascade(struct kernel_fake *f, uint32_t id)
+{
+	struct kernel_nhobj key = { .id = id };
+	ssize_t at = vec_find(&f->nhobjs, &key, nhobj_same);
+
+	if (at < 0)
+		return;
+	vec_remove(&f->nhobjs, (size_t)at);
+	for (size_t j = f->routes.n; j-- > 0;)
+		if (((struct kernel_route *)vec_at(&f->routes, j))->nhid == id)
+			vec_remove(&f->routes, j);
+	for (size_t j = 0; j < f->nhobjs.n; j++) {
+		struct kernel_nhobj *g = vec_at(&f->nhobjs, j);
+
+		for (unsigned int m = 0; m < g->n_members; m++) {
+			if (g->member[m].id != id)
+				continue;
+			memmove(&g->member[m], &g->member[m + 1],
+				(g->n_members - m - 1) * sizeof(g->member[0]));
+			g->n_members--;
+			if (g->n_members == 0) {
+				/* Restart: the vector changed under us. */
+				nhobj_remove_cascade(f, g->id);
+				j = (size_t)-1;
+			}
+			break;
+		}
+	}
+}
+
+static int
+fake_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->links.n; i++)
+		cb(vec_at(&f->links, i), arg);
+	return 0;
+}
+
+static int
+fake_link_set(struct kernel_ops *ops, const struct kernel_link *link)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_link_format(link, buf, sizeof(buf));
+	fake_record(f, "link set %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->links, link, link_same);
+}
+
+static int
+fake_link_del(struct kernel_ops *ops, const char *name)
+{
+	struct kernel_fake *f = fake_of(ops);
+	struct kernel_link key = { 0 };
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	fake_record(f, "link del %s%s", name, err ? " (failed)" : "");
+	if (err)
+		return err;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	i = vec_find(&f->links, &key, link_same);
+	if (i < 0)
+		return -ENODEV;
+	vec_remove(&f->links, (size_t)i);
+	/* The kernel takes a link's addresses and nexthops with it. */
+	for (size_t j = f->nhobjs.n; j-- > 0;) {
+		struct kernel_nhobj *nh = vec_at(&f->nhobjs, j);
+
+		if (nh->n_members == 0 && strcmp(nh->dev, name) == 0) {
+			nhobj_remove_cascade(f, nh->id);
+			j = f->nhobjs.n;
+		}
+	}
+	for (size_t j = f->addrs.n; j-- > 0;)
+		if (strcmp(((struct kernel_addr *)vec_at(&f->addrs, j))->ifname,
+			   name) == 0)
+			vec_remove(&f->addrs, j);
+	return 0;
+}
+
+static int
+fake_addr_dump(struct kernel_ops *ops, kernel_addr_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->addrs.n; i++)
+		cb(vec_at(&f->addrs, i), arg);
+	return 0;
+}
+
+static int
+fake_addr_add(struct kernel_ops *ops, const struct kernel_addr *addr)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_addr_format(addr, buf, sizeof(buf));
+	fake_record(f, "addr add %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->addrs, addr, addr_same);
+}
+
+static int
+fake_addr_del(struct kernel_ops *ops, const struct kernel_addr *addr)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_addr_format(addr, buf, sizeof(buf));
+	fake_record(f, "addr del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->addrs, addr, addr_same);
+	if (i < 0)
+		return -EADDRNOTAVAIL;
+	vec_remove(&f->addrs, (size_t)i);
+	return 0;
+}
+
+static int
+fake_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->routes.n; i++)
+		cb(vec_at(&f->routes, i), arg);
+	return 0;
+}
+
+static int
+fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+
+	/* As the kernel: a route's nexthop object must exist. */
+	if (err == 0 && route->nhid != 0 && nhobj_get(f, route->nhid) == NULL)
+		err = -EINVAL;
+	kernel_route_format(route, buf, sizeof(buf));
+	fake_record(f, "route replace %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->routes, route, route_same);
+}
+
+static int
+fake_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	if (err == 0 && (mark == 0 || mask == 0))
+		err = -EINVAL;
+	fake_record(f, "conntrack flush mark %#x/%#x%s", mark, mask,
+		    err ? " (failed)" : "");
+	return err;
+}
+
+static int
+fake_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->nhobjs.n; i++)
+		cb(vec_at(&f->nhobjs, i), arg);
+	return 0;
+}
+
+/* The kernel's checks that matter to the reconciler's ordering: a path's
+ * device and a group's members must exist, a group holds only paths, and
+ * a resilient group's bucket count never changes. */
+static int
+nhobj_check(struct kernel_fake *f, const struct kernel_nhobj *nh)
+{
+	const struct kernel_nhobj *old = nhobj_get(f, nh->id);
+	struct kernel_link key = { 0 };
+
+	if (nh->n_members == 0) {
+		snprintf(key.name, sizeof(key.name), "%s", nh->dev);
+		return vec_find(&f->links, &key, link_same) < 0 ? -ENODEV : 0;
+	}
+	for (unsigned int m = 0; m < nh->n_members; m++) {
+		const struct kernel_nhobj *x = nhobj_get(f, nh->member[m].id);
+
+		if (x == NULL || x->n_members != 0)
+			return -EINVAL;
+	}
+	if (old && (old->n_members == 0 || old->resilient != nh->resilient ||
+		    (nh->resilient && old->buckets != nh->buckets)))
+		return -EINVAL;
+	return 0;
+}
+
+static int
+fake_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+
+	if (err == 0)
+		err = nhobj_check(f, nh);
+	kernel_nhobj_format(nh, buf, sizeof(buf));
+	fake_record(f, "nexthop replace %s%s", buf, err ? " (failed)" : "");
+	return err ? err : vec_upsert(&f->nhobjs, nh, nhobj_same);
+}
+
+static int
+fake_nhobj_del(struct kernel_ops *ops, uint32_t id)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "nexthop del id %#x%s", id, err ? " (failed)" : "");
+	if (err)
+		return err;
+	if (nhobj_get(f, id) == NULL)
+		return -ENOENT;
+	nhobj_remove_cascade(f, id);
+	return 0;
+}
+
+static int
+fake_route_del(struct kernel_ops *ops, const struct kernel_route *route)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[2048];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_route_format(route, buf, sizeof(buf));
+	fake_record(f, "route del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->routes, route, route_same);
+	if (i < 0)
+		return -ESRCH;
+	vec_remove(&f->routes, (size_t)i);
+	return 0;
+}
+
+static int
+fake_rule_dump(struct kernel_ops *ops, kernel_rule_cb cb, void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->rules.n; i++)
+		cb(vec_at(&f->rules, i), arg);
+	return 0;
+}
+
+static int
+fake_rule_add(struct kernel_ops *ops, const struct kernel_rule *rule)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+
+	kernel_rule_format(rule, buf, sizeof(buf));
+	fake_record(f, "rule add %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	if (vec_find(&f->rules, rule, rule_same) >= 0)
+		return -EEXIST;
+	return vec_push(&f->rules, rule);
+}
+
+static int
+fake_rule_del(struct kernel_ops *ops, const struct kernel_rule *rule)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char buf[256];
+	int err = fake_take_failure(f);
+	ssize_t i;
+
+	kernel_rule_format(rule, buf, sizeof(buf));
+	fake_record(f, "rule del %s%s", buf, err ? " (failed)" : "");
+	if (err)
+		return err;
+	i = vec_find(&f->rules, rule, rule_same);
+	if (i < 0)
+		return -ENOENT;
+	vec_remove(&f->rules, (size_t)i);
+	return 0;
+}
+
+static int
+fake_sysctl_set(struct kernel_ops *ops, const char *path, const char *value)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "sysctl %s=%s%s", path, value, err ? " (failed)" : "");
+	return err;
+}
+
+/*
+ * nft: record each line of a script; a script that changes the table
+ * makes "list table" answer with a fingerprint of everything applied.
+ */
+static int
+fake_nft_run(struct kernel_ops *ops, const char *script, char **output)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err;
+
+	if (output)
+		*output = NULL;
+	if (strncmp(script, "list table ", 11) == 0) {
+		if (f->nft == NULL)
+			return -ENOENT;
+		if (output && (*output = strdup(f->nft)) == NULL)
+			return -ENOMEM;
+		return 0;
+	}
+	err = fake_take_failure(f);
+	for (const char *l = script; *l;) {
+		size_t n = strcspn(l, "\n");
+
+		fake_record(f, "nft %.*s%s", (int)n, l, err ? " (failed)" : "");
+		l += n + (l[n] == '\n');
+	}
+	if (err)
+		return err;
+	if (strstr(script, "delete table") && !strstr(script, "{\n\tset") &&
+	    !strstr(script, "{\n\tchain")) {
+		free(f->nft);	/* a flush: the table is gone */
+		f->nft = NULL;
+		return 0;
+	}
+	size_t old = f->nft ? strlen(f->nft) : 0;
+	char *n = realloc(f->nft, old + strlen(script) + 1);
+
+	if (n == NULL)
+		return -ENOMEM;
+	strcpy(n + old, script);
+	f->nft = n;
+	return 0;
+}
+
+static int
+fake_nft_monitor_fd(struct kernel_ops *ops)
+{
+	return -1;
+}
+
+void
+kernel_fake_nft_tamper(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	free(f->nft);
+	f->nft = NULL;
+}
+
+/* The fake has no event source: tests call the reconciler directly. */
+static int
+fake_monitor_fd(struct kernel_ops *ops)
+{
+	return -1;
+}
+
+static int
+fake_monitor_drain(struct kernel_ops *ops)
+{
+	return 0;
+}
+
+static void
+fake_destroy(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	free(f->links.items);
+	free(f->addrs.items);
+	free(f->routes.items);
+	free(f->rules.items);
+	free(f->nhobjs.items);
+	free(f->log);
+	free(f->taken);
+	free(f->nft);
+	free(f);
+}
+
+struct kernel_ops *
+kernel_fake_create(void)
+{
+	struct kernel_fake *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->ops = (struct kernel_ops){
+		.link_dump = fake_link_dump,
+		.link_set = fake_link_set,
+		.link_del = fake_link_del,
+		.addr_dump = fake_addr_dump,
+		.addr_add = fake_addr_add,
+		.addr_del = fake_addr_del,
+		.route_dump = fake_route_dump,
+		.route_replace = fake_route_replace,
+		.route_del = fake_route_del,
+		.nhobj_dump = fake_nhobj_dump,
+		.nhobj_replace = fake_nhobj_replace,
+		.nhobj_del = fake_nhobj_del,
+		.rule_dump = fake_rule_dump,
+		.rule_add = fake_rule_add,
+		.rule_del = fake_rule_del,
+		.conntrack_flush = fake_conntrack_flush,
+		.sysctl_set = fake_sysctl_set,
+		.nft_run = fake_nft_run,
+		.nft_monitor_fd = fake_nft_monitor_fd,
+		.nft_monitor_drain = fake_monitor_drain,
+		.monitor_fd = fake_monitor_fd,
+		.monitor_drain = fake_monitor_drain,
+		.destroy = fake_destroy,
+	};
+	f->links.size = sizeof(struct kernel_link);
+	f->addrs.size = sizeof(struct kernel_addr);
+	f->routes.size = sizeof(struct kernel_route);
+	f->rules.size = sizeof(struct kernel_rule);
+	f->nhobjs.size = sizeof(struct kernel_nhobj);
+	return &f->ops;
+}
+
+const char *
+kernel_fake_ops_log(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	/* Hand the text over whole and start a fresh log. */
+	free(f->taken);
+	f->taken = f->log;
+	f->log = NULL;
+	f->log_len = f->log_cap = 0;
+	f->n_ops = 0;
+	return f->taken ? f->taken : "";
+}
+
+unsigned int
+kernel_fake_ops_count(struct kernel_ops *ops)
+{
+	return fake_of(ops)->n_ops;
+}
+
+void
+kernel_fake_fail_next(struct kernel_ops *ops, int err)
+{
+	fake_of(ops)->fail_next = err;
+}
+
+int
+kernel_fake_inject_link(struct kernel_ops *ops, const struct kernel_link *l)
+{
+	return vec_upsert(&fake_of(ops)->links, l, link_same);
+}
+
+int
+kernel_fake_inject_route(struct kernel_ops *ops, const struct kernel_route *r)
+{
+	return vec_upsert(&fake_of(ops)->routes, r, route_same);
+}
+
+int
+kernel_fake_inject_rule(struct kernel_ops *ops, const struct kernel_rule *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	return vec_find(&f->rules, r, rule_same) >= 0 ? -EEXIST
+						      : vec_push(&f->rules, r);
+}
+
+void
+kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	ssize_t i = vec_find(&f->routes, r, route_same);
+
+	if (i >= 0)
+		vec_remove(&f->routes, (size_t)i);
+}
+
+int
+kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *nh)
+{
+	return vec_upsert(&fake_of(ops)->nhobjs, nh, nhobj_same);
+}
+
+void
+kernel_fake_remove_nhobj(struct kernel_ops *ops, uint32_t id)
+{
+	nhobj_remove_cascade(fake_of(ops), id);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The real kernel backend: rtnetlink through libnl-3 / libnl-route-3.
+ *
+ * Semantics are those of kernel.h; what this backend adds:
+ * - It works in the network namespace of the thread that created it.
+ * - One netlink socket carries requests and dumps, a second one (non-
+ *   blocking, subscribed to link, IPv4 address, route and rule groups) is
+ *   the monitor.  Neither is shared with anybody else.
+ * - Dumps first collect every object, then call the callback, so the
+ *   callback may call other operations of the same backend.
+ * - A link whose alias lacks KERNEL_LINK_ALIAS_PREFIX is never changed
+ *   or deleted: link_set returns -EEXIST, link_del -EPERM.
+ * - A route's single nexthop is sent as plain RTA_OIF/RTA_GATEWAY: its
+ *   weight means nothing to the kernel and dumps report it as 1.
+ * - Rules are added with FRA_PROTOCOL = rule->protocol, or
+ *   KERNEL_RTPROT_TUNSTEER when that is 0.
+ */
+#ifndef TUNSTEER_KERNEL_NL_H
+#define TUNSTEER_KERNEL_NL_H
+
+#include "lib/kernel.h"
+
+/*
+ * Open the netlink sockets.  Returns the backend (free it with
+ * ops->destroy(ops)), or NULL with *@err set to a negative errno: -ENOMEM,
+ * or what socket()/bind() said (e.g. -EPROTONOSUPPORT, -EACCES).
+ */
+struct kernel_ops *kernel_nl_create(int *err);
+
+/*
+ * As kernel_nl_create(), for a program whose links carry @link_mark
+ * (a static string, e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX) instead of
+ * KERNEL_LINK_ALIAS_PREFIX: link_set and link_del then create, change and
+ * delete only links with that mark.
+ */
+struct kernel_ops *kernel_nl_create_marked(const char *link_mark, int *err);
+
+#endif

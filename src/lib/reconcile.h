@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Desired-versus-observed reconciliation of the kernel objects we own.
+ *
+ * The caller describes the complete desired state; reconcile_apply() dumps
+ * what the kernel has, ignores everything without our mark, and issues only
+ * the operations that close the difference.  Applying the same desired
+ * state twice issues nothing the second time.  The same call repairs
+ * tampering (an owned object deleted or changed by hand) and adopts what a
+ * previous, killed instance left behind without re-creating it.
+ */
+#ifndef TUNSTEER_RECONCILE_H
+#define TUNSTEER_RECONCILE_H
+
+#include <stddef.h>
+
+#include "lib/kernel.h"
+
+struct kernel_sysctl {
+	char path[128];		/* below /proc/sys */
+	char value[16];
+};
+
+/* A complete desired state.  Arrays are owned by the state. */
+struct kernel_state {
+	struct kernel_link *links;
+	size_t n_links;
+	struct kernel_addr *addrs;
+	size_t n_addrs;
+	struct kernel_route *routes;
+	size_t n_routes;
+	struct kernel_rule *rules;
+	size_t n_rules;
+	struct kernel_nhobj *nhobjs;
+	size_t n_nhobjs;
+	struct kernel_sysctl *sysctls;
+	size_t n_sysctls;
+};
+
+struct reconcile_stats {
+	unsigned int added, changed, deleted, failed;
+	unsigned int sysctls;		/* written (not objects: no readback) */
+};
+
+void kernel_state_init(struct kernel_state *st);
+void kernel_state_free(struct kernel_state *st);
+int kernel_state_add_link(struct kernel_state *st, const struct kernel_link *l)
+	__attribute__((warn_unused_result));
+int kernel_state_add_addr(struct kernel_state *st, const struct kernel_addr *a)
+	__attribute__((warn_unused_result));
+int kernel_state_add_route(struct kernel_state *st, const struct kernel_route *r)
+	__attribute__((warn_unused_result));
+int kernel_state_add_rule(struct kernel_state *st, const struct kernel_rule *r)
+	__attribute__((warn_unused_result));
+int kernel_state_add_nhobj(struct kernel_state *st, const struct kernel_nhobj *nh)
+	__attribute__((warn_unused_result));
+int kernel_state_add_sysctl(struct kernel_state *st, const char *path,
+			    const char *value) __attribute__((warn_unused_result));
+
+/*
+ * A reconciler remembers only which sysctls it has written (the kernel
+ * interface cannot dump them); everything else is read back from the
+ * kernel on every apply.
+ */
+struct reconcile;
+
+struct reconcile *reconcile_create(struct kernel_ops *ops);
+void reconcile_destroy(struct reconcile *rc);
+
+/*
+ * Make the kernel match @desired for every object we own.  Adds and
+ * changes go first, in the order the kernel needs (links, then their
+ * addresses, routes, then the rules that point at the routes' tables);
+ * removals of what is no longer desired follow in reverse order, so
+ * traffic never finds a rule without its table.
+ *
+ * A failed operation is counted in @stats->failed, logged once and
+ * skipped; the next call retries it.  Returns 0 when everything applied,
+ * -EAGAIN when some operation failed, or the error of a failed dump
+ * (nothing is changed then).
+ */
+int reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
+		    struct reconcile_stats *stats) __attribute__((warn_unused_result));
+
+/* Remove every object we own (clean shutdown without --keep-state).
+ * Returns like reconcile_apply(). */
+int reconcile_flush(struct reconcile *rc, struct reconcile_stats *stats)
+	__attribute__((warn_unused_result));
+
+#endif

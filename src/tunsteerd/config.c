@@ -1,0 +1,1810 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteerd.conf: read the text, let libconfig parse it, then validate
+ * every setting into a brand-new struct config.  Nothing here has side
+ * effects besides reading the file: validation is the "check" stage of a
+ * reload, and a config with any error is freed whole.
+ *
+ * Errors are collected, not stopped at: an operator fixing a file wants
+ * every mistake in one run.  Each is "FILE:LINE: FIELD: message" where
+ * FIELD is a path such as tunnels[2].mtu or egress[0].tunnels[1].weight
+ * (indexes count from 0, as libconfig's own paths do); they are sorted
+ * into file order before they are handed back.
+ */
+#include "autoconfig.h"
+
+#include "tunsteerd/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "lib/log.h"
+
+#define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
+
+#define CONFIG_MTU_MIN 576		/* IPv4 minimum datagram size */
+/*
+ * IPsec MTU: ESP in tunnel mode over IPv4 with AES-GCM-16 (RFC 4106), no
+ * NAT-T, on a 1500-byte underlay:
+ *
+ *   1500 = 20 outer IPv4 header
+ *        +  8 ESP header (4 SPI + 4 sequence number)
+ *        +  8 IV
+ *        +  P inner packet, padded so that P + pad + 2 is a multiple of 4
+ *        +  2 ESP trailer (pad length, next header)
+ *        + 16 ICV
+ *
+ * That leaves 1500 - 20 - 8 - 8 - 16 = 1448 bytes for payload, padding
+ * and trailer; rounded down to a multiple of 4 that is still 1448, so the
+ * largest inner packet is 1448 - 2 = 1446.  UDP encapsulation (NAT-T)
+ * would cost another 8; such sites must set a lower mtu themselves.
+ */
+#define ESP_UNDERLAY_MTU 1500
+#define ESP_OUTER_IP 20
+#define ESP_HDR 8
+#define ESP_IV 8
+#define ESP_ICV 16
+#define ESP_TRAILER 2
+#define CONFIG_IPSEC_MTU						\
+	(((ESP_UNDERLAY_MTU - ESP_OUTER_IP - ESP_HDR - ESP_IV - ESP_ICV)	\
+	  & ~3) - ESP_TRAILER)
+#define CONFIG_IPSEC_MSS_MAX 1360	/* the provider's limit for IPsec */
+#define CONFIG_MSS_OVERHEAD 40		/* IPv4 + TCP headers */
+#define CONFIG_ECMP_MAX 64		/* provider: paths per priority */
+#define CONFIG_FILE_MAX (16 * 1024 * 1024)
+#define FIELD_MAX 192			/* "egress[12].tunnels[3].weight" */
+
+_Static_assert(CONFIG_IPSEC_MTU == 1446, "ESP arithmetic changed");
+
+/* Results of the typed getters. */
+enum got {
+	GOT_NONE,	/* absent */
+	GOT_OK,
+	GOT_BAD,	/* present, but wrong; already reported */
+};
+
+struct cfg_msg {
+	int line;
+	size_t seq;
+	char *text;
+};
+
+/* What validation remembers about a tunnel besides struct config_tunnel. */
+struct tun_aux {
+	bool named, local_ok, remote_ok, addr_ok;
+	int name_line, local_line, remote_line, addr_line;
+};
+
+/* One authorized prefix, as an interval, for the overlap checks. */
+struct pfx_ref {
+	uint32_t start, end;
+	size_t policy, index;
+	int line;
+};
+
+struct parse {
+	const char *file;		/* name used in messages */
+	struct cfg_msg *msgs;
+	size_t n_msgs, cap_msgs, seq;
+	bool oom;
+	struct config *conf;
+	struct tun_aux *taux;
+	int **prefix_lines;		/* per policy, per prefix */
+	int *policy_name_line;		/* 0: no valid name */
+	bool secrets;			/* some ike.psk was given */
+};
+
+static const struct {
+	const char *name;
+	enum log_level level;
+} config_log_levels[] = {
+	{ "err", LOG_LVL_ERR },
+	{ "warning", LOG_LVL_WARN },
+	{ "warn", LOG_LVL_WARN },	/* log_level_name()'s spelling */
+	{ "notice", LOG_LVL_NOTICE },
+	{ "info", LOG_LVL_INFO },
+	{ "debug", LOG_LVL_DEBUG },
+};
+
+static const char *const root_keys[] = {
+	"log_level", "mss_clamp", "unauthorized", "control", "probe",
+	"tunnels", "egress", NULL
+};
+static const char *const probe_keys[] = {
+	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
+	"degraded_loss_pct", "degraded_rtt_ms", "target", "source",
+	"passive_timeout_ms", "passive_target", NULL
+};
+static const char *const control_keys[] = { "socket", NULL };
+static const char *const tunnel_keys[] = {
+	"name", "type", "local", "remote", "address", "peer", "mtu", "ttl",
+	"underlay", "ike", "probe", NULL
+};
+static const char *const underlay_keys[] = { "interface", "gateway", NULL };
+static const char *const ike_keys[] = {
+	"psk", "local_id", "remote_id", NULL
+};
+static const char *const policy_keys[] = {
+	"name", "prefixes", "tunnels", "all_down", NULL
+};
+static const char *const ptunnel_keys[] = {
+	"tunnel", "priority", "weight", NULL
+};
+
+/* --- messages ------------------------------------------------------------ */
+
+static void cfg_err(struct parse *p, int line, const char *field,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cfg_err(struct parse *p, int line, const char *field, const char *fmt, ...)
+{
+	char what[512], *text = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (line > 0 && field)
+		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, what);
+	else if (line > 0)
+		r = asprintf(&text, "%s:%d: %s", p->file, line, what);
+	else if (field)
+		r = asprintf(&text, "%s: %s: %s", p->file, field, what);
+	else
+		r = asprintf(&text, "%s: %s", p->file, what);
+	if (r < 0) {
+		p->oom = true;
+		return;
+	}
+	if (p->n_msgs == p->cap_msgs) {
+		size_t cap = p->cap_msgs ? 2 * p->cap_msgs : 16;
+		struct cfg_msg *m = reallocarray(p->msgs, cap, sizeof(*m));
+
+		if (!m) {
+			free(text);
+			p->oom = true;
+			return;
+		}
+		p->msgs = m;
+		p->cap_msgs = cap;
+	}
+	p->msgs[p->n_msgs++] = (struct cfg_msg){ line, p->seq++, text };
+}
+
+static int
+cfg_msg_cmp(const void *a, const void *b)
+{
+	const struct cfg_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hand the messages, in file order, to @errs (which may be NULL). */
+static void
+cfg_flush(struct parse *p, struct config_errors *errs)
+{
+	char **msgs;
+	size_t i;
+
+	if (p->oom)
+		cfg_err(p, 0, NULL, "out of memory");
+	qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), cfg_msg_cmp);
+	msgs = errs ? reallocarray(errs->msgs, errs->n + p->n_msgs + 1,
+				   sizeof(*msgs)) : NULL;
+	for (i = 0; i < p->n_msgs; i++) {
+		if (msgs)
+			msgs[errs->n++] = p->msgs[i].text;
+		else
+			free(p->msgs[i].text);
+	}
+	if (msgs)
+		errs->msgs = msgs;
+	free(p->msgs);
+	p->msgs = NULL;
+	p->n_msgs = p->cap_msgs = 0;
+}
+
+/* --- typed access to libconfig settings -------------------------------- */
+
+static int
+line_of(const config_setting_t *s)
+{
+	return (int)config_setting_source_line(s);
+}
+
+/* Field names are truncated, never overflowed, at FIELD_MAX. */
+static void fieldf(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+fieldf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, FIELD_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static void
+field_name(char *buf, size_t len, const char *path, const char *key)
+{
+	(void)len;
+	if (*path)
+		fieldf(buf, "%s.%s", path, key);
+	else
+		fieldf(buf, "%s", key);
+}
+
+static const char *
+type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP: return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a floating-point number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+	case CONFIG_TYPE_LIST: return "a list ( ... )";
+	default: return "nothing";
+	}
+}
+
+static void
+type_err(struct parse *p, const config_setting_t *s, const char *field,
+	 const char *want)
+{
+	cfg_err(p, line_of(s), field, "expected %s, not %s", want,
+		type_name(config_setting_type(s)));
+}
+
+/* Report every member of group @s not named in @known. */
+static void
+check_keys(struct parse *p, const config_setting_t *s, const char *path,
+	   const char *const *known)
+{
+	char f[FIELD_MAX];
+	int i, n = config_setting_length(s);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(s, i);
+		const char *name = config_setting_name(m);
+		const char *const *k;
+
+		for (k = known; *k; k++)
+			if (name && strcmp(name, *k) == 0)
+				break;
+		if (*k)
+			continue;
+		field_name(f, sizeof(f), path, name ? name : "?");
+		cfg_err(p, line_of(m), f, "unknown setting");
+	}
+}
+
+static enum got
+get_member(struct parse *p, const config_setting_t *grp, const char *path,
+	   const char *key, int type, const char *want, char *f, size_t flen,
+	   config_setting_t **out)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	int t;
+
+	field_name(f, flen, path, key);
+	*out = s;
+	if (!s)
+		return GOT_NONE;
+	t = config_setting_type(s);
+	if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
+		return GOT_OK;
+	type_err(p, s, f, want);
+	return GOT_BAD;
+}
+
+static enum got
+get_string(struct parse *p, const config_setting_t *grp, const char *path,
+	   const char *key, const char **val, int *line)
+{
+	config_setting_t *s;
+	char f[FIELD_MAX];
+	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_STRING,
+				"a string", f, sizeof(f), &s);
+
+	if (g == GOT_OK) {
+		*val = config_setting_get_string(s);
+		*line = line_of(s);
+	}
+	return g;
+}
+
+/* An integer in [min, max]; out of range is reported and GOT_BAD. */
+static enum got
+get_int(struct parse *p, const config_setting_t *grp, const char *path,
+	const char *key, long long min, long long max, long long *val,
+	int *line)
+{
+	config_setting_t *s;
+	char f[FIELD_MAX];
+	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_INT,
+				"an integer", f, sizeof(f), &s);
+	long long v;
+
+	if (g != GOT_OK)
+		return g;
+	v = config_setting_get_int64(s);
+	*line = line_of(s);
+	if (v < min || v > max) {
+		cfg_err(p, *line, f, "%lld is out of range (%lld..%lld)", v,
+			min, max);
+		return GOT_BAD;
+	}
+	*val = v;
+	return GOT_OK;
+}
+
+static enum got
+get_bool(struct parse *p, const config_setting_t *grp, const char *path,
+	 const char *key, bool *val)
+{
+	config_setting_t *s;
+	char f[FIELD_MAX];
+	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_BOOL,
+				"a boolean (true or false)", f, sizeof(f), &s);
+
+	if (g == GOT_OK)
+		*val = config_setting_get_bool(s);
+	return g;
+}
+
+static enum got
+get_group(struct parse *p, const config_setting_t *grp, const char *path,
+	  const char *key, config_setting_t **val)
+{
+	char f[FIELD_MAX];
+
+	return get_member(p, grp, path, key, CONFIG_TYPE_GROUP,
+			  "a group { ... }", f, sizeof(f), val);
+}
+
+/* A list ( ... ); an empty array [ ] is accepted as an empty list. */
+static enum got
+get_list(struct parse *p, const config_setting_t *grp, const char *path,
+	 const char *key, config_setting_t **val)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	char f[FIELD_MAX];
+
+	field_name(f, sizeof(f), path, key);
+	*val = s;
+	if (!s)
+		return GOT_NONE;
+	if (config_setting_is_list(s) ||
+	    (config_setting_is_array(s) && config_setting_length(s) == 0))
+		return GOT_OK;
+	type_err(p, s, f, "a list ( ... )");
+	return GOT_BAD;
+}
+
+static void
+required(struct parse *p, enum got g, const config_setting_t *grp,
+	 const char *path, const char *key)
+{
+	char f[FIELD_MAX];
+
+	if (g != GOT_NONE)
+		return;
+	field_name(f, sizeof(f), path, key);
+	cfg_err(p, line_of(grp), f, "required");
+}
+
+/* --- values ------------------------------------------------------------ */
+
+static bool
+valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/* A unicast IPv4 host address, no "/len". */
+static bool
+check_host(struct parse *p, int line, const char *f, const char *text,
+	   struct in_addr *out)
+{
+	uint32_t h;
+
+	if (inet_pton(AF_INET, text, out) != 1) {
+		cfg_err(p, line, f, "\"%s\" is not an IPv4 address%s", text,
+			strchr(text, '/') ? " (no /length here)" : "");
+		return false;
+	}
+	h = ntohl(out->s_addr);
+	if (h == 0 || h == UINT32_MAX || (h >> 28) == 0xe) {
+		cfg_err(p, line, f, "%s is not a unicast address", text);
+		return false;
+	}
+	return true;
+}
+
+static struct ts_prefix
+host_prefix(struct in_addr a)
+{
+	struct ts_prefix h = { .family = AF_INET, .len = 32 };
+
+	h.v4 = a;
+	return h;
+}
+
+static const char *
+fmt_addr(struct in_addr a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* --- tunnels ------------------------------------------------------------ */
+
+static void
+parse_underlay(struct parse *p, const config_setting_t *s, const char *tpath,
+	       struct config_tunnel *t)
+{
+	char path[FIELD_MAX], f[FIELD_MAX];
+	const char *str;
+	int line;
+	enum got g;
+
+	fieldf(path, "%s.underlay", tpath);
+	check_keys(p, s, path, underlay_keys);
+	t->underlay.set = true;
+	g = get_string(p, s, path, "interface", &str, &line);
+	required(p, g, s, path, "interface");
+	if (g == GOT_OK) {
+		if (valid_name(str, IFNAMSIZ - 1))
+			strcpy(t->underlay.interface, str);
+		else {
+			field_name(f, sizeof(f), path, "interface");
+			cfg_err(p, line, f, "\"%s\" is not a valid interface "
+				"name", str);
+		}
+	}
+	if (get_string(p, s, path, "gateway", &str, &line) == GOT_OK) {
+		field_name(f, sizeof(f), path, "gateway");
+		t->underlay.has_gateway = check_host(p, line, f, str,
+						     &t->underlay.gateway);
+	}
+}
+
+static char *
+dup_or_oom(struct parse *p, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		p->oom = true;
+	return d;
+}
+
+static void
+parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
+	  struct config_tunnel *t)
+{
+	char path[FIELD_MAX], f[FIELD_MAX];
+	const char *str;
+	int line;
+	enum got g;
+
+	fieldf(path, "%s.ike", tpath);
+	check_keys(p, s, path, ike_keys);
+	t->ike.set = true;
+	g = get_string(p, s, path, "psk", &str, &line);
+	if (g == GOT_OK) {
+		p->secrets = true;
+		if (*str == '\0') {
+			field_name(f, sizeof(f), path, "psk");
+			cfg_err(p, line, f, "must not be empty");
+		} else
+			t->ike.psk = dup_or_oom(p, str);
+	}
+	if (get_string(p, s, path, "local_id", &str, &line) == GOT_OK) {
+		field_name(f, sizeof(f), path, "local_id");
+		if (*str == '\0')
+			cfg_err(p, line, f, "must not be empty");
+		else
+			t->ike.local_id = dup_or_oom(p, str);
+	}
+	if (get_string(p, s, path, "remote_id", &str, &line) == GOT_OK) {
+		field_name(f, sizeof(f), path, "remote_id");
+		if (*str == '\0')
+			cfg_err(p, line, f, "must not be empty");
+		else
+			t->ike.remote_id = dup_or_oom(p, str);
+	}
+}
+
+static void
+parse_address(struct parse *p, const config_setting_t *s, const char *path,
+	      struct config_tunnel *t, struct tun_aux *a)
+{
+	char f[FIELD_MAX], buf[TS_PREFIX_STRLEN], pb[INET_ADDRSTRLEN];
+	const char *str;
+	int line, pline;
+	enum got g;
+	struct in_addr peer;
+	struct ts_prefix net;
+
+	g = get_string(p, s, path, "address", &str, &line);
+	required(p, g, s, path, "address");
+	field_name(f, sizeof(f), path, "address");
+	if (g == GOT_OK) {
+		if (ts_prefix_parse(str, false, &t->address) != 0 ||
+		    t->address.family != AF_INET || !strchr(str, '/'))
+			cfg_err(p, line, f, "\"%s\" is not an IPv4 address "
+				"with /31 or /30", str);
+		else if (t->address.len != 31 && t->address.len != 30)
+			cfg_err(p, line, f, "%s: the inner prefix must be /31 "
+				"or /30", str);
+		else if (ts_prefix_peer(&t->address, &t->peer) != 0)
+			cfg_err(p, line, f, "%s is the network or broadcast "
+				"address of its /30", str);
+		else {
+			a->addr_ok = true;
+			a->addr_line = line;
+		}
+	}
+
+	g = get_string(p, s, path, "peer", &str, &pline);
+	if (g != GOT_OK)
+		return;
+	field_name(f, sizeof(f), path, "peer");
+	if (!check_host(p, pline, f, str, &peer) || !a->addr_ok)
+		return;
+	net = host_prefix(peer);
+	if (!ts_prefix_contains(&t->address, &net)) {
+		cfg_err(p, pline, f, "%s is outside address %s", str,
+			ts_prefix_format(&t->address, buf, sizeof(buf)));
+		return;
+	}
+	if (peer.s_addr == t->address.v4.s_addr) {
+		cfg_err(p, pline, f, "%s is this side's own address", str);
+		return;
+	}
+	net = t->address;
+	net.v4 = peer;
+	if (ts_prefix_peer(&net, &peer) != 0) {
+		cfg_err(p, pline, f, "%s is the network or broadcast address "
+			"of %s", fmt_addr(net.v4, pb),
+			ts_prefix_format(&t->address, buf, sizeof(buf)));
+		return;
+	}
+	t->peer = net.v4;
+}
+
+/*
+ * A probe group, over @pr (which holds the defaults).  @tunnel is true
+ * for a tunnel's own group: target and source only make sense there.
+ */
+static void
+parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
+	    struct config_probe *pr, bool tunnel)
+{
+	static const struct {
+		const char *key;
+		long long min, max;
+		size_t off;
+	} ints[] = {
+		{ "interval_ms", 50, 60000, offsetof(struct config_probe, interval_ms) },
+		{ "timeout_ms", 0, 60000, offsetof(struct config_probe, timeout_ms) },
+		{ "down_after", 1, 100, offsetof(struct config_probe, down_after) },
+		{ "up_after", 1, 1000, offsetof(struct config_probe, up_after) },
+		{ "holddown_ms", 0, 3600000, offsetof(struct config_probe, holddown_ms) },
+		{ "degraded_loss_pct", 1, 100, offsetof(struct config_probe, degraded_loss_pct) },
+		{ "degraded_rtt_ms", 0, 60000, offsetof(struct config_probe, degraded_rtt_ms) },
+	};
+	char path[FIELD_MAX], f[FIELD_MAX];
+	const char *str;
+	long long v;
+	int line;
+
+	fieldf(path, "%s%sprobe", owner, *owner ? "." : "");
+	check_keys(p, s, path, probe_keys);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (get_int(p, s, path, ints[i].key, ints[i].min, ints[i].max,
+			    &v, &line) == GOT_OK)
+			*(unsigned int *)((char *)pr + ints[i].off) =
+				(unsigned int)v;
+	if (pr->timeout_ms && pr->timeout_ms < 10) {
+		field_name(f, sizeof(f), path, "timeout_ms");
+		cfg_err(p, line_of(s), f, "%u ms: use 0 (= interval_ms) or "
+			"10..60000", pr->timeout_ms);
+	} else if (pr->timeout_ms > pr->interval_ms * pr->down_after) {
+		field_name(f, sizeof(f), path, "timeout_ms");
+		cfg_err(p, line_of(s), f, "%u ms is longer than down_after "
+			"(%u) probes at interval_ms (%u): a dead tunnel would "
+			"be noticed late", pr->timeout_ms, pr->down_after,
+			pr->interval_ms);
+	}
+	/* The provider's servers check "up to every second": a shorter
+	 * silence says nothing. */
+	if (get_int(p, s, path, "passive_timeout_ms", 0, 3600000, &v,
+		    &line) == GOT_OK) {
+		if (v > 0 && v < 1000) {
+			field_name(f, sizeof(f), path, "passive_timeout_ms");
+			cfg_err(p, line, f, "%lld ms: use 0 (off) or "
+				"1000..3600000", v);
+		} else {
+			pr->passive_timeout_ms = (unsigned int)v;
+		}
+	}
+	static const char *const addrs[] = { "target", "source",
+					     "passive_target" };
+	for (size_t i = 0; i < 3; i++) {
+		if (get_string(p, s, path, addrs[i], &str, &line) != GOT_OK)
+			continue;
+		field_name(f, sizeof(f), path, addrs[i]);
+		if (!tunnel) {
+			cfg_err(p, line, f, "only in a tunnel's own probe group");
+			continue;
+		}
+		if (i == 0 && check_host(p, line, f, str, &pr->target))
+			pr->has_target = true;
+		if (i == 1 && check_host(p, line, f, str, &pr->source))
+			pr->has_source = true;
+		if (i == 2 && check_host(p, line, f, str, &pr->passive_target))
+			pr->has_passive_target = true;
+	}
+}
+
+static void
+parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
+{
+	struct config_tunnel *t = &p->conf->tunnels[i];
+	struct tun_aux *a = &p->taux[i];
+	char path[FIELD_MAX], f[FIELD_MAX];
+	config_setting_t *g_s;
+	const char *str;
+	long long v;
+	int line;
+	enum got g;
+	bool typed = false;
+	unsigned int mtu_max;
+
+	fieldf(path, "tunnels[%zu]", i);
+	t->line = line_of(s);
+	t->ttl = CONFIG_TTL;
+	if (!config_setting_is_group(s)) {
+		type_err(p, s, path, "a group { ... }");
+		return;
+	}
+	check_keys(p, s, path, tunnel_keys);
+
+	g = get_string(p, s, path, "name", &str, &line);
+	required(p, g, s, path, "name");
+	if (g == GOT_OK) {
+		if (valid_name(str, IFNAMSIZ - 1)) {
+			strcpy(t->name, str);
+			a->named = true;
+			a->name_line = line;
+		} else {
+			field_name(f, sizeof(f), path, "name");
+			cfg_err(p, line, f, "\"%s\" is not a valid interface "
+				"name (1..%d characters of A-Z a-z 0-9 _ . -, "
+				"not . or ..)", str, IFNAMSIZ - 1);
+		}
+	}
+
+	g = get_string(p, s, path, "type", &str, &line);
+	required(p, g, s, path, "type");
+	if (g == GOT_OK) {
+		typed = true;
+		if (strcmp(str, "gre") == 0)
+			t->type = TUNNEL_GRE;
+		else if (strcmp(str, "ipsec") == 0)
+			t->type = TUNNEL_IPSEC;
+		else {
+			typed = false;
+			field_name(f, sizeof(f), path, "type");
+			cfg_err(p, line, f, "\"%s\" is not \"gre\" or "
+				"\"ipsec\"", str);
+		}
+	}
+
+	g = get_string(p, s, path, "local", &str, &line);
+	required(p, g, s, path, "local");
+	if (g == GOT_OK) {
+		field_name(f, sizeof(f), path, "local");
+		a->local_ok = check_host(p, line, f, str, &t->local);
+		a->local_line = line;
+	}
+	g = get_string(p, s, path, "remote", &str, &line);
+	required(p, g, s, path, "remote");
+	if (g == GOT_OK) {
+		field_name(f, sizeof(f), path, "remote");
+		a->remote_ok = check_host(p, line, f, str, &t->remote);
+		a->remote_line = line;
+		if (a->remote_ok && a->local_ok &&
+		    t->local.s_addr == t->remote.s_addr) {
+			cfg_err(p, line, f, "%s is also the local address",
+				str);
+			a->remote_ok = false;
+		}
+	}
+
+	parse_address(p, s, path, t, a);
+
+	mtu_max = typed && t->type == TUNNEL_IPSEC ? CONFIG_IPSEC_MTU :
+						     CONFIG_GRE_MTU;
+	t->mtu = mtu_max;
+	if (get_int(p, s, path, "mtu", CONFIG_MTU_MIN, mtu_max, &v, &line) ==
+	    GOT_OK)
+		t->mtu = (unsigned int)v;
+	if (get_int(p, s, path, "ttl", 1, 255, &v, &line) == GOT_OK)
+		t->ttl = (unsigned int)v;
+	if (p->conf->mss_clamp) {
+		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
+		if (t->type == TUNNEL_IPSEC && t->mss > CONFIG_IPSEC_MSS_MAX)
+			t->mss = CONFIG_IPSEC_MSS_MAX;
+	}
+
+	if (get_group(p, s, path, "underlay", &g_s) == GOT_OK)
+		parse_underlay(p, g_s, path, t);
+
+	g = get_group(p, s, path, "ike", &g_s);
+	if (g == GOT_OK) {
+		parse_ike(p, g_s, path, t);
+		if (typed && t->type != TUNNEL_IPSEC) {
+			field_name(f, sizeof(f), path, "ike");
+			cfg_err(p, line_of(g_s), f, "only for ipsec tunnels");
+		}
+	}
+	if (typed && t->type == TUNNEL_IPSEC && g != GOT_BAD &&
+	    !(t->ike.psk || (g == GOT_OK &&
+			     config_setting_get_member(g_s, "psk")))) {
+		field_name(f, sizeof(f), path, "ike.psk");
+		cfg_err(p, g == GOT_OK ? line_of(g_s) : t->line, f,
+			"required for ipsec tunnels");
+	}
+
+	t->probe = p->conf->probe;
+	if (get_group(p, s, path, "probe", &g_s) == GOT_OK)
+		parse_probe(p, g_s, path, &t->probe, true);
+}
+
+static void
+check_tunnels(struct parse *p)
+{
+	struct config *c = p->conf;
+	char f[FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	size_t i, j;
+
+	for (i = 0; i < c->n_tunnels; i++) {
+		struct config_tunnel *t = &c->tunnels[i];
+		struct tun_aux *a = &p->taux[i];
+
+		for (j = 0; j < i; j++) {
+			struct config_tunnel *u = &c->tunnels[j];
+			struct tun_aux *b = &p->taux[j];
+
+			if (a->named && b->named &&
+			    strcmp(t->name, u->name) == 0) {
+				fieldf(f, "tunnels[%zu].name", i);
+				cfg_err(p, a->name_line, f, "\"%s\" is already "
+					"defined at line %d", t->name,
+					b->name_line);
+			}
+			if (a->addr_ok && b->addr_ok &&
+			    ts_prefix_overlaps(&t->address, &u->address)) {
+				const char *what =
+					t->address.v4.s_addr ==
+					u->address.v4.s_addr ?
+					"is the same address as" : "overlaps";
+
+				fieldf(f, "tunnels[%zu].address",
+					 i);
+				cfg_err(p, a->addr_line, f, "%s %s %s of "
+					"tunnel \"%s\" (line %d)",
+					ts_prefix_format(&t->address, b1,
+							 sizeof(b1)),
+					what,
+					ts_prefix_format(&u->address, b2,
+							 sizeof(b2)),
+					u->name, b->addr_line);
+			}
+			if (a->local_ok && a->remote_ok && b->local_ok &&
+			    b->remote_ok &&
+			    t->local.s_addr == u->local.s_addr &&
+			    t->remote.s_addr == u->remote.s_addr) {
+				fieldf(f, "tunnels[%zu].remote",
+					 i);
+				cfg_err(p, a->remote_line, f, "tunnel \"%s\" "
+					"(line %d) has the same local and "
+					"remote addresses; the kernel cannot "
+					"tell the two apart", u->name,
+					u->line);
+			}
+		}
+	}
+}
+
+/* --- egress policies ------------------------------------------------- */
+
+static void
+parse_prefixes(struct parse *p, const config_setting_t *s, const char *path,
+	       struct config_policy *pol, size_t pi)
+{
+	char f[FIELD_MAX], f2[FIELD_MAX];
+	char b[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	config_setting_t *l;
+	int n, k, r;
+
+	field_name(f, sizeof(f), path, "prefixes");
+	l = config_setting_get_member(s, "prefixes");
+	if (!l) {
+		required(p, GOT_NONE, s, path, "prefixes");
+		return;
+	}
+	/* An array [ ] is the natural syntax; a list ( ) of strings is
+	 * accepted too. */
+	if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
+		type_err(p, l, f, "an array [ ... ] of strings");
+		return;
+	}
+	n = config_setting_length(l);
+	if (n == 0) {
+		cfg_err(p, line_of(l), f, "must not be empty");
+		return;
+	}
+	if (n > CONFIG_MAX_PREFIXES) {
+		cfg_err(p, line_of(l), f, "%d prefixes; at most %d allowed",
+			n, CONFIG_MAX_PREFIXES);
+		return;
+	}
+	pol->prefixes = calloc((size_t)n, sizeof(*pol->prefixes));
+	p->prefix_lines[pi] = calloc((size_t)n, sizeof(int));
+	if (!pol->prefixes || !p->prefix_lines[pi]) {
+		p->oom = true;
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		const config_setting_t *e = config_setting_get_elem(l, k);
+		struct ts_prefix *x = &pol->prefixes[pol->n_prefixes];
+		const char *str;
+
+		fieldf(f2, "%s[%d]", f, k);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			type_err(p, e, f2, "a string");
+			continue;
+		}
+		str = config_setting_get_string(e);
+		r = ts_prefix_parse(str, true, x);
+		if (r == -EDOM) {
+			struct ts_prefix m = *x;
+
+			ts_prefix_mask(&m);
+			cfg_err(p, line_of(e), f2, "%s has host bits set; did "
+				"you mean %s?", ts_prefix_format(x, b, sizeof(b)),
+				ts_prefix_format(&m, b2, sizeof(b2)));
+			continue;
+		}
+		if (r != 0 || x->family != AF_INET) {
+			cfg_err(p, line_of(e), f2, "\"%s\" is not an IPv4 "
+				"prefix", str);
+			continue;
+		}
+		p->prefix_lines[pi][pol->n_prefixes++] = line_of(e);
+	}
+}
+
+static void
+parse_policy_tunnel(struct parse *p, const config_setting_t *e,
+		    const char *path, struct config_policy *pol)
+{
+	struct config_policy_tunnel *pt = &pol->tunnels[pol->n_tunnels];
+	char f[FIELD_MAX];
+	const char *str;
+	long long v;
+	int line, idx = -1;
+	enum got g;
+	bool ok = true;
+
+	if (!config_setting_is_group(e)) {
+		type_err(p, e, path, "a group { ... }");
+		return;
+	}
+	check_keys(p, e, path, ptunnel_keys);
+	g = get_string(p, e, path, "tunnel", &str, &line);
+	required(p, g, e, path, "tunnel");
+	if (g == GOT_OK) {
+		idx = config_tunnel_index(p->conf, str);
+		field_name(f, sizeof(f), path, "tunnel");
+		if (idx < 0)
+			cfg_err(p, line, f, "unknown tunnel \"%s\"", str);
+		for (size_t k = 0; idx >= 0 && k < pol->n_tunnels; k++)
+			if (pol->tunnels[k].tunnel == (size_t)idx) {
+				cfg_err(p, line, f, "tunnel \"%s\" is listed "
+					"twice", str);
+				idx = -1;
+			}
+	}
+	g = get_int(p, e, path, "priority", 0, UINT32_MAX, &v, &line);
+	required(p, g, e, path, "priority");
+	if (g == GOT_OK)
+		pt->priority = (uint32_t)v;
+	else
+		ok = false;
+	pt->weight = 1;
+	if (get_int(p, e, path, "weight", 1, CONFIG_WEIGHT_MAX, &v, &line) ==
+	    GOT_OK)
+		pt->weight = (unsigned int)v;
+	if (idx >= 0 && ok) {
+		pt->tunnel = (size_t)idx;
+		pol->n_tunnels++;
+	}
+}
+
+static void
+parse_policy(struct parse *p, const config_setting_t *s, size_t i)
+{
+	struct config_policy *pol = &p->conf->policies[i];
+	char path[FIELD_MAX], f[FIELD_MAX], f2[FIELD_MAX];
+	config_setting_t *l;
+	const char *str;
+	int line, n, k;
+	enum got g;
+
+	fieldf(path, "egress[%zu]", i);
+	pol->line = line_of(s);
+	if (!config_setting_is_group(s)) {
+		type_err(p, s, path, "a group { ... }");
+		return;
+	}
+	check_keys(p, s, path, policy_keys);
+
+	g = get_string(p, s, path, "name", &str, &line);
+	required(p, g, s, path, "name");
+	if (g == GOT_OK) {
+		field_name(f, sizeof(f), path, "name");
+		if (!valid_name(str, CONFIG_NAME_MAX - 1))
+			cfg_err(p, line, f, "\"%s\" is not a valid name "
+				"(1..%d characters of A-Z a-z 0-9 _ . -)", str,
+				CONFIG_NAME_MAX - 1);
+		else {
+			for (size_t j = 0; j < i; j++)
+				if (p->policy_name_line[j] &&
+				    strcmp(p->conf->policies[j].name,
+					   str) == 0)
+					cfg_err(p, line, f, "\"%s\" is already "
+						"defined at line %d", str,
+						p->policy_name_line[j]);
+			strcpy(pol->name, str);
+			p->policy_name_line[i] = line;
+		}
+	}
+
+	parse_prefixes(p, s, path, pol, i);
+
+	if (get_string(p, s, path, "all_down", &str, &line) == GOT_OK) {
+		field_name(f, sizeof(f), path, "all_down");
+		if (strcmp(str, "isp") == 0)
+			pol->all_down_isp = true;
+		else if (strcmp(str, "keep") != 0)
+			cfg_err(p, line, f, "\"%s\" is not \"keep\" or \"isp\"", str);
+	}
+
+	g = get_list(p, s, path, "tunnels", &l);
+	required(p, g, s, path, "tunnels");
+	if (g != GOT_OK)
+		return;
+	field_name(f, sizeof(f), path, "tunnels");
+	n = config_setting_length(l);
+	if (n == 0) {
+		cfg_err(p, line_of(l), f, "must not be empty");
+		return;
+	}
+	if (n > CONFIG_MAX_TUNNELS) {
+		cfg_err(p, line_of(l), f, "%d entries; at most %d allowed", n,
+			CONFIG_MAX_TUNNELS);
+		return;
+	}
+	pol->tunnels = calloc((size_t)n, sizeof(*pol->tunnels));
+	if (!pol->tunnels) {
+		p->oom = true;
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		fieldf(f2, "%s[%d]", f, k);
+		parse_policy_tunnel(p, config_setting_get_elem(l, k), f2, pol);
+	}
+
+	/* The provider installs at most 64 ECMP paths per priority. */
+	for (size_t a = 0; a < pol->n_tunnels; a++) {
+		size_t same = 0, b;
+
+		for (b = 0; b < a; b++)
+			if (pol->tunnels[b].priority == pol->tunnels[a].priority)
+				same++;
+		if (same == CONFIG_ECMP_MAX) {
+			const config_setting_t *e = NULL;
+
+			/* Find the entry's setting for its line. */
+			for (k = 0; k < n; k++) {
+				const config_setting_t *x =
+					config_setting_get_elem(l, k);
+				const char *tn;
+
+				if (config_setting_is_group(x) &&
+				    config_setting_lookup_string(x, "tunnel",
+								 &tn) &&
+				    strcmp(tn, p->conf->tunnels[
+					   pol->tunnels[a].tunnel].name) == 0) {
+					e = x;
+					break;
+				}
+			}
+			cfg_err(p, e ? line_of(e) : line_of(l), f,
+				"more than %d tunnels share priority %" PRIu32
+				"; the provider installs at most %d equal-cost "
+				"paths", CONFIG_ECMP_MAX,
+				pol->tunnels[a].priority, CONFIG_ECMP_MAX);
+		}
+	}
+}
+
+static int
+pfx_ref_cmp(const void *a, const void *b)
+{
+	const struct pfx_ref *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)		/* wider first */
+		return x->end > y->end ? -1 : 1;
+	return 0;
+}
+
+/* Is the prefix @x later in the file than @y? */
+static bool
+pfx_ref_later(const struct pfx_ref *x, const struct pfx_ref *y)
+{
+	if (x->policy != y->policy)
+		return x->policy > y->policy;
+	return x->index > y->index;
+}
+
+static int
+pfx_clash_cmp(const void *a, const void *b)
+{
+	const struct pfx_ref *x = a, *y = b;
+
+	return pfx_ref_later(x, y) ? 1 : pfx_ref_later(y, x) ? -1 : 0;
+}
+
+static void
+check_prefixes(struct parse *p)
+{
+	struct config *c = p->conf;
+	struct pfx_ref *v, *cover = NULL, (*clash)[2];
+	size_t n_clash = 0;
+	char f[FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < c->n_policies; i++)
+		n += c->policies[i].n_prefixes;
+	if (n == 0)
+		return;
+	v = calloc(n, sizeof(*v));
+	if (!v) {
+		p->oom = true;
+		return;
+	}
+	n = 0;
+	for (i = 0; i < c->n_policies; i++) {
+		for (j = 0; j < c->policies[i].n_prefixes; j++) {
+			const struct ts_prefix *x = &c->policies[i].prefixes[j];
+			uint32_t start = ntohl(x->v4.s_addr);
+			/* len 0..32: 1ULL << 32 is fine in 64 bits */
+			uint32_t host =
+				(uint32_t)((1ULL << (32 - x->len)) - 1);
+
+			v[n++] = (struct pfx_ref){ start, start | host, i, j,
+						   p->prefix_lines[i][j] };
+		}
+	}
+	qsort(v, n, sizeof(*v), pfx_ref_cmp);
+
+	/* Sorted by start, wider first: a prefix overlaps an earlier one
+	 * exactly when it starts before the widest end seen so far.  Each
+	 * overlap is blamed on the later of the two, reported in file
+	 * order. */
+	clash = calloc(n, sizeof(*clash));
+	if (!clash) {
+		p->oom = true;
+		free(v);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (cover && v[i].start <= cover->end) {
+			bool swap = pfx_ref_later(cover, &v[i]);
+
+			clash[n_clash][0] = swap ? *cover : v[i];
+			clash[n_clash++][1] = swap ? v[i] : *cover;
+		}
+		if (!cover || v[i].end > cover->end)
+			cover = &v[i];
+	}
+	qsort(clash, n_clash, sizeof(*clash), pfx_clash_cmp);
+	for (i = 0; i < n_clash; i++) {
+		const struct pfx_ref *late = &clash[i][0], *early = &clash[i][1];
+		const struct ts_prefix *lp, *ep;
+
+		lp = &c->policies[late->policy].prefixes[late->index];
+		ep = &c->policies[early->policy].prefixes[early->index];
+		fieldf(f, "egress[%zu].prefixes[%zu]", late->policy,
+		       late->index);
+		cfg_err(p, late->line, f, "%s %s %s in egress \"%s\" (line %d)",
+			ts_prefix_format(lp, b1, sizeof(b1)),
+			ts_prefix_equal(lp, ep) ? "is also listed as" :
+						  "overlaps",
+			ts_prefix_format(ep, b2, sizeof(b2)),
+			c->policies[early->policy].name, early->line);
+	}
+	free(clash);
+
+	/* A tunnel endpoint inside an authorized prefix would be steered into
+	 * its own tunnel.  After the check above the prefixes are disjoint,
+	 * so the one that may hold an address is the last starting at or
+	 * below it. */
+	for (i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct tun_aux *a = &p->taux[i];
+
+		for (int side = 0; side < 2; side++) {
+			bool ok = side ? a->remote_ok : a->local_ok;
+			struct in_addr ad = side ? t->remote : t->local;
+			uint32_t h = ntohl(ad.s_addr);
+			size_t lo = 0, hi = n;
+			const struct pfx_ref *r;
+			char ab[INET_ADDRSTRLEN];
+
+			if (!ok)
+				continue;
+			while (lo < hi) {	/* first start > h */
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (v[mid].start <= h)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == 0)
+				continue;
+			r = &v[lo - 1];
+			if (h > r->end)
+				continue;
+			fieldf(f, "egress[%zu].prefixes[%zu]",
+				 r->policy, r->index);
+			cfg_err(p, r->line, f, "%s contains the %s address %s "
+				"of tunnel \"%s\" (line %d)",
+				ts_prefix_format(&c->policies[r->policy].
+						 prefixes[r->index], b1,
+						 sizeof(b1)),
+				side ? "remote" : "local", fmt_addr(ad, ab),
+				t->name, side ? a->remote_line : a->local_line);
+		}
+	}
+	free(v);
+}
+
+/* --- top level ------------------------------------------------------- */
+
+static void
+parse_root(struct parse *p, const config_setting_t *root)
+{
+	struct config *c = p->conf;
+	config_setting_t *s;
+	const char *str;
+	int line, n;
+	size_t i;
+	enum got g;
+
+	check_keys(p, root, "", root_keys);
+
+	if (get_string(p, root, "", "log_level", &str, &line) == GOT_OK) {
+		for (i = 0; i < sizeof(config_log_levels) /
+			    sizeof(config_log_levels[0]); i++)
+			if (strcmp(str, config_log_levels[i].name) == 0)
+				break;
+		if (i < sizeof(config_log_levels) / sizeof(config_log_levels[0]))
+			c->log_level = (int)config_log_levels[i].level;
+		else
+			cfg_err(p, line, "log_level", "\"%s\" is not one of "
+				"err, warning, notice, info, debug", str);
+	}
+	get_bool(p, root, "", "mss_clamp", &c->mss_clamp);
+	if (get_string(p, root, "", "unauthorized", &str, &line) == GOT_OK) {
+		if (strcmp(str, "isp") == 0)
+			c->unauthorized = UNAUTH_ISP;
+		else if (strcmp(str, "drop") == 0)
+			c->unauthorized = UNAUTH_DROP;
+		else
+			cfg_err(p, line, "unauthorized", "\"%s\" is not "
+				"\"isp\" or \"drop\"", str);
+	}
+	if (get_group(p, root, "", "control", &s) == GOT_OK) {
+		check_keys(p, s, "control", control_keys);
+		if (get_string(p, s, "control", "socket", &str, &line) ==
+		    GOT_OK) {
+			if (str[0] != '/')
+				cfg_err(p, line, "control.socket", "\"%s\" is "
+					"not an absolute path", str);
+			else if (strlen(str) >= sizeof(c->control_socket))
+				cfg_err(p, line, "control.socket", "longer "
+					"than %zu characters",
+					sizeof(c->control_socket) - 1);
+			else
+				strcpy(c->control_socket, str);
+		}
+	}
+
+	/* Before the tunnels: their probe settings start from these. */
+	if (get_group(p, root, "", "probe", &s) == GOT_OK)
+		parse_probe(p, s, "", &c->probe, false);
+
+	g = get_list(p, root, "", "tunnels", &s);
+	if (g == GOT_OK && (n = config_setting_length(s)) > 0) {
+		if (n > CONFIG_MAX_TUNNELS)
+			cfg_err(p, line_of(s), "tunnels", "%d tunnels; at most "
+				"%d allowed", n, CONFIG_MAX_TUNNELS);
+		else {
+			c->tunnels = calloc((size_t)n, sizeof(*c->tunnels));
+			p->taux = calloc((size_t)n, sizeof(*p->taux));
+			if (!c->tunnels || !p->taux) {
+				p->oom = true;
+				return;
+			}
+			c->n_tunnels = (size_t)n;
+			for (i = 0; i < c->n_tunnels; i++)
+				parse_tunnel(p, config_setting_get_elem(
+						     s, (unsigned int)i), i);
+			check_tunnels(p);
+		}
+	}
+
+	g = get_list(p, root, "", "egress", &s);
+	if (g == GOT_OK && (n = config_setting_length(s)) > 0) {
+		c->policies = calloc((size_t)n, sizeof(*c->policies));
+		p->prefix_lines = calloc((size_t)n, sizeof(*p->prefix_lines));
+		p->policy_name_line = calloc((size_t)n,
+					     sizeof(*p->policy_name_line));
+		if (!c->policies || !p->prefix_lines ||
+		    !p->policy_name_line) {
+			p->oom = true;
+			return;
+		}
+		c->n_policies = (size_t)n;
+		for (i = 0; i < c->n_policies; i++)
+			parse_policy(p, config_setting_get_elem(
+					     s, (unsigned int)i), i);
+	}
+	check_prefixes(p);
+}
+
+/* Report settings that came from an @include: they would escape the
+ * secrets check and the line numbers would name the wrong file. */
+static bool
+find_include(struct parse *p, const config_setting_t *s)
+{
+	int i, n;
+
+	if (config_setting_source_file(s)) {
+		cfg_err(p, 0, NULL, "@include is not supported (\"%s\")",
+			config_setting_source_file(s));
+		return true;
+	}
+	if (!config_setting_is_aggregate(s))
+		return false;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		if (find_include(p, config_setting_get_elem(s, i)))
+			return true;
+	return false;
+}
+
+/*
+ * libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and
+ * silently wraps larger ones (4294967297 reads as 1).  Where the library
+ * does that, scan_text() finds such literals and refuses them.  It also
+ * refuses @include, whose file would escape the secrets check.
+ */
+static bool
+libconfig_wraps_ints(void)
+{
+	config_t cf;
+	bool wraps = true;
+
+	config_init(&cf);
+	if (config_read_string(&cf, "a = 4294967297;")) {
+		const config_setting_t *s = config_lookup(&cf, "a");
+
+		wraps = !s || config_setting_get_int64(s) != 4294967297LL;
+	}
+	config_destroy(&cf);
+	return wraps;
+}
+
+static void
+scan_text(struct parse *p, const char *t, bool check_ints)
+{
+	int line = 1;
+	size_t i = 0;
+
+	while (t[i]) {
+		char c = t[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '#' || (c == '/' && t[i + 1] == '/')) {
+			while (t[i] && t[i] != '\n')
+				i++;
+		} else if (c == '/' && t[i + 1] == '*') {
+			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/');
+			     i++)
+				if (t[i] == '\n')
+					line++;
+			if (t[i])
+				i += 2;
+		} else if (c == '"') {
+			for (i++; t[i] && t[i] != '"'; i++) {
+				if (t[i] == '\\' && t[i + 1])
+					i++;
+				if (t[i] == '\n')
+					line++;
+			}
+			if (t[i])
+				i++;
+		} else if (c == '@') {
+			/* Refused before libconfig would open the file. */
+			if (strncmp(t + i, "@include", 8) == 0)
+				cfg_err(p, line, NULL, "@include is not "
+					"supported");
+			i++;
+		} else if (isalpha((unsigned char)c) || c == '*' || c == '_') {
+			while (t[i] && (isalnum((unsigned char)t[i]) ||
+					strchr("-_*", t[i]) != NULL))
+				i++;
+		} else if (!check_ints) {
+			i++;
+		} else if (isdigit((unsigned char)c) ||
+			   ((c == '-' || c == '+') &&
+			    isdigit((unsigned char)t[i + 1]))) {
+			size_t start = i;
+			bool hex = false, flt = false;
+			char num[32];
+
+			if (c == '-' || c == '+')
+				i++;
+			if (t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
+				hex = true;
+				for (i += 2; isxdigit((unsigned char)t[i]); i++)
+					;
+			} else {
+				while (isdigit((unsigned char)t[i]))
+					i++;
+				while (t[i] && (isdigit((unsigned char)t[i]) ||
+						strchr(".eE", t[i]) ||
+						((t[i] == '-' || t[i] == '+') &&
+						 strchr("eE", t[i - 1])))) {
+					flt = true;
+					i++;
+				}
+			}
+			if (flt || t[i] == 'L') {
+				if (t[i] == 'L')
+					i++;
+				continue;
+			}
+			if (i - start < sizeof(num)) {
+				long long v;
+				char *end;
+
+				memcpy(num, t + start, i - start);
+				num[i - start] = '\0';
+				errno = 0;
+				v = strtoll(num, &end, hex ? 16 : 10);
+				if (errno == 0 && v >= INT32_MIN &&
+				    v <= INT32_MAX)
+					continue;
+			}
+			cfg_err(p, line, NULL, "syntax error: integer %.*s "
+				"does not fit in 32 bits; write %.*sL",
+				(int)(i - start), t + start,
+				(int)(i - start), t + start);
+		} else
+			i++;
+	}
+}
+
+static struct config *
+config_new(const char *path)
+{
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->path = strdup(path);
+	if (!c->path) {
+		free(c);
+		return NULL;
+	}
+	c->mss_clamp = true;
+	c->probe = (struct config_probe)CONFIG_PROBE_DEFAULTS;
+	c->unauthorized = UNAUTH_ISP;
+	c->log_level = LOG_LVL_INFO;
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+		 CONFIG_DEFAULT_SOCKET);
+	return c;
+}
+
+/*
+ * The shared parser.  @mode is the file's mode for the secrets check, or
+ * -1 for strings.
+ */
+static struct config *
+config_parse(const char *text, size_t len, const char *name, long mode,
+	     struct config_errors *errs)
+{
+	struct parse p = { .file = name };
+	const char *nul = memchr(text, '\0', len);
+	config_t cf;
+	bool parsed = false;
+
+	p.conf = config_new(name);
+	if (!p.conf) {
+		p.oom = true;
+		goto out;
+	}
+	if (nul) {
+		int line = 1;
+
+		for (const char *q = text; q < nul; q++)
+			line += *q == '\n';
+		cfg_err(&p, line, NULL, "syntax error: NUL byte in the file");
+		goto out;
+	}
+	scan_text(&p, text, libconfig_wraps_ints());
+	if (p.n_msgs)
+		goto out;
+
+	config_init(&cf);
+	parsed = true;
+	if (!config_read_string(&cf, text)) {
+		const char *why = config_error_text(&cf);
+
+		/* libconfig's text is often just "syntax error". */
+		if (!why || strcmp(why, "syntax error") == 0)
+			cfg_err(&p, config_error_line(&cf), NULL,
+				"syntax error");
+		else
+			cfg_err(&p, config_error_line(&cf), NULL,
+				"syntax error: %s", why);
+		goto out;
+	}
+	if (find_include(&p, config_root_setting(&cf)))
+		goto out;
+	parse_root(&p, config_root_setting(&cf));
+
+	if (mode >= 0 && p.secrets && (mode & 077))
+		cfg_err(&p, 0, NULL, "holds secrets (ike.psk) but is readable "
+			"by others (mode %04lo); chmod 600 it", mode & 07777);
+out:
+	if (parsed)
+		config_destroy(&cf);
+	if (p.taux)
+		free(p.taux);
+	if (p.prefix_lines) {
+		for (size_t i = 0; i < p.conf->n_policies; i++)
+			free(p.prefix_lines[i]);
+		free(p.prefix_lines);
+	}
+	free(p.policy_name_line);
+	if (p.n_msgs || p.oom) {
+		config_free(p.conf);
+		cfg_flush(&p, errs);
+		return NULL;
+	}
+	free(p.msgs);
+	return p.conf;
+}
+
+struct config *
+config_load_string(const char *text, const char *name,
+		   struct config_errors *errs)
+{
+	struct parse p = { .file = name ? name : "<string>" };
+
+	if (!text) {
+		cfg_err(&p, 0, NULL, "no text");
+		cfg_flush(&p, errs);
+		return NULL;
+	}
+	return config_parse(text, strlen(text), p.file, -1, errs);
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct parse p = { .file = path };
+	struct config *c = NULL;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd;
+
+	/* One descriptor for both fstat() and read(): the mode checked is
+	 * that of the file whose secrets are read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		cfg_err(&p, 0, NULL, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		cfg_err(&p, 0, NULL, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_err(&p, 0, NULL, "not a regular file");
+		goto out;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (cap - len < 4096) {
+			char *nb;
+
+			cap = cap ? 2 * cap : 8192;
+			if (cap > CONFIG_FILE_MAX + 4096) {
+				cfg_err(&p, 0, NULL, "larger than %d bytes",
+					CONFIG_FILE_MAX);
+				goto out;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				p.oom = true;
+				goto out;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cfg_err(&p, 0, NULL, "cannot read: %s",
+				strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	c = config_parse(buf, len, path, (long)st.st_mode, errs);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	if (p.n_msgs || p.oom)
+		cfg_flush(&p, errs);
+	return c;
+}
+
+static void
+free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+config_free(struct config *conf)
+{
+	if (!conf)
+		return;
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		free_secret(conf->tunnels[i].ike.psk);
+		free(conf->tunnels[i].ike.local_id);
+		free(conf->tunnels[i].ike.remote_id);
+	}
+	for (size_t i = 0; i < conf->n_policies; i++) {
+		free(conf->policies[i].prefixes);
+		free(conf->policies[i].tunnels);
+	}
+	free(conf->tunnels);
+	free(conf->policies);
+	free(conf->path);
+	free(conf);
+}
+
+int
+config_tunnel_index(const struct config *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		if (conf->tunnels[i].name[0] &&
+		    strcmp(conf->tunnels[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* --- printing ---------------------------------------------------------- */
+
+/* A libconfig string literal. */
+static void
+print_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void
+print_kv(FILE *out, const char *indent, const char *key, const char *val)
+{
+	fprintf(out, "%s%s = ", indent, key);
+	print_str(out, val);
+	fputs(";\n", out);
+}
+
+static void
+print_probe(FILE *out, const char *ind, const struct config_probe *pr)
+{
+	char b[INET_ADDRSTRLEN];
+
+	fprintf(out, "%sprobe = {\n%s\tinterval_ms = %u;\n%s\ttimeout_ms = %u;\n"
+		"%s\tdown_after = %u;\n%s\tup_after = %u;\n%s\tholddown_ms = %u;\n"
+		"%s\tdegraded_loss_pct = %u;\n%s\tdegraded_rtt_ms = %u;\n"
+		"%s\tpassive_timeout_ms = %u;\n",
+		ind, ind, pr->interval_ms, ind, pr->timeout_ms, ind,
+		pr->down_after, ind, pr->up_after, ind, pr->holddown_ms, ind,
+		pr->degraded_loss_pct, ind, pr->degraded_rtt_ms, ind,
+		pr->passive_timeout_ms);
+	if (pr->has_target)
+		fprintf(out, "%s\ttarget = \"%s\";\n", ind, fmt_addr(pr->target, b));
+	if (pr->has_source)
+		fprintf(out, "%s\tsource = \"%s\";\n", ind, fmt_addr(pr->source, b));
+	if (pr->has_passive_target)
+		fprintf(out, "%s\tpassive_target = \"%s\";\n", ind,
+			fmt_addr(pr->passive_target, b));
+	fprintf(out, "%s};\n", ind);
+}
+
+void
+config_print(const struct config *conf, FILE *out)
+{
+	char b[TS_PREFIX_STRLEN];
+	size_t i, j;
+
+	fprintf(out, "# %s, normalised; every default is explicit.\n",
+		conf->path ? conf->path : "tunsteerd.conf");
+	print_kv(out, "", "log_level",
+		 conf->log_level == LOG_LVL_WARN ? "warning" :
+		 log_level_name((enum log_level)conf->log_level));
+	fprintf(out, "mss_clamp = %s;\n", conf->mss_clamp ? "true" : "false");
+	print_kv(out, "", "unauthorized",
+		 conf->unauthorized == UNAUTH_DROP ? "drop" : "isp");
+	fputs("control = {\n", out);
+	print_kv(out, "\t", "socket", conf->control_socket);
+	fputs("};\n", out);
+	print_probe(out, "", &conf->probe);
+
+	fputs("tunnels = (", out);
+	for (i = 0; i < conf->n_tunnels; i++) {
+		const struct config_tunnel *t = &conf->tunnels[i];
+
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		print_kv(out, "\t\t", "name", t->name);
+		print_kv(out, "\t\t", "type",
+			 t->type == TUNNEL_IPSEC ? "ipsec" : "gre");
+		print_kv(out, "\t\t", "local", fmt_addr(t->local, b));
+		print_kv(out, "\t\t", "remote", fmt_addr(t->remote, b));
+		print_kv(out, "\t\t", "address",
+			 ts_prefix_format(&t->address, b, sizeof(b)));
+		print_kv(out, "\t\t", "peer", fmt_addr(t->peer, b));
+		fprintf(out, "\t\tmtu = %u;\n", t->mtu);
+		fprintf(out, "\t\tttl = %u;\n", t->ttl);
+		if (t->mss)
+			fprintf(out, "\t\t# TCP MSS clamped to %u\n", t->mss);
+		else
+			fputs("\t\t# TCP MSS not clamped\n", out);
+		if (t->underlay.set) {
+			fputs("\t\tunderlay = {\n", out);
+			print_kv(out, "\t\t\t", "interface",
+				 t->underlay.interface);
+			if (t->underlay.has_gateway)
+				print_kv(out, "\t\t\t", "gateway",
+					 fmt_addr(t->underlay.gateway, b));
+			fputs("\t\t};\n", out);
+		}
+		print_probe(out, "\t\t", &t->probe);
+		if (t->ike.set) {
+			fputs("\t\tike = {\n", out);
+			if (t->ike.psk)
+				print_kv(out, "\t\t\t", "psk", t->ike.psk);
+			if (t->ike.local_id)
+				print_kv(out, "\t\t\t", "local_id",
+					 t->ike.local_id);
+			if (t->ike.remote_id)
+				print_kv(out, "\t\t\t", "remote_id",
+					 t->ike.remote_id);
+			fputs("\t\t};\n", out);
+		}
+		fputs("\t}", out);
+	}
+	fputs(conf->n_tunnels ? "\n);\n" : ");\n", out);
+
+	fputs("egress = (", out);
+	for (i = 0; i < conf->n_policies; i++) {
+		const struct config_policy *pol = &conf->policies[i];
+
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		print_kv(out, "\t\t", "name", pol->name);
+		fputs("\t\tprefixes = [", out);
+		for (j = 0; j < pol->n_prefixes; j++) {
+			fputs(j ? ", " : " ", out);
+			print_str(out, ts_prefix_format(&pol->prefixes[j], b,
+							sizeof(b)));
+		}
+		fputs(" ];\n", out);
+		print_kv(out, "\t\t", "all_down", pol->all_down_isp ? "isp" : "keep");
+		fputs("\t\ttunnels = (\n", out);
+		for (j = 0; j < pol->n_tunnels; j++) {
+			const struct config_policy_tunnel *pt =
+				&pol->tunnels[j];
+
+			fputs("\t\t\t{ tunnel = ", out);
+			print_str(out, conf->tunnels[pt->tunnel].name);
+			/* libconfig 1.5 needs the L past 32 bits. */
+			fprintf(out, "; priority = %" PRIu32 "%s; weight = %u; "
+				"}%s\n", pt->priority,
+				pt->priority > INT32_MAX ? "L" : "",
+				pt->weight, j + 1 < pol->n_tunnels ? "," : "");
+		}
+		fputs("\t\t);\n\t}", out);
+	}
+	fputs(conf->n_policies ? "\n);\n" : ");\n", out);
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteerd.conf: parse (libconfig), validate, print normalised.
+ *
+ * config_load() always parses into a brand-new struct config; on any error
+ * it returns NULL and fills @errs, so a reload that fails leaves the
+ * running config untouched.  Every message names "FILE:LINE: FIELD: what".
+ * The documentation is man/tunsteerd.conf.5; etc/tunsteerd.conf is an
+ * annotated example.
+ */
+#ifndef TUNSTEER_CONFIG_H
+#define TUNSTEER_CONFIG_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/un.h>
+
+#include "lib/addr.h"
+#include "lib/cfgparse.h"		/* struct config_errors */
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/tunsteer/tunsteerd.conf"
+#define CONFIG_NAME_MAX 32		/* policy names, incl. NUL */
+#define CONFIG_GRE_MTU 1476		/* provider default */
+#define CONFIG_TTL 64			/* provider default */
+#define CONFIG_WEIGHT_MAX 256		/* provider route weights: 1..256 */
+#define CONFIG_MAX_TUNNELS 4096
+#define CONFIG_MAX_PREFIXES 65536	/* per policy */
+
+enum tunnel_type {
+	TUNNEL_GRE,
+	TUNNEL_IPSEC,
+};
+
+enum unauth_action {
+	UNAUTH_ISP,	/* leave to the main table (the ISP); the default */
+	UNAUTH_DROP,	/* drop forwarded packets from unauthorized sources */
+};
+
+struct config_underlay {
+	bool set;			/* underlay { } given */
+	char interface[IFNAMSIZ];
+	bool has_gateway;
+	struct in_addr gateway;
+};
+
+struct config_ike {
+	bool set;			/* ike { } given */
+	char *psk;			/* secret: file must not be world-readable */
+	char *local_id, *remote_id;
+};
+
+/*
+ * In-tunnel probing (probe.c, health.c).  The top-level `probe` group sets
+ * the defaults; a tunnel's own `probe` group overrides them key by key.
+ */
+struct config_probe {
+	unsigned int interval_ms;	/* 50..60000, default 1000 */
+	unsigned int timeout_ms;	/* 10..60000; 0 (default): interval_ms */
+	unsigned int down_after;	/* lost probes in a row: 1..100, default 3 */
+	unsigned int up_after;		/* answered in a row: 1..1000, default 10 */
+	unsigned int holddown_ms;	/* least time down: 0..3600000, default 10000 */
+	unsigned int degraded_loss_pct;	/* loss over the last 20: 1..100, default 10 */
+	unsigned int degraded_rtt_ms;	/* mean RTT; 0 (default): not used */
+	bool has_target;
+	struct in_addr target;		/* default: the tunnel's peer */
+	bool has_source;
+	struct in_addr source;		/* default: the tunnel's inner address */
+	/* The provider's own health checks (passive.c): with none arriving
+	 * for this long the tunnel is held at most degraded.  0 (default):
+	 * off; else 1000..3600000. */
+	unsigned int passive_timeout_ms;
+	/* Where the provider's unidirectional checks go if its health_check
+	 * target is set (tunnel only); default: the tunnel's local address. */
+	bool has_passive_target;
+	struct in_addr passive_target;
+};
+
+#define CONFIG_PROBE_DEFAULTS { .interval_ms = 1000, .timeout_ms = 0, \
+	.down_after = 3, .up_after = 10, .holddown_ms = 10000, \
+	.degraded_loss_pct = 10 }
+
+struct config_tunnel {
+	char name[IFNAMSIZ];		/* also the interface name */
+	enum tunnel_type type;
+	struct in_addr local;		/* customer underlay address */
+	struct in_addr remote;		/* provider anycast endpoint */
+	struct ts_prefix address;	/* this side's inner address, /31 or /30 */
+	struct in_addr peer;		/* provider's inner address */
+	unsigned int mtu;		/* GRE: 1476; IPsec: computed */
+	unsigned int ttl;		/* 1..255, default 64 */
+	unsigned int mss;		/* clamp value; 0 when clamping is off */
+	struct config_underlay underlay;
+	struct config_ike ike;
+	struct config_probe probe;	/* effective: defaults + own */
+	int line;			/* where it was defined */
+};
+
+struct config_policy_tunnel {
+	size_t tunnel;			/* index into config.tunnels */
+	uint32_t priority;		/* lower wins */
+	unsigned int weight;		/* 1..256, default 1 */
+};
+
+struct config_policy {
+	char name[CONFIG_NAME_MAX];
+	struct ts_prefix *prefixes;	/* authorized sources, masked */
+	size_t n_prefixes;
+	struct config_policy_tunnel *tunnels;
+	size_t n_tunnels;
+	bool all_down_isp;		/* all_down = "isp": egress falls back
+					 * to the main table when every tunnel
+					 * is down; default "keep" (the best
+					 * configured tunnels, as the provider) */
+	int line;
+};
+
+struct config {
+	char *path;
+	struct config_tunnel *tunnels;
+	size_t n_tunnels;
+	struct config_policy *policies;
+	size_t n_policies;
+	bool mss_clamp;			/* default true */
+	enum unauth_action unauthorized;
+	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int log_level;			/* enum log_level; default info */
+	struct config_probe probe;	/* defaults for every tunnel */
+};
+
+/*
+ * Parse and validate @path.  Returns a new config (free with
+ * config_free()) or NULL with at least one message in @errs (free with
+ * config_errors_free()).  Never exits, never logs.
+ */
+struct config *config_load(const char *path, struct config_errors *errs)
+	__attribute__((warn_unused_result));
+/* As config_load(), from a string; @name stands for the file in messages
+ * and no file-permission checks are made. */
+struct config *config_load_string(const char *text, const char *name,
+				  struct config_errors *errs)
+	__attribute__((warn_unused_result));
+void config_free(struct config *conf);
+
+/* Print @conf normalised (every default made explicit), in the file
+ * syntax; config_load_string() of the output gives an equal config. */
+void config_print(const struct config *conf, FILE *out);
+
+/* Index of the tunnel called @name, or -1. */
+int config_tunnel_index(const struct config *conf, const char *name);
+
+#endif

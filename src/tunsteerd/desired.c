@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tunsteerd/desired.h"
+#include "lib/strbuf.h"
+
+void
+nft_state_free(struct nft_state *ns)
+{
+	for (size_t i = 0; i < ns->n_sets; i++)
+		free(ns->sets[i].elems);
+	free(ns->sets);
+	free(ns->chains);
+	memset(ns, 0, sizeof(*ns));
+}
+
+/* nft identifiers take [A-Za-z0-9_]; policy names may also hold '-' or
+ * '.', which become '_'. */
+static void
+set_name(char *out, size_t len, const char *policy)
+{
+	size_t n = (size_t)snprintf(out, len, "auth_%s", policy);
+
+	for (size_t i = 5; i < n && i < len; i++)
+		if (!(out[i] == '_' || (out[i] >= 'a' && out[i] <= 'z') ||
+		      (out[i] >= 'A' && out[i] <= 'Z') ||
+		      (out[i] >= '0' && out[i] <= '9')))
+			out[i] = '_';
+}
+
+static int
+prefix_sort_cmp(const void *a, const void *b)
+{
+	return ts_prefix_cmp(a, b);
+}
+
+static int
+add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
+	size_t n)
+{
+	struct nft_set *sets = realloc(ns->sets, (ns->n_sets + 1) * sizeof(*sets));
+	struct nft_set *s;
+
+	if (sets == NULL)
+		return -ENOMEM;
+	ns->sets = sets;
+	s = &sets[ns->n_sets];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (n) {
+		s->elems = malloc(n * sizeof(*elems));
+		if (s->elems == NULL)
+			return -ENOMEM;
+		memcpy(s->elems, elems, n * sizeof(*elems));
+		qsort(s->elems, n, sizeof(*elems), prefix_sort_cmp);
+	}
+	s->n_elems = n;
+	ns->n_sets++;
+	return 0;
+}
+
+/* Index of the uplink (distinct customer underlay address) of @t. */
+static int
+uplink_index(const struct config *conf, size_t t)
+{
+	int u = 0;
+
+	for (size_t i = 0; i < t; i++) {
+		bool seen = false;
+
+		if (!conf->tunnels[i].underlay.set)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (conf->tunnels[j].underlay.set &&
+			    conf->tunnels[j].local.s_addr == conf->tunnels[i].local.s_addr)
+				seen = true;
+		if (!seen) {
+			if (conf->tunnels[i].local.s_addr == conf->tunnels[t].local.s_addr)
+				return u;
+			u++;
+		}
+	}
+	return u;
+}
+
+static int
+build_links(const struct config *conf, struct kernel_state *ks)
+{
+	int err;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		const struct config_tunnel *t = &conf->tunnels[i];
+		struct kernel_link l = { .ttl = (uint8_t)t->ttl, .mtu = t->mtu,
+					 .up = true, .local = t->local,
+					 .remote = t->remote };
+		struct kernel_addr a = { .local = t->address };
+		char path[128];
+
+		snprintf(l.name, sizeof(l.name), "%s", t->name);
+		snprintf(l.alias, sizeof(l.alias), KERNEL_LINK_ALIAS_PREFIX "%s",
+			 t->name);
+		if (t->type == TUNNEL_GRE) {
+			l.kind = KERNEL_LINK_GRE;
+		} else {
+			l.kind = KERNEL_LINK_XFRM;
+			l.if_id = KERNEL_XFRM_IF_ID_MIN + (uint32_t)i;
+			l.local.s_addr = l.remote.s_addr = 0;
+			l.ttl = 0;
+		}
+		memcpy(a.ifname, l.name, sizeof(a.ifname));
+		if ((err = kernel_state_add_link(ks, &l)) < 0 ||
+		    (err = kernel_state_add_addr(ks, &a)) < 0)
+			return err;
+
+		/* Health probes and provider traffic arrive from sources the
+		 * reverse path does not lead back through this tunnel. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", t->name);
+		if ((err = kernel_state_add_sysctl(ks, path, "0")) < 0)
+			return err;
+		/* A reply-type health check arrives *from our own* inner
+		 * address (to be routed back to the provider); without
+		 * accept_local the kernel drops it as a martian. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/accept_local", t->name);
+		if ((err = kernel_state_add_sysctl(ks, path, "1")) < 0)
+			return err;
+		if (t->type == TUNNEL_IPSEC) {
+			/* The XFRM interface's if_id selects the policy; the
+			 * global policy lookup must not run again on it. */
+			snprintf(path, sizeof(path),
+				 "net/ipv4/conf/%s/disable_policy", t->name);
+			if ((err = kernel_state_add_sysctl(ks, path, "1")) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Pin every tunnel's anycast endpoint to its underlay: per uplink, a table
+ * of host routes and a rule "from <local> lookup <table>". */
+static int
+build_pins(const struct config *conf, struct kernel_state *ks)
+{
+	int err, last = -1;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		const struct config_tunnel *t = &conf->tunnels[i];
+		const struct config_underlay *u = &t->underlay;
+		struct kernel_route r = { .protocol = KERNEL_RTPROT_TUNSTEER,
+					  .n_nexthops = 1 };
+		int up;
+
+		if (!u->set || t->type != TUNNEL_GRE)
+			continue;
+		up = uplink_index(conf, i);
+		if (up >= DESIRED_MAX_UPLINKS)
+			return -E2BIG;
+		r.table = DESIRED_PIN_TABLE_BASE + (uint32_t)up;
+		r.dst.family = AF_INET;
+		r.dst.v4 = t->remote;
+		r.dst.len = 32;
+		snprintf(r.nh[0].dev, IFNAMSIZ, "%s", u->interface);
+		if (u->has_gateway)
+			r.nh[0].gw = u->gateway;
+		r.nh[0].weight = 1;
+		if ((err = kernel_state_add_route(ks, &r)) < 0)
+			return err;
+		if (up > last) {
+			struct kernel_rule rule = {
+				.priority = DESIRED_PIN_PRIO_BASE + (uint32_t)up,
+				.table = r.table,
+			};
+
+			rule.src.family = AF_INET;
+			rule.src.v4 = t->local;
+			rule.src.len = 32;
+			if ((err = kernel_state_add_rule(ks, &rule)) < 0)
+				return err;
+			last = up;
+		}
+	}
+	return 0;
+}
+
+/* A tunnel's priority in a policy, as the provider would rank it. */
+static uint64_t
+effective(const struct config_policy_tunnel *pt, const enum health_state *health)
+{
+	return (uint64_t)pt->priority +
+	       (health ? health_penalty(health[pt->tunnel]) : 0);
+}
+
+/*
+ * Nexthop object ids.  A tunnel's path and a policy's group are named by a
+ * hash of the tunnel's or policy's name, not by their place in the config:
+ * adding, removing or reordering entries then leaves the other ids alone,
+ * and with them the groups' buckets (the flows' tunnels).  A collision
+ * takes the next free id, in config order.
+ */
+static uint32_t
+name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+static int
+assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
+{
+	/* One bit per id of the 64 Ki in [base, base + 0xffff]. */
+	uint64_t *used;
+
+	if (n >= DESIRED_NH_IDS)
+		return -E2BIG;
+	if ((used = calloc(DESIRED_NH_IDS / 64, sizeof(*used))) == NULL)
+		return -ENOMEM;
+	/* Slot 0 stays free: a tunnel's slot is also its conntrack mark,
+	 * and mark 0 is every connection nobody marked. */
+	used[0] = 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t slot = name_hash(names[i]) % DESIRED_NH_IDS;
+
+		while (used[slot / 64] & (UINT64_C(1) << (slot % 64)))
+			slot = (slot + 1) % DESIRED_NH_IDS;
+		used[slot / 64] |= UINT64_C(1) << (slot % 64);
+		out[i] = base + slot;
+	}
+	free(used);
+	return 0;
+}
+
+/* Every tunnel is one nexthop object, on-link through its device. */
+static int
+build_paths(const struct config *conf, const uint32_t *path_id,
+	    struct kernel_state *ks)
+{
+	int err;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		struct kernel_nhobj nh = { .id = path_id[i],
+					   .protocol = KERNEL_RTPROT_TUNSTEER };
+
+		snprintf(nh.dev, sizeof(nh.dev), "%s", conf->tunnels[i].name);
+		if ((err = kernel_state_add_nhobj(ks, &nh)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A policy's table holds one default route through the policy's nexthop
+ * group: resilient, over the tunnels with the best (lowest) effective
+ * priority, weighted.  When the set changes the group is replaced in
+ * place: a tunnel that leaves takes only its own buckets' flows with it,
+ * one that joins takes over idle buckets only, so flows on the tunnels
+ * that stay keep their tunnel.
+ */
+static int
+build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
+		   const uint32_t *path_id, const enum health_state *health,
+		   struct kernel_state *ks)
+{
+	const struct config_policy *pol = &conf->policies[p];
+	struct kernel_route r = { .table = desired_policy_table(p),
+				  .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_nhobj g = { .id = group_id,
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .resilient = true,
+				  .buckets = DESIRED_NH_BUCKETS,
+				  .idle_timer = DESIRED_NH_IDLE_TIMER,
+				  .unbalanced_timer = DESIRED_NH_UNBALANCED_TIMER };
+	uint64_t best = UINT64_MAX;
+	int err;
+
+	r.dst.family = AF_INET;
+	for (size_t i = 0; i < pol->n_tunnels; i++)
+		if (effective(&pol->tunnels[i], health) < best)
+			best = effective(&pol->tunnels[i], health);
+	/* Every tunnel down and the policy asks for the ISP then: no route
+	 * in the table, so the lookup falls through to the main table. */
+	if (pol->all_down_isp && pol->n_tunnels && health &&
+	    best >= HEALTH_PENALTY_DOWN) {
+		bool all_down = true;
+
+		for (size_t i = 0; i < pol->n_tunnels; i++)
+			if (health[pol->tunnels[i].tunnel] != HEALTH_DOWN)
+				all_down = false;
+		if (all_down)
+			return 0;
+	}
+	if (pol->n_tunnels == 0) {
+		/* Not reachable from a validated config; never leak. */
+		r.blackhole = true;
+		return kernel_state_add_route(ks, &r);
+	}
+	for (size_t i = 0; i < pol->n_tunnels; i++) {
+		const struct config_policy_tunnel *pt = &pol->tunnels[i];
+
+		if (effective(pt, health) != best)
+			continue;
+		if (g.n_members == KERNEL_MAX_NEXTHOPS)
+			return -E2BIG;
+		g.member[g.n_members].id = path_id[pt->tunnel];
+		g.member[g.n_members].weight = (uint16_t)pt->weight;
+		g.n_members++;
+	}
+	r.nhid = g.id;
+	if ((err = kernel_state_add_nhobj(ks, &g)) < 0)
+		return err;
+	return kernel_state_add_route(ks, &r);
+}
+
+int
+desired_path_ids(const struct config *conf, uint32_t *ids)
+{
+	const char **names = calloc(conf->n_tunnels + 1, sizeof(*names));
+	int err;
+
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		names[i] = conf->tunnels[i].name;
+	err = assign_ids(names, conf->n_tunnels, DESIRED_NH_PATH_BASE, ids);
+	free(names);
+	return err;
+}
+
+static int
+build_policies(const struct config *conf, const uint32_t *path_id,
+	       const enum health_state *health, struct kernel_state *ks)
+{
+	const char **names = NULL;
+	uint32_t *group_id = NULL;
+	int err = 0;
+
+	if (conf->n_policies > DESIRED_MAX_POLICIES)
+		return -E2BIG;
+	names = calloc(conf->n_policies + 1, sizeof(*names));
+	group_id = calloc(conf->n_policies + 1, sizeof(*group_id));
+	if (!names || !group_id) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t p = 0; p < conf->n_policies; p++)
+		names[p] = conf->policies[p].name;
+	if ((err = assign_ids(names, conf->n_policies, DESIRED_NH_GROUP_BASE,
+			      group_id)) < 0)
+		goto out;
+	for (size_t p = 0; p < conf->n_policies; p++) {
+		struct kernel_rule rule = {
+			.priority = DESIRED_POLICY_PRIO_BASE + (uint32_t)p,
+			.table = desired_policy_table(p),
+			.fwmark = desired_policy_fwmark(p),
+			.fwmask = 0xffffffff,
+		};
+
+		if ((err = build_policy_route(conf, p, group_id[p], path_id,
+					      health, ks)) < 0 ||
+		    (err = kernel_state_add_rule(ks, &rule)) < 0)
+			goto out;
+	}
+	/* ECMP and resilient groups hash on the 5-tuple, not just the
+	 * addresses: flows between two hosts spread, and a flow's packets
+	 * (fragments aside) always hash alike. */
+	err = kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
+				      "1");
+out:
+	free(names);
+	free(group_id);
+	return err;
+}
+
+static void
+tunnel_list(struct strbuf *b, const struct config *conf)
+{
+	strbuf_printf(b, "{ ");
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		strbuf_printf(b, "%s\"%s\"", i ? ", " : "", conf->tunnels[i].name);
+	strbuf_printf(b, " }");
+}
+
+static int
+build_nft(const struct config *conf, const uint32_t *path_id,
+	  struct nft_state *ns)
+{
+	struct strbuf b = { 0 };
+	struct ts_prefix *all = NULL;
+	size_t n_all = 0;
+	int err = 0;
+
+	for (size_t p = 0; p < conf->n_policies; p++)
+		n_all += conf->policies[p].n_prefixes;
+	if (n_all && (all = malloc(n_all * sizeof(*all))) == NULL)
+		return -ENOMEM;
+	n_all = 0;
+	for (size_t p = 0; p < conf->n_policies && err == 0; p++) {
+		const struct config_policy *pol = &conf->policies[p];
+		char name[64];
+
+		set_name(name, sizeof(name), pol->name);
+		for (size_t s = 0; s < ns->n_sets; s++)
+			if (strcmp(ns->sets[s].name, name) == 0)
+				err = -ENOTUNIQ;
+		if (err == 0)
+			err = add_set(ns, name, pol->prefixes, pol->n_prefixes);
+		if (pol->n_prefixes)
+			memcpy(all + n_all, pol->prefixes,
+			       pol->n_prefixes * sizeof(*all));
+		n_all += pol->n_prefixes;
+	}
+	if (err == 0)
+		err = add_set(ns, "authorized", all, n_all);
+	free(all);
+	/* Our tunnels' inner addresses: the provider's health checks are
+	 * answered from them (and reply-type checks forwarded back with
+	 * them as source) through the tunnel they came in on. */
+	if (err == 0) {
+		struct ts_prefix *inner = calloc(conf->n_tunnels + 1, sizeof(*inner));
+
+		if (inner == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			inner[i] = conf->tunnels[i].address;
+			inner[i].len = 32;
+		}
+		err = add_set(ns, "tunnel_addrs", inner, conf->n_tunnels);
+		free(inner);
+	}
+	if (err)
+		return err;
+
+	/*
+	 * Mark authorized sources, forwarded and local, per policy; not
+	 * traffic between the site's own prefixes (the router answering a
+	 * LAN host from its LAN address, one policy's hosts reaching
+	 * another's): that stays on the LAN, never goes to the provider.
+	 */
+	static const char *const hooks[][2] = {
+		{ "prerouting", "type filter hook prerouting priority mangle" },
+		{ "output", "type route hook output priority mangle" },
+	};
+	for (size_t h = 0; h < 2; h++) {
+		strbuf_printf(&b, "\tchain %s {\n\t\t%s; policy accept;\n",
+			    hooks[h][0], hooks[h][1]);
+		for (size_t p = 0; p < conf->n_policies; p++) {
+			char name[64];
+
+			set_name(name, sizeof(name), conf->policies[p].name);
+			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized "
+				    "meta mark set %#x\n", name,
+				    desired_policy_fwmark(p));
+		}
+		strbuf_printf(&b, "\t}\n");
+	}
+
+	/* A connection's first packet leaving through a tunnel marks the
+	 * connection with that tunnel, so that when the tunnel fails its
+	 * conntrack entries, and only those, can be deleted. */
+	strbuf_printf(&b, "\tchain conntrack {\n"
+		    "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	if (conf->n_tunnels) {
+		strbuf_printf(&b, "\t\tct state new ct mark set oifname map { ");
+		for (size_t i = 0; i < conf->n_tunnels; i++)
+			strbuf_printf(&b, "%s\"%s\" : %#x", i ? ", " : "",
+				    conf->tunnels[i].name,
+				    desired_ct_mark(path_id[i]));
+		strbuf_printf(&b, " }\n");
+	}
+	strbuf_printf(&b, "\t}\n");
+
+	strbuf_printf(&b, "\tchain forward {\n"
+		    "\t\ttype filter hook forward priority mangle; policy accept;\n");
+	if (conf->n_tunnels) {
+		/* Egress hygiene: whatever the routing says, a packet from a
+		 * source that is not authorized never enters a tunnel. */
+		strbuf_printf(&b, "\t\toifname ");
+		tunnel_list(&b, conf);
+		strbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs "
+			    "counter drop comment \"unauthorized source into a tunnel\"\n");
+	}
+	if (conf->unauthorized == UNAUTH_DROP) {
+		bool any = false;
+
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			const struct config_underlay *u = &conf->tunnels[i].underlay;
+
+			bool dup = false;
+
+			if (!u->set)
+				continue;
+			for (size_t j = 0; j < i; j++)
+				if (conf->tunnels[j].underlay.set &&
+				    strcmp(conf->tunnels[j].underlay.interface,
+					   u->interface) == 0)
+					dup = true;
+			if (dup)
+				continue;
+			strbuf_printf(&b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
+				    u->interface);
+			any = true;
+		}
+		if (any)
+			strbuf_printf(&b, " } ip saddr != @authorized counter drop "
+				    "comment \"unauthorized egress\"\n");
+	}
+	if (conf->mss_clamp) {
+		/* Both directions of every tunnel: SYNs leaving through it and
+		 * SYNs arriving from it advertise at most what fits. */
+		for (size_t i = 0; i < conf->n_tunnels; i++) {
+			const struct config_tunnel *t = &conf->tunnels[i];
+
+			if (t->mss == 0)
+				continue;
+			strbuf_printf(&b, "\t\toifname \"%s\" tcp flags syn / syn,rst "
+				    "tcp option maxseg size > %u "
+				    "tcp option maxseg size set %u\n",
+				    t->name, t->mss, t->mss);
+			strbuf_printf(&b, "\t\tiifname \"%s\" tcp flags syn / syn,rst "
+				    "tcp option maxseg size > %u "
+				    "tcp option maxseg size set %u\n",
+				    t->name, t->mss, t->mss);
+		}
+	}
+	strbuf_printf(&b, "\t}\n");
+	ns->chains = strbuf_take(&b, &err);
+	return err;
+}
+
+int
+desired_build(const struct config *conf, const enum health_state *health,
+	      struct kernel_state *ks, struct nft_state *ns)
+{
+	uint32_t *path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
+	int err;
+
+	kernel_state_init(ks);
+	memset(ns, 0, sizeof(*ns));
+	if (path_id == NULL)
+		return -ENOMEM;
+	if ((err = desired_path_ids(conf, path_id)) < 0 ||
+	    (err = build_links(conf, ks)) < 0 ||
+	    (err = build_pins(conf, ks)) < 0 ||
+	    (err = build_paths(conf, path_id, ks)) < 0 ||
+	    (err = build_policies(conf, path_id, health, ks)) < 0 ||
+	    (err = build_nft(conf, path_id, ns)) < 0) {
+		kernel_state_free(ks);
+		nft_state_free(ns);
+	}
+	free(path_id);
+	return err;
+}

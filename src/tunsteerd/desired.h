@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * From config (and, from issue 4 on, tunnel health) to the complete state
+ * the kernel should have: links, addresses, routes, rules and sysctls for
+ * the reconciler, and the nftables table for the nft module.
+ *
+ * Policy routing, in short (DESIGN.md "Policy routing" has the why):
+ *   - nft set auth_<policy> holds a policy's authorized prefixes; one
+ *     prerouting (and output) rule per policy marks packets from the set
+ *     with the policy's fwmark;
+ *   - one ip rule per policy sends that fwmark to the policy's table, whose
+ *     default route is a weighted multipath over the best-priority tunnels;
+ *   - one ip rule per customer underlay address pins packets from it to
+ *     the anycast endpoints onto the tunnel's underlay (the pin tables).
+ * Rule count grows with policies and uplinks, never with prefixes.
+ */
+#ifndef TUNSTEER_DESIRED_H
+#define TUNSTEER_DESIRED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
+#include "lib/reconcile.h"
+
+#define DESIRED_PIN_TABLE_BASE 21000	/* + uplink index, < 21100 */
+#define DESIRED_PIN_PRIO_BASE 21000
+#define DESIRED_POLICY_TABLE_BASE 21100	/* + policy index */
+#define DESIRED_POLICY_PRIO_BASE 21100
+#define DESIRED_MAX_UPLINKS 100
+#define DESIRED_MAX_POLICIES 800
+#define DESIRED_FWMARK_BASE 0x74730000u	/* + policy index + 1 */
+#define DESIRED_NFT_TABLE "tunsteer"	/* family inet */
+/* Nexthop objects (KERNEL_NHID_MIN..MAX): tunnels' paths, policies' groups. */
+#define DESIRED_NH_PATH_BASE 0x74730000u
+#define DESIRED_NH_GROUP_BASE 0x74740000u
+#define DESIRED_NH_IDS 0x10000u		/* ids per kind */
+/*
+ * Resilient groups: 512 buckets spread up to 64 tunnels with weights of
+ * 1..256 closely enough; a joining tunnel takes over buckets idle for 5 s
+ * (flows that paused), and busy buckets are never forced over
+ * (unbalanced_timer 0), so a tunnel coming back does not pull live
+ * flows off the tunnels that kept working (unless the group had a lone
+ * member: DESIGN.md, "Flow-preserving failover").
+ */
+#define DESIRED_NH_BUCKETS 512
+#define DESIRED_NH_IDLE_TIMER 5
+#define DESIRED_NH_UNBALANCED_TIMER 0
+
+/* One named nft set of IPv4 prefixes. */
+struct nft_set {
+	char name[64];
+	struct ts_prefix *elems;	/* sorted, owned */
+	size_t n_elems;
+};
+
+/* Our nft table: sets (with elements kept apart, so a prefix change can be
+ * applied element by element) and the chains as nft script text. */
+struct nft_state {
+	struct nft_set *sets;
+	size_t n_sets;
+	char *chains;			/* "chain … { … }" blocks, owned */
+};
+
+void nft_state_free(struct nft_state *ns);
+
+/*
+ * Fill @ks and @ns from @conf.  @health[i] is tunnel i's state (NULL: all
+ * up): a policy's egress goes to the tunnels with the lowest priority
+ * plus health_penalty(), weighted ECMP among equals, so a down tunnel is
+ * used only when every tunnel of the policy is down (as the provider does
+ * with its routes).  Returns 0 or -ENOMEM/-E2BIG; on error @ks and @ns
+ * are left empty.
+ */
+int desired_build(const struct config *conf, const enum health_state *health,
+		  struct kernel_state *ks, struct nft_state *ns)
+	__attribute__((warn_unused_result));
+
+/*
+ * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids
+ * follow names, not config order.  0 or -ENOMEM/-E2BIG.
+ */
+int desired_path_ids(const struct config *conf, uint32_t *ids)
+	__attribute__((warn_unused_result));
+
+/*
+ * The conntrack mark of connections that left through the tunnel with
+ * path id @path_id: its slot in the upper 16 bits (never 0).  Only those
+ * bits are ours to match on (DESIRED_CT_MARK_MASK).
+ */
+#define DESIRED_CT_MARK_MASK 0xffff0000u
+static inline uint32_t desired_ct_mark(uint32_t path_id)
+{ return (path_id - DESIRED_NH_PATH_BASE) << 16; }
+
+/* The fwmark and table of policy @i. */
+static inline unsigned int desired_policy_fwmark(size_t i)
+{ return DESIRED_FWMARK_BASE + (unsigned int)i + 1; }
+static inline unsigned int desired_policy_table(size_t i)
+{ return DESIRED_POLICY_TABLE_BASE + (unsigned int)i; }
+
+#endif

@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tunsteerd/desired.h"
+#include "tunsteerd/engine.h"
+#include "lib/log.h"
+#include "tunsteerd/nft.h"
+#include "lib/reconcile.h"
+
+struct engine {
+	struct kernel_ops *ops;
+	struct reconcile *rc;
+	struct nft_sync *nft;
+	struct config *conf;		/* NULL until the first load */
+	struct kernel_state want;
+	struct nft_state nft_want;
+	time_t started, loaded;
+	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
+	bool kernel_ok;			/* last apply had no failures */
+	engine_health_fn health_fn;
+	void *health_arg;
+	engine_config_fn config_fn;
+	void *config_arg;
+	engine_checks_fn checks_fn;
+	void *checks_arg;
+};
+
+void
+engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg)
+{
+	e->config_fn = fn;
+	e->config_arg = arg;
+}
+
+void
+engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg)
+{
+	e->health_fn = fn;
+	e->health_arg = arg;
+}
+
+void
+engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg)
+{
+	e->checks_fn = fn;
+	e->checks_arg = arg;
+}
+
+static const struct health *
+health_of(const struct engine *e, const char *name)
+{
+	return e->health_fn ? e->health_fn(e->health_arg, name) : NULL;
+}
+
+/* Health states of @conf's tunnels, by name; NULL on allocation failure
+ * (then everything counts as up). */
+static enum health_state *
+health_states(const struct engine *e, const struct config *conf)
+{
+	enum health_state *h = calloc(conf->n_tunnels + 1, sizeof(*h));
+
+	for (size_t i = 0; h && i < conf->n_tunnels; i++) {
+		const struct health *x = health_of(e, conf->tunnels[i].name);
+
+		h[i] = x ? x->state : HEALTH_INIT;
+	}
+	return h;
+}
+
+struct engine *
+engine_create(struct kernel_ops *ops)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->ops = ops;
+	e->rc = reconcile_create(ops);
+	e->nft = nft_sync_create(ops);
+	if (e->rc == NULL || e->nft == NULL) {
+		engine_destroy(e, true);
+		return NULL;
+	}
+	e->started = time(NULL);
+	return e;
+}
+
+void
+engine_destroy(struct engine *e, bool keep_state)
+{
+	struct reconcile_stats st;
+
+	if (e == NULL)
+		return;
+	if (!keep_state && e->rc && e->nft) {
+		if (nft_sync_flush(e->nft) < 0)
+			log_warnx("engine", "removing nft table failed");
+		if (reconcile_flush(e->rc, &st) < 0)
+			log_warnx("engine", "removing kernel state: %u operations failed",
+				  st.failed);
+		else
+			log_info("engine", "removed kernel state: %u objects", st.deleted);
+	}
+	reconcile_destroy(e->rc);
+	nft_sync_destroy(e->nft);
+	kernel_state_free(&e->want);
+	nft_state_free(&e->nft_want);
+	config_free(e->conf);
+	free(e);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+apply(struct engine *e, const char *why)
+{
+	struct reconcile_stats st;
+	unsigned int nft_changes = 0;
+	double t0 = now_ms(), t1, t2;
+	int err, nerr;
+
+	err = reconcile_apply(e->rc, &e->want, &st);
+	t1 = now_ms();
+	nerr = nft_sync_apply(e->nft, &e->nft_want, &nft_changes);
+	t2 = now_ms();
+	if (nerr < 0) {
+		errno = -nerr;
+		log_warn("engine", "%s: nft table not applied", why);
+	}
+	e->kernel_ok = err == 0 && nerr == 0;
+	if (st.added || st.changed || st.deleted || st.failed || nft_changes)
+		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed), nft %u"
+			 " (%.0f ms + %.0f ms)", why, st.added, st.changed,
+			 st.deleted, st.failed, nft_changes, t1 - t0, t2 - t1);
+	return err < 0 ? err : nerr;
+}
+
+int
+engine_load(struct engine *e, const char *path, FILE *errs)
+{
+	struct config_errors ce = { 0 };
+	struct config *conf;
+
+	/* 1. Parse and validate: no side effects. */
+	conf = config_load(path, &ce);
+	if (conf == NULL) {
+		for (size_t i = 0; i < ce.n; i++) {
+			log_warnx("config", "%s", ce.msgs[i]);
+			if (errs)
+				fprintf(errs, "%s\n", ce.msgs[i]);
+		}
+		config_errors_free(&ce);
+		e->failed_loads++;
+		log_warnx("config", "%s not loaded; %s", path,
+			  e->conf ? "keeping the running config" : "no config running");
+		return -EINVAL;
+	}
+	return engine_use(e, conf, errs);
+}
+
+int
+engine_use(struct engine *e, struct config *conf, FILE *errs)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	double t0 = now_ms();
+	enum health_state *health;
+	int err;
+
+	/* 2. Prepare: may fail, allocates, touches nothing here. */
+	if (e->config_fn && (err = e->config_fn(e->config_arg, conf)) < 0) {
+		errno = -err;
+		log_warn("config", "%s: refused", conf->path);
+		if (errs)
+			fprintf(errs, "%s: %s\n", conf->path, strerror(-err));
+		config_free(conf);
+		e->failed_loads++;
+		return err;
+	}
+	health = health_states(e, conf);
+	err = desired_build(conf, health, &ks, &ns);
+	free(health);
+	if (err < 0) {
+		errno = -err;
+		log_warn("config", "%s: cannot build kernel state", conf->path);
+		if (errs)
+			fprintf(errs, "%s: cannot build kernel state: %s\n",
+				conf->path, strerror(-err));
+		config_free(conf);
+		e->failed_loads++;
+		return err;
+	}
+	/* 3. Apply: swap in, then converge; kernel errors are retried. */
+	kernel_state_free(&e->want);
+	nft_state_free(&e->nft_want);
+	config_free(e->conf);
+	e->conf = conf;
+	e->want = ks;
+	e->nft_want = ns;
+	e->loads++;
+	e->loaded = time(NULL);
+	log_notice("config", "%s loaded: %zu tunnels, %zu egress policies"
+		   " (prepared in %.0f ms)", conf->path, conf->n_tunnels,
+		   conf->n_policies, now_ms() - t0);
+	(void)apply(e, "config");
+	return 0;
+}
+
+/* Do two desired states send egress differently?  Both come from the
+ * same config, so their routes and nexthop groups are built in the same
+ * order. */
+static bool
+egress_differs(const struct kernel_state *a, const struct kernel_state *b)
+{
+	if (a->n_routes != b->n_routes || a->n_nhobjs != b->n_nhobjs)
+		return true;
+	for (size_t i = 0; i < a->n_routes; i++)
+		if (!kernel_route_equal(&a->routes[i], &b->routes[i]))
+			return true;
+	for (size_t i = 0; i < a->n_nhobjs; i++)
+		if (!kernel_nhobj_equal(&a->nhobjs[i], &b->nhobjs[i]))
+			return true;
+	return false;
+}
+
+/* Is the path @id a member of a group that a route of @ks goes through? */
+static bool
+carries_egress(const struct kernel_state *ks, uint32_t id)
+{
+	for (size_t r = 0; r < ks->n_routes; r++) {
+		if (ks->routes[r].nhid == 0)
+			continue;
+		for (size_t g = 0; g < ks->n_nhobjs; g++) {
+			const struct kernel_nhobj *nh = &ks->nhobjs[g];
+
+			if (nh->id != ks->routes[r].nhid)
+				continue;
+			for (unsigned int m = 0; m < nh->n_members; m++)
+				if (nh->member[m].id == id)
+					return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A tunnel that stopped carrying egress because it failed: its flows now
+ * leave through another tunnel, and the conntrack entries they made on
+ * the old one (a NAT binding, a firewall's state) must go, so that the
+ * next packet starts afresh.  Only that tunnel's entries: flows on the
+ * tunnels that stay keep theirs.  A tunnel that is still up and merely
+ * left the set because a better one came back keeps its entries too.
+ */
+static void
+flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
+		     const struct kernel_state *after,
+		     const enum health_state *health)
+{
+	uint32_t *ids = calloc(e->conf->n_tunnels + 1, sizeof(*ids));
+
+	if (ids == NULL || desired_path_ids(e->conf, ids) < 0) {
+		log_warnx("egress", "cannot compute tunnel marks; conntrack "
+			  "entries of failed tunnels are left to time out");
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < e->conf->n_tunnels; i++) {
+		const char *name = e->conf->tunnels[i].name;
+		uint32_t mark = desired_ct_mark(ids[i]);
+		int err;
+
+		if (health[i] == HEALTH_UP || health[i] == HEALTH_INIT ||
+		    !carries_egress(before, ids[i]) ||
+		    carries_egress(after, ids[i]))
+			continue;
+		err = e->ops->conntrack_flush(e->ops, mark, DESIRED_CT_MARK_MASK);
+		if (err < 0) {
+			errno = -err;
+			log_warn("egress", "%s: deleting conntrack entries "
+				 "(mark 0x%08x/0x%08x) failed", name, mark,
+				 DESIRED_CT_MARK_MASK);
+		} else {
+			e->ct_flushes++;
+			log_notice("egress", "%s: left egress while %s; deleted its "
+				   "conntrack entries (mark 0x%08x/0x%08x)", name,
+				   health_state_name(health[i]), mark,
+				   DESIRED_CT_MARK_MASK);
+		}
+	}
+	free(ids);
+}
+
+int
+engine_health_changed(struct engine *e)
+{
+	struct kernel_state ks, old;
+	struct nft_state ns;
+	enum health_state *health;
+	bool moved;
+	int err;
+
+	if (e->conf == NULL)
+		return 0;
+	if ((health = health_states(e, e->conf)) == NULL)
+		return -ENOMEM;
+	err = desired_build(e->conf, health, &ks, &ns);
+	if (err < 0) {
+		free(health);
+		errno = -err;
+		log_warn("engine", "cannot recompute egress; keeping the current one");
+		return err;
+	}
+	/* A failover is a change of where egress goes, not any change of
+	 * health (init -> up, say, moves nothing). */
+	moved = egress_differs(&e->want, &ks);
+	if (moved)
+		e->failovers++;
+	old = e->want;
+	nft_state_free(&e->nft_want);
+	e->want = ks;
+	e->nft_want = ns;
+	err = apply(e, "health");
+	/* After the move: new packets of those flows already take the new
+	 * tunnel when their old entries go. */
+	if (moved)
+		flush_failed_tunnels(e, &old, &e->want, health);
+	kernel_state_free(&old);
+	free(health);
+	return err;
+}
+
+int
+engine_resync(struct engine *e)
+{
+	struct reconcile_stats st;
+	int err;
+
+	if (e->conf == NULL)
+		return 0;
+	err = reconcile_apply(e->rc, &e->want, &st);
+	if (st.added || st.changed || st.deleted) {
+		e->repairs++;
+		log_notice("engine", "repaired kernel state: +%u ~%u -%u (%u failed)",
+			   st.added, st.changed, st.deleted, st.failed);
+	}
+	e->kernel_ok = err == 0;
+	return err;
+}
+
+int
+engine_nft_check(struct engine *e)
+{
+	int err = nft_sync_check(e->nft);
+
+	if (err > 0)
+		e->repairs++;
+	return err;
+}
+
+const struct config *
+engine_config(const struct engine *e)
+{
+	return e->conf;
+}
+
+/* --- views ----------------------------------------------------------------- */
+
+static void
+json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static const struct kernel_nhobj *
+want_nhobj(const struct engine *e, uint32_t id)
+{
+	for (size_t i = 0; i < e->want.n_nhobjs; i++)
+		if (e->want.nhobjs[i].id == id)
+			return &e->want.nhobjs[i];
+	return NULL;
+}
+
+/* Is tunnel @name a member of the group policy @p's route goes through
+ * (or a nexthop of the route) right now? */
+static bool
+carries_policy(const struct engine *e, size_t p, const char *name)
+{
+	for (size_t i = 0; i < e->want.n_routes; i++) {
+		const struct kernel_route *r = &e->want.routes[i];
+		const struct kernel_nhobj *g;
+
+		if (r->table != desired_policy_table(p))
+			continue;
+		for (unsigned int n = 0; n < r->n_nexthops; n++)
+			if (strcmp(r->nh[n].dev, name) == 0)
+				return true;
+		if (r->nhid == 0 || (g = want_nhobj(e, r->nhid)) == NULL)
+			continue;
+		for (unsigned int m = 0; m < g->n_members; m++) {
+			const struct kernel_nhobj *path =
+			    want_nhobj(e, g->member[m].id);
+
+			if (path && strcmp(path->dev, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The conntrack mark of tunnel @name's connections (0: unknown). */
+static uint32_t
+tunnel_ct_mark(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->want.n_nhobjs; i++) {
+		const struct kernel_nhobj *nh = &e->want.nhobjs[i];
+
+		if (nh->n_members == 0 && strcmp(nh->dev, name) == 0)
+			return desired_ct_mark(nh->id);
+	}
+	return 0;
+}
+
+static bool
+active(const struct engine *e, const char *name)
+{
+	for (size_t p = 0; e->conf && p < e->conf->n_policies; p++)
+		if (carries_policy(e, p, name))
+			return true;
+	return false;
+}
+
+struct link_seen {
+	const struct config *conf;
+	struct kernel_link *links;	/* by tunnel index */
+	bool *found;
+};
+
+static void
+link_seen_cb(const struct kernel_link *l, void *arg)
+{
+	struct link_seen *s = arg;
+	int i;
+
+	if (!kernel_link_is_ours(l))
+		return;
+	if ((i = config_tunnel_index(s->conf, l->name)) < 0)
+		return;
+	s->links[i] = *l;
+	s->found[i] = true;
+}
+
+static const char *
+tunnel_state(const struct kernel_link *l, bool found)
+{
+	if (!found)
+		return "missing";
+	return l->up ? "up" : "down";
+}
+
+/* The provider's health checks of tunnel @name: the end of its JSON
+ * object, or the last columns of its line. */
+static void
+view_checks(const struct engine *e, const char *name, const struct health *h,
+	    bool json, FILE *out)
+{
+	const struct passive_stats *st = e->checks_fn ?
+					 e->checks_fn(e->checks_arg, name) : NULL;
+	struct passive_stats none = { 0 };
+	long long age = passive_age_ms(st);
+	uint64_t total = 0;
+	char b[32];
+
+	if (st == NULL)
+		st = &none;
+	if (json) {
+		fprintf(out, ",\"provider_checks\":{");
+		for (int k = 0; k < PASSIVE_KINDS; k++)
+			fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "",
+				passive_kind_name((enum passive_kind)k),
+				st->count[k]);
+		fprintf(out, "},\"provider_check_age_ms\":");
+		if (age < 0)
+			fprintf(out, "null");
+		else
+			fprintf(out, "%lld", age);
+		fprintf(out, ",\"provider_checks_missing\":%s}",
+			h && h->checks_missing ? "true" : "false");
+		return;
+	}
+	for (int k = 0; k < PASSIVE_KINDS; k++)
+		total += st->count[k];
+	if (age < 0)
+		snprintf(b, sizeof(b), "-");
+	else
+		snprintf(b, sizeof(b), "%.1fs", age / 1000.0);
+	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
+}
+
+void
+engine_view_tunnels(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	size_t n = c ? c->n_tunnels : 0;
+	struct link_seen s = { .conf = c };
+
+	s.links = calloc(n + 1, sizeof(*s.links));
+	s.found = calloc(n + 1, sizeof(*s.found));
+	if (s.links == NULL || s.found == NULL) {
+		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
+		goto out;
+	}
+	if (c && e->ops->link_dump(e->ops, link_seen_cb, &s) < 0)
+		log_warnx("ctl", "link dump failed; counters unknown");
+
+	if (json)
+		fprintf(out, "{\"tunnels\":[");
+	else
+		fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8s %5s %12s %14s %12s %14s"
+			" %10s %9s\n",
+			"NAME", "TYPE", "STATE", "HEALTH", "ACTIVE", "RTT_MS",
+			"LOSS", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES",
+			"CHECKS", "CHECK_AGE");
+	for (size_t i = 0; i < n; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct kernel_link *l = &s.links[i];
+		const char *type = t->type == TUNNEL_GRE ? "gre" : "ipsec";
+		const char *state = tunnel_state(l, s.found[i]);
+		bool act = active(e, t->name);
+		const struct health *h = health_of(e, t->name);
+		const char *hs = health_state_name(h ? h->state : HEALTH_INIT);
+		double rtt = h ? health_rtt_us(h) / 1000.0 : 0;
+		double jit = h ? health_jitter_us(h) / 1000.0 : 0;
+		unsigned int loss = h ? health_loss_pct(h) : 0;
+
+		if (json) {
+			fprintf(out, "%s{\"name\":", i ? "," : "");
+			json_str(out, t->name);
+			fprintf(out, ",\"type\":\"%s\",\"ifname\":", type);
+			json_str(out, t->name);
+			fprintf(out, ",\"state\":\"%s\",\"active\":%s,"
+				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
+				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
+				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
+				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
+				state, act ? "true" : "false", l->rx_packets,
+				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
+				jit, loss, tunnel_ct_mark(e, t->name),
+				DESIRED_CT_MARK_MASK);
+			view_checks(e, t->name, h, true, out);
+		} else {
+			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
+				" %14" PRIu64 " %12" PRIu64 " %14" PRIu64, t->name,
+				type, state, hs, act ? "yes" : "no", rtt, loss,
+				l->rx_packets, l->rx_bytes, l->tx_packets, l->tx_bytes);
+			view_checks(e, t->name, h, false, out);
+		}
+	}
+	if (json)
+		fprintf(out, "]}\n");
+out:
+	free(s.links);
+	free(s.found);
+}
+
+void
+engine_view_egress(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	size_t n = c ? c->n_policies : 0;
+	char pfx[TS_PREFIX_STRLEN];
+
+	if (json)
+		fprintf(out, "{\"policies\":[");
+	for (size_t p = 0; p < n; p++) {
+		const struct config_policy *pol = &c->policies[p];
+		bool first = true;
+
+		if (json) {
+			fprintf(out, "%s{\"name\":", p ? "," : "");
+			json_str(out, pol->name);
+			fprintf(out, ",\"fwmark\":%u,\"table\":%u,\"prefixes\":[",
+				desired_policy_fwmark(p), desired_policy_table(p));
+			for (size_t i = 0; i < pol->n_prefixes; i++)
+				fprintf(out, "%s\"%s\"", i ? "," : "",
+					ts_prefix_format(&pol->prefixes[i], pfx, sizeof(pfx)));
+			fprintf(out, "],\"active_tunnels\":[");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
+
+				if (!carries_policy(e, p, tn))
+					continue;
+				fprintf(out, "%s", first ? "" : ",");
+				json_str(out, tn);
+				first = false;
+			}
+			fprintf(out, "],\"tunnels\":[");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				fprintf(out, "%s{\"tunnel\":", i ? "," : "");
+				json_str(out, c->tunnels[pol->tunnels[i].tunnel].name);
+				fprintf(out, ",\"priority\":%" PRIu32 ",\"weight\":%u}",
+					pol->tunnels[i].priority, pol->tunnels[i].weight);
+			}
+			fprintf(out, "]}");
+		} else {
+			fprintf(out, "policy %s (fwmark %#x, table %u)\n", pol->name,
+				desired_policy_fwmark(p), desired_policy_table(p));
+			fprintf(out, "  prefixes:");
+			for (size_t i = 0; i < pol->n_prefixes; i++)
+				fprintf(out, " %s", ts_prefix_format(&pol->prefixes[i],
+								     pfx, sizeof(pfx)));
+			fprintf(out, "\n  %-15s %10s %6s %s\n", "TUNNEL", "PRIORITY",
+				"WEIGHT", "ACTIVE");
+			for (size_t i = 0; i < pol->n_tunnels; i++) {
+				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
+
+				fprintf(out, "  %-15s %10" PRIu32 " %6u %s\n", tn,
+					pol->tunnels[i].priority, pol->tunnels[i].weight,
+					carries_policy(e, p, tn) ? "yes" : "no");
+			}
+		}
+	}
+	if (json)
+		fprintf(out, "]}\n");
+}
+
+void
+engine_view_status(struct engine *e, bool json, FILE *out)
+{
+	const struct config *c = e->conf;
+	time_t now = time(NULL);
+
+	if (json) {
+		fprintf(out, "{\"version\":\"%s\",\"uptime\":%lld,\"config\":",
+			PACKAGE_VERSION, (long long)(now - e->started));
+		if (c)
+			json_str(out, c->path ? c->path : "");
+		else
+			fprintf(out, "null");
+		fprintf(out, ",\"failovers\":%u,\"conntrack_flushes\":%u",
+			e->failovers, e->ct_flushes);
+		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
+			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu}\n",
+			e->loads, e->failed_loads, e->repairs,
+			e->kernel_ok ? "true" : "false", c ? c->n_tunnels : 0,
+			c ? c->n_policies : 0);
+		return;
+	}
+	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION,
+		(long long)(now - e->started));
+	fprintf(out, "config:   %s (%u loads, %u failed)\n",
+		c && c->path ? c->path : "(none)", e->loads, e->failed_loads);
+	fprintf(out, "kernel:   %s, %u repairs\n",
+		e->kernel_ok ? "in sync" : "pending retries", e->repairs);
+	fprintf(out, "egress:   %u failovers, %u conntrack flushes\n",
+		e->failovers, e->ct_flushes);
+	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
+		c ? c->n_policies : 0);
+}

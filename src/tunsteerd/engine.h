@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's core: the running config, and the kernel state it implies
+ * kept in place.  Everything here runs on the event loop.
+ *
+ * Loading a config is staged (FRR bfdd style): parse and validate
+ * (config_load), prepare (build the desired state; may fail, allocates),
+ * apply (hand it to the reconciler and the nft owner; individual kernel
+ * failures are retried, never fatal).  A load that fails before apply
+ * leaves the running config and kernel state exactly as they were.
+ */
+#ifndef TUNSTEER_ENGINE_H
+#define TUNSTEER_ENGINE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
+#include "lib/kernel.h"
+#include "tunsteerd/passive.h"
+
+struct engine;
+
+/* Takes nothing over; @ops must outlive the engine. */
+struct engine *engine_create(struct kernel_ops *ops);
+/* Remove all owned kernel state unless @keep_state, then free. */
+void engine_destroy(struct engine *e, bool keep_state);
+
+/*
+ * Load @path as the new config.  On failure returns a negative errno and,
+ * if @errs is not NULL, appends one line per problem to it (file:line:
+ * field: message); the old config keeps running.
+ */
+int engine_load(struct engine *e, const char *path, FILE *errs)
+	__attribute__((warn_unused_result));
+
+/* As engine_load(), for a config already parsed and validated (taken
+ * over: freed on failure). */
+int engine_use(struct engine *e, struct config *conf, FILE *errs)
+	__attribute__((warn_unused_result));
+
+/*
+ * Where tunnel health comes from (the probe engine): @fn returns the
+ * health of the tunnel called @name, or NULL if it has none yet (then it
+ * counts as up).  Without a source every tunnel counts as up.
+ */
+typedef const struct health *(*engine_health_fn)(void *arg, const char *name);
+void engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg);
+
+/* Where the provider's health-check counters come from (passive.c), for
+ * the tunnels view: @fn returns those of tunnel @name, or NULL. */
+typedef const struct passive_stats *(*engine_checks_fn)(void *arg,
+							const char *name);
+void engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg);
+
+/* Called with every config about to be used, before anything changes; a
+ * negative return refuses it (the old one keeps running). */
+typedef int (*engine_config_fn)(void *arg, const struct config *conf);
+void engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg);
+
+/* A tunnel's health changed: recompute egress and apply the difference. */
+int engine_health_changed(struct engine *e);
+
+/* Re-dump the kernel and repair what differs from the desired state;
+ * called on netlink change events, on ENOBUFS and on a slow timer. */
+int engine_resync(struct engine *e);
+/* After an nftables change event. */
+int engine_nft_check(struct engine *e);
+
+const struct config *engine_config(const struct engine *e);
+
+/* Views for the control socket: JSON or human text, into @out. */
+void engine_view_status(struct engine *e, bool json, FILE *out);
+void engine_view_tunnels(struct engine *e, bool json, FILE *out);
+void engine_view_egress(struct engine *e, bool json, FILE *out);
+
+#endif

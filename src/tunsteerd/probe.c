@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+/* net/if.h before linux/icmp.h: the kernel's if.h then defers to libc's. */
+#include <net/if.h>
+#include <linux/icmp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "tunsteerd/probe.h"
+#include "tunsteerd/probe_pkt.h"
+
+#define INFLIGHT 64			/* probes in flight per tunnel */
+/* Receive buffer per tunnel, so one interval's answers of every tunnel
+ * fit: a queued answer costs its whole skb (truesize), not its 64 bytes. */
+#define RCVBUF_PER_TUNNEL 4096
+#define RCVBUF_MAX (8 << 20)
+
+struct probed {
+	struct probe_engine *pe;
+	size_t index;
+	char name[IFNAMSIZ];
+	struct in_addr target, source;
+	struct health h;
+	struct event *timer;
+	struct event *expiry;		/* the next in-flight deadline */
+	struct probe_inflight fly[INFLIGHT];
+	uint32_t next_seq;
+	unsigned int ifindex;
+	struct timeval every;		/* interval_ms */
+	bool phased;			/* the first, offset, tick is past */
+};
+
+struct probe_engine {
+	struct event_base *base;
+	probe_change_cb cb;
+	void *arg;
+	int fd;
+	struct event *rx;
+	uint16_t ident;
+	struct probed *t;
+	size_t n;
+	probe_checks_fn checks_fn;
+	void *checks_arg;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+random64(void)
+{
+	uint64_t v = 0;
+
+	/* getrandom() on a urandom-initialised pool does not fail for 8
+	 * bytes; if it ever did, a zero nonce still needs the seq to match. */
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = 0;
+	return v;
+}
+
+static void
+feed(struct probed *t, bool answered, uint32_t rtt_us, uint64_t now)
+{
+	enum health_state old = health_feed(&t->h, answered, rtt_us, now / 1000000u);
+
+	if (old == t->h.state)
+		return;
+	log_notice("probe", "tunnel %s: %s -> %s (%s; rtt %.1f ms, loss %u%%)",
+		   t->name, health_state_name(old), health_state_name(t->h.state),
+		   t->h.reason, t->h.last_rtt_us / 1000.0, health_loss_pct(&t->h));
+	t->pe->cb(t->pe->arg, t->index, old);
+}
+
+/* The provider's checks, sampled: missing holds the tunnel at most
+ * degraded until they are back. */
+static void
+sample_checks(struct probed *t, uint64_t now)
+{
+	struct probe_engine *pe = t->pe;
+	bool missing = pe->checks_fn &&
+		       pe->checks_fn(pe->checks_arg, t->index, t->name);
+	enum health_state old = health_checks(&t->h, missing, now / 1000000u);
+
+	if (old == t->h.state)
+		return;
+	log_notice("probe", "tunnel %s: %s -> %s (%s)", t->name,
+		   health_state_name(old), health_state_name(t->h.state),
+		   t->h.reason);
+	pe->cb(pe->arg, t->index, old);
+}
+
+/* Probes past their deadline are lost. */
+static void
+expire(struct probed *t, uint64_t now)
+{
+	for (size_t i = 0; i < INFLIGHT; i++) {
+		struct probe_inflight *f = &t->fly[i];
+
+		if (f->used && now >= f->deadline_ns) {
+			f->used = false;
+			feed(t, false, 0, now);
+		}
+	}
+}
+
+/* Wake at the earliest deadline of the probes in flight, so a probe is
+ * lost at timeout_ms, not at the next tick. */
+static void
+arm_expiry(struct probed *t, uint64_t now)
+{
+	uint64_t first = UINT64_MAX;
+	struct timeval tv;
+
+	for (size_t i = 0; i < INFLIGHT; i++)
+		if (t->fly[i].used && t->fly[i].deadline_ns < first)
+			first = t->fly[i].deadline_ns;
+	if (first == UINT64_MAX) {
+		event_del(t->expiry);
+		return;
+	}
+	first = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(first / 1000000000u);
+	tv.tv_usec = (suseconds_t)(first % 1000000000u / 1000u);
+	event_add(t->expiry, &tv);
+}
+
+static void
+expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probed *t = arg;
+	uint64_t now = now_ns();
+
+	(void)fd;
+	(void)what;
+	expire(t, now);
+	arm_expiry(t, now);
+}
+
+static void
+send_probe(struct probed *t, uint64_t now)
+{
+	struct probe_engine *pe = t->pe;
+	struct probe_pkt p = { .ident = pe->ident, .tunnel = (uint32_t)t->index,
+			       .seq = t->next_seq++, .sent_ns = now,
+			       .nonce = random64() };
+	uint8_t buf[PROBE_PKT_LEN];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = t->target };
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
+	struct iovec iov = { .iov_base = buf };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to),
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
+	struct probe_inflight *f = &t->fly[p.seq % INFLIGHT];
+	unsigned int timeout = t->h.cfg.timeout_ms ? t->h.cfg.timeout_ms :
+						     t->h.cfg.interval_ms;
+
+	if (f->used) {			/* still unanswered: lost */
+		f->used = false;
+		feed(t, false, 0, now);
+	}
+	*f = (struct probe_inflight){ .used = true, .seq = p.seq, .nonce = p.nonce,
+				.sent_ns = now,
+				.deadline_ns = now + (uint64_t)timeout * 1000000u };
+	iov.iov_len = probe_pkt_build(&p, buf);
+	/* The ifindex is looked up only when unknown or after a send fails
+	 * (the link was re-created), not on every probe. */
+	if (t->ifindex == 0)
+		t->ifindex = if_nametoindex(t->name);
+	/* Through the tunnel, never around it: the tunnel is the output
+	 * interface whatever the routing tables say. */
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi->ipi_ifindex = (int)t->ifindex;
+	pi->ipi_spec_dst = t->source;
+	if (t->ifindex == 0 || sendmsg(pe->fd, &mh, MSG_DONTWAIT) < 0) {
+		log_debug("probe", "tunnel %s: probe %u not sent: %s", t->name,
+			  p.seq, t->ifindex ? strerror(errno) : "no such link");
+		t->ifindex = 0;
+	}
+	/* Unsent is lost at its deadline, like any other. */
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probed *t = arg;
+	uint64_t now = now_ns();
+
+	sample_checks(t, now);
+	if (!t->phased) {	/* from its phase on, every interval */
+		t->phased = true;
+		event_add(t->timer, &t->every);
+	}
+	expire(t, now);
+	send_probe(t, now);
+	arm_expiry(t, now);
+}
+
+static void
+rx_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe_engine *pe = arg;
+
+	for (;;) {
+		uint8_t buf[512];
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		unsigned int ifindex = 0;
+		struct probe_pkt p;
+		struct probed *t;
+		struct probe_inflight *f;
+		uint32_t src;
+		ssize_t n = recvmsg(pe->fd, &mh, MSG_DONTWAIT);
+		uint64_t now = now_ns();
+
+		if (n < 0)
+			return;	/* EAGAIN, or an error the next probe will see */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
+				ifindex = (unsigned int)((struct in_pktinfo *)
+					  CMSG_DATA(c))->ipi_ifindex;
+		if (probe_pkt_parse(buf, (size_t)n, pe->ident, &p, &src) < 0)
+			continue;
+		if (p.tunnel >= pe->n)
+			continue;
+		t = &pe->t[p.tunnel];
+		f = &t->fly[p.seq % INFLIGHT];
+		/* Ours only if it is the probe in flight, came back from the
+		 * target, and came back through the tunnel itself. */
+		if (!probe_pkt_answers(f, &p, src, ifindex, ntohl(t->target.s_addr),
+				       t->ifindex)) {
+			log_debug("probe", "tunnel %s: reply %u refused (stale, "
+				  "forged or via another interface)", t->name, p.seq);
+			continue;
+		}
+		f->used = false;
+		/* Its deadline passed before we read it: lost, as if the
+		 * expiry had run first (the loop may have been busy). */
+		if (now > f->deadline_ns) {
+			log_debug("probe", "tunnel %s: reply %u after its %u ms "
+				  "timeout: lost", t->name, p.seq,
+				  (unsigned int)((f->deadline_ns - f->sent_ns) / 1000000u));
+			feed(t, false, 0, now);
+			continue;
+		}
+		feed(t, true, (uint32_t)((now - f->sent_ns) / 1000u), now);
+	}
+}
+
+struct probe_engine *
+probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
+		    int *err)
+{
+	struct probe_engine *pe = calloc(1, sizeof(*pe));
+	struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
+	int one = 1;
+
+	if (pe == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	pe->base = base;
+	pe->cb = cb;
+	pe->arg = arg;
+	pe->ident = (uint16_t)random64();
+	pe->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			IPPROTO_ICMP);
+	if (pe->fd < 0) {
+		*err = -errno;
+		free(pe);
+		return NULL;
+	}
+	/* Only echo replies reach us, with the interface they came in on. */
+	if (setsockopt(pe->fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
+	    setsockopt(pe->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    (pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
+	    event_add(pe->rx, NULL) < 0) {
+		*err = errno ? -errno : -ENOMEM;
+		probe_engine_destroy(pe);
+		return NULL;
+	}
+	return pe;
+}
+
+static void
+free_tunnels(struct probed *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].timer)
+			event_free(t[i].timer);
+		if (t[i].expiry)
+			event_free(t[i].expiry);
+	}
+	free(t);
+}
+
+void
+probe_engine_destroy(struct probe_engine *pe)
+{
+	if (pe == NULL)
+		return;
+	free_tunnels(pe->t, pe->n);
+	if (pe->rx)
+		event_free(pe->rx);
+	if (pe->fd >= 0)
+		close(pe->fd);
+	free(pe);
+}
+
+/*
+ * Room for a whole interval's answers: the loop reads them only after
+ * the timer callbacks of its pass, and after a stall (the lab VM stops
+ * for tens of ms) hundreds are due at once.  With the default 208 KiB
+ * and 500 tunnels at 100 ms the socket dropped 45% of the answers
+ * (bench/probe_cost_500_tunnels_vs_fping).  FORCE (CAP_NET_ADMIN, which
+ * we have) passes net.core.rmem_max; without it the kernel caps it.
+ */
+static void
+set_rcvbuf(struct probe_engine *pe)
+{
+	size_t want = pe->n * RCVBUF_PER_TUNNEL;
+	int sz = (int)(want > RCVBUF_MAX ? RCVBUF_MAX : want);
+
+	if (sz <= 212992)		/* net.core.rmem_default is enough */
+		return;
+	if (setsockopt(pe->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0 &&
+	    setsockopt(pe->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) < 0)
+		log_warn("probe", "receive buffer of %d bytes", sz);
+}
+
+int
+probe_engine_configure(struct probe_engine *pe, const struct config *conf)
+{
+	size_t n = conf->n_tunnels;
+	struct probed *t = calloc(n ? n : 1, sizeof(*t));
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_tunnel *ct = &conf->tunnels[i];
+		uint64_t ph = probe_phase_us(i, n, ct->probe.interval_ms);
+		struct timeval tv = { (time_t)(ph / 1000000u),
+				      (suseconds_t)(ph % 1000000u) };
+
+		t[i].pe = pe;
+		t[i].index = i;
+		t[i].every = (struct timeval){ ct->probe.interval_ms / 1000,
+					       (ct->probe.interval_ms % 1000) * 1000 };
+		memcpy(t[i].name, ct->name, sizeof(t[i].name));
+		t[i].target = ct->probe.has_target ? ct->probe.target : ct->peer;
+		t[i].source = ct->probe.has_source ? ct->probe.source :
+						     ct->address.v4;
+		health_init(&t[i].h, &ct->probe);
+		for (size_t j = 0; j < pe->n; j++)
+			if (strcmp(pe->t[j].name, t[i].name) == 0 &&
+			    pe->t[j].target.s_addr == t[i].target.s_addr) {
+				/* Same tunnel, same target: keep what we know. */
+				t[i].h = pe->t[j].h;
+				t[i].h.cfg = ct->probe;
+				t[i].next_seq = pe->t[j].next_seq;
+			}
+		t[i].timer = event_new(pe->base, -1, EV_PERSIST, tick_cb, &t[i]);
+		t[i].expiry = evtimer_new(pe->base, expiry_cb, &t[i]);
+		if (t[i].timer == NULL || t[i].expiry == NULL ||
+		    event_add(t[i].timer, &tv) < 0) {
+			free_tunnels(t, i + 1);
+			return -ENOMEM;
+		}
+	}
+	free_tunnels(pe->t, pe->n);
+	pe->t = t;
+	pe->n = n;
+	set_rcvbuf(pe);
+	return 0;
+}
+
+void
+probe_engine_set_checks_source(struct probe_engine *pe, probe_checks_fn fn,
+			       void *arg)
+{
+	pe->checks_fn = fn;
+	pe->checks_arg = arg;
+}
+
+uint64_t
+probe_phase_us(size_t i, size_t n, unsigned int interval_ms)
+{
+	return n ? (uint64_t)interval_ms * 1000u * i / n : 0;
+}
+
+const struct health *
+probe_health(const struct probe_engine *pe, size_t i)
+{
+	return pe && i < pe->n ? &pe->t[i].h : NULL;
+}
+
+const struct health *
+probe_health_of(const struct probe_engine *pe, const char *name)
+{
+	for (size_t i = 0; pe && i < pe->n; i++)
+		if (strcmp(pe->t[i].name, name) == 0)
+			return &pe->t[i].h;
+	return NULL;
+}

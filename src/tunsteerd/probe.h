@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The probe engine: per tunnel, an ICMP echo every interval_ms sent
+ * *through* the tunnel (IP_PKTINFO names the tunnel as the output
+ * interface), replies matched against the probes in flight, outcomes fed
+ * to the tunnel's health state machine.  One raw socket for all tunnels.
+ * Runs on the event loop; reports state changes through a callback.
+ */
+#ifndef TUNSTEER_PROBE_H
+#define TUNSTEER_PROBE_H
+
+#include <event2/event.h>
+
+#include "tunsteerd/config.h"
+#include "tunsteerd/health.h"
+
+struct probe_engine;
+
+/* Tunnel @i changed from @old to its current state (probe_health()). */
+typedef void (*probe_change_cb)(void *arg, size_t i, enum health_state old);
+
+/* NULL with *err (negative errno) on failure, e.g. -EPERM without
+ * CAP_NET_RAW. */
+struct probe_engine *probe_engine_create(struct event_base *base,
+					 probe_change_cb cb, void *arg, int *err);
+void probe_engine_destroy(struct probe_engine *pe);
+
+/*
+ * Probe the tunnels of @conf from now on.  A tunnel that keeps its name
+ * and probe target keeps its health and history; new ones start in init.
+ * Returns 0 or -ENOMEM (then the old set keeps running).
+ */
+int probe_engine_configure(struct probe_engine *pe, const struct config *conf)
+	__attribute__((warn_unused_result));
+
+/*
+ * Where the second health input comes from (passive.c): @fn says whether
+ * the provider's checks of tunnel @i (called @name) are missing now.  It
+ * is sampled at every probe tick and fed to health_checks().  Without a
+ * source they never are.
+ */
+typedef bool (*probe_checks_fn)(void *arg, size_t i, const char *name);
+void probe_engine_set_checks_source(struct probe_engine *pe,
+				    probe_checks_fn fn, void *arg);
+
+/*
+ * When, in microseconds after (re)configuration, tunnel @i of @n sends
+ * its first probe: i/n of its interval.  Each tunnel then keeps its own
+ * phase, so n tunnels send one probe every interval/n instead of all at
+ * once: a burst of 500 probes overflowed the socket's receive buffer
+ * with their answers before the loop could read them
+ * (bench/probe_cost_500_tunnels_vs_fping).
+ */
+uint64_t probe_phase_us(size_t i, size_t n, unsigned int interval_ms);
+
+/* Health of tunnel @i of the config last given, or NULL. */
+const struct health *probe_health(const struct probe_engine *pe, size_t i);
+/* Health of the tunnel called @name, or NULL. */
+const struct health *probe_health_of(const struct probe_engine *pe,
+				     const char *name);
+
+#endif

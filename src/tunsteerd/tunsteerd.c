@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteerd: turns a config file into owned, self-healing kernel tunnel
+ * state and steers authorized egress over the healthiest tunnels.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "tunsteerd/config.h"
+#include "tunsteerd/ctl.h"
+#include "tunsteerd/engine.h"
+#include "lib/kernel_nl.h"
+#include "tunsteerd/passive.h"
+#include "tunsteerd/probe.h"
+#include "lib/log.h"
+#include "lib/version.h"
+
+#define TS_DEFAULT_CONF CONFIG_DEFAULT_PATH
+#define TS_DEFAULT_SOCK TS_RUNDIR "/tunsteerd.sock"
+/* Kernel change events are coalesced for this long before a resync. */
+#define RESYNC_DELAY_MS 50
+/* …and a full resync runs this often regardless, as a safety net. */
+#define RESYNC_PERIOD_S 30
+
+struct opts {
+	const char *conf;
+	const char *sock;
+	bool foreground;
+	bool debug;
+	bool check_only;
+	bool verbose;
+	bool keep_state;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tunsteerd [-dfnv] [-c FILE] [-S PATH] [--keep-state]\n"
+		"\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -S, --socket PATH   control socket (default %s)\n"
+		"  -f, --foreground    do not daemonize\n"
+		"  -d, --debug         log debug messages to stderr (implies -f)\n"
+		"  -n, --check         check the configuration and exit 0 or 1\n"
+		"  -v, --verbose       with -n: print the normalised configuration\n"
+		"      --keep-state    leave owned kernel state in place on exit\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print version and linked libraries\n",
+		TS_DEFAULT_CONF, TS_DEFAULT_SOCK);
+}
+
+struct daemon {
+	struct event_base *base;
+	struct engine *engine;
+	struct probe_engine *probes;
+	struct passive *passive;
+	struct kernel_ops *ops;
+	const char *conf_path;
+	struct event *resync_ev, *nft_ev, *period_ev;
+	struct event *mon_ev, *nft_mon_ev;
+	struct event *health_ev;
+};
+
+static void
+schedule(struct event *ev)
+{
+	struct timeval tv = { 0, RESYNC_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(ev, NULL))
+		evtimer_add(ev, &tv);
+}
+
+static void
+resync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)engine_resync(d->engine);
+}
+
+static void
+nft_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (engine_nft_check(d->engine) < 0)
+		log_warnx("nft", "restoring our table failed; retrying at the next event");
+}
+
+static void
+period_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	schedule(d->resync_ev);
+	schedule(d->nft_ev);
+}
+
+/* Link, address, route or rule events: resync soon.  Lost events
+ * (ENOBUFS; the backend has grown its buffer) mean the same. */
+static void
+monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int rc = d->ops->monitor_drain(d->ops);
+
+	if (rc == -ENOBUFS)
+		log_notice("kernel", "netlink events lost; re-dumping");
+	if (rc != 0)
+		schedule(d->resync_ev);
+}
+
+static void
+nft_monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ops->nft_monitor_drain(d->ops) != 0)
+		schedule(d->nft_ev);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		log_notice("main", "SIGHUP: reloading %s", d->conf_path);
+		if (engine_load(d->engine, d->conf_path, NULL) < 0)
+			log_warnx("main", "reload failed; the running config is unchanged");
+		break;
+	default:
+		log_notice("main", "signal %d: shutting down", (int)sig);
+		event_base_loopexit(d->base, NULL);
+		break;
+	}
+}
+
+/* Probe outcomes move egress: once for all the health changes of one
+ * pass of the event loop.  Each recomputation is a desired build and a
+ * reconcile pass (~150 ms for 500 tunnels in the lab VM); one per change
+ * kept 500 tunnels that came up together from ever being all up, as the
+ * blocked loop made probes late and tunnels flap
+ * (bench/probe_cost_500_tunnels_vs_fping). */
+static void
+health_changed_cb(void *arg, size_t i, enum health_state old)
+{
+	struct daemon *d = arg;
+
+	/* Runs after the events already active in this pass; activating it
+	 * again before then does nothing. */
+	event_active(d->health_ev, EV_TIMEOUT, 0);
+}
+
+static void
+health_apply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)engine_health_changed(d->engine);
+}
+
+static const struct health *
+health_by_name_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	return probe_health_of(d->probes, name);
+}
+
+/* Are the provider's checks of tunnel @i missing?  Asked by the prober. */
+static bool
+checks_missing_cb(void *arg, size_t i, const char *name)
+{
+	struct daemon *d = arg;
+
+	return passive_missing(d->passive, i, name);
+}
+
+static const struct passive_stats *
+checks_by_name_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	return passive_stats_of(d->passive, name);
+}
+
+/* Every config the engine is about to use is probed and its provider
+ * checks watched from then on. */
+static int
+config_cb(void *arg, const struct config *conf)
+{
+	struct daemon *d = arg;
+	int err = passive_configure(d->passive, conf);
+
+	return err < 0 ? err : probe_engine_configure(d->probes, conf);
+}
+
+/* Load @path or print every error (file:line: field: message) on stderr. */
+static struct config *
+load_config(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *conf = config_load(path, &errs);
+
+	if (conf == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		config_errors_free(&errs);
+	}
+	return conf;
+}
+
+/* -n: exit 0 if the file is good; -nv also prints it normalised. */
+static int
+check_config(const char *path, bool verbose)
+{
+	struct config *conf = load_config(path);
+
+	if (conf == NULL)
+		return 1;
+	if (verbose)
+		config_print(conf, stdout);
+	else
+		fprintf(stderr, "%s: configuration OK\n", path);
+	config_free(conf);
+	return 0;
+}
+
+/* mkdir -p of the socket's directory, 0755, root-owned. */
+static void
+make_rundir(const char *sock)
+{
+	char dir[256];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir))
+		return;
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		(void)mkdir(dir, 0755);
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		log_warn("main", "mkdir %s", dir);
+}
+
+static struct event *
+watch_fd(struct daemon *d, int fd, event_callback_fn cb)
+{
+	struct event *ev;
+
+	if (fd < 0)
+		return NULL;
+	ev = event_new(d->base, fd, EV_READ | EV_PERSIST, cb, d);
+	if (ev == NULL || event_add(ev, NULL) != 0)
+		fatalx("main", "cannot watch fd %d", fd);
+	return ev;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "keep-state", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .conf = TS_DEFAULT_CONF };
+	struct timespec t_start, t_ready;
+	int c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+
+	while ((c = getopt_long(argc, argv, "c:S:fdnvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.conf = optarg; break;
+		case 'S': o.sock = optarg; break;
+		case 'f': o.foreground = true; break;
+		case 'd': o.debug = o.foreground = true; break;
+		case 'n': o.check_only = true; break;
+		case 'v': o.verbose = true; break;
+		case 'K': o.keep_state = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "tunsteerd"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	log_init("tunsteerd", o.foreground || o.check_only,
+		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	if (o.check_only)
+		return check_config(o.conf, o.verbose);
+
+	struct daemon d = { .conf_path = o.conf };
+	struct event *sigs[3];
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct ctl *ctl;
+	int err;
+
+	/* Refuse to start on a bad file before daemonizing, so the error
+	 * reaches whoever started us. */
+	struct config *conf = load_config(o.conf);
+
+	if (conf == NULL)
+		return 1;
+	if (!o.foreground && daemon(0, 0) != 0)
+		fatal("main", "daemon");
+	/* A control client that leaves before its answer (a timeout, ^C)
+	 * makes that write fail with EPIPE, which ends the connection; the
+	 * default SIGPIPE would end the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	d.ops = kernel_nl_create(&err);
+	if (d.ops == NULL) {
+		errno = -err;
+		fatal("main", "netlink");
+	}
+	d.engine = engine_create(d.ops);
+	d.base = event_base_new();
+	if (d.engine == NULL || d.base == NULL ||
+	    (d.health_ev = event_new(d.base, -1, 0, health_apply_cb, &d)) == NULL)
+		fatalx("main", "out of memory");
+	d.probes = probe_engine_create(d.base, health_changed_cb, &d, &err);
+	if (d.probes == NULL) {
+		errno = -err;
+		fatal("main", "probe socket");
+	}
+	d.passive = passive_create(d.base, &err);
+	if (d.passive == NULL) {
+		errno = -err;
+		fatal("main", "packet socket for the provider's health checks");
+	}
+	probe_engine_set_checks_source(d.probes, checks_missing_cb, &d);
+	engine_set_checks_source(d.engine, checks_by_name_cb, &d);
+	engine_set_health_source(d.engine, health_by_name_cb, &d);
+	engine_set_config_hook(d.engine, config_cb, &d);
+	if (engine_use(d.engine, conf, NULL) < 0)
+		fatalx("main", "cannot use %s", o.conf);
+
+	/* -S wins over control.socket in the file. */
+	if (o.sock == NULL)
+		o.sock = engine_config(d.engine)->control_socket;
+	make_rundir(o.sock);
+	if ((ctl = ctl_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
+		fatalx("main", "cannot open control socket %s", o.sock);
+
+	d.resync_ev = evtimer_new(d.base, resync_cb, &d);
+	d.nft_ev = evtimer_new(d.base, nft_check_cb, &d);
+	d.period_ev = event_new(d.base, -1, EV_PERSIST, period_cb, &d);
+	if (!d.resync_ev || !d.nft_ev || !d.period_ev ||
+	    event_add(d.period_ev, &(struct timeval){ RESYNC_PERIOD_S, 0 }) != 0)
+		fatalx("main", "cannot set up timers");
+	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
+	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
+	for (size_t i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
+			fatalx("main", "cannot watch signal %d", signums[i]);
+	}
+	/* Whatever changed while we were loading is looked at once. */
+	schedule(d.resync_ev);
+	schedule(d.nft_ev);
+
+	clock_gettime(CLOCK_MONOTONIC, &t_ready);
+	log_notice("main", "started in %.0f ms, config %s, control %s",
+		   (double)(t_ready.tv_sec - t_start.tv_sec) * 1e3 +
+		   (double)(t_ready.tv_nsec - t_start.tv_nsec) / 1e6, o.conf, o.sock);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	event_base_dispatch(d.base);
+
+	ctl_close(ctl);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (d.mon_ev)
+		event_free(d.mon_ev);
+	if (d.nft_mon_ev)
+		event_free(d.nft_mon_ev);
+	event_free(d.resync_ev);
+	event_free(d.nft_ev);
+	event_free(d.period_ev);
+	engine_destroy(d.engine, o.keep_state);
+	probe_engine_destroy(d.probes);
+	passive_destroy(d.passive);
+	event_free(d.health_ev);
+	d.ops->destroy(d.ops);
+	event_base_free(d.base);
+	log_notice("main", "stopped%s", o.keep_state ? ", kernel state kept" : "");
+	return 0;
+}

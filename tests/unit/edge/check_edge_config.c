@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteer-edge.conf: the shipped example loads with the values the man
+ * page promises, defaults are the provider's, every validation rule has a
+ * bad input whose exact "FILE:LINE: field: message" is asserted, the
+ * normalised print round-trips, and no truncation of a good file crashes
+ * the parser.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/edge_config.h"
+#include "lib/log.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR "."
+#endif
+#define EXAMPLE TOP_SRCDIR "/etc/tunsteer-edge.conf"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static const char *
+ip(struct in_addr a)
+{
+	static char b[4][INET_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
+}
+
+static struct edge_config *
+load_ok(const char *text)
+{
+	struct config_errors errs = { 0 };
+	struct edge_config *c = edge_config_load_string(text, "t.conf", &errs);
+
+	if (!c) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "unexpected: %s\n", errs.msgs[i]);
+		config_errors_free(&errs);
+		ck_abort_msg("config refused");
+	}
+	return c;
+}
+
+/* The messages for @text, joined with "\n". */
+static char *
+errors_of(const char *text)
+{
+	struct config_errors errs = { 0 };
+	struct edge_config *c = edge_config_load_string(text, "t.conf", &errs);
+	char *all = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&all, &len);
+
+	ck_assert_ptr_null(c);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(m, "%s%s", i ? "\n" : "", errs.msgs[i]);
+	fclose(m);
+	config_errors_free(&errs);
+	return all;
+}
+
+#define MINIMAL \
+	"anycast = [ \"192.0.2.1\" ];\n" \
+	"customers = ( { name = \"c\"; authorized = [ \"203.0.113.0/25\" ];\n" \
+	"  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n" \
+	"    customer_gre_endpoint = \"198.51.100.2\";\n" \
+	"    interface_address = \"10.0.0.8/31\"; } );\n" \
+	"  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"t0\"; priority = 100; } ); } );\n"
+
+START_TEST(test_example_file_loads_with_its_values)
+{
+	struct config_errors errs = { 0 };
+	struct edge_config *c = edge_config_load(EXAMPLE, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->name, "edge1");
+	ck_assert_uint_eq(c->n_anycast, 2);
+	ck_assert_str_eq(ip(c->anycast[1]), "192.0.2.2");
+	ck_assert_uint_eq(c->ecmp_seed, 0x74736564u);
+	ck_assert(c->has_public_address);
+	ck_assert_str_eq(ip(c->public_address), "192.0.2.101");
+	ck_assert(c->relay.set);
+	ck_assert_uint_eq(c->relay.port, 7474);
+	ck_assert_uint_eq(c->relay.n_peers, 2);
+	ck_assert_uint_eq(c->n_customers, 1);
+	ck_assert_uint_eq(c->customers[0].n_authorized, 1);
+	ck_assert_uint_eq(c->n_tunnels, 4);
+	ck_assert_str_eq(c->tunnels[0].name, "gt0");
+	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "198.19.0.0");
+	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "198.19.0.1");
+	ck_assert_str_eq(ip(c->tunnels[3].customer_endpoint), "198.51.100.6");
+	ck_assert_uint_eq(c->tunnels[0].mtu, 1476);
+	ck_assert_uint_eq(c->tunnels[0].ttl, 64);
+	ck_assert_int_eq(c->tunnels[0].hc.type, EDGE_HC_REPLY);
+	ck_assert_int_eq(c->tunnels[2].hc.type, EDGE_HC_REQUEST);
+	ck_assert_int_eq(c->tunnels[2].hc.direction, EDGE_HC_BIDIRECTIONAL);
+	ck_assert_int_eq(c->tunnels[3].hc.direction, EDGE_HC_UNIDIRECTIONAL);
+	ck_assert_uint_eq(c->n_routes, 4);
+	ck_assert_uint_eq(c->routes[1].tunnel, 2);
+	ck_assert_uint_eq(c->routes[1].priority, 100);
+	ck_assert_uint_eq(c->routes[1].weight, 1);
+	ck_assert_uint_eq(c->n_firewall, 2);
+	ck_assert_int_eq(c->firewall[0].direction, EDGE_FW_INGRESS);
+	ck_assert_uint_eq(c->firewall[0].dport, 23);
+	ck_assert(!c->firewall[0].accept);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_defaults_are_the_providers)
+{
+	struct edge_config *c = load_ok(MINIMAL);
+	const struct edge_hc *hc = &c->tunnels[0].hc;
+
+	ck_assert(hc->enabled);
+	ck_assert_int_eq(hc->type, EDGE_HC_REPLY);	/* provider default */
+	ck_assert_int_eq(hc->direction, EDGE_HC_BIDIRECTIONAL);
+	ck_assert_uint_eq(hc->interval_ms, 1000);
+	ck_assert_uint_eq(hc->timeout_ms, 250);
+	ck_assert_uint_eq(hc->retries, 2);
+	ck_assert_uint_eq(hc->min_state_ms, 300000);
+	ck_assert_uint_eq(c->tunnels[0].mtu, 1476);
+	ck_assert_uint_eq(c->tunnels[0].ttl, 64);
+	/* The address given is the provider's side (the provider's docs). */
+	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "10.0.0.8");
+	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "10.0.0.9");
+	ck_assert_uint_eq(c->routes[0].weight, 1);
+	ck_assert_uint_eq(c->ecmp_seed, EDGE_ECMP_SEED);
+	ck_assert(!c->relay.set);
+	ck_assert_uint_eq(c->n_firewall, 0);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_interface_address_side_customer_swaps_the_sides)
+{
+	/* The provider's troubleshooting page calls the other host its own. */
+	const char *text =
+		"anycast = [ \"192.0.2.1\" ];\n"
+		"customers = ( { name = \"c\"; authorized = [ ];\n"
+		"  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\";\n"
+		"    interface_address_side = \"customer\"; } ); } );\n";
+	struct edge_config *c = load_ok(text);
+
+	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "10.0.0.8");
+	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "10.0.0.9");
+	ck_assert_uint_eq(c->n_routes, 0);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_route_nexthop_names_the_tunnel_by_customer_address)
+{
+	const char *text =
+		"anycast = [ \"192.0.2.1\" ];\n"
+		"customers = ( { name = \"c\"; authorized = [ ];\n"
+		"  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\"; },\n"
+		"    { name = \"t1\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.6\"; interface_address = \"10.0.0.10/31\"; } );\n"
+		"  routes = ( { prefix = \"203.0.113.0/24\"; nexthop = \"10.0.0.11\"; priority = 5; weight = 256; } ); } );\n";
+	struct edge_config *c = load_ok(text);
+
+	ck_assert_uint_eq(c->routes[0].tunnel, 1);
+	ck_assert_uint_eq(c->routes[0].weight, 256);
+	ck_assert_uint_eq(c->customers[0].n_authorized, 0);
+	edge_config_free(c);
+}
+END_TEST
+
+/* Each bad input and exactly the messages it must give. */
+static const struct {
+	const char *text, *want;
+} bad[] = {
+	{ "anycast = [ ];\ncustomers = ( );\n",
+	  "t.conf:1: anycast: 0 addresses; give 1..16" },
+	{ "customers = ( );\n",
+	  "t.conf: anycast: required" },
+	{ "anycast = [ \"192.0.2.1\", \"192.0.2.1/32\", \"224.0.0.1\", \"192.0.2.1\" ];\ncustomers = ( );\n",
+	  "t.conf:1: anycast[1]: \"192.0.2.1/32\" is not an IPv4 address (no /length here)\n"
+	  "t.conf:1: anycast[2]: 224.0.0.1 is not a unicast address\n"
+	  "t.conf:1: anycast[3]: 192.0.2.1 is listed twice" },
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\ncolour = 1;\n",
+	  "t.conf:3: colour: unknown setting" },
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\nx = 4294967297;\n",
+	  "t.conf:3: syntax error: integer 4294967297 does not fit in 32 bits; write 4294967297L" },
+	{ "anycast = [ \"192.0.2.1\" ;\ncustomers = ( );\n",
+	  "t.conf:1: syntax error" },
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n@include \"x\"\n",
+	  "t.conf:3: @include is not supported" },
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+	  "health_check = { type = \"ping\"; direction = \"both\"; timeout_ms = 500;\n"
+	  "  interval_ms = 10; retries = 3; target = \"192.0.2.9\"; };\n",
+	  "t.conf:3: health_check.type: \"ping\" is not \"reply\" or \"request\"\n"
+	  "t.conf:3: health_check.direction: \"both\" is not \"bidirectional\" or \"unidirectional\"\n"
+	  "t.conf:3: health_check.timeout_ms: 500 is out of range (10..499)\n"
+	  "t.conf:4: health_check.target: unknown setting\n"
+	  "t.conf:4: health_check.interval_ms: 10 is out of range (50..60000)\n"
+	  "t.conf:4: health_check.retries: 3 is out of range (0..2)" },
+	{ "anycast = [ \"192.0.2.1\" ];\n"
+	  "customers = ( { name = \"c\"; authorized = [ \"203.0.113.1/25\", \"10.0.0.0/8\", \"10.1.0.0/16\" ];\n"
+	  "  tunnels = ( { name = \"t0\"; type = \"ipsec\"; cloudflare_gre_endpoint = \"192.0.2.2\";\n"
+	  "    customer_gre_endpoint = \"192.0.2.1\"; interface_address = \"10.0.0.8/29\";\n"
+	  "    mtu = 1500; ttl = 0; health_check = { direction = \"unidirectional\"; }; } );\n"
+	  "  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"t9\"; priority = 100; } ); } );\n",
+	  "t.conf:2: customers[0].authorized[0]: 203.0.113.1/25 has host bits set; did you mean 203.0.113.0/25?\n"
+	  "t.conf:2: customers[0].authorized: 10.1.0.0/16 overlaps 10.0.0.0/8\n"
+	  "t.conf:3: customers[0].tunnels[0].type: ipsec tunnels are not emulated yet; only \"gre\"\n"
+	  "t.conf:3: customers[0].tunnels[0].cloudflare_gre_endpoint: 192.0.2.2 is not one of the anycast addresses\n"
+	  "t.conf:3: customers[0].tunnels[0].health_check: unidirectional checks need health_check.public_address (this server's address the customer answers to)\n"
+	  "t.conf:4: customers[0].tunnels[0].customer_gre_endpoint: 192.0.2.1 is an anycast address of the provider\n"
+	  "t.conf:4: customers[0].tunnels[0].interface_address: 10.0.0.8/29: the provider takes a /31 or a /30\n"
+	  "t.conf:5: customers[0].tunnels[0].mtu: 1500 is out of range (576..1476)\n"
+	  "t.conf:5: customers[0].tunnels[0].ttl: 0 is out of range (1..255)\n"
+	  "t.conf:6: customers[0].routes[0].tunnel: no tunnel \"t9\" in customer \"c\"" },
+	{ "anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n"
+	  "customers = ( { name = \"c\"; authorized = [ ];\n"
+	  "  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\"; },\n"
+	  "  { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.9/31\"; } );\n"
+	  "  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"t0\"; priority = 1; },\n"
+	  "    { prefix = \"203.0.113.0/24\"; tunnel = \"t0\"; priority = 2; },\n"
+	  "    { prefix = \"203.0.113.0/24\"; nexthop = \"10.0.0.7\"; priority = 2; },\n"
+	  "    { prefix = \"203.0.113.0/24\"; weight = 257; } ); },\n"
+	  "  { name = \"c\"; authorized = [ ]; tunnels = ( ); } );\n",
+	  "t.conf:5: customers[0].tunnels[1].name: \"t0\" is already used at line 3\n"
+	  "t.conf:5: customers[0].tunnels[1].cloudflare_gre_endpoint: tunnel \"t0\" (line 3) has the same endpoints; GRE cannot tell the two apart\n"
+	  "t.conf:6: customers[0].tunnels[1].interface_address: 10.0.0.9/31 overlaps 10.0.0.8/31 of tunnel \"t0\" (line 4)\n"
+	  "t.conf:8: customers[0].routes[1].prefix: a route for this prefix through \"t0\" is already defined at line 7\n"
+	  "t.conf:9: customers[0].routes[2].nexthop: 10.0.0.7 is not the customer side of a tunnel of \"c\"\n"
+	  "t.conf:10: customers[0].routes[3].tunnel: required (or nexthop)\n"
+	  "t.conf:10: customers[0].routes[3].priority: required\n"
+	  "t.conf:10: customers[0].routes[3].weight: 257 is out of range (1..256)\n"
+	  "t.conf:11: customers[1].name: \"c\" is already defined at line 2\n"
+	  "t.conf:11: customers[1].tunnels: must not be empty" },
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+	  "relay = { address = \"198.19.3.2\"; port = 0; peers = [ \"198.19.3.2\", \"198.19.3.6\", \"198.19.3.6\" ]; };\n"
+	  "firewall = ( { direction = \"in\"; action = \"reject\"; protocol = \"sctp\"; },\n"
+	  "  { direction = \"ingress\"; action = \"drop\"; dport = 22; src = \"10.0.0.1/8\"; } );\n",
+	  "t.conf:3: relay.port: 0 is out of range (1..65535)\n"
+	  "t.conf:3: relay.peers[0]: 198.19.3.2 is this server's own relay.address\n"
+	  "t.conf:3: relay.peers[2]: 198.19.3.6 is listed twice\n"
+	  "t.conf:4: firewall[0].direction: \"in\" is not \"ingress\" (toward the customer) or \"egress\" (from it)\n"
+	  "t.conf:4: firewall[0].action: \"reject\" is not \"accept\" or \"drop\"\n"
+	  "t.conf:4: firewall[0].protocol: \"sctp\" is not tcp, udp, icmp or any\n"
+	  "t.conf:5: firewall[1].src: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?\n"
+	  "t.conf:5: firewall[1].dport: ports need protocol \"tcp\" or \"udp\"" },
+};
+
+START_TEST(test_bad_input_gives_exact_messages)
+{
+	char *got = errors_of(bad[_i].text);
+
+	ck_assert_msg(strcmp(got, bad[_i].want) == 0,
+		      "case %d:\n--- got\n%s\n--- want\n%s", _i, got, bad[_i].want);
+	free(got);
+}
+END_TEST
+
+START_TEST(test_missing_file_is_one_clear_message)
+{
+	char *all = NULL;
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(edge_config_load("/nonexistent/edge.conf", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0],
+			 "/nonexistent/edge.conf: cannot open: No such file or directory");
+	config_errors_free(&errs);
+	free(all);
+}
+END_TEST
+
+static char *
+print_of(const struct edge_config *c)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&s, &n);
+
+	edge_config_print(c, m);
+	fclose(m);
+	return s;
+}
+
+START_TEST(test_print_round_trips)
+{
+	char *text = slurp(EXAMPLE);
+	struct edge_config *a = load_ok(text), *b;
+	char *pa = print_of(a), *pb;
+
+	b = load_ok(pa);
+	pb = print_of(b);
+	ck_assert_str_eq(pa, pb);
+	ck_assert_uint_eq(b->n_tunnels, a->n_tunnels);
+	ck_assert_int_eq(b->tunnels[2].hc.type, EDGE_HC_REQUEST);
+	ck_assert_uint_eq(b->relay.n_peers, 2);
+	free(pa);
+	free(pb);
+	free(text);
+	edge_config_free(a);
+	edge_config_free(b);
+}
+END_TEST
+
+START_TEST(test_every_truncation_of_the_example_is_handled)
+{
+	char *text = slurp(EXAMPLE);
+	size_t n = strlen(text);
+
+	for (size_t k = 0; k < n; k += 7) {
+		struct config_errors errs = { 0 };
+		char saved = text[k];
+		struct edge_config *c;
+
+		text[k] = '\0';
+		c = edge_config_load_string(text, "t.conf", &errs);
+		ck_assert(c != NULL || errs.n > 0);
+		edge_config_free(c);
+		config_errors_free(&errs);
+		text[k] = saved;
+	}
+	free(text);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("edge_config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_example_file_loads_with_its_values);
+	tcase_add_test(tc, test_defaults_are_the_providers);
+	tcase_add_test(tc, test_interface_address_side_customer_swaps_the_sides);
+	tcase_add_test(tc, test_route_nexthop_names_the_tunnel_by_customer_address);
+	tcase_add_loop_test(tc, test_bad_input_gives_exact_messages, 0,
+			    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_missing_file_is_one_clear_message);
+	tcase_add_test(tc, test_print_round_trips);
+	tcase_add_test(tc, test_every_truncation_of_the_example_is_handled);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	log_init("check_edge_config", true, LOG_LVL_ERR);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

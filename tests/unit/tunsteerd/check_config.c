@@ -1,0 +1,931 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteerd.conf parsing and validation: good files give the values and
+ * defaults the man page promises, every rule has a bad fixture whose
+ * exact message (with its line) is asserted, secrets files readable by
+ * others are refused, config_print() round-trips, and no truncation of a
+ * good file crashes the parser.
+ *
+ * Fixtures are read into memory and parsed with config_load_string() so
+ * that those holding a psk are not refused for their 0644 mode in the
+ * tree; the tests of config_load() itself make their own temp files.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tunsteerd/config.h"
+#include "lib/log.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR "."
+#endif
+#define FIXTURES TOP_SRCDIR "/tests/unit/fixtures/config/"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Parse fixture @name from memory; messages name it by its base name. */
+static struct config *
+load_fixture(const char *name, struct config_errors *errs)
+{
+	char path[512];
+	char *text;
+	struct config *c;
+
+	snprintf(path, sizeof(path), FIXTURES "%s", name);
+	text = slurp(path);
+	c = config_load_string(text, name, errs);
+	free(text);
+	return c;
+}
+
+static char *
+errors_text(const struct config_errors *errs)
+{
+	static char buf[8192];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < errs->n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"\n  %s", errs->msgs[i]);
+	return buf;
+}
+
+static bool
+has_msg(const struct config_errors *errs, const char *want)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		if (strstr(errs->msgs[i], want))
+			return true;
+	return false;
+}
+
+static struct config *
+must_load(const char *name)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = load_fixture(name, &errs);
+
+	ck_assert_msg(c != NULL, "%s rejected:%s", name, errors_text(&errs));
+	ck_assert_uint_eq(errs.n, 0);
+	return c;
+}
+
+/* @name must be rejected with a message containing @want. */
+static void
+expect_error(const char *name, const char *want)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = load_fixture(name, &errs);
+
+	ck_assert_msg(c == NULL, "%s was accepted", name);
+	ck_assert_msg(has_msg(&errs, want), "%s: no \"%s\" among:%s", name,
+		      want, errors_text(&errs));
+	config_errors_free(&errs);
+}
+
+static const char *
+ip(struct in_addr a)
+{
+	static char buf[4][INET_ADDRSTRLEN];
+	static int n;
+
+	return inet_ntop(AF_INET, &a, buf[n++ % 4], INET_ADDRSTRLEN);
+}
+
+static const char *
+pfx(const struct ts_prefix *p)
+{
+	static char buf[4][TS_PREFIX_STRLEN];
+	static int n;
+
+	return ts_prefix_format(p, buf[n++ % 4], TS_PREFIX_STRLEN);
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void
+assert_probe_equal(const struct config_probe *x, const struct config_probe *y)
+{
+	ck_assert_uint_eq(x->interval_ms, y->interval_ms);
+	ck_assert_uint_eq(x->timeout_ms, y->timeout_ms);
+	ck_assert_uint_eq(x->down_after, y->down_after);
+	ck_assert_uint_eq(x->up_after, y->up_after);
+	ck_assert_uint_eq(x->holddown_ms, y->holddown_ms);
+	ck_assert_uint_eq(x->degraded_loss_pct, y->degraded_loss_pct);
+	ck_assert_uint_eq(x->degraded_rtt_ms, y->degraded_rtt_ms);
+	ck_assert_int_eq(x->has_target, y->has_target);
+	ck_assert_uint_eq(x->target.s_addr, y->target.s_addr);
+	ck_assert_int_eq(x->has_source, y->has_source);
+	ck_assert_uint_eq(x->source.s_addr, y->source.s_addr);
+	ck_assert_uint_eq(x->passive_timeout_ms, y->passive_timeout_ms);
+	ck_assert_int_eq(x->has_passive_target, y->has_passive_target);
+	ck_assert_uint_eq(x->passive_target.s_addr, y->passive_target.s_addr);
+}
+
+/* Field by field, for the round trip; path is not compared. */
+static void
+assert_config_equal(const struct config *a, const struct config *b)
+{
+	ck_assert_int_eq(a->mss_clamp, b->mss_clamp);
+	ck_assert_int_eq(a->unauthorized, b->unauthorized);
+	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_str_eq(a->control_socket, b->control_socket);
+	assert_probe_equal(&a->probe, &b->probe);
+	ck_assert_uint_eq(a->n_tunnels, b->n_tunnels);
+	for (size_t i = 0; i < a->n_tunnels; i++) {
+		const struct config_tunnel *x = &a->tunnels[i],
+					   *y = &b->tunnels[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_int_eq(x->type, y->type);
+		ck_assert_uint_eq(x->local.s_addr, y->local.s_addr);
+		ck_assert_uint_eq(x->remote.s_addr, y->remote.s_addr);
+		ck_assert(ts_prefix_equal(&x->address, &y->address));
+		ck_assert_uint_eq(x->peer.s_addr, y->peer.s_addr);
+		ck_assert_uint_eq(x->mtu, y->mtu);
+		ck_assert_uint_eq(x->ttl, y->ttl);
+		ck_assert_uint_eq(x->mss, y->mss);
+		ck_assert_int_eq(x->underlay.set, y->underlay.set);
+		ck_assert_str_eq(x->underlay.interface, y->underlay.interface);
+		ck_assert_int_eq(x->underlay.has_gateway,
+				 y->underlay.has_gateway);
+		ck_assert_uint_eq(x->underlay.gateway.s_addr,
+				  y->underlay.gateway.s_addr);
+		ck_assert_int_eq(x->ike.set, y->ike.set);
+		ck_assert(str_eq(x->ike.psk, y->ike.psk));
+		ck_assert(str_eq(x->ike.local_id, y->ike.local_id));
+		ck_assert(str_eq(x->ike.remote_id, y->ike.remote_id));
+		assert_probe_equal(&x->probe, &y->probe);
+	}
+	ck_assert_uint_eq(a->n_policies, b->n_policies);
+	for (size_t i = 0; i < a->n_policies; i++) {
+		const struct config_policy *x = &a->policies[i],
+					   *y = &b->policies[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_uint_eq(x->n_prefixes, y->n_prefixes);
+		for (size_t j = 0; j < x->n_prefixes; j++)
+			ck_assert(ts_prefix_equal(&x->prefixes[j],
+						  &y->prefixes[j]));
+		ck_assert_uint_eq(x->n_tunnels, y->n_tunnels);
+		for (size_t j = 0; j < x->n_tunnels; j++) {
+			ck_assert_uint_eq(x->tunnels[j].tunnel,
+					  y->tunnels[j].tunnel);
+			ck_assert_uint_eq(x->tunnels[j].priority,
+					  y->tunnels[j].priority);
+			ck_assert_uint_eq(x->tunnels[j].weight,
+					  y->tunnels[j].weight);
+		}
+	}
+}
+
+static void
+assert_round_trip(const struct config *c)
+{
+	struct config_errors errs = { 0 };
+	struct config *again;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	config_print(c, out);
+	ck_assert_int_eq(fclose(out), 0);
+	again = config_load_string(text, "printed", &errs);
+	ck_assert_msg(again != NULL, "printed config rejected:%s\n%s",
+		      errors_text(&errs), text);
+	assert_config_equal(c, again);
+	config_free(again);
+	free(text);
+}
+
+/* A temp file holding @text with mode @mode; returns its path. */
+static char *
+temp_conf(const char *text, size_t len, mode_t mode)
+{
+	char *path = strdup("/tmp/check_config.XXXXXX");
+	int fd;
+
+	ck_assert_ptr_nonnull(path);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+/* --- good files ---------------------------------------------------------- */
+
+START_TEST(test_tunnel_probe_inherits_global_defaults_and_overrides_keys)
+{
+	struct config *c = must_load("good_probe.conf");
+	const struct config_probe *a = &c->tunnels[0].probe;
+	const struct config_probe *b = &c->tunnels[1].probe;
+
+	/* cf1: the global group over the built-in defaults. */
+	ck_assert_uint_eq(a->interval_ms, 200);
+	ck_assert_uint_eq(a->timeout_ms, 0);	/* = interval_ms */
+	ck_assert_uint_eq(a->down_after, 4);
+	ck_assert_uint_eq(a->up_after, 10);
+	ck_assert_uint_eq(a->holddown_ms, 60000);
+	ck_assert_uint_eq(a->degraded_loss_pct, 10);
+	ck_assert(!a->has_target && !a->has_source);
+	/* cf2: its own group over that. */
+	ck_assert_uint_eq(b->interval_ms, 100);
+	ck_assert_uint_eq(b->down_after, 4);
+	ck_assert_uint_eq(b->degraded_rtt_ms, 150);
+	ck_assert(b->has_target && b->has_source);
+	ck_assert_uint_eq(ntohl(b->target.s_addr), 0xc612000a);	/* 198.18.0.10 */
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_passive_timeout_is_off_by_default_global_and_per_tunnel)
+{
+	struct config *c = must_load("good_passive.conf");
+	struct config *m = must_load("minimal.conf");
+	const struct config_probe *a = &c->tunnels[0].probe;
+	const struct config_probe *b = &c->tunnels[1].probe;
+	const struct config_probe *d = &c->tunnels[2].probe;
+
+	ck_assert_uint_eq(m->probe.passive_timeout_ms, 0);
+	ck_assert_uint_eq(m->tunnels[0].probe.passive_timeout_ms, 0);
+	ck_assert(!m->tunnels[0].probe.has_passive_target);
+	ck_assert_uint_eq(c->probe.passive_timeout_ms, 30000);
+	ck_assert_uint_eq(a->passive_timeout_ms, 30000);	/* inherited */
+	ck_assert(!a->has_passive_target);
+	ck_assert_uint_eq(b->passive_timeout_ms, 5000);
+	ck_assert(b->has_passive_target);
+	ck_assert_uint_eq(ntohl(b->passive_target.s_addr), 0xcb007101);	/* 203.0.113.1 */
+	ck_assert_uint_eq(d->passive_timeout_ms, 0);		/* turned off */
+	config_free(c);
+	config_free(m);
+}
+END_TEST
+
+START_TEST(test_minimal_file_gets_every_default)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load(FIXTURES "minimal.conf", &errs);
+	const struct config_tunnel *t;
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_str_eq(c->path, FIXTURES "minimal.conf");
+	ck_assert_int_eq(c->log_level, LOG_LVL_INFO);
+	ck_assert(c->mss_clamp);
+	ck_assert_int_eq(c->unauthorized, UNAUTH_ISP);
+	ck_assert_str_eq(c->control_socket, TS_RUNDIR "/tunsteerd.sock");
+	ck_assert_uint_eq(c->n_tunnels, 1);
+	t = &c->tunnels[0];
+	ck_assert_str_eq(t->name, "cf1");
+	ck_assert_int_eq(t->type, TUNNEL_GRE);
+	ck_assert_str_eq(ip(t->local), "198.51.100.2");
+	ck_assert_str_eq(ip(t->remote), "192.0.2.1");
+	ck_assert_str_eq(pfx(&t->address), "198.19.0.1/31");
+	ck_assert_str_eq(ip(t->peer), "198.19.0.0");
+	ck_assert_uint_eq(t->mtu, CONFIG_GRE_MTU);
+	ck_assert_uint_eq(t->ttl, CONFIG_TTL);
+	ck_assert_uint_eq(t->mss, 1436);
+	ck_assert(!t->underlay.set);
+	ck_assert(!t->ike.set);
+	ck_assert_int_eq(t->line, 3);
+	ck_assert_uint_eq(c->n_policies, 1);
+	ck_assert_str_eq(c->policies[0].name, "office");
+	ck_assert_uint_eq(c->policies[0].n_prefixes, 1);
+	ck_assert_str_eq(pfx(&c->policies[0].prefixes[0]), "203.0.113.0/25");
+	ck_assert_uint_eq(c->policies[0].n_tunnels, 1);
+	ck_assert_uint_eq(c->policies[0].tunnels[0].tunnel, 0);
+	ck_assert_uint_eq(c->policies[0].tunnels[0].priority, 100);
+	ck_assert_uint_eq(c->policies[0].tunnels[0].weight, 1);
+	ck_assert_int_eq(config_tunnel_index(c, "cf1"), 0);
+	ck_assert_int_eq(config_tunnel_index(c, "cf2"), -1);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_example_in_etc_is_valid_and_prefers_isp1)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load(TOP_SRCDIR "/etc/tunsteerd.conf",
+				       &errs);
+	const struct config_policy *pol;
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_uint_eq(c->n_tunnels, 4);
+	ck_assert_str_eq(ip(c->tunnels[3].local), "198.51.100.6");
+	ck_assert_str_eq(ip(c->tunnels[3].remote), "192.0.2.2");
+	ck_assert_str_eq(ip(c->tunnels[3].peer), "198.19.0.6");
+	ck_assert_str_eq(c->tunnels[3].underlay.interface, "wan2");
+	ck_assert_uint_eq(c->n_policies, 1);
+	pol = &c->policies[0];
+	ck_assert_uint_eq(pol->n_tunnels, 4);
+	ck_assert_uint_eq(pol->tunnels[0].priority, 100);
+	ck_assert_uint_eq(pol->tunnels[1].priority, 100);
+	ck_assert_uint_eq(pol->tunnels[2].priority, 200);
+	ck_assert_uint_eq(pol->tunnels[3].priority, 200);
+	assert_round_trip(c);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_everything_fixture_keeps_every_explicit_value)
+{
+	struct config *c = must_load("everything.conf");
+	const struct config_tunnel *g, *s;
+
+	ck_assert_int_eq(c->log_level, LOG_LVL_DEBUG);
+	ck_assert(!c->mss_clamp);
+	ck_assert_int_eq(c->unauthorized, UNAUTH_DROP);
+	ck_assert_str_eq(c->control_socket, "/tmp/tunsteer test/ctl.sock");
+	g = &c->tunnels[0];
+	ck_assert_str_eq(g->name, "gre_1.a-b");
+	ck_assert_str_eq(pfx(&g->address), "198.19.0.2/30");
+	ck_assert_str_eq(ip(g->peer), "198.19.0.1");
+	ck_assert_uint_eq(g->mtu, 1400);
+	ck_assert_uint_eq(g->ttl, 255);
+	ck_assert_uint_eq(g->mss, 0);	/* mss_clamp = false */
+	ck_assert_str_eq(g->underlay.interface, "wan1");
+	ck_assert(g->underlay.has_gateway);
+	ck_assert_str_eq(ip(g->underlay.gateway), "198.51.100.1");
+	s = &c->tunnels[1];
+	ck_assert_int_eq(s->type, TUNNEL_IPSEC);
+	ck_assert(s->underlay.set && !s->underlay.has_gateway);
+	ck_assert_str_eq(s->ike.psk, "p\"s\\k\twith \x01 odd bytes");
+	ck_assert_str_eq(s->ike.local_id, "office@example.com");
+	ck_assert_str_eq(s->ike.remote_id, "192.0.2.2");
+	ck_assert_uint_eq(c->policies[0].n_prefixes, 2);
+	ck_assert_uint_eq(c->policies[0].tunnels[0].weight, 256);
+	ck_assert_uint_eq(c->policies[0].tunnels[1].priority, UINT32_MAX);
+	ck_assert_str_eq(c->policies[1].name, "lab");
+	ck_assert_uint_eq(c->policies[1].tunnels[0].tunnel, 1);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360)
+{
+	struct config *c = must_load("ipsec.conf");
+
+	/* 1500 - 20 IPv4 - 8 ESP - 8 IV - 16 ICV = 1448, - 2 trailer. */
+	ck_assert_uint_eq(c->tunnels[0].mtu, 1446);
+	ck_assert_uint_eq(c->tunnels[0].mss, 1360);
+	ck_assert_str_eq(c->tunnels[0].ike.psk, "secret");
+	ck_assert_ptr_null(c->tunnels[0].ike.local_id);
+	ck_assert_uint_eq(c->n_policies, 0);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_peer_defaults_to_the_other_host_of_a_30)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load_string(
+		"tunnels = ( { name = \"a\"; type = \"gre\"; "
+		"local = \"198.51.100.2\"; remote = \"192.0.2.1\"; "
+		"address = \"198.19.0.2/30\"; mtu = 1300; } );\n",
+		"t", &errs);
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_str_eq(ip(c->tunnels[0].peer), "198.19.0.1");
+	ck_assert_uint_eq(c->tunnels[0].mss, 1260);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_log_level_accepts_warning_and_warn)
+{
+	const char *const names[] = { "warning", "warn" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct config_errors errs = { 0 };
+		char text[64];
+		struct config *c;
+
+		snprintf(text, sizeof(text), "log_level = \"%s\";", names[i]);
+		c = config_load_string(text, "t", &errs);
+		ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+		ck_assert_int_eq(c->log_level, LOG_LVL_WARN);
+		assert_round_trip(c);
+		config_free(c);
+	}
+}
+END_TEST
+
+START_TEST(test_empty_file_is_a_valid_config_of_defaults)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = config_load_string("", "empty", &errs);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_tunnels, 0);
+	ck_assert_uint_eq(c->n_policies, 0);
+	assert_round_trip(c);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_print_round_trips_to_an_equal_config)
+{
+	const char *const names[] = {
+		"minimal.conf", "everything.conf", "ipsec.conf",
+		"good_probe.conf", "good_passive.conf"
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct config *c = must_load(names[i]);
+
+		assert_round_trip(c);
+		config_free(c);
+	}
+}
+END_TEST
+
+/* --- bad files: one per rule ------------------------------------------ */
+
+#define BAD(test, file, msg)						\
+	START_TEST(test) { expect_error(file, msg); } END_TEST
+
+BAD(test_syntax_error_is_reported_with_its_line, "bad_syntax.conf",
+    "bad_syntax.conf:3: syntax error")
+BAD(test_wrong_type_names_the_expected_type, "bad_wrong_type.conf",
+    "bad_wrong_type.conf:10: tunnels[0].mtu: expected an integer, "
+    "not a string")
+BAD(test_non_boolean_mss_clamp_is_rejected, "bad_wrong_type.conf",
+    "bad_wrong_type.conf:2: mss_clamp: expected a boolean (true or false), "
+    "not an integer")
+BAD(test_tunnel_name_longer_than_15_is_rejected_with_line,
+    "bad_tunnel_name.conf",
+    "bad_tunnel_name.conf:4: tunnels[0].name: \"cf1-too-long-nam\" is not "
+    "a valid interface name")
+BAD(test_unknown_tunnel_type_is_rejected, "bad_tunnel_type.conf",
+    "bad_tunnel_type.conf:5: tunnels[0].type: \"vxlan\" is not \"gre\" or "
+    "\"ipsec\"")
+BAD(test_local_with_prefix_length_is_rejected, "bad_local_with_length.conf",
+    "bad_local_with_length.conf:6: tunnels[0].local: \"198.51.100.2/32\" is "
+    "not an IPv4 address (no /length here)")
+BAD(test_inner_address_must_be_31_or_30, "bad_address_length.conf",
+    "bad_address_length.conf:8: tunnels[0].address: 198.19.0.1/29: the "
+    "inner prefix must be /31 or /30")
+BAD(test_network_address_of_a_30_is_rejected, "bad_address_30_network.conf",
+    "bad_address_30_network.conf:8: tunnels[0].address: 198.19.0.0/30 is "
+    "the network or broadcast address of its /30")
+BAD(test_peer_outside_the_inner_prefix_is_rejected, "bad_peer_outside.conf",
+    "bad_peer_outside.conf:9: tunnels[0].peer: 198.19.0.2 is outside "
+    "address 198.19.0.1/31")
+BAD(test_peer_equal_to_own_address_is_rejected, "bad_peer_is_self.conf",
+    "bad_peer_is_self.conf:9: tunnels[0].peer: 198.19.0.1 is this side's "
+    "own address")
+BAD(test_gre_mtu_above_1476_is_rejected, "bad_gre_mtu.conf",
+    "bad_gre_mtu.conf:9: tunnels[0].mtu: 1500 is out of range (576..1476)")
+BAD(test_ipsec_mtu_above_esp_limit_is_rejected, "bad_ipsec_mtu.conf",
+    "bad_ipsec_mtu.conf:9: tunnels[0].mtu: 1450 is out of range "
+    "(576..1446)")
+BAD(test_ttl_zero_is_rejected, "bad_ttl.conf",
+    "bad_ttl.conf:9: tunnels[0].ttl: 0 is out of range (1..255)")
+BAD(test_underlay_without_interface_is_rejected,
+    "bad_underlay_no_interface.conf",
+    "bad_underlay_no_interface.conf:9: tunnels[0].underlay.interface: "
+    "required")
+BAD(test_ike_on_a_gre_tunnel_is_rejected, "bad_ike_on_gre.conf",
+    "bad_ike_on_gre.conf:9: tunnels[0].ike: only for ipsec tunnels")
+BAD(test_ipsec_tunnel_without_psk_is_rejected, "bad_ipsec_without_psk.conf",
+    "bad_ipsec_without_psk.conf:3: tunnels[0].ike.psk: required for ipsec "
+    "tunnels")
+BAD(test_all_down_other_than_keep_or_isp_is_rejected, "bad_all_down.conf",
+    "bad_all_down.conf:8: egress[0].all_down: \"maybe\" is not \"keep\" or \"isp\"")
+BAD(test_unknown_probe_setting_is_rejected,
+    "bad_probe_setting.conf",
+    "bad_probe_setting.conf:10: tunnels[0].probe.interval: unknown setting")
+BAD(test_probe_timeout_longer_than_down_after_intervals_is_rejected,
+    "bad_probe_timeout.conf",
+    "bad_probe_timeout.conf:2: probe.timeout_ms: 5000 ms is longer than "
+    "down_after (3) probes at interval_ms (100)")
+BAD(test_probe_target_outside_a_tunnel_is_rejected,
+    "bad_probe_target_global.conf",
+    "bad_probe_target_global.conf:3: probe.target: only in a tunnel's own "
+    "probe group")
+BAD(test_passive_timeout_below_a_second_is_rejected,
+    "bad_passive_timeout.conf",
+    "bad_passive_timeout.conf:6: tunnels[0].probe.passive_timeout_ms: "
+    "500 ms: use 0 (off) or 1000..3600000")
+BAD(test_passive_timeout_above_an_hour_is_rejected,
+    "bad_passive_timeout_range.conf",
+    "bad_passive_timeout_range.conf:3: probe.passive_timeout_ms: 3600001 "
+    "is out of range (0..3600000)")
+BAD(test_passive_target_outside_a_tunnel_is_rejected,
+    "bad_passive_target_global.conf",
+    "bad_passive_target_global.conf:4: probe.passive_target: only in a "
+    "tunnel's own probe group")
+BAD(test_passive_target_with_a_length_is_rejected,
+    "bad_passive_target.conf",
+    "bad_passive_target.conf:6: tunnels[0].probe.passive_target: "
+    "\"203.0.113.0/24\" is not an IPv4 address (no /length here)")
+BAD(test_duplicate_policy_name_is_rejected, "bad_duplicate_policy_name.conf",
+    "bad_duplicate_policy_name.conf:20: egress[1].name: \"office\" is "
+    "already defined at line 13")
+BAD(test_policy_name_of_32_characters_is_rejected,
+    "bad_policy_name_long.conf",
+    "bad_policy_name_long.conf:13: egress[0].name: "
+    "\"office-0123456789-0123456789-xyz\" is not a valid name")
+BAD(test_policy_without_prefixes_is_rejected, "bad_prefixes_empty.conf",
+    "bad_prefixes_empty.conf:14: egress[0].prefixes: must not be empty")
+BAD(test_host_bits_in_authorized_prefix_are_rejected_with_line,
+    "bad_host_bits.conf",
+    "bad_host_bits.conf:14: egress[0].prefixes[0]: 203.0.113.1/24 has host "
+    "bits set; did you mean 203.0.113.0/24?")
+BAD(test_ipv6_authorized_prefix_is_rejected, "bad_prefix_ipv6.conf",
+    "bad_prefix_ipv6.conf:14: egress[0].prefixes[0]: \"2001:db8::/32\" is "
+    "not an IPv4 prefix")
+BAD(test_policy_without_tunnels_is_rejected, "bad_egress_tunnels_empty.conf",
+    "bad_egress_tunnels_empty.conf:15: egress[0].tunnels: must not be "
+    "empty")
+BAD(test_policy_naming_an_undefined_tunnel_is_rejected,
+    "bad_unknown_tunnel.conf",
+    "bad_unknown_tunnel.conf:17: egress[0].tunnels[1].tunnel: unknown "
+    "tunnel \"cf9\"")
+BAD(test_priority_is_required, "bad_priority_missing.conf",
+    "bad_priority_missing.conf:16: egress[0].tunnels[0].priority: required")
+BAD(test_negative_priority_is_rejected, "bad_priority_range.conf",
+    "bad_priority_range.conf:16: egress[0].tunnels[0].priority: -1 is out "
+    "of range (0..4294967295)")
+BAD(test_integer_past_32_bits_without_L_is_not_silently_wrapped,
+    "bad_priority_too_big.conf",
+    "bad_priority_too_big.conf:16: syntax error: integer 4294967297 does "
+    "not fit in 32 bits; write 4294967297L")
+BAD(test_weight_above_256_is_rejected, "bad_weight.conf",
+    "bad_weight.conf:16: egress[0].tunnels[0].weight: 257 is out of range "
+    "(1..256)")
+BAD(test_tunnel_listed_twice_in_a_policy_is_rejected,
+    "bad_tunnel_listed_twice.conf",
+    "bad_tunnel_listed_twice.conf:17: egress[0].tunnels[1].tunnel: tunnel "
+    "\"cf1\" is listed twice")
+BAD(test_duplicate_tunnel_name_is_rejected, "bad_duplicate_tunnel_name.conf",
+    "bad_duplicate_tunnel_name.conf:11: tunnels[1].name: \"cf1\" is already "
+    "defined at line 4")
+BAD(test_duplicate_inner_address_is_rejected,
+    "bad_duplicate_inner_address.conf",
+    "bad_duplicate_inner_address.conf:15: tunnels[1].address: "
+    "198.19.0.1/31 is the same address as 198.19.0.1/31 of tunnel \"cf1\" "
+    "(line 8)")
+BAD(test_overlapping_inner_prefixes_are_rejected,
+    "bad_overlapping_inner_prefix.conf",
+    "bad_overlapping_inner_prefix.conf:15: tunnels[1].address: "
+    "198.19.0.2/30 overlaps 198.19.0.1/31 of tunnel \"cf1\" (line 8)")
+BAD(test_two_tunnels_with_same_local_and_remote_are_rejected,
+    "bad_same_endpoints.conf",
+    "bad_same_endpoints.conf:14: tunnels[1].remote: tunnel \"cf1\" (line 3) "
+    "has the same local and remote addresses")
+BAD(test_prefixes_overlapping_across_policies_are_rejected,
+    "bad_prefixes_overlap_across_policies.conf",
+    "bad_prefixes_overlap_across_policies.conf:28: egress[1].prefixes[0]: "
+    "203.0.113.64/26 overlaps 203.0.113.0/25 in egress \"office\" "
+    "(line 21)")
+BAD(test_tunnel_remote_inside_authorized_prefix_is_rejected,
+    "bad_endpoint_in_prefix.conf",
+    "bad_endpoint_in_prefix.conf:14: egress[0].prefixes[0]: 192.0.2.0/24 "
+    "contains the remote address 192.0.2.1 of tunnel \"cf1\" (line 7)")
+BAD(test_include_is_refused, "bad_include.conf",
+    "bad_include.conf:2: @include is not supported")
+
+START_TEST(test_unknown_settings_are_all_reported_in_file_order)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = load_fixture("bad_unknown_keys.conf", &errs);
+
+	ck_assert_ptr_null(c);
+	ck_assert_msg(errs.n == 3, "%s", errors_text(&errs));
+	ck_assert_str_eq(errs.msgs[0],
+			 "bad_unknown_keys.conf:2: logging: unknown setting");
+	ck_assert_str_eq(errs.msgs[1], "bad_unknown_keys.conf:17: "
+			 "tunnels[1].mtuu: unknown setting");
+	ck_assert_str_eq(errs.msgs[2], "bad_unknown_keys.conf:25: "
+			 "egress[0].tunnels[0].wieght: unknown setting");
+	config_errors_free(&errs);
+	ck_assert_ptr_null(errs.msgs);
+}
+END_TEST
+
+START_TEST(test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected)
+{
+	struct config_errors errs = { 0 };
+	struct config *c = load_fixture(
+		"bad_prefixes_overlap_within_policy.conf", &errs);
+
+	ck_assert_ptr_null(c);
+	ck_assert_msg(errs.n == 2, "%s", errors_text(&errs));
+	ck_assert_str_eq(errs.msgs[0],
+			 "bad_prefixes_overlap_within_policy.conf:14: "
+			 "egress[0].prefixes[2]: 203.0.113.0/25 is also listed "
+			 "as 203.0.113.0/25 in egress \"office\" (line 14)");
+	ck_assert_str_eq(errs.msgs[1],
+			 "bad_prefixes_overlap_within_policy.conf:14: "
+			 "egress[0].prefixes[3]: 198.18.4.0/24 overlaps "
+			 "198.18.0.0/15 in egress \"office\" (line 14)");
+	config_errors_free(&errs);
+}
+END_TEST
+
+/* 65 tunnels (or 64) at one priority in one policy, generated. */
+static char *
+ecmp_conf(int n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int i;
+
+	ck_assert_ptr_nonnull(f);
+	fputs("tunnels = (\n", f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s{ name = \"t%d\"; type = \"gre\"; "
+			"local = \"198.51.100.2\"; remote = \"10.0.0.%d\"; "
+			"address = \"198.19.0.%d/31\"; }\n", i ? "," : "",
+			i, i + 1, 2 * i + 1);
+	fputs(");\negress = ( { name = \"office\"; "
+	      "prefixes = [ \"203.0.113.0/25\" ];\ntunnels = (\n", f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s{ tunnel = \"t%d\"; priority = 5; }\n",
+			i ? "," : "", i);
+	fputs("); } );\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+START_TEST(test_more_than_64_tunnels_sharing_a_priority_are_rejected)
+{
+	struct config_errors errs = { 0 };
+	char *text = ecmp_conf(64);
+	struct config *c = config_load_string(text, "ecmp", &errs);
+
+	ck_assert_msg(c != NULL, "64 rejected:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+
+	text = ecmp_conf(65);
+	c = config_load_string(text, "ecmp", &errs);
+	ck_assert_ptr_null(c);
+	/* Line 1 is "tunnels = (", 65 tunnels, ");", 2 lines of egress
+	 * header, then the 65th entry on line 70 + 65 - 1. */
+	ck_assert_msg(has_msg(&errs, "ecmp:134: egress[0].tunnels: more than "
+			      "64 tunnels share priority 5"), "%s",
+		      errors_text(&errs));
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+/* --- secrets and files ------------------------------------------------- */
+
+START_TEST(test_psk_file_readable_by_others_is_refused)
+{
+	const mode_t modes[] = { 0644, 0640, 0604, 0620 };
+	char *text = slurp(FIXTURES "ipsec.conf");
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct config_errors errs = { 0 };
+		char *path = temp_conf(text, strlen(text), modes[i]);
+		char want[256];
+		struct config *c = config_load(path, &errs);
+
+		ck_assert_ptr_null(c);
+		snprintf(want, sizeof(want), "%s: holds secrets (ike.psk) but "
+			 "is readable by others (mode %04o); chmod 600 it",
+			 path, (unsigned)modes[i]);
+		ck_assert_msg(has_msg(&errs, want), "no \"%s\" among:%s", want,
+			      errors_text(&errs));
+		config_errors_free(&errs);
+		unlink(path);
+		free(path);
+	}
+	free(text);
+}
+END_TEST
+
+START_TEST(test_psk_file_with_mode_0600_is_accepted)
+{
+	struct config_errors errs = { 0 };
+	char *text = slurp(FIXTURES "ipsec.conf");
+	char *path = temp_conf(text, strlen(text), 0600);
+	struct config *c = config_load(path, &errs);
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_str_eq(c->tunnels[0].ike.psk, "secret");
+	config_free(c);
+	unlink(path);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_file_without_secrets_may_be_world_readable)
+{
+	struct config_errors errs = { 0 };
+	char *text = slurp(FIXTURES "minimal.conf");
+	char *path = temp_conf(text, strlen(text), 0644);
+	struct config *c = config_load(path, &errs);
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	config_free(c);
+	unlink(path);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_missing_file_and_directory_are_errors_not_crashes)
+{
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load("/nonexistent/tunsteerd.conf", &errs));
+	ck_assert(has_msg(&errs, "/nonexistent/tunsteerd.conf: cannot open: "
+			  "No such file or directory"));
+	ck_assert_ptr_null(config_load("/tmp", &errs));
+	ck_assert(has_msg(&errs, "/tmp: not a regular file"));
+	ck_assert_uint_eq(errs.n, 2);
+	config_errors_free(&errs);
+	/* A NULL error list is allowed: the messages are dropped. */
+	ck_assert_ptr_null(config_load("/nonexistent/x.conf", NULL));
+}
+END_TEST
+
+START_TEST(test_nul_byte_in_file_is_a_syntax_error)
+{
+	struct config_errors errs = { 0 };
+	static const char text[] = "log_level = \"info\";\n\0mss_clamp = true;\n";
+	char *path = temp_conf(text, sizeof(text) - 1, 0600);
+
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_msg(has_msg(&errs, ":2: syntax error: NUL byte"), "%s",
+		      errors_text(&errs));
+	config_errors_free(&errs);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* --- robustness ------------------------------------------------------ */
+
+/* Every prefix of a good file gives a config or at least one message. */
+static void
+truncate_everywhere(const char *path)
+{
+	char *text = slurp(path);
+	size_t n = strlen(text);
+
+	for (size_t len = 0; len <= n; len++) {
+		struct config_errors errs = { 0 };
+		char saved = text[len];
+		struct config *c;
+
+		text[len] = '\0';
+		c = config_load_string(text, "cut", &errs);
+		text[len] = saved;
+		ck_assert_msg((c != NULL) != (errs.n > 0),
+			      "%s cut at %zu: config %p with %zu errors", path,
+			      len, (void *)c, errs.n);
+		config_free(c);
+		config_errors_free(&errs);
+	}
+	free(text);
+}
+
+START_TEST(test_truncated_files_at_every_offset_never_crash)
+{
+	truncate_everywhere(TOP_SRCDIR "/etc/tunsteerd.conf");
+	truncate_everywhere(FIXTURES "everything.conf");
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *good = tcase_create("good"), *bad = tcase_create("bad");
+	TCase *files = tcase_create("files"), *fuzz = tcase_create("fuzz");
+
+	tcase_add_test(good, test_minimal_file_gets_every_default);
+	tcase_add_test(good, test_passive_timeout_is_off_by_default_global_and_per_tunnel);
+	tcase_add_test(good, test_tunnel_probe_inherits_global_defaults_and_overrides_keys);
+	tcase_add_test(good, test_example_in_etc_is_valid_and_prefers_isp1);
+	tcase_add_test(good, test_everything_fixture_keeps_every_explicit_value);
+	tcase_add_test(good,
+		       test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360);
+	tcase_add_test(good, test_peer_defaults_to_the_other_host_of_a_30);
+	tcase_add_test(good, test_log_level_accepts_warning_and_warn);
+	tcase_add_test(good, test_empty_file_is_a_valid_config_of_defaults);
+	tcase_add_test(good, test_print_round_trips_to_an_equal_config);
+	suite_add_tcase(s, good);
+
+	tcase_add_test(bad, test_syntax_error_is_reported_with_its_line);
+	tcase_add_test(bad, test_wrong_type_names_the_expected_type);
+	tcase_add_test(bad, test_non_boolean_mss_clamp_is_rejected);
+	tcase_add_test(bad,
+		       test_tunnel_name_longer_than_15_is_rejected_with_line);
+	tcase_add_test(bad, test_unknown_tunnel_type_is_rejected);
+	tcase_add_test(bad, test_local_with_prefix_length_is_rejected);
+	tcase_add_test(bad, test_inner_address_must_be_31_or_30);
+	tcase_add_test(bad, test_network_address_of_a_30_is_rejected);
+	tcase_add_test(bad, test_peer_outside_the_inner_prefix_is_rejected);
+	tcase_add_test(bad, test_peer_equal_to_own_address_is_rejected);
+	tcase_add_test(bad, test_gre_mtu_above_1476_is_rejected);
+	tcase_add_test(bad, test_ipsec_mtu_above_esp_limit_is_rejected);
+	tcase_add_test(bad, test_ttl_zero_is_rejected);
+	tcase_add_test(bad, test_underlay_without_interface_is_rejected);
+	tcase_add_test(bad, test_ike_on_a_gre_tunnel_is_rejected);
+	tcase_add_test(bad, test_ipsec_tunnel_without_psk_is_rejected);
+	tcase_add_test(bad, test_unknown_probe_setting_is_rejected);
+	tcase_add_test(bad, test_all_down_other_than_keep_or_isp_is_rejected);
+	tcase_add_test(bad, test_probe_timeout_longer_than_down_after_intervals_is_rejected);
+	tcase_add_test(bad, test_probe_target_outside_a_tunnel_is_rejected);
+	tcase_add_test(bad, test_passive_timeout_below_a_second_is_rejected);
+	tcase_add_test(bad, test_passive_timeout_above_an_hour_is_rejected);
+	tcase_add_test(bad, test_passive_target_outside_a_tunnel_is_rejected);
+	tcase_add_test(bad, test_passive_target_with_a_length_is_rejected);
+	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);
+	tcase_add_test(bad, test_policy_name_of_32_characters_is_rejected);
+	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);
+	tcase_add_test(bad,
+		       test_host_bits_in_authorized_prefix_are_rejected_with_line);
+	tcase_add_test(bad, test_ipv6_authorized_prefix_is_rejected);
+	tcase_add_test(bad, test_policy_without_tunnels_is_rejected);
+	tcase_add_test(bad, test_policy_naming_an_undefined_tunnel_is_rejected);
+	tcase_add_test(bad, test_priority_is_required);
+	tcase_add_test(bad, test_negative_priority_is_rejected);
+	tcase_add_test(bad,
+		       test_integer_past_32_bits_without_L_is_not_silently_wrapped);
+	tcase_add_test(bad, test_weight_above_256_is_rejected);
+	tcase_add_test(bad, test_tunnel_listed_twice_in_a_policy_is_rejected);
+	tcase_add_test(bad, test_duplicate_tunnel_name_is_rejected);
+	tcase_add_test(bad, test_duplicate_inner_address_is_rejected);
+	tcase_add_test(bad, test_overlapping_inner_prefixes_are_rejected);
+	tcase_add_test(bad,
+		       test_two_tunnels_with_same_local_and_remote_are_rejected);
+	tcase_add_test(bad,
+		       test_prefixes_overlapping_across_policies_are_rejected);
+	tcase_add_test(bad,
+		       test_tunnel_remote_inside_authorized_prefix_is_rejected);
+	tcase_add_test(bad, test_include_is_refused);
+	tcase_add_test(bad, test_unknown_settings_are_all_reported_in_file_order);
+	tcase_add_test(bad,
+		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
+	tcase_add_test(bad,
+		       test_more_than_64_tunnels_sharing_a_priority_are_rejected);
+	suite_add_tcase(s, bad);
+
+	tcase_add_test(files, test_psk_file_readable_by_others_is_refused);
+	tcase_add_test(files, test_psk_file_with_mode_0600_is_accepted);
+	tcase_add_test(files, test_file_without_secrets_may_be_world_readable);
+	tcase_add_test(files,
+		       test_missing_file_and_directory_are_errors_not_crashes);
+	tcase_add_test(files, test_nul_byte_in_file_is_a_syntax_error);
+	suite_add_tcase(s, files);
+
+	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);
+	suite_add_tcase(s, fuzz);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

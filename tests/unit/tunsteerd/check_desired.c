@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Config → desired kernel state (links, pins, policy tables and rules, nft
+ * sets and chains), and the nft owner applying it incrementally.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tunsteerd/desired.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
+#include "tunsteerd/nft.h"
+
+static struct config conf;
+static struct config_tunnel tun[3];
+static struct config_policy pol;
+static struct config_policy_tunnel pt[3];
+static struct ts_prefix prefixes[2];
+
+static struct in_addr
+ip(const char *s)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static void
+tunnel(struct config_tunnel *t, const char *name, const char *local,
+       const char *remote, const char *addr, const char *wan, const char *gw)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->type = TUNNEL_GRE;
+	t->local = ip(local);
+	t->remote = ip(remote);
+	ck_assert_int_eq(ts_prefix_parse(addr, false, &t->address), 0);
+	t->mtu = 1476;
+	t->ttl = 64;
+	t->mss = 1436;
+	t->underlay.set = true;
+	snprintf(t->underlay.interface, IFNAMSIZ, "%s", wan);
+	t->underlay.has_gateway = true;
+	t->underlay.gateway = ip(gw);
+}
+
+/* cf1, cf2 over wan1 to both anycast endpoints, cf3 over wan2; policy
+ * "office" prefers cf1 (weight 1) + cf2 (weight 2) at priority 100, cf3 at
+ * 200. */
+static void
+setup(void)
+{
+	log_init("check_desired", true, LOG_LVL_ERR);
+	memset(&conf, 0, sizeof(conf));
+	tunnel(&tun[0], "cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31", "wan1", "198.51.100.1");
+	tunnel(&tun[1], "cf2", "198.51.100.2", "192.0.2.2", "198.19.0.3/31", "wan1", "198.51.100.1");
+	tunnel(&tun[2], "cf3", "198.51.100.6", "192.0.2.1", "198.19.0.5/31", "wan2", "198.51.100.5");
+	pt[0] = (struct config_policy_tunnel){ .tunnel = 0, .priority = 100, .weight = 1 };
+	pt[1] = (struct config_policy_tunnel){ .tunnel = 1, .priority = 100, .weight = 2 };
+	pt[2] = (struct config_policy_tunnel){ .tunnel = 2, .priority = 200, .weight = 1 };
+	ck_assert_int_eq(ts_prefix_parse("203.0.113.0/25", true, &prefixes[0]), 0);
+	ck_assert_int_eq(ts_prefix_parse("198.18.7.0/24", true, &prefixes[1]), 0);
+	memset(&pol, 0, sizeof(pol));
+	strcpy(pol.name, "office");
+	pol.prefixes = prefixes;
+	pol.n_prefixes = 1;
+	pol.tunnels = pt;
+	pol.n_tunnels = 3;
+	conf.tunnels = tun;
+	conf.n_tunnels = 3;
+	conf.policies = &pol;
+	conf.n_policies = 1;
+	conf.mss_clamp = true;
+}
+
+static const struct kernel_route *
+find_route(const struct kernel_state *ks, uint32_t table, const char *dst)
+{
+	struct ts_prefix p;
+
+	ck_assert_int_eq(ts_prefix_parse(dst, false, &p), 0);
+	for (size_t i = 0; i < ks->n_routes; i++)
+		if (ks->routes[i].table == table &&
+		    ts_prefix_equal(&ks->routes[i].dst, &p))
+			return &ks->routes[i];
+	return NULL;
+}
+
+static void
+route_text(const struct kernel_route *r, char *buf, size_t len)
+{
+	ck_assert_ptr_nonnull(r);
+	kernel_route_format(r, buf, len);
+}
+
+static const struct kernel_nhobj *
+find_nhobj(const struct kernel_state *ks, uint32_t id)
+{
+	for (size_t i = 0; i < ks->n_nhobjs; i++)
+		if (ks->nhobjs[i].id == id)
+			return &ks->nhobjs[i];
+	return NULL;
+}
+
+/* Where policy "office" sends traffic: the tunnels of the group its route
+ * goes through, "cf1*1 cf2*2" (device*weight), or "none" without a route. */
+static void
+policy_egress(const struct kernel_state *ks, char *buf, size_t len)
+{
+	const struct kernel_route *r = find_route(ks, 21100, "0.0.0.0/0");
+	const struct kernel_nhobj *g;
+	size_t off = 0;
+
+	if (r == NULL) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	ck_assert_uint_eq(r->protocol, KERNEL_RTPROT_TUNSTEER);
+	ck_assert_uint_eq(r->n_nexthops, 0);
+	ck_assert_ptr_nonnull(g = find_nhobj(ks, r->nhid));
+	ck_assert(g->resilient);
+	buf[0] = '\0';
+	for (unsigned int m = 0; m < g->n_members; m++) {
+		const struct kernel_nhobj *p = find_nhobj(ks, g->member[m].id);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq(p->n_members, 0);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s*%u",
+					m ? " " : "", p->dev, g->member[m].weight);
+	}
+}
+
+START_TEST(test_policy_table_spreads_over_best_priority_tunnels_by_weight)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	char text[512];
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	route_text(find_route(&ks, 21100, "0.0.0.0/0"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21100 0.0.0.0/0 metric 0 proto 227"
+			 " nhid 0x7474ba31");
+	policy_egress(&ks, text, sizeof(text));
+	ck_assert_str_eq(text, "cf1*1 cf2*2");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+/* Flows stay on their tunnel only if the kernel hashes the 5-tuple into
+ * a resilient group's buckets, which the group keeps across changes. */
+START_TEST(test_policy_route_goes_through_a_resilient_group_with_l4_hash)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	const struct kernel_nhobj *g;
+	bool hash_policy = false;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(g = find_nhobj(&ks,
+		find_route(&ks, 21100, "0.0.0.0/0")->nhid));
+	ck_assert(kernel_nhobj_is_ours(g));
+	ck_assert(g->resilient);
+	ck_assert_uint_eq(g->buckets, DESIRED_NH_BUCKETS);
+	ck_assert_uint_eq(g->unbalanced_timer, 0);
+	/* One path per tunnel, each ours, on-link through its device. */
+	ck_assert_uint_eq(ks.n_nhobjs, 3 + 1);
+	for (size_t i = 0; i < ks.n_nhobjs; i++)
+		ck_assert(kernel_nhobj_is_ours(&ks.nhobjs[i]));
+	for (size_t i = 0; i < ks.n_sysctls; i++)
+		if (strcmp(ks.sysctls[i].path,
+			   "net/ipv4/fib_multipath_hash_policy") == 0 &&
+		    strcmp(ks.sysctls[i].value, "1") == 0)
+			hash_policy = true;
+	ck_assert_msg(hash_policy, "fib_multipath_hash_policy=1 not set");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+/* Ids come from names: adding a tunnel in front, or reordering, must not
+ * rename the others' nexthops (that would replace the group's members and
+ * move every flow). */
+START_TEST(test_nexthop_ids_follow_names_not_config_order)
+{
+	struct kernel_state a, b;
+	struct nft_state ns;
+	struct config_tunnel saved[3];
+	uint32_t cf1_id = 0, cf1_id_after = 0;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &a, &ns), 0);
+	nft_state_free(&ns);
+	for (size_t i = 0; i < a.n_nhobjs; i++)
+		if (strcmp(a.nhobjs[i].dev, "cf1") == 0)
+			cf1_id = a.nhobjs[i].id;
+	/* cf3 moves to the front: policy tunnel indexes follow. */
+	memcpy(saved, tun, sizeof(saved));
+	tun[0] = saved[2];
+	tun[1] = saved[0];
+	tun[2] = saved[1];
+	pt[0].tunnel = 1;
+	pt[1].tunnel = 2;
+	pt[2].tunnel = 0;
+	ck_assert_int_eq(desired_build(&conf, NULL, &b, &ns), 0);
+	nft_state_free(&ns);
+	for (size_t i = 0; i < b.n_nhobjs; i++)
+		if (strcmp(b.nhobjs[i].dev, "cf1") == 0)
+			cf1_id_after = b.nhobjs[i].id;
+	ck_assert_uint_ne(cf1_id, 0);
+	ck_assert_uint_eq(cf1_id, cf1_id_after);
+	ck_assert_uint_eq(a.routes[a.n_routes - 1].nhid,
+			  b.routes[b.n_routes - 1].nhid);
+	kernel_state_free(&a);
+	kernel_state_free(&b);
+}
+END_TEST
+
+static void
+policy_route_is(const enum health_state *health, const char *want)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	char text[512];
+
+	ck_assert_int_eq(desired_build(&conf, health, &ks, &ns), 0);
+	policy_egress(&ks, text, sizeof(text));
+	ck_assert_str_eq(text, want);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+
+START_TEST(test_down_best_tunnels_fail_over_to_next_priority)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP };
+
+	policy_route_is(h, "cf3*1");
+	/* One of the best back: only it. */
+	h[1] = HEALTH_UP;
+	policy_route_is(h, "cf2*2");
+}
+END_TEST
+
+START_TEST(test_degraded_tunnel_ranks_behind_every_healthy_one)
+{
+	enum health_state h[3] = { HEALTH_DEGRADED, HEALTH_UP, HEALTH_UP };
+
+	policy_route_is(h, "cf2*2");
+	/* …but ahead of a down one, whatever the priorities. */
+	h[1] = h[2] = HEALTH_DOWN;
+	policy_route_is(h, "cf1*1");
+}
+END_TEST
+
+START_TEST(test_all_down_keeps_the_best_configured_route_like_the_provider)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
+
+	policy_route_is(h, "cf1*1 cf2*2");
+}
+END_TEST
+
+START_TEST(test_anycast_endpoints_are_pinned_to_each_tunnels_underlay)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	char text[512];
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	route_text(find_route(&ks, 21000, "192.0.2.1/32"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21000 192.0.2.1/32 metric 0 proto 227"
+			 " nexthop via 198.51.100.1 dev wan1 weight 1");
+	route_text(find_route(&ks, 21000, "192.0.2.2/32"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21000 192.0.2.2/32 metric 0 proto 227"
+			 " nexthop via 198.51.100.1 dev wan1 weight 1");
+	/* The same endpoint over the other ISP lives in the other table. */
+	route_text(find_route(&ks, 21001, "192.0.2.1/32"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21001 192.0.2.1/32 metric 0 proto 227"
+			 " nexthop via 198.51.100.5 dev wan2 weight 1");
+	ck_assert_uint_eq(ks.n_rules, 3);
+	kernel_rule_format(&ks.rules[0], text, sizeof(text));
+	ck_assert_str_eq(text, "prio 21000 from 198.51.100.2/32 table 21000");
+	kernel_rule_format(&ks.rules[1], text, sizeof(text));
+	ck_assert_str_eq(text, "prio 21001 from 198.51.100.6/32 table 21001");
+	kernel_rule_format(&ks.rules[2], text, sizeof(text));
+	ck_assert_str_eq(text, "prio 21100 from all fwmark 0x74730001/0xffffffff table 21100");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+START_TEST(test_rule_count_does_not_grow_with_authorized_prefixes)
+{
+	enum { N = 10000 };
+	struct ts_prefix *many = calloc(N, sizeof(*many));
+	struct kernel_state ks;
+	struct nft_state ns;
+
+	ck_assert_ptr_nonnull(many);
+	for (size_t i = 0; i < N; i++) {
+		/* 10.0.0.0/29, 10.0.0.8/29, … */
+		many[i].family = AF_INET;
+		many[i].v4.s_addr = htonl(0x0a000000u + (uint32_t)i * 8);
+		many[i].len = 29;
+	}
+	pol.prefixes = many;
+	pol.n_prefixes = N;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_uint_eq(ks.n_rules, 3);	/* 2 uplinks + 1 policy */
+	ck_assert_uint_eq(ns.n_sets, 3);
+	ck_assert_uint_eq(ns.sets[0].n_elems, N);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+	free(many);
+}
+END_TEST
+
+START_TEST(test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	char text[256];
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_uint_eq(ks.n_links, 3);
+	kernel_link_format(&ks.links[0], text, sizeof(text));
+	ck_assert_str_eq(text, "cf1 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up");
+	ck_assert_str_eq(ks.links[0].alias, "tunsteer:cf1");
+	ck_assert_str_eq(ks.sysctls[0].path, "net/ipv4/conf/cf1/rp_filter");
+	ck_assert_str_eq(ks.sysctls[0].value, "0");
+	kernel_addr_format(&ks.addrs[2], text, sizeof(text));
+	ck_assert_str_eq(text, "198.19.0.5/31 dev cf3");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+START_TEST(test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_str_eq(ns.sets[0].name, "auth_office");
+	ck_assert_str_eq(ns.sets[1].name, "authorized");
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "ip saddr @auth_office ip daddr != @authorized meta mark set 0x74730001\n"));
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr != @authorized"
+	    " ip saddr != @tunnel_addrs counter drop"));
+	ck_assert_str_eq(ns.sets[2].name, "tunnel_addrs");
+	ck_assert_uint_eq(ns.sets[2].n_elems, 3);
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname \"cf1\" tcp flags syn / syn,rst tcp option maxseg size > 1436"
+	    " tcp option maxseg size set 1436\n"));
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "iifname \"cf3\" tcp flags syn / syn,rst tcp option maxseg size > 1436"
+	    " tcp option maxseg size set 1436\n"));
+	ck_assert_ptr_null(strstr(ns.chains, "unauthorized egress"));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	conf.mss_clamp = false;
+	conf.unauthorized = UNAUTH_DROP;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_null(strstr(ns.chains, "maxseg"));
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname { \"wan1\", \"wan2\" } ip saddr != @authorized counter drop"
+	    " comment \"unauthorized egress\""));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+}
+END_TEST
+
+START_TEST(test_nft_prefix_change_is_applied_as_one_element_delete_and_add)
+{
+	struct kernel_ops *k = kernel_fake_create();
+	struct nft_sync *s = nft_sync_create(k);
+	struct kernel_state ks;
+	struct nft_state ns;
+	unsigned int changes;
+	const char *log;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, &changes), 0);
+	ck_assert_uint_eq(changes, 1);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft delete table inet tunsteer\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 203.0.113.0/25 }\n"));
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+
+	/* Same again: nothing. */
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, &changes), 0);
+	ck_assert_uint_eq(changes, 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+
+	/* One prefix replaced: its element leaves both sets, the new one
+	 * joins both; nothing else is touched. */
+	pol.prefixes = &prefixes[1];
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, &changes), 0);
+	ck_assert_uint_eq(changes, 4);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nft delete element inet tunsteer auth_office { 203.0.113.0/25 }\n"
+	    "nft add element inet tunsteer auth_office { 198.18.7.0/24 }\n"
+	    "nft delete element inet tunsteer authorized { 203.0.113.0/25 }\n"
+	    "nft add element inet tunsteer authorized { 198.18.7.0/24 }\n");
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+
+	/* A foreign commit right after our change: nothing to compare with
+	 * yet, so the table is re-asserted whole (not counted as a repair). */
+	ck_assert_int_eq(nft_sync_check(s), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 198.18.7.0/24 }\n"));
+	/* Another one that left our table alone: compared, nothing done. */
+	ck_assert_int_eq(nft_sync_check(s), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	/* Someone deletes our table: the check puts it back whole. */
+	kernel_fake_nft_tamper(k);
+	ck_assert_int_eq(nft_sync_check(s), 1);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 198.18.7.0/24 }\n"));
+	ck_assert_int_eq(nft_sync_check(s), 0);
+
+	ck_assert_int_eq(nft_sync_flush(s), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nft table inet tunsteer {}\nnft delete table inet tunsteer\n");
+	nft_sync_destroy(s);
+	k->destroy(k);
+}
+END_TEST
+
+START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
+	struct kernel_state ks;
+	struct nft_state ns;
+
+	pol.all_down_isp = true;
+	ck_assert_int_eq(desired_build(&conf, h, &ks, &ns), 0);
+	ck_assert_ptr_null(find_route(&ks, 21100, "0.0.0.0/0"));
+	/* The rule stays: the lookup falls through an empty table. */
+	ck_assert_uint_eq(ks.n_rules, 3);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+	/* One tunnel degraded but alive: it carries egress. */
+	h[2] = HEALTH_DEGRADED;
+	policy_route_is(h, "cf3*1");
+}
+END_TEST
+
+static Suite *
+desired_suite(void)
+{
+	Suite *s = suite_create("desired");
+	TCase *tc = tcase_create("config to kernel");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_policy_table_spreads_over_best_priority_tunnels_by_weight);
+	tcase_add_test(tc, test_policy_route_goes_through_a_resilient_group_with_l4_hash);
+	tcase_add_test(tc, test_nexthop_ids_follow_names_not_config_order);
+	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority);
+	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
+	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);
+	tcase_add_test(tc, test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp);
+	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
+	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
+	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);
+	tcase_add_test(tc, test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels);
+	tcase_add_test(tc, test_nft_prefix_change_is_applied_as_one_element_delete_and_add);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(desired_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The engine against the fake kernel: what a health change does to egress
+ * (one group replacement per policy) and to conntrack (only a failed
+ * tunnel's entries go, never a survivor's, never on a failback).
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tunsteerd/desired.h"
+#include "tunsteerd/engine.h"
+#include "tunsteerd/health.h"
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
+
+static struct kernel_ops *k;
+static struct engine *e;
+static char path[] = "/tmp/check_engine.XXXXXX";
+static struct health h[3];	/* cf1, cf2, cf3 */
+
+/* cf1 and cf2 at priority 100, cf3 at 200, one policy. */
+static const char conf_text[] =
+	"tunnels = (\n"
+	"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+	"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; },\n"
+	"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\"; }\n"
+	");\n"
+	"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+	"  tunnels = ( { tunnel = \"cf1\"; priority = 100; },\n"
+	"              { tunnel = \"cf2\"; priority = 100; },\n"
+	"              { tunnel = \"cf3\"; priority = 200; } ); } );\n";
+
+static const struct health *
+health_cb(void *arg, const char *name)
+{
+	(void)arg;
+	if (strlen(name) == 3 && name[0] == 'c' && name[1] == 'f' &&
+	    name[2] >= '1' && name[2] <= '3')
+		return &h[name[2] - '1'];
+	return NULL;
+}
+
+static void
+set_health(enum health_state s1, enum health_state s2, enum health_state s3)
+{
+	h[0].state = s1;
+	h[1].state = s2;
+	h[2].state = s3;
+	(void)kernel_fake_ops_log(k);
+	ck_assert_int_eq(engine_health_changed(e), 0);
+}
+
+/* "conntrack flush mark …" lines of the last operations, in order. */
+static char *
+flushes(void)
+{
+	const char *log = kernel_fake_ops_log(k);
+	char *out = calloc(1, strlen(log) + 1);
+	const char *line = log;
+
+	ck_assert_ptr_nonnull(out);
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+
+		if (strncmp(line, "conntrack ", 10) == 0)
+			strncat(out, line, len);
+		line += len;
+	}
+	return out;
+}
+
+/* The flush line for tunnel @i. */
+static void
+flush_line(size_t i, char *buf, size_t len)
+{
+	uint32_t ids[3];
+
+	ck_assert_int_eq(desired_path_ids(engine_config(e), ids), 0);
+	snprintf(buf, len, "conntrack flush mark %#x/%#x\n",
+		 desired_ct_mark(ids[i]), DESIRED_CT_MARK_MASK);
+}
+
+static void
+setup(void)
+{
+	int fd;
+
+	log_init("check_engine", true, LOG_LVL_ERR);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, conf_text, sizeof(conf_text) - 1),
+			 (ssize_t)sizeof(conf_text) - 1);
+	close(fd);
+	k = kernel_fake_create();
+	ck_assert_ptr_nonnull(k);
+	e = engine_create(k);
+	ck_assert_ptr_nonnull(e);
+	memset(h, 0, sizeof(h));
+	engine_set_health_source(e, health_cb, NULL);
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_UP);
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	(void)kernel_fake_ops_log(k);
+}
+
+static void
+teardown(void)
+{
+	engine_destroy(e, true);
+	k->destroy(k);
+	unlink(path);
+	strcpy(path, "/tmp/check_engine.XXXXXX");
+}
+
+START_TEST(test_failed_tunnel_alone_loses_its_conntrack_entries)
+{
+	char want[96], *got;
+
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	got = flushes();
+	flush_line(0, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+	/* The marks differ per tunnel and are never 0 (every unmarked
+	 * connection has mark 0). */
+	{
+		uint32_t ids[3];
+
+		ck_assert_int_eq(desired_path_ids(engine_config(e), ids), 0);
+		for (int i = 0; i < 3; i++) {
+			ck_assert_uint_ne(desired_ct_mark(ids[i]), 0);
+			ck_assert_uint_eq(desired_ct_mark(ids[i]) & ~DESIRED_CT_MARK_MASK, 0);
+		}
+		ck_assert_uint_ne(desired_ct_mark(ids[0]), desired_ct_mark(ids[1]));
+		ck_assert_uint_ne(desired_ct_mark(ids[1]), desired_ct_mark(ids[2]));
+	}
+}
+END_TEST
+
+/* Egress moves by replacing the policy's group, nothing else. */
+START_TEST(test_failover_replaces_the_group_and_touches_no_route)
+{
+	const char *log;
+
+	h[0].state = HEALTH_DOWN;
+	ck_assert_int_eq(engine_health_changed(e), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nexthop replace id 0x7474"));
+	ck_assert_ptr_null(strstr(log, "route "));
+	ck_assert_ptr_null(strstr(log, "link "));
+}
+END_TEST
+
+START_TEST(test_second_tunnel_failing_flushes_only_the_second)
+{
+	char want[96], *got;
+
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP);
+	got = flushes();
+	flush_line(1, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+END_TEST
+
+/* Failback: cf3 leaves egress because the better ones are back, not
+ * because it failed; its connections stay. */
+START_TEST(test_failback_flushes_nothing)
+{
+	char *got;
+
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP);
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_UP);
+	got = flushes();
+	ck_assert_str_eq(got, "");
+	free(got);
+}
+END_TEST
+
+/* A tunnel that never carried egress (the 200 while the 100s are up)
+ * going down moves nothing, so nothing is flushed. */
+START_TEST(test_idle_tunnel_going_down_flushes_nothing)
+{
+	char *got;
+
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_DOWN);
+	got = flushes();
+	ck_assert_str_eq(got, "");
+	free(got);
+}
+END_TEST
+
+/* Everything down: egress stays on the best configured tunnels (the
+ * provider does the same), so they keep their connections. */
+START_TEST(test_all_down_keeps_the_best_and_their_connections)
+{
+	char want[96], *got;
+
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP);
+	free(flushes());
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN);
+	got = flushes();
+	/* cf3 failed and left; cf1 and cf2 are back in the set. */
+	flush_line(2, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("health to egress");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_failed_tunnel_alone_loses_its_conntrack_entries);
+	tcase_add_test(tc, test_failover_replaces_the_group_and_touches_no_route);
+	tcase_add_test(tc, test_second_tunnel_failing_flushes_only_the_second);
+	tcase_add_test(tc, test_failback_flushes_nothing);
+	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
+	tcase_add_test(tc, test_all_down_keeps_the_best_and_their_connections);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(engine_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
