@@ -182,34 +182,41 @@ flows_stop() {
 # never touches it) counting each flow's datagrams as they come in from the
 # LAN and as they leave, per interface (the tunnels cf1..cf3 and the ISPs
 # wan1, wan2): what the daemon's routing did to each packet, measured
-# where the daemon acts, before any network or VM loss downstream.
+# where the daemon acts, before any network or VM loss downstream.  Named
+# counters picked through one map lookup per packet: a chain of a rule per
+# flow and interface would cost the emulated VM more than the flows do.
 flows_cpe_counters_install() {
-	local i o
-	{
-		echo "table inet labcpe {"
-		echo "  chain in { type filter hook prerouting priority raw; policy accept;"
-		for i in $(seq 0 $((FLOWS_N - 1))); do
-			echo "    iifname \"lan0\" udp sport $((FLOWS_SPORT + i)) udp dport $FLOWS_PORT counter"
-		done
-		echo "  }"
-		echo "  chain out { type filter hook postrouting priority 500; policy accept;"
+	local i o p ins="" outs="" ctrs=""
+	for i in $(seq 0 $((FLOWS_N - 1))); do
+		p=$((FLOWS_SPORT + i))
+		ctrs+="counter in_lan0_$p { }; "
+		ins+="${ins:+, }$p : \"in_lan0_$p\""
 		for o in cf1 cf2 cf3 wan1 wan2; do
-			for i in $(seq 0 $((FLOWS_N - 1))); do
-				echo "    oifname \"$o\" udp sport $((FLOWS_SPORT + i)) udp dport $FLOWS_PORT counter"
-			done
+			ctrs+="counter out_${o}_$p { }; "
+			outs+="${outs:+, }\"$o\" . $p : \"out_${o}_$p\""
 		done
-		echo "  }"
-		echo "}"
-	} | nsx cpe nft -f - || lab_fail "cpe: flow counters not installed"
+	done
+	nsx cpe nft -f - <<-EOF || lab_fail "cpe: flow counters not installed"
+	table inet labcpe {
+		$ctrs
+		chain in {
+			type filter hook prerouting priority raw; policy accept;
+			iifname "lan0" udp dport $FLOWS_PORT counter name udp sport map { $ins }
+		}
+		chain out {
+			type filter hook postrouting priority 500; policy accept;
+			udp dport $FLOWS_PORT counter name oifname . udp sport map { $outs }
+		}
+	}
+	EOF
 }
 
 # flows_cpe_counters FILE — "in lan0 SPORT PACKETS" and "out IF SPORT
 # PACKETS" lines, from one listing of the table, into FILE.
 flows_cpe_counters() {
-	nsx cpe nft list table inet labcpe | awk '
-		/chain in / { dir = "in" } /chain out / { dir = "out" }
-		/ifname .* udp sport .* counter packets/ {
-			gsub(/"/, "", $2); print dir, $2, $5, $(NF - 2) }' | sort >"$1"
+	nsx cpe nft list counters table inet labcpe | awk '
+		$1 == "counter" { split($2, n, "_"); name = n[1] " " n[2] " " n[3] }
+		$1 == "packets" { print name, $2 }' | sort >"$1"
 }
 
 # flows_cpe_check A B IFS [SPORT…] — between the counter files A and B,
