@@ -11,6 +11,9 @@ TS_SOCK=/run/tunsteer-lab/cpe.sock
 TS_CONF=/run/tunsteer-lab/tunsteerd.conf
 TS_LOG=/run/tunsteer-lab/tunsteerd.log
 TS_PID=
+# Each scenario's log starts empty: a failure shows this scenario's lines,
+# not the previous scenario's shutdown.
+rm -f "$TS_LOG"
 
 [ -x "$TS_BIN_D" ] || lab_fail "no tunsteerd in ${TS_BIN_D%/*} (build first)"
 
@@ -19,11 +22,12 @@ TS_PID=
 # prefix 203.0.113.0/25 preferring cf1 and cf3 (one per ISP) over cf2, cf4.
 # TS_PROBE, if set, is the body of the global probe group.
 ts_conf() {
-	local out=${1:-$TS_CONF}
+	local out=${1:-$TS_CONF} probe=
+	[ -z "${TS_PROBE:-}" ] || probe="probe = { $TS_PROBE };"
 	mkdir -p "$(dirname "$out")"
 	cat >"$out" <<-CONF
 	log_level = "debug";
-	${TS_PROBE:+probe = { $TS_PROBE };}
+	$probe
 	tunnels = (
 	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
 	    address = "$(tun_cpe_addr 0)/31";
