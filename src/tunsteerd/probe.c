@@ -37,6 +37,8 @@ struct probed {
 	unsigned int ifindex;
 	struct timeval every;		/* interval_ms */
 	bool phased;			/* the first, offset, tick is past */
+	uint64_t tick_due;		/* when tick_cb should run next */
+	uint64_t expiry_due;		/* when expiry_cb should run */
 };
 
 struct probe_engine {
@@ -50,15 +52,32 @@ struct probe_engine {
 	size_t n;
 	probe_checks_fn checks_fn;
 	void *checks_arg;
+	/* Our own lateness: probes whose deadline passed while the loop was
+	 * late by more than an interval are not judged (see expire()). */
+	uint64_t late_unjudged;		/* such probes, ever */
+	uint64_t late_episodes;		/* times the loop was found late */
+	bool late_now;			/* in an episode (log once) */
 };
+
+static uint64_t
+clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t
 now_ns(void)
 {
-	struct timespec ts;
+	return clock_ns(CLOCK_MONOTONIC);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+static uint64_t
+interval_ns(const struct probed *t)
+{
+	return (uint64_t)t->h.cfg.interval_ms * 1000000u;
 }
 
 static uint64_t
@@ -104,16 +123,45 @@ sample_checks(struct probed *t, uint64_t now)
 	pe->cb(pe->arg, t->index, old);
 }
 
-/* Probes past their deadline are lost. */
+static void drain(struct probe_engine *pe);
+
+/*
+ * Note how late the loop ran a callback that was due at @due.  Late by
+ * more than an interval, the loop (the daemon, or the whole machine) did
+ * not run while probes were out: their answers may have come and gone
+ * unread or unsent, and counting them lost would fail a tunnel for our
+ * own lateness.  Logged once per episode, counted always.
+ */
+static bool
+loop_late(struct probed *t, uint64_t due, uint64_t now)
+{
+	struct probe_engine *pe = t->pe;
+	bool late = due && now > due && now - due > interval_ns(t);
+
+	if (late && !pe->late_now) {
+		pe->late_episodes++;
+		log_warnx("probe", "event loop %.0f ms late (tunnel %s's timer): "
+			  "probes that expired meanwhile are not charged to the tunnels",
+			  (now - due) / 1e6, t->name);
+	}
+	pe->late_now = late;
+	return late;
+}
+
+/* Probes past their deadline are lost, unless the loop was too late to
+ * judge them (@unjudged): then they are dropped uncounted. */
 static void
-expire(struct probed *t, uint64_t now)
+expire(struct probed *t, uint64_t now, bool unjudged)
 {
 	for (size_t i = 0; i < INFLIGHT; i++) {
 		struct probe_inflight *f = &t->fly[i];
 
 		if (f->used && now >= f->deadline_ns) {
 			f->used = false;
-			feed(t, false, 0, now);
+			if (unjudged)
+				t->pe->late_unjudged++;
+			else
+				feed(t, false, 0, now);
 		}
 	}
 }
@@ -131,8 +179,10 @@ arm_expiry(struct probed *t, uint64_t now)
 			first = t->fly[i].deadline_ns;
 	if (first == UINT64_MAX) {
 		event_del(t->expiry);
+		t->expiry_due = 0;
 		return;
 	}
+	t->expiry_due = first;
 	first = first > now ? first - now : 0;
 	tv.tv_sec = (time_t)(first / 1000000000u);
 	tv.tv_usec = (suseconds_t)(first % 1000000000u / 1000u);
@@ -147,7 +197,10 @@ expiry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	expire(t, now);
+	/* Answers already queued count first: the kernel's receive time
+	 * decides, not when we get round to reading. */
+	drain(t->pe);
+	expire(t, now, loop_late(t, t->expiry_due, now));
 	arm_expiry(t, now);
 }
 
@@ -204,43 +257,74 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct probed *t = arg;
 	uint64_t now = now_ns();
 
+	(void)fd;
+	(void)what;
 	sample_checks(t, now);
 	if (!t->phased) {	/* from its phase on, every interval */
 		t->phased = true;
 		event_add(t->timer, &t->every);
 	}
-	expire(t, now);
+	drain(t->pe);
+	expire(t, now, loop_late(t, t->tick_due, now));
+	t->tick_due = now + interval_ns(t);
 	send_probe(t, now);
 	arm_expiry(t, now);
 }
 
-static void
-rx_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * When the kernel received the datagram, on CLOCK_MONOTONIC: from its
+ * SO_TIMESTAMPNS stamp (CLOCK_REALTIME), or @now without one.  Never
+ * later than @now, so a step of the wall clock cannot make an answer
+ * late, only (at worst) early by the step.
+ */
+static uint64_t
+rx_time(const struct timespec *stamp, uint64_t now)
 {
-	struct probe_engine *pe = arg;
+	uint64_t real_now = clock_ns(CLOCK_REALTIME), real_rx, ago;
 
+	if (stamp == NULL || stamp->tv_sec < 0)
+		return now;
+	real_rx = (uint64_t)stamp->tv_sec * 1000000000u + (uint64_t)stamp->tv_nsec;
+	ago = real_now > real_rx ? real_now - real_rx : 0;
+	return ago < now ? now - ago : now;
+}
+
+/* Read every answer queued on the socket. */
+static void
+drain(struct probe_engine *pe)
+{
 	for (;;) {
 		uint8_t buf[512];
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			  CMSG_SPACE(sizeof(struct timespec))];
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
 		unsigned int ifindex = 0;
+		struct timespec stamp;
+		bool stamped = false;
 		struct probe_pkt p;
 		struct probed *t;
 		struct probe_inflight *f;
 		uint32_t src;
 		ssize_t n = recvmsg(pe->fd, &mh, MSG_DONTWAIT);
-		uint64_t now = now_ns();
+		uint64_t now = now_ns(), rx;
 
 		if (n < 0)
 			return;	/* EAGAIN, or an error the next probe will see */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
 			    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
 				ifindex = (unsigned int)((struct in_pktinfo *)
 					  CMSG_DATA(c))->ipi_ifindex;
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(stamp))) {
+				memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+				stamped = true;
+			}
+		}
+		rx = rx_time(stamped ? &stamp : NULL, now);
 		if (probe_pkt_parse(buf, (size_t)n, pe->ident, &p, &src) < 0)
 			continue;
 		if (p.tunnel >= pe->n)
@@ -256,17 +340,25 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		f->used = false;
-		/* Its deadline passed before we read it: lost, as if the
-		 * expiry had run first (the loop may have been busy). */
-		if (now > f->deadline_ns) {
+		/* Judged by when the kernel received it, not when the loop
+		 * got round to reading it: a busy loop is not a lossy tunnel. */
+		if (rx > f->deadline_ns) {
 			log_debug("probe", "tunnel %s: reply %u after its %u ms "
 				  "timeout: lost", t->name, p.seq,
 				  (unsigned int)((f->deadline_ns - f->sent_ns) / 1000000u));
 			feed(t, false, 0, now);
 			continue;
 		}
-		feed(t, true, (uint32_t)((now - f->sent_ns) / 1000u), now);
+		feed(t, true, (uint32_t)((rx > f->sent_ns ? rx - f->sent_ns : 0) / 1000u), now);
 	}
+}
+
+static void
+rx_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain(arg);
 }
 
 struct probe_engine *
@@ -295,6 +387,7 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 	/* Only echo replies reach us, with the interface they came in on. */
 	if (setsockopt(pe->fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
 	    setsockopt(pe->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(pe->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
 	    (pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
 	    event_add(pe->rx, NULL) < 0) {
 		*err = errno ? -errno : -ENOMEM;
@@ -423,4 +516,16 @@ probe_health_of(const struct probe_engine *pe, const char *name)
 		if (strcmp(pe->t[i].name, name) == 0)
 			return &pe->t[i].h;
 	return NULL;
+}
+
+uint64_t
+probe_engine_late_unjudged(const struct probe_engine *pe)
+{
+	return pe ? pe->late_unjudged : 0;
+}
+
+uint64_t
+probe_engine_late_episodes(const struct probe_engine *pe)
+{
+	return pe ? pe->late_episodes : 0;
 }

@@ -53,6 +53,16 @@ void probe_engine_set_checks_source(struct probe_engine *pe,
  */
 uint64_t probe_phase_us(size_t i, size_t n, unsigned int interval_ms);
 
+/*
+ * Our own lateness, counted: probes whose deadline passed while the event
+ * loop was late by more than their interval are not charged to their
+ * tunnel (they are neither answered nor lost), and each time the loop is
+ * found that late is one episode (logged once).  Answers are judged by the
+ * kernel's receive time (SO_TIMESTAMPNS), not by when the loop reads them.
+ */
+uint64_t probe_engine_late_unjudged(const struct probe_engine *pe);
+uint64_t probe_engine_late_episodes(const struct probe_engine *pe);
+
 /* Health of tunnel @i of the config last given, or NULL. */
 const struct health *probe_health(const struct probe_engine *pe, size_t i);
 /* Health of the tunnel called @name, or NULL. */
