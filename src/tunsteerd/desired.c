@@ -286,7 +286,8 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 		if (effective(&pol->tunnels[i], health) < best)
 			best = effective(&pol->tunnels[i], health);
 	/* Every tunnel down and the policy asks for the ISP then: no route
-	 * in the table, so the lookup falls through to the main table. */
+	 * in the table, not even the fallback, so the lookup falls through to
+	 * the main table. */
 	if (pol->all_down_isp && pol->n_tunnels && health &&
 	    best >= HEALTH_PENALTY_DOWN) {
 		bool all_down = true;
@@ -301,6 +302,16 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 		/* Not reachable from a validated config; never leak. */
 		r.blackhole = true;
 		return kernel_state_add_route(ks, &r);
+	}
+	/* Fail closed: if the route through the group is missing (a kernel
+	 * error, a link deleted under us), the lookup ends here, not in main. */
+	{
+		struct kernel_route fb = r;
+
+		fb.blackhole = true;
+		fb.metric = DESIRED_FALLBACK_METRIC;
+		if ((err = kernel_state_add_route(ks, &fb)) < 0)
+			return err;
 	}
 	for (size_t i = 0; i < pol->n_tunnels; i++) {
 		const struct config_policy_tunnel *pt = &pol->tunnels[i];

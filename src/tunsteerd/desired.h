@@ -29,6 +29,12 @@
 #define DESIRED_PIN_PRIO_BASE 21000
 #define DESIRED_POLICY_TABLE_BASE 21100	/* + policy index */
 #define DESIRED_POLICY_PRIO_BASE 21100
+/* Every policy table's last resort: a blackhole default behind the route
+ * through the tunnels, so that authorized traffic never falls through to
+ * the main table (the ISP, in clear) because that route could not be
+ * installed or was deleted under us.  Only all_down = "isp" with every
+ * tunnel down by health leaves the table empty. */
+#define DESIRED_FALLBACK_METRIC 0xffffffffu
 #define DESIRED_MAX_UPLINKS 100
 #define DESIRED_MAX_POLICIES 800
 #define DESIRED_FWMARK_BASE 0x74730000u	/* + policy index + 1 */

@@ -87,7 +87,19 @@ find_route(const struct kernel_state *ks, uint32_t table, const char *dst)
 	ck_assert_int_eq(ts_prefix_parse(dst, false, &p), 0);
 	for (size_t i = 0; i < ks->n_routes; i++)
 		if (ks->routes[i].table == table &&
+		    ks->routes[i].metric != DESIRED_FALLBACK_METRIC &&
 		    ts_prefix_equal(&ks->routes[i].dst, &p))
+			return &ks->routes[i];
+	return NULL;
+}
+
+/* The policy table's fail-closed fallback, or NULL. */
+static const struct kernel_route *
+find_fallback(const struct kernel_state *ks, uint32_t table)
+{
+	for (size_t i = 0; i < ks->n_routes; i++)
+		if (ks->routes[i].table == table &&
+		    ks->routes[i].metric == DESIRED_FALLBACK_METRIC)
 			return &ks->routes[i];
 	return NULL;
 }
@@ -449,6 +461,7 @@ START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
 	pol.all_down_isp = true;
 	ck_assert_int_eq(desired_build(&conf, h, &ks, &ns), 0);
 	ck_assert_ptr_null(find_route(&ks, 21100, "0.0.0.0/0"));
+	ck_assert_ptr_null(find_fallback(&ks, 21100));
 	/* The rule stays: the lookup falls through an empty table. */
 	ck_assert_uint_eq(ks.n_rules, 3);
 	kernel_state_free(&ks);
@@ -456,6 +469,43 @@ START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
 	/* One tunnel degraded but alive: it carries egress. */
 	h[2] = HEALTH_DEGRADED;
 	policy_route_is(h, "cf3*1");
+}
+END_TEST
+
+/* Whatever the health, unless all_down = "isp" with every tunnel down,
+ * the policy table ends in a blackhole default behind the tunnels' route:
+ * authorized traffic never reaches the main table by accident. */
+START_TEST(test_policy_table_fails_closed_behind_the_tunnels_route)
+{
+	enum health_state states[][3] = {
+		{ HEALTH_UP, HEALTH_UP, HEALTH_UP },
+		{ HEALTH_DOWN, HEALTH_DOWN, HEALTH_DEGRADED },
+		{ HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN },
+	};
+
+	for (int isp = 0; isp < 2; isp++) {
+		for (size_t c = 0; c < sizeof(states) / sizeof(states[0]); c++) {
+			struct kernel_state ks;
+			struct nft_state ns;
+			const struct kernel_route *fb;
+			char text[256];
+
+			pol.all_down_isp = isp;
+			ck_assert_int_eq(desired_build(&conf, states[c], &ks, &ns), 0);
+			fb = find_fallback(&ks, 21100);
+			if (isp && c == 2) {
+				ck_assert_ptr_null(fb);
+			} else {
+				route_text(fb, text, sizeof(text));
+				ck_assert_msg(fb->blackhole && fb->protocol == KERNEL_RTPROT_TUNSTEER &&
+					      fb->dst.len == 0 && fb->nhid == 0,
+					      "case %zu isp %d: fallback %s", c, isp, text);
+				ck_assert_ptr_nonnull(find_route(&ks, 21100, "0.0.0.0/0"));
+			}
+			kernel_state_free(&ks);
+			nft_state_free(&ns);
+		}
+	}
 }
 END_TEST
 
@@ -473,6 +523,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
 	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);
 	tcase_add_test(tc, test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp);
+	tcase_add_test(tc, test_policy_table_fails_closed_behind_the_tunnels_route);
 	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
 	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);

@@ -146,6 +146,37 @@ START_TEST(test_failed_tunnel_alone_loses_its_conntrack_entries)
 }
 END_TEST
 
+static void
+policy_default_cb(const struct kernel_route *r, void *arg)
+{
+	char *out = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE && r->dst.len == 0)
+		snprintf(out + strlen(out), 256 - strlen(out), "%s%s",
+			 r->blackhole ? "blackhole" : r->nhid ? "group" : "other",
+			 r->metric == DESIRED_FALLBACK_METRIC ? "@fallback " : " ");
+}
+
+/*
+ * Someone deletes our tunnel links: the kernel takes the paths, the group
+ * and the policy's route through it with them.  Until the next reconcile
+ * puts them back, the policy table must still end the lookup: in a
+ * blackhole, not in the main table (out through the ISP in clear).
+ */
+START_TEST(test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us)
+{
+	char defaults[256] = "";
+
+	for (int i = 0; i < 3; i++) {
+		const char *name = engine_config(e)->tunnels[i].name;
+
+		ck_assert_int_eq(k->link_del(k, name), 0);
+	}
+	ck_assert_int_eq(k->route_dump(k, policy_default_cb, defaults), 0);
+	ck_assert_str_eq(defaults, "blackhole@fallback ");
+}
+END_TEST
+
 /* Egress moves by replacing the policy's group, nothing else. */
 START_TEST(test_failover_replaces_the_group_and_touches_no_route)
 {
@@ -226,6 +257,7 @@ engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_failed_tunnel_alone_loses_its_conntrack_entries);
 	tcase_add_test(tc, test_failover_replaces_the_group_and_touches_no_route);
+	tcase_add_test(tc, test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us);
 	tcase_add_test(tc, test_second_tunnel_failing_flushes_only_the_second);
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
