@@ -178,6 +178,41 @@ flows_stop() {
 	FLOWS_TX_PID= FLOWS_RX_PID= FLOWS_CTL_PID=
 }
 
+# flows_summary [SPORT…] — the receiver's own drops, then one line per
+# flow of the last report (all flows, or those with the given source ports):
+# "SPORT lost=… run=…ms gap=…ms dup=… reord=…".
+flows_summary() {
+	jq -r '"receiver socket drops: \(.socket_drops)"' "$FLOWS_REPORT"
+	jq -r --arg ports "$*" '
+		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
+		| .flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
+		| "\(.sport) lost=\(.lost) run=\(.max_loss_ms)ms gap=\(.max_gap_ms)ms dup=\(.duplicates) reord=\(.reordered)"' \
+		"$FLOWS_REPORT"
+}
+
+# flows_on TUNNEL… — true if, over a short window, every flow arrived by
+# exactly one tunnel and that tunnel is one of TUNNEL… (edge names gt0…);
+# the per-flow result stays in $FLOWS_DIR/where.
+flows_on() {
+	flows_where 0.5 >"$FLOWS_DIR/where"
+	awk -v ok=" $* " '$2 == "-" || index($2, ",") || !index(ok, " " $2 " ") { bad = 1 }
+		END { exit bad }' "$FLOWS_DIR/where"
+}
+
+# flows_via TUNNEL — source ports of the flows on TUNNEL in the last flows_on.
+flows_via() { awk -v t="$1" '$2 == t { printf "%s%s", sep, $1; sep = " " }' "$FLOWS_DIR/where"; }
+
+# flows_max FIELD [SPORT…] — the largest FIELD (lost, max_gap_ms, …) over
+# the given flows (default all) in the last report.
+flows_max() {
+	local field=$1
+	shift
+	jq -r --arg ports "$*" --arg f "$field" '
+		($ports | split(" ") | map(select(. != "") | tonumber)) as $p
+		| [.flows[] | select(($p | length) == 0 or (.sport as $s | any($p[]; . == $s)))
+		   | .[$f]] | max // 0' "$FLOWS_REPORT"
+}
+
 # flows_cpe_counters_install — on the cpe, a table of its own (tunsteerd
 # never touches it) counting each flow's datagrams as they come in from the
 # LAN and as they leave, per interface (the tunnels cf1..cf3 and the ISPs

@@ -68,14 +68,21 @@ nsx() {
 
 # lab_wait SECONDS DESCRIPTION CMD… — poll CMD (every 0.1 s) until it
 # succeeds; fail the scenario with DESCRIPTION if it never does.
+# On failure it shows what the last attempt printed.
 lab_wait() {
-	local limit=$1 what=$2 deadline
+	local limit=$1 what=$2 deadline out
 	shift 2
+	out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
 	deadline=$(( $(date +%s%N) + limit * 1000000000 ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s%N)" -lt "$deadline" ] || lab_fail "timed out after ${limit}s waiting for: $what"
+	until "$@" >"$out" 2>&1; do
+		if [ "$(date +%s%N)" -ge "$deadline" ]; then
+			[ ! -s "$out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$out"; } >&2
+			rm -f "$out"
+			lab_fail "timed out after ${limit}s waiting for: $what"
+		fi
 		sleep 0.1
 	done
+	rm -f "$out"
 }
 
 # lab_ping NS SRC DST — one round trip within 2 s, or fail.
