@@ -20,9 +20,12 @@ struct engine {
 	struct config *conf;		/* NULL until the first load */
 	struct kernel_state want;
 	struct nft_state nft_want;
-	time_t started, loaded;
+	time_t loaded;
+	struct timespec started;	/* CLOCK_MONOTONIC: uptime survives clock steps */
 	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
-	bool kernel_ok;			/* last apply had no failures */
+	bool kernel_ok;			/* last reconcile had no failures */
+	engine_retry_fn nft_retry_fn;	/* a failed nft apply wants a retry */
+	void *nft_retry_arg;
 	engine_health_fn health_fn;
 	void *health_arg;
 	engine_config_fn config_fn;
@@ -30,6 +33,22 @@ struct engine {
 	engine_checks_fn checks_fn;
 	void *checks_arg;
 };
+
+void
+engine_set_nft_retry_hook(struct engine *e, engine_retry_fn fn, void *arg)
+{
+	e->nft_retry_fn = fn;
+	e->nft_retry_arg = arg;
+}
+
+unsigned int
+engine_nft_failures(const struct engine *e)
+{
+	struct nft_sync_status st;
+
+	nft_sync_status(e->nft, &st);
+	return st.failures;
+}
 
 void
 engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg)
@@ -87,7 +106,7 @@ engine_create(struct kernel_ops *ops)
 		engine_destroy(e, true);
 		return NULL;
 	}
-	e->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &e->started);
 	return e;
 }
 
@@ -138,9 +157,11 @@ apply(struct engine *e, const char *why)
 	t2 = now_ms();
 	if (nerr < 0) {
 		errno = -nerr;
-		log_warn("engine", "%s: nft table not applied", why);
+		log_warn("engine", "%s: nft table not applied; retrying", why);
+		if (e->nft_retry_fn)
+			e->nft_retry_fn(e->nft_retry_arg);
 	}
-	e->kernel_ok = err == 0 && nerr == 0;
+	e->kernel_ok = err == 0;
 	if (st.added || st.changed || st.deleted || st.failed || nft_changes)
 		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed), nft %u"
 			 " (%.0f ms + %.0f ms)", why, st.added, st.changed,
@@ -651,11 +672,16 @@ void
 engine_view_status(struct engine *e, bool json, FILE *out)
 {
 	const struct config *c = e->conf;
-	time_t now = time(NULL);
+	struct nft_sync_status ns;
+	struct timespec mono;
+	long long up;
 
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	up = (long long)(mono.tv_sec - e->started.tv_sec);
+	nft_sync_status(e->nft, &ns);
 	if (json) {
 		fprintf(out, "{\"version\":\"%s\",\"uptime\":%lld,\"config\":",
-			PACKAGE_VERSION, (long long)(now - e->started));
+			PACKAGE_VERSION, up);
 		if (c)
 			json_str(out, c->path ? c->path : "");
 		else
@@ -663,18 +689,32 @@ engine_view_status(struct engine *e, bool json, FILE *out)
 		fprintf(out, ",\"failovers\":%u,\"conntrack_flushes\":%u",
 			e->failovers, e->ct_flushes);
 		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
-			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu}\n",
+			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu",
 			e->loads, e->failed_loads, e->repairs,
-			e->kernel_ok ? "true" : "false", c ? c->n_tunnels : 0,
-			c ? c->n_policies : 0);
+			e->kernel_ok && ns.in_sync ? "true" : "false",
+			c ? c->n_tunnels : 0, c ? c->n_policies : 0);
+		fprintf(out, ",\"nft_in_sync\":%s,\"nft_failures\":%u,"
+			"\"nft_out_of_sync_s\":%llu,\"nft_error\":",
+			ns.in_sync ? "true" : "false", ns.failures,
+			(unsigned long long)(ns.out_of_sync_ms / 1000u));
+		if (ns.in_sync)
+			fprintf(out, "null");
+		else
+			json_str(out, strerror(-ns.err));
+		fprintf(out, "}\n");
 		return;
 	}
-	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION,
-		(long long)(now - e->started));
+	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION, up);
 	fprintf(out, "config:   %s (%u loads, %u failed)\n",
 		c && c->path ? c->path : "(none)", e->loads, e->failed_loads);
 	fprintf(out, "kernel:   %s, %u repairs\n",
 		e->kernel_ok ? "in sync" : "pending retries", e->repairs);
+	if (ns.in_sync)
+		fprintf(out, "nft:      in sync\n");
+	else
+		fprintf(out, "nft:      OUT OF SYNC for %llus, %u failed attempts: %s\n",
+			(unsigned long long)(ns.out_of_sync_ms / 1000u),
+			ns.failures, strerror(-ns.err));
 	fprintf(out, "egress:   %u failovers, %u conntrack flushes\n",
 		e->failovers, e->ct_flushes);
 	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,

@@ -56,6 +56,16 @@ void engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg);
 
 /* Called with every config about to be used, before anything changes; a
  * negative return refuses it (the old one keeps running). */
+/*
+ * Called when applying our nft table failed (the engine keeps what it
+ * wanted): the daemon arms a retry, backing off by engine_nft_failures()
+ * (failed attempts in a row; 0 once the table went in), and calls
+ * engine_nft_check() when it fires.
+ */
+typedef void (*engine_retry_fn)(void *arg);
+void engine_set_nft_retry_hook(struct engine *e, engine_retry_fn fn, void *arg);
+unsigned int engine_nft_failures(const struct engine *e);
+
 typedef int (*engine_config_fn)(void *arg, const struct config *conf);
 void engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
@@ -17,7 +18,23 @@ struct nft_sync {
 	bool applied;			/* last is what the kernel has */
 	struct nft_state last;
 	char *readback;			/* "list table" when known good, or NULL */
+	/* Out of sync: the last apply failed and @pending still has to go
+	 * in; nft_sync_check() retries it. */
+	bool failing;
+	struct nft_state pending;
+	int fail_err;
+	unsigned int failures;		/* in a row */
+	uint64_t fail_since_ms;		/* CLOCK_MONOTONIC */
 };
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void
 str_elements(struct strbuf *b, const struct ts_prefix *e, size_t n)
@@ -142,8 +159,48 @@ nft_sync_destroy(struct nft_sync *s)
 	if (s == NULL)
 		return;
 	nft_state_free(&s->last);
+	nft_state_free(&s->pending);
 	free(s->readback);
 	free(s);
+}
+
+static int copy_state(struct nft_state *dst, const struct nft_state *src);
+
+/* The apply of @want failed with @err: keep it to retry, and say since
+ * when we are out of sync. */
+static void
+note_failure(struct nft_sync *s, const struct nft_state *want, int err)
+{
+	struct nft_state keep;
+
+	if (want != &s->pending) {
+		if (copy_state(&keep, want) < 0) {
+			nft_state_free(&keep);
+			/* Without a copy, retry what we have (maybe older). */
+		} else {
+			nft_state_free(&s->pending);
+			s->pending = keep;
+		}
+	}
+	if (!s->failing) {
+		s->failing = true;
+		s->fail_since_ms = mono_ms();
+		s->failures = 0;
+	}
+	s->failures++;
+	s->fail_err = err;
+}
+
+static void
+note_success(struct nft_sync *s)
+{
+	if (s->failing)
+		log_notice("nft", "table %s applied after %u failed attempts",
+			   KERNEL_NFT_TABLE, s->failures);
+	s->failing = false;
+	s->failures = 0;
+	s->fail_err = 0;
+	nft_state_free(&s->pending);
 }
 
 static void
@@ -192,21 +249,26 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	}
 	if (script == NULL) {
 		forget(s);
+		note_failure(s, want, -ENOMEM);
 		return -ENOMEM;
 	}
 	err = s->ops->nft_run(s->ops, script, NULL);
 	free(script);
 	forget(s);
-	if (err < 0)
+	if (err < 0) {
+		note_failure(s, want, err);
 		return err;
+	}
 	/* No read-back here: listing a large table costs as much as writing
 	 * it, and nobody else has touched it until a foreign commit says so
 	 * (nft_sync_check()). */
 	if ((err = copy_state(&s->last, want)) < 0) {
 		forget(s);
+		note_failure(s, want, err);
 		return err;
 	}
 	s->applied = true;
+	note_success(s);
 	if (changes)
 		*changes = n;
 	return 0;
@@ -234,6 +296,17 @@ nft_sync_check(struct nft_sync *s)
 	char *now = NULL, cmd[64];
 	int err;
 
+	if (s->failing) {
+		/* Our last apply never took: try it again, whole. */
+		struct nft_state want = s->pending;
+
+		memset(&s->pending, 0, sizeof(s->pending));
+		err = nft_sync_apply(s, &want, NULL);
+		nft_state_free(&want);
+		if (err == 0 && (err = read_back(s)) < 0)
+			forget(s);
+		return err < 0 ? err : 1;
+	}
 	if (!s->applied)
 		return 0;
 	if (s->readback == NULL) {
@@ -257,12 +330,23 @@ nft_sync_check(struct nft_sync *s)
 	return err < 0 ? err : 1;
 }
 
+void
+nft_sync_status(const struct nft_sync *s, struct nft_sync_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->in_sync = !s->failing;
+	st->err = s->fail_err;
+	st->failures = s->failures;
+	st->out_of_sync_ms = s->failing ? mono_ms() - s->fail_since_ms : 0;
+}
+
 int
 nft_sync_flush(struct nft_sync *s)
 {
 	char cmd[128];
 
 	forget(s);
+	note_success(s);
 	snprintf(cmd, sizeof(cmd), "table %s {}\ndelete table %s\n",
 		 KERNEL_NFT_TABLE, KERNEL_NFT_TABLE);
 	return s->ops->nft_run(s->ops, cmd, NULL);

@@ -21,7 +21,8 @@ void nft_sync_destroy(struct nft_sync *s);
  * Make our table match @want.  @changes, if not NULL, gets the number of
  * nft commands issued (0: already matched).  Returns 0 or a negative
  * errno; on error the last applied state is forgotten, so the next call
- * replaces the table whole.
+ * replaces the table whole, and @want is kept: the table is out of sync
+ * (nft_sync_status()) until nft_sync_check() or another apply succeeds.
  */
 int nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 		   unsigned int *changes) __attribute__((warn_unused_result));
@@ -30,10 +31,22 @@ int nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
  * After another process committed an nftables change: if our table no
  * longer reads back as we left it, put it back.  The first check after
  * one of our own changes has nothing to compare with and re-asserts the
- * table whole (one atomic replace); later checks compare.  Returns 1 if it
- * found and repaired a change, 0 if not, or a negative errno.
+ * table whole (one atomic replace); later checks compare.  Out of sync
+ * (a failed apply), it retries that apply instead.  Returns 1 if it
+ * found and repaired a change or a retry took, 0 if nothing was to do,
+ * or a negative errno (still out of sync: call again later, backing off).
  */
 int nft_sync_check(struct nft_sync *s) __attribute__((warn_unused_result));
+
+/* Whether the kernel has the table we last asked for; if not, why (the
+ * last error), after how many failed attempts in a row, and for how long. */
+struct nft_sync_status {
+	bool in_sync;
+	int err;			/* negative errno of the last failure */
+	unsigned int failures;
+	uint64_t out_of_sync_ms;
+};
+void nft_sync_status(const struct nft_sync *s, struct nft_sync_status *st);
 
 /* Delete our table (clean shutdown). */
 int nft_sync_flush(struct nft_sync *s) __attribute__((warn_unused_result));

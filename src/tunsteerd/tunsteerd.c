@@ -95,13 +95,30 @@ resync_cb(evutil_socket_t fd, short what, void *arg)
 	(void)engine_resync(d->engine);
 }
 
+/* Our nft table is out of sync (an apply failed): try again in 1 s,
+ * doubling up to 30 s while it keeps failing. */
+static void
+nft_retry_cb(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned int n = engine_nft_failures(d->engine);
+	struct timeval tv = { n > 5 ? 30 : 1 << (n ? n - 1 : 0), 0 };
+
+	if (tv.tv_sec > 30)
+		tv.tv_sec = 30;
+	evtimer_add(d->nft_ev, &tv);
+}
+
 static void
 nft_check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (engine_nft_check(d->engine) < 0)
-		log_warnx("nft", "restoring our table failed; retrying at the next event");
+	if (engine_nft_check(d->engine) < 0) {
+		log_warnx("nft", "our table is still not applied (%u attempts); retrying",
+			  engine_nft_failures(d->engine));
+		nft_retry_cb(d);
+	}
 }
 
 static void
@@ -382,6 +399,7 @@ main(int argc, char **argv)
 
 	d.resync_ev = evtimer_new(d.base, resync_cb, &d);
 	d.nft_ev = evtimer_new(d.base, nft_check_cb, &d);
+	engine_set_nft_retry_hook(d.engine, nft_retry_cb, &d);
 	d.period_ev = event_new(d.base, -1, EV_PERSIST, period_cb, &d);
 	if (!d.resync_ev || !d.nft_ev || !d.period_ev ||
 	    event_add(d.period_ev, &(struct timeval){ RESYNC_PERIOD_S, 0 }) != 0)

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "tunsteerd/desired.h"
@@ -452,6 +453,53 @@ START_TEST(test_nft_prefix_change_is_applied_as_one_element_delete_and_add)
 }
 END_TEST
 
+/*
+ * The kernel refuses our table (twice): we are out of sync, say why and
+ * since when, and every check retries the same table whole until it
+ * goes in; a check then has nothing left to do.
+ */
+START_TEST(test_nft_failed_apply_is_retried_until_it_takes_and_status_tells)
+{
+	struct kernel_ops *k = kernel_fake_create();
+	struct nft_sync *s = nft_sync_create(k);
+	struct nft_sync_status st;
+	struct kernel_state ks;
+	struct nft_state ns;
+	const char *log;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	kernel_fake_fail_next(k, -EIO);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, NULL), -EIO);
+	nft_sync_status(s, &st);
+	ck_assert(!st.in_sync);
+	ck_assert_int_eq(st.err, -EIO);
+	ck_assert_uint_eq(st.failures, 1);
+	(void)kernel_fake_ops_log(k);
+
+	kernel_fake_fail_next(k, -ENOBUFS);
+	ck_assert_int_eq(nft_sync_check(s), -ENOBUFS);
+	nft_sync_status(s, &st);
+	ck_assert(!st.in_sync);
+	ck_assert_int_eq(st.err, -ENOBUFS);
+	ck_assert_uint_eq(st.failures, 2);
+	(void)kernel_fake_ops_log(k);
+
+	ck_assert_int_eq(nft_sync_check(s), 1);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 203.0.113.0/25 }\n"));
+	nft_sync_status(s, &st);
+	ck_assert(st.in_sync);
+	ck_assert_uint_eq(st.failures, 0);
+	ck_assert_int_eq(nft_sync_check(s), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+	nft_sync_destroy(s);
+	k->destroy(k);
+}
+END_TEST
+
 START_TEST(test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp)
 {
 	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN };
@@ -524,6 +572,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);
 	tcase_add_test(tc, test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp);
 	tcase_add_test(tc, test_policy_table_fails_closed_behind_the_tunnels_route);
+	tcase_add_test(tc, test_nft_failed_apply_is_retried_until_it_takes_and_status_tells);
 	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
 	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);
