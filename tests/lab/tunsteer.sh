@@ -76,8 +76,9 @@ ts_stop() {
 }
 
 # Show the daemon's log when a scenario fails.
+# A trap that runs other commands first passes the scenario's status.
 ts_on_exit() {
-	local rc=$?
+	local rc=${1:-$?}
 	ts_stop
 	if [ $rc -ne 0 ] && [ -r "$TS_LOG" ]; then
 		echo "--- tunsteerd log (last 60 lines)" >&2
