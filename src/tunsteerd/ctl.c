@@ -164,7 +164,9 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	/* libevent only disables reading on a timeout: without the free a
+	 * silent client would hold its descriptor for ever. */
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(arg);
 }
 
