@@ -25,6 +25,7 @@
 
 #include <event2/event.h>
 
+#include "lib/ctl_client.h"
 #include "lib/ctl_server.h"
 #include "edge/edge_checks.h"
 #include "edge/edge_config.h"
@@ -458,8 +459,12 @@ main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		log_init("tunsteer-edge", true, LOG_LVL_NOTICE);
-		return ctl_client_run(o.sock ? o.sock : EDGE_DEFAULT_SOCK, o.json,
-				      argc - optind, argv + optind, "tunsteer-edge");
+		const struct ctl_client cc = {
+			.sock = o.sock ? o.sock : EDGE_DEFAULT_SOCK,
+			.server = "tunsteer-edge", .json = o.json,
+		};
+
+		return ctl_client_run(&cc, argc - optind, argv + optind);
 	}
 	log_init("tunsteer-edge", o.foreground || o.check_only,
 		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);

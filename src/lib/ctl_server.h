@@ -3,7 +3,8 @@
  * A control-socket server for any program (protocol: ctl_proto.h): one
  * request and one reply per connection; the program's dispatch function
  * writes the reply text.  Used by tunsteer-edge; tunsteerd's ctl.c keeps
- * its own copy of the connection handling for now.
+ * its own copy of the connection handling for now.  The client side is
+ * ctl_client.h.
  */
 #ifndef TUNSTEER_CTL_SERVER_H
 #define TUNSTEER_CTL_SERVER_H
@@ -32,14 +33,5 @@ void ctl_server_close(struct ctl_server *s);
 
 /* Does @req carry @flag (e.g. "--json") after the command? */
 bool ctl_request_has_flag(const struct ctl_request *req, const char *flag);
-
-/*
- * The client side: send @argv (plus "--json" with @json) to @sock and
- * print the reply, to stdout when the server says ok, to stderr
- * otherwise.  Returns the exit status: 0 ok, 1 error, 2 bad request.
- * @server names the program in "is … running?".
- */
-int ctl_client_run(const char *sock, bool json, int argc, char **argv,
-		   const char *server);
 
 #endif

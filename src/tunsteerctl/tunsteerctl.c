@@ -5,18 +5,12 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "lib/ctl_proto.h"
+#include "lib/ctl_client.h"
 #include "lib/log.h"
 #include "lib/version.h"
 
@@ -33,126 +27,15 @@ struct ctl_cmd {
 	const char *help;
 };
 
-static int
-ctl_connect(const struct ctl_ctx *ctx)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(ctx->sock) >= sizeof(sun.sun_path)) {
-		log_warnx("ctl", "%s: socket path too long", ctx->sock);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sun.sun_path, ctx->sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_warn("ctl", "socket");
-		return -errno;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		int err = errno;
-
-		log_warn("ctl", "connect %s (is tunsteerd running?)", ctx->sock);
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-read_all(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Send the command line as one request, print the reply: to stdout when
- * the daemon says "ok" (exit 0), to stderr otherwise (exit 1).
- */
+/* Send the command line as one request and print the reply (ctl_client). */
 static int
 ctl_request(struct ctl_ctx *ctx, int argc, char **argv)
 {
-	char *args[CTL_MAX_ARGS];
-	uint8_t hdr[4], req[CTL_MAX_REQUEST];
-	int n, fd, err, nargs = 0;
-	uint32_t len;
-	char *rep;
-	bool ok;
+	const struct ctl_client c = {
+		.sock = ctx->sock, .server = "tunsteerd", .json = ctx->json,
+	};
 
-	for (int i = 0; i < argc && nargs < CTL_MAX_ARGS - 1; i++)
-		args[nargs++] = argv[i];
-	if (ctx->json)
-		args[nargs++] = (char *)"--json";
-	if ((n = ctl_request_format(nargs, args, req, sizeof(req))) < 0) {
-		log_warnx("ctl", "request too long");
-		return 2;
-	}
-	if ((fd = ctl_connect(ctx)) < 0)
-		return 1;
-	ctl_frame_header(hdr, (uint32_t)n);
-	if ((err = write_all(fd, hdr, 4)) < 0 || (err = write_all(fd, req, (size_t)n)) < 0 ||
-	    (err = read_all(fd, hdr, 4)) < 0) {
-		errno = -err;
-		log_warn("ctl", "%s", ctx->sock);
-		close(fd);
-		return 1;
-	}
-	len = ctl_frame_len(hdr);
-	if (len > CTL_MAX_REPLY || (rep = malloc(len + 1)) == NULL) {
-		log_warnx("ctl", "reply of %u bytes refused", len);
-		close(fd);
-		return 1;
-	}
-	if ((err = read_all(fd, rep, len)) < 0) {
-		errno = -err;
-		log_warn("ctl", "reading reply");
-		free(rep);
-		close(fd);
-		return 1;
-	}
-	close(fd);
-	rep[len] = '\0';
-	ok = strncmp(rep, "ok\n", 3) == 0;
-	if (!ok && strncmp(rep, "error\n", 6) != 0) {
-		log_warnx("ctl", "malformed reply");
-		free(rep);
-		return 1;
-	}
-	fputs(rep + (ok ? 3 : 6), ok ? stdout : stderr);
-	free(rep);
-	return ok ? 0 : 1;
+	return ctl_client_run(&c, argc, argv);
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
