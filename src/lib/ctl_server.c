@@ -38,6 +38,58 @@ ctl_request_has_flag(const struct ctl_request *req, const char *flag)
 	return false;
 }
 
+const char *
+ctl_request_value(const struct ctl_request *req)
+{
+	return req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
+}
+
+bool
+ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
+		     const struct ctl_request *req, uid_t uid, FILE *out)
+{
+	const char *cmd = req->argv[0];
+	bool root = uid == 0 || uid == geteuid();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_command *c = &cmds[i];
+
+		if (strcmp(cmd, c->name) != 0)
+			continue;
+		if (!root && (c->access == CTL_PRIVILEGED ||
+			      (c->access == CTL_PRIVILEGED_TO_SET &&
+			       ctl_request_value(req) != NULL))) {
+			fprintf(out, "%s: permission denied\n", c->name);
+			return false;
+		}
+		return c->run(arg, req, ctl_request_has_flag(req, "--json"), out);
+	}
+	fprintf(out, "unknown command '%s'\n", cmd);
+	return false;
+}
+
+bool
+ctl_command_log_level(void *arg, const struct ctl_request *req, bool json,
+		      FILE *out)
+{
+	const char *want = ctl_request_value(req);
+	enum log_level lvl;
+
+	(void)arg;
+	if (want && log_level_parse(want, &lvl) < 0) {
+		fprintf(out, "log-level: unknown level '%s' "
+			"(err, warn, notice, info, debug)\n", want);
+		return false;
+	}
+	if (want) {
+		log_set_level(lvl);
+		log_notice("ctl", "log level set to %s", want);
+	}
+	fprintf(out, json ? "{\"log_level\":\"%s\"}\n" : "%s\n",
+		log_level_name(log_get_level()));
+	return true;
+}
+
 static void
 reply(struct ctl_conn *cc, bool ok, const char *text, size_t len)
 {

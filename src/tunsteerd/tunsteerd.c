@@ -23,7 +23,7 @@
 #endif
 
 #include "tunsteerd/config.h"
-#include "tunsteerd/ctl.h"
+#include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
 #include "lib/kernel_nl.h"
 #include "tunsteerd/passive.h"
@@ -347,7 +347,7 @@ main(int argc, char **argv)
 	struct daemon d = { .conf_path = o.conf };
 	struct event *sigs[3];
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct ctl *ctl;
+	struct control *ctl;
 	int err;
 
 	/* Refuse to start on a bad file before daemonizing, so the error
@@ -394,7 +394,7 @@ main(int argc, char **argv)
 	if (o.sock == NULL)
 		o.sock = engine_config(d.engine)->control_socket;
 	make_rundir(o.sock);
-	if ((ctl = ctl_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
+	if ((ctl = control_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
 		fatalx("main", "cannot open control socket %s", o.sock);
 
 	d.resync_ev = evtimer_new(d.base, resync_cb, &d);
@@ -424,7 +424,7 @@ main(int argc, char **argv)
 #endif
 	event_base_dispatch(d.base);
 
-	ctl_close(ctl);
+	control_close(ctl);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (d.mon_ev)

@@ -18,7 +18,7 @@
 
 #include <event2/event.h>
 
-#include "tunsteerd/ctl.h"
+#include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
@@ -73,13 +73,13 @@ START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 	struct event_base *base = event_base_new();
 	struct kernel_ops *k = kernel_fake_create();
 	struct engine *e = engine_create(k);
-	struct ctl *c;
+	struct control *c;
 	double took;
 	int fd;
 
 	ck_assert_ptr_nonnull(base);
 	ck_assert_ptr_nonnull(e);
-	c = ctl_listen(base, sock, e, "/nonexistent.conf");
+	c = control_listen(base, sock, e, "/nonexistent.conf");
 	ck_assert_ptr_nonnull(c);
 	fd = connect_to(sock);
 	/* The timeout is 5 s; 8 s is ample, even under sanitizers. */
@@ -87,7 +87,7 @@ START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 	ck_assert_msg(took >= 0, "a silent client still holds its connection");
 	ck_assert_msg(took >= 4.0, "let go too early (%.1f s)", took);
 	close(fd);
-	ctl_close(c);
+	control_close(c);
 	engine_destroy(e, true);
 	k->destroy(k);
 	event_base_free(base);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tunsteerd/control.h"
+#include "lib/ctl_server.h"
+#include "lib/log.h"
+
+struct control {
+	struct ctl_server *server;
+	struct engine *engine;
+	char *conf_path;
+};
+
+static bool
+cmd_status(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	(void)req;
+	engine_view_status(c->engine, json, out);
+	return true;
+}
+
+static bool
+cmd_tunnels(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	(void)req;
+	engine_view_tunnels(c->engine, json, out);
+	return true;
+}
+
+static bool
+cmd_egress(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	(void)req;
+	engine_view_egress(c->engine, json, out);
+	return true;
+}
+
+static bool
+cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	(void)req;
+	if (engine_load(c->engine, c->conf_path, out) < 0) {
+		fprintf(out, "reload failed; the running config is unchanged\n");
+		return false;
+	}
+	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
+		c->conf_path);
+	return true;
+}
+
+static const struct ctl_command control_cmds[] = {
+	{ "status", cmd_status, "daemon status and summary", CTL_ANYONE },
+	{ "tunnels", cmd_tunnels, "tunnels, their state and counters",
+	  CTL_ANYONE },
+	{ "egress", cmd_egress, "egress policies and their active tunnels",
+	  CTL_ANYONE },
+	{ "reload", cmd_reload, "re-read the configuration; on error the old "
+	  "one keeps running", CTL_PRIVILEGED },
+	{ "log-level", ctl_command_log_level, "[LEVEL]: show or set the "
+	  "daemon's log level", CTL_PRIVILEGED_TO_SET },
+};
+
+static bool
+control_dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
+{
+	return ctl_command_dispatch(control_cmds,
+				    sizeof(control_cmds) / sizeof(control_cmds[0]),
+				    arg, req, uid, out);
+}
+
+struct control *
+control_listen(struct event_base *base, const char *path, struct engine *e,
+	       const char *conf_path)
+{
+	struct control *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->conf_path = strdup(conf_path)) == NULL) {
+		log_warnx("ctl", "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->engine = e;
+	if ((c->server = ctl_server_listen(base, path, control_dispatch, c)) == NULL) {
+		free(c->conf_path);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+control_close(struct control *c)
+{
+	if (c == NULL)
+		return;
+	ctl_server_close(c->server);
+	free(c->conf_path);
+	free(c);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tunsteerd's control commands: a table of {name, function, help} served
+ * on lib's ctl_server (protocol: ctl_proto.h).  Views anyone who can open
+ * the socket (mode 0600: root) may ask; `reload` and setting the log
+ * level also need the peer (SO_PEERCRED) to be root or the daemon's uid.
+ */
+#ifndef TUNSTEER_CONTROL_H
+#define TUNSTEER_CONTROL_H
+
+#include <event2/event.h>
+
+#include "tunsteerd/engine.h"
+
+struct control;
+
+/* Listen on @path (replacing a stale socket file) and answer from @e;
+ * `reload` re-reads @conf_path.  NULL on failure, logged. */
+struct control *control_listen(struct event_base *base, const char *path,
+			       struct engine *e, const char *conf_path);
+/* Close and unlink the socket. */
+void control_close(struct control *c);
+
+#endif
