@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lib's control server on a real libevent base and UNIX socket: who may
+ * run what, and how the server defends itself against clients that are
+ * silent, slow, empty or too many.
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/ctl_server.h"
+#include "lib/log.h"
+
+static char dir[] = "/tmp/check_ctl_server.XXXXXX";
+static char sock[sizeof(dir) + 16];
+
+/* --- the command table ------------------------------------------------------ */
+
+static bool
+cmd_show(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	(void)arg;
+	(void)req;
+	fprintf(out, json ? "{\"shown\":true}\n" : "shown\n");
+	return true;
+}
+
+static bool
+cmd_change(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	(void)arg;
+	(void)req;
+	(void)json;
+	fprintf(out, "changed\n");
+	return true;
+}
+
+static const struct ctl_command cmds[] = {
+	{ "show", cmd_show, "look", CTL_ANYONE },
+	{ "reload", cmd_change, "change", CTL_PRIVILEGED },
+	{ "log-level", ctl_command_log_level, "[LEVEL]", CTL_PRIVILEGED_TO_SET },
+};
+
+/* The answer to @argv from a peer with @uid, "ok\n…" or "error\n…". */
+static char *
+ask(uid_t uid, int argc, char **argv)
+{
+	uint8_t buf[CTL_MAX_REQUEST];
+	struct ctl_request req;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int n = ctl_request_format(argc, argv, buf, sizeof(buf));
+	bool ok;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ctl_request_parse(buf, (size_t)n, &req), 0);
+	ok = ctl_command_dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), NULL,
+				  &req, uid, out);
+	fclose(out);
+	{
+		char *r = NULL;
+
+		ck_assert_int_ge(asprintf(&r, "%s%s", ok ? "ok\n" : "error\n",
+					  text), 0);
+		free(text);
+		return r;
+	}
+}
+
+#define ASK(uid, want, ...) do { \
+	char *argv_[] = { __VA_ARGS__ }; \
+	char *got_ = ask(uid, sizeof(argv_) / sizeof(argv_[0]), argv_); \
+	ck_assert_str_eq(got_, want); \
+	free(got_); \
+} while (0)
+
+/* Not root, not us: a uid no test runs as. */
+#define STRANGER ((uid_t)54321)
+
+START_TEST(test_anyone_may_look_only_root_or_the_daemon_may_change)
+{
+	log_set_level(LOG_LVL_WARN);
+	ASK(STRANGER, "ok\nshown\n", "show");
+	ASK(STRANGER, "ok\n{\"shown\":true}\n", "show", "--json");
+	ASK(STRANGER, "error\nreload: permission denied\n", "reload");
+	ASK(STRANGER, "error\nreload: permission denied\n", "reload", "--json");
+	ASK(0, "ok\nchanged\n", "reload");
+	ASK(geteuid(), "ok\nchanged\n", "reload");
+	/* log-level: showing is a view, setting a change */
+	ASK(STRANGER, "ok\nwarn\n", "log-level");
+	ASK(STRANGER, "ok\n{\"log_level\":\"warn\"}\n", "log-level", "--json");
+	ASK(STRANGER, "error\nlog-level: permission denied\n", "log-level", "debug");
+	/* the privilege is checked before the level */
+	ASK(STRANGER, "error\nlog-level: permission denied\n", "log-level", "loud");
+	ASK(0, "error\nlog-level: unknown level 'loud' "
+	    "(err, warn, notice, info, debug)\n", "log-level", "loud");
+	ASK(0, "ok\n{\"log_level\":\"err\"}\n", "log-level", "err", "--json");
+	ck_assert_int_eq(log_get_level(), LOG_LVL_ERR);
+	ASK(STRANGER, "error\nunknown command 'frobnicate'\n", "frobnicate");
+}
+END_TEST
+
+/* --- the server on a socket --------------------------------------------------- */
+
+static bool
+dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
+{
+	return ctl_command_dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), arg,
+				    req, uid, out);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(fd, 0);
+	strcpy(sun.sun_path, path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+static void
+send_frame(int fd, const void *payload, uint32_t len)
+{
+	uint8_t hdr[4];
+
+	ctl_frame_header(hdr, len);
+	ck_assert_int_eq(send(fd, hdr, 4, MSG_NOSIGNAL), 4);
+	if (len)
+		ck_assert_int_eq(send(fd, payload, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* What a client has read so far. */
+struct rx {
+	char buf[512];
+	size_t len;
+};
+
+/* One slice of the loop, then what @fd has, into @rx.  Returns 1 on EOF,
+ * 0 otherwise. */
+static int
+run_slice(struct event_base *base, int fd, struct rx *rx)
+{
+	ssize_t n;
+
+	event_base_loopexit(base, &(struct timeval){ 0, 20000 });
+	event_base_dispatch(base);
+	while ((n = read(fd, rx->buf + rx->len, sizeof(rx->buf) - 1 - rx->len)) > 0) {
+		rx->len += (size_t)n;
+		rx->buf[rx->len] = '\0';
+	}
+	if (n == 0)
+		return 1;
+	ck_assert_msg(errno == EAGAIN || errno == ECONNRESET, "read: %s",
+		      strerror(errno));
+	return errno == ECONNRESET;
+}
+
+/* The reply's payload after its 4-byte header; "" if none yet. */
+static const char *
+payload(const struct rx *rx)
+{
+	return rx->len >= 4 ? rx->buf + 4 : "";
+}
+
+/* --- a test's server ------------------------------------------------------------ */
+
+static struct event_base *base;
+static struct ctl_server *srv;
+
+static void
+server_up(void)
+{
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	srv = ctl_server_listen(base, sock, dispatch, NULL);
+	ck_assert_ptr_nonnull(srv);
+}
+
+static void
+server_down(void)
+{
+	ctl_server_close(srv);
+	event_base_free(base);
+}
+
+START_TEST(test_a_request_is_answered_over_the_socket)
+{
+	struct rx rx = { .len = 0 };
+	int fd, eof = 0;
+
+	server_up();
+	fd = connect_to(sock);
+	send_frame(fd, "show\n", 5);
+	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
+		eof = run_slice(base, fd, &rx);
+	ck_assert_int_eq(eof, 1);
+	ck_assert_str_eq(payload(&rx), "ok\nshown\n");
+	close(fd);
+	server_down();
+}
+END_TEST
+
+/* --- more tests ------------------------------------------------------------------ */
+
+int
+main(void)
+{
+	Suite *s = suite_create("ctl_server");
+	TCase *tc = tcase_create("server");
+	SRunner *sr;
+	int failed;
+
+	log_init("check_ctl_server", true, LOG_LVL_WARN);
+	if (mkdtemp(dir) == NULL)
+		return EXIT_FAILURE;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_anyone_may_look_only_root_or_the_daemon_may_change);
+	tcase_add_test(tc, test_a_request_is_answered_over_the_socket);
+	/* more tests */
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	unlink(sock);
+	rmdir(dir);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
