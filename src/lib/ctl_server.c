@@ -133,7 +133,12 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_copyout(in, hdr, 4);
 	n = ctl_frame_len(hdr);
-	if (n == 0 || n > CTL_MAX_REQUEST) {
+	if (n == 0) {
+		reply(cc, false, "empty request\n", 14);
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	if (n > CTL_MAX_REQUEST) {
 		log_warnx("ctl", "request of %u bytes refused", n);
 		reply(cc, false, "request too large\n", 18);
 		bufferevent_disable(bev, EV_READ);

@@ -224,6 +224,24 @@ START_TEST(test_a_request_is_answered_over_the_socket)
 }
 END_TEST
 
+/* A frame of length 0 is an empty request, not one too large. */
+START_TEST(test_a_zero_length_frame_is_an_empty_request)
+{
+	struct rx rx = { .len = 0 };
+	int fd, eof = 0;
+
+	server_up();
+	fd = connect_to(sock);
+	send_frame(fd, NULL, 0);
+	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
+		eof = run_slice(base, fd, &rx);
+	ck_assert_int_eq(eof, 1);
+	ck_assert_str_eq(payload(&rx), "error\nempty request\n");
+	close(fd);
+	server_down();
+}
+END_TEST
+
 /* --- more tests ------------------------------------------------------------------ */
 
 int
@@ -241,6 +259,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_anyone_may_look_only_root_or_the_daemon_may_change);
 	tcase_add_test(tc, test_a_request_is_answered_over_the_socket);
+	tcase_add_test(tc, test_a_zero_length_frame_is_an_empty_request);
 	/* more tests */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
