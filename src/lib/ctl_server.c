@@ -23,9 +23,17 @@ struct ctl_server {
 	char *path;
 };
 
+/* A whole request must arrive within this from accept, however it
+ * trickles in; then the reply must make progress at least this often. */
+#define CTL_REQUEST_DEADLINE_S 5
+#define CTL_WRITE_TIMEOUT_S 5
+
+static const struct timeval request_deadline = { CTL_REQUEST_DEADLINE_S, 0 };
+
 struct ctl_conn {
 	struct ctl_server *s;
 	struct bufferevent *bev;
+	struct event *deadline;	/* until the request is complete */
 	uid_t uid;
 };
 
@@ -106,8 +114,29 @@ reply(struct ctl_conn *cc, bool ok, const char *text, size_t len)
 static void
 conn_free(struct ctl_conn *cc)
 {
+	if (cc->deadline)
+		event_free(cc->deadline);
 	bufferevent_free(cc->bev);
 	free(cc);
+}
+
+/* No more reading: the request is complete or refused, and the deadline
+ * no longer applies (the reply has the write timeout). */
+static void
+conn_stop_reading(struct ctl_conn *cc)
+{
+	bufferevent_disable(cc->bev, EV_READ);
+	event_del(cc->deadline);
+}
+
+static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *cc = arg;
+
+	log_info("ctl", "request from uid %u incomplete after %d s; closed",
+		 (unsigned)cc->uid, CTL_REQUEST_DEADLINE_S);
+	conn_free(cc);
 }
 
 static void
@@ -135,20 +164,20 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	n = ctl_frame_len(hdr);
 	if (n == 0) {
 		reply(cc, false, "empty request\n", 14);
-		bufferevent_disable(bev, EV_READ);
+		conn_stop_reading(cc);
 		return;
 	}
 	if (n > CTL_MAX_REQUEST) {
 		log_warnx("ctl", "request of %u bytes refused", n);
 		reply(cc, false, "request too large\n", 18);
-		bufferevent_disable(bev, EV_READ);
+		conn_stop_reading(cc);
 		return;
 	}
 	if (evbuffer_get_length(in) < 4 + (size_t)n)
 		return;
 	evbuffer_drain(in, 4);
 	evbuffer_remove(in, buf, n);
-	bufferevent_disable(bev, EV_READ);
+	conn_stop_reading(cc);
 	if (ctl_request_parse(buf, n, &req) < 0) {
 		reply(cc, false, "malformed request\n", 18);
 		return;
@@ -175,6 +204,7 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	  int socklen, void *arg)
 {
+	struct event_base *base = evconnlistener_get_base(l);
 	struct ctl_conn *cc = calloc(1, sizeof(*cc));
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -187,17 +217,26 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	cc->uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 		cc->uid = cred.uid;
-	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
-					 BEV_OPT_CLOSE_ON_FREE);
-	if (cc->bev == NULL) {
-		close(fd);
+	cc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cc->deadline = evtimer_new(base, conn_deadline_cb, cc);
+	if (cc->bev == NULL || cc->deadline == NULL) {
+		log_warnx("ctl", "out of memory for a connection");
+		if (cc->deadline)
+			event_free(cc->deadline);
+		if (cc->bev)
+			bufferevent_free(cc->bev);
+		else
+			close(fd);
 		free(cc);
 		return;
 	}
 	bufferevent_setcb(cc->bev, conn_read_cb, conn_write_cb, conn_event_cb, cc);
-	/* A slow or silent client cannot hold a connection for long. */
-	bufferevent_set_timeouts(cc->bev, &(struct timeval){ 5, 0 },
-				 &(struct timeval){ 5, 0 });
+	/* A silent, slow or trickling client cannot hold a connection for
+	 * long: the request has a deadline from accept (an idle timeout
+	 * would restart with every byte), the reply a write timeout. */
+	bufferevent_set_timeouts(cc->bev, NULL,
+				 &(struct timeval){ CTL_WRITE_TIMEOUT_S, 0 });
+	evtimer_add(cc->deadline, &request_deadline);
 	bufferevent_enable(cc->bev, EV_READ);
 }
 

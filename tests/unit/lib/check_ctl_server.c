@@ -242,6 +242,42 @@ START_TEST(test_a_zero_length_frame_is_an_empty_request)
 }
 END_TEST
 
+/*
+ * A client that sends its request one byte a second never lets an idle
+ * timeout fire; the request as a whole must still arrive within the
+ * server's deadline (5 s from accept), or the connection goes.
+ */
+START_TEST(test_a_trickling_client_is_let_go_at_the_request_deadline)
+{
+	static const char req[] = "\0\0\0\x05show\n";	/* 9 bytes: 9 s */
+	struct rx rx = { .len = 0 };
+	double t0 = now_s(), next = t0, took = -1;
+	size_t sent = 0;
+	int fd;
+
+	server_up();
+	fd = connect_to(sock);
+	while (now_s() - t0 < 12) {
+		if (sent < sizeof(req) - 1 && now_s() >= next) {
+			if (send(fd, req + sent, 1, MSG_NOSIGNAL) == 1)
+				sent++;
+			next += 1.0;
+		}
+		if (run_slice(base, fd, &rx)) {
+			took = now_s() - t0;
+			break;
+		}
+	}
+	ck_assert_msg(took >= 0, "still connected after 12 s (%zu bytes sent, "
+		      "reply '%s')", sent, payload(&rx));
+	ck_assert_msg(sent < sizeof(req) - 1, "the whole request was sent");
+	ck_assert_msg(took >= 4.5 && took < 7, "let go after %.1f s", took);
+	ck_assert_uint_eq(rx.len, 0);
+	close(fd);
+	server_down();
+}
+END_TEST
+
 /* --- more tests ------------------------------------------------------------------ */
 
 int
@@ -260,6 +296,7 @@ main(void)
 	tcase_add_test(tc, test_anyone_may_look_only_root_or_the_daemon_may_change);
 	tcase_add_test(tc, test_a_request_is_answered_over_the_socket);
 	tcase_add_test(tc, test_a_zero_length_frame_is_an_empty_request);
+	tcase_add_test(tc, test_a_trickling_client_is_let_go_at_the_request_deadline);
 	/* more tests */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
