@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,25 +17,36 @@
 #include "lib/ctl_server.h"
 #include "lib/log.h"
 
-struct ctl_server {
-	struct evconnlistener *listener;
-	ctl_dispatch_fn fn;
-	void *arg;
-	char *path;
-};
-
 /* A whole request must arrive within this from accept, however it
  * trickles in; then the reply must make progress at least this often. */
 #define CTL_REQUEST_DEADLINE_S 5
 #define CTL_WRITE_TIMEOUT_S 5
+/* After accept() fails (out of descriptors), wait this long before the
+ * next try, unless one of our connections closes first. */
+#define CTL_ACCEPT_PAUSE_S 1
 
 static const struct timeval request_deadline = { CTL_REQUEST_DEADLINE_S, 0 };
+static const struct timeval accept_pause = { CTL_ACCEPT_PAUSE_S, 0 };
 
 struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn) entry;
 	struct ctl_server *s;
 	struct bufferevent *bev;
 	struct event *deadline;	/* until the request is complete */
 	uid_t uid;
+};
+
+struct ctl_server {
+	struct evconnlistener *listener;
+	struct event *resume;	/* re-enables a paused listener, then ends
+				 * the episode after a quiet pause */
+	TAILQ_HEAD(, ctl_conn) conns;
+	size_t n_conns;
+	unsigned long refused;	/* accept() failures in this episode */
+	bool paused;
+	ctl_dispatch_fn fn;
+	void *arg;
+	char *path;
 };
 
 bool
@@ -112,12 +124,29 @@ reply(struct ctl_conn *cc, bool ok, const char *text, size_t len)
 }
 
 static void
+listener_resume(struct ctl_server *s)
+{
+	if (!s->paused)
+		return;
+	s->paused = false;
+	evconnlistener_enable(s->listener);
+	/* If accept() does not fail again before this fires, the episode
+	 * is over (resume_cb). */
+	evtimer_add(s->resume, &accept_pause);
+}
+
+static void
 conn_free(struct ctl_conn *cc)
 {
-	if (cc->deadline)
-		event_free(cc->deadline);
+	struct ctl_server *s = cc->s;
+
+	TAILQ_REMOVE(&s->conns, cc, entry);
+	s->n_conns--;
+	event_free(cc->deadline);
 	bufferevent_free(cc->bev);
 	free(cc);
+	/* Its descriptor is free now: a paused listener may try again. */
+	listener_resume(s);
 }
 
 /* No more reading: the request is complete or refused, and the deadline
@@ -205,15 +234,16 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	  int socklen, void *arg)
 {
 	struct event_base *base = evconnlistener_get_base(l);
-	struct ctl_conn *cc = calloc(1, sizeof(*cc));
+	struct ctl_server *s = arg;
+	struct ctl_conn *cc;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 
-	if (cc == NULL) {
+	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
 		close(fd);
 		return;
 	}
-	cc->s = arg;
+	cc->s = s;
 	cc->uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 		cc->uid = cred.uid;
@@ -238,6 +268,52 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 				 &(struct timeval){ CTL_WRITE_TIMEOUT_S, 0 });
 	evtimer_add(cc->deadline, &request_deadline);
 	bufferevent_enable(cc->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&s->conns, cc, entry);
+	s->n_conns++;
+}
+
+/*
+ * accept() failed with what libevent does not retry by itself: out of
+ * descriptors (EMFILE, ENFILE) or memory.  The connection stays queued,
+ * so the listener would be woken again at once and spin; pause it until
+ * one of our connections closes or CTL_ACCEPT_PAUSE_S passes.  Logged
+ * once per episode.
+ */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct ctl_server *s = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	if (s->refused++ == 0)
+		log_warnx("ctl", "accept: %s; pausing new connections (%zu open)",
+			  strerror(err), s->n_conns);
+	s->paused = true;
+	evconnlistener_disable(s->listener);
+	evtimer_add(s->resume, &accept_pause);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->paused) {
+		listener_resume(s);
+	} else if (s->refused) {
+		log_notice("ctl", "accepting connections again (%lu attempts "
+			   "refused)", s->refused);
+		s->refused = 0;
+	}
+}
+
+size_t
+ctl_server_connections(const struct ctl_server *s)
+{
+	return s->n_conns;
 }
 
 struct ctl_server *
@@ -257,6 +333,9 @@ ctl_server_listen(struct event_base *base, const char *path, ctl_dispatch_fn fn,
 		goto fail;
 	s->fn = fn;
 	s->arg = arg;
+	TAILQ_INIT(&s->conns);
+	if ((s->resume = evtimer_new(base, resume_cb, s)) == NULL)
+		goto fail;
 	if (unlink(path) != 0 && errno != ENOENT) {
 		log_warn("ctl", "unlink %s", path);
 		goto fail;
@@ -270,10 +349,14 @@ ctl_server_listen(struct event_base *base, const char *path, ctl_dispatch_fn fn,
 		log_warn("ctl", "listen on %s", path);
 		goto fail;
 	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
 	return s;
 fail:
-	if (s)
+	if (s) {
+		if (s->resume)
+			event_free(s->resume);
 		free(s->path);
+	}
 	free(s);
 	return NULL;
 }
@@ -283,7 +366,12 @@ ctl_server_close(struct ctl_server *s)
 {
 	if (s == NULL)
 		return;
+	/* The listener goes first, so freeing a connection resumes nothing. */
 	evconnlistener_free(s->listener);
+	s->paused = false;
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_free(TAILQ_FIRST(&s->conns));
+	event_free(s->resume);
 	unlink(s->path);
 	free(s->path);
 	free(s);

@@ -29,8 +29,10 @@ struct ctl_server;
  * failure, logged. */
 struct ctl_server *ctl_server_listen(struct event_base *base, const char *path,
 				     ctl_dispatch_fn fn, void *arg);
-/* Close and unlink the socket. */
+/* Close and unlink the socket; connections still open are closed. */
 void ctl_server_close(struct ctl_server *s);
+/* How many connections are open (accepted, not yet answered or let go). */
+size_t ctl_server_connections(const struct ctl_server *s);
 
 /* Does @req carry @flag (e.g. "--json") after the command? */
 bool ctl_request_has_flag(const struct ctl_request *req, const char *flag);

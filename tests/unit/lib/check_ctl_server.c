@@ -278,6 +278,64 @@ START_TEST(test_a_trickling_client_is_let_go_at_the_request_deadline)
 }
 END_TEST
 
+static int libevent_warnings;
+
+static void
+count_libevent_log_cb(int severity, const char *msg)
+{
+	(void)msg;
+	if (severity >= EVENT_LOG_WARN)
+		libevent_warnings++;
+}
+
+/*
+ * Out of descriptors, accept() fails with EMFILE while the connection
+ * stays queued: a listener that keeps trying spins the loop (and floods
+ * the log).  The server must pause, then serve the client once a
+ * descriptor is free.  Check runs each test in a child of its own, so
+ * the lowered limit stays here.
+ */
+START_TEST(test_at_the_descriptor_limit_the_server_pauses_then_resumes)
+{
+	struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
+	struct rx rx = { .len = 0 };
+	int fd, fill[64], nfill = 0, loops = 0, eof = 0;
+	double t0;
+
+	event_set_log_callback(count_libevent_log_cb);
+	server_up();
+	fd = connect_to(sock);
+	send_frame(fd, "show\n", 5);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	while (nfill < 64 && (fill[nfill] = dup(fd)) >= 0)
+		nfill++;
+	ck_assert_int_eq(errno, EMFILE);
+	ck_assert_int_gt(nfill, 0);
+
+	/* Half a second of loop: a listener that retries accept() makes
+	 * each pass return at once; a paused one sleeps. */
+	for (t0 = now_s(); now_s() - t0 < 0.5; loops++) {
+		event_base_loopexit(base, &(struct timeval){ 0, 100000 });
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	ck_assert_msg(loops < 20, "%d passes of the loop in 0.5 s, %d libevent "
+		      "warnings: the listener spins", loops, libevent_warnings);
+	ck_assert_uint_eq(rx.len, 0);
+
+	/* One descriptor free: the queued client is served. */
+	close(fill[--nfill]);
+	for (t0 = now_s(); !eof && now_s() - t0 < 4;)
+		eof = run_slice(base, fd, &rx);
+	ck_assert_int_eq(eof, 1);
+	ck_assert_str_eq(payload(&rx), "ok\nshown\n");
+	while (nfill > 0)
+		close(fill[--nfill]);
+	close(fd);
+	server_down();
+	event_set_log_callback(NULL);
+}
+END_TEST
+
 /* --- more tests ------------------------------------------------------------------ */
 
 int
@@ -297,6 +355,7 @@ main(void)
 	tcase_add_test(tc, test_a_request_is_answered_over_the_socket);
 	tcase_add_test(tc, test_a_zero_length_frame_is_an_empty_request);
 	tcase_add_test(tc, test_a_trickling_client_is_let_go_at_the_request_deadline);
+	tcase_add_test(tc, test_at_the_descriptor_limit_the_server_pauses_then_resumes);
 	/* more tests */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
