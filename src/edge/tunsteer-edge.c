@@ -44,6 +44,7 @@
 
 struct opts {
 	const char *conf, *sock;
+	unsigned timeout_s;		/* client */
 	bool foreground, debug, check_only, verbose, keep_state, json;
 };
 
@@ -61,7 +62,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: tunsteer-edge [-dfnv] [-c FILE] [-S PATH] [--keep-state]\n"
-		"       tunsteer-edge [-S PATH] [--json] COMMAND [ARGS]\n"
+		"       tunsteer-edge [-S PATH] [-t SECONDS] [--json] COMMAND [ARGS]\n"
 		"\n"
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -S, --socket PATH   control socket (default: control.socket, %s)\n"
@@ -70,6 +71,8 @@ usage(FILE *out)
 		"  -n, --check         check the configuration and exit 0 or 1\n"
 		"  -v, --verbose       with -n: print the normalised configuration\n"
 		"      --keep-state    leave the tunnels and nft table in place on exit\n"
+		"  -t, --timeout SECONDS  client: give up without an answer within\n"
+		"                      SECONDS (default 10, 0: wait for ever; exit 3)\n"
 		"  -j, --json          client: machine-readable output\n"
 		"  -h, --help          this help\n"
 		"  -V, --version       print version\n"
@@ -433,16 +436,19 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "keep-state", no_argument, NULL, 'K' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .conf = EDGE_CONFIG_DEFAULT_PATH };
+	struct opts o = {
+		.conf = EDGE_CONFIG_DEFAULT_PATH, .timeout_s = CTL_CLIENT_TIMEOUT_S,
+	};
 	int c;
 
 	/* '+': stop at a client command so its arguments are left alone. */
-	while ((c = getopt_long(argc, argv, "+c:S:fdnvjhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:S:t:fdnvjhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.conf = optarg; break;
 		case 'S': o.sock = optarg; break;
@@ -451,6 +457,13 @@ main(int argc, char **argv)
 		case 'n': o.check_only = true; break;
 		case 'v': o.verbose = true; break;
 		case 'K': o.keep_state = true; break;
+		case 't':
+			if (ctl_client_parse_timeout(optarg, &o.timeout_s) < 0) {
+				fprintf(stderr, "tunsteer-edge: -t %s: not a number "
+					"of seconds\n", optarg);
+				return 2;
+			}
+			break;
 		case 'j': o.json = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "tunsteer-edge"); return 0;
@@ -461,7 +474,8 @@ main(int argc, char **argv)
 		log_init("tunsteer-edge", true, LOG_LVL_NOTICE);
 		const struct ctl_client cc = {
 			.sock = o.sock ? o.sock : EDGE_DEFAULT_SOCK,
-			.server = "tunsteer-edge", .json = o.json,
+			.prog = "tunsteer-edge", .server = "tunsteer-edge",
+			.timeout_s = o.timeout_s, .json = o.json,
 		};
 
 		return ctl_client_run(&cc, argc - optind, argv + optind);

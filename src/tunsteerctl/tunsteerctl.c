@@ -18,6 +18,7 @@
 
 struct ctl_ctx {
 	const char *sock;
+	unsigned timeout_s;
 	bool json;
 };
 
@@ -32,7 +33,8 @@ static int
 ctl_request(struct ctl_ctx *ctx, int argc, char **argv)
 {
 	const struct ctl_client c = {
-		.sock = ctx->sock, .server = "tunsteerd", .json = ctx->json,
+		.prog = "tunsteerctl", .sock = ctx->sock, .server = "tunsteerd",
+		.timeout_s = ctx->timeout_s, .json = ctx->json,
 	};
 
 	return ctl_client_run(&c, argc, argv);
@@ -49,12 +51,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: tunsteerctl [-S PATH] [--json] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: tunsteerctl [-S PATH] [-t SECONDS] [--json] COMMAND [ARGS]\n\n"
 		     "  -S, --socket PATH   control socket (default %s)\n"
+		     "  -t, --timeout SECONDS  give up without an answer within SECONDS\n"
+		     "                      (default %d, 0: wait for ever; exit 3)\n"
 		     "  -j, --json          machine-readable output\n"
 		     "  -h, --help          this help\n"
 		     "  -V, --version       print version\n\ncommands:\n",
-		TS_DEFAULT_SOCK);
+		TS_DEFAULT_SOCK, CTL_CLIENT_TIMEOUT_S);
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
 		fprintf(out, "  %-12s %s\n", ctl_cmds[i].name, ctl_cmds[i].help);
 }
@@ -64,19 +68,29 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl_ctx ctx = { .sock = TS_DEFAULT_SOCK };
+	struct ctl_ctx ctx = {
+		.sock = TS_DEFAULT_SOCK, .timeout_s = CTL_CLIENT_TIMEOUT_S,
+	};
 	int c;
 
 	log_init("tunsteerctl", true, LOG_LVL_NOTICE);
 	/* '+': stop at the command so its own arguments are left alone. */
-	while ((c = getopt_long(argc, argv, "+S:jhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+S:t:jhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': ctx.sock = optarg; break;
+		case 't':
+			if (ctl_client_parse_timeout(optarg, &ctx.timeout_s) < 0) {
+				log_warnx("ctl", "-t %s: not a number of seconds",
+					  optarg);
+				return 2;
+			}
+			break;
 		case 'j': ctx.json = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "tunsteerctl"); return 0;
