@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The control protocol, shared by tunsteerd (ctl.c) and tunsteerctl.
+ * The control protocol, shared by the servers (ctl_server.c: tunsteerd,
+ * tunsteer-edge) and the client (ctl_client.c: tunsteerctl, tunsteer-edge).
  *
  * One request and one reply per connection on a UNIX stream socket.  Each
  * is a frame: a 4-byte big-endian payload length, then the payload.
  * A request payload is the command and its arguments, one per line
  * ("tunnels\n--json\n"); a reply payload starts with "ok\n" or "error\n"
- * and the rest is what to print.  Requests are small and strictly checked;
+ * and the rest is what to print.  A server answers a 0-length frame
+ * "empty request".  Requests are small and strictly checked;
  * this parser is what a fuzzer drives.
  */
 #ifndef TUNSTEER_CTL_PROTO_H
