@@ -259,58 +259,69 @@ reload(struct daemon *d, FILE *out)
 
 /* --- control socket ---------------------------------------------------------------- */
 
+#define EDGE_VIEW_CMD(fn, view) \
+static bool \
+fn(void *arg, const struct ctl_request *req, bool json, FILE *out) \
+{ \
+	(void)req; \
+	view(&((struct daemon *)arg)->e, json, out); \
+	return true; \
+}
+EDGE_VIEW_CMD(cmd_status, edge_view_status)
+EDGE_VIEW_CMD(cmd_tunnels, edge_view_tunnels)
+EDGE_VIEW_CMD(cmd_routes, edge_view_routes)
+EDGE_VIEW_CMD(cmd_firewall, edge_view_firewall)
+
+static bool
+cmd_flow(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	return edge_view_flow(&((struct daemon *)arg)->e, req, json, out);
+}
+
+static bool
+cmd_metrics(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	(void)req;
+	(void)json;
+	edge_view_metrics(&((struct daemon *)arg)->e, out);
+	return true;
+}
+
+static bool
+cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct daemon *d = arg;
+
+	(void)req;
+	if (!reload(d, out))
+		return false;
+	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
+		d->conf_path);
+	return true;
+}
+
+/* Privileges are checked once, by ctl_command_dispatch. */
+static const struct ctl_command edge_cmds[] = {
+	{ "status", cmd_status, "this server and its counters", CTL_ANYONE },
+	{ "tunnels", cmd_tunnels, "tunnels: health state, checks, traffic",
+	  CTL_ANYONE },
+	{ "routes", cmd_routes, "routes, effective priorities, ECMP sets",
+	  CTL_ANYONE },
+	{ "firewall", cmd_firewall, "firewall rules and their counters",
+	  CTL_ANYONE },
+	{ "flow", cmd_flow, "the tunnel the hash picks", CTL_ANYONE },
+	{ "metrics", cmd_metrics, "Prometheus text", CTL_ANYONE },
+	{ "reload", cmd_reload, "re-read the configuration", CTL_PRIVILEGED },
+	{ "log-level", ctl_command_log_level, "show or set the log level",
+	  CTL_PRIVILEGED_TO_SET },
+};
+
 static bool
 dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
 {
-	struct daemon *d = arg;
-	bool json = ctl_request_has_flag(req, "--json");
-	const char *cmd = req->argv[0];
-	bool root = uid == 0 || uid == geteuid();
-
-	if (strcmp(cmd, "status") == 0) {
-		edge_view_status(&d->e, json, out);
-	} else if (strcmp(cmd, "tunnels") == 0) {
-		edge_view_tunnels(&d->e, json, out);
-	} else if (strcmp(cmd, "routes") == 0) {
-		edge_view_routes(&d->e, json, out);
-	} else if (strcmp(cmd, "firewall") == 0) {
-		edge_view_firewall(&d->e, json, out);
-	} else if (strcmp(cmd, "flow") == 0) {
-		return edge_view_flow(&d->e, req, json, out);
-	} else if (strcmp(cmd, "metrics") == 0) {
-		edge_view_metrics(&d->e, out);
-	} else if (strcmp(cmd, "reload") == 0) {
-		if (!root) {
-			fprintf(out, "reload: permission denied\n");
-			return false;
-		}
-		if (!reload(d, out))
-			return false;
-		fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
-			d->conf_path);
-	} else if (strcmp(cmd, "log-level") == 0) {
-		const char *want = req->argc > 1 && req->argv[1][0] != '-' ?
-				   req->argv[1] : NULL;
-		enum log_level lvl;
-
-		if (want && !root) {
-			fprintf(out, "log-level: permission denied\n");
-			return false;
-		}
-		if (want && log_level_parse(want, &lvl) < 0) {
-			fprintf(out, "log-level: unknown level '%s' (err, warn, "
-				"notice, info, debug)\n", want);
-			return false;
-		}
-		if (want)
-			log_set_level(lvl);
-		fprintf(out, json ? "{\"log_level\":\"%s\"}\n" : "%s\n",
-			log_level_name(log_get_level()));
-	} else {
-		fprintf(out, "unknown command '%s' (see tunsteer-edge --help)\n", cmd);
-		return false;
-	}
-	return true;
+	return ctl_command_dispatch(edge_cmds,
+				    sizeof(edge_cmds) / sizeof(edge_cmds[0]),
+				    arg, req, uid, "tunsteer-edge", out);
 }
 
 /* --- main ---------------------------------------------------------------------------- */

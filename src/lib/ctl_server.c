@@ -66,7 +66,8 @@ ctl_request_value(const struct ctl_request *req)
 
 bool
 ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
-		     const struct ctl_request *req, uid_t uid, FILE *out)
+		     const struct ctl_request *req, uid_t uid, const char *prog,
+		     FILE *out)
 {
 	const char *cmd = req->argv[0];
 	bool root = uid == 0 || uid == geteuid();
@@ -84,7 +85,10 @@ ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
 		}
 		return c->run(arg, req, ctl_request_has_flag(req, "--json"), out);
 	}
-	fprintf(out, "unknown command '%s'\n", cmd);
+	if (prog)
+		fprintf(out, "unknown command '%s' (see %s --help)\n", cmd, prog);
+	else
+		fprintf(out, "unknown command '%s'\n", cmd);
 	return false;
 }
 

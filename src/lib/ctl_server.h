@@ -61,12 +61,14 @@ struct ctl_command {
 
 /*
  * Run @req's command from the @n commands of @cmds for a peer with uid
- * @uid: "unknown command" if there is none, "NAME: permission denied" if
- * the peer may not, otherwise the command's own answer (with @arg).
- * Usable as the body of a ctl_dispatch_fn.
+ * @uid: "unknown command 'X'" if there is none (with " (see PROG --help)"
+ * if @prog is not NULL), "NAME: permission denied" if the peer may not,
+ * otherwise the command's own answer (with @arg).  Usable as the body of
+ * a ctl_dispatch_fn.
  */
 bool ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
-			  const struct ctl_request *req, uid_t uid, FILE *out);
+			  const struct ctl_request *req, uid_t uid,
+			  const char *prog, FILE *out);
 
 /* The `log-level [LEVEL]` command, the same for every program: shows the
  * level, or sets it (logged) when given one.  @arg is unused. */

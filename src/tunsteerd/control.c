@@ -77,7 +77,7 @@ control_dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
 {
 	return ctl_command_dispatch(control_cmds,
 				    sizeof(control_cmds) / sizeof(control_cmds[0]),
-				    arg, req, uid, out);
+				    arg, req, uid, NULL, out);
 }
 
 struct control *

@@ -51,6 +51,9 @@ static const struct ctl_command cmds[] = {
 	{ "log-level", ctl_command_log_level, "[LEVEL]", CTL_PRIVILEGED_TO_SET },
 };
 
+/* The program named in "see PROG --help", or NULL. */
+static const char *ask_prog;
+
 /* The answer to @argv from a peer with @uid, "ok\n…" or "error\n…". */
 static char *
 ask(uid_t uid, int argc, char **argv)
@@ -67,7 +70,7 @@ ask(uid_t uid, int argc, char **argv)
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(ctl_request_parse(buf, (size_t)n, &req), 0);
 	ok = ctl_command_dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), NULL,
-				  &req, uid, out);
+				  &req, uid, ask_prog, out);
 	fclose(out);
 	{
 		char *r = NULL;
@@ -109,6 +112,10 @@ START_TEST(test_anyone_may_look_only_root_or_the_daemon_may_change)
 	ASK(0, "ok\n{\"log_level\":\"err\"}\n", "log-level", "err", "--json");
 	ck_assert_int_eq(log_get_level(), LOG_LVL_ERR);
 	ASK(STRANGER, "error\nunknown command 'frobnicate'\n", "frobnicate");
+	ask_prog = "prog";
+	ASK(STRANGER, "error\nunknown command 'frobnicate' (see prog --help)\n",
+	    "frobnicate");
+	ask_prog = NULL;
 }
 END_TEST
 
@@ -118,7 +125,7 @@ static bool
 dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
 {
 	return ctl_command_dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), arg,
-				    req, uid, out);
+				    req, uid, NULL, out);
 }
 
 static double
