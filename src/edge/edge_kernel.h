@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * tunsteer-edge's kernel objects besides its nft table, through the kernel
- * ops interface, with its own marks (DESIGN.md "tunsteer-edge"):
+ * tunsteer-edge's kernel objects besides its nft table: what the config
+ * wants, with the edge's own marks (DESIGN.md "tunsteer-edge"); the shared
+ * reconciler (lib/reconcile) makes the kernel match it.
  *
  *   GRE link per tunnel   alias "tunsteer-edge:<name>", local = the anycast
  *                         endpoint, remote = the customer's, TTL, MTU
@@ -19,18 +20,37 @@
 
 #include "edge/edge_config.h"
 #include "lib/kernel.h"
+#include "lib/reconcile.h"
+
+/* The edge's marks: links by alias, routes by protocol 228 in tables
+ * 22001-22999, rules by priority 22001-22999, no nexthop objects. */
+extern const struct kernel_marks edge_kernel_marks;
+
+/*
+ * Fill @st (initialised, empty) with every object @c's tunnels need.
+ * Returns 0 or -ENOMEM (@st then holds a part; the caller frees it).
+ */
+int edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
+	__attribute__((warn_unused_result));
 
 /*
  * Make the kernel hold exactly @c's objects among those with our marks:
- * create or change what is missing or different, delete what is ours and
- * no longer wanted.  Idempotent: a second call issues nothing but the
- * sysctl writes.  A failed operation is logged and counted; returns 0,
- * -EAGAIN (something failed; call again), or a dump's error.
+ * one reconcile pass (create or change what is missing or different,
+ * delete what is ours and no longer wanted).  Each pass starts with no
+ * memory of earlier ones, so the rp_filter sysctls, which cannot be read
+ * back, are written every time; nothing else is issued twice.  A failed
+ * operation is logged and counted; returns 0, -EAGAIN (something failed;
+ * call again), -ENOMEM, or a dump's error (nothing changed).  With
+ * @stats, the pass's counts are copied there.
  */
 int edge_kernel_apply(struct kernel_ops *ops, const struct edge_config *c)
 	__attribute__((warn_unused_result));
+int edge_kernel_apply_stats(struct kernel_ops *ops, const struct edge_config *c,
+			    struct reconcile_stats *stats)
+	__attribute__((warn_unused_result));
 
-/* Delete every object with our marks (shutdown). */
+/* Delete every object with our marks (shutdown).  Returns like
+ * edge_kernel_apply(). */
 int edge_kernel_flush(struct kernel_ops *ops)
 	__attribute__((warn_unused_result));
 

@@ -9,6 +9,17 @@
 
 #include "lib/kernel.h"
 
+const struct kernel_marks kernel_marks_tunsteerd = {
+	.link_alias_prefix = KERNEL_LINK_ALIAS_PREFIX,
+	.rtm_protocol = KERNEL_RTPROT_TUNSTEER,
+	.table_min = KERNEL_TABLE_MIN,
+	.table_max = KERNEL_TABLE_MAX,
+	.rule_prio_min = KERNEL_RULE_PRIO_MIN,
+	.rule_prio_max = KERNEL_RULE_PRIO_MAX,
+	.nhid_min = KERNEL_NHID_MIN,
+	.nhid_max = KERNEL_NHID_MAX,
+};
+
 bool
 kernel_link_has_mark(const struct kernel_link *link, const char *mark)
 {
@@ -16,29 +27,54 @@ kernel_link_has_mark(const struct kernel_link *link, const char *mark)
 }
 
 bool
+kernel_marks_link(const struct kernel_marks *m, const struct kernel_link *l)
+{
+	return kernel_link_has_mark(l, m->link_alias_prefix);
+}
+
+bool
+kernel_marks_route(const struct kernel_marks *m, const struct kernel_route *r)
+{
+	return r->protocol == m->rtm_protocol && r->table >= m->table_min &&
+	       r->table <= m->table_max;
+}
+
+bool
+kernel_marks_rule(const struct kernel_marks *m, const struct kernel_rule *r)
+{
+	return r->priority >= m->rule_prio_min &&
+	       r->priority <= m->rule_prio_max;
+}
+
+bool
+kernel_marks_nhobj(const struct kernel_marks *m, const struct kernel_nhobj *nh)
+{
+	return m->nhid_max != 0 && nh->protocol == m->rtm_protocol &&
+	       nh->id >= m->nhid_min && nh->id <= m->nhid_max;
+}
+
+bool
 kernel_link_is_ours(const struct kernel_link *link)
 {
-	return kernel_link_has_mark(link, KERNEL_LINK_ALIAS_PREFIX);
+	return kernel_marks_link(&kernel_marks_tunsteerd, link);
 }
 
 bool
 kernel_route_is_ours(const struct kernel_route *route)
 {
-	return route->protocol == KERNEL_RTPROT_TUNSTEER;
+	return kernel_marks_route(&kernel_marks_tunsteerd, route);
 }
 
 bool
 kernel_rule_is_ours(const struct kernel_rule *rule)
 {
-	return rule->priority >= KERNEL_RULE_PRIO_MIN &&
-	       rule->priority <= KERNEL_RULE_PRIO_MAX;
+	return kernel_marks_rule(&kernel_marks_tunsteerd, rule);
 }
 
 bool
 kernel_nhobj_is_ours(const struct kernel_nhobj *nh)
 {
-	return nh->protocol == KERNEL_RTPROT_TUNSTEER &&
-	       nh->id >= KERNEL_NHID_MIN && nh->id <= KERNEL_NHID_MAX;
+	return kernel_marks_nhobj(&kernel_marks_tunsteerd, nh);
 }
 
 static bool

@@ -8,9 +8,9 @@
  *
  * Objects are plain values.  Links are keyed by name, addresses by
  * (ifname, address), routes by (table, dst, metric), rules by priority.
- * Every object we create carries our mark (see DESIGN.md "Ownership
- * marks"); dump callbacks see everything, and callers must skip what is not
- * ours with kernel_*_is_ours().
+ * Every object an owner creates carries its marks (struct kernel_marks,
+ * see DESIGN.md "Ownership marks"); dump callbacks see everything, and
+ * callers must skip what is not theirs with kernel_marks_*().
  */
 #ifndef TUNSTEER_KERNEL_H
 #define TUNSTEER_KERNEL_H
@@ -200,9 +200,35 @@ struct kernel_ops {
 	void (*destroy)(struct kernel_ops *ops);
 };
 
-bool kernel_link_is_ours(const struct kernel_link *link);
+/*
+ * What marks one owner's kernel objects (DESIGN.md "Ownership marks").
+ * tunsteerd and tunsteer-edge each have one, disjoint from the other's, so
+ * a reconciler given one owner's marks never touches the other's objects.
+ * Addresses carry no mark of their own: they belong to the link they are
+ * on.
+ */
+struct kernel_marks {
+	const char *link_alias_prefix;	/* IFLA_IFALIAS starts with it */
+	uint8_t rtm_protocol;		/* routes and nexthop objects */
+	uint32_t table_min, table_max;	/* routes: only in these tables */
+	uint32_t rule_prio_min, rule_prio_max;
+	uint32_t nhid_min, nhid_max;	/* both 0: this owner has none */
+};
+
+/* tunsteerd's marks: the KERNEL_* constants above. */
+extern const struct kernel_marks kernel_marks_tunsteerd;
+
+bool kernel_marks_link(const struct kernel_marks *m, const struct kernel_link *l);
+bool kernel_marks_route(const struct kernel_marks *m,
+			const struct kernel_route *r);
+bool kernel_marks_rule(const struct kernel_marks *m, const struct kernel_rule *r);
+bool kernel_marks_nhobj(const struct kernel_marks *m,
+			const struct kernel_nhobj *nh);
+
 /* Does @link's alias start with @mark (e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX)? */
 bool kernel_link_has_mark(const struct kernel_link *link, const char *mark);
+/* The same with tunsteerd's marks (kernel_marks_tunsteerd). */
+bool kernel_link_is_ours(const struct kernel_link *link);
 bool kernel_route_is_ours(const struct kernel_route *route);
 bool kernel_rule_is_ours(const struct kernel_rule *rule);
 bool kernel_nhobj_is_ours(const struct kernel_nhobj *nh);

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reconciler: dump, keep what is ours, diff against the desired state,
- * apply the difference.  Sorted arrays and binary search keep a pass at
- * O(n log n) for thousands of tunnels.
+ * Reconciler: dump, keep what carries the owner's marks, diff against the
+ * desired state, apply the difference.  Sorted arrays and binary search
+ * keep a pass at O(n log n) for thousands of tunnels.
+ *
+ * Every kind of object is a row of one table (kinds[]): how to order,
+ * compare, format, put and delete it.  A pass is two loops over that
+ * table: adds and changes in the table's (dependency) order, removals in
+ * reverse.  What one kind needs of another (a link's sysctls, the routes
+ * a recreated nexthop object took along, the addresses a deleted link
+ * takes along) goes through the pass, not through per-kind copies of the
+ * loops.
  */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +26,7 @@
 
 struct reconcile {
 	struct kernel_ops *ops;
+	struct kernel_marks marks;	/* what is ours */
 	struct kernel_sysctl *written;	/* sysctls we have set, by path */
 	size_t n_written;
 };
@@ -183,7 +193,7 @@ find(const void *key, const void *base, size_t n, size_t size,
 
 struct observed {
 	struct kernel_state st;		/* only objects we own */
-	const struct kernel_state *desired;
+	const struct kernel_marks *marks;
 	int err;
 };
 
@@ -192,7 +202,7 @@ observe_link_cb(const struct kernel_link *l, void *arg)
 {
 	struct observed *o = arg;
 
-	if (kernel_link_is_ours(l) && o->err == 0)
+	if (kernel_marks_link(o->marks, l) && o->err == 0)
 		o->err = kernel_state_add_link(&o->st, l);
 }
 
@@ -201,7 +211,7 @@ observe_route_cb(const struct kernel_route *r, void *arg)
 {
 	struct observed *o = arg;
 
-	if (kernel_route_is_ours(r) && o->err == 0)
+	if (kernel_marks_route(o->marks, r) && o->err == 0)
 		o->err = kernel_state_add_route(&o->st, r);
 }
 
@@ -210,7 +220,7 @@ observe_rule_cb(const struct kernel_rule *r, void *arg)
 {
 	struct observed *o = arg;
 
-	if (kernel_rule_is_ours(r) && o->err == 0)
+	if (kernel_marks_rule(o->marks, r) && o->err == 0)
 		o->err = kernel_state_add_rule(&o->st, r);
 }
 
@@ -230,85 +240,68 @@ observe_addr_cb(const struct kernel_addr *a, void *arg)
 		o->err = kernel_state_add_addr(&o->st, a);
 }
 
-/* Group members compare in id order, whatever order the kernel keeps. */
-static void
-nhobj_normalise(struct kernel_nhobj *nh)
-{
-	sort(nh->member, nh->n_members, sizeof(nh->member[0]), member_cmp);
-}
-
 static void
 observe_nhobj_cb(const struct kernel_nhobj *nh, void *arg)
 {
 	struct observed *o = arg;
 
-	if (kernel_nhobj_is_ours(nh) && o->err == 0) {
+	if (kernel_marks_nhobj(o->marks, nh) && o->err == 0)
 		o->err = kernel_state_add_nhobj(&o->st, nh);
-		if (o->err == 0)
-			nhobj_normalise(&o->st.nhobjs[o->st.n_nhobjs - 1]);
-	}
 }
 
+/* Dump everything; sorting is left to the caller (kinds[]).  An owner
+ * without nexthop objects does not dump them. */
 static int
-observe(struct kernel_ops *ops, struct observed *o)
+observe(struct kernel_ops *ops, const struct kernel_marks *marks,
+	struct observed *o)
 {
 	int err;
 
 	kernel_state_init(&o->st);
+	o->marks = marks;
 	o->err = 0;
 	if ((err = ops->link_dump(ops, observe_link_cb, o)) < 0 || o->err)
 		goto fail;
 	sort(o->st.links, o->st.n_links, sizeof(*o->st.links), link_key_cmp);
 	if ((err = ops->addr_dump(ops, observe_addr_cb, o)) < 0 || o->err)
 		goto fail;
-	if ((err = ops->nhobj_dump(ops, observe_nhobj_cb, o)) < 0 || o->err)
+	if (marks->nhid_max != 0 &&
+	    ((err = ops->nhobj_dump(ops, observe_nhobj_cb, o)) < 0 || o->err))
 		goto fail;
 	if ((err = ops->route_dump(ops, observe_route_cb, o)) < 0 || o->err)
 		goto fail;
 	if ((err = ops->rule_dump(ops, observe_rule_cb, o)) < 0 || o->err)
 		goto fail;
-	sort(o->st.addrs, o->st.n_addrs, sizeof(*o->st.addrs), addr_key_cmp);
-	sort(o->st.routes, o->st.n_routes, sizeof(*o->st.routes), route_key_cmp);
-	sort(o->st.rules, o->st.n_rules, sizeof(*o->st.rules), rule_cmp);
-	sort(o->st.nhobjs, o->st.n_nhobjs, sizeof(*o->st.nhobjs), nhobj_key_cmp);
 	return 0;
 fail:
 	kernel_state_free(&o->st);
 	return err < 0 ? err : o->err;
 }
 
-/* --- apply -------------------------------------------------------------------- */
+/* --- one pass ------------------------------------------------------------------ */
 
-struct reconcile *
-reconcile_create(struct kernel_ops *ops)
-{
-	struct reconcile *rc = calloc(1, sizeof(*rc));
-
-	if (rc)
-		rc->ops = ops;
-	return rc;
-}
-
-void
-reconcile_destroy(struct reconcile *rc)
-{
-	if (rc == NULL)
-		return;
-	free(rc->written);
-	free(rc);
-}
+/* What one pass knows beyond the two states. */
+struct pass {
+	struct reconcile *rc;
+	const struct kernel_state *want, *have;	/* sorted */
+	char (*touched)[IFNAMSIZ];	/* links set in this pass */
+	size_t n_touched;
+	uint32_t *recreated;		/* nexthop ids deleted and made anew */
+	size_t n_recreated;
+	struct reconcile_stats *stats;
+};
 
 static void
 count(struct reconcile_stats *stats, int err, unsigned int *what,
-      const char *verb, const char *text)
+      const char *verb, const char *noun, const char *text)
 {
 	if (err == 0) {
 		(*what)++;
-		log_debug("kernel", "%s %s", verb, text);
+		log_debug("kernel", "%s %s %s", verb, noun, text);
 	} else {
 		stats->failed++;
 		errno = -err;
-		log_warn("kernel", "%s %s failed", verb, text);
+		log_warn("kernel", "%s %s %s failed", verb, noun, text);
 	}
 }
 
@@ -319,32 +312,6 @@ written_find(const struct reconcile *rc, const char *path)
 		if (strcmp(rc->written[i].path, path) == 0)
 			return &rc->written[i];
 	return NULL;
-}
-
-/*
- * A sysctl below net/ipv4/conf/<link>/ is written again whenever that link
- * was (re)created or changed in this pass; any other only when its value
- * differs from what we last wrote.
- */
-static bool
-sysctl_needed(const struct reconcile *rc, const struct kernel_sysctl *s,
-	      char (*touched)[IFNAMSIZ], size_t n_touched)
-{
-	const struct kernel_sysctl *w = written_find(rc, s->path);
-	static const char conf[] = "net/ipv4/conf/";
-
-	if (w == NULL || strcmp(w->value, s->value) != 0)
-		return true;
-	if (strncmp(s->path, conf, sizeof(conf) - 1) == 0) {
-		const char *dev = s->path + sizeof(conf) - 1;
-		size_t len = strcspn(dev, "/");
-
-		for (size_t i = 0; i < n_touched; i++)
-			if (strlen(touched[i]) == len &&
-			    strncmp(touched[i], dev, len) == 0)
-				return true;
-	}
-	return false;
 }
 
 static void
@@ -358,6 +325,15 @@ sysctl_remember(struct reconcile *rc, const struct kernel_sysctl *s)
 	}
 	if (array_push((void **)&rc->written, &rc->n_written, sizeof(*s), s) < 0)
 		log_warnx("kernel", "out of memory remembering sysctl %s", s->path);
+}
+
+/* Group members compare in id order, whatever order the kernel keeps. */
+static void
+nhobj_normalise(void *obj)
+{
+	struct kernel_nhobj *nh = obj;
+
+	sort(nh->member, nh->n_members, sizeof(nh->member[0]), member_cmp);
 }
 
 /*
@@ -378,42 +354,6 @@ nhobj_needs_recreate(const struct kernel_nhobj *have,
 	       (want->resilient && have->buckets != want->buckets);
 }
 
-/* Add or change the nexthop objects of one kind (paths, then groups, so
- * a group's members exist).  Ids made anew go to @recreated: the kernel
- * took the routes through them along. */
-static void
-apply_nhobjs(struct reconcile *rc, const struct kernel_state *want,
-	     const struct kernel_state *have, bool groups, uint32_t *recreated,
-	     size_t *n_recreated, struct reconcile_stats *stats)
-{
-	struct kernel_ops *ops = rc->ops;
-	char text[2048];
-
-	for (size_t i = 0; i < want->n_nhobjs; i++) {
-		const struct kernel_nhobj *nh = &want->nhobjs[i];
-		const struct kernel_nhobj *old;
-		int err;
-
-		if ((nh->n_members > 0) != groups)
-			continue;
-		old = find(nh, have->nhobjs, have->n_nhobjs, sizeof(*nh),
-			   nhobj_key_cmp);
-		if (old && kernel_nhobj_equal(old, nh))
-			continue;
-		kernel_nhobj_format(nh, text, sizeof(text));
-		if (old && nhobj_needs_recreate(old, nh)) {
-			err = ops->nhobj_del(ops, nh->id);
-			count(stats, err, &stats->deleted, "delete nexthop", text);
-			if (err == 0)
-				recreated[(*n_recreated)++] = nh->id;
-			old = NULL;
-		}
-		count(stats, ops->nhobj_replace(ops, nh),
-		      old ? &stats->changed : &stats->added,
-		      old ? "change nexthop" : "add nexthop", text);
-	}
-}
-
 static bool
 id_in(uint32_t id, const uint32_t *ids, size_t n)
 {
@@ -423,193 +363,369 @@ id_in(uint32_t id, const uint32_t *ids, size_t n)
 	return false;
 }
 
+/* --- the kinds ------------------------------------------------------------------ */
+
+/* Adapters from the typed interface to the table's. */
+#define OBJ(type, p) ((const struct type *)(p))
+
+static int link_put(struct kernel_ops *o, const void *p)
+{ return o->link_set(o, p); }
+static int link_del(struct kernel_ops *o, const void *p)
+{ return o->link_del(o, OBJ(kernel_link, p)->name); }
+static bool link_equal(const void *a, const void *b)
+{ return kernel_link_equal(a, b); }
+static void link_format(const void *p, char *b, size_t n)
+{ kernel_link_format(p, b, n); }
+static int addr_put(struct kernel_ops *o, const void *p)
+{ return o->addr_add(o, p); }
+static int addr_del(struct kernel_ops *o, const void *p)
+{ return o->addr_del(o, p); }
+static void addr_format(const void *p, char *b, size_t n)
+{ kernel_addr_format(p, b, n); }
+static int nhobj_put(struct kernel_ops *o, const void *p)
+{ return o->nhobj_replace(o, p); }
+static int nhobj_del(struct kernel_ops *o, const void *p)
+{ return o->nhobj_del(o, OBJ(kernel_nhobj, p)->id); }
+static bool nhobj_equal(const void *a, const void *b)
+{ return kernel_nhobj_equal(a, b); }
+static void nhobj_format(const void *p, char *b, size_t n)
+{ kernel_nhobj_format(p, b, n); }
+static int route_put(struct kernel_ops *o, const void *p)
+{ return o->route_replace(o, p); }
+static int route_del(struct kernel_ops *o, const void *p)
+{ return o->route_del(o, p); }
+static bool route_equal(const void *a, const void *b)
+{ return kernel_route_equal(a, b); }
+static void route_format(const void *p, char *b, size_t n)
+{ kernel_route_format(p, b, n); }
+static int rule_put(struct kernel_ops *o, const void *p)
+{ return o->rule_add(o, p); }
+static int rule_del(struct kernel_ops *o, const void *p)
+{ return o->rule_del(o, p); }
+static void rule_format(const void *p, char *b, size_t n)
+{ kernel_rule_format(p, b, n); }
+
+static int
+sysctl_put(struct kernel_ops *o, const void *p)
+{
+	return o->sysctl_set(o, OBJ(kernel_sysctl, p)->path,
+			     OBJ(kernel_sysctl, p)->value);
+}
+
+static void
+sysctl_format(const void *p, char *b, size_t n)
+{
+	snprintf(b, n, "%s=%s", OBJ(kernel_sysctl, p)->path,
+		 OBJ(kernel_sysctl, p)->value);
+}
+
+static bool nh_is_path(const void *p)
+{ return OBJ(kernel_nhobj, p)->n_members == 0; }
+static bool nh_is_group(const void *p)
+{ return OBJ(kernel_nhobj, p)->n_members > 0; }
+
+static void
+link_put_done(struct pass *ps, const void *p)
+{
+	strcpy(ps->touched[ps->n_touched++], OBJ(kernel_link, p)->name);
+}
+
+/*
+ * A sysctl below net/ipv4/conf/<link>/ is written again whenever that link
+ * was (re)created or changed in this pass; any other only when its value
+ * differs from what we last wrote.
+ */
+static bool
+sysctl_needed(struct pass *ps, const void *p, const void **have)
+{
+	const struct kernel_sysctl *s = p;
+	const struct kernel_sysctl *w = written_find(ps->rc, s->path);
+	static const char conf[] = "net/ipv4/conf/";
+
+	if (w == NULL || strcmp(w->value, s->value) != 0)
+		return true;
+	if (strncmp(s->path, conf, sizeof(conf) - 1) == 0) {
+		const char *dev = s->path + sizeof(conf) - 1;
+		size_t len = strcspn(dev, "/");
+
+		for (size_t i = 0; i < ps->n_touched; i++)
+			if (strlen(ps->touched[i]) == len &&
+			    strncmp(ps->touched[i], dev, len) == 0)
+				return true;
+	}
+	return false;
+}
+
+static void
+sysctl_put_done(struct pass *ps, const void *p)
+{
+	sysctl_remember(ps->rc, p);
+}
+
+/* A nexthop object that cannot be replaced in place is deleted here and
+ * then made anew: the kernel took the routes through it along. */
+static bool
+nhobj_needed(struct pass *ps, const void *p, const void **have)
+{
+	const struct kernel_nhobj *nh = p;
+	char text[2048];
+	int err;
+
+	if (*have == NULL || !nhobj_needs_recreate(*have, nh))
+		return true;
+	kernel_nhobj_format(nh, text, sizeof(text));
+	err = ps->rc->ops->nhobj_del(ps->rc->ops, nh->id);
+	count(ps->stats, err, &ps->stats->deleted, "delete", "nexthop", text);
+	if (err == 0)
+		ps->recreated[ps->n_recreated++] = nh->id;
+	*have = NULL;
+	return true;
+}
+
+static bool
+route_needed(struct pass *ps, const void *p, const void **have)
+{
+	const struct kernel_route *r = p;
+
+	if (*have && r->nhid && id_in(r->nhid, ps->recreated, ps->n_recreated))
+		*have = NULL;	/* went with its nexthop */
+	return true;
+}
+
+/* A link about to go takes its addresses with it. */
+static bool
+addr_del_needed(struct pass *ps, const void *p)
+{
+	struct kernel_link key;
+
+	memset(&key, 0, sizeof(key));
+	strcpy(key.name, OBJ(kernel_addr, p)->ifname);
+	return find(&key, ps->want->links, ps->want->n_links, sizeof(key),
+		    link_key_cmp) != NULL;
+}
+
+struct kind {
+	const char *noun;		/* in log lines */
+	size_t size;
+	size_t items, n;		/* offsets into struct kernel_state */
+	/* Order by key; NULL for what the kernel interface cannot dump
+	 * (sysctls: put whenever needed() says, never deleted). */
+	int (*cmp)(const void *, const void *);
+	/* Same key, different value: put again.  NULL: the key is all. */
+	bool (*equal)(const void *, const void *);
+	/* Only the objects of this array it selects (NULL: all). */
+	bool (*select)(const void *);
+	int (*put)(struct kernel_ops *, const void *);
+	int (*del)(struct kernel_ops *, const void *);	/* NULL: never */
+	void (*format)(const void *, char *, size_t);
+	/* Before a put: may forget @have (made anew) or say "not needed". */
+	bool (*needed)(struct pass *, const void *want, const void **have);
+	void (*put_done)(struct pass *, const void *want);
+	bool (*del_needed)(struct pass *, const void *have);
+	bool count_apart;		/* in stats->sysctls, not added/changed */
+};
+
+#define ARRAY(field, nfield) \
+	.size = sizeof(*((struct kernel_state *)0)->field), \
+	.items = offsetof(struct kernel_state, field), \
+	.n = offsetof(struct kernel_state, nfield)
+
+/*
+ * Dependency order: links, then what lives on them (sysctls, addresses),
+ * nexthop paths through them, groups of those paths, routes through
+ * either, and last the rules that lead to the routes' tables, so traffic
+ * never meets a rule without its table.  Removals run bottom up: groups
+ * let go of a path before the path goes.
+ */
+static const struct kind kinds[] = {
+	{ "link", ARRAY(links, n_links), link_key_cmp, link_equal, NULL,
+	  link_put, link_del, link_format, NULL, link_put_done, NULL, false },
+	{ "sysctl", ARRAY(sysctls, n_sysctls), NULL, NULL, NULL,
+	  sysctl_put, NULL, sysctl_format, sysctl_needed, sysctl_put_done,
+	  NULL, true },
+	{ "address", ARRAY(addrs, n_addrs), addr_key_cmp, NULL, NULL,
+	  addr_put, addr_del, addr_format, NULL, NULL, addr_del_needed, false },
+	{ "nexthop", ARRAY(nhobjs, n_nhobjs), nhobj_key_cmp, nhobj_equal,
+	  nh_is_path, nhobj_put, nhobj_del, nhobj_format, nhobj_needed, NULL,
+	  NULL, false },
+	{ "nexthop", ARRAY(nhobjs, n_nhobjs), nhobj_key_cmp, nhobj_equal,
+	  nh_is_group, nhobj_put, nhobj_del, nhobj_format, nhobj_needed, NULL,
+	  NULL, false },
+	{ "route", ARRAY(routes, n_routes), route_key_cmp, route_equal, NULL,
+	  route_put, route_del, route_format, route_needed, NULL, NULL, false },
+	{ "rule", ARRAY(rules, n_rules), rule_cmp, NULL, NULL,
+	  rule_put, rule_del, rule_format, NULL, NULL, NULL, false },
+};
+
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static void *
+items_of(const struct kernel_state *st, const struct kind *k)
+{
+	return *(void *const *)((const char *)st + k->items);
+}
+
+static size_t
+n_of(const struct kernel_state *st, const struct kind *k)
+{
+	return *(const size_t *)((const char *)st + k->n);
+}
+
+/* Add or change what @k's part of the desired state lacks or has else. */
+static void
+pass_put(struct pass *ps, const struct kind *k)
+{
+	const char *want = items_of(ps->want, k);
+	const char *have = items_of(ps->have, k);
+	size_t n_want = n_of(ps->want, k), n_have = n_of(ps->have, k);
+	struct reconcile_stats *stats = ps->stats;
+	char text[2048];
+
+	for (size_t i = 0; i < n_want; i++) {
+		const void *w = want + i * k->size;
+		const void *h = k->cmp ? find(w, have, n_have, k->size, k->cmp)
+				       : NULL;
+		unsigned int *what;
+		int err;
+
+		if (k->select && !k->select(w))
+			continue;
+		if (k->needed && !k->needed(ps, w, &h))
+			continue;
+		if (h && (k->equal == NULL || k->equal(h, w)))
+			continue;
+		k->format(w, text, sizeof(text));
+		err = k->put(ps->rc->ops, w);
+		what = k->count_apart ? &stats->sysctls :
+		       h ? &stats->changed : &stats->added;
+		count(stats, err, what,
+		      k->count_apart ? "set" : h ? "change" : "add", k->noun,
+		      text);
+		if (err == 0 && k->put_done)
+			k->put_done(ps, w);
+	}
+}
+
+/* Delete what is ours of kind @k and no longer desired. */
+static void
+pass_del(struct pass *ps, const struct kind *k)
+{
+	const char *want = items_of(ps->want, k);
+	const char *have = items_of(ps->have, k);
+	size_t n_want = n_of(ps->want, k), n_have = n_of(ps->have, k);
+	char text[2048];
+
+	if (k->del == NULL)
+		return;
+	for (size_t i = 0; i < n_have; i++) {
+		const void *h = have + i * k->size;
+
+		if ((k->select && !k->select(h)) ||
+		    find(h, want, n_want, k->size, k->cmp) ||
+		    (k->del_needed && !k->del_needed(ps, h)))
+			continue;
+		k->format(h, text, sizeof(text));
+		count(ps->stats, k->del(ps->rc->ops, h), &ps->stats->deleted,
+		      "delete", k->noun, text);
+	}
+}
+
+/* Sort @st's arrays in place (nexthop groups' members too). */
+static void
+state_sort(struct kernel_state *st)
+{
+	for (size_t i = 0; i < st->n_nhobjs; i++)
+		nhobj_normalise(&st->nhobjs[i]);
+	for (size_t i = 0; i < N_KINDS; i++)
+		if (kinds[i].cmp)
+			sort(items_of(st, &kinds[i]), n_of(st, &kinds[i]),
+			     kinds[i].size, kinds[i].cmp);
+}
+
+/* A copy of @src's arrays (never NULL, so empty ones need no care). */
+static int
+state_copy(struct kernel_state *dst, const struct kernel_state *src)
+{
+	kernel_state_init(dst);
+	for (size_t i = 0; i < N_KINDS; i++) {
+		const struct kind *k = &kinds[i];
+		size_t n = n_of(src, k);
+		void **items = (void **)((char *)dst + k->items);
+
+		if (*items != NULL)
+			continue;	/* nexthops: two rows, one array */
+		if ((*items = malloc((n + 1) * k->size)) == NULL) {
+			kernel_state_free(dst);
+			return -ENOMEM;
+		}
+		if (n)
+			memcpy(*items, items_of(src, k), n * k->size);
+		*(size_t *)((char *)dst + k->n) = n;
+	}
+	return 0;
+}
+
+/* --- apply -------------------------------------------------------------------- */
+
+struct reconcile *
+reconcile_create(struct kernel_ops *ops, const struct kernel_marks *marks)
+{
+	struct reconcile *rc = calloc(1, sizeof(*rc));
+
+	if (rc) {
+		rc->ops = ops;
+		rc->marks = *marks;
+	}
+	return rc;
+}
+
+void
+reconcile_destroy(struct reconcile *rc)
+{
+	if (rc == NULL)
+		return;
+	free(rc->written);
+	free(rc);
+}
+
 int
 reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		struct reconcile_stats *stats)
 {
-	struct kernel_ops *ops = rc->ops;
 	struct kernel_state want;
 	struct observed o;
-	char text[2048];
-	char (*touched)[IFNAMSIZ] = NULL;
-	uint32_t *recreated = NULL;
-	size_t n_touched = 0, n_recreated = 0, i;
+	struct pass ps = { .rc = rc, .want = &want, .have = &o.st,
+			   .stats = stats };
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
-	if ((err = observe(ops, &o)) < 0) {
+	if ((err = observe(rc->ops, &rc->marks, &o)) < 0) {
 		errno = -err;
 		log_warn("kernel", "dumping kernel state failed");
 		return err;
 	}
-
+	state_sort(&o.st);
 	/* Sorted copies of the desired arrays, for lookups both ways. */
-	want = *desired;
-	want.links = malloc((desired->n_links + 1) * sizeof(*want.links));
-	want.addrs = malloc((desired->n_addrs + 1) * sizeof(*want.addrs));
-	want.routes = malloc((desired->n_routes + 1) * sizeof(*want.routes));
-	want.rules = malloc((desired->n_rules + 1) * sizeof(*want.rules));
-	want.nhobjs = malloc((desired->n_nhobjs + 1) * sizeof(*want.nhobjs));
-	touched = calloc(desired->n_links + 1, sizeof(*touched));
-	recreated = calloc(desired->n_nhobjs + 1, sizeof(*recreated));
-	if (!want.links || !want.addrs || !want.routes || !want.rules ||
-	    !want.nhobjs || !touched || !recreated) {
+	if ((err = state_copy(&want, desired)) < 0)
+		goto out_observed;
+	state_sort(&want);
+	ps.touched = calloc(want.n_links + 1, sizeof(*ps.touched));
+	ps.recreated = calloc(want.n_nhobjs + 1, sizeof(*ps.recreated));
+	if (ps.touched == NULL || ps.recreated == NULL) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (desired->n_links)
-		memcpy(want.links, desired->links,
-		       desired->n_links * sizeof(*want.links));
-	if (desired->n_addrs)
-		memcpy(want.addrs, desired->addrs,
-		       desired->n_addrs * sizeof(*want.addrs));
-	if (desired->n_routes)
-		memcpy(want.routes, desired->routes,
-		       desired->n_routes * sizeof(*want.routes));
-	if (desired->n_rules)
-		memcpy(want.rules, desired->rules,
-		       desired->n_rules * sizeof(*want.rules));
-	if (desired->n_nhobjs)
-		memcpy(want.nhobjs, desired->nhobjs,
-		       desired->n_nhobjs * sizeof(*want.nhobjs));
-	for (i = 0; i < want.n_nhobjs; i++)
-		nhobj_normalise(&want.nhobjs[i]);
-	sort(want.nhobjs, want.n_nhobjs, sizeof(*want.nhobjs), nhobj_key_cmp);
-	sort(want.links, want.n_links, sizeof(*want.links), link_key_cmp);
-	sort(want.addrs, want.n_addrs, sizeof(*want.addrs), addr_key_cmp);
-	sort(want.routes, want.n_routes, sizeof(*want.routes), route_key_cmp);
-	sort(want.rules, want.n_rules, sizeof(*want.rules), rule_cmp);
 
-	/* 1. Links: create what is missing, change what differs. */
-	for (i = 0; i < want.n_links; i++) {
-		const struct kernel_link *l = &want.links[i];
-		const struct kernel_link *have = find(l, o.st.links,
-		    o.st.n_links, sizeof(*l), link_key_cmp);
-
-		if (have && kernel_link_equal(have, l))
-			continue;
-		kernel_link_format(l, text, sizeof(text));
-		err = ops->link_set(ops, l);
-		count(stats, err, have ? &stats->changed : &stats->added,
-		      have ? "change link" : "add link", text);
-		if (err == 0)
-			strcpy(touched[n_touched++], l->name);
-	}
-
-	/* 2. Sysctls of those links (and any others not yet written). */
-	for (i = 0; i < desired->n_sysctls; i++) {
-		const struct kernel_sysctl *s = &desired->sysctls[i];
-
-		if (!sysctl_needed(rc, s, touched, n_touched))
-			continue;
-		err = ops->sysctl_set(ops, s->path, s->value);
-		snprintf(text, sizeof(text), "%s=%s", s->path, s->value);
-		count(stats, err, &stats->sysctls, "set sysctl", text);
-		if (err == 0)
-			sysctl_remember(rc, s);
-	}
-
-	/* 3. Addresses on our links. */
-	for (i = 0; i < want.n_addrs; i++) {
-		const struct kernel_addr *a = &want.addrs[i];
-
-		if (find(a, o.st.addrs, o.st.n_addrs, sizeof(*a), addr_key_cmp))
-			continue;
-		kernel_addr_format(a, text, sizeof(text));
-		count(stats, ops->addr_add(ops, a), &stats->added, "add address", text);
-	}
-
-	/* 4. Nexthop objects: paths on those links, then groups of them. */
-	apply_nhobjs(rc, &want, &o.st, false, recreated, &n_recreated, stats);
-	apply_nhobjs(rc, &want, &o.st, true, recreated, &n_recreated, stats);
-
-	/* 5. Routes, then 6. the rules that lead to their tables. */
-	for (i = 0; i < want.n_routes; i++) {
-		const struct kernel_route *r = &want.routes[i];
-		const struct kernel_route *have = find(r, o.st.routes,
-		    o.st.n_routes, sizeof(*r), route_key_cmp);
-
-		if (have && r->nhid && id_in(r->nhid, recreated, n_recreated))
-			have = NULL;	/* went with its nexthop */
-		if (have && kernel_route_equal(have, r))
-			continue;
-		kernel_route_format(r, text, sizeof(text));
-		count(stats, ops->route_replace(ops, r),
-		      have ? &stats->changed : &stats->added,
-		      have ? "change route" : "add route", text);
-	}
-	for (i = 0; i < want.n_rules; i++) {
-		const struct kernel_rule *r = &want.rules[i];
-
-		if (find(r, o.st.rules, o.st.n_rules, sizeof(*r), rule_cmp))
-			continue;
-		kernel_rule_format(r, text, sizeof(text));
-		count(stats, ops->rule_add(ops, r), &stats->added, "add rule", text);
-	}
-
-	/* Removals, in reverse dependency order. */
-	for (i = 0; i < o.st.n_rules; i++) {
-		const struct kernel_rule *r = &o.st.rules[i];
-
-		if (find(r, want.rules, want.n_rules, sizeof(*r), rule_cmp))
-			continue;
-		kernel_rule_format(r, text, sizeof(text));
-		count(stats, ops->rule_del(ops, r), &stats->deleted, "delete rule", text);
-	}
-	for (i = 0; i < o.st.n_routes; i++) {
-		const struct kernel_route *r = &o.st.routes[i];
-
-		if (find(r, want.routes, want.n_routes, sizeof(*r), route_key_cmp))
-			continue;
-		kernel_route_format(r, text, sizeof(text));
-		count(stats, ops->route_del(ops, r), &stats->deleted, "delete route", text);
-	}
-	/* Groups before paths: a path still in a group cannot go cleanly. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (i = 0; i < o.st.n_nhobjs; i++) {
-			const struct kernel_nhobj *nh = &o.st.nhobjs[i];
-
-			if ((nh->n_members > 0) != (pass == 0) ||
-			    find(nh, want.nhobjs, want.n_nhobjs, sizeof(*nh),
-				 nhobj_key_cmp))
-				continue;
-			kernel_nhobj_format(nh, text, sizeof(text));
-			count(stats, ops->nhobj_del(ops, nh->id),
-			      &stats->deleted, "delete nexthop", text);
-		}
-	}
-	for (i = 0; i < o.st.n_addrs; i++) {
-		const struct kernel_addr *a = &o.st.addrs[i];
-		struct kernel_link key;
-
-		if (find(a, want.addrs, want.n_addrs, sizeof(*a), addr_key_cmp))
-			continue;
-		/* A link about to go takes its addresses with it. */
-		memset(&key, 0, sizeof(key));
-		strcpy(key.name, a->ifname);
-		if (!find(&key, want.links, want.n_links, sizeof(key), link_key_cmp))
-			continue;
-		kernel_addr_format(a, text, sizeof(text));
-		count(stats, ops->addr_del(ops, a), &stats->deleted, "delete address", text);
-	}
-	for (i = 0; i < o.st.n_links; i++) {
-		const struct kernel_link *l = &o.st.links[i];
-
-		if (find(l, want.links, want.n_links, sizeof(*l), link_key_cmp))
-			continue;
-		kernel_link_format(l, text, sizeof(text));
-		count(stats, ops->link_del(ops, l->name), &stats->deleted,
-		      "delete link", text);
-	}
+	for (size_t i = 0; i < N_KINDS; i++)
+		pass_put(&ps, &kinds[i]);
+	for (size_t i = N_KINDS; i-- > 0;)
+		pass_del(&ps, &kinds[i]);
 	err = stats->failed ? -EAGAIN : 0;
 out:
-	free(want.links);
-	free(want.addrs);
-	free(want.routes);
-	free(want.rules);
-	free(want.nhobjs);
-	free(touched);
-	free(recreated);
+	free(ps.touched);
+	free(ps.recreated);
+	kernel_state_free(&want);
+out_observed:
 	kernel_state_free(&o.st);
 	return err;
 }

@@ -60,19 +60,25 @@ int kernel_state_add_sysctl(struct kernel_state *st, const char *path,
 /*
  * A reconciler remembers only which sysctls it has written (the kernel
  * interface cannot dump them); everything else is read back from the
- * kernel on every apply.
+ * kernel on every apply.  It owns exactly the objects carrying @marks
+ * (copied): tunsteerd passes kernel_marks_tunsteerd, tunsteer-edge its
+ * own (edge_kernel.c), and neither ever sees the other's objects.  An
+ * owner whose marks have no nexthop id range has its nexthop objects
+ * neither dumped nor touched.  NULL when out of memory.
  */
 struct reconcile;
 
-struct reconcile *reconcile_create(struct kernel_ops *ops);
+struct reconcile *reconcile_create(struct kernel_ops *ops,
+				   const struct kernel_marks *marks);
 void reconcile_destroy(struct reconcile *rc);
 
 /*
- * Make the kernel match @desired for every object we own.  Adds and
- * changes go first, in the order the kernel needs (links, then their
- * addresses, routes, then the rules that point at the routes' tables);
- * removals of what is no longer desired follow in reverse order, so
- * traffic never finds a rule without its table.
+ * Make the kernel match @desired for every object carrying our marks.
+ * Adds and changes go first, in the order the kernel needs (links, their
+ * sysctls and addresses, nexthop paths, groups, routes, then the rules
+ * that point at the routes' tables); removals of what is no longer
+ * desired follow in reverse order, so traffic never finds a rule without
+ * its table.
  *
  * A failed operation is counted in @stats->failed, logged once and
  * skipped; the next call retries it.  Returns 0 when everything applied,

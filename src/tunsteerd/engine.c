@@ -100,7 +100,7 @@ engine_create(struct kernel_ops *ops)
 	if (e == NULL)
 		return NULL;
 	e->ops = ops;
-	e->rc = reconcile_create(ops);
+	e->rc = reconcile_create(ops, &kernel_marks_tunsteerd);
 	e->nft = nft_sync_create(ops);
 	if (e->rc == NULL || e->nft == NULL) {
 		engine_destroy(e, true);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tunsteer-edge's kernel objects against the fake backend: the exact
- * operations for a fresh start, nothing the second time, tunsteerd's
- * objects never touched, a removed tunnel's objects removed, flush.
+ * operations for a fresh start, nothing but the sysctls the second time,
+ * tunsteerd's objects never touched (nor the edge's by tunsteerd's
+ * reconciler), a removed tunnel's objects removed, flush.
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "edge/edge_kernel.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
+#include "lib/reconcile.h"
 
 #define HEAD \
 	"anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n" \
@@ -47,14 +50,14 @@ START_TEST(test_fresh_start_then_nothing)
 	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
 	ck_assert_str_eq(kernel_fake_ops_log(ops),
 		"link set gt0 gre local 192.0.2.1 remote 198.51.100.2 ttl 64 mtu 1476 up\n"
-		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
-		"addr add 198.19.0.0/31 dev gt0\n"
-		"route replace table 22001 0.0.0.0/0 metric 0 proto 228 nexthop dev gt0 weight 1\n"
-		"rule add prio 22001 from all fwmark 0x74650001/0xffffffff table 22001\n"
 		"link set gt1 gre local 192.0.2.2 remote 198.51.100.2 ttl 64 mtu 1476 up\n"
+		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
 		"sysctl net/ipv4/conf/gt1/rp_filter=0\n"
+		"addr add 198.19.0.0/31 dev gt0\n"
 		"addr add 198.19.0.2/31 dev gt1\n"
+		"route replace table 22001 0.0.0.0/0 metric 0 proto 228 nexthop dev gt0 weight 1\n"
 		"route replace table 22002 0.0.0.0/0 metric 0 proto 228 nexthop dev gt1 weight 1\n"
+		"rule add prio 22001 from all fwmark 0x74650001/0xffffffff table 22001\n"
 		"rule add prio 22002 from all fwmark 0x74650002/0xffffffff table 22002\n");
 	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
 	ck_assert_str_eq(kernel_fake_ops_log(ops),
@@ -103,10 +106,10 @@ START_TEST(test_removed_tunnel_is_removed)
 	(void)kernel_fake_ops_log(ops);
 	ck_assert_int_eq(edge_kernel_apply(ops, one), 0);
 	ck_assert_str_eq(kernel_fake_ops_log(ops),
+		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
 		"rule del prio 22002 from all fwmark 0x74650002/0xffffffff table 22002\n"
 		"route del table 22002 0.0.0.0/0 metric 0 proto 228 nexthop dev gt1 weight 1\n"
-		"link del gt1\n"
-		"sysctl net/ipv4/conf/gt0/rp_filter=0\n");
+		"link del gt1\n");
 	edge_config_free(one);
 	edge_config_free(two);
 	ops->destroy(ops);
@@ -128,6 +131,123 @@ START_TEST(test_failed_operation_is_retried_next_time)
 }
 END_TEST
 
+/* tunsteerd's full set of objects: a marked link with its address, a
+ * nexthop path and a resilient group of it, a policy route through the
+ * group in table 21100, an underlay pin route, and their rules. */
+static void
+tunsteerd_state(struct kernel_state *st)
+{
+	struct kernel_link l = { .name = "cf1", .kind = KERNEL_LINK_GRE,
+				 .mtu = 1476, .ttl = 64, .up = true,
+				 .alias = KERNEL_LINK_ALIAS_PREFIX "cf1" };
+	struct kernel_addr a = { .ifname = "cf1",
+				 .local = { .family = AF_INET, .len = 31 } };
+	struct kernel_nhobj p = { .id = 0x74730001, .protocol = 227,
+				  .dev = "cf1" };
+	struct kernel_nhobj g = { .id = 0x74740001, .protocol = 227,
+				  .n_members = 1, .member = { { 0x74730001, 1 } },
+				  .resilient = true, .buckets = 512,
+				  .idle_timer = 5 };
+	struct kernel_route r = { .table = 21100, .protocol = 227,
+				  .dst = { .family = AF_INET }, .nhid = g.id };
+	struct kernel_route pin = { .table = 21000, .protocol = 227,
+				    .dst = { .family = AF_INET, .len = 32 },
+				    .n_nexthops = 1,
+				    .nh = { { .dev = "cf1", .weight = 1 } } };
+	struct kernel_rule u = { .priority = 21100, .table = 21100,
+				 .fwmark = 0x74730001, .fwmask = 0xffffffff };
+	struct kernel_rule upin = { .priority = 21000, .table = 21000,
+				    .src = { .family = AF_INET, .len = 32 } };
+
+	a.local.v4.s_addr = htonl(0xc6130001);		/* 198.19.0.1 */
+	pin.dst.v4.s_addr = htonl(0xc0000201);		/* 192.0.2.1 */
+	upin.src.v4.s_addr = htonl(0xc6336402);		/* 198.51.100.2 */
+	ck_assert_int_eq(kernel_state_add_link(st, &l), 0);
+	ck_assert_int_eq(kernel_state_add_addr(st, &a), 0);
+	ck_assert_int_eq(kernel_state_add_nhobj(st, &p), 0);
+	ck_assert_int_eq(kernel_state_add_nhobj(st, &g), 0);
+	ck_assert_int_eq(kernel_state_add_route(st, &r), 0);
+	ck_assert_int_eq(kernel_state_add_route(st, &pin), 0);
+	ck_assert_int_eq(kernel_state_add_rule(st, &u), 0);
+	ck_assert_int_eq(kernel_state_add_rule(st, &upin), 0);
+}
+
+/* No line of @log names one of tunsteerd's objects. */
+static void
+assert_no_tunsteerd_object(const char *log)
+{
+	static const char *const theirs[] = { "cf1", "0x7473", "0x7474",
+					      "table 21", "prio 21" };
+
+	for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		ck_assert_msg(strstr(log, theirs[i]) == NULL,
+			      "edge touched tunsteerd's '%s':\n%s", theirs[i], log);
+}
+
+/* No line of @log names one of the edge's objects. */
+static void
+assert_no_edge_object(const char *log)
+{
+	static const char *const theirs[] = { "gt0", "gt1", "table 22",
+					      "prio 22", "0x7465" };
+
+	for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		ck_assert_msg(strstr(log, theirs[i]) == NULL,
+			      "tunsteerd touched the edge's '%s':\n%s", theirs[i],
+			      log);
+}
+
+/* One namespace, both owners, one reconciler each with its own marks:
+ * neither ever adds, changes or deletes an object of the other's, in a
+ * pass, a repeated pass or a flush, whichever runs first. */
+START_TEST(test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other)
+{
+	struct kernel_ops *ops = kernel_fake_create();
+	struct edge_config *c = load(HEAD GT1 TAIL);
+	struct reconcile *ts = reconcile_create(ops, &kernel_marks_tunsteerd);
+	struct reconcile_stats stats;
+	struct kernel_state want;
+
+	ck_assert_ptr_nonnull(ts);
+	kernel_state_init(&want);
+	tunsteerd_state(&want);
+	ck_assert_int_eq(reconcile_apply(ts, &want, &stats), 0);
+	ck_assert_uint_eq(stats.added, 8);
+	(void)kernel_fake_ops_log(ops);
+
+	/* The edge comes up beside tunsteerd's objects, passes again, and
+	 * goes: not one of tunsteerd's objects in its log. */
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	assert_no_tunsteerd_object(kernel_fake_ops_log(ops));
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	assert_no_tunsteerd_object(kernel_fake_ops_log(ops));
+	ck_assert_int_eq(edge_kernel_flush(ops), 0);
+	assert_no_tunsteerd_object(kernel_fake_ops_log(ops));
+	/* ... and tunsteerd finds all of its own where it left them. */
+	ck_assert_int_eq(reconcile_apply(ts, &want, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(ops), "");
+
+	/* Vice versa: the edge's objects survive tunsteerd's passes and
+	 * its flush, and the edge then has nothing to repair. */
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	(void)kernel_fake_ops_log(ops);
+	ck_assert_int_eq(reconcile_apply(ts, &want, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(ops), "");
+	ck_assert_int_eq(reconcile_flush(ts, &stats), 0);
+	ck_assert_uint_eq(stats.deleted, 7);	/* cf1 takes its address along */
+	assert_no_edge_object(kernel_fake_ops_log(ops));
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(ops),
+		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
+		"sysctl net/ipv4/conf/gt1/rp_filter=0\n");
+
+	kernel_state_free(&want);
+	reconcile_destroy(ts);
+	edge_config_free(c);
+	ops->destroy(ops);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -138,6 +258,7 @@ suite(void)
 	tcase_add_test(tc, test_tunsteerd_objects_are_never_touched);
 	tcase_add_test(tc, test_removed_tunnel_is_removed);
 	tcase_add_test(tc, test_failed_operation_is_retried_next_time);
+	tcase_add_test(tc, test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other);
 	suite_add_tcase(s, tc);
 	return s;
 }

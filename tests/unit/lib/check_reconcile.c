@@ -160,7 +160,7 @@ setup(void)
 	log_init("check_reconcile", true, LOG_LVL_ERR);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
-	rc = reconcile_create(k);
+	rc = reconcile_create(k, &kernel_marks_tunsteerd);
 	ck_assert_ptr_nonnull(rc);
 	kernel_state_init(&st);
 }
@@ -270,7 +270,7 @@ START_TEST(test_restarted_daemon_adopts_existing_state_without_recreating)
 	kernel_fake_ops_log(k);
 
 	/* kill -9: the new instance knows nothing but what it dumps. */
-	again = reconcile_create(k);
+	again = reconcile_create(k, &kernel_marks_tunsteerd);
 	ck_assert_int_eq(reconcile_apply(again, &st, &stats), 0);
 	/* Only the sysctls it cannot read back are written again. */
 	ck_assert_str_eq(kernel_fake_ops_log(k),
