@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What tunsteer-edge shows on its control socket: the running state of
- * one server (struct edge, owned by src/edge/tunsteer-edge.c) as text,
+ * one server (struct edge, owned by src/edge/edge.c) as text,
  * as JSON (--json; field names documented in tunsteer-edge(8)) and as
  * Prometheus text (metrics).
  */
@@ -13,24 +13,7 @@
 #include <time.h>
 
 #include "lib/ctl_proto.h"
-#include "edge/edge_checks.h"
-#include "edge/edge_config.h"
-#include "edge/edge_stats.h"
-#include "edge/edge_steer.h"
-#include "lib/kernel.h"
-
-struct edge {
-	struct edge_config *conf;
-	struct kernel_ops *ops;
-	struct edge_checks *checks;
-	struct edge_stats *stats;
-	struct steer steer;		/* what the kernel has now */
-	time_t started;
-	unsigned int steer_changes;	/* ECMP set replacements */
-	unsigned int steer_failures;	/* nft refused one (retried) */
-	unsigned int loads, failed_loads;
-	bool kernel_ok;
-};
+#include "edge/edge.h"
 
 void edge_view_status(struct edge *e, bool json, FILE *out);
 void edge_view_tunnels(struct edge *e, bool json, FILE *out);

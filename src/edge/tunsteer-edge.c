@@ -6,7 +6,9 @@
  * tunnels, decapsulates any GRE packet, checks every tunnel's health,
  * steers traffic toward the customer by priority, health penalty and an
  * ECMP hash, accepts egress only from authorized sources, and counts it
- * all.  DESIGN.md "tunsteer-edge" has the layout.
+ * all.  DESIGN.md "tunsteer-edge" has the layout.  This file is main
+ * only (options, control commands, signals); src/edge/edge.c runs the
+ * server.
  *
  * With a command after the options it is instead the client of a running
  * server's control socket: tunsteer-edge -S PATH [--json] tunnels.
@@ -27,20 +29,13 @@
 
 #include "lib/ctl_client.h"
 #include "lib/ctl_server.h"
-#include "edge/edge_checks.h"
+#include "edge/edge.h"
 #include "edge/edge_config.h"
-#include "edge/edge_kernel.h"
-#include "edge/edge_nft.h"
-#include "edge/edge_stats.h"
-#include "edge/edge_steer.h"
 #include "edge/edge_view.h"
-#include "lib/kernel_nl.h"
 #include "lib/log.h"
 #include "lib/version.h"
 
 #define EDGE_DEFAULT_SOCK TS_RUNDIR "/tunsteer-edge.sock"
-/* Failed kernel or nft operations are retried this often. */
-#define RETRY_PERIOD_S 5
 
 struct opts {
 	const char *conf, *sock;
@@ -51,10 +46,7 @@ struct opts {
 struct daemon {
 	struct edge e;
 	struct event_base *base;
-	struct event *retry_ev;
 	const char *conf_path;
-	bool steer_dirty;		/* the kernel's steer chain is stale */
-	bool debug;
 };
 
 static void
@@ -86,175 +78,6 @@ usage(FILE *out)
 		"  reload              re-read the configuration\n"
 		"  log-level [LEVEL]   show or set the log level\n",
 		EDGE_CONFIG_DEFAULT_PATH, EDGE_DEFAULT_SOCK);
-}
-
-/* --- steering ---------------------------------------------------------------- */
-
-static const enum eh_state *
-states(struct daemon *d, enum eh_state *buf)
-{
-	for (size_t i = 0; i < d->e.conf->n_tunnels; i++) {
-		const struct edge_health *h = edge_checks_health(d->e.checks, i);
-
-		buf[i] = h ? h->state : EH_HEALTHY;
-	}
-	return buf;
-}
-
-/* Recompute the ECMP sets; if any flow would move, replace the steer
- * chain in one transaction. */
-static void
-resteer(struct daemon *d)
-{
-	struct edge_config *c = d->e.conf;
-	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
-	struct steer s;
-	char *script;
-	int err;
-
-	if (st == NULL || edge_steer_build(c, states(d, st), &s) < 0) {
-		free(st);
-		log_warnx("steer", "out of memory; retrying");
-		d->steer_dirty = true;
-		return;
-	}
-	free(st);
-	if (!d->steer_dirty && edge_steer_same(&s, &d->e.steer)) {
-		/* No flow moves: the kernel keeps its chain; the views get
-		 * the new effective priorities. */
-		edge_steer_free(&d->e.steer);
-		d->e.steer = s;
-		return;
-	}
-	script = edge_nft_steer(c, &s, &err);
-	if (script == NULL || d->e.ops->nft_run(d->e.ops, script, NULL) < 0) {
-		log_warnx("steer", "cannot replace the ECMP sets; retrying");
-		d->e.steer_failures++;
-		d->steer_dirty = true;
-		free(script);
-		edge_steer_free(&s);
-		return;
-	}
-	free(script);
-	for (size_t i = 0; i < s.n; i++) {
-		char pb[TS_PREFIX_STRLEN], set[256] = "";
-		size_t off = 0;
-
-		for (size_t k = 0; k < s.p[i].n_nh && off < sizeof(set); k++)
-			off += (size_t)snprintf(set + off, sizeof(set) - off, "%s%s",
-						k ? " " : "",
-						c->tunnels[s.p[i].nh[k].tunnel].name);
-		log_notice("steer", "%s: ECMP over %s (priority %llu)",
-			   ts_prefix_format(&s.p[i].prefix, pb, sizeof(pb)), set,
-			   (unsigned long long)s.p[i].best);
-	}
-	edge_steer_free(&d->e.steer);
-	d->e.steer = s;
-	d->e.steer_changes++;
-	d->steer_dirty = false;
-}
-
-static void
-health_cb(void *arg, size_t tunnel, enum eh_state old)
-{
-	resteer(arg);
-}
-
-/* --- kernel state ---------------------------------------------------------------- */
-
-/* Links, addresses, tables and rules; then the whole nft table with the
- * current ECMP sets. */
-static int
-apply_all(struct daemon *d)
-{
-	struct edge_config *c = d->e.conf;
-	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
-	struct steer s;
-	char *script = NULL;
-	int err, kerr;
-
-	kerr = edge_kernel_apply(d->e.ops, c);
-	d->e.kernel_ok = kerr == 0;
-	if (st == NULL || (err = edge_steer_build(c, states(d, st), &s)) < 0) {
-		free(st);
-		return -ENOMEM;
-	}
-	free(st);
-	if ((script = edge_nft_table(c, &s, &err)) == NULL ||
-	    (err = d->e.ops->nft_run(d->e.ops, script, NULL)) < 0) {
-		log_warnx("nft", "cannot load table %s", EDGE_NFT_TABLE);
-		free(script);
-		edge_steer_free(&s);
-		d->e.kernel_ok = false;
-		return err;
-	}
-	free(script);
-	edge_steer_free(&d->e.steer);
-	d->e.steer = s;
-	d->steer_dirty = false;
-	return kerr;
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (!d->e.kernel_ok)
-		(void)apply_all(d);
-	else if (d->steer_dirty)
-		resteer(d);
-}
-
-static struct edge_config *
-load_config(const char *path, FILE *errs_out)
-{
-	struct config_errors errs = { 0 };
-	struct edge_config *c = edge_config_load(path, &errs);
-
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(errs_out, "%s\n", errs.msgs[i]);
-	config_errors_free(&errs);
-	return c;
-}
-
-static int
-start_checks(struct daemon *d)
-{
-	int err = 0;
-
-	d->e.checks = edge_checks_create(d->base, d->e.conf, health_cb, d, &err);
-	return d->e.checks ? 0 : err;
-}
-
-/* A new config: parsed in full first; the running one stays on error.
- * Health starts over with the new tunnels. */
-static bool
-reload(struct daemon *d, FILE *out)
-{
-	struct edge_config *c = load_config(d->conf_path, out);
-	struct edge_config *old = d->e.conf;
-	int err;
-
-	if (c == NULL) {
-		d->e.failed_loads++;
-		log_warnx("main", "reload of %s failed; the running config is unchanged",
-			  d->conf_path);
-		return false;
-	}
-	if (!d->debug)
-		log_set_level((enum log_level)c->log_level);
-	edge_checks_destroy(d->e.checks);
-	d->e.checks = NULL;
-	d->e.conf = c;
-	(void)apply_all(d);
-	if ((err = start_checks(d)) < 0)
-		log_warnx("main", "health checks: %s", strerror(-err));
-	edge_config_free(old);
-	d->e.loads++;
-	log_notice("main", "reloaded %s: %zu tunnels, %zu routes", d->conf_path,
-		   c->n_tunnels, c->n_routes);
-	return true;
 }
 
 /* --- control socket ---------------------------------------------------------------- */
@@ -293,7 +116,7 @@ cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct daemon *d = arg;
 
 	(void)req;
-	if (!reload(d, out))
+	if (!edge_reload(&d->e, out))
 		return false;
 	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
 		d->conf_path);
@@ -333,7 +156,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		log_notice("main", "SIGHUP: reloading %s", d->conf_path);
-		(void)reload(d, stderr);
+		(void)edge_reload(&d->e, stderr);
 		return;
 	}
 	log_notice("main", "signal %d: shutting down", (int)sig);
@@ -363,46 +186,29 @@ make_rundir(const char *sock)
 static int
 run(const struct opts *o)
 {
-	struct daemon d = { .conf_path = o->conf, .debug = o->debug };
+	struct daemon d = { .conf_path = o->conf };
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *sigs[3];
 	struct ctl_server *ctl;
+	struct edge_config *conf;
 	const char *sock;
-	int err;
 
 	/* A bad file is refused before daemonizing, so the error reaches
 	 * whoever started us. */
-	if ((d.e.conf = load_config(o->conf, stderr)) == NULL)
+	if ((conf = edge_load_config(o->conf, stderr)) == NULL)
 		return 1;
 	if (!o->foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
 	if (!o->debug)
-		log_set_level((enum log_level)d.e.conf->log_level);
-	d.e.started = time(NULL);
-	d.e.loads = 1;
-	if ((d.e.ops = kernel_nl_create_marked(KERNEL_EDGE_LINK_ALIAS_PREFIX,
-					       &err)) == NULL) {
-		errno = -err;
-		fatal("main", "netlink");
-	}
-	if ((d.e.stats = edge_stats_create(&err)) == NULL ||
-	    (d.base = event_base_new()) == NULL)
+		log_set_level((enum log_level)conf->log_level);
+	if ((d.base = event_base_new()) == NULL)
 		fatalx("main", "out of memory");
-	if (apply_all(&d) < 0)
-		log_warnx("main", "kernel state incomplete; retrying every %d s",
-			  RETRY_PERIOD_S);
-	if ((err = start_checks(&d)) < 0) {
-		errno = -err;
-		fatal("main", "health-check sockets");
-	}
+	if (edge_start(&d.e, d.base, conf, o->conf, o->debug) < 0)
+		fatalx("main", "cannot start");
 	sock = o->sock ? o->sock : d.e.conf->control_socket;
 	make_rundir(sock);
 	if ((ctl = ctl_server_listen(d.base, sock, dispatch, &d)) == NULL)
 		fatalx("main", "cannot open control socket %s", sock);
-	d.retry_ev = event_new(d.base, -1, EV_PERSIST, retry_cb, &d);
-	if (d.retry_ev == NULL ||
-	    event_add(d.retry_ev, &(struct timeval){ RETRY_PERIOD_S, 0 }) != 0)
-		fatalx("main", "cannot set up timers");
 	for (size_t i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
@@ -416,23 +222,9 @@ run(const struct opts *o)
 	ctl_server_close(ctl);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	event_free(d.retry_ev);
-	edge_checks_destroy(d.e.checks);
-	if (!o->keep_state) {
-		char *script = edge_nft_delete(&err);
-
-		if (script == NULL || d.e.ops->nft_run(d.e.ops, script, NULL) < 0)
-			log_warnx("main", "cannot delete table %s", EDGE_NFT_TABLE);
-		free(script);
-		if (edge_kernel_flush(d.e.ops) < 0)
-			log_warnx("main", "some kernel objects were not removed");
-	}
-	edge_steer_free(&d.e.steer);
-	edge_stats_destroy(d.e.stats);
-	d.e.ops->destroy(d.e.ops);
+	edge_stop(&d.e, o->keep_state);
 	event_base_free(d.base);
 	log_notice("main", "stopped%s", o->keep_state ? ", kernel state kept" : "");
-	edge_config_free(d.e.conf);
 	return 0;
 }
 
@@ -494,7 +286,7 @@ main(int argc, char **argv)
 	log_init("tunsteer-edge", o.foreground || o.check_only,
 		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (o.check_only) {
-		struct edge_config *conf = load_config(o.conf, stderr);
+		struct edge_config *conf = edge_load_config(o.conf, stderr);
 
 		if (conf == NULL)
 			return 1;

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One tunsteer-edge server's state and its life: start, apply to the
+ * kernel (links, addresses, tables and rules through edge_kernel and the
+ * shared reconciler; the nft table with the ECMP sets), steer on health
+ * changes, reload, retry what failed, stop.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/edge.h"
+#include "edge/edge_kernel.h"
+#include "edge/edge_nft.h"
+#include "lib/kernel_nl.h"
+#include "lib/log.h"
+
+/* --- steering ---------------------------------------------------------------- */
+
+static const enum eh_state *
+states(struct edge *e, enum eh_state *buf)
+{
+	for (size_t i = 0; i < e->conf->n_tunnels; i++) {
+		const struct edge_health *h = edge_checks_health(e->checks, i);
+
+		buf[i] = h ? h->state : EH_HEALTHY;
+	}
+	return buf;
+}
+
+/* Recompute the ECMP sets; if any flow would move, replace the steer
+ * chain in one transaction. */
+static void
+resteer(struct edge *e)
+{
+	struct edge_config *c = e->conf;
+	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
+	struct steer s;
+	char *script;
+	int err;
+
+	if (st == NULL || edge_steer_build(c, states(e, st), &s) < 0) {
+		free(st);
+		log_warnx("steer", "out of memory; retrying");
+		e->steer_dirty = true;
+		return;
+	}
+	free(st);
+	if (!e->steer_dirty && edge_steer_same(&s, &e->steer)) {
+		/* No flow moves: the kernel keeps its chain; the views get
+		 * the new effective priorities. */
+		edge_steer_free(&e->steer);
+		e->steer = s;
+		return;
+	}
+	script = edge_nft_steer(c, &s, &err);
+	if (script == NULL || e->ops->nft_run(e->ops, script, NULL) < 0) {
+		log_warnx("steer", "cannot replace the ECMP sets; retrying");
+		e->steer_failures++;
+		e->steer_dirty = true;
+		free(script);
+		edge_steer_free(&s);
+		return;
+	}
+	free(script);
+	for (size_t i = 0; i < s.n; i++) {
+		char pb[TS_PREFIX_STRLEN], set[256] = "";
+		size_t off = 0;
+
+		for (size_t k = 0; k < s.p[i].n_nh && off < sizeof(set); k++)
+			off += (size_t)snprintf(set + off, sizeof(set) - off, "%s%s",
+						k ? " " : "",
+						c->tunnels[s.p[i].nh[k].tunnel].name);
+		log_notice("steer", "%s: ECMP over %s (priority %llu)",
+			   ts_prefix_format(&s.p[i].prefix, pb, sizeof(pb)), set,
+			   (unsigned long long)s.p[i].best);
+	}
+	edge_steer_free(&e->steer);
+	e->steer = s;
+	e->steer_changes++;
+	e->steer_dirty = false;
+}
+
+static void
+health_cb(void *arg, size_t tunnel, enum eh_state old)
+{
+	resteer(arg);
+}
+
+/* --- kernel state ---------------------------------------------------------------- */
+
+/* Links, addresses, tables and rules; then the whole nft table with the
+ * current ECMP sets. */
+static int
+apply_all(struct edge *e)
+{
+	struct edge_config *c = e->conf;
+	enum eh_state *st = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*st));
+	struct steer s;
+	char *script = NULL;
+	int err, kerr;
+
+	kerr = edge_kernel_apply(e->ops, c);
+	e->kernel_ok = kerr == 0;
+	if (st == NULL || (err = edge_steer_build(c, states(e, st), &s)) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
+	free(st);
+	if ((script = edge_nft_table(c, &s, &err)) == NULL ||
+	    (err = e->ops->nft_run(e->ops, script, NULL)) < 0) {
+		log_warnx("nft", "cannot load table %s", EDGE_NFT_TABLE);
+		free(script);
+		edge_steer_free(&s);
+		e->kernel_ok = false;
+		return err;
+	}
+	free(script);
+	edge_steer_free(&e->steer);
+	e->steer = s;
+	e->steer_dirty = false;
+	return kerr;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge *e = arg;
+
+	if (!e->kernel_ok)
+		(void)apply_all(e);
+	else if (e->steer_dirty)
+		resteer(e);
+}
+
+struct edge_config *
+edge_load_config(const char *path, FILE *errs_out)
+{
+	struct config_errors errs = { 0 };
+	struct edge_config *c = edge_config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(errs_out, "%s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	return c;
+}
+
+static int
+start_checks(struct edge *e)
+{
+	int err = 0;
+
+	e->checks = edge_checks_create(e->base, e->conf, health_cb, e, &err);
+	return e->checks ? 0 : err;
+}
+
+bool
+edge_reload(struct edge *e, FILE *out)
+{
+	struct edge_config *c = edge_load_config(e->conf_path, out);
+	struct edge_config *old = e->conf;
+	int err;
+
+	if (c == NULL) {
+		e->failed_loads++;
+		log_warnx("main", "reload of %s failed; the running config is unchanged",
+			  e->conf_path);
+		return false;
+	}
+	if (!e->debug)
+		log_set_level((enum log_level)c->log_level);
+	edge_checks_destroy(e->checks);
+	e->checks = NULL;
+	e->conf = c;
+	(void)apply_all(e);
+	if ((err = start_checks(e)) < 0)
+		log_warnx("main", "health checks: %s", strerror(-err));
+	edge_config_free(old);
+	e->loads++;
+	log_notice("main", "reloaded %s: %zu tunnels, %zu routes", e->conf_path,
+		   c->n_tunnels, c->n_routes);
+	return true;
+}
+
+
+/* --- life ------------------------------------------------------------------------ */
+
+int
+edge_start(struct edge *e, struct event_base *base, struct edge_config *conf,
+	   const char *conf_path, bool debug)
+{
+	int err;
+
+	e->conf = conf;
+	e->base = base;
+	e->conf_path = conf_path;
+	e->debug = debug;
+	e->started = time(NULL);
+	e->loads = 1;
+	if ((e->ops = kernel_nl_create_marked(KERNEL_EDGE_LINK_ALIAS_PREFIX,
+					      &err)) == NULL) {
+		errno = -err;
+		log_warn("main", "netlink");
+		return err;
+	}
+	if ((e->stats = edge_stats_create(&err)) == NULL) {
+		log_warnx("main", "counters: %s", strerror(-err));
+		return err;
+	}
+	if (apply_all(e) < 0)
+		log_warnx("main", "kernel state incomplete; retrying every %d s",
+			  EDGE_RETRY_PERIOD_S);
+	if ((err = start_checks(e)) < 0) {
+		errno = -err;
+		log_warn("main", "health-check sockets");
+		return err;
+	}
+	e->retry_ev = event_new(base, -1, EV_PERSIST, retry_cb, e);
+	if (e->retry_ev == NULL ||
+	    event_add(e->retry_ev, &(struct timeval){ EDGE_RETRY_PERIOD_S, 0 }) != 0) {
+		log_warnx("main", "cannot set up timers");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+edge_stop(struct edge *e, bool keep_state)
+{
+	int err;
+
+	if (e->retry_ev)
+		event_free(e->retry_ev);
+	edge_checks_destroy(e->checks);
+	if (!keep_state && e->ops) {
+		char *script = edge_nft_delete(&err);
+
+		if (script == NULL || e->ops->nft_run(e->ops, script, NULL) < 0)
+			log_warnx("main", "cannot delete table %s", EDGE_NFT_TABLE);
+		free(script);
+		if (edge_kernel_flush(e->ops) < 0)
+			log_warnx("main", "some kernel objects were not removed");
+	}
+	edge_steer_free(&e->steer);
+	edge_stats_destroy(e->stats);
+	if (e->ops)
+		e->ops->destroy(e->ops);
+	edge_config_free(e->conf);
+	memset(e, 0, sizeof(*e));
+}
