@@ -135,6 +135,43 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 		resteer(e);
 }
 
+/* --- tamper repair ---------------------------------------------------------- */
+
+/* One reconcile pass of links, addresses, tables and rules; the nft table
+ * is not looked at.  A pass that fails leaves the rest to retry_cb. */
+static void
+resync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge *e = arg;
+	struct reconcile_stats st;
+	int err = edge_kernel_apply_stats(e->ops, e->conf, &st);
+
+	if (st.added || st.changed || st.deleted)
+		log_notice("kernel", "repaired kernel state: +%u ~%u -%u (%u failed)",
+			   st.added, st.changed, st.deleted, st.failed);
+	else
+		log_debug("kernel", "repair pass: nothing to repair (%u failed)",
+			  st.failed);
+	if (err < 0)
+		e->kernel_ok = false;
+}
+
+/* Link, address, route or rule events that our own requests did not
+ * cause: repair soon, once for a burst.  Lost events (ENOBUFS; the
+ * backend has grown its buffer) mean the same: the pass dumps all. */
+static void
+monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge *e = arg;
+	struct timeval tv = { 0, EDGE_RESYNC_DELAY_MS * 1000 };
+	int rc = e->ops->monitor_drain(e->ops);
+
+	if (rc == -ENOBUFS)
+		log_notice("kernel", "netlink events lost; re-dumping");
+	if (rc != 0 && !evtimer_pending(e->resync_ev, NULL))
+		evtimer_add(e->resync_ev, &tv);
+}
+
 struct edge_config *
 edge_load_config(const char *path, FILE *errs_out)
 {
@@ -218,9 +255,16 @@ edge_start(struct edge *e, struct event_base *base, struct edge_config *conf,
 		return err;
 	}
 	e->retry_ev = event_new(base, -1, EV_PERSIST, retry_cb, e);
-	if (e->retry_ev == NULL ||
+	e->resync_ev = evtimer_new(base, resync_cb, e);
+	if (e->retry_ev == NULL || e->resync_ev == NULL ||
 	    event_add(e->retry_ev, &(struct timeval){ EDGE_RETRY_PERIOD_S, 0 }) != 0) {
 		log_warnx("main", "cannot set up timers");
+		return -ENOMEM;
+	}
+	e->mon_ev = event_new(base, e->ops->monitor_fd(e->ops),
+			      EV_READ | EV_PERSIST, monitor_cb, e);
+	if (e->mon_ev == NULL || event_add(e->mon_ev, NULL) != 0) {
+		log_warnx("main", "cannot watch netlink events");
 		return -ENOMEM;
 	}
 	return 0;
@@ -231,6 +275,10 @@ edge_stop(struct edge *e, bool keep_state)
 {
 	int err;
 
+	if (e->mon_ev)
+		event_free(e->mon_ev);
+	if (e->resync_ev)
+		event_free(e->resync_ev);
 	if (e->retry_ev)
 		event_free(e->retry_ev);
 	edge_checks_destroy(e->checks);

@@ -23,6 +23,8 @@
 
 /* Failed kernel or nft operations are retried this often. */
 #define EDGE_RETRY_PERIOD_S 5
+/* Netlink events within this long of each other cause one repair pass. */
+#define EDGE_RESYNC_DELAY_MS 50
 
 struct edge {
 	struct edge_config *conf;
@@ -39,6 +41,8 @@ struct edge {
 	/* edge.c's own. */
 	struct event_base *base;
 	struct event *retry_ev;
+	struct event *mon_ev;		/* netlink events: someone else's change */
+	struct event *resync_ev;	/* the repair pass they schedule */
 	const char *conf_path;
 	bool steer_dirty;		/* the kernel's steer chain is stale */
 	bool debug;			/* -d: the log level stays debug */
@@ -52,7 +56,9 @@ struct edge_config *edge_load_config(const char *path, FILE *errs);
  * Run @conf (owned by @e from now on) on @base: open the netlink backend
  * and the counters, apply links, addresses, tables, rules and the nft
  * table (what fails is retried every EDGE_RETRY_PERIOD_S), start the
- * health checks.  Returns 0, or a negative errno when the backend, the
+ * health checks, and watch netlink events: anyone else's change to a
+ * link, address, route or rule (or lost events) is followed by a repair
+ * pass of the reconciler, EDGE_RESYNC_DELAY_MS later.  Returns 0, or a negative errno when the backend, the
  * counters, the timers or the health-check sockets cannot be had (the
  * caller gives up: nothing works without them).
  */
