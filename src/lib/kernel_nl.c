@@ -3,7 +3,8 @@
  * The libnl-3 kernel backend (see kernel_nl.h).
  *
  * Requests go out one at a time on a persistent socket and wait for the
- * kernel's ACK; nothing here keeps a cache, because the reconciler holds
+ * kernel's ACK, all through knl_request(); dumps all go through
+ * knl_dump_each().  Nothing here keeps a cache, because the reconciler holds
  * the truth and a cache would only be a second, staler copy.  Names map to
  * ifindexes with if_nametoindex(), which is one ioctl in the current netns
  * instead of a dump per operation (for names that should exist: a missing
@@ -64,10 +65,9 @@ struct kernel_nl {
 	const char *link_mark;	/* alias prefix of the links we may touch */
 };
 
-/* The nl_objects of one dump, collected before anyone sees them. */
-struct objvec {
-	struct nl_object **v;
-	uint32_t *nhid;		/* routes: RTA_NH_ID of each (libnl drops it) */
+/* The messages of one dump, kept until the dump is complete. */
+struct msgvec {
+	struct nl_msg **v;
 	size_t n, cap;
 	int err;
 };
@@ -169,113 +169,152 @@ knl_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
  * a dump); drop them so they cannot be taken for the next answer.
  */
 static void
-knl_flush(struct kernel_nl *k)
+knl_flush(struct nl_sock *sk)
 {
 	char buf[4096];
-	int fd = nl_socket_get_fd(k->sk);
+	int fd = nl_socket_get_fd(sk);
 
 	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;
 }
 
-static void
-objvec_clear(struct objvec *ov)
+/*
+ * Send @msg (consumed) on @sk and wait for the kernel's ACK.  With
+ * @reply, the answer to a get comes first and each of its messages goes
+ * to @reply.  Every request goes through here: the result is the errno
+ * the kernel sent (knl_error_cb), and a failed exchange leaves nothing in
+ * the socket to be taken for the next answer.
+ */
+static int
+knl_request(struct kernel_nl *k, struct nl_sock *sk, struct nl_msg *msg,
+	    nl_recvmsg_msg_cb_t reply, void *arg)
 {
-	for (size_t i = 0; i < ov->n; i++)
-		nl_object_put(ov->v[i]);
-	free(ov->v);
-	free(ov->nhid);
-	ov->v = NULL;
-	ov->nhid = NULL;
-	ov->n = ov->cap = 0;
-	ov->err = 0;
+	struct nl_cb *scb, *cb;
+	int err;
+
+	k->kerr = 0;
+	err = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (err >= 0 && reply != NULL) {
+		scb = nl_socket_get_cb(sk);
+		cb = nl_cb_clone(scb);
+		nl_cb_put(scb);
+		if (cb == NULL) {
+			err = -NLE_NOMEM;
+		} else {
+			nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, reply, arg);
+			err = nl_recvmsgs(sk, cb);
+			nl_cb_put(cb);
+		}
+	}
+	if (err >= 0)
+		err = nl_wait_for_ack(sk);
+	if (err < 0)
+		knl_flush(sk);
+	return knl_status(k, err);
 }
 
 static void
-collect_cb(struct nl_object *obj, void *arg)
+msgvec_clear(struct msgvec *mv)
 {
-	struct objvec *ov = arg;
-
-	if (ov->err)
-		return;
-	if (ov->n == ov->cap) {
-		size_t cap = ov->cap ? ov->cap * 2 : 64;
-		struct nl_object **v = realloc(ov->v, cap * sizeof(*v));
-		uint32_t *nhid;
-
-		if (v == NULL) {
-			ov->err = -ENOMEM;
-			return;
-		}
-		ov->v = v;
-		if ((nhid = realloc(ov->nhid, cap * sizeof(*nhid))) == NULL) {
-			ov->err = -ENOMEM;
-			return;
-		}
-		ov->nhid = nhid;
-		ov->cap = cap;
-	}
-	ov->nhid[ov->n] = 0;
-	nl_object_get(obj);
-	ov->v[ov->n++] = obj;
+	for (size_t i = 0; i < mv->n; i++)
+		nlmsg_free(mv->v[i]);	/* drops our reference */
+	free(mv->v);
+	memset(mv, 0, sizeof(*mv));
 }
 
 static int
-dump_valid_cb(struct nl_msg *msg, void *arg)
+dump_keep_cb(struct nl_msg *msg, void *arg)
 {
-	struct objvec *ov = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	size_t before = ov->n;
+	struct msgvec *mv = arg;
 
-	/* A message libnl cannot make an object of is skipped. */
-	if (nl_msg_parse(msg, collect_cb, ov) == -NLE_NOMEM && !ov->err)
-		ov->err = -ENOMEM;
-	/* libnl 3.7 knows no RTA_NH_ID: take it from the message. */
-	if (ov->n == before + 1 && h->nlmsg_type == RTM_NEWROUTE) {
-		struct nlattr *a = nlmsg_find_attr(h, sizeof(struct rtmsg),
-						   RTA_NH_ID);
+	if (mv->err)
+		return NL_OK;
+	if (mv->n == mv->cap) {
+		size_t cap = mv->cap ? mv->cap * 2 : 64;
+		struct nl_msg **v = realloc(mv->v, cap * sizeof(*v));
 
-		if (a != NULL && nla_len(a) == sizeof(uint32_t))
-			ov->nhid[before] = nla_get_u32(a);
+		if (v == NULL) {
+			mv->err = -ENOMEM;
+			return NL_OK;
+		}
+		mv->v = v;
+		mv->cap = cap;
 	}
+	nlmsg_get(msg);
+	mv->v[mv->n++] = msg;
 	return NL_OK;
 }
 
-/* Dump all objects of @type/@family into @ov (empty on failure). */
+/*
+ * Dump @type (request header @hdr, @hdrlen bytes), then call @each once
+ * per message of the dump, which returns 0 or a negative errno that ends
+ * the walk.  Nothing is handed on before the dump is complete: one the
+ * kernel marks inconsistent (NLM_F_DUMP_INTR, something changed while it
+ * ran) is read again, up to DUMP_TRIES times, so @each never sees an
+ * object twice, and what @each does with the socket cannot mix with the
+ * dump.
+ */
 static int
-knl_dump(struct kernel_nl *k, int type, int family, struct objvec *ov)
+knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
+	      int (*each)(struct nl_msg *msg, void *arg), void *arg)
 {
+	struct msgvec mv = { 0 };
 	struct nl_cb *scb, *cb;
 	int err;
 
 	for (int tries = 0;; tries++) {
 		k->kerr = 0;
-		err = nl_rtgen_request(k->sk, type, family, NLM_F_DUMP);
+		err = nl_send_simple(k->sk, type, NLM_F_DUMP, (void *)hdr,
+				     hdrlen);
 		if (err >= 0) {
 			scb = nl_socket_get_cb(k->sk);
 			cb = nl_cb_clone(scb);
 			nl_cb_put(scb);
 			if (cb == NULL)
 				return -ENOMEM;
-			nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_valid_cb,
-				  ov);
+			nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_keep_cb,
+				  &mv);
 			err = nl_recvmsgs(k->sk, cb);
 			nl_cb_put(cb);
 		}
 		if (err == -NLE_DUMP_INTR && tries + 1 < DUMP_TRIES) {
-			objvec_clear(ov);
+			msgvec_clear(&mv);
 			continue;
 		}
 		break;
 	}
-	if (err < 0 || ov->err) {
-		int ret = err < 0 ? knl_status(k, err) : ov->err;
+	if (err < 0 || mv.err) {
+		int ret = err < 0 ? knl_status(k, err) : mv.err;
 
-		knl_flush(k);
-		objvec_clear(ov);
+		knl_flush(k->sk);
+		msgvec_clear(&mv);
 		return ret;
 	}
-	return 0;
+	for (size_t i = 0; i < mv.n && err == 0; i++)
+		err = each(mv.v[i], arg);
+	msgvec_clear(&mv);
+	return err;
+}
+
+/* Dump @type of address family @family (struct rtgenmsg, as
+ * nl_rtgen_request() sends it). */
+static int
+knl_dump_family(struct kernel_nl *k, int type, int family,
+		int (*each)(struct nl_msg *msg, void *arg), void *arg)
+{
+	struct rtgenmsg g = { .rtgen_family = (unsigned char)family };
+
+	return knl_dump_each(k, type, &g, sizeof(g), each, arg);
+}
+
+/* libnl's object for @msg to @cb; a message libnl cannot make an object
+ * of is skipped. */
+static int
+knl_parse(struct nl_msg *msg, void (*cb)(struct nl_object *, void *),
+	  void *arg)
+{
+	return nl_msg_parse(msg, cb, arg) == -NLE_NOMEM ? -ENOMEM : 0;
 }
 
 /* @a as an IPv4 address; false if it is anything else. */
@@ -350,22 +389,34 @@ gre_has_extras(struct rtnl_link *l)
 	       rtnl_link_ipgre_get_okey(l) != 0;
 }
 
+struct link_each {
+	kernel_link_cb cb;
+	void *arg;
+};
+
+static void
+link_obj_cb(struct nl_object *obj, void *arg)
+{
+	struct link_each *e = arg;
+	struct kernel_link l;
+
+	link_from_nl((struct rtnl_link *)obj, &l);
+	e->cb(&l, e->arg);
+}
+
+static int
+link_msg_cb(struct nl_msg *msg, void *arg)
+{
+	return knl_parse(msg, link_obj_cb, arg);
+}
+
 static int
 knl_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
 {
-	struct objvec ov = { 0 };
-	int err = knl_dump(knl_of(ops), RTM_GETLINK, AF_UNSPEC, &ov);
+	struct link_each e = { cb, arg };
 
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < ov.n; i++) {
-		struct kernel_link l;
-
-		link_from_nl((struct rtnl_link *)ov.v[i], &l);
-		cb(&l, arg);
-	}
-	objvec_clear(&ov);
-	return 0;
+	return knl_dump_family(knl_of(ops), RTM_GETLINK, AF_UNSPEC,
+			       link_msg_cb, &e);
 }
 
 /*
@@ -373,18 +424,41 @@ knl_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
  * if_nametoindex(): SIOCGIFINDEX on a missing name makes the kernel try
  * request_module("netdev-NAME"), a modprobe exec per absent link.
  */
+static void
+link_keep_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_link **out = arg;
+
+	if (*out == NULL) {
+		nl_object_get(obj);
+		*out = (struct rtnl_link *)obj;
+	}
+}
+
+static int
+link_reply_cb(struct nl_msg *msg, void *arg)
+{
+	(void)knl_parse(msg, link_keep_cb, arg);
+	return NL_OK;
+}
+
 static int
 link_get(struct kernel_nl *k, const char *name, struct rtnl_link **out)
 {
+	struct nl_msg *msg;
 	int err;
 
-	k->kerr = 0;
-	err = rtnl_link_get_kernel(k->sk, 0, name, out);
-	if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV)
-		return -ENODEV;
-	if (err < 0)
-		knl_flush(k);
-	return knl_status(k, err);
+	*out = NULL;
+	if ((err = rtnl_link_build_get_request(0, name, &msg)) < 0)
+		return nlerr_to_errno(err);
+	err = knl_request(k, k->sk, msg, link_reply_cb, out);
+	if (err == 0 && *out == NULL)
+		err = -ENODEV;
+	if (err < 0 && *out != NULL) {
+		rtnl_link_put(*out);
+		*out = NULL;
+	}
+	return err == -ENOENT ? -ENODEV : err;
 }
 
 static struct rtnl_link *
@@ -417,25 +491,33 @@ link_fill_kind(struct rtnl_link *l, const struct kernel_link *want)
 static int
 link_change(struct kernel_nl *k, struct rtnl_link *orig, struct rtnl_link *chg)
 {
+	struct nl_msg *msg;
 	int err;
 
-	k->kerr = 0;
-	err = rtnl_link_change(k->sk, orig, chg, 0);
-	if (err < 0)
-		knl_flush(k);
-	return knl_status(k, err);
+	if ((err = rtnl_link_build_change_request(orig, chg, 0, &msg)) < 0)
+		return nlerr_to_errno(err);
+	if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWLINK)
+		return knl_request(k, k->sk, msg, NULL, NULL);
+	err = knl_request(k, k->sk, msg, NULL, NULL);
+	/* As rtnl_link_change(): kernels that cannot change a link by
+	 * RTM_NEWLINK are asked again by RTM_SETLINK. */
+	if (err != -EOPNOTSUPP)
+		return err;
+	if ((err = rtnl_link_build_change_request(orig, chg, 0, &msg)) < 0)
+		return nlerr_to_errno(err);
+	nlmsg_hdr(msg)->nlmsg_type = RTM_SETLINK;
+	return knl_request(k, k->sk, msg, NULL, NULL);
 }
 
 static int
 link_delete(struct kernel_nl *k, struct rtnl_link *l)
 {
+	struct nl_msg *msg;
 	int err;
 
-	k->kerr = 0;
-	err = rtnl_link_delete(k->sk, l);
-	if (err < 0)
-		knl_flush(k);
-	return knl_status(k, err);
+	if ((err = rtnl_link_build_delete_request(l, &msg)) < 0)
+		return nlerr_to_errno(err);
+	return knl_request(k, k->sk, msg, NULL, NULL);
 }
 
 /*
@@ -447,6 +529,7 @@ static int
 link_create(struct kernel_nl *k, const struct kernel_link *want)
 {
 	struct rtnl_link *l, *orig = NULL, *chg = NULL;
+	struct nl_msg *msg;
 	int err;
 
 	if ((l = link_alloc_kind(want->kind)) == NULL)
@@ -458,13 +541,13 @@ link_create(struct kernel_nl *k, const struct kernel_link *want)
 		rtnl_link_set_flags(l, IFF_UP);
 	if ((err = link_fill_kind(l, want)) < 0)
 		goto out;
-	k->kerr = 0;
-	err = rtnl_link_add(k->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	err = rtnl_link_build_add_request(l, NLM_F_CREATE | NLM_F_EXCL, &msg);
 	if (err < 0) {
-		knl_flush(k);
-		err = knl_status(k, err);
+		err = nlerr_to_errno(err);
 		goto out;
 	}
+	if ((err = knl_request(k, k->sk, msg, NULL, NULL)) < 0)
+		goto out;
 
 	orig = rtnl_link_alloc();
 	chg = rtnl_link_alloc();
@@ -606,22 +689,34 @@ addr_from_nl(struct rtnl_addr *a, struct kernel_addr *out)
 	return true;
 }
 
+struct addr_each {
+	kernel_addr_cb cb;
+	void *arg;
+};
+
+static void
+addr_obj_cb(struct nl_object *obj, void *arg)
+{
+	struct addr_each *e = arg;
+	struct kernel_addr a;
+
+	if (addr_from_nl((struct rtnl_addr *)obj, &a))
+		e->cb(&a, e->arg);
+}
+
+static int
+addr_msg_cb(struct nl_msg *msg, void *arg)
+{
+	return knl_parse(msg, addr_obj_cb, arg);
+}
+
 static int
 knl_addr_dump(struct kernel_ops *ops, kernel_addr_cb cb, void *arg)
 {
-	struct objvec ov = { 0 };
-	int err = knl_dump(knl_of(ops), RTM_GETADDR, AF_INET, &ov);
+	struct addr_each e = { cb, arg };
 
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < ov.n; i++) {
-		struct kernel_addr a;
-
-		if (addr_from_nl((struct rtnl_addr *)ov.v[i], &a))
-			cb(&a, arg);
-	}
-	objvec_clear(&ov);
-	return 0;
+	return knl_dump_family(knl_of(ops), RTM_GETADDR, AF_INET, addr_msg_cb,
+			       &e);
 }
 
 static int
@@ -671,36 +766,34 @@ fail:
 static int
 knl_addr_add(struct kernel_ops *ops, const struct kernel_addr *ka)
 {
-	struct kernel_nl *k = knl_of(ops);
 	struct rtnl_addr *a;
+	struct nl_msg *msg;
 	int err;
 
 	if ((err = addr_build(ka, &a)) < 0)
 		return err;
-	k->kerr = 0;
 	/* REPLACE: adding what is there already is not an error. */
-	err = rtnl_addr_add(k->sk, a, NLM_F_REPLACE);
-	if (err < 0)
-		knl_flush(k);
+	err = rtnl_addr_build_add_request(a, NLM_F_REPLACE, &msg);
 	rtnl_addr_put(a);
-	return knl_status(k, err);
+	if (err < 0)
+		return nlerr_to_errno(err);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 }
 
 static int
 knl_addr_del(struct kernel_ops *ops, const struct kernel_addr *ka)
 {
-	struct kernel_nl *k = knl_of(ops);
 	struct rtnl_addr *a;
+	struct nl_msg *msg;
 	int err;
 
 	if ((err = addr_build(ka, &a)) < 0)
 		return err;
-	k->kerr = 0;
-	err = rtnl_addr_delete(k->sk, a, 0);
-	if (err < 0)
-		knl_flush(k);
+	err = rtnl_addr_build_delete_request(a, 0, &msg);
 	rtnl_addr_put(a);
-	return knl_status(k, err);
+	if (err < 0)
+		return nlerr_to_errno(err);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 }
 
 /* --- routes -------------------------------------------------------------- */
@@ -751,25 +844,50 @@ route_from_nl(struct rtnl_route *rt, uint32_t nhid, struct kernel_route *out)
 	return true;
 }
 
+struct route_each {
+	kernel_route_cb cb;
+	void *arg;
+	struct kernel_route *r;	/* large (64 nexthops): one, reused */
+	uint32_t nhid;		/* of the message being parsed */
+};
+
+static void
+route_obj_cb(struct nl_object *obj, void *arg)
+{
+	struct route_each *e = arg;
+
+	if (route_from_nl((struct rtnl_route *)obj, e->nhid, e->r))
+		e->cb(e->r, e->arg);
+}
+
+static int
+route_msg_cb(struct nl_msg *msg, void *arg)
+{
+	struct route_each *e = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *a;
+
+	/* libnl 3.7 knows no RTA_NH_ID: take it from the message. */
+	e->nhid = 0;
+	if (h->nlmsg_type == RTM_NEWROUTE &&
+	    (a = nlmsg_find_attr(h, sizeof(struct rtmsg), RTA_NH_ID)) != NULL &&
+	    nla_len(a) == sizeof(uint32_t))
+		e->nhid = nla_get_u32(a);
+	return knl_parse(msg, route_obj_cb, e);
+}
+
 static int
 knl_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
 {
-	struct objvec ov = { 0 };
-	struct kernel_route *r;
+	struct route_each e = { cb, arg, malloc(sizeof(*e.r)), 0 };
 	int err;
 
-	/* kernel_route is large (64 nexthops): one on the heap, reused. */
-	if ((r = malloc(sizeof(*r))) == NULL)
+	if (e.r == NULL)
 		return -ENOMEM;
 	/* AF_INET with no table: every table, ids above 255 via RTA_TABLE. */
-	if ((err = knl_dump(knl_of(ops), RTM_GETROUTE, AF_INET, &ov)) < 0)
-		goto out;
-	for (size_t i = 0; i < ov.n; i++)
-		if (route_from_nl((struct rtnl_route *)ov.v[i], ov.nhid[i], r))
-			cb(r, arg);
-	objvec_clear(&ov);
-out:
-	free(r);
+	err = knl_dump_family(knl_of(ops), RTM_GETROUTE, AF_INET, route_msg_cb,
+			      &e);
+	free(e.r);
 	return err;
 }
 
@@ -856,22 +974,6 @@ fail:
 	return err;
 }
 
-/* Send @msg (consumed) on the request socket and wait for the ACK. */
-static int
-knl_request(struct kernel_nl *k, struct nl_msg *msg)
-{
-	int err;
-
-	k->kerr = 0;
-	err = nl_send_auto(k->sk, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_wait_for_ack(k->sk);
-	if (err < 0)
-		knl_flush(k);
-	return knl_status(k, err);
-}
-
 static int
 knl_route_replace(struct kernel_ops *ops, const struct kernel_route *kr)
 {
@@ -882,25 +984,17 @@ knl_route_replace(struct kernel_ops *ops, const struct kernel_route *kr)
 
 	if ((err = route_build(kr, true, &rt)) < 0)
 		return err;
-	if (kr->nhid == 0) {
-		k->kerr = 0;
-		err = rtnl_route_add(k->sk, rt, NLM_F_REPLACE); /* + CREATE */
-		if (err < 0)
-			knl_flush(k);
-		rtnl_route_put(rt);
-		return knl_status(k, err);
-	}
-	/* libnl 3.7 cannot say RTA_NH_ID: add it to the request it builds. */
 	err = rtnl_route_build_add_request(rt, NLM_F_CREATE | NLM_F_REPLACE,
 					   &msg);
 	rtnl_route_put(rt);
 	if (err < 0)
 		return nlerr_to_errno(err);
-	if (nla_put_u32(msg, RTA_NH_ID, kr->nhid) < 0) {
+	/* libnl 3.7 cannot say RTA_NH_ID: add it to the request it builds. */
+	if (kr->nhid != 0 && nla_put_u32(msg, RTA_NH_ID, kr->nhid) < 0) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return knl_request(k, msg);
+	return knl_request(k, k->sk, msg, NULL, NULL);
 }
 
 static int
@@ -921,7 +1015,7 @@ knl_route_del(struct kernel_ops *ops, const struct kernel_route *kr)
 	/* libnl always sends a scope; "any scope" is what a delete means. */
 	rtm = nlmsg_data(nlmsg_hdr(msg));
 	rtm->rtm_scope = RT_SCOPE_NOWHERE;
-	return knl_request(k, msg);
+	return knl_request(k, k->sk, msg, NULL, NULL);
 }
 
 /* --- nexthop objects ------------------------------------------------------ */
@@ -932,12 +1026,6 @@ knl_route_del(struct kernel_ops *ops, const struct kernel_route *kr)
  * counts resilient-group timers in clock ticks (USER_HZ).
  */
 #define NH_USER_HZ 100
-
-struct nhvec {
-	struct kernel_nhobj *v;
-	size_t n, cap;
-	int err;
-};
 
 static struct nla_policy nh_policy[NHA_MAX + 1] = {
 	[NHA_ID] = { .type = NLA_U32 },
@@ -1016,72 +1104,30 @@ nhobj_from_msg(struct nlmsghdr *h, struct kernel_nhobj *out)
 	return true;
 }
 
+struct nhobj_each {
+	kernel_nhobj_cb cb;
+	void *arg;
+};
+
 static int
-nh_dump_valid_cb(struct nl_msg *msg, void *arg)
+nhobj_msg_cb(struct nl_msg *msg, void *arg)
 {
-	struct nhvec *nv = arg;
+	struct nhobj_each *e = arg;
 	struct kernel_nhobj nh;
 
-	if (nv->err || !nhobj_from_msg(nlmsg_hdr(msg), &nh))
-		return NL_OK;
-	if (nv->n == nv->cap) {
-		size_t cap = nv->cap ? nv->cap * 2 : 16;
-		struct kernel_nhobj *v = realloc(nv->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			nv->err = -ENOMEM;
-			return NL_OK;
-		}
-		nv->v = v;
-		nv->cap = cap;
-	}
-	nv->v[nv->n++] = nh;
-	return NL_OK;
+	if (nhobj_from_msg(nlmsg_hdr(msg), &nh))
+		e->cb(&nh, e->arg);
+	return 0;
 }
 
 static int
 knl_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
 {
-	struct kernel_nl *k = knl_of(ops);
 	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
-	struct nhvec nv = { 0 };
-	struct nl_cb *scb, *ncb;
-	int err;
+	struct nhobj_each e = { cb, arg };
 
-	for (int tries = 0;; tries++) {
-		nv.n = 0;
-		nv.err = 0;
-		k->kerr = 0;
-		err = nl_send_simple(k->sk, RTM_GETNEXTHOP, NLM_F_DUMP, &nhm,
-				     sizeof(nhm));
-		if (err >= 0) {
-			scb = nl_socket_get_cb(k->sk);
-			ncb = nl_cb_clone(scb);
-			nl_cb_put(scb);
-			if (ncb == NULL) {
-				free(nv.v);
-				return -ENOMEM;
-			}
-			nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM,
-				  nh_dump_valid_cb, &nv);
-			err = nl_recvmsgs(k->sk, ncb);
-			nl_cb_put(ncb);
-		}
-		if (err == -NLE_DUMP_INTR && tries + 1 < DUMP_TRIES)
-			continue;
-		break;
-	}
-	if (err < 0 || nv.err) {
-		int ret = err < 0 ? knl_status(k, err) : nv.err;
-
-		knl_flush(k);
-		free(nv.v);
-		return ret;
-	}
-	for (size_t i = 0; i < nv.n; i++)
-		cb(&nv.v[i], arg);
-	free(nv.v);
-	return 0;
+	return knl_dump_each(knl_of(ops), RTM_GETNEXTHOP, &nhm, sizeof(nhm),
+			     nhobj_msg_cb, &e);
 }
 
 static int
@@ -1142,7 +1188,7 @@ knl_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 			nla_nest_end(msg, res);
 		}
 	}
-	return knl_request(knl_of(ops), msg);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 fail:
 	nlmsg_free(msg);
 	return err;
@@ -1161,7 +1207,7 @@ knl_nhobj_del(struct kernel_ops *ops, uint32_t id)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return knl_request(knl_of(ops), msg);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 }
 
 /* --- rules --------------------------------------------------------------- */
@@ -1191,22 +1237,34 @@ rule_from_nl(struct rtnl_rule *r, struct kernel_rule *out)
 	return true;
 }
 
+struct rule_each {
+	kernel_rule_cb cb;
+	void *arg;
+};
+
+static void
+rule_obj_cb(struct nl_object *obj, void *arg)
+{
+	struct rule_each *e = arg;
+	struct kernel_rule r;
+
+	if (rule_from_nl((struct rtnl_rule *)obj, &r))
+		e->cb(&r, e->arg);
+}
+
+static int
+rule_msg_cb(struct nl_msg *msg, void *arg)
+{
+	return knl_parse(msg, rule_obj_cb, arg);
+}
+
 static int
 knl_rule_dump(struct kernel_ops *ops, kernel_rule_cb cb, void *arg)
 {
-	struct objvec ov = { 0 };
-	int err = knl_dump(knl_of(ops), RTM_GETRULE, AF_INET, &ov);
+	struct rule_each e = { cb, arg };
 
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < ov.n; i++) {
-		struct kernel_rule r;
-
-		if (rule_from_nl((struct rtnl_rule *)ov.v[i], &r))
-			cb(&r, arg);
-	}
-	objvec_clear(&ov);
-	return 0;
+	return knl_dump_family(knl_of(ops), RTM_GETRULE, AF_INET, rule_msg_cb,
+			       &e);
 }
 
 static int
@@ -1257,36 +1315,34 @@ fail:
 static int
 knl_rule_add(struct kernel_ops *ops, const struct kernel_rule *kr)
 {
-	struct kernel_nl *k = knl_of(ops);
 	struct rtnl_rule *r;
+	struct nl_msg *msg;
 	int err;
 
 	if ((err = rule_build(kr, true, &r)) < 0)
 		return err;
-	k->kerr = 0;
 	/* EXCL: rules have no key, a second add would make a duplicate. */
-	err = rtnl_rule_add(k->sk, r, NLM_F_EXCL);
-	if (err < 0)
-		knl_flush(k);
+	err = rtnl_rule_build_add_request(r, NLM_F_EXCL, &msg);
 	rtnl_rule_put(r);
-	return knl_status(k, err);
+	if (err < 0)
+		return nlerr_to_errno(err);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 }
 
 static int
 knl_rule_del(struct kernel_ops *ops, const struct kernel_rule *kr)
 {
-	struct kernel_nl *k = knl_of(ops);
 	struct rtnl_rule *r;
+	struct nl_msg *msg;
 	int err;
 
 	if ((err = rule_build(kr, false, &r)) < 0)
 		return err;
-	k->kerr = 0;
-	err = rtnl_rule_delete(k->sk, r, 0);
-	if (err < 0)
-		knl_flush(k);
+	err = rtnl_rule_build_delete_request(r, 0, &msg);
 	rtnl_rule_put(r);
-	return knl_status(k, err);
+	if (err < 0)
+		return nlerr_to_errno(err);
+	return knl_request(knl_of(ops), knl_of(ops)->sk, msg, NULL, NULL);
 }
 
 /* --- conntrack ------------------------------------------------------------ */
@@ -1327,12 +1383,7 @@ knl_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	k->kerr = 0;
-	err = nl_send_auto(k->nf, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_wait_for_ack(k->nf);
-	return knl_status(k, err);
+	return knl_request(k, k->nf, msg, NULL, NULL);
 }
 
 /* --- sysctl -------------------------------------------------------------- */
