@@ -248,7 +248,8 @@ lab_edge_start() {
 		disown $!	# no "Killed" notice when the lab goes down
 	done
 	for k in "${ks[@]}"; do
-		lab_wait 20 "tunsteer-edge on edge$k answers" edge_ctl "$k" status
+		# A start, not a speed: on a loaded host the VM took 35 s.
+		lab_wait 60 "tunsteer-edge on edge$k answers" edge_ctl "$k" status
 	done
 }
 
@@ -364,4 +365,39 @@ lab_stall_summary() {
 	awk -v now="$EPOCHREALTIME" '{ n++; if ($2 > m) { m = $2; at = $1 } }
 		END { if (n) printf "[lab] VM: %d vCPU stalls of 20 ms or more in this scenario, the longest %.0f ms, %.1f s ago\n", n, m, now - at
 		      else print "[lab] VM: no vCPU stall of 20 ms or more in this scenario" }' "$LAB_STALL_LOG"
+}
+
+# lab_vm_stalled_ms T0 [T1] — how long, in whole ms, the VM did not run
+# within [T0, T1]: per vCPU, the stalls' overlap with the window added up,
+# and the larger of the vCPUs' sums.
+lab_vm_stalled_ms() {
+	awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" '
+		{ s = $1; e = $1 + $2 / 1000; if (s < a) s = a; if (e > b) e = b
+		  if (e > s) t[$3] += (e - s) * 1000 }
+		END { for (c in t) if (t[c] > m) m = t[c]; printf "%d\n", m + 0.5 }' \
+		"$LAB_STALL_LOG" 2>/dev/null || echo 0
+}
+
+# lab_timed WHAT LIMIT CMD… — CMD comes true within LIMIT seconds of the
+# time the VM actually ran: it is polled for up to LIMIT + 30 s, and the
+# attempt that first saw it true must have begun at most LIMIT seconds,
+# not counting what the VM stalled meanwhile, after the start.  A bound
+# on the daemon's speed, not on the emulator's.
+lab_timed() {
+	local what=$1 limit=$2 t0 ta stalled deadline
+	shift 2
+	t0=$EPOCHREALTIME
+	deadline=$(( $(date +%s%N) + (limit + 30) * 1000000000 ))
+	while ta=$EPOCHREALTIME; ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$deadline" ] ||
+			lab_fail "timed out after $((limit + 30))s waiting for: $what"
+		sleep 0.1
+	done
+	stalled=$(lab_vm_stalled_ms "$t0" "$ta")
+	awk -v a="$t0" -v b="$ta" -v s="$stalled" -v l="$limit" \
+		'BEGIN { exit !(b - a - s / 1000 <= l) }' ||
+		lab_fail "$what: seen $(awk -v a="$t0" -v b="$ta" 'BEGIN { printf "%.2f s", b - a }')" \
+			"after the start, with the VM stalled $stalled ms of it: over $limit s"
+	lab_log "ok: $what in $(awk -v a="$t0" -v b="$ta" 'BEGIN { printf "%.2f s", b - a }')" \
+		"(VM stalled $stalled ms of it; limit $limit s)"
 }
