@@ -6,59 +6,7 @@
 #include <string.h>
 
 #include "edge/edge_hcpkt.h"
-
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)get16(b) << 16 | get16(b + 2);
-}
-
-static uint64_t
-get64(const uint8_t *b)
-{
-	return (uint64_t)get32(b) << 32 | get32(b + 4);
-}
-
-uint16_t
-hc_cksum(const uint8_t *buf, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+#include "lib/wire.h"
 
 void
 hc_plan_for(const struct edge_tunnel *t, struct in_addr public,
@@ -95,24 +43,24 @@ hc_build(const struct hc_plan *plan, const struct hc_probe *p, uint8_t *buf)
 
 	memset(buf, 0, HC_PKT_LEN);
 	ip[0] = 0x45;
-	put16(ip + 2, HC_PKT_LEN);
-	put16(ip + 4, (uint16_t)p->seq);	/* IP id */
+	wire_put_be16(ip + 2, HC_PKT_LEN);
+	wire_put_be16(ip + 4, (uint16_t)p->seq);	/* IP id */
 	ip[8] = 64;				/* TTL */
 	ip[9] = IPPROTO_ICMP;
 	memcpy(ip + 12, &plan->src.s_addr, 4);
 	memcpy(ip + 16, &plan->dst.s_addr, 4);
-	put16(ip + 10, hc_cksum(ip, 20));
+	wire_put_be16(ip + 10, wire_cksum(ip, 20));
 
 	icmp[0] = plan->icmp_type;
-	put16(icmp + 4, p->ident);
-	put16(icmp + 6, (uint16_t)p->seq);
-	put32(pl, HC_MAGIC);
-	put32(pl + 4, p->origin);
-	put32(pl + 8, p->tunnel);
-	put32(pl + 12, p->seq);
-	put64(pl + 16, p->sent_ns);
-	put64(pl + 24, p->nonce);
-	put16(icmp + 2, hc_cksum(icmp, HC_ICMP_LEN));
+	wire_put_be16(icmp + 4, p->ident);
+	wire_put_be16(icmp + 6, (uint16_t)p->seq);
+	wire_put_be32(pl, HC_MAGIC);
+	wire_put_be32(pl + 4, p->origin);
+	wire_put_be32(pl + 8, p->tunnel);
+	wire_put_be32(pl + 12, p->seq);
+	wire_put_be64(pl + 16, p->sent_ns);
+	wire_put_be64(pl + 24, p->nonce);
+	wire_put_be16(icmp + 2, wire_cksum(icmp, HC_ICMP_LEN));
 	return HC_PKT_LEN;
 }
 
@@ -126,24 +74,24 @@ hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 	if (len < 20 || (buf[0] >> 4) != 4)
 		return -EINVAL;
 	ihl = (size_t)(buf[0] & 0x0f) * 4;
-	tot = get16(buf + 2);
+	tot = wire_get_be16(buf + 2);
 	if (ihl < 20 || tot < ihl || tot > len || buf[9] != IPPROTO_ICMP ||
-	    (get16(buf + 6) & 0x3fff) != 0)	/* a fragment */
+	    (wire_get_be16(buf + 6) & 0x3fff) != 0)	/* a fragment */
 		return -EINVAL;
 	icmp = buf + ihl;
 	len = tot - ihl;
 	if (len < 8 || icmp[0] != ICMP_ECHOREPLY || icmp[1] != 0 ||
-	    hc_cksum(icmp, len) != 0)
+	    wire_cksum(icmp, len) != 0)
 		return -EINVAL;
 	pl = icmp + 8;
-	if (len < HC_ICMP_LEN || get32(pl) != HC_MAGIC)
+	if (len < HC_ICMP_LEN || wire_get_be32(pl) != HC_MAGIC)
 		return -ENOENT;
-	p->ident = get16(icmp + 4);
-	p->origin = get32(pl + 4);
-	p->tunnel = get32(pl + 8);
-	p->seq = get32(pl + 12);
-	p->sent_ns = get64(pl + 16);
-	p->nonce = get64(pl + 24);
+	p->ident = wire_get_be16(icmp + 4);
+	p->origin = wire_get_be32(pl + 4);
+	p->tunnel = wire_get_be32(pl + 8);
+	p->seq = wire_get_be32(pl + 12);
+	p->sent_ns = wire_get_be64(pl + 16);
+	p->nonce = wire_get_be64(pl + 24);
 	memcpy(&src->s_addr, buf + 12, 4);
 	memcpy(&dst->s_addr, buf + 16, 4);
 	return 0;
@@ -168,8 +116,8 @@ hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len, uint8_t *buf,
 {
 	if (size < HC_RELAY_HDR || len > size - HC_RELAY_HDR)
 		return 0;
-	put32(buf, HC_RELAY_MAGIC);
-	put32(buf + 4, arrived);
+	wire_put_be32(buf, HC_RELAY_MAGIC);
+	wire_put_be32(buf + 4, arrived);
 	memcpy(buf + HC_RELAY_HDR, pkt, len);
 	return HC_RELAY_HDR + len;
 }
@@ -177,8 +125,8 @@ hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len, uint8_t *buf,
 int
 hc_relay_parse(const uint8_t *buf, size_t len, uint32_t *arrived)
 {
-	if (len < HC_RELAY_HDR + 20 || get32(buf) != HC_RELAY_MAGIC)
+	if (len < HC_RELAY_HDR + 20 || wire_get_be32(buf) != HC_RELAY_MAGIC)
 		return -EINVAL;
-	*arrived = get32(buf + 4);
+	*arrived = wire_get_be32(buf + 4);
 	return HC_RELAY_HDR;
 }

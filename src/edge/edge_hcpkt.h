@@ -102,6 +102,4 @@ size_t hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len,
 int hc_relay_parse(const uint8_t *buf, size_t len, uint32_t *arrived)
 	__attribute__((warn_unused_result));
 
-uint16_t hc_cksum(const uint8_t *buf, size_t len);
-
 #endif

@@ -5,15 +5,9 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 
+#include "lib/wire.h"
 #include "tunsteerd/passive_pkt.h"
 #include "tunsteerd/probe_pkt.h"
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
 
 /* The unidirectional checks' customer-side address: our endpoint, or the
  * provider's configured target. */
@@ -37,7 +31,7 @@ passive_classify(const uint8_t *pkt, size_t len, const struct passive_addrs *a)
 	/* The capture may be shorter than tot, never the ICMP header. */
 	if (ihl < 20 || len < ihl + 8 || tot < ihl + 8)
 		return -EINVAL;
-	if (probe_cksum(pkt, ihl) != 0)
+	if (wire_cksum(pkt, ihl) != 0)
 		return -EINVAL;
 	if (pkt[9] != IPPROTO_ICMP)
 		return -ENOENT;
@@ -48,10 +42,10 @@ passive_classify(const uint8_t *pkt, size_t len, const struct passive_addrs *a)
 	if (icmp[1] != 0 || (icmp[0] != ICMP_ECHO && icmp[0] != ICMP_ECHOREPLY))
 		return -ENOENT;
 	/* Our own probes (and answers to them) carry our magic. */
-	if (len >= ihl + 12 && tot >= ihl + 12 && get32(icmp + 8) == PROBE_MAGIC)
+	if (len >= ihl + 12 && tot >= ihl + 12 && wire_get_be32(icmp + 8) == PROBE_MAGIC)
 		return -ENOENT;
-	src = get32(pkt + 12);
-	dst = get32(pkt + 16);
+	src = wire_get_be32(pkt + 12);
+	dst = wire_get_be32(pkt + 16);
 	if (icmp[0] == ICMP_ECHO) {
 		if (src == a->peer && dst == a->inner)
 			return PASSIVE_BIDI_REQUEST;

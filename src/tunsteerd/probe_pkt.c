@@ -6,50 +6,8 @@
 #include <netinet/ip_icmp.h>
 #include <string.h>
 
+#include "lib/wire.h"
 #include "tunsteerd/probe_pkt.h"
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
-static void
-put64(uint8_t *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
-}
-
-static uint64_t
-get64(const uint8_t *b)
-{
-	return (uint64_t)get32(b) << 32 | get32(b + 4);
-}
-
-uint16_t
-probe_cksum(const uint8_t *buf, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 size_t
 probe_pkt_build(const struct probe_pkt *p, uint8_t *buf)
@@ -63,12 +21,12 @@ probe_pkt_build(const struct probe_pkt *p, uint8_t *buf)
 	buf[5] = (uint8_t)p->ident;
 	buf[6] = (uint8_t)(p->seq >> 8);	/* low 16 bits of seq */
 	buf[7] = (uint8_t)p->seq;
-	put32(buf + 8, PROBE_MAGIC);
-	put32(buf + 12, p->tunnel);
-	put32(buf + 16, p->seq);
-	put64(buf + 20, p->sent_ns);
-	put64(buf + 28, p->nonce);
-	ck = probe_cksum(buf, PROBE_PKT_LEN);
+	wire_put_be32(buf + 8, PROBE_MAGIC);
+	wire_put_be32(buf + 12, p->tunnel);
+	wire_put_be32(buf + 16, p->seq);
+	wire_put_be64(buf + 20, p->sent_ns);
+	wire_put_be64(buf + 28, p->nonce);
+	ck = wire_cksum(buf, PROBE_PKT_LEN);
 	buf[2] = (uint8_t)(ck >> 8);
 	buf[3] = (uint8_t)ck;
 	return PROBE_PKT_LEN;
@@ -91,18 +49,18 @@ probe_pkt_parse(const uint8_t *buf, size_t len, uint16_t ident,
 	len = tot - ihl;
 	if (len < 8 || icmp[0] != ICMP_ECHOREPLY || icmp[1] != 0)
 		return -EINVAL;
-	if (probe_cksum(icmp, len) != 0)
+	if (wire_cksum(icmp, len) != 0)
 		return -EINVAL;
 	if (((uint16_t)icmp[4] << 8 | icmp[5]) != ident)
 		return -ENOENT;
-	if (len < PROBE_PKT_LEN || get32(icmp + 8) != PROBE_MAGIC)
+	if (len < PROBE_PKT_LEN || wire_get_be32(icmp + 8) != PROBE_MAGIC)
 		return -ENOENT;
 	p->ident = ident;
-	p->tunnel = get32(icmp + 12);
-	p->seq = get32(icmp + 16);
-	p->sent_ns = get64(icmp + 20);
-	p->nonce = get64(icmp + 28);
-	*src = get32(buf + 12);
+	p->tunnel = wire_get_be32(icmp + 12);
+	p->seq = wire_get_be32(icmp + 16);
+	p->sent_ns = wire_get_be64(icmp + 20);
+	p->nonce = wire_get_be64(icmp + 28);
+	*src = wire_get_be32(buf + 12);
 	return 0;
 }
 

@@ -57,7 +57,4 @@ int probe_pkt_parse(const uint8_t *buf, size_t len, uint16_t ident,
 		    struct probe_pkt *p, uint32_t *src)
 	__attribute__((warn_unused_result));
 
-/* The Internet checksum of @len bytes. */
-uint16_t probe_cksum(const uint8_t *buf, size_t len);
-
 #endif

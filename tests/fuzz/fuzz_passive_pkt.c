@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/wire.h"
 #include "tunsteerd/passive_pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,13 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* For driver.c: the corpus below $srcdir. */
 extern const char *const fuzz_corpus[];
 const char *const fuzz_corpus[] = { "tests/fuzz/corpus/passive", NULL };
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,8 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 16)
 		return 0;
-	a = (struct passive_addrs){ get32(data), get32(data + 4),
-				    get32(data + 8), get32(data + 12) };
+	a = (struct passive_addrs){ wire_get_be32(data), wire_get_be32(data + 4),
+				    wire_get_be32(data + 8), wire_get_be32(data + 12) };
 	len = size - 16;
 	/* An exact-size copy: a read past the end is caught by ASan. */
 	if ((pkt = malloc(len ? len : 1)) == NULL)

@@ -74,6 +74,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/wire.h"
+
 #define MAGIC 0x55444631u		/* "UDF1" */
 #define HDR_LEN 32
 #define MAX_LEN 1472			/* one Ethernet frame's UDP payload */
@@ -120,35 +122,6 @@ now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
-static void
-put64(uint8_t *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
-}
-
-static uint64_t
-get64(const uint8_t *b)
-{
-	return (uint64_t)get32(b) << 32 | get32(b + 4);
 }
 
 /* A decimal in [min, max], or exit naming the option. */
@@ -267,7 +240,7 @@ do_send(int argc, char **argv)
 		perror("udpflows: timerfd");
 		goto out;
 	}
-	put32(buf, MAGIC);
+	wire_put_be32(buf, MAGIC);
 	start = now_ns(CLOCK_MONOTONIC);
 	if (secs)
 		end = start + secs * 1000000000u;
@@ -284,9 +257,9 @@ do_send(int argc, char **argv)
 		for (; due > 0; due--) {
 			now = now_ns(CLOCK_MONOTONIC);
 			for (unsigned long i = 0; i < nfd; i++) {
-				put32(buf + 4, (uint32_t)i);
-				put64(buf + 8, seq[i]++);
-				put64(buf + 16, now);
+				wire_put_be32(buf + 4, (uint32_t)i);
+				wire_put_be64(buf + 8, seq[i]++);
+				wire_put_be64(buf + 16, now);
 				/* A datagram that could not be sent is a
 				 * hole the receiver counts as lost. */
 				if (send(fd[i], buf, len, 0) < 0) {
@@ -373,12 +346,12 @@ take(struct receiver *r, const uint8_t *p, size_t len, uint16_t sport,
 	uint32_t id;
 	uint64_t s, sent;
 
-	if (len < HDR_LEN || get32(p) != MAGIC) {
+	if (len < HDR_LEN || wire_get_be32(p) != MAGIC) {
 		r->invalid++;
 		return;
 	}
-	id = get32(p + 4);
-	s = get64(p + 8);
+	id = wire_get_be32(p + 4);
+	s = wire_get_be64(p + 8);
 	if (id >= r->nflows) {
 		r->invalid++;
 		return;
@@ -402,7 +375,7 @@ take(struct receiver *r, const uint8_t *p, size_t len, uint16_t sport,
 	if ((int64_t)s < f->highest) {
 		f->reordered++;
 	} else {
-		sent = get64(p + 16);
+		sent = wire_get_be64(p + 16);
 		if (f->highest >= 0 && s - (uint64_t)f->highest - 1 > f->max_run) {
 			f->max_run = s - (uint64_t)f->highest - 1;
 			f->max_run_ns = sent > f->highest_sent_ns ?

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "edge/edge_hcpkt.h"
+#include "lib/wire.h"
 
 static struct edge_tunnel t;
 static struct in_addr pub;
@@ -148,8 +149,8 @@ START_TEST(test_build_and_parse_round_trip)
 
 	plan(EDGE_HC_REPLY, EDGE_HC_BIDIRECTIONAL, &p);
 	ck_assert_uint_eq(hc_build(&p, &probe, buf), HC_PKT_LEN);
-	ck_assert_uint_eq(hc_cksum(buf, 20), 0);		/* IP header */
-	ck_assert_uint_eq(hc_cksum(buf + 20, HC_ICMP_LEN), 0);
+	ck_assert_uint_eq(wire_cksum(buf, 20), 0);		/* IP header */
+	ck_assert_uint_eq(wire_cksum(buf + 20, HC_ICMP_LEN), 0);
 	ck_assert_uint_eq(buf[8], 64);				/* TTL */
 	ck_assert_int_eq(hc_parse(buf, sizeof(buf), &got, &s, &d), 0);
 	ck_assert_uint_eq(got.origin, probe.origin);
@@ -184,7 +185,7 @@ START_TEST(test_parse_refuses_what_is_not_an_answer)
 	buf[28] ^= 0xff;
 	buf[22] = buf[23] = 0;
 	{
-		uint16_t ck = hc_cksum(buf + 20, HC_ICMP_LEN);
+		uint16_t ck = wire_cksum(buf + 20, HC_ICMP_LEN);
 
 		buf[22] = (uint8_t)(ck >> 8);
 		buf[23] = (uint8_t)ck;

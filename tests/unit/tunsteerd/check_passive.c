@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/wire.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/passive_pkt.h"
 #include "tunsteerd/probe_pkt.h"
@@ -36,23 +37,10 @@ static const struct passive_addrs addrs = {
 static uint8_t pkt[1500];
 
 static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static void
 ip_cksum(uint8_t *p, size_t ihl)
 {
-	uint16_t ck;
-
 	p[10] = p[11] = 0;
-	ck = probe_cksum(p, ihl);
-	p[10] = (uint8_t)(ck >> 8);
-	p[11] = (uint8_t)ck;
+	wire_put_be16(p + 10, wire_cksum(p, ihl));
 }
 
 /* An IPv4 packet of protocol @proto, ICMP @type/@code, @payload bytes of
@@ -70,8 +58,8 @@ mk(uint8_t proto, uint8_t type, uint8_t code, uint32_t src, uint32_t dst,
 	pkt[3] = (uint8_t)tot;
 	pkt[8] = 64;
 	pkt[9] = proto;
-	put32(pkt + 12, src);
-	put32(pkt + 16, dst);
+	wire_put_be32(pkt + 12, src);
+	wire_put_be32(pkt + 16, dst);
 	ip_cksum(pkt, 20);
 	pkt[20] = type;
 	pkt[21] = code;
@@ -79,7 +67,7 @@ mk(uint8_t proto, uint8_t type, uint8_t code, uint32_t src, uint32_t dst,
 	pkt[27] = 1;				/* seq */
 	for (size_t i = 0; i < payload; i++)
 		pkt[28 + i] = (uint8_t)('a' + i % 26);
-	ck = probe_cksum(pkt + 20, 8 + payload);
+	ck = wire_cksum(pkt + 20, 8 + payload);
 	pkt[22] = (uint8_t)(ck >> 8);
 	pkt[23] = (uint8_t)ck;
 	return tot;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/wire.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
 
@@ -37,7 +38,7 @@ reply_to(const struct probe_pkt *p, uint8_t *buf)
 	n = probe_pkt_build(p, buf + 20);
 	buf[20] = ICMP_ECHOREPLY;
 	buf[22] = buf[23] = 0;
-	ck = probe_cksum(buf + 20, n);
+	ck = wire_cksum(buf + 20, n);
 	buf[22] = (uint8_t)(ck >> 8);
 	buf[23] = (uint8_t)ck;
 	buf[2] = (uint8_t)((20 + n) >> 8);
@@ -67,7 +68,7 @@ START_TEST(test_request_has_valid_checksum_and_echo_type)
 
 	ck_assert_uint_eq(probe_pkt_build(&sent, buf), PROBE_PKT_LEN);
 	ck_assert_int_eq(buf[0], ICMP_ECHO);
-	ck_assert_uint_eq(probe_cksum(buf, PROBE_PKT_LEN), 0);
+	ck_assert_uint_eq(wire_cksum(buf, PROBE_PKT_LEN), 0);
 }
 END_TEST
 
@@ -92,7 +93,7 @@ START_TEST(test_foreign_and_malformed_replies_are_refused)
 		n = reply_to(&p, bad);
 		bad[28] ^= 0xff;
 		bad[22] = bad[23] = 0;
-		ck = probe_cksum(bad + 20, n - 20);
+		ck = wire_cksum(bad + 20, n - 20);
 		bad[22] = (uint8_t)(ck >> 8);
 		bad[23] = (uint8_t)ck;
 		ck_assert_int_eq(probe_pkt_parse(bad, n, 0x1234, &got, &src), -ENOENT);
