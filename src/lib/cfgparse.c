@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include "lib/cfgparse.h"
+#include "lib/vec.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -40,19 +41,13 @@ cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 		p->oom = true;
 		return;
 	}
-	if (p->n_msgs == p->cap_msgs) {
-		size_t cap = p->cap_msgs ? 2 * p->cap_msgs : 16;
-		struct cfgp_msg *m = reallocarray(p->msgs, cap, sizeof(*m));
-
-		if (!m) {
-			free(text);
-			p->oom = true;
-			return;
-		}
-		p->msgs = m;
-		p->cap_msgs = cap;
+	if (VEC_PUSH(p->msgs, p->n_msgs, p->cap_msgs,
+		     ((struct cfgp_msg){ line, p->seq, text })) < 0) {
+		free(text);
+		p->oom = true;
+		return;
 	}
-	p->msgs[p->n_msgs++] = (struct cfgp_msg){ line, p->seq++, text };
+	p->seq++;
 }
 
 bool

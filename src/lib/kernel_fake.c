@@ -8,12 +8,7 @@
 #include <string.h>
 
 #include "lib/kernel_fake.h"
-
-/* A growable array of fixed-size objects. */
-struct vec {
-	void *items;
-	size_t size, n, cap;
-};
+#include "lib/vec.h"
 
 struct kernel_fake {
 	struct kernel_ops ops;	/* first: the public face */
@@ -25,35 +20,6 @@ struct kernel_fake {
 	int fail_next;
 	char *nft;		/* "list table" answer: the table as applied */
 };
-
-static void *
-vec_at(struct vec *v, size_t i)
-{
-	return (char *)v->items + i * v->size;
-}
-
-static int
-vec_push(struct vec *v, const void *item)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		void *items = realloc(v->items, cap * v->size);
-
-		if (items == NULL)
-			return -ENOMEM;
-		v->items = items;
-		v->cap = cap;
-	}
-	memcpy(vec_at(v, v->n++), item, v->size);
-	return 0;
-}
-
-static void
-vec_remove(struct vec *v, size_t i)
-{
-	memmove(vec_at(v, i), vec_at(v, i + 1), (v->n - i - 1) * v->size);
-	v->n--;
-}
 
 typedef bool (*same_key_fn)(const void *a, const void *b);
 
@@ -553,11 +519,11 @@ fake_destroy(struct kernel_ops *ops)
 {
 	struct kernel_fake *f = fake_of(ops);
 
-	free(f->links.items);
-	free(f->addrs.items);
-	free(f->routes.items);
-	free(f->rules.items);
-	free(f->nhobjs.items);
+	vec_free(&f->links);
+	vec_free(&f->addrs);
+	vec_free(&f->routes);
+	vec_free(&f->rules);
+	vec_free(&f->nhobjs);
 	free(f->log);
 	free(f->taken);
 	free(f->nft);

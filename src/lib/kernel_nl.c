@@ -27,6 +27,7 @@
 
 #include "lib/kernel_nft.h"
 #include "lib/kernel_nl.h"
+#include "lib/vec.h"
 
 #include <linux/fib_rules.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -230,19 +231,11 @@ dump_keep_cb(struct nl_msg *msg, void *arg)
 
 	if (mv->err)
 		return NL_OK;
-	if (mv->n == mv->cap) {
-		size_t cap = mv->cap ? mv->cap * 2 : 64;
-		struct nl_msg **v = realloc(mv->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			mv->err = -ENOMEM;
-			return NL_OK;
-		}
-		mv->v = v;
-		mv->cap = cap;
+	if (VEC_PUSH(mv->v, mv->n, mv->cap, msg) < 0) {
+		mv->err = -ENOMEM;
+		return NL_OK;
 	}
 	nlmsg_get(msg);
-	mv->v[mv->n++] = msg;
 	return NL_OK;
 }
 

@@ -23,33 +23,16 @@
 
 #include "lib/log.h"
 #include "lib/reconcile.h"
+#include "lib/vec.h"
 
 struct reconcile {
 	struct kernel_ops *ops;
 	struct kernel_marks marks;	/* what is ours */
 	struct kernel_sysctl *written;	/* sysctls we have set, by path */
-	size_t n_written;
+	size_t n_written, cap_written;
 };
 
 /* --- desired-state builder ------------------------------------------------ */
-
-static int
-array_push(void **items, size_t *n, size_t size, const void *item)
-{
-	/* The capacity is implied by n: 4, then doubling at each power of
-	 * two from 4 on. */
-	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
-		size_t cap = *n ? *n * 2 : 4;
-		void *p = realloc(*items, cap * size);
-
-		if (p == NULL)
-			return -ENOMEM;
-		*items = p;
-	}
-	memcpy((char *)*items + *n * size, item, size);
-	(*n)++;
-	return 0;
-}
 
 void
 kernel_state_init(struct kernel_state *st)
@@ -72,31 +55,31 @@ kernel_state_free(struct kernel_state *st)
 int
 kernel_state_add_link(struct kernel_state *st, const struct kernel_link *l)
 {
-	return array_push((void **)&st->links, &st->n_links, sizeof(*l), l);
+	return VEC_PUSH(st->links, st->n_links, st->cap_links, *l);
 }
 
 int
 kernel_state_add_addr(struct kernel_state *st, const struct kernel_addr *a)
 {
-	return array_push((void **)&st->addrs, &st->n_addrs, sizeof(*a), a);
+	return VEC_PUSH(st->addrs, st->n_addrs, st->cap_addrs, *a);
 }
 
 int
 kernel_state_add_route(struct kernel_state *st, const struct kernel_route *r)
 {
-	return array_push((void **)&st->routes, &st->n_routes, sizeof(*r), r);
+	return VEC_PUSH(st->routes, st->n_routes, st->cap_routes, *r);
 }
 
 int
 kernel_state_add_rule(struct kernel_state *st, const struct kernel_rule *r)
 {
-	return array_push((void **)&st->rules, &st->n_rules, sizeof(*r), r);
+	return VEC_PUSH(st->rules, st->n_rules, st->cap_rules, *r);
 }
 
 int
 kernel_state_add_nhobj(struct kernel_state *st, const struct kernel_nhobj *nh)
 {
-	return array_push((void **)&st->nhobjs, &st->n_nhobjs, sizeof(*nh), nh);
+	return VEC_PUSH(st->nhobjs, st->n_nhobjs, st->cap_nhobjs, *nh);
 }
 
 int
@@ -109,7 +92,7 @@ kernel_state_add_sysctl(struct kernel_state *st, const char *path,
 		return -ENAMETOOLONG;
 	strcpy(s.path, path);
 	strcpy(s.value, value);
-	return array_push((void **)&st->sysctls, &st->n_sysctls, sizeof(s), &s);
+	return VEC_PUSH(st->sysctls, st->n_sysctls, st->cap_sysctls, s);
 }
 
 /* --- keys and ordering ------------------------------------------------------ */
@@ -323,7 +306,7 @@ sysctl_remember(struct reconcile *rc, const struct kernel_sysctl *s)
 		*w = *s;
 		return;
 	}
-	if (array_push((void **)&rc->written, &rc->n_written, sizeof(*s), s) < 0)
+	if (VEC_PUSH(rc->written, rc->n_written, rc->cap_written, *s) < 0)
 		log_warnx("kernel", "out of memory remembering sysctl %s", s->path);
 }
 

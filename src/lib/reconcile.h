@@ -24,17 +24,17 @@ struct kernel_sysctl {
 /* A complete desired state.  Arrays are owned by the state. */
 struct kernel_state {
 	struct kernel_link *links;
-	size_t n_links;
+	size_t n_links, cap_links;
 	struct kernel_addr *addrs;
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
 	struct kernel_route *routes;
-	size_t n_routes;
+	size_t n_routes, cap_routes;
 	struct kernel_rule *rules;
-	size_t n_rules;
+	size_t n_rules, cap_rules;
 	struct kernel_nhobj *nhobjs;
-	size_t n_nhobjs;
+	size_t n_nhobjs, cap_nhobjs;
 	struct kernel_sysctl *sysctls;
-	size_t n_sysctls;
+	size_t n_sysctls, cap_sysctls;
 };
 
 struct reconcile_stats {
