@@ -7,24 +7,7 @@
 #include <string.h>
 
 #include "edge/edge_view.h"
-
-/* Names in the config are limited to A-Z a-z 0-9 _ . -; paths are not. */
-static void
-json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
+#include "lib/json.h"
 
 static const char *
 ip(struct in_addr a)

@@ -9,6 +9,7 @@
 
 #include "tunsteerd/desired.h"
 #include "tunsteerd/engine.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
 #include "lib/reconcile.h"
@@ -398,23 +399,6 @@ engine_config(const struct engine *e)
 }
 
 /* --- views ----------------------------------------------------------------- */
-
-static void
-json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
 
 static const struct kernel_nhobj *
 want_nhobj(const struct engine *e, uint32_t id)
