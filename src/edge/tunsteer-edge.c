@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -32,6 +31,7 @@
 #include "edge/edge.h"
 #include "edge/edge_config.h"
 #include "edge/edge_view.h"
+#include "lib/daemon.h"
 #include "lib/log.h"
 #include "lib/version.h"
 
@@ -163,32 +163,11 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
-static void
-make_rundir(const char *sock)
-{
-	char dir[256], *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir) ||
-	    (slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		(void)mkdir(dir, 0755);
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		log_warn("main", "mkdir %s", dir);
-}
-
 static int
 run(const struct opts *o)
 {
 	struct daemon d = { .conf_path = o->conf };
-	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct event *sigs[3];
+	struct daemon_signals *sigs;
 	struct ctl_server *ctl;
 	struct edge_config *conf;
 	const char *sock;
@@ -206,22 +185,17 @@ run(const struct opts *o)
 	if (edge_start(&d.e, d.base, conf, o->conf, o->debug) < 0)
 		fatalx("main", "cannot start");
 	sock = o->sock ? o->sock : d.e.conf->control_socket;
-	make_rundir(sock);
+	daemon_make_rundir(sock);
 	if ((ctl = ctl_server_listen(d.base, sock, dispatch, &d)) == NULL)
 		fatalx("main", "cannot open control socket %s", sock);
-	for (size_t i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
-		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
-			fatalx("main", "cannot watch signal %d", signums[i]);
-	}
+	sigs = daemon_signals_watch(d.base, signal_cb, &d);
 	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
 		   "%zu routes; control %s", d.e.conf->name, d.e.conf->n_anycast,
 		   d.e.conf->n_tunnels, d.e.conf->n_routes, sock);
 	event_base_dispatch(d.base);
 
 	ctl_server_close(ctl);
-	for (size_t i = 0; i < 3; i++)
-		event_free(sigs[i]);
+	daemon_signals_free(sigs);
 	edge_stop(&d.e, o->keep_state);
 	event_base_free(d.base);
 	log_notice("main", "stopped%s", o->keep_state ? ", kernel state kept" : "");
@@ -285,17 +259,9 @@ main(int argc, char **argv)
 	}
 	log_init("tunsteer-edge", o.foreground || o.check_only,
 		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (o.check_only) {
-		struct edge_config *conf = edge_load_config(o.conf, stderr);
-
-		if (conf == NULL)
-			return 1;
-		if (o.verbose)
-			edge_config_print(conf, stdout);
-		else
-			fprintf(stderr, "%s: configuration OK\n", o.conf);
-		edge_config_free(conf);
-		return 0;
-	}
+	if (o.check_only)
+		return daemon_check_config(o.conf, o.verbose,
+					   edge_load_config(o.conf, stderr),
+					   edge_config_print, edge_config_free);
 	return run(&o);
 }

@@ -15,13 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
-
 #include <event2/event.h>
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "lib/daemon.h"
 #include "tunsteerd/config.h"
 #include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
@@ -246,45 +245,6 @@ load_config(const char *path)
 	return conf;
 }
 
-/* -n: exit 0 if the file is good; -nv also prints it normalised. */
-static int
-check_config(const char *path, bool verbose)
-{
-	struct config *conf = load_config(path);
-
-	if (conf == NULL)
-		return 1;
-	if (verbose)
-		config_print(conf, stdout);
-	else
-		fprintf(stderr, "%s: configuration OK\n", path);
-	config_free(conf);
-	return 0;
-}
-
-/* mkdir -p of the socket's directory, 0755, root-owned. */
-static void
-make_rundir(const char *sock)
-{
-	char dir[256];
-	char *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir))
-		return;
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		(void)mkdir(dir, 0755);
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		log_warn("main", "mkdir %s", dir);
-}
-
 static struct event *
 watch_fd(struct daemon *d, int fd, event_callback_fn cb)
 {
@@ -342,11 +302,11 @@ main(int argc, char **argv)
 		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
 	if (o.check_only)
-		return check_config(o.conf, o.verbose);
+		return daemon_check_config(o.conf, o.verbose, load_config(o.conf),
+					   config_print, config_free);
 
 	struct daemon d = { .conf_path = o.conf };
-	struct event *sigs[3];
-	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct daemon_signals *sigs;
 	struct control *ctl;
 	int err;
 
@@ -358,11 +318,6 @@ main(int argc, char **argv)
 		return 1;
 	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
-	/* A control client that leaves before its answer (a timeout, ^C)
-	 * makes that write fail with EPIPE, which ends the connection; the
-	 * default SIGPIPE would end the daemon. */
-	signal(SIGPIPE, SIG_IGN);
-
 	d.ops = kernel_nl_create(&err);
 	if (d.ops == NULL) {
 		errno = -err;
@@ -393,7 +348,7 @@ main(int argc, char **argv)
 	/* -S wins over control.socket in the file. */
 	if (o.sock == NULL)
 		o.sock = engine_config(d.engine)->control_socket;
-	make_rundir(o.sock);
+	daemon_make_rundir(o.sock);
 	if ((ctl = control_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
 		fatalx("main", "cannot open control socket %s", o.sock);
 
@@ -406,11 +361,7 @@ main(int argc, char **argv)
 		fatalx("main", "cannot set up timers");
 	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
 	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
-	for (size_t i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
-		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
-			fatalx("main", "cannot watch signal %d", signums[i]);
-	}
+	sigs = daemon_signals_watch(d.base, signal_cb, &d);
 	/* Whatever changed while we were loading is looked at once. */
 	schedule(d.resync_ev);
 	schedule(d.nft_ev);
@@ -425,8 +376,7 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	control_close(ctl);
-	for (size_t i = 0; i < 3; i++)
-		event_free(sigs[i]);
+	daemon_signals_free(sigs);
 	if (d.mon_ev)
 		event_free(d.mon_ev);
 	if (d.nft_mon_ev)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What tunsteerd and tunsteer-edge do alike as daemons: the control
+ * socket's run directory, the signals of the loop (SIGPIPE ignored in
+ * both), and `-n` / `-nv`.  Start-up only: the functions that can fail
+ * end the process with fatalx(), as a daemon that cannot set these up
+ * must not start.
+ */
+#ifndef TUNSTEER_DAEMON_H
+#define TUNSTEER_DAEMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <event2/event.h>
+
+/* mkdir -p of the directory of @sock (a control socket's path), 0755.
+ * A failure is logged; the listen that follows says what it means. */
+void daemon_make_rundir(const char *sock);
+
+/*
+ * Ignore SIGPIPE for the whole process, and call @cb(signal, EV_SIGNAL,
+ * @arg) on @base's loop for SIGTERM, SIGINT and SIGHUP.  Why SIGPIPE: a
+ * control client that leaves before its answer (a timeout, ^C) makes the
+ * write fail with EPIPE, which ends that connection; the default action
+ * would end the daemon.  Free with daemon_signals_free() before @base.
+ */
+struct daemon_signals;
+struct daemon_signals *daemon_signals_watch(struct event_base *base,
+					    event_callback_fn cb, void *arg);
+void daemon_signals_free(struct daemon_signals *s);
+
+/* "PATH: configuration OK" on stderr: what -n says of a good file. */
+void daemon_config_ok(const char *path);
+
+/*
+ * -n and -nv.  @conf is what loading @path gave: NULL when it failed, its
+ * errors printed already.  A good one is printed normalised with
+ * @print(conf, stdout) if @verbose, else said OK; then freed with
+ * @free_fn.  Evaluates to the process's exit status (0 good, 1 not).
+ * A macro so that each program passes its own typed functions.
+ */
+#define daemon_check_config(path, verbose, conf, print, free_fn)	\
+	__extension__ ({						\
+		__typeof__(conf) dcc_conf_ = (conf);			\
+		int dcc_status_ = 1;					\
+									\
+		if (dcc_conf_ != NULL) {				\
+			if (verbose)					\
+				print(dcc_conf_, stdout);		\
+			else						\
+				daemon_config_ok(path);			\
+			free_fn(dcc_conf_);				\
+			dcc_status_ = 0;				\
+		}							\
+		dcc_status_;						\
+	})
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What both daemons set up through src/lib/daemon: a write to a peer that
+ * has gone fails with EPIPE instead of ending the process (tunsteer-edge
+ * used not to ignore SIGPIPE), the watched signals reach the callback,
+ * and the run directory is made with its parents.
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/daemon.h"
+#include "lib/log.h"
+
+static int got;
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	got = (int)sig;
+	event_base_loopexit(arg, NULL);
+}
+
+START_TEST(test_write_to_a_gone_peer_fails_with_epipe_not_sigpipe)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct event_base *base = event_base_new();
+		struct daemon_signals *s;
+		int sv[2];
+		ssize_t n;
+
+		/* What the daemon inherits: SIGPIPE's default action. */
+		signal(SIGPIPE, SIG_DFL);
+		s = daemon_signals_watch(base, signal_cb, base);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+			_exit(3);
+		close(sv[1]);
+		n = write(sv[0], "answer", 6);
+		daemon_signals_free(s);
+		event_base_free(base);
+		_exit(n == -1 && errno == EPIPE ? 0 : 4);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(!WIFSIGNALED(status), "killed by signal %d",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+START_TEST(test_sighup_reaches_the_callback_on_the_loop)
+{
+	struct event_base *base = event_base_new();
+	struct daemon_signals *s = daemon_signals_watch(base, signal_cb, base);
+
+	got = 0;
+	ck_assert_int_eq(raise(SIGHUP), 0);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_int_eq(got, SIGHUP);
+	daemon_signals_free(s);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_rundir_is_made_with_its_parents)
+{
+	char top[] = "/tmp/check_daemon.XXXXXX", sock[128], dir[128];
+	struct stat st;
+
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(sock, sizeof(sock), "%s/a/b/ctl.sock", top);
+	daemon_make_rundir(sock);
+	snprintf(dir, sizeof(dir), "%s/a/b", top);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0755 & ~umask(022));
+	/* Again: it is there already, nothing to say. */
+	daemon_make_rundir(sock);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/a", top);
+	rmdir(dir);
+	rmdir(top);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("setup");
+	SRunner *sr;
+	int failed;
+
+	log_init("check_daemon", true, LOG_LVL_ERR);
+	tcase_add_test(tc, test_write_to_a_gone_peer_fails_with_epipe_not_sigpipe);
+	tcase_add_test(tc, test_sighup_reaches_the_callback_on_the_loop);
+	tcase_add_test(tc, test_rundir_is_made_with_its_parents);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
