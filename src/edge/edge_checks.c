@@ -3,9 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-/* net/if.h before linux/icmp.h: the kernel's if.h then defers to libc's. */
 #include <net/if.h>
-#include <linux/icmp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
@@ -19,6 +17,7 @@
 #include "edge/edge_checks.h"
 #include "edge/edge_hcpkt.h"
 #include "lib/log.h"
+#include "lib/rawsock.h"
 
 struct hc_tunnel {
 	struct edge_checks *ec;
@@ -256,25 +255,16 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (;;) {
 		uint8_t buf[512];
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		unsigned int ifindex = 0;
+		unsigned int ifindex;
 		struct hc_tunnel *via;
 		struct hc_probe p;
 		struct in_addr src, dst;
 		uint32_t arrived;
-		ssize_t n = recvmsg(ec->raw_fd, &mh, MSG_DONTWAIT);
+		ssize_t n = rawsock_recv(ec->raw_fd, buf, sizeof(buf), &ifindex,
+					 NULL);
 
 		if (n < 0)
 			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
-				ifindex = (unsigned int)((struct in_pktinfo *)
-					  CMSG_DATA(c))->ipi_ifindex;
 		if (hc_parse(buf, (size_t)n, &p, &src, &dst) < 0)
 			continue;
 		via = tunnel_by_ifindex(ec, ifindex);
@@ -319,18 +309,20 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 static int
 open_sockets(struct edge_checks *ec)
 {
-	struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
-	int one = 1;
+	int one = 1, r;
 
-	ec->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    IPPROTO_ICMP);
+	if ((ec->raw_fd = rawsock_icmp_open()) < 0)
+		return ec->raw_fd;
+	/* Every tunnel's answers of one interval (checks and quick
+	 * retries, relayed ones aside) must fit while the loop is busy. */
+	if ((r = rawsock_size_rcvbuf(ec->raw_fd, ec->conf->n_tunnels)) < 0) {
+		errno = -r;
+		log_warn("check", "receive buffer for %zu tunnels",
+			 ec->conf->n_tunnels);
+	}
 	/* Protocol 0: this socket only sends. */
 	ec->pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ec->raw_fd < 0 || ec->pkt_fd < 0)
-		return -errno;
-	/* Only echo replies reach us, with the interface they came in on. */
-	if (setsockopt(ec->raw_fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
-	    setsockopt(ec->raw_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+	if (ec->pkt_fd < 0)
 		return -errno;
 	ec->raw_ev = event_new(ec->base, ec->raw_fd, EV_READ | EV_PERSIST, raw_cb, ec);
 	if (ec->raw_ev == NULL || event_add(ec->raw_ev, NULL) < 0)

@@ -3,9 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-/* net/if.h before linux/icmp.h: the kernel's if.h then defers to libc's. */
 #include <net/if.h>
-#include <linux/icmp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +13,11 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/rawsock.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
 
 #define INFLIGHT 64			/* probes in flight per tunnel */
-/* Receive buffer per tunnel, so one interval's answers of every tunnel
- * fit: a queued answer costs its whole skb (truesize), not its 64 bytes. */
-#define RCVBUF_PER_TUNNEL 4096
-#define RCVBUF_MAX (8 << 20)
 
 struct probed {
 	struct probe_engine *pe;
@@ -295,36 +290,18 @@ drain(struct probe_engine *pe)
 {
 	for (;;) {
 		uint8_t buf[512];
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
-			  CMSG_SPACE(sizeof(struct timespec))];
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		unsigned int ifindex = 0;
+		unsigned int ifindex;
 		struct timespec stamp;
-		bool stamped = false;
 		struct probe_pkt p;
 		struct probed *t;
 		struct probe_inflight *f;
 		uint32_t src;
-		ssize_t n = recvmsg(pe->fd, &mh, MSG_DONTWAIT);
+		ssize_t n = rawsock_recv(pe->fd, buf, sizeof(buf), &ifindex, &stamp);
 		uint64_t now = now_ns(), rx;
 
 		if (n < 0)
 			return;	/* EAGAIN, or an error the next probe will see */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
-				ifindex = (unsigned int)((struct in_pktinfo *)
-					  CMSG_DATA(c))->ipi_ifindex;
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(stamp))) {
-				memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
-				stamped = true;
-			}
-		}
-		rx = rx_time(stamped ? &stamp : NULL, now);
+		rx = rx_time(&stamp, now);
 		if (probe_pkt_parse(buf, (size_t)n, pe->ident, &p, &src) < 0)
 			continue;
 		if (p.tunnel >= pe->n)
@@ -366,8 +343,6 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 		    int *err)
 {
 	struct probe_engine *pe = calloc(1, sizeof(*pe));
-	struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
-	int one = 1;
 
 	if (pe == NULL) {
 		*err = -ENOMEM;
@@ -377,20 +352,14 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 	pe->cb = cb;
 	pe->arg = arg;
 	pe->ident = (uint16_t)random64();
-	pe->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			IPPROTO_ICMP);
-	if (pe->fd < 0) {
-		*err = -errno;
+	if ((pe->fd = rawsock_icmp_open()) < 0) {
+		*err = pe->fd;
 		free(pe);
 		return NULL;
 	}
-	/* Only echo replies reach us, with the interface they came in on. */
-	if (setsockopt(pe->fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
-	    setsockopt(pe->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(pe->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
-	    (pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
+	if ((pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
 	    event_add(pe->rx, NULL) < 0) {
-		*err = errno ? -errno : -ENOMEM;
+		*err = -ENOMEM;
 		probe_engine_destroy(pe);
 		return NULL;
 	}
@@ -423,24 +392,19 @@ probe_engine_destroy(struct probe_engine *pe)
 }
 
 /*
- * Room for a whole interval's answers: the loop reads them only after
- * the timer callbacks of its pass, and after a stall (the lab VM stops
- * for tens of ms) hundreds are due at once.  With the default 208 KiB
- * and 500 tunnels at 100 ms the socket dropped 45% of the answers
- * (bench/probe_cost_500_tunnels_vs_fping).  FORCE (CAP_NET_ADMIN, which
- * we have) passes net.core.rmem_max; without it the kernel caps it.
+ * Room for a whole interval's answers (rawsock_size_rcvbuf): with the
+ * default 208 KiB and 500 tunnels at 100 ms the socket dropped 45% of
+ * the answers (bench/probe_cost_500_tunnels_vs_fping).
  */
 static void
 set_rcvbuf(struct probe_engine *pe)
 {
-	size_t want = pe->n * RCVBUF_PER_TUNNEL;
-	int sz = (int)(want > RCVBUF_MAX ? RCVBUF_MAX : want);
+	int r = rawsock_size_rcvbuf(pe->fd, pe->n);
 
-	if (sz <= 212992)		/* net.core.rmem_default is enough */
-		return;
-	if (setsockopt(pe->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0 &&
-	    setsockopt(pe->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) < 0)
-		log_warn("probe", "receive buffer of %d bytes", sz);
+	if (r < 0) {
+		errno = -r;
+		log_warn("probe", "receive buffer for %zu tunnels", pe->n);
+	}
 }
 
 int

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <linux/icmp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/rawsock.h"
+
+int
+rawsock_icmp_open(void)
+{
+	struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
+	int one = 1, fd, err;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0)
+		return -errno;
+	/* Only echo replies reach us, with the interface they came in on
+	 * and when (tunsteerd judges answers by the kernel's time). */
+	if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int
+rawsock_size_rcvbuf(int fd, size_t n_tunnels)
+{
+	size_t want = n_tunnels * RAWSOCK_RCVBUF_PER_TUNNEL;
+	int sz = (int)(want > RAWSOCK_RCVBUF_MAX ? RAWSOCK_RCVBUF_MAX : want);
+
+	if (sz <= RAWSOCK_RCVBUF_DEFAULT)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) < 0)
+		return -errno;
+	return sz;
+}
+
+ssize_t
+rawsock_recv(int fd, uint8_t *buf, size_t len, unsigned int *ifindex,
+	     struct timespec *stamp)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
+		  CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	*ifindex = 0;
+	if (stamp)
+		*stamp = (struct timespec){ .tv_sec = -1 };
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
+			*ifindex = (unsigned int)((struct in_pktinfo *)
+				   CMSG_DATA(c))->ipi_ifindex;
+		if (stamp && c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*stamp)))
+			memcpy(stamp, CMSG_DATA(c), sizeof(*stamp));
+	}
+	return n;
+}

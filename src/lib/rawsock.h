@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The raw ICMP socket through which both programs read the answers to
+ * their checks (tunsteerd's probes, tunsteer-edge's health checks): echo
+ * replies only, each with the interface it arrived on, and a receive
+ * buffer sized for the number of tunnels.  The caller owns the fd.
+ */
+#ifndef TUNSTEER_RAWSOCK_H
+#define TUNSTEER_RAWSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Receive-buffer room per tunnel, so one interval's answers of every
+ * tunnel fit: a queued answer costs its whole skb (truesize), not its 64
+ * bytes.  And at most (see rawsock_size_rcvbuf). */
+#define RAWSOCK_RCVBUF_PER_TUNNEL 4096
+#define RAWSOCK_RCVBUF_MAX (8 << 20)
+/* What net.core.rmem_default gives without asking. */
+#define RAWSOCK_RCVBUF_DEFAULT 212992
+
+/* A nonblocking, close-on-exec raw ICMP socket that receives only echo
+ * replies, each with IP_PKTINFO and the kernel's receive time
+ * (SO_TIMESTAMPNS).  Returns the fd, or -errno (-EPERM without
+ * CAP_NET_RAW). */
+int rawsock_icmp_open(void) __attribute__((warn_unused_result));
+
+/*
+ * Make room in @fd's receive buffer for a whole interval's answers from
+ * @n_tunnels tunnels (RAWSOCK_RCVBUF_PER_TUNNEL each, at most
+ * RAWSOCK_RCVBUF_MAX): the loop reads them only after its timer callbacks,
+ * and after a stall hundreds are due at once.  Below the default nothing
+ * is asked.  SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max;
+ * without it SO_RCVBUF, which the kernel caps.  Returns the size asked
+ * for (0: none), or -errno when neither was accepted (logged by the
+ * caller: the socket still works, with a smaller buffer).
+ */
+int rawsock_size_rcvbuf(int fd, size_t n_tunnels);
+
+/* Read one datagram (IP header included) into @buf: its length, with
+ * *@ifindex the interface it arrived on (0 when the kernel did not say)
+ * and, if @stamp is not NULL, *@stamp when the kernel received it
+ * (CLOCK_REALTIME; tv_sec -1 when it did not say); or -errno (-EAGAIN
+ * when there is nothing to read). */
+ssize_t rawsock_recv(int fd, uint8_t *buf, size_t len, unsigned int *ifindex,
+		     struct timespec *stamp);
+
+#endif
