@@ -8,6 +8,7 @@
 #include "tunsteerd/control.h"
 #include "lib/ctl_server.h"
 #include "lib/log.h"
+#include "tunsteerd/view.h"
 
 struct control {
 	struct ctl_server *server;
@@ -21,7 +22,7 @@ cmd_status(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct control *c = arg;
 
 	(void)req;
-	engine_view_status(c->engine, json, out);
+	view_status(c->engine, json, out);
 	return true;
 }
 
@@ -31,7 +32,7 @@ cmd_tunnels(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct control *c = arg;
 
 	(void)req;
-	engine_view_tunnels(c->engine, json, out);
+	view_tunnels(c->engine, json, out);
 	return true;
 }
 
@@ -41,7 +42,7 @@ cmd_egress(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct control *c = arg;
 
 	(void)req;
-	engine_view_egress(c->engine, json, out);
+	view_egress(c->engine, json, out);
 	return true;
 }
 

@@ -14,13 +14,16 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "tunsteerd/config.h"
 #include "tunsteerd/health.h"
 #include "lib/kernel.h"
+#include "tunsteerd/nft.h"
 #include "tunsteerd/passive.h"
 
 struct engine;
+struct kernel_state;
 
 /* Takes nothing over; @ops must outlive the engine. */
 struct engine *engine_create(struct kernel_ops *ops);
@@ -80,9 +83,21 @@ int engine_nft_check(struct engine *e);
 
 const struct config *engine_config(const struct engine *e);
 
-/* Views for the control socket: JSON or human text, into @out. */
-void engine_view_status(struct engine *e, bool json, FILE *out);
-void engine_view_tunnels(struct engine *e, bool json, FILE *out);
-void engine_view_egress(struct engine *e, bool json, FILE *out);
+/* What the views (view.c) read.  All borrowed from @e, valid until its
+ * next load, health change or resync. */
+struct kernel_ops *engine_kernel(const struct engine *e);
+const struct kernel_state *engine_desired(const struct engine *e);
+const struct health *engine_health(const struct engine *e, const char *name);
+const struct passive_stats *engine_checks(const struct engine *e,
+					  const char *name);
+
+struct engine_counters {
+	struct timespec started;	/* CLOCK_MONOTONIC */
+	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
+	bool kernel_ok;			/* last reconcile had no failures */
+	struct nft_sync_status nft;	/* our nft table */
+};
+
+void engine_counters(const struct engine *e, struct engine_counters *c);
 
 #endif

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control views (status, tunnels, egress; text and JSON) byte for
+ * byte: tests and tools parse them, so moving or folding their code must
+ * not change one byte.  Engine over the fake kernel, three tunnels in
+ * three health states, provider checks counted on two.
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/kernel_fake.h"
+#include "lib/log.h"
+#include "tunsteerd/engine.h"
+#include "tunsteerd/health.h"
+#include "tunsteerd/passive.h"
+#include "tunsteerd/view.h"
+
+static struct kernel_ops *k;
+static struct engine *e;
+static char path[] = "/tmp/check_view.XXXXXX";
+static struct health h[3];
+static struct passive_stats st[2];
+
+static const char conf_text[] =
+	"tunnels = (\n"
+	"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+	"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; },\n"
+	"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\"; }\n"
+	");\n"
+	"egress = ( { name = \"office\";"
+	"  prefixes = [ \"203.0.113.0/25\", \"198.18.7.0/24\" ];\n"
+	"  tunnels = ( { tunnel = \"cf1\"; priority = 100; weight = 3; },\n"
+	"              { tunnel = \"cf2\"; priority = 100; },\n"
+	"              { tunnel = \"cf3\"; priority = 200; } ); },\n"
+	"  { name = \"lab\"; prefixes = [ \"203.0.113.128/25\" ];\n"
+	"  tunnels = ( { tunnel = \"cf3\"; priority = 1; } ); } );\n";
+
+static const struct health *
+health_cb(void *arg, const char *name)
+{
+	(void)arg;
+	if (strlen(name) == 3 && strncmp(name, "cf", 2) == 0 &&
+	    name[2] >= '1' && name[2] <= '3')
+		return &h[name[2] - '1'];
+	return NULL;
+}
+
+static const struct passive_stats *
+checks_cb(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcmp(name, "cf1") == 0)
+		return &st[0];
+	if (strcmp(name, "cf2") == 0)
+		return &st[1];
+	return NULL;
+}
+
+static void
+setup(void)
+{
+	int fd;
+
+	log_init("check_view", true, LOG_LVL_ERR);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, conf_text, sizeof(conf_text) - 1),
+			 (ssize_t)sizeof(conf_text) - 1);
+	close(fd);
+	k = kernel_fake_create();
+	ck_assert_ptr_nonnull(k);
+	e = engine_create(k);
+	ck_assert_ptr_nonnull(e);
+	memset(h, 0, sizeof(h));
+	h[0].state = HEALTH_UP;
+	h[1].state = HEALTH_DEGRADED;
+	h[1].checks_missing = true;
+	h[2].state = HEALTH_DOWN;
+	memset(st, 0, sizeof(st));
+	st[0].count[PASSIVE_BIDI_REQUEST] = 7;
+	st[0].count[PASSIVE_UNI_REPLY] = 2;
+	st[1].count[PASSIVE_BIDI_REPLY] = 12345678901ull;
+	engine_set_health_source(e, health_cb, NULL);
+	engine_set_checks_source(e, checks_cb, NULL);
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+}
+
+static void
+teardown(void)
+{
+	engine_destroy(e, true);
+	k->destroy(k);
+	unlink(path);
+	strcpy(path, "/tmp/check_view.XXXXXX");
+}
+
+typedef void (*view_fn)(struct engine *e, bool json, FILE *out);
+
+/* What @fn writes, with the config's path as CONF and the uptime's
+ * digits as U (they change from run to run). */
+static char *
+view(view_fn fn, bool json)
+{
+	char *buf = NULL, *p, *out;
+	size_t len = 0, plen = strlen(path);
+	FILE *f = open_memstream(&buf, &len);
+	size_t o = 0;
+
+	ck_assert_ptr_nonnull(f);
+	fn(e, json, f);
+	fclose(f);
+	out = calloc(1, len + 1);
+	ck_assert_ptr_nonnull(out);
+	for (p = buf; *p; ) {
+		if (strncmp(p, path, plen) == 0) {
+			o += (size_t)sprintf(out + o, "CONF");
+			p += plen;
+		} else if (strncmp(p, "\"uptime\":", 9) == 0 ||
+			   strncmp(p, ", up ", 5) == 0) {
+			size_t n = *p == '"' ? 9 : 5;
+
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+			while (*p >= '0' && *p <= '9')
+				p++;
+			out[o++] = 'U';
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	free(buf);
+	return out;
+}
+
+/* Written by the views before they moved out of engine.c. */
+#define STATUS_JSON \
+	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null}\n"
+
+#define STATUS_TEXT \
+	"tunsteerd " PACKAGE_VERSION ", up Us\n" \
+	"config:   CONF (1 loads, 0 failed)\n" \
+	"kernel:   in sync, 0 repairs\n" \
+	"nft:      in sync\n" \
+	"egress:   0 failovers, 0 conntrack flushes\n" \
+	"tunnels:  3, egress policies: 2\n"
+
+#define TUNNELS_JSON \
+	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
+
+#define TUNNELS_TEXT \
+	"NAME            TYPE  STATE   HEALTH   ACTIVE   RTT_MS  LOSS   RX_PACKETS       RX_BYTES   TX_PACKETS       TX_BYTES     CHECKS CHECK_AGE\n" \
+	"cf1             gre   up      up       yes        0.00    0%            0              0            0              0          9         -\n" \
+	"cf2             gre   up      degraded no         0.00    0%            0              0            0              0 12345678901         -\n" \
+	"cf3             gre   up      down     yes        0.00    0%            0              0            0              0          0         -\n"
+
+#define EGRESS_JSON \
+	"{\"policies\":[{\"name\":\"office\",\"fwmark\":1953693697,\"table\":21100,\"prefixes\":[\"203.0.113.0/25\",\"198.18.7.0/24\"],\"active_tunnels\":[\"cf1\"],\"tunnels\":[{\"tunnel\":\"cf1\",\"priority\":100,\"weight\":3},{\"tunnel\":\"cf2\",\"priority\":100,\"weight\":1},{\"tunnel\":\"cf3\",\"priority\":200,\"weight\":1}]},{\"name\":\"lab\",\"fwmark\":1953693698,\"table\":21101,\"prefixes\":[\"203.0.113.128/25\"],\"active_tunnels\":[\"cf3\"],\"tunnels\":[{\"tunnel\":\"cf3\",\"priority\":1,\"weight\":1}]}]}\n"
+
+#define EGRESS_TEXT \
+	"policy office (fwmark 0x74730001, table 21100)\n" \
+	"  prefixes: 203.0.113.0/25 198.18.7.0/24\n" \
+	"  TUNNEL            PRIORITY WEIGHT ACTIVE\n" \
+	"  cf1                    100      3 yes\n" \
+	"  cf2                    100      1 no\n" \
+	"  cf3                    200      1 no\n" \
+	"policy lab (fwmark 0x74730002, table 21101)\n" \
+	"  prefixes: 203.0.113.128/25\n" \
+	"  TUNNEL            PRIORITY WEIGHT ACTIVE\n" \
+	"  cf3                      1      1 yes\n"
+
+#define ASSERT_VIEW(fn, json, want) do {				\
+		char *got_ = view(fn, json);				\
+									\
+		ck_assert_str_eq(got_, want);				\
+		free(got_);						\
+	} while (0)
+
+START_TEST(test_status_view_is_unchanged)
+{
+	ASSERT_VIEW(view_status, true, STATUS_JSON);
+	ASSERT_VIEW(view_status, false, STATUS_TEXT);
+}
+END_TEST
+
+START_TEST(test_tunnels_view_is_unchanged)
+{
+	ASSERT_VIEW(view_tunnels, true, TUNNELS_JSON);
+	ASSERT_VIEW(view_tunnels, false, TUNNELS_TEXT);
+}
+END_TEST
+
+START_TEST(test_egress_view_is_unchanged)
+{
+	ASSERT_VIEW(view_egress, true, EGRESS_JSON);
+	ASSERT_VIEW(view_egress, false, EGRESS_TEXT);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("view");
+	TCase *tc = tcase_create("views");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_status_view_is_unchanged);
+	tcase_add_test(tc, test_tunnels_view_is_unchanged);
+	tcase_add_test(tc, test_egress_view_is_unchanged);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
