@@ -20,6 +20,7 @@
 #include "edge/edge_checks.h"
 #include "edge/edge_config.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 #define N_TUNNELS 200		/* 200 x 4 KiB: above the default */
 
@@ -91,20 +92,15 @@ START_TEST(test_raw_socket_has_room_for_every_tunnels_answer)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+edge_checks_suite(void)
 {
 	Suite *s = suite_create("edge_checks");
 	TCase *tc = tcase_create("sockets");
-	SRunner *sr;
-	int failed;
 
-	log_init("check_edge_checks", true, LOG_LVL_ERR);
 	tcase_add_test(tc, test_raw_socket_has_room_for_every_tunnels_answer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(edge_checks_suite)

@@ -17,40 +17,12 @@
 
 #include "edge/edge_config.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
 #endif
 #define EXAMPLE TOP_SRCDIR "/etc/tunsteer-edge.conf"
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static const char *
-ip(struct in_addr a)
-{
-	static char b[4][INET_ADDRSTRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
-}
 
 static struct edge_config *
 load_ok(const char *text)
@@ -103,10 +75,10 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(c->name, "edge1");
 	ck_assert_uint_eq(c->n_anycast, 2);
-	ck_assert_str_eq(ip(c->anycast[1]), "192.0.2.2");
+	ck_assert_str_eq(ip_text(c->anycast[1]), "192.0.2.2");
 	ck_assert_uint_eq(c->ecmp_seed, 0x74736564u);
 	ck_assert(c->has_public_address);
-	ck_assert_str_eq(ip(c->public_address), "192.0.2.101");
+	ck_assert_str_eq(ip_text(c->public_address), "192.0.2.101");
 	ck_assert(c->relay.set);
 	ck_assert_uint_eq(c->relay.port, 7474);
 	ck_assert_uint_eq(c->relay.n_peers, 2);
@@ -114,9 +86,9 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_uint_eq(c->customers[0].n_authorized, 1);
 	ck_assert_uint_eq(c->n_tunnels, 4);
 	ck_assert_str_eq(c->tunnels[0].name, "gt0");
-	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "198.19.0.0");
-	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "198.19.0.1");
-	ck_assert_str_eq(ip(c->tunnels[3].customer_endpoint), "198.51.100.6");
+	ck_assert_str_eq(ip_text(c->tunnels[0].provider_addr), "198.19.0.0");
+	ck_assert_str_eq(ip_text(c->tunnels[0].customer_addr), "198.19.0.1");
+	ck_assert_str_eq(ip_text(c->tunnels[3].customer_endpoint), "198.51.100.6");
 	ck_assert_uint_eq(c->tunnels[0].mtu, 1476);
 	ck_assert_uint_eq(c->tunnels[0].ttl, 64);
 	ck_assert_int_eq(c->tunnels[0].hc.type, EDGE_HC_REPLY);
@@ -150,8 +122,8 @@ START_TEST(test_defaults_are_the_providers)
 	ck_assert_uint_eq(c->tunnels[0].mtu, 1476);
 	ck_assert_uint_eq(c->tunnels[0].ttl, 64);
 	/* The address given is the provider's side (the provider's docs). */
-	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "10.0.0.8");
-	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "10.0.0.9");
+	ck_assert_str_eq(ip_text(c->tunnels[0].provider_addr), "10.0.0.8");
+	ck_assert_str_eq(ip_text(c->tunnels[0].customer_addr), "10.0.0.9");
 	ck_assert_uint_eq(c->routes[0].weight, 1);
 	ck_assert_uint_eq(c->ecmp_seed, EDGE_ECMP_SEED);
 	ck_assert(!c->relay.set);
@@ -171,8 +143,8 @@ START_TEST(test_interface_address_side_customer_swaps_the_sides)
 		"    interface_address_side = \"customer\"; } ); } );\n";
 	struct edge_config *c = load_ok(text);
 
-	ck_assert_str_eq(ip(c->tunnels[0].customer_addr), "10.0.0.8");
-	ck_assert_str_eq(ip(c->tunnels[0].provider_addr), "10.0.0.9");
+	ck_assert_str_eq(ip_text(c->tunnels[0].customer_addr), "10.0.0.8");
+	ck_assert_str_eq(ip_text(c->tunnels[0].provider_addr), "10.0.0.9");
 	ck_assert_uint_eq(c->n_routes, 0);
 	edge_config_free(c);
 }
@@ -355,7 +327,7 @@ START_TEST(test_every_truncation_of_the_example_is_handled)
 END_TEST
 
 static Suite *
-suite(void)
+edge_config_suite(void)
 {
 	Suite *s = suite_create("edge_config");
 	TCase *tc = tcase_create("core");
@@ -373,15 +345,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	log_init("check_edge_config", true, LOG_LVL_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_config_suite)

@@ -16,40 +16,22 @@
 
 #include "edge/edge_hcpkt.h"
 #include "lib/wire.h"
+#include "testlib.h"
 
 static struct edge_tunnel t;
 static struct in_addr pub;
-
-static struct in_addr
-a4(const char *s)
-{
-	struct in_addr a;
-
-	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static const char *
-ip(struct in_addr a)
-{
-	static char b[4][INET_ADDRSTRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
-}
 
 static void
 setup(void)
 {
 	/* The lab's tunnel 0: provider side 198.19.0.0, customer .1. */
 	memset(&t, 0, sizeof(t));
-	t.provider_addr = a4("198.19.0.0");
-	t.customer_addr = a4("198.19.0.1");
-	t.customer_endpoint = a4("198.51.100.2");
-	t.cloudflare_endpoint = a4("192.0.2.1");
+	t.provider_addr = ip("198.19.0.0");
+	t.customer_addr = ip("198.19.0.1");
+	t.customer_endpoint = ip("198.51.100.2");
+	t.cloudflare_endpoint = ip("192.0.2.1");
 	t.hc = (struct edge_hc)EDGE_HC_DEFAULTS;
-	pub = a4("192.0.2.101");
+	pub = ip("192.0.2.101");
 }
 
 static void
@@ -66,10 +48,10 @@ START_TEST(test_request_bidirectional_uses_interface_addresses)
 
 	plan(EDGE_HC_REQUEST, EDGE_HC_BIDIRECTIONAL, &p);
 	ck_assert_uint_eq(p.icmp_type, ICMP_ECHO);
-	ck_assert_str_eq(ip(p.src), "198.19.0.0");
-	ck_assert_str_eq(ip(p.dst), "198.19.0.1");
-	ck_assert_str_eq(ip(p.want_src), "198.19.0.1");
-	ck_assert_str_eq(ip(p.want_dst), "198.19.0.0");
+	ck_assert_str_eq(ip_text(p.src), "198.19.0.0");
+	ck_assert_str_eq(ip_text(p.dst), "198.19.0.1");
+	ck_assert_str_eq(ip_text(p.want_src), "198.19.0.1");
+	ck_assert_str_eq(ip_text(p.want_dst), "198.19.0.0");
 	ck_assert(p.via_tunnel);
 }
 END_TEST
@@ -80,10 +62,10 @@ START_TEST(test_reply_bidirectional_is_an_echo_reply_to_ourselves)
 
 	plan(EDGE_HC_REPLY, EDGE_HC_BIDIRECTIONAL, &p);
 	ck_assert_uint_eq(p.icmp_type, ICMP_ECHOREPLY);
-	ck_assert_str_eq(ip(p.src), "198.19.0.1");	/* customer side */
-	ck_assert_str_eq(ip(p.dst), "198.19.0.0");	/* provider side */
-	ck_assert_str_eq(ip(p.want_src), "198.19.0.1");
-	ck_assert_str_eq(ip(p.want_dst), "198.19.0.0");
+	ck_assert_str_eq(ip_text(p.src), "198.19.0.1");	/* customer side */
+	ck_assert_str_eq(ip_text(p.dst), "198.19.0.0");	/* provider side */
+	ck_assert_str_eq(ip_text(p.want_src), "198.19.0.1");
+	ck_assert_str_eq(ip_text(p.want_dst), "198.19.0.0");
 	ck_assert(p.via_tunnel);
 }
 END_TEST
@@ -94,17 +76,17 @@ START_TEST(test_request_unidirectional_uses_public_addresses)
 
 	plan(EDGE_HC_REQUEST, EDGE_HC_UNIDIRECTIONAL, &p);
 	ck_assert_uint_eq(p.icmp_type, ICMP_ECHO);
-	ck_assert_str_eq(ip(p.src), "192.0.2.101");
-	ck_assert_str_eq(ip(p.dst), "198.51.100.2");	/* customer endpoint */
-	ck_assert_str_eq(ip(p.want_src), "198.51.100.2");
-	ck_assert_str_eq(ip(p.want_dst), "192.0.2.101");
+	ck_assert_str_eq(ip_text(p.src), "192.0.2.101");
+	ck_assert_str_eq(ip_text(p.dst), "198.51.100.2");	/* customer endpoint */
+	ck_assert_str_eq(ip_text(p.want_src), "198.51.100.2");
+	ck_assert_str_eq(ip_text(p.want_dst), "192.0.2.101");
 	ck_assert(!p.via_tunnel);			/* answered outside */
 	/* target replaces the customer endpoint. */
 	t.hc.has_target = true;
-	t.hc.target = a4("203.0.113.1");
+	t.hc.target = ip("203.0.113.1");
 	hc_plan_for(&t, pub, &p);
-	ck_assert_str_eq(ip(p.dst), "203.0.113.1");
-	ck_assert_str_eq(ip(p.want_src), "203.0.113.1");
+	ck_assert_str_eq(ip_text(p.dst), "203.0.113.1");
+	ck_assert_str_eq(ip_text(p.want_src), "203.0.113.1");
 }
 END_TEST
 
@@ -114,10 +96,10 @@ START_TEST(test_reply_unidirectional_is_forwarded_unchanged)
 
 	plan(EDGE_HC_REPLY, EDGE_HC_UNIDIRECTIONAL, &p);
 	ck_assert_uint_eq(p.icmp_type, ICMP_ECHOREPLY);
-	ck_assert_str_eq(ip(p.src), "198.51.100.2");
-	ck_assert_str_eq(ip(p.dst), "192.0.2.101");
-	ck_assert_str_eq(ip(p.want_src), "198.51.100.2");
-	ck_assert_str_eq(ip(p.want_dst), "192.0.2.101");
+	ck_assert_str_eq(ip_text(p.src), "198.51.100.2");
+	ck_assert_str_eq(ip_text(p.dst), "192.0.2.101");
+	ck_assert_str_eq(ip_text(p.want_src), "198.51.100.2");
+	ck_assert_str_eq(ip_text(p.want_dst), "192.0.2.101");
 	ck_assert(!p.via_tunnel);
 }
 END_TEST
@@ -157,8 +139,8 @@ START_TEST(test_build_and_parse_round_trip)
 	ck_assert_uint_eq(got.seq, 77);
 	ck_assert(got.nonce == probe.nonce);
 	ck_assert(got.sent_ns == probe.sent_ns);
-	ck_assert_str_eq(ip(s), "198.19.0.1");
-	ck_assert_str_eq(ip(d), "198.19.0.0");
+	ck_assert_str_eq(ip_text(s), "198.19.0.1");
+	ck_assert_str_eq(ip_text(d), "198.19.0.0");
 }
 END_TEST
 
@@ -255,7 +237,7 @@ START_TEST(test_relay_round_trip)
 END_TEST
 
 static Suite *
-suite(void)
+edge_hcpkt_suite(void)
 {
 	Suite *s = suite_create("edge_hcpkt");
 	TCase *tc = tcase_create("core");
@@ -273,14 +255,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_hcpkt_suite)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "edge/edge_health.h"
+#include "testlib.h"
 
 #define MIN5 300000u		/* the provider's minimum time, ms */
 
@@ -365,7 +366,7 @@ START_TEST(test_counters)
 END_TEST
 
 static Suite *
-suite(void)
+edge_health_suite(void)
 {
 	Suite *s = suite_create("edge_health");
 	TCase *tc = tcase_create("core");
@@ -395,14 +396,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_health_suite)

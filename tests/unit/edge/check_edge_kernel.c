@@ -19,6 +19,7 @@
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "lib/reconcile.h"
+#include "testlib.h"
 
 #define HEAD \
 	"anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n" \
@@ -249,7 +250,7 @@ START_TEST(test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other)
 END_TEST
 
 static Suite *
-suite(void)
+edge_kernel_suite(void)
 {
 	Suite *s = suite_create("edge_kernel");
 	TCase *tc = tcase_create("core");
@@ -263,15 +264,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	log_init("check_edge_kernel", true, LOG_LVL_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_kernel_suite)

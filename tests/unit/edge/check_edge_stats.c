@@ -14,6 +14,7 @@
 #include "edge/edge_config.h"
 #include "edge/edge_stats.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 static const char *conf =
 	"anycast = [ \"192.0.2.1\" ];\n"
@@ -83,7 +84,7 @@ START_TEST(test_snmp_reassembly_and_fragment_counters)
 END_TEST
 
 static Suite *
-suite(void)
+edge_stats_suite(void)
 {
 	Suite *s = suite_create("edge_stats");
 	TCase *tc = tcase_create("core");
@@ -94,15 +95,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	log_init("check_edge_stats", true, LOG_LVL_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_stats_suite)

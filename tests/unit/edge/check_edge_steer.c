@@ -19,6 +19,7 @@
 #include "edge/edge_nft.h"
 #include "edge/edge_steer.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 /* The lab's layout: gt0, gt2 at 100; gt1, gt3 at 200. */
 static const char *lab =
@@ -158,15 +159,6 @@ START_TEST(test_weights_become_buckets_reduced_by_their_gcd)
 }
 END_TEST
 
-static struct in_addr
-a4(const char *s)
-{
-	struct in_addr a;
-
-	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
 START_TEST(test_flows_spread_stick_and_move_with_the_count)
 {
 	/* Three equal next hops: gt1 joins at 100. */
@@ -186,16 +178,16 @@ START_TEST(test_flows_spread_stick_and_move_with_the_count)
 	ck_assert_uint_eq(two.p[0].modulus, 2);
 	for (uint16_t port = 40000; port < 41000; port++) {
 		ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed,
-						 a4("198.18.0.10"), a4("203.0.113.10"),
+						 ip("198.18.0.10"), ip("203.0.113.10"),
 						 IPPROTO_UDP, port, 9000, &f), 0);
 		on[f.tunnel]++;
 		/* The same flow, again: the same tunnel. */
 		ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed,
-						 a4("198.18.0.10"), a4("203.0.113.10"),
+						 ip("198.18.0.10"), ip("203.0.113.10"),
 						 IPPROTO_UDP, port, 9000, &g), 0);
 		ck_assert_uint_eq(f.tunnel, g.tunnel);
 		ck_assert_int_eq(edge_steer_flow(&two, c->ecmp_seed,
-						 a4("198.18.0.10"), a4("203.0.113.10"),
+						 ip("198.18.0.10"), ip("203.0.113.10"),
 						 IPPROTO_UDP, port, 9000, &g), 0);
 		ck_assert_uint_ne(g.tunnel, 0);		/* gt0 is down */
 		ck_assert_uint_eq(g.hash, f.hash);	/* the flow's hash is fixed */
@@ -212,13 +204,13 @@ START_TEST(test_flows_spread_stick_and_move_with_the_count)
 	ck_assert_uint_gt(moved, from_gone);
 	ck_assert_uint_gt(stayed, 0);
 	/* ICMP hashes the addresses only: every "port" is the same flow. */
-	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, a4("198.18.0.10"),
-					 a4("203.0.113.10"), IPPROTO_ICMP, 1, 2, &f), 0);
-	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, a4("198.18.0.10"),
-					 a4("203.0.113.10"), IPPROTO_ICMP, 3, 4, &g), 0);
+	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, ip("198.18.0.10"),
+					 ip("203.0.113.10"), IPPROTO_ICMP, 1, 2, &f), 0);
+	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, ip("198.18.0.10"),
+					 ip("203.0.113.10"), IPPROTO_ICMP, 3, 4, &g), 0);
 	ck_assert_uint_eq(f.hash, g.hash);
-	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, a4("198.18.0.10"),
-					 a4("198.18.0.11"), IPPROTO_UDP, 1, 2, &f), -ENOENT);
+	ck_assert_int_eq(edge_steer_flow(&three, c->ecmp_seed, ip("198.18.0.10"),
+					 ip("198.18.0.11"), IPPROTO_UDP, 1, 2, &f), -ENOENT);
 	edge_steer_free(&two);
 	edge_steer_free(&three);
 	edge_config_free(c);
@@ -240,11 +232,11 @@ START_TEST(test_longest_prefix_is_matched_first)
 	ck_assert_int_eq(edge_steer_build(c, NULL, &s), 0);
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_uint_eq(s.p[0].prefix.len, 25);
-	ck_assert_int_eq(edge_steer_flow(&s, c->ecmp_seed, a4("198.18.0.10"),
-					 a4("203.0.113.10"), IPPROTO_TCP, 1, 2, &f), 0);
+	ck_assert_int_eq(edge_steer_flow(&s, c->ecmp_seed, ip("198.18.0.10"),
+					 ip("203.0.113.10"), IPPROTO_TCP, 1, 2, &f), 0);
 	ck_assert_str_eq(c->tunnels[f.tunnel].name, "gt3");
-	ck_assert_int_eq(edge_steer_flow(&s, c->ecmp_seed, a4("198.18.0.10"),
-					 a4("203.0.113.200"), IPPROTO_TCP, 1, 2, &f), 0);
+	ck_assert_int_eq(edge_steer_flow(&s, c->ecmp_seed, ip("198.18.0.10"),
+					 ip("203.0.113.200"), IPPROTO_TCP, 1, 2, &f), 0);
 	ck_assert_int_eq(f.prefix, 1);
 	edge_steer_free(&s);
 	edge_config_free(c);
@@ -300,7 +292,7 @@ START_TEST(test_nft_table_drops_unauthorized_egress_per_tunnel)
 END_TEST
 
 static Suite *
-suite(void)
+edge_steer_suite(void)
 {
 	Suite *s = suite_create("edge_steer");
 	TCase *tc = tcase_create("core");
@@ -317,15 +309,4 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	log_init("check_edge_steer", true, LOG_LVL_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(edge_steer_suite)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/ctl_proto.h"
+#include "testlib.h"
 
 START_TEST(test_request_round_trips_command_and_arguments)
 {
@@ -96,22 +97,18 @@ START_TEST(test_parser_never_reads_past_the_request)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+ctl_proto_suite(void)
 {
 	Suite *s = suite_create("ctl_proto");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_request_round_trips_command_and_arguments);
 	tcase_add_test(tc, test_frame_header_is_big_endian_length);
 	tcase_add_test(tc, test_malformed_requests_are_refused);
 	tcase_add_test(tc, test_parser_never_reads_past_the_request);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(ctl_proto_suite)

@@ -19,6 +19,7 @@
 
 #include "lib/daemon.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 static int got;
 
@@ -95,22 +96,17 @@ START_TEST(test_rundir_is_made_with_its_parents)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
 	TCase *tc = tcase_create("setup");
-	SRunner *sr;
-	int failed;
 
-	log_init("check_daemon", true, LOG_LVL_ERR);
 	tcase_add_test(tc, test_write_to_a_gone_peer_fails_with_epipe_not_sigpipe);
 	tcase_add_test(tc, test_sighup_reaches_the_callback_on_the_loop);
 	tcase_add_test(tc, test_rundir_is_made_with_its_parents);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(daemon_suite)

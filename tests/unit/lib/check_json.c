@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "lib/json.h"
+#include "testlib.h"
 
 static char *
 str(const char *s)
@@ -53,21 +54,17 @@ START_TEST(test_utf8_and_del_pass_through_empty_is_two_quotes)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+json_suite(void)
 {
 	Suite *s = suite_create("json");
 	TCase *tc = tcase_create("str");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_plain_names_are_quoted_as_they_are);
 	tcase_add_test(tc, test_quote_backslash_and_control_bytes_are_escaped);
 	tcase_add_test(tc, test_utf8_and_del_pass_through_empty_is_two_quotes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(json_suite)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lib/log.h"
+#include "testlib.h"
 
 START_TEST(level_names_round_trip)
 {
@@ -39,21 +40,17 @@ START_TEST(set_level_is_observable)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+log_suite(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("levels");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, level_names_round_trip);
 	tcase_add_test(tc, unknown_level_is_rejected_and_output_untouched);
 	tcase_add_test(tc, set_level_is_observable);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(log_suite)

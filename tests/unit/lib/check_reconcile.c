@@ -16,20 +16,12 @@
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "lib/reconcile.h"
+#include "testlib.h"
 
 static struct kernel_ops *k;
 static struct reconcile *rc;
 static struct kernel_state st;
 static struct reconcile_stats stats;
-
-static struct in_addr
-ip(const char *s)
-{
-	struct in_addr a;
-
-	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
 
 static struct ts_prefix
 pfx(const char *s)
@@ -505,14 +497,4 @@ reconcile_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(reconcile_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(reconcile_suite)

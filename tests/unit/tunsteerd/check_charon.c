@@ -7,6 +7,7 @@
  * uses and that every algorithm our IKE/ESP proposals name is there.
  */
 #include "autoconfig.h"
+#include "testlib.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -180,14 +181,4 @@ charon_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(charon_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(charon_suite)

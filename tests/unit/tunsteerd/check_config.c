@@ -24,31 +24,12 @@
 
 #include "tunsteerd/config.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
 #endif
 #define FIXTURES TOP_SRCDIR "/tests/unit/fixtures/config/"
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Parse fixture @name from memory; messages name it by its base name. */
 static struct config *
@@ -109,15 +90,6 @@ expect_error(const char *name, const char *want)
 	ck_assert_msg(has_msg(&errs, want), "%s: no \"%s\" among:%s", name,
 		      want, errors_text(&errs));
 	config_errors_free(&errs);
-}
-
-static const char *
-ip(struct in_addr a)
-{
-	static char buf[4][INET_ADDRSTRLEN];
-	static int n;
-
-	return inet_ntop(AF_INET, &a, buf[n++ % 4], INET_ADDRSTRLEN);
 }
 
 static const char *
@@ -312,10 +284,10 @@ START_TEST(test_minimal_file_gets_every_default)
 	t = &c->tunnels[0];
 	ck_assert_str_eq(t->name, "cf1");
 	ck_assert_int_eq(t->type, TUNNEL_GRE);
-	ck_assert_str_eq(ip(t->local), "198.51.100.2");
-	ck_assert_str_eq(ip(t->remote), "192.0.2.1");
+	ck_assert_str_eq(ip_text(t->local), "198.51.100.2");
+	ck_assert_str_eq(ip_text(t->remote), "192.0.2.1");
 	ck_assert_str_eq(pfx(&t->address), "198.19.0.1/31");
-	ck_assert_str_eq(ip(t->peer), "198.19.0.0");
+	ck_assert_str_eq(ip_text(t->peer), "198.19.0.0");
 	ck_assert_uint_eq(t->mtu, CONFIG_GRE_MTU);
 	ck_assert_uint_eq(t->ttl, CONFIG_TTL);
 	ck_assert_uint_eq(t->mss, 1436);
@@ -345,9 +317,9 @@ START_TEST(test_example_in_etc_is_valid_and_prefers_isp1)
 
 	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
 	ck_assert_uint_eq(c->n_tunnels, 4);
-	ck_assert_str_eq(ip(c->tunnels[3].local), "198.51.100.6");
-	ck_assert_str_eq(ip(c->tunnels[3].remote), "192.0.2.2");
-	ck_assert_str_eq(ip(c->tunnels[3].peer), "198.19.0.6");
+	ck_assert_str_eq(ip_text(c->tunnels[3].local), "198.51.100.6");
+	ck_assert_str_eq(ip_text(c->tunnels[3].remote), "192.0.2.2");
+	ck_assert_str_eq(ip_text(c->tunnels[3].peer), "198.19.0.6");
 	ck_assert_str_eq(c->tunnels[3].underlay.interface, "wan2");
 	ck_assert_uint_eq(c->n_policies, 1);
 	pol = &c->policies[0];
@@ -373,13 +345,13 @@ START_TEST(test_everything_fixture_keeps_every_explicit_value)
 	g = &c->tunnels[0];
 	ck_assert_str_eq(g->name, "gre_1.a-b");
 	ck_assert_str_eq(pfx(&g->address), "198.19.0.2/30");
-	ck_assert_str_eq(ip(g->peer), "198.19.0.1");
+	ck_assert_str_eq(ip_text(g->peer), "198.19.0.1");
 	ck_assert_uint_eq(g->mtu, 1400);
 	ck_assert_uint_eq(g->ttl, 255);
 	ck_assert_uint_eq(g->mss, 0);	/* mss_clamp = false */
 	ck_assert_str_eq(g->underlay.interface, "wan1");
 	ck_assert(g->underlay.has_gateway);
-	ck_assert_str_eq(ip(g->underlay.gateway), "198.51.100.1");
+	ck_assert_str_eq(ip_text(g->underlay.gateway), "198.51.100.1");
 	s = &c->tunnels[1];
 	ck_assert_int_eq(s->type, TUNNEL_IPSEC);
 	ck_assert(s->underlay.set && !s->underlay.has_gateway);
@@ -419,7 +391,7 @@ START_TEST(test_peer_defaults_to_the_other_host_of_a_30)
 		"t", &errs);
 
 	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
-	ck_assert_str_eq(ip(c->tunnels[0].peer), "198.19.0.1");
+	ck_assert_str_eq(ip_text(c->tunnels[0].peer), "198.19.0.1");
 	ck_assert_uint_eq(c->tunnels[0].mss, 1260);
 	config_free(c);
 }
@@ -918,14 +890,4 @@ config_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(config_suite)

@@ -16,21 +16,13 @@
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
+#include "testlib.h"
 
 static struct config conf;
 static struct config_tunnel tun[3];
 static struct config_policy pol;
 static struct config_policy_tunnel pt[3];
 static struct ts_prefix prefixes[2];
-
-static struct in_addr
-ip(const char *s)
-{
-	struct in_addr a;
-
-	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
 
 static void
 tunnel(struct config_tunnel *t, const char *name, const char *local,
@@ -582,14 +574,4 @@ desired_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(desired_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(desired_suite)

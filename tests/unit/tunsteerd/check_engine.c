@@ -18,10 +18,11 @@
 #include "tunsteerd/health.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
+#include "testlib.h"
 
 static struct kernel_ops *k;
 static struct engine *e;
-static char path[] = "/tmp/check_engine.XXXXXX";
+static char *path;
 static struct health h[3];	/* cf1, cf2, cf3 */
 
 /* cf1 and cf2 at priority 100, cf3 at 200, one policy. */
@@ -93,14 +94,8 @@ flush_line(size_t i, char *buf, size_t len)
 static void
 setup(void)
 {
-	int fd;
-
 	log_init("check_engine", true, LOG_LVL_ERR);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, conf_text, sizeof(conf_text) - 1),
-			 (ssize_t)sizeof(conf_text) - 1);
-	close(fd);
+	path = temp_file(conf_text);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
 	e = engine_create(k);
@@ -118,7 +113,7 @@ teardown(void)
 	engine_destroy(e, true);
 	k->destroy(k);
 	unlink(path);
-	strcpy(path, "/tmp/check_engine.XXXXXX");
+	free(path);
 }
 
 START_TEST(test_failed_tunnel_alone_loses_its_conntrack_entries)
@@ -266,14 +261,4 @@ engine_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(engine_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(engine_suite)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tunsteerd/health.h"
+#include "testlib.h"
 
 static struct config_probe cfg;
 static struct health h;
@@ -269,13 +270,11 @@ START_TEST(test_repeating_the_checks_condition_changes_nothing)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+health_suite(void)
 {
 	Suite *s = suite_create("health");
 	TCase *tc = tcase_create("state machine");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_first_answer_brings_a_new_tunnel_up);
@@ -295,9 +294,7 @@ main(void)
 	tcase_add_test(tc, test_a_new_tunnel_waits_for_its_probes_then_is_held_degraded);
 	tcase_add_test(tc, test_repeating_the_checks_condition_changes_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(health_suite)

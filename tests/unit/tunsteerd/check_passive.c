@@ -19,6 +19,7 @@
 #include "tunsteerd/passive.h"
 #include "tunsteerd/passive_pkt.h"
 #include "tunsteerd/probe_pkt.h"
+#include "testlib.h"
 
 /* Lab tunnel 1 (cf2): inner 198.19.0.3, provider side 198.19.0.2, our
  * underlay address 198.51.100.2. */
@@ -338,14 +339,12 @@ START_TEST(test_a_check_newer_than_now_is_not_missing)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+passive_suite(void)
 {
 	Suite *s = suite_create("passive");
 	TCase *kinds = tcase_create("kinds"), *not = tcase_create("not checks");
 	TCase *bad = tcase_create("malformed"), *miss = tcase_create("missing");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(kinds, test_bidirectional_request_is_peer_to_inner_echo_request);
 	tcase_add_test(kinds, test_bidirectional_reply_is_inner_to_peer_echo_reply);
@@ -369,9 +368,7 @@ main(void)
 	tcase_add_test(miss, test_timeout_zero_is_never_missing);
 	tcase_add_test(miss, test_a_check_newer_than_now_is_not_missing);
 	suite_add_tcase(s, miss);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(passive_suite)

@@ -15,6 +15,7 @@
 #include "lib/wire.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
+#include "testlib.h"
 
 static const struct probe_pkt sent = {
 	.ident = 0x1234, .tunnel = 3, .seq = 0x10002,
@@ -187,13 +188,11 @@ START_TEST(test_tunnels_are_phased_evenly_over_the_interval)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+probe_pkt_suite(void)
 {
 	Suite *s = suite_create("probe_pkt");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_reply_round_trips_every_field);
 	tcase_add_test(tc, test_request_has_valid_checksum_and_echo_type);
@@ -202,9 +201,7 @@ main(void)
 	tcase_add_test(tc, test_only_the_exact_answer_through_the_tunnel_counts);
 	tcase_add_test(tc, test_tunnels_are_phased_evenly_over_the_interval);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(probe_pkt_suite)

@@ -19,10 +19,11 @@
 #include "tunsteerd/health.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/view.h"
+#include "testlib.h"
 
 static struct kernel_ops *k;
 static struct engine *e;
-static char path[] = "/tmp/check_view.XXXXXX";
+static char *path;
 static struct health h[3];
 static struct passive_stats st[2];
 
@@ -67,14 +68,8 @@ checks_cb(void *arg, const char *name)
 static void
 setup(void)
 {
-	int fd;
-
 	log_init("check_view", true, LOG_LVL_ERR);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, conf_text, sizeof(conf_text) - 1),
-			 (ssize_t)sizeof(conf_text) - 1);
-	close(fd);
+	path = temp_file(conf_text);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
 	e = engine_create(k);
@@ -99,7 +94,7 @@ teardown(void)
 	engine_destroy(e, true);
 	k->destroy(k);
 	unlink(path);
-	strcpy(path, "/tmp/check_view.XXXXXX");
+	free(path);
 }
 
 typedef void (*view_fn)(struct engine *e, bool json, FILE *out);
@@ -205,22 +200,18 @@ START_TEST(test_egress_view_is_unchanged)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+view_suite(void)
 {
 	Suite *s = suite_create("view");
 	TCase *tc = tcase_create("views");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_status_view_is_unchanged);
 	tcase_add_test(tc, test_tunnels_view_is_unchanged);
 	tcase_add_test(tc, test_egress_view_is_unchanged);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(view_suite)

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the Check suites of every room share: reading a file, IPv4
+ * addresses to and from text, a temp file, and the suite's main().
+ * Each helper fails the running test (ck_assert) instead of returning an
+ * error.
+ */
+#ifndef TUNSTEER_TESTLIB_H
+#define TUNSTEER_TESTLIB_H
+
+#include <check.h>
+#include <netinet/in.h>
+
+/* The whole of @path, NUL-terminated (caller frees). */
+char *slurp(const char *path);
+
+/* @s ("192.0.2.1") as an address. */
+struct in_addr ip(const char *s);
+
+/* @a as text, in one of four static buffers (four may be in use at once,
+ * e.g. in one printf). */
+const char *ip_text(struct in_addr a);
+
+/* A new file under /tmp holding @text, mode 0600; its path (caller
+ * unlinks and frees). */
+char *temp_file(const char *text);
+
+/* Run @s: log to stderr at errors only, output CK_NORMAL; the exit
+ * status make check wants. */
+int testlib_run(Suite *s);
+
+/* The main() of a suite built by @suite_fn(). */
+#define CHECK_MAIN(suite_fn)						\
+	int main(void);							\
+	int								\
+	main(void)							\
+	{								\
+		return testlib_run(suite_fn());				\
+	}
+
+#endif
