@@ -30,9 +30,9 @@ FLOWS_REPORTS=0
 
 [ -x "$FLOWS_BIN" ] || lab_fail "no udpflows in $TS_BUILD/tests/lab/tools (make first)"
 
-# flows_conf3 [PROBE-SETTINGS] — tunsteerd's config for three tunnels: cf1
-# (isp1 → 192.0.2.1), cf2 (isp1 → 192.0.2.2) and cf3 (isp2 → 192.0.2.1),
-# lab tunnels 0..2; the authorized prefix prefers cf1 and cf3 (priority
+# flows_conf3 [PROBE-SETTINGS] — tunsteerd's config for three tunnels
+# (ts_tunnels 3): cf1 (isp1 → 192.0.2.1), cf2 (isp1 → 192.0.2.2) and cf3
+# (isp2 → 192.0.2.1), lab tunnels 0..2; the authorized prefix prefers cf1 and cf3 (priority
 # 100, one per ISP) over cf2 (200).  PROBE-SETTINGS is the body of the
 # global probe group.
 flows_conf3() {
@@ -40,17 +40,7 @@ flows_conf3() {
 	cat >"$TS_CONF" <<-CONF
 	log_level = "debug";
 	probe = { ${1:-} };
-	tunnels = (
-	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
-	    address = "$(tun_cpe_addr 0)/31";
-	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
-	  { name = "cf2"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[1]}";
-	    address = "$(tun_cpe_addr 1)/31";
-	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
-	  { name = "cf3"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[0]}";
-	    address = "$(tun_cpe_addr 2)/31";
-	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; }
-	);
+	$(ts_tunnels 3)
 	egress = (
 	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
 	    tunnels = ( { tunnel = "cf1"; priority = 100; },

@@ -17,6 +17,26 @@ rm -f "$TS_LOG"
 
 [ -x "$TS_BIN_D" ] || lab_fail "no tunsteerd in ${TS_BIN_D%/*} (build first)"
 
+# ts_tunnels N — tunsteerd's "tunnels = ( … );" for lab tunnels 0..N-1
+# (N at most 4): tunnel i is cf<i+1>, over ISP 1 (i = 0, 1) or 2 (i = 2,
+# 3) to anycast endpoint i % 2, its underlay pinned to that uplink.  The
+# one generator of tunnel blocks: ts_conf and flows_conf3 use it.
+ts_tunnels() {
+	local n=$1 i w sep
+	echo "tunnels = ("
+	for i in $(seq 0 $((n - 1))); do
+		w=$((i / 2 + 1))
+		sep=,
+		[ "$i" -eq $((n - 1)) ] && sep=
+		cat <<-BLOCK
+		  { name = "cf$((i + 1))"; type = "gre"; local = "$(cpe_wan_addr $w)"; remote = "${ANYCAST[$((i % 2))]}";
+		    address = "$(tun_cpe_addr $i)/31";
+		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w)"; }; }$sep
+		BLOCK
+	done
+	echo ");"
+}
+
 # ts_conf [FILE] — the lab's config: the four tunnels of
 # etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3), and the authorized
 # prefix 203.0.113.0/25 preferring cf1 and cf3 (one per ISP) over cf2, cf4.
@@ -28,20 +48,7 @@ ts_conf() {
 	cat >"$out" <<-CONF
 	log_level = "debug";
 	$probe
-	tunnels = (
-	  { name = "cf1"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[0]}";
-	    address = "$(tun_cpe_addr 0)/31";
-	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
-	  { name = "cf2"; type = "gre"; local = "$(cpe_wan_addr 1)"; remote = "${ANYCAST[1]}";
-	    address = "$(tun_cpe_addr 1)/31";
-	    underlay = { interface = "wan1"; gateway = "$(isp_cpe_addr 1)"; }; },
-	  { name = "cf3"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[0]}";
-	    address = "$(tun_cpe_addr 2)/31";
-	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; },
-	  { name = "cf4"; type = "gre"; local = "$(cpe_wan_addr 2)"; remote = "${ANYCAST[1]}";
-	    address = "$(tun_cpe_addr 3)/31";
-	    underlay = { interface = "wan2"; gateway = "$(isp_cpe_addr 2)"; }; }
-	);
+	$(ts_tunnels 4)
 	egress = (
 	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
 	    tunnels = ( { tunnel = "cf1"; priority = 100; },
