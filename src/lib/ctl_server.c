@@ -2,9 +2,11 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,6 +49,7 @@ struct ctl_server {
 	ctl_dispatch_fn fn;
 	void *arg;
 	char *path;
+	int lock_fd;		/* PATH.lock, flock()ed while we run */
 };
 
 bool
@@ -320,6 +323,112 @@ ctl_server_connections(const struct ctl_server *s)
 	return s->n_conns;
 }
 
+/*
+ * The directory the socket lives in must be ours: owned by root or by us
+ * and writable by nobody else, or someone else could put their socket (or
+ * a link) where our clients look for us.
+ */
+static int
+check_rundir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0) {
+		log_warn("ctl", "run directory %s", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_warnx("ctl", "run directory %s (owner %u, mode %04o) must be owned "
+			  "by root or uid %u and writable by no one else",
+			  dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+			  (unsigned int)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One instance per socket: PATH.lock, held with flock() for our lifetime
+ * (the kernel drops it when we die, kill -9 included), names our pid.  A
+ * second instance is refused with the first one's pid, before it touches
+ * the socket or the kernel.
+ */
+static int
+take_lock(const char *path)
+{
+	char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8], pid[32] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_warn("ctl", "%s", lock);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			log_warnx("ctl", "%s: already in use by a running instance (pid %s); "
+				  "not starting a second one", path, pid[0] ? pid : "unknown");
+		} else {
+			log_warn("ctl", "lock %s", lock);
+		}
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("ctl", "%s: cannot record our pid", lock);
+	return fd;
+}
+
+/*
+ * Remove what sits at @path only if it is a stale socket: nothing, fine;
+ * a socket nobody answers on, removed; a socket someone answers on, or
+ * anything that is not a socket (a file, a directory, a link), refused.
+ */
+static int
+clear_stale_socket(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : (log_warn("ctl", "%s", path), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("ctl", "%s exists and is not a socket; not removing it", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("ctl", "socket");
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0) {
+		log_warnx("ctl", "%s: something is listening on it; not replacing it", path);
+		return -1;
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_warn("ctl", "unlink %s", path);
+		return -1;
+	}
+	return 0;
+}
+
 struct ctl_server *
 ctl_server_listen(struct event_base *base, const char *path, ctl_dispatch_fn fn,
 		  void *arg)
@@ -335,15 +444,15 @@ ctl_server_listen(struct event_base *base, const char *path, ctl_dispatch_fn fn,
 	strcpy(sun.sun_path, path);
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
 		goto fail;
+	s->lock_fd = -1;
 	s->fn = fn;
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
 	if ((s->resume = evtimer_new(base, resume_cb, s)) == NULL)
 		goto fail;
-	if (unlink(path) != 0 && errno != ENOENT) {
-		log_warn("ctl", "unlink %s", path);
+	if (check_rundir(path) < 0 || (s->lock_fd = take_lock(path)) < 0 ||
+	    clear_stale_socket(path, &sun) < 0)
 		goto fail;
-	}
 	old = umask(0177);	/* the socket is created 0600 */
 	s->listener = evconnlistener_new_bind(base, accept_cb, s,
 		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
@@ -359,6 +468,8 @@ fail:
 	if (s) {
 		if (s->resume)
 			event_free(s->resume);
+		if (s->lock_fd >= 0)
+			close(s->lock_fd);
 		free(s->path);
 	}
 	free(s);
@@ -377,6 +488,9 @@ ctl_server_close(struct ctl_server *s)
 		conn_free(TAILQ_FIRST(&s->conns));
 	event_free(s->resume);
 	unlink(s->path);
+	/* The lock file stays: unlinking it would let a starting instance
+	 * lock an inode nobody else can find. */
+	close(s->lock_fd);
 	free(s->path);
 	free(s);
 }

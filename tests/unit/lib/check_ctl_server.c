@@ -8,6 +8,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -343,6 +345,75 @@ START_TEST(test_at_the_descriptor_limit_the_server_pauses_then_resumes)
 }
 END_TEST
 
+/* --- one instance, and only a stale socket replaced ---------------------------------- */
+
+/* A second server on the same socket is refused while the first runs,
+ * and the first still answers; once it is gone, the next one starts. */
+START_TEST(test_a_second_instance_on_the_socket_is_refused_and_the_first_keeps_it)
+{
+	struct ctl_server *second;
+	struct rx rx = { .len = 0 };
+	int fd, eof = 0;
+
+	server_up();
+	second = ctl_server_listen(base, sock, dispatch, NULL);
+	ck_assert_ptr_null(second);
+	fd = connect_to(sock);
+	send_frame(fd, "show\n", 5);
+	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
+		eof = run_slice(base, fd, &rx);
+	ck_assert_int_eq(eof, 1);
+	ck_assert_str_eq(payload(&rx), "ok\nshown\n");
+	close(fd);
+	server_down();
+	server_up();
+	server_down();
+}
+END_TEST
+
+/* Whatever sits at the socket path that is not a stale socket is left
+ * alone and refused: a regular file, a live socket of someone else's. */
+START_TEST(test_only_a_stale_socket_is_replaced)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	fd = open(sock, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	base = event_base_new();
+	ck_assert_ptr_null(ctl_server_listen(base, sock, dispatch, NULL));
+	ck_assert_int_eq(lstat(sock, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	unlink(sock);
+
+	/* Someone else listening there. */
+	strcpy(sun.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_ptr_null(ctl_server_listen(base, sock, dispatch, NULL));
+	/* Gone, its socket file left behind: stale, replaced. */
+	close(fd);
+	srv = ctl_server_listen(base, sock, dispatch, NULL);
+	ck_assert_ptr_nonnull(srv);
+	server_down();
+}
+END_TEST
+
+/* A run directory others may write to is refused. */
+START_TEST(test_a_run_directory_others_may_write_is_refused)
+{
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	base = event_base_new();
+	srv = ctl_server_listen(base, sock, dispatch, NULL);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_ptr_null(srv);
+	event_base_free(base);
+}
+END_TEST
+
 /* --- more tests ------------------------------------------------------------------ */
 
 int
@@ -363,6 +434,9 @@ main(void)
 	tcase_add_test(tc, test_a_zero_length_frame_is_an_empty_request);
 	tcase_add_test(tc, test_a_trickling_client_is_let_go_at_the_request_deadline);
 	tcase_add_test(tc, test_at_the_descriptor_limit_the_server_pauses_then_resumes);
+	tcase_add_test(tc, test_a_second_instance_on_the_socket_is_refused_and_the_first_keeps_it);
+	tcase_add_test(tc, test_only_a_stale_socket_is_replaced);
+	tcase_add_test(tc, test_a_run_directory_others_may_write_is_refused);
 	/* more tests */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
@@ -370,6 +444,12 @@ main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	unlink(sock);
+	{
+		char lock[sizeof(sock) + 8];
+
+		snprintf(lock, sizeof(lock), "%s.lock", sock);
+		unlink(lock);
+	}
 	rmdir(dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
