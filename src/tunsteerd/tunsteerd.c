@@ -308,6 +308,7 @@ main(int argc, char **argv)
 	struct daemon d = { .conf_path = o.conf };
 	struct daemon_signals *sigs;
 	struct control *ctl;
+	char sock[sizeof(((struct config *)0)->control_socket)];
 	int err;
 
 	/* Refuse to start on a bad file before daemonizing, so the error
@@ -328,6 +329,16 @@ main(int argc, char **argv)
 	if (d.engine == NULL || d.base == NULL ||
 	    (d.health_ev = event_new(d.base, -1, 0, health_apply_cb, &d)) == NULL)
 		fatalx("main", "out of memory");
+	/* The control socket and its lock first: a second instance must be
+	 * refused before it touches the kernel.  -S wins over control.socket
+	 * in the file. */
+	if (o.sock == NULL) {
+		snprintf(sock, sizeof(sock), "%s", conf->control_socket);
+		o.sock = sock;
+	}
+	daemon_make_rundir(o.sock);
+	if ((ctl = control_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
+		fatalx("main", "cannot open control socket %s", o.sock);
 	d.probes = probe_engine_create(d.base, health_changed_cb, &d, &err);
 	if (d.probes == NULL) {
 		errno = -err;
@@ -345,12 +356,6 @@ main(int argc, char **argv)
 	if (engine_use(d.engine, conf, NULL) < 0)
 		fatalx("main", "cannot use %s", o.conf);
 
-	/* -S wins over control.socket in the file. */
-	if (o.sock == NULL)
-		o.sock = engine_config(d.engine)->control_socket;
-	daemon_make_rundir(o.sock);
-	if ((ctl = control_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
-		fatalx("main", "cannot open control socket %s", o.sock);
 
 	d.resync_ev = evtimer_new(d.base, resync_cb, &d);
 	d.nft_ev = evtimer_new(d.base, nft_check_cb, &d);
