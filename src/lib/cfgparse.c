@@ -73,7 +73,8 @@ cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
 
 	if (p->oom)
 		cfgp_err(p, 0, NULL, "out of memory");
-	qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
+	if (p->n_msgs)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
 	if (msgs)
 		v = reallocarray(*msgs, *n + p->n_msgs + 1, sizeof(*v));
 	for (size_t i = 0; i < p->n_msgs; i++) {
@@ -374,18 +375,25 @@ cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 /* --- reading and parsing ------------------------------------------------- */
 
 char *
-cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
+cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
+	       struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	/* One descriptor for both fstat() and read(): the mode checked is
+	 * that of the file whose secrets are read. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
 		cfgp_err(p, 0, NULL, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		cfgp_err(p, 0, NULL, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		cfgp_err(p, 0, NULL, "not a regular file");
 		goto fail;
 	}
@@ -401,10 +409,15 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
 					 CFGP_FILE_MAX);
 				goto fail;
 			}
-			if ((nb = realloc(buf, cap)) == NULL) {
+			/* Not realloc(): the old buffer may hold secrets and
+			 * must be zeroed before it is let go. */
+			if ((nb = malloc(cap)) == NULL) {
 				p->oom = true;
 				goto fail;
 			}
+			if (buf)
+				memcpy(nb, buf, len);
+			cfgp_free_text(buf, len);
 			buf = nb;
 		}
 		r = read(fd, buf + len, cap - len - 1);
@@ -421,11 +434,35 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
 	close(fd);
 	buf[len] = '\0';
 	*lenp = len;
+	if (stp)
+		*stp = st;
 	return buf;
 fail:
 	close(fd);
-	free(buf);
+	cfgp_free_text(buf, len);
 	return NULL;
+}
+
+void
+cfgp_free_text(char *text, size_t len)
+{
+	if (!text)
+		return;
+	explicit_bzero(text, len);
+	free(text);
+}
+
+void
+cfgp_check_secrets(struct cfgp *p, const struct stat *st, const char *what)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		cfgp_err(p, 0, NULL, "holds secrets (%s) but is owned by uid "
+			 "%lu, not root or uid %lu; chown it", what,
+			 (unsigned long)st->st_uid, (unsigned long)geteuid());
+	if (st->st_mode & 077)
+		cfgp_err(p, 0, NULL, "holds secrets (%s) but is readable by "
+			 "others (mode %04lo); chmod 600 it", what,
+			 (unsigned long)st->st_mode & 07777);
 }
 
 /* libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and

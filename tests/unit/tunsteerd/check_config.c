@@ -706,6 +706,37 @@ START_TEST(test_psk_file_readable_by_others_is_refused)
 }
 END_TEST
 
+/* Owned by someone else, the file could be rewritten under us by them:
+ * refused even at mode 0600. */
+START_TEST(test_psk_file_owned_by_another_user_is_refused)
+{
+	char *text = slurp(FIXTURES "ipsec.conf");
+	char *path = temp_conf(text, strlen(text), 0600);
+	struct config_errors errs = { 0 };
+	char want[256];
+	const uid_t other = geteuid() == 4242 ? 4243 : 4242;
+
+	if (chown(path, other, (gid_t)-1) != 0) {
+		/* Not root: the rule cannot be set up here. */
+		unlink(path);
+		free(path);
+		free(text);
+		return;
+	}
+	ck_assert_ptr_null(config_load(path, &errs));
+	snprintf(want, sizeof(want), "%s: holds secrets (ike.psk) but is "
+		 "owned by uid %u, not root or uid %u; chown it", path,
+		 (unsigned)other, (unsigned)geteuid());
+	ck_assert_msg(has_msg(&errs, want), "no \"%s\" among:%s", want,
+		      errors_text(&errs));
+	ck_assert_uint_eq(errs.n, 1);
+	config_errors_free(&errs);
+	unlink(path);
+	free(path);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_psk_file_with_mode_0600_is_accepted)
 {
 	struct config_errors errs = { 0 };
@@ -879,6 +910,7 @@ config_suite(void)
 
 	tcase_add_test(files, test_psk_file_readable_by_others_is_refused);
 	tcase_add_test(files, test_psk_file_with_mode_0600_is_accepted);
+	tcase_add_test(files, test_psk_file_owned_by_another_user_is_refused);
 	tcase_add_test(files, test_file_without_secrets_may_be_world_readable);
 	tcase_add_test(files,
 		       test_missing_file_and_directory_are_errors_not_crashes);
