@@ -616,6 +616,39 @@ parse_policy_tunnel(struct parse *p, const config_setting_t *e,
 	}
 }
 
+/*
+ * A policy's nft set is auth_<name> with every character nft does not
+ * take in an identifier made '_' (desired.c, set_name()): "a.b" and
+ * "a-b" would be one set.  nft_ident() writes that form of @name into
+ * @out (CONFIG_NAME_MAX bytes); nft_same() says whether two names give
+ * one set.
+ */
+static char
+nft_char(char c)
+{
+	return (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9')) ? c : '_';
+}
+
+static void
+nft_ident(const char *name, char *out)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < CONFIG_NAME_MAX - 1; i++)
+		out[i] = nft_char(name[i]);
+	out[i] = '\0';
+}
+
+static bool
+nft_same(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (nft_char(*a) != nft_char(*b))
+			return false;
+	return *a == *b;
+}
+
 static void
 parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 {
@@ -643,13 +676,24 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 				"(1..%d characters of A-Z a-z 0-9 _ . -)", str,
 				CONFIG_NAME_MAX - 1);
 		else {
-			for (size_t j = 0; j < i; j++)
-				if (p->policy_name_line[j] &&
-				    strcmp(p->conf->policies[j].name,
-					   str) == 0)
+			for (size_t j = 0; j < i; j++) {
+				const char *other = p->conf->policies[j].name;
+				char set[CONFIG_NAME_MAX];
+
+				if (!p->policy_name_line[j])
+					continue;
+				if (strcmp(other, str) == 0)
 					cfgp_err(&p->cp, line, f, "\"%s\" is already "
 						"defined at line %d", str,
 						p->policy_name_line[j]);
+				else if (nft_same(other, str)) {
+					nft_ident(other, set);
+					cfgp_err(&p->cp, line, f, "\"%s\" becomes "
+						 "nft set auth_%s, as \"%s\" at "
+						 "line %d does", str, set, other,
+						 p->policy_name_line[j]);
+				}
+			}
 			strcpy(pol->name, str);
 			p->policy_name_line[i] = line;
 		}

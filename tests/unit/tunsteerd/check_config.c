@@ -528,6 +528,10 @@ BAD(test_passive_target_with_a_length_is_rejected,
 BAD(test_duplicate_policy_name_is_rejected, "bad_duplicate_policy_name.conf",
     "bad_duplicate_policy_name.conf:20: egress[1].name: \"office\" is "
     "already defined at line 13")
+BAD(test_policy_names_equal_as_nft_sets_are_rejected,
+    "bad_policy_nft_name.conf",
+    "bad_policy_nft_name.conf:20: egress[1].name: \"a-b\" becomes nft set "
+    "auth_a_b, as \"a.b\" at line 13 does")
 BAD(test_policy_name_of_32_characters_is_rejected,
     "bad_policy_name_long.conf",
     "bad_policy_name_long.conf:13: egress[0].name: "
@@ -878,6 +882,7 @@ config_suite(void)
 	tcase_add_test(bad, test_passive_target_outside_a_tunnel_is_rejected);
 	tcase_add_test(bad, test_passive_target_with_a_length_is_rejected);
 	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);
+	tcase_add_test(bad, test_policy_names_equal_as_nft_sets_are_rejected);
 	tcase_add_test(bad, test_policy_name_of_32_characters_is_rejected);
 	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);
 	tcase_add_test(bad,
