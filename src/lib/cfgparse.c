@@ -483,8 +483,9 @@ libconfig_wraps_ints(void)
 	return wraps;
 }
 
-/* Find @include (refused: its file would escape our line numbers) and,
- * with @check_ints, integer literals libconfig would wrap. */
+/* Find @include (refused: its file would escape our line numbers), a
+ * comment left open at the end and, with @check_ints, integer literals
+ * libconfig would wrap. */
 static void
 scan_text(struct cfgp *p, const char *t, bool check_ints)
 {
@@ -501,11 +502,17 @@ scan_text(struct cfgp *p, const char *t, bool check_ints)
 			while (t[i] && t[i] != '\n')
 				i++;
 		} else if (c == '/' && t[i + 1] == '*') {
+			int open = line;
+
 			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/'); i++)
 				if (t[i] == '\n')
 					line++;
 			if (t[i])
 				i += 2;
+			else	/* libconfig takes the rest as comment: a
+				 * truncated file would pass. */
+				cfgp_err(p, open, NULL, "syntax error: comment "
+					 "\"/*\" opened here is never closed");
 		} else if (c == '"') {
 			for (i++; t[i] && t[i] != '"'; i++) {
 				if (t[i] == '\\' && t[i + 1])

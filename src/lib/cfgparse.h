@@ -131,9 +131,11 @@ void cfgp_check_secrets(struct cfgp *p, const struct stat *st,
 
 /*
  * Parse @text (@len bytes) into @cf (config_init()ed by the caller, who
- * always config_destroy()s it).  Refuses NUL bytes, @include and, where
- * libconfig would silently wrap them, integers past 32 bits without an
- * "L".  Returns true if @cf holds the file.
+ * always config_destroy()s it).  Refuses NUL bytes, @include, a block
+ * comment never closed (libconfig takes the rest of the file as comment,
+ * so a truncated file would pass; reported at the line it opens) and,
+ * where libconfig would silently wrap them, integers past 32 bits
+ * without an "L".  Returns true if @cf holds the file.
  */
 bool cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len);
 

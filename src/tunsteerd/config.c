@@ -99,7 +99,7 @@ static const struct {
 
 static const char *const root_keys[] = {
 	"log_level", "mss_clamp", "unauthorized", "control", "probe",
-	"tunnels", "egress", NULL
+	"tunnels", "egress", "allow_empty", NULL
 };
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
@@ -924,6 +924,8 @@ parse_root(struct parse *p, const config_setting_t *root)
 	int line, n;
 	size_t i;
 	enum cfgp_got g;
+	const config_setting_t *tunnels;
+	bool no_tunnels;
 
 	cfgp_check_keys(&p->cp, root, "", root_keys);
 
@@ -969,6 +971,8 @@ parse_root(struct parse *p, const config_setting_t *root)
 		parse_probe(p, s, "", &c->probe, false);
 
 	g = cfgp_list(&p->cp, root, "", "tunnels", &s);
+	tunnels = g == CFGP_OK ? s : NULL;
+	no_tunnels = g == CFGP_NONE || (tunnels && !config_setting_length(s));
 	if (g == CFGP_OK && (n = config_setting_length(s)) > 0) {
 		if (n > CONFIG_MAX_TUNNELS)
 			cfgp_err(&p->cp, cfgp_line(s), "tunnels", "%d tunnels; at most "
@@ -1005,6 +1009,17 @@ parse_root(struct parse *p, const config_setting_t *root)
 					     s, (unsigned int)i), i);
 	}
 	check_prefixes(p);
+
+	/* Fail closed: a file cut short, emptied or commented out must not
+	 * take every tunnel down; a config without tunnels says so. */
+	cfgp_bool(&p->cp, root, "", "allow_empty", &c->allow_empty);
+	if (config_setting_length(root) == 0)
+		cfgp_err(&p->cp, 0, NULL, "no settings (the file is empty or "
+			 "holds only comments)");
+	else if (no_tunnels && !c->allow_empty)
+		cfgp_err(&p->cp, tunnels ? cfgp_line(tunnels) : 0, "tunnels",
+			 "no tunnel; a config without tunnels is refused unless "
+			 "it says allow_empty = true;");
 }
 
 /* Report settings that came from an @include: they would escape the
@@ -1239,6 +1254,7 @@ config_print(const struct config *conf, FILE *out)
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
 	print_probe(out, "", &conf->probe);
+	fprintf(out, "allow_empty = %s;\n", conf->allow_empty ? "true" : "false");
 
 	fputs("tunnels = (", out);
 	for (i = 0; i < conf->n_tunnels; i++) {

@@ -129,6 +129,7 @@ struct config {
 	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int log_level;			/* enum log_level; default info */
 	struct config_probe probe;	/* defaults for every tunnel */
+	bool allow_empty;		/* no tunnels is meant, not a mistake */
 };
 
 /*

@@ -133,6 +133,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	ck_assert_int_eq(a->mss_clamp, b->mss_clamp);
 	ck_assert_int_eq(a->unauthorized, b->unauthorized);
 	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_int_eq(a->allow_empty, b->allow_empty);
 	ck_assert_str_eq(a->control_socket, b->control_socket);
 	assert_probe_equal(&a->probe, &b->probe);
 	ck_assert_uint_eq(a->n_tunnels, b->n_tunnels);
@@ -406,7 +407,8 @@ START_TEST(test_log_level_accepts_warning_and_warn)
 		char text[64];
 		struct config *c;
 
-		snprintf(text, sizeof(text), "log_level = \"%s\";", names[i]);
+		snprintf(text, sizeof(text), "log_level = \"%s\"; "
+			 "allow_empty = true;", names[i]);
 		c = config_load_string(text, "t", &errs);
 		ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
 		ck_assert_int_eq(c->log_level, LOG_LVL_WARN);
@@ -416,16 +418,84 @@ START_TEST(test_log_level_accepts_warning_and_warn)
 }
 END_TEST
 
-START_TEST(test_empty_file_is_a_valid_config_of_defaults)
+/* A config without tunnels is a valid config of defaults only when it
+ * says so: a reload of it would take every tunnel down. */
+START_TEST(test_config_without_tunnels_needs_allow_empty)
 {
 	struct config_errors errs = { 0 };
-	struct config *c = config_load_string("", "empty", &errs);
+	struct config *c = config_load_string("allow_empty = true;\n", "none",
+					      &errs);
 
-	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
 	ck_assert_uint_eq(c->n_tunnels, 0);
 	ck_assert_uint_eq(c->n_policies, 0);
+	ck_assert(c->allow_empty);
 	assert_round_trip(c);
 	config_free(c);
+
+	ck_assert_ptr_null(config_load_string("log_level = \"info\";\n",
+					      "none", &errs));
+	ck_assert_ptr_null(config_load_string("allow_empty = false;\n"
+					      "tunnels = ( );\n", "none2",
+					      &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0], "none: tunnels: no tunnel; a config "
+			 "without tunnels is refused unless it says "
+			 "allow_empty = true;");
+	ck_assert_str_eq(errs.msgs[1], "none2:2: tunnels: no tunnel; a config "
+			 "without tunnels is refused unless it says "
+			 "allow_empty = true;");
+	config_errors_free(&errs);
+}
+END_TEST
+
+/* Fail closed: what an emptied, commented-out or truncated file looks
+ * like is refused, not read as "no tunnels". */
+START_TEST(test_empty_and_comment_only_files_are_refused)
+{
+	static const char *const texts[] = {
+		"", "\n\n", "# nothing\n// else\n", "/* all\n gone */\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct config_errors errs = { 0 };
+
+		ck_assert_ptr_null(config_load_string(texts[i], "e", &errs));
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_str_eq(errs.msgs[0], "e: no settings (the file is "
+				 "empty or holds only comments)");
+		config_errors_free(&errs);
+	}
+}
+END_TEST
+
+/* libconfig reads the rest of a file after an unclosed block comment
+ * as comment: a file cut inside one would load what came before. */
+START_TEST(test_unterminated_block_comment_is_refused_at_its_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = slurp(FIXTURES "minimal.conf");
+	char *cut;
+	int line = 1;
+
+	/* The minimal config, then a comment the file was cut in. */
+	cut = malloc(strlen(text) + 64);
+	ck_assert_ptr_nonnull(cut);
+	for (const char *q = text; *q; q++)
+		line += *q == '\n';
+	sprintf(cut, "%s/* the rest\n of this was lost", text);
+	ck_assert_ptr_null(config_load_string(cut, "cut", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "cut:%d: syntax error: comment "
+			 "\"/*\" opened here is never closed", line);
+		ck_assert_str_eq(errs.msgs[0], want);
+	}
+	config_errors_free(&errs);
+	free(cut);
+	free(text);
 }
 END_TEST
 
@@ -852,7 +922,9 @@ config_suite(void)
 		       test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360);
 	tcase_add_test(good, test_peer_defaults_to_the_other_host_of_a_30);
 	tcase_add_test(good, test_log_level_accepts_warning_and_warn);
-	tcase_add_test(good, test_empty_file_is_a_valid_config_of_defaults);
+	tcase_add_test(good, test_config_without_tunnels_needs_allow_empty);
+	tcase_add_test(bad, test_empty_and_comment_only_files_are_refused);
+	tcase_add_test(bad, test_unterminated_block_comment_is_refused_at_its_line);
 	tcase_add_test(good, test_print_round_trips_to_an_equal_config);
 	suite_add_tcase(s, good);
 
