@@ -382,8 +382,10 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	/* One descriptor for both fstat() and read(): the mode checked is
-	 * that of the file whose secrets are read. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	 * that of the file whose secrets are read.  O_NONBLOCK: opening a
+	 * FIFO would otherwise wait for a writer, and -n, start and reload
+	 * with it; it is refused as not a regular file right after. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0) {
 		cfgp_err(p, 0, NULL, "cannot open: %s", strerror(errno));

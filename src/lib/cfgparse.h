@@ -111,7 +111,9 @@ bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 
 /*
  * Read @path (a regular file of at most CFGP_FILE_MAX bytes) into a
- * NUL-terminated malloc'd buffer; free it with cfgp_free_text().  With
+ * NUL-terminated malloc'd buffer; free it with cfgp_free_text().  Never
+ * blocks on what is not a regular file (a FIFO, a device): it is opened
+ * without waiting and refused.  With
  * @st not NULL, also hands back the fstat() of the descriptor that was
  * read, so that cfgp_check_secrets() judges the very file whose bytes
  * were parsed.  Returns the buffer or NULL (reported).

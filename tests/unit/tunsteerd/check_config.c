@@ -858,6 +858,27 @@ START_TEST(test_missing_file_and_directory_are_errors_not_crashes)
 }
 END_TEST
 
+/* A FIFO at the config path must not block -n, start or reload (opening
+ * one for reading waits for a writer); nor may a device. */
+START_TEST(test_fifo_or_device_at_the_path_is_refused_without_blocking)
+{
+	char dir[] = "/tmp/check_config.XXXXXX", fifo[64];
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_ptr_null(config_load(fifo, &errs));
+	ck_assert_ptr_null(config_load("/dev/null", &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0] + strlen(dir), "/fifo: not a regular file");
+	ck_assert_str_eq(errs.msgs[1], "/dev/null: not a regular file");
+	config_errors_free(&errs);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_nul_byte_in_file_is_a_syntax_error)
 {
 	struct config_errors errs = { 0 };
@@ -992,6 +1013,8 @@ config_suite(void)
 	tcase_add_test(files,
 		       test_missing_file_and_directory_are_errors_not_crashes);
 	tcase_add_test(files, test_nul_byte_in_file_is_a_syntax_error);
+	tcase_add_test(files,
+		       test_fifo_or_device_at_the_path_is_refused_without_blocking);
 	suite_add_tcase(s, files);
 
 	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);
