@@ -1237,7 +1237,8 @@ print_probe(FILE *out, const char *ind, const struct config_probe *pr)
 }
 
 void
-config_print(const struct config *conf, FILE *out)
+config_print(const struct config *conf, FILE *out,
+	     enum config_print_secrets secrets)
 {
 	char b[TS_PREFIX_STRLEN];
 	size_t i, j;
@@ -1287,8 +1288,10 @@ config_print(const struct config *conf, FILE *out)
 		print_probe(out, "\t\t", &t->probe);
 		if (t->ike.set) {
 			fputs("\t\tike = {\n", out);
-			if (t->ike.psk)
+			if (t->ike.psk && secrets == CONFIG_PRINT_SECRETS)
 				print_kv(out, "\t\t\t", "psk", t->ike.psk);
+			else if (t->ike.psk)
+				fputs("\t\t\tpsk = <redacted>;\n", out);
 			if (t->ike.local_id)
 				print_kv(out, "\t\t\t", "local_id",
 					 t->ike.local_id);

@@ -264,6 +264,13 @@ load_config(const char *path)
 	return conf;
 }
 
+/* -nv: the normalised config, every secret shown as <redacted>. */
+static void
+print_redacted(const struct config *conf, FILE *out)
+{
+	config_print(conf, out, CONFIG_PRINT_REDACTED);
+}
+
 static struct event *
 watch_fd(struct daemon *d, int fd, event_callback_fn cb)
 {
@@ -322,7 +329,7 @@ main(int argc, char **argv)
 
 	if (o.check_only)
 		return daemon_check_config(o.conf, o.verbose, load_config(o.conf),
-					   config_print, config_free);
+					   print_redacted, config_free);
 
 	struct daemon d = { .conf_path = o.conf };
 	struct daemon_signals *sigs;

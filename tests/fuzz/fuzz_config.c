@@ -27,7 +27,7 @@ load_cb(const char *text, const char *name, struct config_errors *errs)
 static void
 print_cb(const void *conf, FILE *out)
 {
-	config_print(conf, out);
+	config_print(conf, out, CONFIG_PRINT_SECRETS);
 }
 
 static void

@@ -194,7 +194,7 @@ assert_round_trip(const struct config *c)
 	FILE *out = open_memstream(&text, &len);
 
 	ck_assert_ptr_nonnull(out);
-	config_print(c, out);
+	config_print(c, out, CONFIG_PRINT_SECRETS);
 	ck_assert_int_eq(fclose(out), 0);
 	again = config_load_string(text, "printed", &errs);
 	ck_assert_msg(again != NULL, "printed config rejected:%s\n%s",
