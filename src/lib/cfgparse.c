@@ -19,24 +19,64 @@
 
 /* --- messages ------------------------------------------------------------ */
 
+/*
+ * @what with every byte an operator's terminal or log should not get
+ * raw written as \xHH (control bytes, DEL, anything not ASCII, so no
+ * invalid UTF-8 either) and '\' as "\\", as config_print() writes
+ * strings.  Our own message text is printable ASCII; what this changes
+ * are values echoed from the file.  NULL if memory ran out.
+ */
+static char *
+escape_text(const char *what)
+{
+	size_t n = 0;
+	char *out, *o;
+
+	for (const unsigned char *q = (const unsigned char *)what; *q; q++)
+		n += *q == '\\' ? 2 : (*q < 0x20 || *q >= 0x7f) ? 4 : 1;
+	if ((out = o = malloc(n + 1)) == NULL)
+		return NULL;
+	for (const unsigned char *q = (const unsigned char *)what; *q; q++) {
+		if (*q == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*q < 0x20 || *q >= 0x7f) {
+			snprintf(o, 5, "\\x%02x", *q);
+			o += 4;
+		} else {
+			*o++ = (char)*q;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 {
-	char what[512], *text = NULL;
+	char *what = NULL, *safe, *text = NULL;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	r = vasprintf(&what, fmt, ap);
 	va_end(ap);
+	if (r < 0 || (safe = escape_text(what)) == NULL) {
+		if (r >= 0)
+			free(what);
+		p->oom = true;
+		return;
+	}
+	free(what);
 	if (line > 0 && field)
-		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, what);
+		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, safe);
 	else if (line > 0)
-		r = asprintf(&text, "%s:%d: %s", p->file, line, what);
+		r = asprintf(&text, "%s:%d: %s", p->file, line, safe);
 	else if (field)
-		r = asprintf(&text, "%s: %s: %s", p->file, field, what);
+		r = asprintf(&text, "%s: %s: %s", p->file, field, safe);
 	else
-		r = asprintf(&text, "%s: %s", p->file, what);
+		r = asprintf(&text, "%s: %s", p->file, safe);
+	free(safe);
 	if (r < 0) {
 		p->oom = true;
 		return;

@@ -666,6 +666,27 @@ BAD(test_tunnel_remote_inside_authorized_prefix_is_rejected,
 BAD(test_include_is_refused, "bad_include.conf",
     "bad_include.conf:2: @include is not supported")
 
+/* A rejected value is echoed escaped, as config_print() writes strings:
+ * control bytes, DEL and every byte past ASCII (so no invalid UTF-8)
+ * as \xHH, a backslash doubled.  Nothing raw reaches a terminal or log. */
+START_TEST(test_rejected_values_are_echoed_escaped)
+{
+	/* libconfig's own escapes make the bytes: ESC [ 2 J, a newline,
+	 * 0xff (never UTF-8), a backslash; then a raw 0xfe byte. */
+	static const char text[] =
+		"log_level = \"x\\x1b[2J\\n\\xff\\\\y\xfe\";\n"
+		"allow_empty = true;\n";
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load_string(text, "esc", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "esc:1: log_level: \"x\\x1b[2J\\x0a"
+			 "\\xff\\\\y\\xfe\" is not one of err, warning, "
+			 "notice, info, debug");
+	config_errors_free(&errs);
+}
+END_TEST
+
 START_TEST(test_unknown_settings_are_all_reported_in_file_order)
 {
 	struct config_errors errs = { 0 };
@@ -1000,6 +1021,7 @@ config_suite(void)
 		       test_tunnel_remote_inside_authorized_prefix_is_rejected);
 	tcase_add_test(bad, test_include_is_refused);
 	tcase_add_test(bad, test_unknown_settings_are_all_reported_in_file_order);
+	tcase_add_test(bad, test_rejected_values_are_echoed_escaped);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
 	tcase_add_test(bad,
