@@ -28,6 +28,7 @@
 
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "tunsteerd/desired.h"	/* the kernel state's limits */
 
 #define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
 
@@ -522,6 +523,48 @@ check_tunnels(struct parse *p)
 	}
 }
 
+/*
+ * The underlay pins (desired.c) give each uplink, a distinct local
+ * address of the tunnels with an underlay, counted in file order, one
+ * table and rule of DESIRED_MAX_UPLINKS; a GRE tunnel pinned to one past
+ * them cannot be built.  Refused here, with its line, rather than at
+ * load time.
+ */
+static void
+check_uplinks(struct parse *p)
+{
+	struct config *c = p->conf;
+	struct in_addr *seen = calloc(c->n_tunnels + 1, sizeof(*seen));
+	char f[CFGP_FIELD_MAX], b[INET_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (!seen) {
+		p->cp.oom = true;
+		return;
+	}
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		size_t u;
+
+		if (!t->underlay.set)
+			continue;
+		for (u = 0; u < n; u++)
+			if (seen[u].s_addr == t->local.s_addr)
+				break;
+		if (u == n)
+			seen[n++] = t->local;
+		if (u < DESIRED_MAX_UPLINKS || t->type != TUNNEL_GRE ||
+		    !p->taux[i].local_ok)
+			continue;
+		cfgp_fieldf(f, "tunnels[%zu].local", i);
+		cfgp_err(&p->cp, p->taux[i].local_line, f, "%s is uplink %zu "
+			 "(a distinct local address of a tunnel with an "
+			 "underlay); at most %d allowed", fmt_addr(t->local, b),
+			 u + 1, DESIRED_MAX_UPLINKS);
+	}
+	free(seen);
+}
+
 /* --- egress policies ------------------------------------------------- */
 
 static void
@@ -989,11 +1032,17 @@ parse_root(struct parse *p, const config_setting_t *root)
 				parse_tunnel(p, config_setting_get_elem(
 						     s, (unsigned int)i), i);
 			check_tunnels(p);
+			check_uplinks(p);
 		}
 	}
 
 	g = cfgp_list(&p->cp, root, "", "egress", &s);
-	if (g == CFGP_OK && (n = config_setting_length(s)) > 0) {
+	/* One fwmark, table and rule each of DESIRED_MAX_POLICIES. */
+	if (g == CFGP_OK &&
+	    (n = config_setting_length(s)) > DESIRED_MAX_POLICIES) {
+		cfgp_err(&p->cp, cfgp_line(s), "egress", "%d policies; at most "
+			 "%d allowed", n, DESIRED_MAX_POLICIES);
+	} else if (g == CFGP_OK && n > 0) {
 		c->policies = calloc((size_t)n, sizeof(*c->policies));
 		p->prefix_lines = calloc((size_t)n, sizeof(*p->prefix_lines));
 		p->policy_name_line = calloc((size_t)n,

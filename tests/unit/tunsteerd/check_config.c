@@ -774,6 +774,78 @@ START_TEST(test_more_than_64_tunnels_sharing_a_priority_are_rejected)
 }
 END_TEST
 
+/* --- limits of the kernel state ---------------------------------------- */
+
+/* @n GRE tunnels, one a line from line 2, each pinned by an underlay to
+ * its own local address 10.1.x.y; then @n_pol policies, one a line, all
+ * through t0.  The text is the caller's to free. */
+static char *
+many(size_t n, size_t n_pol)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs("tunnels = (\n", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "{ name = \"t%zu\"; type = \"gre\"; local = "
+			"\"10.1.%zu.%zu\"; remote = \"192.0.2.1\"; address = "
+			"\"198.19.%zu.%zu/31\"; underlay = { interface = "
+			"\"eth0\"; }; }%s\n", i, i / 200, i % 200 + 1,
+			2 * i / 256, 2 * i % 256 + 1, i + 1 < n ? "," : "");
+	fputs(");\negress = (\n", f);
+	for (size_t i = 0; i < n_pol; i++)
+		fprintf(f, "{ name = \"p%zu\"; prefixes = [ \"100.%zu.%zu.0/24\" "
+			"]; tunnels = ( { tunnel = \"t0\"; priority = 1; } ); }"
+			"%s\n", i, 64 + i / 256, i % 256, i + 1 < n_pol ? "," : "");
+	fputs(");\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* The underlay pins have tables for 100 uplinks: the 101st is refused
+ * at validation, at its line, not when the kernel state is built. */
+START_TEST(test_more_than_100_uplinks_are_refused_with_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = many(100, 1);
+	struct config *c = config_load_string(text, "gen", &errs);
+
+	ck_assert_msg(c != NULL, "100 uplinks rejected:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+	text = many(101, 1);
+	ck_assert_ptr_null(config_load_string(text, "gen", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "gen:102: tunnels[100].local: 10.1.0.101 "
+			 "is uplink 101 (a distinct local address of a tunnel "
+			 "with an underlay); at most 100 allowed");
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+/* One fwmark, table and rule each for 800 policies. */
+START_TEST(test_more_than_800_policies_are_refused_with_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = many(1, 800);
+	struct config *c = config_load_string(text, "gen", &errs);
+
+	ck_assert_msg(c != NULL, "800 policies rejected:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+	text = many(1, 801);
+	ck_assert_ptr_null(config_load_string(text, "gen", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "gen:4: egress: 801 policies; at most "
+			 "800 allowed");
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
 /* --- secrets and files ------------------------------------------------- */
 
 START_TEST(test_psk_file_readable_by_others_is_refused)
@@ -1022,6 +1094,8 @@ config_suite(void)
 	tcase_add_test(bad, test_include_is_refused);
 	tcase_add_test(bad, test_unknown_settings_are_all_reported_in_file_order);
 	tcase_add_test(bad, test_rejected_values_are_echoed_escaped);
+	tcase_add_test(bad, test_more_than_100_uplinks_are_refused_with_line);
+	tcase_add_test(bad, test_more_than_800_policies_are_refused_with_line);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
 	tcase_add_test(bad,
