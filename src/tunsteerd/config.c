@@ -524,6 +524,54 @@ check_tunnels(struct parse *p)
 }
 
 /*
+ * The outer and inner addresses must not meet: a remote inside an inner
+ * prefix (the tunnel's own or another's) would be routed into that
+ * tunnel, its own outer packets too; a local that is an inner address
+ * (either side of any tunnel's) would be the source of both.
+ */
+static void
+check_inner_clash(struct parse *p)
+{
+	struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX], b1[INET_ADDRSTRLEN], b2[TS_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct tun_aux *a = &p->taux[i];
+		struct ts_prefix rh = host_prefix(t->remote);
+
+		for (size_t j = 0; j < c->n_tunnels; j++) {
+			const struct config_tunnel *u = &c->tunnels[j];
+			const struct tun_aux *b = &p->taux[j];
+			char whose[64 + IFNAMSIZ];
+
+			if (!b->addr_ok)
+				continue;
+			if (i == j)
+				snprintf(whose, sizeof(whose), "this tunnel's");
+			else
+				snprintf(whose, sizeof(whose), "tunnel \"%s\"'s "
+					 "(line %d)", u->name, b->addr_line);
+			if (a->remote_ok && ts_prefix_contains(&u->address, &rh)) {
+				cfgp_fieldf(f, "tunnels[%zu].remote", i);
+				cfgp_err(&p->cp, a->remote_line, f, "%s is inside "
+					 "%s inner prefix %s", fmt_addr(t->remote, b1),
+					 whose, ts_prefix_format(&u->address, b2,
+								  sizeof(b2)));
+			}
+			if (a->local_ok && (t->local.s_addr == u->address.v4.s_addr ||
+					    t->local.s_addr == u->peer.s_addr)) {
+				cfgp_fieldf(f, "tunnels[%zu].local", i);
+				cfgp_err(&p->cp, a->local_line, f, "%s is %s inner "
+					 "%saddress", fmt_addr(t->local, b1), whose,
+					 t->local.s_addr == u->address.v4.s_addr ?
+					 "" : "peer ");
+			}
+		}
+	}
+}
+
+/*
  * The underlay pins (desired.c) give each uplink, a distinct local
  * address of the tunnels with an underlay, counted in file order, one
  * table and rule of DESIRED_MAX_UPLINKS; a GRE tunnel pinned to one past
@@ -1032,6 +1080,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 				parse_tunnel(p, config_setting_get_elem(
 						     s, (unsigned int)i), i);
 			check_tunnels(p);
+			check_inner_clash(p);
 			check_uplinks(p);
 		}
 	}

@@ -774,6 +774,52 @@ START_TEST(test_more_than_64_tunnels_sharing_a_priority_are_rejected)
 }
 END_TEST
 
+/* Outer and inner addresses must not meet: @text's one error. */
+static void
+expect_one(const char *text, const char *want)
+{
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load_string(text, "in", &errs));
+	ck_assert_msg(errs.n == 1 && strcmp(errs.msgs[0], want) == 0,
+		      "want \"%s\", got:%s", want, errors_text(&errs));
+	config_errors_free(&errs);
+}
+
+#define TUN(name, local, remote, addr)					\
+	"{ name = \"" name "\"; type = \"gre\"; local = \"" local "\"; "	\
+	"remote = \"" remote "\"; address = \"" addr "\"; }"
+
+START_TEST(test_remote_inside_an_inner_prefix_is_refused)
+{
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "198.19.0.0",
+					"198.19.0.1/31") "\n);\n",
+		   "in:2: tunnels[0].remote: 198.19.0.0 is inside this "
+		   "tunnel's inner prefix 198.19.0.1/31");
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "192.0.2.1",
+					"198.19.0.1/31") ",\n"
+		   TUN("cf2", "198.51.100.2", "198.19.0.1", "198.19.0.3/31")
+		   "\n);\n",
+		   "in:3: tunnels[1].remote: 198.19.0.1 is inside tunnel "
+		   "\"cf1\"'s (line 2) inner prefix 198.19.0.1/31");
+}
+END_TEST
+
+START_TEST(test_local_equal_to_an_inner_address_is_refused)
+{
+	expect_one("tunnels = (\n" TUN("cf1", "198.19.0.1", "192.0.2.1",
+					"198.19.0.1/31") "\n);\n",
+		   "in:2: tunnels[0].local: 198.19.0.1 is this tunnel's "
+		   "inner address");
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "192.0.2.1",
+					"198.19.0.1/31") ",\n"
+		   TUN("cf2", "198.19.0.0", "192.0.2.1", "198.19.0.3/31")
+		   "\n);\n",
+		   "in:3: tunnels[1].local: 198.19.0.0 is tunnel \"cf1\"'s "
+		   "(line 2) inner peer address");
+}
+END_TEST
+
 /* --- limits of the kernel state ---------------------------------------- */
 
 /* @n GRE tunnels, one a line from line 2, each pinned by an underlay to
@@ -1095,6 +1141,8 @@ config_suite(void)
 	tcase_add_test(bad, test_unknown_settings_are_all_reported_in_file_order);
 	tcase_add_test(bad, test_rejected_values_are_echoed_escaped);
 	tcase_add_test(bad, test_more_than_100_uplinks_are_refused_with_line);
+	tcase_add_test(bad, test_remote_inside_an_inner_prefix_is_refused);
+	tcase_add_test(bad, test_local_equal_to_an_inner_address_is_refused);
 	tcase_add_test(bad, test_more_than_800_policies_are_refused_with_line);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
