@@ -926,14 +926,14 @@ edge_config_load(const char *path, struct config_errors *errs)
 	struct cfgp p = { .file = path };
 	struct edge_config *c;
 	size_t len;
-	char *text = cfgp_read_file(&p, path, &len);
+	char *text = cfgp_read_file(&p, path, &len, NULL);
 
 	if (!text) {
 		cfgp_flush(&p, errs ? &errs->msgs : NULL, errs ? &errs->n : NULL);
 		return NULL;
 	}
 	c = parse_text(text, len, path, errs);
-	free(text);
+	cfgp_free_text(text, len);
 	return c;
 }
 

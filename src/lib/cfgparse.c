@@ -19,24 +19,64 @@
 
 /* --- messages ------------------------------------------------------------ */
 
+/*
+ * @what with every byte an operator's terminal or log should not get
+ * raw written as \xHH (control bytes, DEL, anything not ASCII, so no
+ * invalid UTF-8 either) and '\' as "\\", as config_print() writes
+ * strings.  Our own message text is printable ASCII; what this changes
+ * are values echoed from the file.  NULL if memory ran out.
+ */
+static char *
+escape_text(const char *what)
+{
+	size_t n = 0;
+	char *out, *o;
+
+	for (const unsigned char *q = (const unsigned char *)what; *q; q++)
+		n += *q == '\\' ? 2 : (*q < 0x20 || *q >= 0x7f) ? 4 : 1;
+	if ((out = o = malloc(n + 1)) == NULL)
+		return NULL;
+	for (const unsigned char *q = (const unsigned char *)what; *q; q++) {
+		if (*q == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*q < 0x20 || *q >= 0x7f) {
+			snprintf(o, 5, "\\x%02x", *q);
+			o += 4;
+		} else {
+			*o++ = (char)*q;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 {
-	char what[512], *text = NULL;
+	char *what = NULL, *safe, *text = NULL;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	r = vasprintf(&what, fmt, ap);
 	va_end(ap);
+	if (r < 0 || (safe = escape_text(what)) == NULL) {
+		if (r >= 0)
+			free(what);
+		p->oom = true;
+		return;
+	}
+	free(what);
 	if (line > 0 && field)
-		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, what);
+		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, safe);
 	else if (line > 0)
-		r = asprintf(&text, "%s:%d: %s", p->file, line, what);
+		r = asprintf(&text, "%s:%d: %s", p->file, line, safe);
 	else if (field)
-		r = asprintf(&text, "%s: %s: %s", p->file, field, what);
+		r = asprintf(&text, "%s: %s: %s", p->file, field, safe);
 	else
-		r = asprintf(&text, "%s: %s", p->file, what);
+		r = asprintf(&text, "%s: %s", p->file, safe);
+	free(safe);
 	if (r < 0) {
 		p->oom = true;
 		return;
@@ -73,7 +113,8 @@ cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
 
 	if (p->oom)
 		cfgp_err(p, 0, NULL, "out of memory");
-	qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
+	if (p->n_msgs)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
 	if (msgs)
 		v = reallocarray(*msgs, *n + p->n_msgs + 1, sizeof(*v));
 	for (size_t i = 0; i < p->n_msgs; i++) {
@@ -374,18 +415,27 @@ cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 /* --- reading and parsing ------------------------------------------------- */
 
 char *
-cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
+cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
+	       struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* One descriptor for both fstat() and read(): the mode checked is
+	 * that of the file whose secrets are read.  O_NONBLOCK: opening a
+	 * FIFO would otherwise wait for a writer, and -n, start and reload
+	 * with it; it is refused as not a regular file right after. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0) {
 		cfgp_err(p, 0, NULL, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		cfgp_err(p, 0, NULL, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		cfgp_err(p, 0, NULL, "not a regular file");
 		goto fail;
 	}
@@ -401,10 +451,15 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
 					 CFGP_FILE_MAX);
 				goto fail;
 			}
-			if ((nb = realloc(buf, cap)) == NULL) {
+			/* Not realloc(): the old buffer may hold secrets and
+			 * must be zeroed before it is let go. */
+			if ((nb = malloc(cap)) == NULL) {
 				p->oom = true;
 				goto fail;
 			}
+			if (buf)
+				memcpy(nb, buf, len);
+			cfgp_free_text(buf, len);
 			buf = nb;
 		}
 		r = read(fd, buf + len, cap - len - 1);
@@ -421,11 +476,35 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp)
 	close(fd);
 	buf[len] = '\0';
 	*lenp = len;
+	if (stp)
+		*stp = st;
 	return buf;
 fail:
 	close(fd);
-	free(buf);
+	cfgp_free_text(buf, len);
 	return NULL;
+}
+
+void
+cfgp_free_text(char *text, size_t len)
+{
+	if (!text)
+		return;
+	explicit_bzero(text, len);
+	free(text);
+}
+
+void
+cfgp_check_secrets(struct cfgp *p, const struct stat *st, const char *what)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		cfgp_err(p, 0, NULL, "holds secrets (%s) but is owned by uid "
+			 "%lu, not root or uid %lu; chown it", what,
+			 (unsigned long)st->st_uid, (unsigned long)geteuid());
+	if (st->st_mode & 077)
+		cfgp_err(p, 0, NULL, "holds secrets (%s) but is readable by "
+			 "others (mode %04lo); chmod 600 it", what,
+			 (unsigned long)st->st_mode & 07777);
 }
 
 /* libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and
@@ -446,8 +525,9 @@ libconfig_wraps_ints(void)
 	return wraps;
 }
 
-/* Find @include (refused: its file would escape our line numbers) and,
- * with @check_ints, integer literals libconfig would wrap. */
+/* Find @include (refused: its file would escape our line numbers), a
+ * comment left open at the end and, with @check_ints, integer literals
+ * libconfig would wrap. */
 static void
 scan_text(struct cfgp *p, const char *t, bool check_ints)
 {
@@ -464,11 +544,17 @@ scan_text(struct cfgp *p, const char *t, bool check_ints)
 			while (t[i] && t[i] != '\n')
 				i++;
 		} else if (c == '/' && t[i + 1] == '*') {
+			int open = line;
+
 			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/'); i++)
 				if (t[i] == '\n')
 					line++;
 			if (t[i])
 				i += 2;
+			else	/* libconfig takes the rest as comment: a
+				 * truncated file would pass. */
+				cfgp_err(p, open, NULL, "syntax error: comment "
+					 "\"/*\" opened here is never closed");
 		} else if (c == '"') {
 			for (i++; t[i] && t[i] != '"'; i++) {
 				if (t[i] == '\\' && t[i + 1])

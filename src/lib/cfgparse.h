@@ -5,8 +5,7 @@
  * one run) as "FILE:LINE: FIELD: message", and handed back sorted into
  * file order.  FIELD is a path such as customers[0].tunnels[2].mtu.
  *
- * Used by tunsteer-edge's edge_config.c.  (tunsteerd's config.c predates
- * this module and carries its own copy of the same rules.)
+ * Used by tunsteerd's config.c and tunsteer-edge's edge_config.c.
  */
 #ifndef TUNSTEER_CFGPARSE_H
 #define TUNSTEER_CFGPARSE_H
@@ -15,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "lib/addr.h"
 
@@ -111,15 +111,33 @@ bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 
 /*
  * Read @path (a regular file of at most CFGP_FILE_MAX bytes) into a
- * NUL-terminated malloc'd buffer.  Returns it or NULL (reported).
+ * NUL-terminated malloc'd buffer; free it with cfgp_free_text().  Never
+ * blocks on what is not a regular file (a FIFO, a device): it is opened
+ * without waiting and refused.  With
+ * @st not NULL, also hands back the fstat() of the descriptor that was
+ * read, so that cfgp_check_secrets() judges the very file whose bytes
+ * were parsed.  Returns the buffer or NULL (reported).
  */
-char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len);
+char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len,
+		     struct stat *st);
+/* Zero @len bytes of @text (it may hold secrets), then free it. */
+void cfgp_free_text(char *text, size_t len);
+
+/*
+ * A file that holds secrets (@what names them, e.g. "ike.psk") must be
+ * owned by root or by the user we run as, and neither readable nor
+ * writable by group or others; anything else is reported.
+ */
+void cfgp_check_secrets(struct cfgp *p, const struct stat *st,
+			const char *what);
 
 /*
  * Parse @text (@len bytes) into @cf (config_init()ed by the caller, who
- * always config_destroy()s it).  Refuses NUL bytes, @include and, where
- * libconfig would silently wrap them, integers past 32 bits without an
- * "L".  Returns true if @cf holds the file.
+ * always config_destroy()s it).  Refuses NUL bytes, @include, a block
+ * comment never closed (libconfig takes the rest of the file as comment,
+ * so a truncated file would pass; reported at the line it opens) and,
+ * where libconfig would silently wrap them, integers past 32 bits
+ * without an "L".  Returns true if @cf holds the file.
  */
 bool cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len);
 

@@ -16,22 +16,19 @@
 #include "tunsteerd/config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libconfig.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "tunsteerd/desired.h"	/* the kernel state's limits */
 
 #define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
 
@@ -64,23 +61,8 @@
 #define CONFIG_IPSEC_MSS_MAX 1360	/* the provider's limit for IPsec */
 #define CONFIG_MSS_OVERHEAD 40		/* IPv4 + TCP headers */
 #define CONFIG_ECMP_MAX 64		/* provider: paths per priority */
-#define CONFIG_FILE_MAX (16 * 1024 * 1024)
-#define FIELD_MAX 192			/* "egress[12].tunnels[3].weight" */
 
 _Static_assert(CONFIG_IPSEC_MTU == 1446, "ESP arithmetic changed");
-
-/* Results of the typed getters. */
-enum got {
-	GOT_NONE,	/* absent */
-	GOT_OK,
-	GOT_BAD,	/* present, but wrong; already reported */
-};
-
-struct cfg_msg {
-	int line;
-	size_t seq;
-	char *text;
-};
 
 /* What validation remembers about a tunnel besides struct config_tunnel. */
 struct tun_aux {
@@ -96,10 +78,7 @@ struct pfx_ref {
 };
 
 struct parse {
-	const char *file;		/* name used in messages */
-	struct cfg_msg *msgs;
-	size_t n_msgs, cap_msgs, seq;
-	bool oom;
+	struct cfgp cp;			/* messages; first */
 	struct config *conf;
 	struct tun_aux *taux;
 	int **prefix_lines;		/* per policy, per prefix */
@@ -121,7 +100,7 @@ static const struct {
 
 static const char *const root_keys[] = {
 	"log_level", "mss_clamp", "unauthorized", "control", "probe",
-	"tunnels", "egress", NULL
+	"tunnels", "egress", "allow_empty", NULL
 };
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
@@ -144,311 +123,7 @@ static const char *const ptunnel_keys[] = {
 	"tunnel", "priority", "weight", NULL
 };
 
-/* --- messages ------------------------------------------------------------ */
-
-static void cfg_err(struct parse *p, int line, const char *field,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-cfg_err(struct parse *p, int line, const char *field, const char *fmt, ...)
-{
-	char what[512], *text = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (line > 0 && field)
-		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, what);
-	else if (line > 0)
-		r = asprintf(&text, "%s:%d: %s", p->file, line, what);
-	else if (field)
-		r = asprintf(&text, "%s: %s: %s", p->file, field, what);
-	else
-		r = asprintf(&text, "%s: %s", p->file, what);
-	if (r < 0) {
-		p->oom = true;
-		return;
-	}
-	if (p->n_msgs == p->cap_msgs) {
-		size_t cap = p->cap_msgs ? 2 * p->cap_msgs : 16;
-		struct cfg_msg *m = reallocarray(p->msgs, cap, sizeof(*m));
-
-		if (!m) {
-			free(text);
-			p->oom = true;
-			return;
-		}
-		p->msgs = m;
-		p->cap_msgs = cap;
-	}
-	p->msgs[p->n_msgs++] = (struct cfg_msg){ line, p->seq++, text };
-}
-
-static int
-cfg_msg_cmp(const void *a, const void *b)
-{
-	const struct cfg_msg *x = a, *y = b;
-
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Hand the messages, in file order, to @errs (which may be NULL). */
-static void
-cfg_flush(struct parse *p, struct config_errors *errs)
-{
-	char **msgs;
-	size_t i;
-
-	if (p->oom)
-		cfg_err(p, 0, NULL, "out of memory");
-	qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), cfg_msg_cmp);
-	msgs = errs ? reallocarray(errs->msgs, errs->n + p->n_msgs + 1,
-				   sizeof(*msgs)) : NULL;
-	for (i = 0; i < p->n_msgs; i++) {
-		if (msgs)
-			msgs[errs->n++] = p->msgs[i].text;
-		else
-			free(p->msgs[i].text);
-	}
-	if (msgs)
-		errs->msgs = msgs;
-	free(p->msgs);
-	p->msgs = NULL;
-	p->n_msgs = p->cap_msgs = 0;
-}
-
-/* --- typed access to libconfig settings -------------------------------- */
-
-static int
-line_of(const config_setting_t *s)
-{
-	return (int)config_setting_source_line(s);
-}
-
-/* Field names are truncated, never overflowed, at FIELD_MAX. */
-static void fieldf(char *buf, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-fieldf(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, FIELD_MAX, fmt, ap);
-	va_end(ap);
-}
-
-static void
-field_name(char *buf, size_t len, const char *path, const char *key)
-{
-	(void)len;
-	if (*path)
-		fieldf(buf, "%s.%s", path, key);
-	else
-		fieldf(buf, "%s", key);
-}
-
-static const char *
-type_name(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP: return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a floating-point number";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "a boolean";
-	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
-	case CONFIG_TYPE_LIST: return "a list ( ... )";
-	default: return "nothing";
-	}
-}
-
-static void
-type_err(struct parse *p, const config_setting_t *s, const char *field,
-	 const char *want)
-{
-	cfg_err(p, line_of(s), field, "expected %s, not %s", want,
-		type_name(config_setting_type(s)));
-}
-
-/* Report every member of group @s not named in @known. */
-static void
-check_keys(struct parse *p, const config_setting_t *s, const char *path,
-	   const char *const *known)
-{
-	char f[FIELD_MAX];
-	int i, n = config_setting_length(s);
-
-	for (i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(s, i);
-		const char *name = config_setting_name(m);
-		const char *const *k;
-
-		for (k = known; *k; k++)
-			if (name && strcmp(name, *k) == 0)
-				break;
-		if (*k)
-			continue;
-		field_name(f, sizeof(f), path, name ? name : "?");
-		cfg_err(p, line_of(m), f, "unknown setting");
-	}
-}
-
-static enum got
-get_member(struct parse *p, const config_setting_t *grp, const char *path,
-	   const char *key, int type, const char *want, char *f, size_t flen,
-	   config_setting_t **out)
-{
-	config_setting_t *s = config_setting_get_member(grp, key);
-	int t;
-
-	field_name(f, flen, path, key);
-	*out = s;
-	if (!s)
-		return GOT_NONE;
-	t = config_setting_type(s);
-	if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
-		return GOT_OK;
-	type_err(p, s, f, want);
-	return GOT_BAD;
-}
-
-static enum got
-get_string(struct parse *p, const config_setting_t *grp, const char *path,
-	   const char *key, const char **val, int *line)
-{
-	config_setting_t *s;
-	char f[FIELD_MAX];
-	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_STRING,
-				"a string", f, sizeof(f), &s);
-
-	if (g == GOT_OK) {
-		*val = config_setting_get_string(s);
-		*line = line_of(s);
-	}
-	return g;
-}
-
-/* An integer in [min, max]; out of range is reported and GOT_BAD. */
-static enum got
-get_int(struct parse *p, const config_setting_t *grp, const char *path,
-	const char *key, long long min, long long max, long long *val,
-	int *line)
-{
-	config_setting_t *s;
-	char f[FIELD_MAX];
-	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_INT,
-				"an integer", f, sizeof(f), &s);
-	long long v;
-
-	if (g != GOT_OK)
-		return g;
-	v = config_setting_get_int64(s);
-	*line = line_of(s);
-	if (v < min || v > max) {
-		cfg_err(p, *line, f, "%lld is out of range (%lld..%lld)", v,
-			min, max);
-		return GOT_BAD;
-	}
-	*val = v;
-	return GOT_OK;
-}
-
-static enum got
-get_bool(struct parse *p, const config_setting_t *grp, const char *path,
-	 const char *key, bool *val)
-{
-	config_setting_t *s;
-	char f[FIELD_MAX];
-	enum got g = get_member(p, grp, path, key, CONFIG_TYPE_BOOL,
-				"a boolean (true or false)", f, sizeof(f), &s);
-
-	if (g == GOT_OK)
-		*val = config_setting_get_bool(s);
-	return g;
-}
-
-static enum got
-get_group(struct parse *p, const config_setting_t *grp, const char *path,
-	  const char *key, config_setting_t **val)
-{
-	char f[FIELD_MAX];
-
-	return get_member(p, grp, path, key, CONFIG_TYPE_GROUP,
-			  "a group { ... }", f, sizeof(f), val);
-}
-
-/* A list ( ... ); an empty array [ ] is accepted as an empty list. */
-static enum got
-get_list(struct parse *p, const config_setting_t *grp, const char *path,
-	 const char *key, config_setting_t **val)
-{
-	config_setting_t *s = config_setting_get_member(grp, key);
-	char f[FIELD_MAX];
-
-	field_name(f, sizeof(f), path, key);
-	*val = s;
-	if (!s)
-		return GOT_NONE;
-	if (config_setting_is_list(s) ||
-	    (config_setting_is_array(s) && config_setting_length(s) == 0))
-		return GOT_OK;
-	type_err(p, s, f, "a list ( ... )");
-	return GOT_BAD;
-}
-
-static void
-required(struct parse *p, enum got g, const config_setting_t *grp,
-	 const char *path, const char *key)
-{
-	char f[FIELD_MAX];
-
-	if (g != GOT_NONE)
-		return;
-	field_name(f, sizeof(f), path, key);
-	cfg_err(p, line_of(grp), f, "required");
-}
-
 /* --- values ------------------------------------------------------------ */
-
-static bool
-valid_name(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-			return false;
-	return true;
-}
-
-/* A unicast IPv4 host address, no "/len". */
-static bool
-check_host(struct parse *p, int line, const char *f, const char *text,
-	   struct in_addr *out)
-{
-	uint32_t h;
-
-	if (inet_pton(AF_INET, text, out) != 1) {
-		cfg_err(p, line, f, "\"%s\" is not an IPv4 address%s", text,
-			strchr(text, '/') ? " (no /length here)" : "");
-		return false;
-	}
-	h = ntohl(out->s_addr);
-	if (h == 0 || h == UINT32_MAX || (h >> 28) == 0xe) {
-		cfg_err(p, line, f, "%s is not a unicast address", text);
-		return false;
-	}
-	return true;
-}
 
 static struct ts_prefix
 host_prefix(struct in_addr a)
@@ -471,28 +146,28 @@ static void
 parse_underlay(struct parse *p, const config_setting_t *s, const char *tpath,
 	       struct config_tunnel *t)
 {
-	char path[FIELD_MAX], f[FIELD_MAX];
+	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	const char *str;
 	int line;
-	enum got g;
+	enum cfgp_got g;
 
-	fieldf(path, "%s.underlay", tpath);
-	check_keys(p, s, path, underlay_keys);
+	cfgp_fieldf(path, "%s.underlay", tpath);
+	cfgp_check_keys(&p->cp, s, path, underlay_keys);
 	t->underlay.set = true;
-	g = get_string(p, s, path, "interface", &str, &line);
-	required(p, g, s, path, "interface");
-	if (g == GOT_OK) {
-		if (valid_name(str, IFNAMSIZ - 1))
+	g = cfgp_string(&p->cp, s, path, "interface", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "interface");
+	if (g == CFGP_OK) {
+		if (cfgp_name_ok(str, IFNAMSIZ - 1))
 			strcpy(t->underlay.interface, str);
 		else {
-			field_name(f, sizeof(f), path, "interface");
-			cfg_err(p, line, f, "\"%s\" is not a valid interface "
+			cfgp_field(f, path, "interface");
+			cfgp_err(&p->cp, line, f, "\"%s\" is not a valid interface "
 				"name", str);
 		}
 	}
-	if (get_string(p, s, path, "gateway", &str, &line) == GOT_OK) {
-		field_name(f, sizeof(f), path, "gateway");
-		t->underlay.has_gateway = check_host(p, line, f, str,
+	if (cfgp_string(&p->cp, s, path, "gateway", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "gateway");
+		t->underlay.has_gateway = cfgp_host(&p->cp, line, f, str,
 						     &t->underlay.gateway);
 	}
 }
@@ -503,7 +178,7 @@ dup_or_oom(struct parse *p, const char *s)
 	char *d = strdup(s);
 
 	if (!d)
-		p->oom = true;
+		p->cp.oom = true;
 	return d;
 }
 
@@ -511,34 +186,34 @@ static void
 parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
 	  struct config_tunnel *t)
 {
-	char path[FIELD_MAX], f[FIELD_MAX];
+	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	const char *str;
 	int line;
-	enum got g;
+	enum cfgp_got g;
 
-	fieldf(path, "%s.ike", tpath);
-	check_keys(p, s, path, ike_keys);
+	cfgp_fieldf(path, "%s.ike", tpath);
+	cfgp_check_keys(&p->cp, s, path, ike_keys);
 	t->ike.set = true;
-	g = get_string(p, s, path, "psk", &str, &line);
-	if (g == GOT_OK) {
+	g = cfgp_string(&p->cp, s, path, "psk", &str, &line);
+	if (g == CFGP_OK) {
 		p->secrets = true;
 		if (*str == '\0') {
-			field_name(f, sizeof(f), path, "psk");
-			cfg_err(p, line, f, "must not be empty");
+			cfgp_field(f, path, "psk");
+			cfgp_err(&p->cp, line, f, "must not be empty");
 		} else
 			t->ike.psk = dup_or_oom(p, str);
 	}
-	if (get_string(p, s, path, "local_id", &str, &line) == GOT_OK) {
-		field_name(f, sizeof(f), path, "local_id");
+	if (cfgp_string(&p->cp, s, path, "local_id", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "local_id");
 		if (*str == '\0')
-			cfg_err(p, line, f, "must not be empty");
+			cfgp_err(&p->cp, line, f, "must not be empty");
 		else
 			t->ike.local_id = dup_or_oom(p, str);
 	}
-	if (get_string(p, s, path, "remote_id", &str, &line) == GOT_OK) {
-		field_name(f, sizeof(f), path, "remote_id");
+	if (cfgp_string(&p->cp, s, path, "remote_id", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "remote_id");
 		if (*str == '\0')
-			cfg_err(p, line, f, "must not be empty");
+			cfgp_err(&p->cp, line, f, "must not be empty");
 		else
 			t->ike.remote_id = dup_or_oom(p, str);
 	}
@@ -548,26 +223,26 @@ static void
 parse_address(struct parse *p, const config_setting_t *s, const char *path,
 	      struct config_tunnel *t, struct tun_aux *a)
 {
-	char f[FIELD_MAX], buf[TS_PREFIX_STRLEN], pb[INET_ADDRSTRLEN];
+	char f[CFGP_FIELD_MAX], buf[TS_PREFIX_STRLEN], pb[INET_ADDRSTRLEN];
 	const char *str;
 	int line, pline;
-	enum got g;
+	enum cfgp_got g;
 	struct in_addr peer;
 	struct ts_prefix net;
 
-	g = get_string(p, s, path, "address", &str, &line);
-	required(p, g, s, path, "address");
-	field_name(f, sizeof(f), path, "address");
-	if (g == GOT_OK) {
+	g = cfgp_string(&p->cp, s, path, "address", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "address");
+	cfgp_field(f, path, "address");
+	if (g == CFGP_OK) {
 		if (ts_prefix_parse(str, false, &t->address) != 0 ||
 		    t->address.family != AF_INET || !strchr(str, '/'))
-			cfg_err(p, line, f, "\"%s\" is not an IPv4 address "
+			cfgp_err(&p->cp, line, f, "\"%s\" is not an IPv4 address "
 				"with /31 or /30", str);
 		else if (t->address.len != 31 && t->address.len != 30)
-			cfg_err(p, line, f, "%s: the inner prefix must be /31 "
+			cfgp_err(&p->cp, line, f, "%s: the inner prefix must be /31 "
 				"or /30", str);
 		else if (ts_prefix_peer(&t->address, &t->peer) != 0)
-			cfg_err(p, line, f, "%s is the network or broadcast "
+			cfgp_err(&p->cp, line, f, "%s is the network or broadcast "
 				"address of its /30", str);
 		else {
 			a->addr_ok = true;
@@ -575,26 +250,26 @@ parse_address(struct parse *p, const config_setting_t *s, const char *path,
 		}
 	}
 
-	g = get_string(p, s, path, "peer", &str, &pline);
-	if (g != GOT_OK)
+	g = cfgp_string(&p->cp, s, path, "peer", &str, &pline);
+	if (g != CFGP_OK)
 		return;
-	field_name(f, sizeof(f), path, "peer");
-	if (!check_host(p, pline, f, str, &peer) || !a->addr_ok)
+	cfgp_field(f, path, "peer");
+	if (!cfgp_host(&p->cp, pline, f, str, &peer) || !a->addr_ok)
 		return;
 	net = host_prefix(peer);
 	if (!ts_prefix_contains(&t->address, &net)) {
-		cfg_err(p, pline, f, "%s is outside address %s", str,
+		cfgp_err(&p->cp, pline, f, "%s is outside address %s", str,
 			ts_prefix_format(&t->address, buf, sizeof(buf)));
 		return;
 	}
 	if (peer.s_addr == t->address.v4.s_addr) {
-		cfg_err(p, pline, f, "%s is this side's own address", str);
+		cfgp_err(&p->cp, pline, f, "%s is this side's own address", str);
 		return;
 	}
 	net = t->address;
 	net.v4 = peer;
 	if (ts_prefix_peer(&net, &peer) != 0) {
-		cfg_err(p, pline, f, "%s is the network or broadcast address "
+		cfgp_err(&p->cp, pline, f, "%s is the network or broadcast address "
 			"of %s", fmt_addr(net.v4, pb),
 			ts_prefix_format(&t->address, buf, sizeof(buf)));
 		return;
@@ -623,36 +298,36 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 		{ "degraded_loss_pct", 1, 100, offsetof(struct config_probe, degraded_loss_pct) },
 		{ "degraded_rtt_ms", 0, 60000, offsetof(struct config_probe, degraded_rtt_ms) },
 	};
-	char path[FIELD_MAX], f[FIELD_MAX];
+	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	const char *str;
 	long long v;
 	int line;
 
-	fieldf(path, "%s%sprobe", owner, *owner ? "." : "");
-	check_keys(p, s, path, probe_keys);
+	cfgp_fieldf(path, "%s%sprobe", owner, *owner ? "." : "");
+	cfgp_check_keys(&p->cp, s, path, probe_keys);
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		if (get_int(p, s, path, ints[i].key, ints[i].min, ints[i].max,
-			    &v, &line) == GOT_OK)
+		if (cfgp_int(&p->cp, s, path, ints[i].key, ints[i].min, ints[i].max,
+			    &v, &line) == CFGP_OK)
 			*(unsigned int *)((char *)pr + ints[i].off) =
 				(unsigned int)v;
 	if (pr->timeout_ms && pr->timeout_ms < 10) {
-		field_name(f, sizeof(f), path, "timeout_ms");
-		cfg_err(p, line_of(s), f, "%u ms: use 0 (= interval_ms) or "
+		cfgp_field(f, path, "timeout_ms");
+		cfgp_err(&p->cp, cfgp_line(s), f, "%u ms: use 0 (= interval_ms) or "
 			"10..60000", pr->timeout_ms);
 	} else if (pr->timeout_ms > pr->interval_ms * pr->down_after) {
-		field_name(f, sizeof(f), path, "timeout_ms");
-		cfg_err(p, line_of(s), f, "%u ms is longer than down_after "
+		cfgp_field(f, path, "timeout_ms");
+		cfgp_err(&p->cp, cfgp_line(s), f, "%u ms is longer than down_after "
 			"(%u) probes at interval_ms (%u): a dead tunnel would "
 			"be noticed late", pr->timeout_ms, pr->down_after,
 			pr->interval_ms);
 	}
 	/* The provider's servers check "up to every second": a shorter
 	 * silence says nothing. */
-	if (get_int(p, s, path, "passive_timeout_ms", 0, 3600000, &v,
-		    &line) == GOT_OK) {
+	if (cfgp_int(&p->cp, s, path, "passive_timeout_ms", 0, 3600000, &v,
+		    &line) == CFGP_OK) {
 		if (v > 0 && v < 1000) {
-			field_name(f, sizeof(f), path, "passive_timeout_ms");
-			cfg_err(p, line, f, "%lld ms: use 0 (off) or "
+			cfgp_field(f, path, "passive_timeout_ms");
+			cfgp_err(&p->cp, line, f, "%lld ms: use 0 (off) or "
 				"1000..3600000", v);
 		} else {
 			pr->passive_timeout_ms = (unsigned int)v;
@@ -661,18 +336,18 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 	static const char *const addrs[] = { "target", "source",
 					     "passive_target" };
 	for (size_t i = 0; i < 3; i++) {
-		if (get_string(p, s, path, addrs[i], &str, &line) != GOT_OK)
+		if (cfgp_string(&p->cp, s, path, addrs[i], &str, &line) != CFGP_OK)
 			continue;
-		field_name(f, sizeof(f), path, addrs[i]);
+		cfgp_field(f, path, addrs[i]);
 		if (!tunnel) {
-			cfg_err(p, line, f, "only in a tunnel's own probe group");
+			cfgp_err(&p->cp, line, f, "only in a tunnel's own probe group");
 			continue;
 		}
-		if (i == 0 && check_host(p, line, f, str, &pr->target))
+		if (i == 0 && cfgp_host(&p->cp, line, f, str, &pr->target))
 			pr->has_target = true;
-		if (i == 1 && check_host(p, line, f, str, &pr->source))
+		if (i == 1 && cfgp_host(&p->cp, line, f, str, &pr->source))
 			pr->has_source = true;
-		if (i == 2 && check_host(p, line, f, str, &pr->passive_target))
+		if (i == 2 && cfgp_host(&p->cp, line, f, str, &pr->passive_target))
 			pr->has_passive_target = true;
 	}
 }
@@ -682,42 +357,42 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 {
 	struct config_tunnel *t = &p->conf->tunnels[i];
 	struct tun_aux *a = &p->taux[i];
-	char path[FIELD_MAX], f[FIELD_MAX];
+	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	config_setting_t *g_s;
 	const char *str;
 	long long v;
 	int line;
-	enum got g;
+	enum cfgp_got g;
 	bool typed = false;
 	unsigned int mtu_max;
 
-	fieldf(path, "tunnels[%zu]", i);
-	t->line = line_of(s);
+	cfgp_fieldf(path, "tunnels[%zu]", i);
+	t->line = cfgp_line(s);
 	t->ttl = CONFIG_TTL;
 	if (!config_setting_is_group(s)) {
-		type_err(p, s, path, "a group { ... }");
+		cfgp_type_err(&p->cp, s, path, "a group { ... }");
 		return;
 	}
-	check_keys(p, s, path, tunnel_keys);
+	cfgp_check_keys(&p->cp, s, path, tunnel_keys);
 
-	g = get_string(p, s, path, "name", &str, &line);
-	required(p, g, s, path, "name");
-	if (g == GOT_OK) {
-		if (valid_name(str, IFNAMSIZ - 1)) {
+	g = cfgp_string(&p->cp, s, path, "name", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "name");
+	if (g == CFGP_OK) {
+		if (cfgp_name_ok(str, IFNAMSIZ - 1)) {
 			strcpy(t->name, str);
 			a->named = true;
 			a->name_line = line;
 		} else {
-			field_name(f, sizeof(f), path, "name");
-			cfg_err(p, line, f, "\"%s\" is not a valid interface "
+			cfgp_field(f, path, "name");
+			cfgp_err(&p->cp, line, f, "\"%s\" is not a valid interface "
 				"name (1..%d characters of A-Z a-z 0-9 _ . -, "
 				"not . or ..)", str, IFNAMSIZ - 1);
 		}
 	}
 
-	g = get_string(p, s, path, "type", &str, &line);
-	required(p, g, s, path, "type");
-	if (g == GOT_OK) {
+	g = cfgp_string(&p->cp, s, path, "type", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "type");
+	if (g == CFGP_OK) {
 		typed = true;
 		if (strcmp(str, "gre") == 0)
 			t->type = TUNNEL_GRE;
@@ -725,28 +400,28 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 			t->type = TUNNEL_IPSEC;
 		else {
 			typed = false;
-			field_name(f, sizeof(f), path, "type");
-			cfg_err(p, line, f, "\"%s\" is not \"gre\" or "
+			cfgp_field(f, path, "type");
+			cfgp_err(&p->cp, line, f, "\"%s\" is not \"gre\" or "
 				"\"ipsec\"", str);
 		}
 	}
 
-	g = get_string(p, s, path, "local", &str, &line);
-	required(p, g, s, path, "local");
-	if (g == GOT_OK) {
-		field_name(f, sizeof(f), path, "local");
-		a->local_ok = check_host(p, line, f, str, &t->local);
+	g = cfgp_string(&p->cp, s, path, "local", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "local");
+	if (g == CFGP_OK) {
+		cfgp_field(f, path, "local");
+		a->local_ok = cfgp_host(&p->cp, line, f, str, &t->local);
 		a->local_line = line;
 	}
-	g = get_string(p, s, path, "remote", &str, &line);
-	required(p, g, s, path, "remote");
-	if (g == GOT_OK) {
-		field_name(f, sizeof(f), path, "remote");
-		a->remote_ok = check_host(p, line, f, str, &t->remote);
+	g = cfgp_string(&p->cp, s, path, "remote", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "remote");
+	if (g == CFGP_OK) {
+		cfgp_field(f, path, "remote");
+		a->remote_ok = cfgp_host(&p->cp, line, f, str, &t->remote);
 		a->remote_line = line;
 		if (a->remote_ok && a->local_ok &&
 		    t->local.s_addr == t->remote.s_addr) {
-			cfg_err(p, line, f, "%s is also the local address",
+			cfgp_err(&p->cp, line, f, "%s is also the local address",
 				str);
 			a->remote_ok = false;
 		}
@@ -757,10 +432,10 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	mtu_max = typed && t->type == TUNNEL_IPSEC ? CONFIG_IPSEC_MTU :
 						     CONFIG_GRE_MTU;
 	t->mtu = mtu_max;
-	if (get_int(p, s, path, "mtu", CONFIG_MTU_MIN, mtu_max, &v, &line) ==
-	    GOT_OK)
+	if (cfgp_int(&p->cp, s, path, "mtu", CONFIG_MTU_MIN, mtu_max, &v, &line) ==
+	    CFGP_OK)
 		t->mtu = (unsigned int)v;
-	if (get_int(p, s, path, "ttl", 1, 255, &v, &line) == GOT_OK)
+	if (cfgp_int(&p->cp, s, path, "ttl", 1, 255, &v, &line) == CFGP_OK)
 		t->ttl = (unsigned int)v;
 	if (p->conf->mss_clamp) {
 		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
@@ -768,27 +443,27 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 			t->mss = CONFIG_IPSEC_MSS_MAX;
 	}
 
-	if (get_group(p, s, path, "underlay", &g_s) == GOT_OK)
+	if (cfgp_group(&p->cp, s, path, "underlay", &g_s) == CFGP_OK)
 		parse_underlay(p, g_s, path, t);
 
-	g = get_group(p, s, path, "ike", &g_s);
-	if (g == GOT_OK) {
+	g = cfgp_group(&p->cp, s, path, "ike", &g_s);
+	if (g == CFGP_OK) {
 		parse_ike(p, g_s, path, t);
 		if (typed && t->type != TUNNEL_IPSEC) {
-			field_name(f, sizeof(f), path, "ike");
-			cfg_err(p, line_of(g_s), f, "only for ipsec tunnels");
+			cfgp_field(f, path, "ike");
+			cfgp_err(&p->cp, cfgp_line(g_s), f, "only for ipsec tunnels");
 		}
 	}
-	if (typed && t->type == TUNNEL_IPSEC && g != GOT_BAD &&
-	    !(t->ike.psk || (g == GOT_OK &&
+	if (typed && t->type == TUNNEL_IPSEC && g != CFGP_BAD &&
+	    !(t->ike.psk || (g == CFGP_OK &&
 			     config_setting_get_member(g_s, "psk")))) {
-		field_name(f, sizeof(f), path, "ike.psk");
-		cfg_err(p, g == GOT_OK ? line_of(g_s) : t->line, f,
+		cfgp_field(f, path, "ike.psk");
+		cfgp_err(&p->cp, g == CFGP_OK ? cfgp_line(g_s) : t->line, f,
 			"required for ipsec tunnels");
 	}
 
 	t->probe = p->conf->probe;
-	if (get_group(p, s, path, "probe", &g_s) == GOT_OK)
+	if (cfgp_group(&p->cp, s, path, "probe", &g_s) == CFGP_OK)
 		parse_probe(p, g_s, path, &t->probe, true);
 }
 
@@ -796,7 +471,7 @@ static void
 check_tunnels(struct parse *p)
 {
 	struct config *c = p->conf;
-	char f[FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	char f[CFGP_FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
 	size_t i, j;
 
 	for (i = 0; i < c->n_tunnels; i++) {
@@ -809,8 +484,8 @@ check_tunnels(struct parse *p)
 
 			if (a->named && b->named &&
 			    strcmp(t->name, u->name) == 0) {
-				fieldf(f, "tunnels[%zu].name", i);
-				cfg_err(p, a->name_line, f, "\"%s\" is already "
+				cfgp_fieldf(f, "tunnels[%zu].name", i);
+				cfgp_err(&p->cp, a->name_line, f, "\"%s\" is already "
 					"defined at line %d", t->name,
 					b->name_line);
 			}
@@ -821,9 +496,9 @@ check_tunnels(struct parse *p)
 					u->address.v4.s_addr ?
 					"is the same address as" : "overlaps";
 
-				fieldf(f, "tunnels[%zu].address",
+				cfgp_fieldf(f, "tunnels[%zu].address",
 					 i);
-				cfg_err(p, a->addr_line, f, "%s %s %s of "
+				cfgp_err(&p->cp, a->addr_line, f, "%s %s %s of "
 					"tunnel \"%s\" (line %d)",
 					ts_prefix_format(&t->address, b1,
 							 sizeof(b1)),
@@ -836,9 +511,9 @@ check_tunnels(struct parse *p)
 			    b->remote_ok &&
 			    t->local.s_addr == u->local.s_addr &&
 			    t->remote.s_addr == u->remote.s_addr) {
-				fieldf(f, "tunnels[%zu].remote",
+				cfgp_fieldf(f, "tunnels[%zu].remote",
 					 i);
-				cfg_err(p, a->remote_line, f, "tunnel \"%s\" "
+				cfgp_err(&p->cp, a->remote_line, f, "tunnel \"%s\" "
 					"(line %d) has the same local and "
 					"remote addresses; the kernel cannot "
 					"tell the two apart", u->name,
@@ -848,72 +523,140 @@ check_tunnels(struct parse *p)
 	}
 }
 
+/*
+ * The outer and inner addresses must not meet: a remote inside an inner
+ * prefix (the tunnel's own or another's) would be routed into that
+ * tunnel, its own outer packets too; a local that is an inner address
+ * (either side of any tunnel's) would be the source of both.
+ */
+static void
+check_inner_clash(struct parse *p)
+{
+	struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX], b1[INET_ADDRSTRLEN], b2[TS_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct tun_aux *a = &p->taux[i];
+		struct ts_prefix rh = host_prefix(t->remote);
+
+		for (size_t j = 0; j < c->n_tunnels; j++) {
+			const struct config_tunnel *u = &c->tunnels[j];
+			const struct tun_aux *b = &p->taux[j];
+			char whose[64 + IFNAMSIZ];
+
+			if (!b->addr_ok)
+				continue;
+			if (i == j)
+				snprintf(whose, sizeof(whose), "this tunnel's");
+			else
+				snprintf(whose, sizeof(whose), "tunnel \"%s\"'s "
+					 "(line %d)", u->name, b->addr_line);
+			if (a->remote_ok && ts_prefix_contains(&u->address, &rh)) {
+				cfgp_fieldf(f, "tunnels[%zu].remote", i);
+				cfgp_err(&p->cp, a->remote_line, f, "%s is inside "
+					 "%s inner prefix %s", fmt_addr(t->remote, b1),
+					 whose, ts_prefix_format(&u->address, b2,
+								  sizeof(b2)));
+			}
+			if (a->local_ok && (t->local.s_addr == u->address.v4.s_addr ||
+					    t->local.s_addr == u->peer.s_addr)) {
+				cfgp_fieldf(f, "tunnels[%zu].local", i);
+				cfgp_err(&p->cp, a->local_line, f, "%s is %s inner "
+					 "%saddress", fmt_addr(t->local, b1), whose,
+					 t->local.s_addr == u->address.v4.s_addr ?
+					 "" : "peer ");
+			}
+		}
+	}
+}
+
+/*
+ * The underlay pins (desired.c) give each uplink, a distinct local
+ * address of the tunnels with an underlay, counted in file order, one
+ * table and rule of DESIRED_MAX_UPLINKS; a GRE tunnel pinned to one past
+ * them cannot be built.  Refused here, with its line, rather than at
+ * load time.
+ */
+static void
+check_uplinks(struct parse *p)
+{
+	struct config *c = p->conf;
+	struct in_addr *seen = calloc(c->n_tunnels + 1, sizeof(*seen));
+	char f[CFGP_FIELD_MAX], b[INET_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (!seen) {
+		p->cp.oom = true;
+		return;
+	}
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		size_t u;
+
+		if (!t->underlay.set)
+			continue;
+		for (u = 0; u < n; u++)
+			if (seen[u].s_addr == t->local.s_addr)
+				break;
+		if (u == n)
+			seen[n++] = t->local;
+		if (u < DESIRED_MAX_UPLINKS || t->type != TUNNEL_GRE ||
+		    !p->taux[i].local_ok)
+			continue;
+		cfgp_fieldf(f, "tunnels[%zu].local", i);
+		cfgp_err(&p->cp, p->taux[i].local_line, f, "%s is uplink %zu "
+			 "(a distinct local address of a tunnel with an "
+			 "underlay); at most %d allowed", fmt_addr(t->local, b),
+			 u + 1, DESIRED_MAX_UPLINKS);
+	}
+	free(seen);
+}
+
 /* --- egress policies ------------------------------------------------- */
 
 static void
 parse_prefixes(struct parse *p, const config_setting_t *s, const char *path,
 	       struct config_policy *pol, size_t pi)
 {
-	char f[FIELD_MAX], f2[FIELD_MAX];
-	char b[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	char f[CFGP_FIELD_MAX], f2[CFGP_FIELD_MAX];
 	config_setting_t *l;
-	int n, k, r;
+	enum cfgp_got g;
+	int n, k;
 
-	field_name(f, sizeof(f), path, "prefixes");
-	l = config_setting_get_member(s, "prefixes");
-	if (!l) {
-		required(p, GOT_NONE, s, path, "prefixes");
-		return;
-	}
 	/* An array [ ] is the natural syntax; a list ( ) of strings is
 	 * accepted too. */
-	if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
-		type_err(p, l, f, "an array [ ... ] of strings");
+	g = cfgp_strings(&p->cp, s, path, "prefixes", &l);
+	cfgp_required(&p->cp, g, s, path, "prefixes");
+	if (g != CFGP_OK)
 		return;
-	}
+	cfgp_field(f, path, "prefixes");
 	n = config_setting_length(l);
 	if (n == 0) {
-		cfg_err(p, line_of(l), f, "must not be empty");
+		cfgp_err(&p->cp, cfgp_line(l), f, "must not be empty");
 		return;
 	}
 	if (n > CONFIG_MAX_PREFIXES) {
-		cfg_err(p, line_of(l), f, "%d prefixes; at most %d allowed",
-			n, CONFIG_MAX_PREFIXES);
+		cfgp_err(&p->cp, cfgp_line(l), f, "%d prefixes; at most %d "
+			 "allowed", n, CONFIG_MAX_PREFIXES);
 		return;
 	}
 	pol->prefixes = calloc((size_t)n, sizeof(*pol->prefixes));
 	p->prefix_lines[pi] = calloc((size_t)n, sizeof(int));
 	if (!pol->prefixes || !p->prefix_lines[pi]) {
-		p->oom = true;
+		p->cp.oom = true;
 		return;
 	}
 	for (k = 0; k < n; k++) {
 		const config_setting_t *e = config_setting_get_elem(l, k);
-		struct ts_prefix *x = &pol->prefixes[pol->n_prefixes];
 		const char *str;
 
-		fieldf(f2, "%s[%d]", f, k);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			type_err(p, e, f2, "a string");
+		cfgp_fieldf(f2, "%s[%d]", f, k);
+		str = cfgp_elem_string(&p->cp, l, k, f2);
+		if (!str || !cfgp_prefix(&p->cp, cfgp_line(e), f2, str,
+					 &pol->prefixes[pol->n_prefixes]))
 			continue;
-		}
-		str = config_setting_get_string(e);
-		r = ts_prefix_parse(str, true, x);
-		if (r == -EDOM) {
-			struct ts_prefix m = *x;
-
-			ts_prefix_mask(&m);
-			cfg_err(p, line_of(e), f2, "%s has host bits set; did "
-				"you mean %s?", ts_prefix_format(x, b, sizeof(b)),
-				ts_prefix_format(&m, b2, sizeof(b2)));
-			continue;
-		}
-		if (r != 0 || x->family != AF_INET) {
-			cfg_err(p, line_of(e), f2, "\"%s\" is not an IPv4 "
-				"prefix", str);
-			continue;
-		}
-		p->prefix_lines[pi][pol->n_prefixes++] = line_of(e);
+		p->prefix_lines[pi][pol->n_prefixes++] = cfgp_line(e);
 	}
 }
 
@@ -922,41 +665,41 @@ parse_policy_tunnel(struct parse *p, const config_setting_t *e,
 		    const char *path, struct config_policy *pol)
 {
 	struct config_policy_tunnel *pt = &pol->tunnels[pol->n_tunnels];
-	char f[FIELD_MAX];
+	char f[CFGP_FIELD_MAX];
 	const char *str;
 	long long v;
 	int line, idx = -1;
-	enum got g;
+	enum cfgp_got g;
 	bool ok = true;
 
 	if (!config_setting_is_group(e)) {
-		type_err(p, e, path, "a group { ... }");
+		cfgp_type_err(&p->cp, e, path, "a group { ... }");
 		return;
 	}
-	check_keys(p, e, path, ptunnel_keys);
-	g = get_string(p, e, path, "tunnel", &str, &line);
-	required(p, g, e, path, "tunnel");
-	if (g == GOT_OK) {
+	cfgp_check_keys(&p->cp, e, path, ptunnel_keys);
+	g = cfgp_string(&p->cp, e, path, "tunnel", &str, &line);
+	cfgp_required(&p->cp, g, e, path, "tunnel");
+	if (g == CFGP_OK) {
 		idx = config_tunnel_index(p->conf, str);
-		field_name(f, sizeof(f), path, "tunnel");
+		cfgp_field(f, path, "tunnel");
 		if (idx < 0)
-			cfg_err(p, line, f, "unknown tunnel \"%s\"", str);
+			cfgp_err(&p->cp, line, f, "unknown tunnel \"%s\"", str);
 		for (size_t k = 0; idx >= 0 && k < pol->n_tunnels; k++)
 			if (pol->tunnels[k].tunnel == (size_t)idx) {
-				cfg_err(p, line, f, "tunnel \"%s\" is listed "
+				cfgp_err(&p->cp, line, f, "tunnel \"%s\" is listed "
 					"twice", str);
 				idx = -1;
 			}
 	}
-	g = get_int(p, e, path, "priority", 0, UINT32_MAX, &v, &line);
-	required(p, g, e, path, "priority");
-	if (g == GOT_OK)
+	g = cfgp_int(&p->cp, e, path, "priority", 0, UINT32_MAX, &v, &line);
+	cfgp_required(&p->cp, g, e, path, "priority");
+	if (g == CFGP_OK)
 		pt->priority = (uint32_t)v;
 	else
 		ok = false;
 	pt->weight = 1;
-	if (get_int(p, e, path, "weight", 1, CONFIG_WEIGHT_MAX, &v, &line) ==
-	    GOT_OK)
+	if (cfgp_int(&p->cp, e, path, "weight", 1, CONFIG_WEIGHT_MAX, &v, &line) ==
+	    CFGP_OK)
 		pt->weight = (unsigned int)v;
 	if (idx >= 0 && ok) {
 		pt->tunnel = (size_t)idx;
@@ -964,40 +707,84 @@ parse_policy_tunnel(struct parse *p, const config_setting_t *e,
 	}
 }
 
+/*
+ * A policy's nft set is auth_<name> with every character nft does not
+ * take in an identifier made '_' (desired.c, set_name()): "a.b" and
+ * "a-b" would be one set.  nft_ident() writes that form of @name into
+ * @out (CONFIG_NAME_MAX bytes); nft_same() says whether two names give
+ * one set.
+ */
+static char
+nft_char(char c)
+{
+	return (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9')) ? c : '_';
+}
+
+static void
+nft_ident(const char *name, char *out)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < CONFIG_NAME_MAX - 1; i++)
+		out[i] = nft_char(name[i]);
+	out[i] = '\0';
+}
+
+static bool
+nft_same(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (nft_char(*a) != nft_char(*b))
+			return false;
+	return *a == *b;
+}
+
 static void
 parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 {
 	struct config_policy *pol = &p->conf->policies[i];
-	char path[FIELD_MAX], f[FIELD_MAX], f2[FIELD_MAX];
+	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX], f2[CFGP_FIELD_MAX];
 	config_setting_t *l;
 	const char *str;
 	int line, n, k;
-	enum got g;
+	enum cfgp_got g;
 
-	fieldf(path, "egress[%zu]", i);
-	pol->line = line_of(s);
+	cfgp_fieldf(path, "egress[%zu]", i);
+	pol->line = cfgp_line(s);
 	if (!config_setting_is_group(s)) {
-		type_err(p, s, path, "a group { ... }");
+		cfgp_type_err(&p->cp, s, path, "a group { ... }");
 		return;
 	}
-	check_keys(p, s, path, policy_keys);
+	cfgp_check_keys(&p->cp, s, path, policy_keys);
 
-	g = get_string(p, s, path, "name", &str, &line);
-	required(p, g, s, path, "name");
-	if (g == GOT_OK) {
-		field_name(f, sizeof(f), path, "name");
-		if (!valid_name(str, CONFIG_NAME_MAX - 1))
-			cfg_err(p, line, f, "\"%s\" is not a valid name "
+	g = cfgp_string(&p->cp, s, path, "name", &str, &line);
+	cfgp_required(&p->cp, g, s, path, "name");
+	if (g == CFGP_OK) {
+		cfgp_field(f, path, "name");
+		if (!cfgp_name_ok(str, CONFIG_NAME_MAX - 1))
+			cfgp_err(&p->cp, line, f, "\"%s\" is not a valid name "
 				"(1..%d characters of A-Z a-z 0-9 _ . -)", str,
 				CONFIG_NAME_MAX - 1);
 		else {
-			for (size_t j = 0; j < i; j++)
-				if (p->policy_name_line[j] &&
-				    strcmp(p->conf->policies[j].name,
-					   str) == 0)
-					cfg_err(p, line, f, "\"%s\" is already "
+			for (size_t j = 0; j < i; j++) {
+				const char *other = p->conf->policies[j].name;
+				char set[CONFIG_NAME_MAX];
+
+				if (!p->policy_name_line[j])
+					continue;
+				if (strcmp(other, str) == 0)
+					cfgp_err(&p->cp, line, f, "\"%s\" is already "
 						"defined at line %d", str,
 						p->policy_name_line[j]);
+				else if (nft_same(other, str)) {
+					nft_ident(other, set);
+					cfgp_err(&p->cp, line, f, "\"%s\" becomes "
+						 "nft set auth_%s, as \"%s\" at "
+						 "line %d does", str, set, other,
+						 p->policy_name_line[j]);
+				}
+			}
 			strcpy(pol->name, str);
 			p->policy_name_line[i] = line;
 		}
@@ -1005,36 +792,36 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 
 	parse_prefixes(p, s, path, pol, i);
 
-	if (get_string(p, s, path, "all_down", &str, &line) == GOT_OK) {
-		field_name(f, sizeof(f), path, "all_down");
+	if (cfgp_string(&p->cp, s, path, "all_down", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "all_down");
 		if (strcmp(str, "isp") == 0)
 			pol->all_down_isp = true;
 		else if (strcmp(str, "keep") != 0)
-			cfg_err(p, line, f, "\"%s\" is not \"keep\" or \"isp\"", str);
+			cfgp_err(&p->cp, line, f, "\"%s\" is not \"keep\" or \"isp\"", str);
 	}
 
-	g = get_list(p, s, path, "tunnels", &l);
-	required(p, g, s, path, "tunnels");
-	if (g != GOT_OK)
+	g = cfgp_list(&p->cp, s, path, "tunnels", &l);
+	cfgp_required(&p->cp, g, s, path, "tunnels");
+	if (g != CFGP_OK)
 		return;
-	field_name(f, sizeof(f), path, "tunnels");
+	cfgp_field(f, path, "tunnels");
 	n = config_setting_length(l);
 	if (n == 0) {
-		cfg_err(p, line_of(l), f, "must not be empty");
+		cfgp_err(&p->cp, cfgp_line(l), f, "must not be empty");
 		return;
 	}
 	if (n > CONFIG_MAX_TUNNELS) {
-		cfg_err(p, line_of(l), f, "%d entries; at most %d allowed", n,
+		cfgp_err(&p->cp, cfgp_line(l), f, "%d entries; at most %d allowed", n,
 			CONFIG_MAX_TUNNELS);
 		return;
 	}
 	pol->tunnels = calloc((size_t)n, sizeof(*pol->tunnels));
 	if (!pol->tunnels) {
-		p->oom = true;
+		p->cp.oom = true;
 		return;
 	}
 	for (k = 0; k < n; k++) {
-		fieldf(f2, "%s[%d]", f, k);
+		cfgp_fieldf(f2, "%s[%d]", f, k);
 		parse_policy_tunnel(p, config_setting_get_elem(l, k), f2, pol);
 	}
 
@@ -1063,7 +850,7 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 					break;
 				}
 			}
-			cfg_err(p, e ? line_of(e) : line_of(l), f,
+			cfgp_err(&p->cp, e ? cfgp_line(e) : cfgp_line(l), f,
 				"more than %d tunnels share priority %" PRIu32
 				"; the provider installs at most %d equal-cost "
 				"paths", CONFIG_ECMP_MAX,
@@ -1107,7 +894,7 @@ check_prefixes(struct parse *p)
 	struct config *c = p->conf;
 	struct pfx_ref *v, *cover = NULL, (*clash)[2];
 	size_t n_clash = 0;
-	char f[FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	char f[CFGP_FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
 	size_t n = 0, i, j;
 
 	for (i = 0; i < c->n_policies; i++)
@@ -1116,7 +903,7 @@ check_prefixes(struct parse *p)
 		return;
 	v = calloc(n, sizeof(*v));
 	if (!v) {
-		p->oom = true;
+		p->cp.oom = true;
 		return;
 	}
 	n = 0;
@@ -1140,7 +927,7 @@ check_prefixes(struct parse *p)
 	 * order. */
 	clash = calloc(n, sizeof(*clash));
 	if (!clash) {
-		p->oom = true;
+		p->cp.oom = true;
 		free(v);
 		return;
 	}
@@ -1161,9 +948,9 @@ check_prefixes(struct parse *p)
 
 		lp = &c->policies[late->policy].prefixes[late->index];
 		ep = &c->policies[early->policy].prefixes[early->index];
-		fieldf(f, "egress[%zu].prefixes[%zu]", late->policy,
+		cfgp_fieldf(f, "egress[%zu].prefixes[%zu]", late->policy,
 		       late->index);
-		cfg_err(p, late->line, f, "%s %s %s in egress \"%s\" (line %d)",
+		cfgp_err(&p->cp, late->line, f, "%s %s %s in egress \"%s\" (line %d)",
 			ts_prefix_format(lp, b1, sizeof(b1)),
 			ts_prefix_equal(lp, ep) ? "is also listed as" :
 						  "overlaps",
@@ -1203,9 +990,9 @@ check_prefixes(struct parse *p)
 			r = &v[lo - 1];
 			if (h > r->end)
 				continue;
-			fieldf(f, "egress[%zu].prefixes[%zu]",
+			cfgp_fieldf(f, "egress[%zu].prefixes[%zu]",
 				 r->policy, r->index);
-			cfg_err(p, r->line, f, "%s contains the %s address %s "
+			cfgp_err(&p->cp, r->line, f, "%s contains the %s address %s "
 				"of tunnel \"%s\" (line %d)",
 				ts_prefix_format(&c->policies[r->policy].
 						 prefixes[r->index], b1,
@@ -1227,11 +1014,13 @@ parse_root(struct parse *p, const config_setting_t *root)
 	const char *str;
 	int line, n;
 	size_t i;
-	enum got g;
+	enum cfgp_got g;
+	const config_setting_t *tunnels;
+	bool no_tunnels;
 
-	check_keys(p, root, "", root_keys);
+	cfgp_check_keys(&p->cp, root, "", root_keys);
 
-	if (get_string(p, root, "", "log_level", &str, &line) == GOT_OK) {
+	if (cfgp_string(&p->cp, root, "", "log_level", &str, &line) == CFGP_OK) {
 		for (i = 0; i < sizeof(config_log_levels) /
 			    sizeof(config_log_levels[0]); i++)
 			if (strcmp(str, config_log_levels[i].name) == 0)
@@ -1239,28 +1028,28 @@ parse_root(struct parse *p, const config_setting_t *root)
 		if (i < sizeof(config_log_levels) / sizeof(config_log_levels[0]))
 			c->log_level = (int)config_log_levels[i].level;
 		else
-			cfg_err(p, line, "log_level", "\"%s\" is not one of "
+			cfgp_err(&p->cp, line, "log_level", "\"%s\" is not one of "
 				"err, warning, notice, info, debug", str);
 	}
-	get_bool(p, root, "", "mss_clamp", &c->mss_clamp);
-	if (get_string(p, root, "", "unauthorized", &str, &line) == GOT_OK) {
+	cfgp_bool(&p->cp, root, "", "mss_clamp", &c->mss_clamp);
+	if (cfgp_string(&p->cp, root, "", "unauthorized", &str, &line) == CFGP_OK) {
 		if (strcmp(str, "isp") == 0)
 			c->unauthorized = UNAUTH_ISP;
 		else if (strcmp(str, "drop") == 0)
 			c->unauthorized = UNAUTH_DROP;
 		else
-			cfg_err(p, line, "unauthorized", "\"%s\" is not "
+			cfgp_err(&p->cp, line, "unauthorized", "\"%s\" is not "
 				"\"isp\" or \"drop\"", str);
 	}
-	if (get_group(p, root, "", "control", &s) == GOT_OK) {
-		check_keys(p, s, "control", control_keys);
-		if (get_string(p, s, "control", "socket", &str, &line) ==
-		    GOT_OK) {
+	if (cfgp_group(&p->cp, root, "", "control", &s) == CFGP_OK) {
+		cfgp_check_keys(&p->cp, s, "control", control_keys);
+		if (cfgp_string(&p->cp, s, "control", "socket", &str, &line) ==
+		    CFGP_OK) {
 			if (str[0] != '/')
-				cfg_err(p, line, "control.socket", "\"%s\" is "
+				cfgp_err(&p->cp, line, "control.socket", "\"%s\" is "
 					"not an absolute path", str);
 			else if (strlen(str) >= sizeof(c->control_socket))
-				cfg_err(p, line, "control.socket", "longer "
+				cfgp_err(&p->cp, line, "control.socket", "longer "
 					"than %zu characters",
 					sizeof(c->control_socket) - 1);
 			else
@@ -1269,19 +1058,21 @@ parse_root(struct parse *p, const config_setting_t *root)
 	}
 
 	/* Before the tunnels: their probe settings start from these. */
-	if (get_group(p, root, "", "probe", &s) == GOT_OK)
+	if (cfgp_group(&p->cp, root, "", "probe", &s) == CFGP_OK)
 		parse_probe(p, s, "", &c->probe, false);
 
-	g = get_list(p, root, "", "tunnels", &s);
-	if (g == GOT_OK && (n = config_setting_length(s)) > 0) {
+	g = cfgp_list(&p->cp, root, "", "tunnels", &s);
+	tunnels = g == CFGP_OK ? s : NULL;
+	no_tunnels = g == CFGP_NONE || (tunnels && !config_setting_length(s));
+	if (g == CFGP_OK && (n = config_setting_length(s)) > 0) {
 		if (n > CONFIG_MAX_TUNNELS)
-			cfg_err(p, line_of(s), "tunnels", "%d tunnels; at most "
+			cfgp_err(&p->cp, cfgp_line(s), "tunnels", "%d tunnels; at most "
 				"%d allowed", n, CONFIG_MAX_TUNNELS);
 		else {
 			c->tunnels = calloc((size_t)n, sizeof(*c->tunnels));
 			p->taux = calloc((size_t)n, sizeof(*p->taux));
 			if (!c->tunnels || !p->taux) {
-				p->oom = true;
+				p->cp.oom = true;
 				return;
 			}
 			c->n_tunnels = (size_t)n;
@@ -1289,18 +1080,25 @@ parse_root(struct parse *p, const config_setting_t *root)
 				parse_tunnel(p, config_setting_get_elem(
 						     s, (unsigned int)i), i);
 			check_tunnels(p);
+			check_inner_clash(p);
+			check_uplinks(p);
 		}
 	}
 
-	g = get_list(p, root, "", "egress", &s);
-	if (g == GOT_OK && (n = config_setting_length(s)) > 0) {
+	g = cfgp_list(&p->cp, root, "", "egress", &s);
+	/* One fwmark, table and rule each of DESIRED_MAX_POLICIES. */
+	if (g == CFGP_OK &&
+	    (n = config_setting_length(s)) > DESIRED_MAX_POLICIES) {
+		cfgp_err(&p->cp, cfgp_line(s), "egress", "%d policies; at most "
+			 "%d allowed", n, DESIRED_MAX_POLICIES);
+	} else if (g == CFGP_OK && n > 0) {
 		c->policies = calloc((size_t)n, sizeof(*c->policies));
 		p->prefix_lines = calloc((size_t)n, sizeof(*p->prefix_lines));
 		p->policy_name_line = calloc((size_t)n,
 					     sizeof(*p->policy_name_line));
 		if (!c->policies || !p->prefix_lines ||
 		    !p->policy_name_line) {
-			p->oom = true;
+			p->cp.oom = true;
 			return;
 		}
 		c->n_policies = (size_t)n;
@@ -1309,6 +1107,17 @@ parse_root(struct parse *p, const config_setting_t *root)
 					     s, (unsigned int)i), i);
 	}
 	check_prefixes(p);
+
+	/* Fail closed: a file cut short, emptied or commented out must not
+	 * take every tunnel down; a config without tunnels says so. */
+	cfgp_bool(&p->cp, root, "", "allow_empty", &c->allow_empty);
+	if (config_setting_length(root) == 0)
+		cfgp_err(&p->cp, 0, NULL, "no settings (the file is empty or "
+			 "holds only comments)");
+	else if (no_tunnels && !c->allow_empty)
+		cfgp_err(&p->cp, tunnels ? cfgp_line(tunnels) : 0, "tunnels",
+			 "no tunnel; a config without tunnels is refused unless "
+			 "it says allow_empty = true;");
 }
 
 /* Report settings that came from an @include: they would escape the
@@ -1319,7 +1128,7 @@ find_include(struct parse *p, const config_setting_t *s)
 	int i, n;
 
 	if (config_setting_source_file(s)) {
-		cfg_err(p, 0, NULL, "@include is not supported (\"%s\")",
+		cfgp_err(&p->cp, 0, NULL, "@include is not supported (\"%s\")",
 			config_setting_source_file(s));
 		return true;
 	}
@@ -1330,121 +1139,6 @@ find_include(struct parse *p, const config_setting_t *s)
 		if (find_include(p, config_setting_get_elem(s, i)))
 			return true;
 	return false;
-}
-
-/*
- * libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and
- * silently wraps larger ones (4294967297 reads as 1).  Where the library
- * does that, scan_text() finds such literals and refuses them.  It also
- * refuses @include, whose file would escape the secrets check.
- */
-static bool
-libconfig_wraps_ints(void)
-{
-	config_t cf;
-	bool wraps = true;
-
-	config_init(&cf);
-	if (config_read_string(&cf, "a = 4294967297;")) {
-		const config_setting_t *s = config_lookup(&cf, "a");
-
-		wraps = !s || config_setting_get_int64(s) != 4294967297LL;
-	}
-	config_destroy(&cf);
-	return wraps;
-}
-
-static void
-scan_text(struct parse *p, const char *t, bool check_ints)
-{
-	int line = 1;
-	size_t i = 0;
-
-	while (t[i]) {
-		char c = t[i];
-
-		if (c == '\n') {
-			line++;
-			i++;
-		} else if (c == '#' || (c == '/' && t[i + 1] == '/')) {
-			while (t[i] && t[i] != '\n')
-				i++;
-		} else if (c == '/' && t[i + 1] == '*') {
-			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/');
-			     i++)
-				if (t[i] == '\n')
-					line++;
-			if (t[i])
-				i += 2;
-		} else if (c == '"') {
-			for (i++; t[i] && t[i] != '"'; i++) {
-				if (t[i] == '\\' && t[i + 1])
-					i++;
-				if (t[i] == '\n')
-					line++;
-			}
-			if (t[i])
-				i++;
-		} else if (c == '@') {
-			/* Refused before libconfig would open the file. */
-			if (strncmp(t + i, "@include", 8) == 0)
-				cfg_err(p, line, NULL, "@include is not "
-					"supported");
-			i++;
-		} else if (isalpha((unsigned char)c) || c == '*' || c == '_') {
-			while (t[i] && (isalnum((unsigned char)t[i]) ||
-					strchr("-_*", t[i]) != NULL))
-				i++;
-		} else if (!check_ints) {
-			i++;
-		} else if (isdigit((unsigned char)c) ||
-			   ((c == '-' || c == '+') &&
-			    isdigit((unsigned char)t[i + 1]))) {
-			size_t start = i;
-			bool hex = false, flt = false;
-			char num[32];
-
-			if (c == '-' || c == '+')
-				i++;
-			if (t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
-				hex = true;
-				for (i += 2; isxdigit((unsigned char)t[i]); i++)
-					;
-			} else {
-				while (isdigit((unsigned char)t[i]))
-					i++;
-				while (t[i] && (isdigit((unsigned char)t[i]) ||
-						strchr(".eE", t[i]) ||
-						((t[i] == '-' || t[i] == '+') &&
-						 strchr("eE", t[i - 1])))) {
-					flt = true;
-					i++;
-				}
-			}
-			if (flt || t[i] == 'L') {
-				if (t[i] == 'L')
-					i++;
-				continue;
-			}
-			if (i - start < sizeof(num)) {
-				long long v;
-				char *end;
-
-				memcpy(num, t + start, i - start);
-				num[i - start] = '\0';
-				errno = 0;
-				v = strtoll(num, &end, hex ? 16 : 10);
-				if (errno == 0 && v >= INT32_MIN &&
-				    v <= INT32_MAX)
-					continue;
-			}
-			cfg_err(p, line, NULL, "syntax error: integer %.*s "
-				"does not fit in 32 bits; write %.*sL",
-				(int)(i - start), t + start,
-				(int)(i - start), t + start);
-		} else
-			i++;
-	}
 }
 
 static struct config *
@@ -1468,74 +1162,53 @@ config_new(const char *path)
 	return c;
 }
 
+/* Hand the messages, in file order, to @errs (which may be NULL). */
+static void
+flush_errors(struct cfgp *cp, struct config_errors *errs)
+{
+	cfgp_flush(cp, errs ? &errs->msgs : NULL, errs ? &errs->n : NULL);
+}
+
 /*
- * The shared parser.  @mode is the file's mode for the secrets check, or
- * -1 for strings.
+ * The shared parser.  @st is the file's fstat() for the secrets check, or
+ * NULL for strings.
  */
 static struct config *
-config_parse(const char *text, size_t len, const char *name, long mode,
-	     struct config_errors *errs)
+config_parse(const char *text, size_t len, const char *name,
+	     const struct stat *st, struct config_errors *errs)
 {
-	struct parse p = { .file = name };
-	const char *nul = memchr(text, '\0', len);
+	struct parse p = { .cp = { .file = name } };
 	config_t cf;
-	bool parsed = false;
-
-	p.conf = config_new(name);
-	if (!p.conf) {
-		p.oom = true;
-		goto out;
-	}
-	if (nul) {
-		int line = 1;
-
-		for (const char *q = text; q < nul; q++)
-			line += *q == '\n';
-		cfg_err(&p, line, NULL, "syntax error: NUL byte in the file");
-		goto out;
-	}
-	scan_text(&p, text, libconfig_wraps_ints());
-	if (p.n_msgs)
-		goto out;
 
 	config_init(&cf);
-	parsed = true;
-	if (!config_read_string(&cf, text)) {
-		const char *why = config_error_text(&cf);
-
-		/* libconfig's text is often just "syntax error". */
-		if (!why || strcmp(why, "syntax error") == 0)
-			cfg_err(&p, config_error_line(&cf), NULL,
-				"syntax error");
-		else
-			cfg_err(&p, config_error_line(&cf), NULL,
-				"syntax error: %s", why);
+	p.conf = config_new(name);
+	if (!p.conf) {
+		p.cp.oom = true;
 		goto out;
 	}
+	if (!cfgp_parse(&p.cp, &cf, text, len))
+		goto out;
 	if (find_include(&p, config_root_setting(&cf)))
 		goto out;
 	parse_root(&p, config_root_setting(&cf));
 
-	if (mode >= 0 && p.secrets && (mode & 077))
-		cfg_err(&p, 0, NULL, "holds secrets (ike.psk) but is readable "
-			"by others (mode %04lo); chmod 600 it", mode & 07777);
+	if (st && p.secrets)
+		cfgp_check_secrets(&p.cp, st, "ike.psk");
 out:
-	if (parsed)
-		config_destroy(&cf);
-	if (p.taux)
-		free(p.taux);
+	config_destroy(&cf);
+	free(p.taux);
 	if (p.prefix_lines) {
 		for (size_t i = 0; i < p.conf->n_policies; i++)
 			free(p.prefix_lines[i]);
 		free(p.prefix_lines);
 	}
 	free(p.policy_name_line);
-	if (p.n_msgs || p.oom) {
+	if (cfgp_failed(&p.cp)) {
 		config_free(p.conf);
-		cfg_flush(&p, errs);
+		flush_errors(&p.cp, errs);
 		return NULL;
 	}
-	free(p.msgs);
+	flush_errors(&p.cp, NULL);
 	return p.conf;
 }
 
@@ -1543,83 +1216,31 @@ struct config *
 config_load_string(const char *text, const char *name,
 		   struct config_errors *errs)
 {
-	struct parse p = { .file = name ? name : "<string>" };
+	struct cfgp cp = { .file = name ? name : "<string>" };
 
 	if (!text) {
-		cfg_err(&p, 0, NULL, "no text");
-		cfg_flush(&p, errs);
+		cfgp_err(&cp, 0, NULL, "no text");
+		flush_errors(&cp, errs);
 		return NULL;
 	}
-	return config_parse(text, strlen(text), p.file, -1, errs);
+	return config_parse(text, strlen(text), cp.file, NULL, errs);
 }
 
 struct config *
 config_load(const char *path, struct config_errors *errs)
 {
-	struct parse p = { .file = path };
-	struct config *c = NULL;
+	struct cfgp cp = { .file = path };
+	struct config *c;
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd;
+	size_t len;
+	char *text = cfgp_read_file(&cp, path, &len, &st);
 
-	/* One descriptor for both fstat() and read(): the mode checked is
-	 * that of the file whose secrets are read. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		cfg_err(&p, 0, NULL, "cannot open: %s", strerror(errno));
-		goto out;
+	if (!text) {
+		flush_errors(&cp, errs);
+		return NULL;
 	}
-	if (fstat(fd, &st) < 0) {
-		cfg_err(&p, 0, NULL, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cfg_err(&p, 0, NULL, "not a regular file");
-		goto out;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (cap - len < 4096) {
-			char *nb;
-
-			cap = cap ? 2 * cap : 8192;
-			if (cap > CONFIG_FILE_MAX + 4096) {
-				cfg_err(&p, 0, NULL, "larger than %d bytes",
-					CONFIG_FILE_MAX);
-				goto out;
-			}
-			nb = realloc(buf, cap);
-			if (!nb) {
-				p.oom = true;
-				goto out;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			cfg_err(&p, 0, NULL, "cannot read: %s",
-				strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	c = config_parse(buf, len, path, (long)st.st_mode, errs);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (buf) {
-		explicit_bzero(buf, len);
-		free(buf);
-	}
-	if (p.n_msgs || p.oom)
-		cfg_flush(&p, errs);
+	c = config_parse(text, len, path, &st, errs);
+	cfgp_free_text(text, len);
 	return c;
 }
 
@@ -1714,7 +1335,8 @@ print_probe(FILE *out, const char *ind, const struct config_probe *pr)
 }
 
 void
-config_print(const struct config *conf, FILE *out)
+config_print(const struct config *conf, FILE *out,
+	     enum config_print_secrets secrets)
 {
 	char b[TS_PREFIX_STRLEN];
 	size_t i, j;
@@ -1731,6 +1353,7 @@ config_print(const struct config *conf, FILE *out)
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
 	print_probe(out, "", &conf->probe);
+	fprintf(out, "allow_empty = %s;\n", conf->allow_empty ? "true" : "false");
 
 	fputs("tunnels = (", out);
 	for (i = 0; i < conf->n_tunnels; i++) {
@@ -1763,8 +1386,10 @@ config_print(const struct config *conf, FILE *out)
 		print_probe(out, "\t\t", &t->probe);
 		if (t->ike.set) {
 			fputs("\t\tike = {\n", out);
-			if (t->ike.psk)
+			if (t->ike.psk && secrets == CONFIG_PRINT_SECRETS)
 				print_kv(out, "\t\t\t", "psk", t->ike.psk);
+			else if (t->ike.psk)
+				fputs("\t\t\tpsk = <redacted>;\n", out);
 			if (t->ike.local_id)
 				print_kv(out, "\t\t\t", "local_id",
 					 t->ike.local_id);

@@ -129,6 +129,7 @@ struct config {
 	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int log_level;			/* enum log_level; default info */
 	struct config_probe probe;	/* defaults for every tunnel */
+	bool allow_empty;		/* no tunnels is meant, not a mistake */
 };
 
 /*
@@ -145,9 +146,19 @@ struct config *config_load_string(const char *text, const char *name,
 	__attribute__((warn_unused_result));
 void config_free(struct config *conf);
 
+/* What config_print() writes of a secret (ike.psk). */
+enum config_print_secrets {
+	CONFIG_PRINT_REDACTED,	/* <redacted>, which does not parse: what
+				 * an operator sees (tunsteerd -nv) */
+	CONFIG_PRINT_SECRETS,	/* the secret itself (tests, fuzzing) */
+};
+
 /* Print @conf normalised (every default made explicit), in the file
- * syntax; config_load_string() of the output gives an equal config. */
-void config_print(const struct config *conf, FILE *out);
+ * syntax.  With CONFIG_PRINT_SECRETS, config_load_string() of the output
+ * gives an equal config; redacted, the output is refused at the first
+ * secret. */
+void config_print(const struct config *conf, FILE *out,
+		  enum config_print_secrets secrets);
 
 /* Index of the tunnel called @name, or -1. */
 int config_tunnel_index(const struct config *conf, const char *name);

@@ -27,8 +27,8 @@ struct engine {
 	void *nft_retry_arg;
 	engine_health_fn health_fn;
 	void *health_arg;
-	engine_config_fn config_fn;
-	void *config_arg;
+	struct engine_stage stage;
+	void *stage_arg;
 	engine_checks_fn checks_fn;
 	void *checks_arg;
 };
@@ -50,10 +50,10 @@ engine_nft_failures(const struct engine *e)
 }
 
 void
-engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg)
+engine_set_stage(struct engine *e, const struct engine_stage *st, void *arg)
 {
-	e->config_fn = fn;
-	e->config_arg = arg;
+	e->stage = *st;
+	e->stage_arg = arg;
 }
 
 void
@@ -200,8 +200,12 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	enum health_state *health;
 	int err;
 
-	/* 2. Prepare: may fail, allocates, touches nothing here. */
-	if (e->config_fn && (err = e->config_fn(e->config_arg, conf)) < 0) {
+	/* 2. Prepare: may fail, allocates, touches nothing here; the
+	 * prober's and the passive watch's new sets are only staged. */
+	if (e->stage.prepare &&
+	    (err = e->stage.prepare(e->stage_arg, conf)) < 0) {
+		if (e->stage.abort)
+			e->stage.abort(e->stage_arg);
 		errno = -err;
 		log_warn("config", "%s: refused", conf->path);
 		if (errs)
@@ -214,6 +218,8 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	err = desired_build(conf, health, &ks, &ns);
 	free(health);
 	if (err < 0) {
+		if (e->stage.abort)
+			e->stage.abort(e->stage_arg);
 		errno = -err;
 		log_warn("config", "%s: cannot build kernel state", conf->path);
 		if (errs)
@@ -223,7 +229,10 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 		e->failed_loads++;
 		return err;
 	}
-	/* 3. Apply: swap in, then converge; kernel errors are retried. */
+	/* 3. Apply: commit the staged sets, swap in, then converge; kernel
+	 * errors are retried. */
+	if (e->stage.commit)
+		e->stage.commit(e->stage_arg);
 	kernel_state_free(&e->want);
 	nft_state_free(&e->nft_want);
 	config_free(e->conf);

@@ -57,8 +57,6 @@ typedef const struct passive_stats *(*engine_checks_fn)(void *arg,
 							const char *name);
 void engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg);
 
-/* Called with every config about to be used, before anything changes; a
- * negative return refuses it (the old one keeps running). */
 /*
  * Called when applying our nft table failed (the engine keeps what it
  * wanted): the daemon arms a retry, backing off by engine_nft_failures()
@@ -69,8 +67,23 @@ typedef void (*engine_retry_fn)(void *arg);
 void engine_set_nft_retry_hook(struct engine *e, engine_retry_fn fn, void *arg);
 unsigned int engine_nft_failures(const struct engine *e);
 
-typedef int (*engine_config_fn)(void *arg, const struct config *conf);
-void engine_set_config_hook(struct engine *e, engine_config_fn fn, void *arg);
+/*
+ * Those that follow the running config (the prober, the passive watch),
+ * in stages.  prepare is called with every config about to be used,
+ * before anything changes; it allocates and may fail, and a negative
+ * return refuses the config (the old one keeps running).  commit is
+ * called once every step that can fail has passed (desired_build), and
+ * cannot fail; abort whenever prepare was called and commit will not be
+ * (also after a failed prepare, to free what it got done).
+ */
+struct engine_stage {
+	int (*prepare)(void *arg, const struct config *conf);
+	void (*commit)(void *arg);
+	void (*abort)(void *arg);
+};
+/* @st is copied. */
+void engine_set_stage(struct engine *e, const struct engine_stage *st,
+		      void *arg);
 
 /* A tunnel's health changed: recompute egress and apply the difference. */
 int engine_health_changed(struct engine *e);

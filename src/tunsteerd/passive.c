@@ -49,6 +49,11 @@ struct passive {
 	size_t n;
 	struct ifmap_slot *map;
 	size_t map_size, map_used;	/* size: a power of two */
+	/* Prepared by passive_prepare(), not yet committed. */
+	struct watched *staged;
+	size_t n_staged;
+	struct ifmap_slot *staged_map;
+	size_t staged_map_size;
 };
 
 static uint64_t
@@ -237,13 +242,14 @@ passive_destroy(struct passive *p)
 		event_free(p->rx);
 	if (p->fd >= 0)
 		close(p->fd);
+	passive_abort(p);
 	free(p->t);
 	free(p->map);
 	free(p);
 }
 
 int
-passive_configure(struct passive *p, const struct config *conf)
+passive_prepare(struct passive *p, const struct config *conf)
 {
 	size_t n = conf->n_tunnels, size = 16;
 	struct watched *t;
@@ -259,6 +265,7 @@ passive_configure(struct passive *p, const struct config *conf)
 		free(map);
 		return -ENOMEM;
 	}
+	passive_abort(p);
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *ct = &conf->tunnels[i];
 		int old = tunnel_by_name(p, ct->name);
@@ -281,14 +288,38 @@ passive_configure(struct passive *p, const struct config *conf)
 				t[i].since_ns = p->t[old].since_ns;
 		}
 	}
+	p->staged = t;
+	p->n_staged = n;
+	p->staged_map = map;
+	p->staged_map_size = size;
+	return 0;
+}
+
+void
+passive_commit(struct passive *p)
+{
+	if (p->staged == NULL)
+		return;
 	free(p->t);
 	free(p->map);
-	p->t = t;
-	p->n = n;
-	p->map = map;
-	p->map_size = size;
+	p->t = p->staged;
+	p->n = p->n_staged;
+	p->map = p->staged_map;
+	p->map_size = p->staged_map_size;
 	p->map_used = 0;
-	return 0;
+	p->staged = NULL;
+	p->staged_map = NULL;
+	p->n_staged = p->staged_map_size = 0;
+}
+
+void
+passive_abort(struct passive *p)
+{
+	free(p->staged);
+	free(p->staged_map);
+	p->staged = NULL;
+	p->staged_map = NULL;
+	p->n_staged = p->staged_map_size = 0;
 }
 
 const struct passive_stats *

@@ -41,14 +41,19 @@ struct passive *passive_create(struct event_base *base, int *err);
 void passive_destroy(struct passive *p);
 
 /*
- * Watch the tunnels of @conf from now on.  A tunnel that keeps its name
- * keeps its counters and the time of its last check; a new one, or one
- * whose watch is turned on, is given passive_timeout_ms from now before
- * its checks count as missing.  Returns 0 or -ENOMEM (then the old set
- * is kept).
+ * Watch the tunnels of @conf from now on, in stages (a reload may still
+ * be refused after this step): prepare builds the new watch beside the
+ * running one, which nothing else sees, and may fail with -ENOMEM;
+ * commit swaps it in and cannot fail; abort frees it.  One prepared
+ * watch at a time: preparing again drops the last.  A tunnel that keeps
+ * its name keeps its counters and the time of its last check; a new one,
+ * or one whose watch is turned on, is given passive_timeout_ms from
+ * prepare before its checks count as missing.
  */
-int passive_configure(struct passive *p, const struct config *conf)
+int passive_prepare(struct passive *p, const struct config *conf)
 	__attribute__((warn_unused_result));
+void passive_commit(struct passive *p);
+void passive_abort(struct passive *p);
 
 /* Counters of the tunnel called @name, or NULL. */
 const struct passive_stats *passive_stats_of(const struct passive *p,

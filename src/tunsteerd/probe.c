@@ -45,6 +45,8 @@ struct probe_engine {
 	uint16_t ident;
 	struct probed *t;
 	size_t n;
+	struct probed *staged;		/* prepared, not yet committed */
+	size_t n_staged;
 	probe_checks_fn checks_fn;
 	void *checks_arg;
 	/* Our own lateness: probes whose deadline passed while the loop was
@@ -383,6 +385,7 @@ probe_engine_destroy(struct probe_engine *pe)
 {
 	if (pe == NULL)
 		return;
+	probe_engine_abort(pe);
 	free_tunnels(pe->t, pe->n);
 	if (pe->rx)
 		event_free(pe->rx);
@@ -408,13 +411,14 @@ set_rcvbuf(struct probe_engine *pe)
 }
 
 int
-probe_engine_configure(struct probe_engine *pe, const struct config *conf)
+probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 {
 	size_t n = conf->n_tunnels;
 	struct probed *t = calloc(n ? n : 1, sizeof(*t));
 
 	if (t == NULL)
 		return -ENOMEM;
+	probe_engine_abort(pe);
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *ct = &conf->tunnels[i];
 		uint64_t ph = probe_phase_us(i, n, ct->probe.interval_ms);
@@ -438,6 +442,9 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 				t[i].h.cfg = ct->probe;
 				t[i].next_seq = pe->t[j].next_seq;
 			}
+		/* Armed now, so that commit cannot fail: the loop does not
+		 * run between prepare and commit or abort (engine_use()),
+		 * and abort frees them. */
 		t[i].timer = event_new(pe->base, -1, EV_PERSIST, tick_cb, &t[i]);
 		t[i].expiry = evtimer_new(pe->base, expiry_cb, &t[i]);
 		if (t[i].timer == NULL || t[i].expiry == NULL ||
@@ -446,11 +453,42 @@ probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 			return -ENOMEM;
 		}
 	}
-	free_tunnels(pe->t, pe->n);
-	pe->t = t;
-	pe->n = n;
-	set_rcvbuf(pe);
+	pe->staged = t;
+	pe->n_staged = n;
 	return 0;
+}
+
+void
+probe_engine_commit(struct probe_engine *pe)
+{
+	if (pe->staged == NULL)
+		return;
+	free_tunnels(pe->t, pe->n);
+	pe->t = pe->staged;
+	pe->n = pe->n_staged;
+	pe->staged = NULL;
+	pe->n_staged = 0;
+	set_rcvbuf(pe);
+}
+
+void
+probe_engine_abort(struct probe_engine *pe)
+{
+	if (pe->staged == NULL)
+		return;
+	free_tunnels(pe->staged, pe->n_staged);
+	pe->staged = NULL;
+	pe->n_staged = 0;
+}
+
+int
+probe_engine_configure(struct probe_engine *pe, const struct config *conf)
+{
+	int err = probe_engine_prepare(pe, conf);
+
+	if (err == 0)
+		probe_engine_commit(pe);
+	return err;
 }
 
 void
@@ -476,6 +514,11 @@ probe_health(const struct probe_engine *pe, size_t i)
 const struct health *
 probe_health_of(const struct probe_engine *pe, const char *name)
 {
+	/* While a set is prepared, the desired state is being built for
+	 * it: a tunnel's health is the one it will have once committed. */
+	for (size_t i = 0; pe && i < pe->n_staged; i++)
+		if (strcmp(pe->staged[i].name, name) == 0)
+			return &pe->staged[i].h;
 	for (size_t i = 0; pe && i < pe->n; i++)
 		if (strcmp(pe->t[i].name, name) == 0)
 			return &pe->t[i].h;

@@ -26,10 +26,21 @@ struct probe_engine *probe_engine_create(struct event_base *base,
 void probe_engine_destroy(struct probe_engine *pe);
 
 /*
- * Probe the tunnels of @conf from now on.  A tunnel that keeps its name
- * and probe target keeps its health and history; new ones start in init.
- * Returns 0 or -ENOMEM (then the old set keeps running).
+ * Probe the tunnels of @conf from now on, in stages (a reload may still
+ * be refused after this step): prepare builds the new set beside the
+ * running one (which keeps probing) and may fail with -ENOMEM; commit
+ * swaps it in and cannot fail; abort frees it.  A tunnel that keeps its
+ * name and probe target keeps its health and history; new ones start in
+ * init.  One prepared set at a time: preparing again drops the last.
+ * While a set is prepared, probe_health_of() answers from it (the set
+ * the desired state is being built for); nothing else sees it.
+ * configure() is prepare and commit at once, for a caller with nothing
+ * else that may fail (tests/integration/check_probe).
  */
+int probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
+	__attribute__((warn_unused_result));
+void probe_engine_commit(struct probe_engine *pe);
+void probe_engine_abort(struct probe_engine *pe);
 int probe_engine_configure(struct probe_engine *pe, const struct config *conf)
 	__attribute__((warn_unused_result));
 

@@ -219,15 +219,34 @@ checks_by_name_cb(void *arg, const char *name)
 	return passive_stats_of(d->passive, name);
 }
 
-/* Every config the engine is about to use is probed and its provider
- * checks watched from then on. */
+/* Every config the engine uses is probed and its provider checks
+ * watched from then on: staged by prepare, swapped in by commit only
+ * once the engine has built its kernel state. */
 static int
-config_cb(void *arg, const struct config *conf)
+config_prepare_cb(void *arg, const struct config *conf)
 {
 	struct daemon *d = arg;
-	int err = passive_configure(d->passive, conf);
+	int err = passive_prepare(d->passive, conf);
 
-	return err < 0 ? err : probe_engine_configure(d->probes, conf);
+	return err < 0 ? err : probe_engine_prepare(d->probes, conf);
+}
+
+static void
+config_commit_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	passive_commit(d->passive);
+	probe_engine_commit(d->probes);
+}
+
+static void
+config_abort_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	passive_abort(d->passive);
+	probe_engine_abort(d->probes);
 }
 
 /* Load @path or print every error (file:line: field: message) on stderr. */
@@ -243,6 +262,13 @@ load_config(const char *path)
 		config_errors_free(&errs);
 	}
 	return conf;
+}
+
+/* -nv: the normalised config, every secret shown as <redacted>. */
+static void
+print_redacted(const struct config *conf, FILE *out)
+{
+	config_print(conf, out, CONFIG_PRINT_REDACTED);
 }
 
 static struct event *
@@ -303,7 +329,7 @@ main(int argc, char **argv)
 
 	if (o.check_only)
 		return daemon_check_config(o.conf, o.verbose, load_config(o.conf),
-					   config_print, config_free);
+					   print_redacted, config_free);
 
 	struct daemon d = { .conf_path = o.conf };
 	struct daemon_signals *sigs;
@@ -352,7 +378,8 @@ main(int argc, char **argv)
 	probe_engine_set_checks_source(d.probes, checks_missing_cb, &d);
 	engine_set_checks_source(d.engine, checks_by_name_cb, &d);
 	engine_set_health_source(d.engine, health_by_name_cb, &d);
-	engine_set_config_hook(d.engine, config_cb, &d);
+	engine_set_stage(d.engine, &(struct engine_stage){
+		config_prepare_cb, config_commit_cb, config_abort_cb }, &d);
 	if (engine_use(d.engine, conf, NULL) < 0)
 		fatalx("main", "cannot use %s", o.conf);
 

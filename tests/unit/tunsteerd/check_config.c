@@ -133,6 +133,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	ck_assert_int_eq(a->mss_clamp, b->mss_clamp);
 	ck_assert_int_eq(a->unauthorized, b->unauthorized);
 	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_int_eq(a->allow_empty, b->allow_empty);
 	ck_assert_str_eq(a->control_socket, b->control_socket);
 	assert_probe_equal(&a->probe, &b->probe);
 	ck_assert_uint_eq(a->n_tunnels, b->n_tunnels);
@@ -193,7 +194,7 @@ assert_round_trip(const struct config *c)
 	FILE *out = open_memstream(&text, &len);
 
 	ck_assert_ptr_nonnull(out);
-	config_print(c, out);
+	config_print(c, out, CONFIG_PRINT_SECRETS);
 	ck_assert_int_eq(fclose(out), 0);
 	again = config_load_string(text, "printed", &errs);
 	ck_assert_msg(again != NULL, "printed config rejected:%s\n%s",
@@ -406,7 +407,8 @@ START_TEST(test_log_level_accepts_warning_and_warn)
 		char text[64];
 		struct config *c;
 
-		snprintf(text, sizeof(text), "log_level = \"%s\";", names[i]);
+		snprintf(text, sizeof(text), "log_level = \"%s\"; "
+			 "allow_empty = true;", names[i]);
 		c = config_load_string(text, "t", &errs);
 		ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
 		ck_assert_int_eq(c->log_level, LOG_LVL_WARN);
@@ -416,16 +418,84 @@ START_TEST(test_log_level_accepts_warning_and_warn)
 }
 END_TEST
 
-START_TEST(test_empty_file_is_a_valid_config_of_defaults)
+/* A config without tunnels is a valid config of defaults only when it
+ * says so: a reload of it would take every tunnel down. */
+START_TEST(test_config_without_tunnels_needs_allow_empty)
 {
 	struct config_errors errs = { 0 };
-	struct config *c = config_load_string("", "empty", &errs);
+	struct config *c = config_load_string("allow_empty = true;\n", "none",
+					      &errs);
 
-	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
 	ck_assert_uint_eq(c->n_tunnels, 0);
 	ck_assert_uint_eq(c->n_policies, 0);
+	ck_assert(c->allow_empty);
 	assert_round_trip(c);
 	config_free(c);
+
+	ck_assert_ptr_null(config_load_string("log_level = \"info\";\n",
+					      "none", &errs));
+	ck_assert_ptr_null(config_load_string("allow_empty = false;\n"
+					      "tunnels = ( );\n", "none2",
+					      &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0], "none: tunnels: no tunnel; a config "
+			 "without tunnels is refused unless it says "
+			 "allow_empty = true;");
+	ck_assert_str_eq(errs.msgs[1], "none2:2: tunnels: no tunnel; a config "
+			 "without tunnels is refused unless it says "
+			 "allow_empty = true;");
+	config_errors_free(&errs);
+}
+END_TEST
+
+/* Fail closed: what an emptied, commented-out or truncated file looks
+ * like is refused, not read as "no tunnels". */
+START_TEST(test_empty_and_comment_only_files_are_refused)
+{
+	static const char *const texts[] = {
+		"", "\n\n", "# nothing\n// else\n", "/* all\n gone */\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct config_errors errs = { 0 };
+
+		ck_assert_ptr_null(config_load_string(texts[i], "e", &errs));
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_str_eq(errs.msgs[0], "e: no settings (the file is "
+				 "empty or holds only comments)");
+		config_errors_free(&errs);
+	}
+}
+END_TEST
+
+/* libconfig reads the rest of a file after an unclosed block comment
+ * as comment: a file cut inside one would load what came before. */
+START_TEST(test_unterminated_block_comment_is_refused_at_its_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = slurp(FIXTURES "minimal.conf");
+	char *cut;
+	int line = 1;
+
+	/* The minimal config, then a comment the file was cut in. */
+	cut = malloc(strlen(text) + 64);
+	ck_assert_ptr_nonnull(cut);
+	for (const char *q = text; *q; q++)
+		line += *q == '\n';
+	sprintf(cut, "%s/* the rest\n of this was lost", text);
+	ck_assert_ptr_null(config_load_string(cut, "cut", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "cut:%d: syntax error: comment "
+			 "\"/*\" opened here is never closed", line);
+		ck_assert_str_eq(errs.msgs[0], want);
+	}
+	config_errors_free(&errs);
+	free(cut);
+	free(text);
 }
 END_TEST
 
@@ -528,6 +598,10 @@ BAD(test_passive_target_with_a_length_is_rejected,
 BAD(test_duplicate_policy_name_is_rejected, "bad_duplicate_policy_name.conf",
     "bad_duplicate_policy_name.conf:20: egress[1].name: \"office\" is "
     "already defined at line 13")
+BAD(test_policy_names_equal_as_nft_sets_are_rejected,
+    "bad_policy_nft_name.conf",
+    "bad_policy_nft_name.conf:20: egress[1].name: \"a-b\" becomes nft set "
+    "auth_a_b, as \"a.b\" at line 13 does")
 BAD(test_policy_name_of_32_characters_is_rejected,
     "bad_policy_name_long.conf",
     "bad_policy_name_long.conf:13: egress[0].name: "
@@ -591,6 +665,27 @@ BAD(test_tunnel_remote_inside_authorized_prefix_is_rejected,
     "contains the remote address 192.0.2.1 of tunnel \"cf1\" (line 7)")
 BAD(test_include_is_refused, "bad_include.conf",
     "bad_include.conf:2: @include is not supported")
+
+/* A rejected value is echoed escaped, as config_print() writes strings:
+ * control bytes, DEL and every byte past ASCII (so no invalid UTF-8)
+ * as \xHH, a backslash doubled.  Nothing raw reaches a terminal or log. */
+START_TEST(test_rejected_values_are_echoed_escaped)
+{
+	/* libconfig's own escapes make the bytes: ESC [ 2 J, a newline,
+	 * 0xff (never UTF-8), a backslash; then a raw 0xfe byte. */
+	static const char text[] =
+		"log_level = \"x\\x1b[2J\\n\\xff\\\\y\xfe\";\n"
+		"allow_empty = true;\n";
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load_string(text, "esc", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "esc:1: log_level: \"x\\x1b[2J\\x0a"
+			 "\\xff\\\\y\\xfe\" is not one of err, warning, "
+			 "notice, info, debug");
+	config_errors_free(&errs);
+}
+END_TEST
 
 START_TEST(test_unknown_settings_are_all_reported_in_file_order)
 {
@@ -679,6 +774,124 @@ START_TEST(test_more_than_64_tunnels_sharing_a_priority_are_rejected)
 }
 END_TEST
 
+/* Outer and inner addresses must not meet: @text's one error. */
+static void
+expect_one(const char *text, const char *want)
+{
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load_string(text, "in", &errs));
+	ck_assert_msg(errs.n == 1 && strcmp(errs.msgs[0], want) == 0,
+		      "want \"%s\", got:%s", want, errors_text(&errs));
+	config_errors_free(&errs);
+}
+
+#define TUN(name, local, remote, addr)					\
+	"{ name = \"" name "\"; type = \"gre\"; local = \"" local "\"; "	\
+	"remote = \"" remote "\"; address = \"" addr "\"; }"
+
+START_TEST(test_remote_inside_an_inner_prefix_is_refused)
+{
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "198.19.0.0",
+					"198.19.0.1/31") "\n);\n",
+		   "in:2: tunnels[0].remote: 198.19.0.0 is inside this "
+		   "tunnel's inner prefix 198.19.0.1/31");
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "192.0.2.1",
+					"198.19.0.1/31") ",\n"
+		   TUN("cf2", "198.51.100.2", "198.19.0.1", "198.19.0.3/31")
+		   "\n);\n",
+		   "in:3: tunnels[1].remote: 198.19.0.1 is inside tunnel "
+		   "\"cf1\"'s (line 2) inner prefix 198.19.0.1/31");
+}
+END_TEST
+
+START_TEST(test_local_equal_to_an_inner_address_is_refused)
+{
+	expect_one("tunnels = (\n" TUN("cf1", "198.19.0.1", "192.0.2.1",
+					"198.19.0.1/31") "\n);\n",
+		   "in:2: tunnels[0].local: 198.19.0.1 is this tunnel's "
+		   "inner address");
+	expect_one("tunnels = (\n" TUN("cf1", "198.51.100.2", "192.0.2.1",
+					"198.19.0.1/31") ",\n"
+		   TUN("cf2", "198.19.0.0", "192.0.2.1", "198.19.0.3/31")
+		   "\n);\n",
+		   "in:3: tunnels[1].local: 198.19.0.0 is tunnel \"cf1\"'s "
+		   "(line 2) inner peer address");
+}
+END_TEST
+
+/* --- limits of the kernel state ---------------------------------------- */
+
+/* @n GRE tunnels, one a line from line 2, each pinned by an underlay to
+ * its own local address 10.1.x.y; then @n_pol policies, one a line, all
+ * through t0.  The text is the caller's to free. */
+static char *
+many(size_t n, size_t n_pol)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs("tunnels = (\n", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "{ name = \"t%zu\"; type = \"gre\"; local = "
+			"\"10.1.%zu.%zu\"; remote = \"192.0.2.1\"; address = "
+			"\"198.19.%zu.%zu/31\"; underlay = { interface = "
+			"\"eth0\"; }; }%s\n", i, i / 200, i % 200 + 1,
+			2 * i / 256, 2 * i % 256 + 1, i + 1 < n ? "," : "");
+	fputs(");\negress = (\n", f);
+	for (size_t i = 0; i < n_pol; i++)
+		fprintf(f, "{ name = \"p%zu\"; prefixes = [ \"100.%zu.%zu.0/24\" "
+			"]; tunnels = ( { tunnel = \"t0\"; priority = 1; } ); }"
+			"%s\n", i, 64 + i / 256, i % 256, i + 1 < n_pol ? "," : "");
+	fputs(");\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* The underlay pins have tables for 100 uplinks: the 101st is refused
+ * at validation, at its line, not when the kernel state is built. */
+START_TEST(test_more_than_100_uplinks_are_refused_with_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = many(100, 1);
+	struct config *c = config_load_string(text, "gen", &errs);
+
+	ck_assert_msg(c != NULL, "100 uplinks rejected:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+	text = many(101, 1);
+	ck_assert_ptr_null(config_load_string(text, "gen", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "gen:102: tunnels[100].local: 10.1.0.101 "
+			 "is uplink 101 (a distinct local address of a tunnel "
+			 "with an underlay); at most 100 allowed");
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+/* One fwmark, table and rule each for 800 policies. */
+START_TEST(test_more_than_800_policies_are_refused_with_line)
+{
+	struct config_errors errs = { 0 };
+	char *text = many(1, 800);
+	struct config *c = config_load_string(text, "gen", &errs);
+
+	ck_assert_msg(c != NULL, "800 policies rejected:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+	text = many(1, 801);
+	ck_assert_ptr_null(config_load_string(text, "gen", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "gen:4: egress: 801 policies; at most "
+			 "800 allowed");
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
 /* --- secrets and files ------------------------------------------------- */
 
 START_TEST(test_psk_file_readable_by_others_is_refused)
@@ -702,6 +915,37 @@ START_TEST(test_psk_file_readable_by_others_is_refused)
 		unlink(path);
 		free(path);
 	}
+	free(text);
+}
+END_TEST
+
+/* Owned by someone else, the file could be rewritten under us by them:
+ * refused even at mode 0600. */
+START_TEST(test_psk_file_owned_by_another_user_is_refused)
+{
+	char *text = slurp(FIXTURES "ipsec.conf");
+	char *path = temp_conf(text, strlen(text), 0600);
+	struct config_errors errs = { 0 };
+	char want[256];
+	const uid_t other = geteuid() == 4242 ? 4243 : 4242;
+
+	if (chown(path, other, (gid_t)-1) != 0) {
+		/* Not root: the rule cannot be set up here. */
+		unlink(path);
+		free(path);
+		free(text);
+		return;
+	}
+	ck_assert_ptr_null(config_load(path, &errs));
+	snprintf(want, sizeof(want), "%s: holds secrets (ike.psk) but is "
+		 "owned by uid %u, not root or uid %u; chown it", path,
+		 (unsigned)other, (unsigned)geteuid());
+	ck_assert_msg(has_msg(&errs, want), "no \"%s\" among:%s", want,
+		      errors_text(&errs));
+	ck_assert_uint_eq(errs.n, 1);
+	config_errors_free(&errs);
+	unlink(path);
+	free(path);
 	free(text);
 }
 END_TEST
@@ -750,6 +994,27 @@ START_TEST(test_missing_file_and_directory_are_errors_not_crashes)
 	config_errors_free(&errs);
 	/* A NULL error list is allowed: the messages are dropped. */
 	ck_assert_ptr_null(config_load("/nonexistent/x.conf", NULL));
+}
+END_TEST
+
+/* A FIFO at the config path must not block -n, start or reload (opening
+ * one for reading waits for a writer); nor may a device. */
+START_TEST(test_fifo_or_device_at_the_path_is_refused_without_blocking)
+{
+	char dir[] = "/tmp/check_config.XXXXXX", fifo[64];
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_ptr_null(config_load(fifo, &errs));
+	ck_assert_ptr_null(config_load("/dev/null", &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0] + strlen(dir), "/fifo: not a regular file");
+	ck_assert_str_eq(errs.msgs[1], "/dev/null: not a regular file");
+	config_errors_free(&errs);
+	unlink(fifo);
+	rmdir(dir);
 }
 END_TEST
 
@@ -817,7 +1082,9 @@ config_suite(void)
 		       test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360);
 	tcase_add_test(good, test_peer_defaults_to_the_other_host_of_a_30);
 	tcase_add_test(good, test_log_level_accepts_warning_and_warn);
-	tcase_add_test(good, test_empty_file_is_a_valid_config_of_defaults);
+	tcase_add_test(good, test_config_without_tunnels_needs_allow_empty);
+	tcase_add_test(bad, test_empty_and_comment_only_files_are_refused);
+	tcase_add_test(bad, test_unterminated_block_comment_is_refused_at_its_line);
 	tcase_add_test(good, test_print_round_trips_to_an_equal_config);
 	suite_add_tcase(s, good);
 
@@ -847,6 +1114,7 @@ config_suite(void)
 	tcase_add_test(bad, test_passive_target_outside_a_tunnel_is_rejected);
 	tcase_add_test(bad, test_passive_target_with_a_length_is_rejected);
 	tcase_add_test(bad, test_duplicate_policy_name_is_rejected);
+	tcase_add_test(bad, test_policy_names_equal_as_nft_sets_are_rejected);
 	tcase_add_test(bad, test_policy_name_of_32_characters_is_rejected);
 	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);
 	tcase_add_test(bad,
@@ -871,6 +1139,11 @@ config_suite(void)
 		       test_tunnel_remote_inside_authorized_prefix_is_rejected);
 	tcase_add_test(bad, test_include_is_refused);
 	tcase_add_test(bad, test_unknown_settings_are_all_reported_in_file_order);
+	tcase_add_test(bad, test_rejected_values_are_echoed_escaped);
+	tcase_add_test(bad, test_more_than_100_uplinks_are_refused_with_line);
+	tcase_add_test(bad, test_remote_inside_an_inner_prefix_is_refused);
+	tcase_add_test(bad, test_local_equal_to_an_inner_address_is_refused);
+	tcase_add_test(bad, test_more_than_800_policies_are_refused_with_line);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
 	tcase_add_test(bad,
@@ -879,10 +1152,13 @@ config_suite(void)
 
 	tcase_add_test(files, test_psk_file_readable_by_others_is_refused);
 	tcase_add_test(files, test_psk_file_with_mode_0600_is_accepted);
+	tcase_add_test(files, test_psk_file_owned_by_another_user_is_refused);
 	tcase_add_test(files, test_file_without_secrets_may_be_world_readable);
 	tcase_add_test(files,
 		       test_missing_file_and_directory_are_errors_not_crashes);
 	tcase_add_test(files, test_nul_byte_in_file_is_a_syntax_error);
+	tcase_add_test(files,
+		       test_fifo_or_device_at_the_path_is_refused_without_blocking);
 	suite_add_tcase(s, files);
 
 	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);

@@ -2,11 +2,15 @@
 /*
  * The engine against the fake kernel: what a health change does to egress
  * (one group replacement per policy) and to conntrack (only a failed
- * tunnel's entries go, never a survivor's, never on a failback).
+ * tunnel's entries go, never a survivor's, never on a failback), and
+ * that a reload refused late leaves the prober and the passive watch as
+ * they were.
  */
 #include "autoconfig.h"
 
 #include <check.h>
+#include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,8 @@
 #include "tunsteerd/desired.h"
 #include "tunsteerd/engine.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/passive.h"
+#include "tunsteerd/probe.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "testlib.h"
@@ -243,6 +249,144 @@ START_TEST(test_all_down_keeps_the_best_and_their_connections)
 }
 END_TEST
 
+/* --- staging --------------------------------------------------------- */
+
+/* The prober and the passive watch, wired to the engine as tunsteerd.c
+ * wires them. */
+struct followers {
+	struct probe_engine *pe;
+	struct passive *pw;
+};
+
+static int
+stage_prepare_cb(void *arg, const struct config *conf)
+{
+	struct followers *f = arg;
+	int err = passive_prepare(f->pw, conf);
+
+	return err < 0 ? err : probe_engine_prepare(f->pe, conf);
+}
+
+static void
+stage_commit_cb(void *arg)
+{
+	struct followers *f = arg;
+
+	passive_commit(f->pw);
+	probe_engine_commit(f->pe);
+}
+
+static void
+stage_abort_cb(void *arg)
+{
+	struct followers *f = arg;
+
+	passive_abort(f->pw);
+	probe_engine_abort(f->pe);
+}
+
+static void
+health_moved_cb(void *arg, size_t i, enum health_state old)
+{
+	(void)arg;
+	(void)i;
+	(void)old;
+}
+
+/* Tunnels cf1 and nt4 (new), two policies whose names validation takes;
+ * the test renames the second after validation. */
+static const char reload_text[] =
+	"tunnels = (\n"
+	"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+	"  { name = \"nt4\"; type = \"gre\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.9\"; address = \"198.19.0.9/31\"; }\n"
+	");\n"
+	"egress = ( { name = \"a.b\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+	"  tunnels = ( { tunnel = \"cf1\"; priority = 100; } ); },\n"
+	"  { name = \"ab2\"; prefixes = [ \"203.0.113.128/25\" ];\n"
+	"  tunnels = ( { tunnel = \"nt4\"; priority = 100; } ); } );\n";
+
+/*
+ * A reload that desired_build() refuses (two policies whose nft sets
+ * would both be auth_a_b) must leave the prober's and the passive
+ * watch's tunnel sets exactly as they were: same records, same order,
+ * nothing of the refused config.  The collision is made after
+ * validation, which refuses it by itself.
+ */
+START_TEST(test_reload_refused_late_leaves_probe_and_passive_sets)
+{
+	struct followers f = { 0 };
+	struct event_base *base = event_base_new();
+	const struct health *before[4];
+	const struct passive_stats *seen[3];
+	static const char *const names[] = { "cf1", "cf2", "cf3" };
+	struct config_errors errs = { 0 };
+	struct config *conf;
+	FILE *out;
+	char *why = NULL;
+	size_t why_len = 0;
+	int err;
+
+	ck_assert_ptr_nonnull(base);
+	f.pe = probe_engine_create(base, health_moved_cb, NULL, &err);
+	f.pw = f.pe ? passive_create(base, &err) : NULL;
+	if (f.pw == NULL) {
+		/* No raw or packet socket without CAP_NET_RAW. */
+		ck_assert_int_eq(err, -EPERM);
+		probe_engine_destroy(f.pe);
+		event_base_free(base);
+		return;
+	}
+	engine_set_stage(e, &(struct engine_stage){ stage_prepare_cb,
+		stage_commit_cb, stage_abort_cb }, &f);
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	for (size_t i = 0; i < 4; i++)
+		before[i] = probe_health(f.pe, i);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_ptr_nonnull(before[i]);
+		ck_assert_ptr_eq(probe_health_of(f.pe, names[i]), before[i]);
+		seen[i] = passive_stats_of(f.pw, names[i]);
+		ck_assert_ptr_nonnull(seen[i]);
+	}
+	ck_assert_ptr_null(before[3]);
+
+	conf = config_load_string(reload_text, "reload", &errs);
+	ck_assert_ptr_nonnull(conf);
+	strcpy(conf->policies[1].name, "a-b");
+	ck_assert_ptr_nonnull(out = open_memstream(&why, &why_len));
+	ck_assert_int_lt(engine_use(e, conf, out), 0);
+	fclose(out);
+	ck_assert_msg(strstr(why, "cannot build kernel state") != NULL, "%s", why);
+	free(why);
+
+	ck_assert_str_eq(engine_config(e)->path, path);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_ptr_eq(probe_health(f.pe, i), before[i]);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_ptr_eq(probe_health_of(f.pe, names[i]), before[i]);
+		ck_assert_ptr_eq(passive_stats_of(f.pw, names[i]), seen[i]);
+	}
+	ck_assert_ptr_null(probe_health_of(f.pe, "nt4"));
+	ck_assert_ptr_null(passive_stats_of(f.pw, "nt4"));
+
+	/* The same config without the collision goes through. */
+	conf = config_load_string(reload_text, "reload", &errs);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(engine_use(e, conf, stderr), 0);
+	ck_assert_ptr_nonnull(probe_health_of(f.pe, "nt4"));
+	ck_assert_ptr_nonnull(passive_stats_of(f.pw, "nt4"));
+	ck_assert_ptr_null(probe_health_of(f.pe, "cf2"));
+	ck_assert_ptr_null(passive_stats_of(f.pw, "cf2"));
+
+	engine_destroy(e, true);
+	e = NULL;
+	probe_engine_destroy(f.pe);
+	passive_destroy(f.pw);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -257,6 +401,11 @@ engine_suite(void)
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
 	tcase_add_test(tc, test_all_down_keeps_the_best_and_their_connections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("staging");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_reload_refused_late_leaves_probe_and_passive_sets);
 	suite_add_tcase(s, tc);
 	return s;
 }
