@@ -9,7 +9,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "edge/edge_checks.h"
 #include "edge/edge_hcpkt.h"
 #include "lib/log.h"
+#include "lib/random.h"
 #include "lib/rawsock.h"
 
 struct hc_tunnel {
@@ -61,18 +61,6 @@ uint64_t
 edge_checks_now_ms(void)
 {
 	return now_ns() / 1000000u;
-}
-
-static uint64_t
-random64(void)
-{
-	uint64_t v = 0;
-
-	/* 8 bytes from an initialised pool do not fail; if they ever did, a
-	 * zero nonce still has to match the sequence and send time. */
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = 0;
-	return v;
 }
 
 static struct timeval
@@ -153,7 +141,7 @@ send_check(struct hc_tunnel *t, bool retry)
 	uint64_t now = now_ns();
 	struct hc_probe p = { .origin = ec->self, .tunnel = (uint32_t)t->index,
 			      .seq = t->next_seq++, .sent_ns = now,
-			      .nonce = random64(), .ident = ec->ident };
+			      .nonce = ts_random64(), .ident = ec->ident };
 	uint8_t buf[HC_PKT_LEN];
 	struct sockaddr_ll to = { .sll_family = AF_PACKET,
 				  .sll_protocol = htons(ETH_P_IP) };
@@ -367,11 +355,11 @@ edge_checks_create(struct event_base *base, const struct edge_config *c,
 	ec->cb = cb;
 	ec->arg = arg;
 	ec->raw_fd = ec->pkt_fd = ec->relay_fd = -1;
-	ec->ident = (uint16_t)random64();
+	ec->ident = (uint16_t)ts_random64();
 	/* The relay address names us in the payload, so peers know where
 	 * to send our answers; without relays any unique id will do. */
 	ec->self = c->relay.set ? ntohl(c->relay.address.s_addr) :
-				  (uint32_t)random64();
+				  (uint32_t)ts_random64();
 	if ((e = open_sockets(ec)) < 0)
 		goto fail;
 	ec->n = c->n_tunnels;
@@ -389,7 +377,7 @@ edge_checks_create(struct event_base *base, const struct edge_config *c,
 		t->t = &c->tunnels[i];
 		hc_plan_for(t->t, c->public_address, &t->plan);
 		edge_health_init(&t->h, hc->min_state_ms, hc->retries, now);
-		t->next_seq = (uint32_t)random64();
+		t->next_seq = (uint32_t)ts_random64();
 		t->tick = evtimer_new(base, tick_cb, t);
 		t->timeout = evtimer_new(base, timeout_cb, t);
 		if (t->tick == NULL || t->timeout == NULL) {

@@ -7,12 +7,12 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/random.h"
 #include "lib/rawsock.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
@@ -75,18 +75,6 @@ static uint64_t
 interval_ns(const struct probed *t)
 {
 	return (uint64_t)t->h.cfg.interval_ms * 1000000u;
-}
-
-static uint64_t
-random64(void)
-{
-	uint64_t v = 0;
-
-	/* getrandom() on a urandom-initialised pool does not fail for 8
-	 * bytes; if it ever did, a zero nonce still needs the seq to match. */
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = 0;
-	return v;
 }
 
 static void
@@ -207,7 +195,7 @@ send_probe(struct probed *t, uint64_t now)
 	struct probe_engine *pe = t->pe;
 	struct probe_pkt p = { .ident = pe->ident, .tunnel = (uint32_t)t->index,
 			       .seq = t->next_seq++, .sent_ns = now,
-			       .nonce = random64() };
+			       .nonce = ts_random64() };
 	uint8_t buf[PROBE_PKT_LEN];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = t->target };
 	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
@@ -353,7 +341,7 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 	pe->base = base;
 	pe->cb = cb;
 	pe->arg = arg;
-	pe->ident = (uint16_t)random64();
+	pe->ident = (uint16_t)ts_random64();
 	if ((pe->fd = rawsock_icmp_open()) < 0) {
 		*err = pe->fd;
 		free(pe);
