@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -75,5 +78,56 @@ testlib_run(Suite *s)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+connect_to(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	strcpy(sun.sun_path, path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+char testlib_dir[64];
+char testlib_sock[96];
+
+int
+testlib_run_socket(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	char lock[sizeof(testlib_sock) + 8];
+	int failed;
+
+	log_init(program_invocation_short_name, true, LOG_LVL_WARN);
+	snprintf(testlib_dir, sizeof(testlib_dir), "/tmp/%s.XXXXXX",
+		 program_invocation_short_name);
+	if (mkdtemp(testlib_dir) == NULL) {
+		perror("mkdtemp");
+		srunner_free(sr);
+		return EXIT_FAILURE;
+	}
+	snprintf(testlib_sock, sizeof(testlib_sock), "%s/ctl.sock", testlib_dir);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	snprintf(lock, sizeof(lock), "%s.lock", testlib_sock);
+	unlink(testlib_sock);
+	unlink(lock);
+	rmdir(testlib_dir);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

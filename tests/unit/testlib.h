@@ -29,6 +29,22 @@ char *temp_file(const char *text);
  * status make check wants. */
 int testlib_run(Suite *s);
 
+/* CLOCK_MONOTONIC, in seconds. */
+double now_s(void);
+
+/* A non-blocking UNIX stream socket connected to @path. */
+int connect_to(const char *path);
+
+/*
+ * Suites that run a control socket: CHECK_MAIN_SOCKET makes a fresh
+ * directory (mode 0700) under /tmp, testlib_dir, and names the socket in
+ * it, testlib_sock, before the tests run (logging warnings too: some
+ * tests are about them), and removes both after.
+ */
+extern char testlib_dir[64];
+extern char testlib_sock[96];
+int testlib_run_socket(Suite *s);
+
 /* The main() of a suite built by @suite_fn(). */
 #define CHECK_MAIN(suite_fn)						\
 	int main(void);							\
@@ -36,6 +52,15 @@ int testlib_run(Suite *s);
 	main(void)							\
 	{								\
 		return testlib_run(suite_fn());				\
+	}
+
+/* The main() of a suite with a control socket (see testlib_sock). */
+#define CHECK_MAIN_SOCKET(suite_fn)					\
+	int main(void);							\
+	int								\
+	main(void)							\
+	{								\
+		return testlib_run_socket(suite_fn());			\
 	}
 
 #endif

@@ -22,22 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
 #define TUNSTEERCTL TOP_BUILDDIR "/src/tunsteerctl/tunsteerctl"
 #define EDGE TOP_BUILDDIR "/src/edge/tunsteer-edge"
 
-static char dir[] = "/tmp/check_ctl_client.XXXXXX";
-static char sock[sizeof(dir) + 16];
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A server that listens on @sock with @backlog and never answers. */
+/* A server that listens on @testlib_sock with @backlog and never answers. */
 static int
 mute_server(int backlog)
 {
@@ -45,21 +36,21 @@ mute_server(int backlog)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
 	ck_assert_int_ge(fd, 0);
-	strcpy(sun.sun_path, sock);
-	unlink(sock);
+	strcpy(sun.sun_path, testlib_sock);
+	unlink(testlib_sock);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(fd, backlog), 0);
 	return fd;
 }
 
-/* Fill @sock's queue until connect() would wait. */
+/* Fill @testlib_sock's queue until connect() would wait. */
 static void
 fill_queue(int *fds, size_t max)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	size_t n = 0;
 
-	strcpy(sun.sun_path, sock);
+	strcpy(sun.sun_path, testlib_sock);
 	for (; n < max; n++) {
 		fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		ck_assert_int_ge(fds[n], 0);
@@ -144,7 +135,7 @@ assert_gave_up(const struct run *r, const char *prog, const char *server,
 	char want[512];
 
 	snprintf(want, sizeof(want), "%s: no answer from %s on %s within %d s\n",
-		 prog, server, sock, secs);
+		 prog, server, testlib_sock, secs);
 	ck_assert_msg(r->status == 3, "exit status %d after %.1f s, stderr '%s'",
 		      r->status, r->took, r->err);
 	ck_assert_str_eq(r->err, want);
@@ -154,7 +145,7 @@ assert_gave_up(const struct run *r, const char *prog, const char *server,
 
 START_TEST(test_tunsteerctl_gives_up_on_a_server_that_never_answers)
 {
-	char *argv[] = { TUNSTEERCTL, "-S", sock, "-t", "1", "status", NULL };
+	char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "-t", "1", "status", NULL };
 	int lfd = mute_server(16);
 	struct run r;
 
@@ -166,7 +157,7 @@ END_TEST
 
 START_TEST(test_tunsteerctl_gives_up_when_connect_waits_on_a_full_queue)
 {
-	char *argv[] = { TUNSTEERCTL, "-S", sock, "--timeout", "1", "--json",
+	char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "--timeout", "1", "--json",
 			 "tunnels", NULL };
 	int lfd = mute_server(0), fds[64];
 	struct run r;
@@ -180,7 +171,7 @@ END_TEST
 
 START_TEST(test_tunsteerctl_waits_10_s_by_default)
 {
-	char *argv[] = { TUNSTEERCTL, "-S", sock, "status", NULL };
+	char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "status", NULL };
 	int lfd = mute_server(16);
 	struct run r;
 
@@ -192,7 +183,7 @@ END_TEST
 
 START_TEST(test_tunsteer_edge_client_gives_up_on_a_server_that_never_answers)
 {
-	char *argv[] = { EDGE, "-S", sock, "-t", "1", "status", NULL };
+	char *argv[] = { EDGE, "-S", testlib_sock, "-t", "1", "status", NULL };
 	int lfd = mute_server(16);
 	struct run r;
 
@@ -204,7 +195,7 @@ END_TEST
 
 START_TEST(test_a_bad_timeout_is_a_usage_error)
 {
-	char *argv[] = { TUNSTEERCTL, "-S", sock, "-t", "soon", "status", NULL };
+	char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "-t", "soon", "status", NULL };
 	int lfd = mute_server(16);
 	struct run r;
 
@@ -214,17 +205,12 @@ START_TEST(test_a_bad_timeout_is_a_usage_error)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+ctl_client_suite(void)
 {
 	Suite *s = suite_create("ctl_client");
 	TCase *tc = tcase_create("timeout");
-	SRunner *sr;
-	int failed;
 
-	if (mkdtemp(dir) == NULL)
-		return EXIT_FAILURE;
-	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
 	tcase_set_timeout(tc, 40);
 	tcase_add_test(tc, test_tunsteerctl_gives_up_on_a_server_that_never_answers);
 	tcase_add_test(tc, test_tunsteerctl_gives_up_when_connect_waits_on_a_full_queue);
@@ -232,11 +218,7 @@ main(void)
 	tcase_add_test(tc, test_tunsteer_edge_client_gives_up_on_a_server_that_never_answers);
 	tcase_add_test(tc, test_a_bad_timeout_is_a_usage_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	unlink(sock);
-	rmdir(dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN_SOCKET(ctl_client_suite)

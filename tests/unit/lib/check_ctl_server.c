@@ -22,9 +22,8 @@
 
 #include "lib/ctl_server.h"
 #include "lib/log.h"
+#include "testlib.h"
 
-static char dir[] = "/tmp/check_ctl_server.XXXXXX";
-static char sock[sizeof(dir) + 16];
 
 /* --- the command table ------------------------------------------------------ */
 
@@ -130,27 +129,6 @@ dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
 				    req, uid, NULL, out);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-	ck_assert_int_ge(fd, 0);
-	strcpy(sun.sun_path, path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
-
 static void
 send_frame(int fd, const void *payload, uint32_t len)
 {
@@ -205,7 +183,7 @@ server_up(void)
 {
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
-	srv = ctl_server_listen(base, sock, dispatch, NULL);
+	srv = ctl_server_listen(base, testlib_sock, dispatch, NULL);
 	ck_assert_ptr_nonnull(srv);
 }
 
@@ -222,7 +200,7 @@ START_TEST(test_a_request_is_answered_over_the_socket)
 	int fd, eof = 0;
 
 	server_up();
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	send_frame(fd, "show\n", 5);
 	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
 		eof = run_slice(base, fd, &rx);
@@ -240,7 +218,7 @@ START_TEST(test_a_zero_length_frame_is_an_empty_request)
 	int fd, eof = 0;
 
 	server_up();
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	send_frame(fd, NULL, 0);
 	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
 		eof = run_slice(base, fd, &rx);
@@ -265,7 +243,7 @@ START_TEST(test_a_trickling_client_is_let_go_at_the_request_deadline)
 	int fd;
 
 	server_up();
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	while (now_s() - t0 < 12) {
 		if (sent < sizeof(req) - 1 && now_s() >= next) {
 			if (send(fd, req + sent, 1, MSG_NOSIGNAL) == 1)
@@ -313,7 +291,7 @@ START_TEST(test_at_the_descriptor_limit_the_server_pauses_then_resumes)
 
 	event_set_log_callback(count_libevent_log_cb);
 	server_up();
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	send_frame(fd, "show\n", 5);
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	while (nfill < 64 && (fill[nfill] = dup(fd)) >= 0)
@@ -356,9 +334,9 @@ START_TEST(test_a_second_instance_on_the_socket_is_refused_and_the_first_keeps_i
 	int fd, eof = 0;
 
 	server_up();
-	second = ctl_server_listen(base, sock, dispatch, NULL);
+	second = ctl_server_listen(base, testlib_sock, dispatch, NULL);
 	ck_assert_ptr_null(second);
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	send_frame(fd, "show\n", 5);
 	for (double t0 = now_s(); !eof && now_s() - t0 < 3;)
 		eof = run_slice(base, fd, &rx);
@@ -379,24 +357,24 @@ START_TEST(test_only_a_stale_socket_is_replaced)
 	struct stat st;
 	int fd;
 
-	fd = open(sock, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fd = open(testlib_sock, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	base = event_base_new();
-	ck_assert_ptr_null(ctl_server_listen(base, sock, dispatch, NULL));
-	ck_assert_int_eq(lstat(sock, &st), 0);
+	ck_assert_ptr_null(ctl_server_listen(base, testlib_sock, dispatch, NULL));
+	ck_assert_int_eq(lstat(testlib_sock, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
-	unlink(sock);
+	unlink(testlib_sock);
 
 	/* Someone else listening there. */
-	strcpy(sun.sun_path, sock);
+	strcpy(sun.sun_path, testlib_sock);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_ptr_null(ctl_server_listen(base, sock, dispatch, NULL));
+	ck_assert_ptr_null(ctl_server_listen(base, testlib_sock, dispatch, NULL));
 	/* Gone, its socket file left behind: stale, replaced. */
 	close(fd);
-	srv = ctl_server_listen(base, sock, dispatch, NULL);
+	srv = ctl_server_listen(base, testlib_sock, dispatch, NULL);
 	ck_assert_ptr_nonnull(srv);
 	server_down();
 }
@@ -405,10 +383,10 @@ END_TEST
 /* A run directory others may write to is refused. */
 START_TEST(test_a_run_directory_others_may_write_is_refused)
 {
-	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(chmod(testlib_dir, 0777), 0);
 	base = event_base_new();
-	srv = ctl_server_listen(base, sock, dispatch, NULL);
-	ck_assert_int_eq(chmod(dir, 0700), 0);
+	srv = ctl_server_listen(base, testlib_sock, dispatch, NULL);
+	ck_assert_int_eq(chmod(testlib_dir, 0700), 0);
 	ck_assert_ptr_null(srv);
 	event_base_free(base);
 }
@@ -416,18 +394,12 @@ END_TEST
 
 /* --- more tests ------------------------------------------------------------------ */
 
-int
-main(void)
+static Suite *
+ctl_server_suite(void)
 {
 	Suite *s = suite_create("ctl_server");
 	TCase *tc = tcase_create("server");
-	SRunner *sr;
-	int failed;
 
-	log_init("check_ctl_server", true, LOG_LVL_WARN);
-	if (mkdtemp(dir) == NULL)
-		return EXIT_FAILURE;
-	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_anyone_may_look_only_root_or_the_daemon_may_change);
 	tcase_add_test(tc, test_a_request_is_answered_over_the_socket);
@@ -439,17 +411,7 @@ main(void)
 	tcase_add_test(tc, test_a_run_directory_others_may_write_is_refused);
 	/* more tests */
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	unlink(sock);
-	{
-		char lock[sizeof(sock) + 8];
-
-		snprintf(lock, sizeof(lock), "%s.lock", sock);
-		unlink(lock);
-	}
-	rmdir(dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN_SOCKET(ctl_server_suite)

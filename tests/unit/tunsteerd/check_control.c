@@ -22,30 +22,8 @@
 #include "tunsteerd/engine.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
+#include "testlib.h"
 
-static char dir[] = "/tmp/check_control.XXXXXX";
-static char sock[sizeof(dir) + 16];
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-	ck_assert_int_ge(fd, 0);
-	strcpy(sun.sun_path, path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Run @base until @fd reads EOF or @limit_s pass; the seconds it took,
  * or -1 if @fd stayed open. */
@@ -79,9 +57,9 @@ START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 
 	ck_assert_ptr_nonnull(base);
 	ck_assert_ptr_nonnull(e);
-	c = control_listen(base, sock, e, "/nonexistent.conf");
+	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
 	ck_assert_ptr_nonnull(c);
-	fd = connect_to(sock);
+	fd = connect_to(testlib_sock);
 	/* The timeout is 5 s; 8 s is ample, even under sanitizers. */
 	took = loop_until_eof(base, fd, 8.0);
 	ck_assert_msg(took >= 0, "a silent client still holds its connection");
@@ -94,26 +72,16 @@ START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+control_suite(void)
 {
 	Suite *s = suite_create("control");
 	TCase *tc = tcase_create("connections");
-	SRunner *sr;
-	int failed;
 
-	log_init("check_control", true, LOG_LVL_WARN);
-	if (mkdtemp(dir) == NULL)
-		return EXIT_FAILURE;
-	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_a_silent_client_is_let_go_after_the_timeout);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	unlink(sock);
-	rmdir(dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN_SOCKET(control_suite)
