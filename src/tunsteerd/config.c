@@ -68,6 +68,7 @@ _Static_assert(CONFIG_IPSEC_MTU == 1446, "ESP arithmetic changed");
 struct tun_aux {
 	bool named, local_ok, remote_ok, addr_ok;
 	int name_line, local_line, remote_line, addr_line;
+	int source_line;		/* probe.source, 0 if not set */
 };
 
 /* One authorized prefix, as an interval, for the overlap checks. */
@@ -463,8 +464,52 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	}
 
 	t->probe = p->conf->probe;
-	if (cfgp_group(&p->cp, s, path, "probe", &g_s) == CFGP_OK)
+	if (cfgp_group(&p->cp, s, path, "probe", &g_s) == CFGP_OK) {
+		config_setting_t *src = config_setting_get_member(g_s, "source");
+
 		parse_probe(p, g_s, path, &t->probe, true);
+		if (src)
+			p->taux[i].source_line = config_setting_source_line(src);
+	}
+}
+
+/*
+ * A probe source inside an authorized prefix is refused: its probes
+ * would be marked as that policy's egress and routed into whichever
+ * tunnel carries it, not the one they probe, so a dead tunnel would look
+ * alive.  The default source, the tunnel's own inner address, is right.
+ */
+static void
+check_probe_sources(struct parse *p)
+{
+	struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX], b1[INET_ADDRSTRLEN], b2[TS_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < c->n_tunnels && p->taux; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		struct ts_prefix src = host_prefix(t->probe.source);
+
+		if (!t->probe.has_source)
+			continue;
+		for (size_t k = 0; k < c->n_policies; k++) {
+			const struct config_policy *pol = &c->policies[k];
+
+			for (size_t j = 0; j < pol->n_prefixes; j++) {
+				if (!ts_prefix_contains(&pol->prefixes[j], &src))
+					continue;
+				cfgp_fieldf(f, "tunnels[%zu].probe.source", i);
+				cfgp_err(&p->cp, p->taux[i].source_line ?
+					 p->taux[i].source_line : t->line, f,
+					 "%s is inside egress policy \"%s\"'s "
+					 "authorized prefix %s: its probes would be "
+					 "steered into that policy's tunnels; leave it "
+					 "unset (the tunnel's inner address)",
+					 fmt_addr(t->probe.source, b1), pol->name,
+					 ts_prefix_format(&pol->prefixes[j], b2,
+							  sizeof(b2)));
+			}
+		}
+	}
 }
 
 static void
@@ -1107,6 +1152,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 					     s, (unsigned int)i), i);
 	}
 	check_prefixes(p);
+	check_probe_sources(p);
 
 	/* Fail closed: a file cut short, emptied or commented out must not
 	 * take every tunnel down; a config without tunnels says so. */

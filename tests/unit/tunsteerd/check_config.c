@@ -805,6 +805,23 @@ START_TEST(test_remote_inside_an_inner_prefix_is_refused)
 }
 END_TEST
 
+/* A probe source inside an authorized prefix would have its probes
+ * steered by that policy, into whichever tunnel carries it. */
+START_TEST(test_probe_source_inside_an_authorized_prefix_is_refused)
+{
+	expect_one("tunnels = (\n{ name = \"cf1\"; type = \"gre\"; "
+		   "local = \"198.51.100.2\"; remote = \"192.0.2.1\"; "
+		   "address = \"198.19.0.1/31\";\n"
+		   "  probe = {\n    source = \"203.0.113.1\"; }; }\n);\n"
+		   "egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+		   "  tunnels = ( { tunnel = \"cf1\"; priority = 100; } ); } );\n",
+		   "in:4: tunnels[0].probe.source: 203.0.113.1 is inside egress "
+		   "policy \"office\"'s authorized prefix 203.0.113.0/25: its "
+		   "probes would be steered into that policy's tunnels; leave it "
+		   "unset (the tunnel's inner address)");
+}
+END_TEST
+
 START_TEST(test_local_equal_to_an_inner_address_is_refused)
 {
 	expect_one("tunnels = (\n" TUN("cf1", "198.19.0.1", "192.0.2.1",
@@ -1143,6 +1160,7 @@ config_suite(void)
 	tcase_add_test(bad, test_more_than_100_uplinks_are_refused_with_line);
 	tcase_add_test(bad, test_remote_inside_an_inner_prefix_is_refused);
 	tcase_add_test(bad, test_local_equal_to_an_inner_address_is_refused);
+	tcase_add_test(bad, test_probe_source_inside_an_authorized_prefix_is_refused);
 	tcase_add_test(bad, test_more_than_800_policies_are_refused_with_line);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);
