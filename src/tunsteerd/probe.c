@@ -134,10 +134,16 @@ loop_late(struct probed *t, uint64_t due, uint64_t now)
 }
 
 /* Probes past their deadline are lost, unless the loop was too late to
- * judge them (@unjudged): then they are dropped uncounted. */
+ * judge them (@unjudged): then they are dropped uncounted.  Answers
+ * already queued are read first, and only then: the kernel's receive
+ * time decides, not when we get round to reading, and a tick with
+ * nothing due costs no read. */
 static void
 expire(struct probed *t, uint64_t now, bool unjudged)
 {
+	if (t->expiry_due == 0 || t->expiry_due > now)
+		return;
+	drain(t->pe);
 	for (size_t i = 0; i < INFLIGHT; i++) {
 		struct probe_inflight *f = &t->fly[i];
 
@@ -182,9 +188,6 @@ expiry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* Answers already queued count first: the kernel's receive time
-	 * decides, not when we get round to reading. */
-	drain(t->pe);
 	expire(t, now, loop_late(t, t->expiry_due, now));
 	arm_expiry(t, now);
 }
@@ -249,7 +252,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		t->phased = true;
 		event_add(t->timer, &t->every);
 	}
-	drain(t->pe);
 	expire(t, now, loop_late(t, t->tick_due, now));
 	t->tick_due = now + interval_ns(t);
 	send_probe(t, now);
