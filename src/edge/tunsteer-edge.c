@@ -7,8 +7,8 @@
  * steers traffic toward the customer by priority, health penalty and an
  * ECMP hash, accepts egress only from authorized sources, and counts it
  * all.  DESIGN.md "tunsteer-edge" has the layout.  This file is main
- * only (options, control commands, signals); src/edge/edge.c runs the
- * server.
+ * only (options, signals); src/edge/control.c holds the control
+ * commands and src/edge/edge.c runs the server.
  *
  * With a command after the options it is instead the client of a running
  * server's control socket: tunsteer-edge -S PATH [--json] tunnels.
@@ -27,10 +27,9 @@
 #include <event2/event.h>
 
 #include "lib/ctl_client.h"
-#include "lib/ctl_server.h"
+#include "edge/control.h"
 #include "edge/edge.h"
 #include "edge/edge_config.h"
-#include "edge/edge_view.h"
 #include "lib/daemon.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -80,73 +79,6 @@ usage(FILE *out)
 		EDGE_CONFIG_DEFAULT_PATH, EDGE_DEFAULT_SOCK);
 }
 
-/* --- control socket ---------------------------------------------------------------- */
-
-#define EDGE_VIEW_CMD(fn, view) \
-static bool \
-fn(void *arg, const struct ctl_request *req, bool json, FILE *out) \
-{ \
-	(void)req; \
-	view(&((struct daemon *)arg)->e, json, out); \
-	return true; \
-}
-EDGE_VIEW_CMD(cmd_status, edge_view_status)
-EDGE_VIEW_CMD(cmd_tunnels, edge_view_tunnels)
-EDGE_VIEW_CMD(cmd_routes, edge_view_routes)
-EDGE_VIEW_CMD(cmd_firewall, edge_view_firewall)
-
-static bool
-cmd_flow(void *arg, const struct ctl_request *req, bool json, FILE *out)
-{
-	return edge_view_flow(&((struct daemon *)arg)->e, req, json, out);
-}
-
-static bool
-cmd_metrics(void *arg, const struct ctl_request *req, bool json, FILE *out)
-{
-	(void)req;
-	(void)json;
-	edge_view_metrics(&((struct daemon *)arg)->e, out);
-	return true;
-}
-
-static bool
-cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
-{
-	struct daemon *d = arg;
-
-	(void)req;
-	if (!edge_reload(&d->e, out))
-		return false;
-	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
-		d->conf_path);
-	return true;
-}
-
-/* Privileges are checked once, by ctl_command_dispatch. */
-static const struct ctl_command edge_cmds[] = {
-	{ "status", cmd_status, "this server and its counters", CTL_ANYONE },
-	{ "tunnels", cmd_tunnels, "tunnels: health state, checks, traffic",
-	  CTL_ANYONE },
-	{ "routes", cmd_routes, "routes, effective priorities, ECMP sets",
-	  CTL_ANYONE },
-	{ "firewall", cmd_firewall, "firewall rules and their counters",
-	  CTL_ANYONE },
-	{ "flow", cmd_flow, "the tunnel the hash picks", CTL_ANYONE },
-	{ "metrics", cmd_metrics, "Prometheus text", CTL_ANYONE },
-	{ "reload", cmd_reload, "re-read the configuration", CTL_PRIVILEGED },
-	{ "log-level", ctl_command_log_level, "show or set the log level",
-	  CTL_PRIVILEGED_TO_SET },
-};
-
-static bool
-dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
-{
-	return ctl_command_dispatch(edge_cmds,
-				    sizeof(edge_cmds) / sizeof(edge_cmds[0]),
-				    arg, req, uid, "tunsteer-edge", out);
-}
-
 /* --- main ---------------------------------------------------------------------------- */
 
 static void
@@ -168,7 +100,7 @@ run(const struct opts *o)
 {
 	struct daemon d = { .conf_path = o->conf };
 	struct daemon_signals *sigs;
-	struct ctl_server *ctl;
+	struct edge_control *ctl;
 	struct edge_config *conf;
 	const char *sock;
 
@@ -182,19 +114,21 @@ run(const struct opts *o)
 		log_set_level((enum log_level)conf->log_level);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("main", "out of memory");
+	/* The control socket and its lock first: a second instance on the
+	 * same socket is refused before it touches the kernel. */
+	sock = o->sock ? o->sock : conf->control_socket;
+	daemon_make_rundir(sock);
+	if ((ctl = edge_control_listen(d.base, sock, &d.e)) == NULL)
+		fatalx("main", "cannot open control socket %s", sock);
 	if (edge_start(&d.e, d.base, conf, o->conf, o->debug) < 0)
 		fatalx("main", "cannot start");
-	sock = o->sock ? o->sock : d.e.conf->control_socket;
-	daemon_make_rundir(sock);
-	if ((ctl = ctl_server_listen(d.base, sock, dispatch, &d)) == NULL)
-		fatalx("main", "cannot open control socket %s", sock);
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
 	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
 		   "%zu routes; control %s", d.e.conf->name, d.e.conf->n_anycast,
 		   d.e.conf->n_tunnels, d.e.conf->n_routes, sock);
 	event_base_dispatch(d.base);
 
-	ctl_server_close(ctl);
+	edge_control_close(ctl);
 	daemon_signals_free(sigs);
 	edge_stop(&d.e, o->keep_state);
 	event_base_free(d.base);
