@@ -48,11 +48,7 @@ cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct edge *e = ((struct edge_control *)arg)->edge;
 
 	(void)req;
-	if (!edge_reload(e, out))
-		return false;
-	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
-		e->conf_path);
-	return true;
+	return ctl_reply_reload(out, json, e->conf_path, edge_reload(e, out));
 }
 
 /* Privileges are checked once, by ctl_command_dispatch. */

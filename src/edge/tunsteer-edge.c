@@ -37,9 +37,9 @@
 #define EDGE_DEFAULT_SOCK TS_RUNDIR "/tunsteer-edge.sock"
 
 struct opts {
-	const char *conf, *sock;
+	struct daemon_opts d;
 	unsigned timeout_s;		/* client */
-	bool foreground, debug, check_only, verbose, keep_state, json;
+	bool json;			/* client */
 };
 
 struct daemon {
@@ -98,7 +98,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 run(const struct opts *o)
 {
-	struct daemon d = { .conf_path = o->conf };
+	struct daemon d = { .conf_path = o->d.conf };
 	struct daemon_signals *sigs;
 	struct edge_control *ctl;
 	struct edge_config *conf;
@@ -106,21 +106,21 @@ run(const struct opts *o)
 
 	/* A bad file is refused before daemonizing, so the error reaches
 	 * whoever started us. */
-	if ((conf = edge_load_config(o->conf, stderr)) == NULL)
+	if ((conf = edge_load_config(o->d.conf, stderr)) == NULL)
 		return 1;
-	if (!o->foreground && daemon(0, 0) != 0)
+	if (!o->d.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
-	if (!o->debug)
+	if (!o->d.debug)
 		log_set_level((enum log_level)conf->log_level);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("main", "out of memory");
 	/* The control socket and its lock first: a second instance on the
 	 * same socket is refused before it touches the kernel. */
-	sock = o->sock ? o->sock : conf->control_socket;
+	sock = o->d.sock ? o->d.sock : conf->control_socket;
 	daemon_make_rundir(sock);
 	if ((ctl = edge_control_listen(d.base, sock, &d.e)) == NULL)
 		fatalx("main", "cannot open control socket %s", sock);
-	if (edge_start(&d.e, d.base, conf, o->conf, o->debug) < 0)
+	if (edge_start(&d.e, d.base, conf, o->d.conf, o->d.debug) < 0)
 		fatalx("main", "cannot start");
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
 	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
@@ -130,9 +130,9 @@ run(const struct opts *o)
 
 	edge_control_close(ctl);
 	daemon_signals_free(sigs);
-	edge_stop(&d.e, o->keep_state);
+	edge_stop(&d.e, o->d.keep_state);
 	event_base_free(d.base);
-	log_notice("main", "stopped%s", o->keep_state ? ", kernel state kept" : "");
+	log_notice("main", "stopped%s", o->d.keep_state ? ", kernel state kept" : "");
 	return 0;
 }
 
@@ -140,13 +140,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "keep-state", no_argument, NULL, 'K' },
+		DAEMON_LONGOPTS,
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,20 +148,16 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
-		.conf = EDGE_CONFIG_DEFAULT_PATH, .timeout_s = CTL_CLIENT_TIMEOUT_S,
+		.d.conf = EDGE_CONFIG_DEFAULT_PATH, .timeout_s = CTL_CLIENT_TIMEOUT_S,
 	};
 	int c;
 
 	/* '+': stop at a client command so its arguments are left alone. */
-	while ((c = getopt_long(argc, argv, "+c:S:t:fdnvjhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" DAEMON_SHORTOPTS "t:jhV",
+				longopts, NULL)) != -1) {
+		if (daemon_getopt(&o.d, c, optarg))
+			continue;
 		switch (c) {
-		case 'c': o.conf = optarg; break;
-		case 'S': o.sock = optarg; break;
-		case 'f': o.foreground = true; break;
-		case 'd': o.debug = o.foreground = true; break;
-		case 'n': o.check_only = true; break;
-		case 'v': o.verbose = true; break;
-		case 'K': o.keep_state = true; break;
 		case 't':
 			if (ctl_client_parse_timeout(optarg, &o.timeout_s) < 0) {
 				fprintf(stderr, "tunsteer-edge: -t %s: not a number "
@@ -184,18 +174,18 @@ main(int argc, char **argv)
 	if (optind < argc) {
 		log_init("tunsteer-edge", true, LOG_LVL_NOTICE);
 		const struct ctl_client cc = {
-			.sock = o.sock ? o.sock : EDGE_DEFAULT_SOCK,
+			.sock = o.d.sock ? o.d.sock : EDGE_DEFAULT_SOCK,
 			.prog = "tunsteer-edge", .server = "tunsteer-edge",
 			.timeout_s = o.timeout_s, .json = o.json,
 		};
 
 		return ctl_client_run(&cc, argc - optind, argv + optind);
 	}
-	log_init("tunsteer-edge", o.foreground || o.check_only,
-		 o.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (o.check_only)
-		return daemon_check_config(o.conf, o.verbose,
-					   edge_load_config(o.conf, stderr),
+	log_init("tunsteer-edge", o.d.foreground || o.d.check_only,
+		 o.d.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (o.d.check_only)
+		return daemon_check_config(o.d.conf, o.d.verbose,
+					   edge_load_config(o.d.conf, stderr),
 					   edge_config_print, edge_config_free);
 	return run(&o);
 }

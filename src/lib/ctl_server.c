@@ -96,6 +96,16 @@ ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
 }
 
 bool
+ctl_reply_reload(FILE *out, bool json, const char *path, bool ok)
+{
+	if (!ok)
+		fprintf(out, "reload failed; the running config is unchanged\n");
+	else
+		fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n", path);
+	return ok;
+}
+
+bool
 ctl_command_log_level(void *arg, const struct ctl_request *req, bool json,
 		      FILE *out)
 {

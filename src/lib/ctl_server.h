@@ -75,4 +75,9 @@ bool ctl_command_dispatch(const struct ctl_command *cmds, size_t n, void *arg,
 bool ctl_command_log_level(void *arg, const struct ctl_request *req,
 			   bool json, FILE *out);
 
+/* The end of every program's `reload`: @ok is what re-reading @path gave
+ * (its errors are on @out already).  Says so, the same way everywhere,
+ * and returns @ok for the command to return. */
+bool ctl_reply_reload(FILE *out, bool json, const char *path, bool ok);
+
 #endif

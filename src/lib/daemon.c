@@ -17,6 +17,21 @@ struct daemon_signals {
 	struct event *ev[N_WATCHED];
 };
 
+bool
+daemon_getopt(struct daemon_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'c': o->conf = arg; return true;
+	case 'S': o->sock = arg; return true;
+	case 'f': o->foreground = true; return true;
+	case 'd': o->debug = o->foreground = true; return true;
+	case 'n': o->check_only = true; return true;
+	case 'v': o->verbose = true; return true;
+	case 'K': o->keep_state = true; return true;
+	default: return false;
+	}
+}
+
 void
 daemon_make_rundir(const char *sock)
 {

@@ -14,6 +14,26 @@
 
 #include <event2/event.h>
 
+/*
+ * The options both daemons take, with the same letters and meanings:
+ * -c FILE, -S PATH, -f, -d (debug, implies -f), -n, -v, --keep-state.
+ * A program puts DAEMON_LONGOPTS in its getopt_long table and
+ * DAEMON_SHORTOPTS in its option string, adds its own (-h, -V and
+ * whatever else), and hands each option to daemon_getopt() first.
+ */
+struct daemon_opts {
+	const char *conf;		/* -c */
+	const char *sock;		/* -S, or NULL: the file's control.socket */
+	bool foreground, debug, check_only, verbose, keep_state;
+};
+
+#define DAEMON_SHORTOPTS "c:S:fdnv"
+#define DAEMON_LONGOPTS								{ "config", required_argument, NULL, 'c' },				{ "socket", required_argument, NULL, 'S' },				{ "foreground", no_argument, NULL, 'f' },				{ "debug", no_argument, NULL, 'd' },					{ "check", no_argument, NULL, 'n' },					{ "verbose", no_argument, NULL, 'v' },					{ "keep-state", no_argument, NULL, 'K' }
+
+/* Apply option @c (with @arg, getopt's optarg) to @o: true if it is one
+ * of DAEMON_LONGOPTS, false if the program must handle it. */
+bool daemon_getopt(struct daemon_opts *o, int c, const char *arg);
+
 /* mkdir -p of the directory of @sock (a control socket's path), 0755.
  * A failure is logged; the listen that follows says what it means. */
 void daemon_make_rundir(const char *sock);

@@ -52,13 +52,8 @@ cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	struct control *c = arg;
 
 	(void)req;
-	if (engine_load(c->engine, c->conf_path, out) < 0) {
-		fprintf(out, "reload failed; the running config is unchanged\n");
-		return false;
-	}
-	fprintf(out, json ? "{\"reloaded\":true}\n" : "reloaded %s\n",
-		c->conf_path);
-	return true;
+	return ctl_reply_reload(out, json, c->conf_path,
+				engine_load(c->engine, c->conf_path, out) >= 0);
 }
 
 static const struct ctl_command control_cmds[] = {

@@ -37,16 +37,6 @@
 /* …and a full resync runs this often regardless, as a safety net. */
 #define RESYNC_PERIOD_S 30
 
-struct opts {
-	const char *conf;
-	const char *sock;
-	bool foreground;
-	bool debug;
-	bool check_only;
-	bool verbose;
-	bool keep_state;
-};
-
 static void
 usage(FILE *out)
 {
@@ -288,32 +278,22 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "keep-state", no_argument, NULL, 'K' },
+		DAEMON_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .conf = TS_DEFAULT_CONF };
+	struct daemon_opts o = { .conf = TS_DEFAULT_CONF };
 	struct timespec t_start, t_ready;
 	int c;
 
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 
-	while ((c = getopt_long(argc, argv, "c:S:fdnvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORTOPTS "hV", longopts,
+				NULL)) != -1) {
+		if (daemon_getopt(&o, c, optarg))
+			continue;
 		switch (c) {
-		case 'c': o.conf = optarg; break;
-		case 'S': o.sock = optarg; break;
-		case 'f': o.foreground = true; break;
-		case 'd': o.debug = o.foreground = true; break;
-		case 'n': o.check_only = true; break;
-		case 'v': o.verbose = true; break;
-		case 'K': o.keep_state = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "tunsteerd"); return 0;
 		default: usage(stderr); return 2;
