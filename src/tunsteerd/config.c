@@ -1320,6 +1320,30 @@ config_free(struct config *conf)
 }
 
 int
+config_check_replace(const struct config *running, const struct config *next,
+		     struct config_errors *errs)
+{
+	struct cfgp cp = { .file = next->path };
+
+	if (running == NULL || next->allow_empty)
+		return 0;
+	if (running->n_tunnels && !next->n_tunnels)
+		cfgp_err(&cp, 0, "tunnels", "no tunnel, and the running config "
+			 "has %zu; a reload that removes every tunnel is refused "
+			 "unless the file says allow_empty = true;",
+			 running->n_tunnels);
+	if (running->n_policies && !next->n_policies)
+		cfgp_err(&cp, 0, "egress", "no egress policy, and the running "
+			 "config has %zu; a reload that removes every policy is "
+			 "refused unless the file says allow_empty = true; (is "
+			 "the file cut short?)", running->n_policies);
+	if (!cfgp_failed(&cp))
+		return 0;
+	flush_errors(&cp, errs);
+	return -ECANCELED;
+}
+
+int
 config_tunnel_index(const struct config *conf, const char *name)
 {
 	for (size_t i = 0; i < conf->n_tunnels; i++)
