@@ -393,6 +393,10 @@ main(int argc, char **argv)
 	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
 	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
+	/* Every socket is open and the first config applied: from here on
+	 * netlink, nftables and the raw sockets' options need NET_ADMIN and
+	 * NET_RAW, nothing else (the config is root's, read as its owner). */
+	(void)daemon_restrict(DAEMON_CAPS);
 	/* Whatever changed while we were loading is looked at once. */
 	schedule(d.resync_ev);
 	schedule(d.nft_ev);
