@@ -70,6 +70,7 @@ tv_ms(uint64_t ms)
 }
 
 static void send_check(struct hc_tunnel *t, bool retry);
+static void raw_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 schedule_next(struct hc_tunnel *t)
@@ -115,13 +116,37 @@ result(struct hc_tunnel *t, bool ok, uint32_t rtt_us)
 		schedule_next(t);
 }
 
+/*
+ * The check in flight may be lost.  Answers already queued are read
+ * first: the kernel's receive time decides (hc_in_time()), so an answer
+ * that came in time but waited for a late loop still passes.  Reading
+ * may end this check and start the next (a quick retry); only a check
+ * past its own deadline is lost, and a timer that fired before it (the
+ * loop's cached time) waits for the rest.
+ */
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hc_tunnel *t = arg;
+	uint64_t deadline, now, us;
+	struct timeval tv;
 
-	if (t->fly.used)
+	(void)fd, (void)what;
+	if (!t->fly.used)
+		return;
+	raw_cb(t->ec->raw_fd, EV_READ, t->ec);
+	if (!t->fly.used)
+		return;
+	deadline = t->fly.sent_ns + (uint64_t)t->t->hc.timeout_ms * 1000000u;
+	now = now_ns();
+	if (now >= deadline) {
 		result(t, false, 0);
+		return;
+	}
+	us = (deadline - now + 999) / 1000u;
+	tv = (struct timeval){ (time_t)(us / 1000000u),
+			       (suseconds_t)(us % 1000000u) };
+	evtimer_add(t->timeout, &tv);
 }
 
 static void
@@ -191,11 +216,13 @@ is_peer(const struct edge_checks *ec, uint32_t addr)
 	return false;
 }
 
+/* @rx_ns: when the answer reached a kernel of ours (monotonic). */
 static void
 answer(struct edge_checks *ec, const struct hc_probe *p, struct in_addr src,
-       struct in_addr dst, uint32_t arrived)
+       struct in_addr dst, uint32_t arrived, uint64_t rx_ns)
 {
 	struct hc_tunnel *t;
+	uint32_t rtt_us;
 
 	if (p->tunnel >= ec->n)
 		return;
@@ -208,7 +235,14 @@ answer(struct edge_checks *ec, const struct hc_probe *p, struct in_addr src,
 		return;
 	}
 	evtimer_del(t->timeout);
-	result(t, true, (uint32_t)((now_ns() - t->fly.sent_ns) / 1000u));
+	if (!hc_in_time(&t->fly, rx_ns, t->t->hc.timeout_ms, &rtt_us)) {
+		log_debug("check", "tunnel %s: answer %u received %u ms after "
+			  "the check, past its %u ms timeout: failed", t->t->name,
+			  p->seq, rtt_us / 1000u, t->t->hc.timeout_ms);
+		result(t, false, 0);
+		return;
+	}
+	result(t, true, rtt_us);
 }
 
 /* Another server's answer: pass it on if that server is a peer. */
@@ -248,8 +282,9 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 		struct hc_probe p;
 		struct in_addr src, dst;
 		uint32_t arrived;
+		struct timespec stamp;
 		ssize_t n = rawsock_recv(ec->raw_fd, buf, sizeof(buf), &ifindex,
-					 NULL);
+					 &stamp);
 
 		if (n < 0)
 			return;
@@ -258,7 +293,8 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 		via = tunnel_by_ifindex(ec, ifindex);
 		arrived = via ? (uint32_t)via->index : HC_NOT_TUNNEL;
 		if (p.origin == ec->self)
-			answer(ec, &p, src, dst, arrived);
+			answer(ec, &p, src, dst, arrived,
+			       rawsock_rx_mono_now(&stamp));
 		else
 			relay(ec, &p, buf, (size_t)n, arrived);
 	}
@@ -290,7 +326,9 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (p.tunnel < ec->n)
 			ec->t[p.tunnel].st.relayed_in++;
-		answer(ec, &p, src, dst, arrived);
+		/* When the peer's kernel got it is not known here; ours got
+		 * the relayed copy later still, so now is a fair bound. */
+		answer(ec, &p, src, dst, arrived, now_ns());
 	}
 }
 

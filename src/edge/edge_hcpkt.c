@@ -110,6 +110,16 @@ hc_answers(const struct hc_inflight *f, const struct hc_plan *plan,
 	       (!plan->via_tunnel || arrived == tunnel);
 }
 
+bool
+hc_in_time(const struct hc_inflight *f, uint64_t rx_ns, unsigned int timeout_ms,
+	   uint32_t *rtt_us)
+{
+	uint64_t rtt = rx_ns > f->sent_ns ? rx_ns - f->sent_ns : 0;
+
+	*rtt_us = rtt / 1000u > UINT32_MAX ? UINT32_MAX : (uint32_t)(rtt / 1000u);
+	return rtt <= (uint64_t)timeout_ms * 1000000u;
+}
+
 size_t
 hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len, uint8_t *buf,
 	       size_t size)

@@ -95,6 +95,17 @@ bool hc_answers(const struct hc_inflight *f, const struct hc_plan *plan,
 		uint32_t self, uint32_t tunnel, const struct hc_probe *p,
 		struct in_addr src, struct in_addr dst, uint32_t arrived);
 
+/*
+ * Was the answer to @f, received by the kernel at @rx_ns (monotonic, as
+ * f->sent_ns), in time for @timeout_ms?  Judged by the kernel's receive
+ * time, never by when the loop got round to reading it: a busy server is
+ * not a failing tunnel, and an answer the kernel got after the timeout
+ * fails however soon it is read.  *@rtt_us is set either way (0 if @rx_ns
+ * is before the send).
+ */
+bool hc_in_time(const struct hc_inflight *f, uint64_t rx_ns,
+		unsigned int timeout_ms, uint32_t *rtt_us);
+
 /* Relay datagram: header + the packet as received.  hc_relay_parse()
  * returns the packet's offset and the arrival tunnel, or -EINVAL. */
 size_t hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len,

@@ -123,6 +123,9 @@ run(const struct opts *o)
 	if (edge_start(&d.e, d.base, conf, o->d.conf, o->d.debug) < 0)
 		fatalx("main", "cannot start");
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
+	/* Started: reloads re-open the check sockets (NET_RAW) and apply
+	 * through netlink and nftables (NET_ADMIN); nothing else is kept. */
+	(void)daemon_restrict(DAEMON_CAPS);
 	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
 		   "%zu routes; control %s", d.e.conf->name, d.e.conf->n_anycast,
 		   d.e.conf->n_tunnels, d.e.conf->n_routes, sock);

@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include "lib/cfgparse.h"
+#include "lib/secmem.h"
 #include "lib/vec.h"
 
 #include <arpa/inet.h>
@@ -452,8 +453,9 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
 				goto fail;
 			}
 			/* Not realloc(): the old buffer may hold secrets and
-			 * must be zeroed before it is let go. */
-			if ((nb = malloc(cap)) == NULL) {
+			 * must be zeroed before it is let go.  Secret memory:
+			 * never in a core dump (secmem.h). */
+			if ((nb = secmem_alloc(cap)) == NULL) {
 				p->oom = true;
 				goto fail;
 			}
@@ -488,10 +490,34 @@ fail:
 void
 cfgp_free_text(char *text, size_t len)
 {
-	if (!text)
+	(void)len;		/* secmem_free() wipes the whole mapping */
+	secmem_free(text);
+}
+
+void
+cfgp_wipe_strings(config_setting_t *s)
+{
+	if (s == NULL)
 		return;
-	explicit_bzero(text, len);
-	free(text);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		/* libconfig's own copy; it frees it unwiped. */
+		char *v = (char *)config_setting_get_string(s);
+
+		if (v)
+			explicit_bzero(v, strlen(v));
+		return;
+	}
+	if (!config_setting_is_aggregate(s))
+		return;
+	for (int i = 0, n = config_setting_length(s); i < n; i++)
+		cfgp_wipe_strings(config_setting_get_elem(s, (unsigned int)i));
+}
+
+void
+cfgp_destroy(config_t *cf)
+{
+	cfgp_wipe_strings(config_root_setting(cf));
+	config_destroy(cf);
 }
 
 void

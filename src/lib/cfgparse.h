@@ -120,8 +120,21 @@ bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
  */
 char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len,
 		     struct stat *st);
-/* Zero @len bytes of @text (it may hold secrets), then free it. */
+/* Zero @text (it may hold secrets), then free it.  The buffer is secret
+ * memory (lib/secmem.h: never in a core dump), wiped whole. */
 void cfgp_free_text(char *text, size_t len);
+
+/*
+ * Zero every string value under @s in place (libconfig's own copies,
+ * which config_destroy() frees without wiping): what a file's secrets
+ * leave in the tree.  The tree stays valid, its strings empty.
+ */
+void cfgp_wipe_strings(config_setting_t *s);
+/* cfgp_wipe_strings() of the whole tree, then config_destroy(): how a
+ * parser that may have read secrets lets go of @cf, on every path.  What
+ * libconfig copied while scanning (its flex buffer, its string builder)
+ * is freed inside config_read_string() and out of our reach. */
+void cfgp_destroy(config_t *cf);
 
 /*
  * A file that holds secrets (@what names them, e.g. "ike.psk") must be

@@ -2,10 +2,16 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/daemon.h"
 #include "lib/log.h"
@@ -77,6 +83,75 @@ daemon_signals_free(struct daemon_signals *s)
 	for (size_t i = 0; i < N_WATCHED; i++)
 		event_free(s->ev[i]);
 	free(s);
+}
+
+_Static_assert(DAEMON_CAPS == ((1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW) |
+			       (1ull << CAP_NET_BIND_SERVICE)),
+	       "DAEMON_CAPS names the wrong bits");
+
+/* The highest capability the running kernel knows. */
+static int
+cap_last(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int last = CAP_LAST_CAP;
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return last;
+}
+
+int
+daemon_restrict(unsigned long long keep)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	const char *core = getenv("TUNSTEER_ALLOW_CORE");
+	int err = 0, last = cap_last();
+
+	if (core && strcmp(core, "1") == 0)
+		log_notice("main", "TUNSTEER_ALLOW_CORE=1: staying dumpable");
+	else if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		err = -errno;
+		log_warn("main", "prctl(PR_SET_DUMPABLE)");
+	}
+	/* Read what we have; only ever drop. */
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		log_warn("main", "capget");
+		return -errno;
+	}
+	keep &= ((unsigned long long)data[1].permitted << 32) | data[0].permitted;
+	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
+	 * the capset below takes away. */
+	for (int cap = 0; cap <= last; cap++) {
+		if (keep & (1ull << cap))
+			continue;
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			if (errno != EPERM) {
+				err = -errno;
+				log_warn("main", "prctl(PR_CAPBSET_DROP, %d)", cap);
+			}
+			break;	/* EPERM: not ours to drop; the sets still are */
+		}
+	}
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = data[i].permitted = (uint32_t)(keep >> (32 * i));
+		data[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		err = -errno;
+		log_warn("main", "capset");
+	}
+	if (err == 0)
+		log_info("main", "capabilities reduced to 0x%llx%s", keep,
+			 core && strcmp(core, "1") == 0 ? "" : "; not dumpable");
+	return err;
 }
 
 void

@@ -50,6 +50,27 @@ struct daemon_signals *daemon_signals_watch(struct event_base *base,
 					    event_callback_fn cb, void *arg);
 void daemon_signals_free(struct daemon_signals *s);
 
+/*
+ * After start-up (sockets open, first config applied), keep only what
+ * the daemon needs from then on: the capabilities in @keep (a mask of
+ * 1 << CAP_*) in the effective and permitted sets, nothing inheritable or
+ * ambient, and the bounding set cut to @keep too, so nothing the process
+ * or a child execs can get the rest back.  The uid stays 0: files owned
+ * by root (the config, the run directory) stay readable and writable as
+ * their owner, without CAP_DAC_*.  Also makes the process not dumpable
+ * (no core dump, no ptrace by the same uid without CAP_SYS_PTRACE): its
+ * memory may hold secrets.  With TUNSTEER_ALLOW_CORE=1 in the environment
+ * it stays dumpable, for debugging; secret memory (secmem.h) is left out
+ * of a core dump either way.  A process that is not root (CAP_SETPCAP
+ * missing) keeps what it has and says so.  Returns 0 or -errno (logged).
+ */
+int daemon_restrict(unsigned long long keep);
+
+/* What both daemons keep: netlink and nftables (NET_ADMIN), the raw and
+ * packet sockets they may reopen (NET_RAW), IKE's ports (NET_BIND_SERVICE,
+ * issue 5). */
+#define DAEMON_CAPS ((1ull << 12) | (1ull << 13) | (1ull << 10))
+
 /* "PATH: configuration OK" on stderr: what -n says of a good file. */
 void daemon_config_ok(const char *path);
 

@@ -75,3 +75,35 @@ rawsock_recv(int fd, uint8_t *buf, size_t len, unsigned int *ifindex,
 	}
 	return n;
 }
+
+uint64_t
+rawsock_rx_mono(const struct timespec *stamp, uint64_t mono_now,
+		uint64_t real_now)
+{
+	uint64_t real_rx, ago;
+
+	if (stamp == NULL || stamp->tv_sec < 0)
+		return mono_now;
+	real_rx = (uint64_t)stamp->tv_sec * 1000000000u + (uint64_t)stamp->tv_nsec;
+	ago = real_now > real_rx ? real_now - real_rx : 0;
+	return ago < mono_now ? mono_now - ago : mono_now;
+}
+
+static uint64_t
+clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+rawsock_rx_mono_now(const struct timespec *stamp)
+{
+	/* Monotonic first: the real-time reading is then no earlier than
+	 * it, and the age of the stamp is never understated. */
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+
+	return rawsock_rx_mono(stamp, mono, clock_ns(CLOCK_REALTIME));
+}

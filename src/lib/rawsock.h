@@ -47,4 +47,16 @@ int rawsock_size_rcvbuf(int fd, size_t n_tunnels);
 ssize_t rawsock_recv(int fd, uint8_t *buf, size_t len, unsigned int *ifindex,
 		     struct timespec *stamp);
 
+/*
+ * When the kernel received a datagram, on CLOCK_MONOTONIC (ns): from
+ * @stamp (rawsock_recv()'s CLOCK_REALTIME stamp) and the two clocks read
+ * now, @mono_now and @real_now; @mono_now without a stamp.  Never later
+ * than @mono_now, so a step of the wall clock cannot make an answer late,
+ * only (at worst) early by the step.  Pure: tests pass the clocks.
+ */
+uint64_t rawsock_rx_mono(const struct timespec *stamp, uint64_t mono_now,
+			 uint64_t real_now);
+/* rawsock_rx_mono() with the clocks read now. */
+uint64_t rawsock_rx_mono_now(const struct timespec *stamp);
+
 #endif

@@ -28,6 +28,7 @@
 
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/secmem.h"
 #include "tunsteerd/desired.h"	/* the kernel state's limits */
 
 #define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
@@ -183,6 +184,17 @@ dup_or_oom(struct parse *p, const char *s)
 	return d;
 }
 
+/* The one long-lived copy of a secret: in secret memory (secmem.h). */
+static char *
+secret_dup_or_oom(struct parse *p, const char *s)
+{
+	char *d = secmem_strdup(s);
+
+	if (!d)
+		p->cp.oom = true;
+	return d;
+}
+
 static void
 parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
 	  struct config_tunnel *t)
@@ -202,7 +214,7 @@ parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
 			cfgp_field(f, path, "psk");
 			cfgp_err(&p->cp, line, f, "must not be empty");
 		} else
-			t->ike.psk = dup_or_oom(p, str);
+			t->ike.psk = secret_dup_or_oom(p, str);
 	}
 	if (cfgp_string(&p->cp, s, path, "local_id", &str, &line) == CFGP_OK) {
 		cfgp_field(f, path, "local_id");
@@ -1241,7 +1253,7 @@ config_parse(const char *text, size_t len, const char *name,
 	if (st && p.secrets)
 		cfgp_check_secrets(&p.cp, st, "ike.psk");
 out:
-	config_destroy(&cf);
+	cfgp_destroy(&cf);		/* wipes ike.psk's copy in the tree */
 	free(p.taux);
 	if (p.prefix_lines) {
 		for (size_t i = 0; i < p.conf->n_policies; i++)
@@ -1293,10 +1305,7 @@ config_load(const char *path, struct config_errors *errs)
 static void
 free_secret(char *s)
 {
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
+	secmem_free_str(s);	/* wiped, then unmapped */
 }
 
 void
@@ -1317,6 +1326,30 @@ config_free(struct config *conf)
 	free(conf->policies);
 	free(conf->path);
 	free(conf);
+}
+
+int
+config_check_replace(const struct config *running, const struct config *next,
+		     struct config_errors *errs)
+{
+	struct cfgp cp = { .file = next->path };
+
+	if (running == NULL || next->allow_empty)
+		return 0;
+	if (running->n_tunnels && !next->n_tunnels)
+		cfgp_err(&cp, 0, "tunnels", "no tunnel, and the running config "
+			 "has %zu; a reload that removes every tunnel is refused "
+			 "unless the file says allow_empty = true;",
+			 running->n_tunnels);
+	if (running->n_policies && !next->n_policies)
+		cfgp_err(&cp, 0, "egress", "no egress policy, and the running "
+			 "config has %zu; a reload that removes every policy is "
+			 "refused unless the file says allow_empty = true; (is "
+			 "the file cut short?)", running->n_policies);
+	if (!cfgp_failed(&cp))
+		return 0;
+	flush_errors(&cp, errs);
+	return -ECANCELED;
 }
 
 int

@@ -160,6 +160,18 @@ enum config_print_secrets {
 void config_print(const struct config *conf, FILE *out,
 		  enum config_print_secrets secrets);
 
+/*
+ * May @next replace @running (NULL: nothing runs yet)?  A file cut short
+ * between two top-level settings still parses, and without this a reload
+ * of it would delete every egress policy (or every tunnel): a reload that
+ * leaves none of either where @running has some is refused unless @next
+ * says allow_empty = true.  Returns 0, or -ECANCELED with one message per
+ * reason appended to @errs (which may be NULL).  Pure: no side effects.
+ */
+int config_check_replace(const struct config *running,
+			 const struct config *next, struct config_errors *errs)
+	__attribute__((warn_unused_result));
+
 /* Index of the tunnel called @name, or -1. */
 int config_tunnel_index(const struct config *conf, const char *name);
 

@@ -14,6 +14,7 @@ struct control {
 	struct ctl_server *server;
 	struct engine *engine;
 	char *conf_path;
+	FILE *reload_out;	/* while cmd_reload runs */
 };
 
 static bool
@@ -50,10 +51,13 @@ static bool
 cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 {
 	struct control *c = arg;
+	int err;
 
 	(void)req;
-	return ctl_reply_reload(out, json, c->conf_path,
-				engine_load(c->engine, c->conf_path, out) >= 0);
+	c->reload_out = out;
+	err = engine_load(c->engine, c->conf_path, out);
+	c->reload_out = NULL;
+	return ctl_reply_reload(out, json, c->conf_path, err >= 0);
 }
 
 static const struct ctl_command control_cmds[] = {
@@ -94,6 +98,12 @@ control_listen(struct event_base *base, const char *path, struct engine *e,
 		return NULL;
 	}
 	return c;
+}
+
+FILE *
+control_reload_out(const struct control *c)
+{
+	return c ? c->reload_out : NULL;
 }
 
 void

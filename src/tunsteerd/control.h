@@ -9,6 +9,7 @@
 #define TUNSTEER_CONTROL_H
 
 #include <event2/event.h>
+#include <stdio.h>
 
 #include "tunsteerd/engine.h"
 
@@ -18,6 +19,10 @@ struct control;
  * `reload` re-reads @conf_path.  NULL on failure, logged. */
 struct control *control_listen(struct event_base *base, const char *path,
 			       struct engine *e, const char *conf_path);
+/* While a `reload` command runs, the stream its answer goes to, for
+ * reasons a load is refused that the engine cannot tell (its prepare
+ * stage returns only an errno); else NULL. */
+FILE *control_reload_out(const struct control *c);
 /* Close and unlink the socket. */
 void control_close(struct control *c);
 

@@ -65,6 +65,7 @@ struct daemon {
 	struct event *resync_ev, *nft_ev, *period_ev;
 	struct event *mon_ev, *nft_mon_ev;
 	struct event *health_ev;
+	struct control *ctl;		/* for a refused reload's reasons */
 };
 
 static void
@@ -216,7 +217,24 @@ static int
 config_prepare_cb(void *arg, const struct config *conf)
 {
 	struct daemon *d = arg;
-	int err = passive_prepare(d->passive, conf);
+	struct config_errors ce = { 0 };
+	FILE *out = control_reload_out(d->ctl);
+	int err;
+
+	/* Fail closed: a file cut short must not remove every policy or
+	 * tunnel (SIGHUP and `reload` alike; the start has nothing running
+	 * to compare with). */
+	if ((err = config_check_replace(engine_config(d->engine), conf,
+					&ce)) < 0) {
+		for (size_t i = 0; i < ce.n; i++) {
+			log_warnx("config", "%s", ce.msgs[i]);
+			if (out)
+				fprintf(out, "%s\n", ce.msgs[i]);
+		}
+		config_errors_free(&ce);
+		return err;
+	}
+	err = passive_prepare(d->passive, conf);
 
 	return err < 0 ? err : probe_engine_prepare(d->probes, conf);
 }
@@ -345,6 +363,7 @@ main(int argc, char **argv)
 	daemon_make_rundir(o.sock);
 	if ((ctl = control_listen(d.base, o.sock, d.engine, o.conf)) == NULL)
 		fatalx("main", "cannot open control socket %s", o.sock);
+	d.ctl = ctl;
 	d.probes = probe_engine_create(d.base, health_changed_cb, &d, &err);
 	if (d.probes == NULL) {
 		errno = -err;
@@ -374,6 +393,10 @@ main(int argc, char **argv)
 	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
 	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
+	/* Every socket is open and the first config applied: from here on
+	 * netlink, nftables and the raw sockets' options need NET_ADMIN and
+	 * NET_RAW, nothing else (the config is root's, read as its owner). */
+	(void)daemon_restrict(DAEMON_CAPS);
 	/* Whatever changed while we were loading is looked at once. */
 	schedule(d.resync_ev);
 	schedule(d.nft_ev);

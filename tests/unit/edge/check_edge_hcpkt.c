@@ -236,6 +236,25 @@ START_TEST(test_relay_round_trip)
 }
 END_TEST
 
+/* Issue 10's lateness rule, edge side: the kernel's receive time decides,
+ * and the RTT is measured to it, not to when the loop read the answer. */
+START_TEST(test_answers_are_judged_by_the_kernels_receive_time)
+{
+	struct hc_inflight f = { .used = true, .seq = 1, .sent_ns = 5000000000u };
+	uint32_t rtt = 0;
+
+	ck_assert(hc_in_time(&f, f.sent_ns + 12345000u, 250, &rtt));
+	ck_assert_uint_eq(rtt, 12345);
+	/* Exactly at the timeout still counts; a microsecond later not. */
+	ck_assert(hc_in_time(&f, f.sent_ns + 250000000u, 250, &rtt));
+	ck_assert(!hc_in_time(&f, f.sent_ns + 250001000u, 250, &rtt));
+	ck_assert_uint_eq(rtt, 250001);
+	/* Received before the send (clock step): on time, RTT 0. */
+	ck_assert(hc_in_time(&f, f.sent_ns - 1000u, 250, &rtt));
+	ck_assert_uint_eq(rtt, 0);
+}
+END_TEST
+
 static Suite *
 edge_hcpkt_suite(void)
 {
@@ -251,6 +270,7 @@ edge_hcpkt_suite(void)
 	tcase_add_test(tc, test_parse_refuses_what_is_not_an_answer);
 	tcase_add_test(tc, test_only_the_check_in_flight_is_answered);
 	tcase_add_test(tc, test_relay_round_trip);
+	tcase_add_test(tc, test_answers_are_judged_by_the_kernels_receive_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

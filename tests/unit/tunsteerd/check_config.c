@@ -449,6 +449,65 @@ START_TEST(test_config_without_tunnels_needs_allow_empty)
 }
 END_TEST
 
+/* Fail closed, issue 10: the file cut short between its top-level
+ * "tunnels" and "egress" still parses, and a reload of it would delete
+ * every policy.  Refused against a running config with policies unless
+ * the file says allow_empty; the first load has nothing to compare. */
+START_TEST(test_reload_that_removes_every_policy_needs_allow_empty)
+{
+	struct config_errors errs = { 0 };
+	char *text = slurp(FIXTURES "minimal.conf");
+	char *cut = strstr(text, "egress = (");
+	struct config *running, *next, *meant;
+	char *meant_text;
+
+	ck_assert_ptr_nonnull(cut);
+	running = config_load_string(text, "t", &errs);
+	ck_assert_ptr_nonnull(running);
+	*cut = '\0';
+	next = config_load_string(text, "t", &errs);
+	ck_assert_msg(next != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_uint_eq(next->n_policies, 0);
+
+	ck_assert_int_eq(config_check_replace(NULL, next, &errs), 0);
+	ck_assert_int_eq(config_check_replace(running, running, &errs), 0);
+	ck_assert_int_eq(config_check_replace(next, running, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_int_eq(config_check_replace(running, next, &errs), -ECANCELED);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "t: egress: no egress policy, and the "
+			 "running config has 1; a reload that removes every "
+			 "policy is refused unless the file says allow_empty = "
+			 "true; (is the file cut short?)");
+	config_errors_free(&errs);
+
+	/* Said explicitly: allowed. */
+	ck_assert_int_ge(asprintf(&meant_text, "%sallow_empty = true;\n", text), 0);
+	meant = config_load_string(meant_text, "t", &errs);
+	ck_assert_ptr_nonnull(meant);
+	ck_assert_int_eq(config_check_replace(running, meant, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	config_free(meant);
+	free(meant_text);
+
+	/* Every tunnel gone (validation already refuses that without
+	 * allow_empty; the guard says the same of what it is given). */
+	meant = config_load_string("allow_empty = true;", "e", &errs);
+	ck_assert_ptr_nonnull(meant);
+	meant->allow_empty = false;
+	ck_assert_int_eq(config_check_replace(running, meant, &errs), -ECANCELED);
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0], "e: tunnels: no tunnel, and the running "
+			 "config has 1; a reload that removes every tunnel is "
+			 "refused unless the file says allow_empty = true;");
+	config_errors_free(&errs);
+	config_free(meant);
+	config_free(next);
+	config_free(running);
+	free(text);
+}
+END_TEST
+
 /* Fail closed: what an emptied, commented-out or truncated file looks
  * like is refused, not read as "no tunnels". */
 START_TEST(test_empty_and_comment_only_files_are_refused)
@@ -1100,6 +1159,7 @@ config_suite(void)
 	tcase_add_test(good, test_peer_defaults_to_the_other_host_of_a_30);
 	tcase_add_test(good, test_log_level_accepts_warning_and_warn);
 	tcase_add_test(good, test_config_without_tunnels_needs_allow_empty);
+	tcase_add_test(good, test_reload_that_removes_every_policy_needs_allow_empty);
 	tcase_add_test(bad, test_empty_and_comment_only_files_are_refused);
 	tcase_add_test(bad, test_unterminated_block_comment_is_refused_at_its_line);
 	tcase_add_test(good, test_print_round_trips_to_an_equal_config);
