@@ -619,7 +619,10 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 		err = -EEXIST;
 		goto out;
 	}
-	if (have.kind != want->kind)
+	/* The kernel changes an XFRM interface's if_id in place but never
+	 * its underlay (xfrmi_change(): -EINVAL). */
+	if (have.kind != want->kind ||
+	    (want->kind == KERNEL_LINK_XFRM && strcmp(have.dev, want->dev) != 0))
 		goto recreate;
 
 	if (want->kind == KERNEL_LINK_GRE)
@@ -627,8 +630,7 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 			    have.remote.s_addr != want->remote.s_addr ||
 			    have.ttl != want->ttl || gre_has_extras(cur);
 	else
-		need_info = have.if_id != want->if_id ||
-			    strcmp(have.dev, want->dev) != 0;
+		need_info = have.if_id != want->if_id;
 	chg = need_info ? link_alloc_kind(want->kind) : rtnl_link_alloc();
 	if (chg == NULL) {
 		err = -ENOMEM;
@@ -666,6 +668,14 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 	goto out;
 
 recreate:
+	/* Not without the new underlay: the old interface would be gone
+	 * and the new one impossible. */
+	if (want->kind == KERNEL_LINK_XFRM && want->dev[0] != '\0') {
+		uint32_t dev;
+
+		if ((err = link_ifindex(k, want->dev, &dev)) < 0)
+			goto out;
+	}
 	if ((err = link_delete(k, cur)) == 0)
 		err = link_create(k, want);
 out:

@@ -14,7 +14,9 @@
  *   its alias, is never changed or deleted: link_set returns -EEXIST,
  *   link_del -EPERM.  link_set refuses to make such a link (-EINVAL).
  * - An XFRM interface's underlay (kernel_link.dev) is bound by ifindex;
- *   link_set returns -ENODEV while that device does not exist.
+ *   link_set returns -ENODEV while that device does not exist.  Its if_id
+ *   changes in place; another underlay means a new interface (the kernel
+ *   cannot rebind one), so link_set deletes and makes it again.
  * - A route's single nexthop is sent as plain RTA_OIF/RTA_GATEWAY: its
  *   weight means nothing to the kernel and dumps report it as 1.
  * - Rules are added with FRA_PROTOCOL = rule->protocol, or

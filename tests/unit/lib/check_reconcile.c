@@ -586,7 +586,7 @@ START_TEST(test_xfrm_interface_deleted_by_hand_is_made_again_with_its_address)
 }
 END_TEST
 
-START_TEST(test_xfrm_interface_moves_to_another_underlay_and_mtu_in_place)
+START_TEST(test_xfrm_interface_to_another_underlay_and_mtu_is_one_link_set)
 {
 	struct kernel_state next;
 
@@ -728,7 +728,7 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_restarted_daemon_adopts_its_xfrm_interfaces);
 	tcase_add_test(tc, test_xfrm_interface_changed_by_hand_is_repaired_in_place);
 	tcase_add_test(tc, test_xfrm_interface_deleted_by_hand_is_made_again_with_its_address);
-	tcase_add_test(tc, test_xfrm_interface_moves_to_another_underlay_and_mtu_in_place);
+	tcase_add_test(tc, test_xfrm_interface_to_another_underlay_and_mtu_is_one_link_set);
 	tcase_add_test(tc, test_removed_ipsec_tunnel_loses_its_xfrm_interface);
 	tcase_add_test(tc, test_xfrm_interfaces_outside_our_if_id_range_are_never_touched);
 	tcase_add_test(tc, test_desired_xfrm_interface_outside_our_range_is_refused_not_made);
