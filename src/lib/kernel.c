@@ -18,6 +18,8 @@ const struct kernel_marks kernel_marks_tunsteerd = {
 	.rule_prio_max = KERNEL_RULE_PRIO_MAX,
 	.nhid_min = KERNEL_NHID_MIN,
 	.nhid_max = KERNEL_NHID_MAX,
+	.xfrm_if_id_min = KERNEL_XFRM_IF_ID_MIN,
+	.xfrm_if_id_max = KERNEL_XFRM_IF_ID_MAX,
 };
 
 bool
@@ -29,7 +31,15 @@ kernel_link_has_mark(const struct kernel_link *link, const char *mark)
 bool
 kernel_marks_link(const struct kernel_marks *m, const struct kernel_link *l)
 {
-	return kernel_link_has_mark(l, m->link_alias_prefix);
+	if (!kernel_link_has_mark(l, m->link_alias_prefix))
+		return false;
+	/* An if_id outside our range binds someone else's SAs: whatever
+	 * its alias says, such an interface is not ours to touch. */
+	if (l->kind == KERNEL_LINK_XFRM)
+		return m->xfrm_if_id_max != 0 &&
+		       l->if_id >= m->xfrm_if_id_min &&
+		       l->if_id <= m->xfrm_if_id_max;
+	return true;
 }
 
 bool
@@ -97,6 +107,7 @@ kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b)
 	return strcmp(a->name, b->name) == 0 && a->kind == b->kind &&
 	       a->local.s_addr == b->local.s_addr &&
 	       a->remote.s_addr == b->remote.s_addr && a->if_id == b->if_id &&
+	       strcmp(a->dev, b->dev) == 0 &&
 	       a->ttl == b->ttl && a->mtu == b->mtu && a->up == b->up &&
 	       strcmp(a->alias, b->alias) == 0;
 }
@@ -175,8 +186,9 @@ kernel_link_format(const struct kernel_link *l, char *buf, size_t len)
 			 l->up ? "up" : "down");
 		break;
 	case KERNEL_LINK_XFRM:
-		snprintf(buf, len, "%s xfrm if_id %#x mtu %u %s", l->name,
-			 l->if_id, l->mtu, l->up ? "up" : "down");
+		snprintf(buf, len, "%s xfrm if_id %#x%s%s mtu %u %s", l->name,
+			 l->if_id, l->dev[0] ? " dev " : "", l->dev, l->mtu,
+			 l->up ? "up" : "down");
 		break;
 	default:
 		snprintf(buf, len, "%s other", l->name);

@@ -51,7 +51,12 @@ struct kernel_link {
 	char name[IFNAMSIZ];
 	enum kernel_link_kind kind;
 	struct in_addr local, remote;	/* GRE */
-	uint32_t if_id;			/* XFRM */
+	/* XFRM: the if_id that binds SAs and policies to this interface
+	 * (one of the owner's, kernel_marks.xfrm_if_id_*), and the underlay
+	 * device the kernel looks routes up through (IFLA_XFRM_LINK; "":
+	 * none). */
+	uint32_t if_id;
+	char dev[IFNAMSIZ];
 	uint8_t ttl;
 	uint32_t mtu;
 	bool up;
@@ -213,11 +218,15 @@ struct kernel_marks {
 	uint32_t table_min, table_max;	/* routes: only in these tables */
 	uint32_t rule_prio_min, rule_prio_max;
 	uint32_t nhid_min, nhid_max;	/* both 0: this owner has none */
+	/* XFRM interfaces are ours only with our alias *and* an if_id in
+	 * this range; both 0: this owner has none. */
+	uint32_t xfrm_if_id_min, xfrm_if_id_max;
 };
 
 /* tunsteerd's marks: the KERNEL_* constants above. */
 extern const struct kernel_marks kernel_marks_tunsteerd;
 
+/* An XFRM link needs an if_id in the owner's range besides the alias. */
 bool kernel_marks_link(const struct kernel_marks *m, const struct kernel_link *l);
 bool kernel_marks_route(const struct kernel_marks *m,
 			const struct kernel_route *r);

@@ -181,12 +181,42 @@ fake_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
 	return 0;
 }
 
+/*
+ * What the kernel refuses of an XFRM interface: if_id 0, an if_id another
+ * interface has (the if_id is how the kernel finds the interface of an
+ * SA), an underlay device that does not exist.
+ */
+static int
+fake_xfrm_check(struct kernel_fake *f, const struct kernel_link *link)
+{
+	struct kernel_link key = { 0 };
+
+	if (link->kind != KERNEL_LINK_XFRM)
+		return 0;
+	if (link->if_id == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < f->links.n; i++) {
+		const struct kernel_link *l = vec_at(&f->links, i);
+
+		if (l->kind == KERNEL_LINK_XFRM && l->if_id == link->if_id &&
+		    strcmp(l->name, link->name) != 0)
+			return -EEXIST;
+	}
+	snprintf(key.name, sizeof(key.name), "%s", link->dev);
+	if (link->dev[0] != '\0' && vec_find(&f->links, &key, link_same) < 0)
+		return -ENODEV;
+	return 0;
+}
+
 static int
 fake_link_set(struct kernel_ops *ops, const struct kernel_link *link)
 {
 	struct kernel_fake *f = fake_of(ops);
 	char buf[256];
 	int err = fake_take_failure(f);
+
+	if (err == 0)
+		err = fake_xfrm_check(f, link);
 
 	kernel_link_format(link, buf, sizeof(buf));
 	fake_record(f, "link set %s%s", buf, err ? " (failed)" : "");

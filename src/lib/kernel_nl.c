@@ -63,7 +63,9 @@ struct kernel_nl {
 	int kerr;		/* errno of the last NLMSG_ERROR on sk */
 	bool mon_changed;
 	struct kernel_nft *nft;	/* libnftables and its event socket */
-	const char *link_mark;	/* alias prefix of the links we may touch */
+	/* Which links we may touch: the alias prefix, and for XFRM
+	 * interfaces the if_id range (only the link fields are used). */
+	struct kernel_marks marks;
 };
 
 /* The messages of one dump, kept until the dump is complete. */
@@ -362,11 +364,16 @@ link_from_nl(struct rtnl_link *l, struct kernel_link *out)
 		out->remote.s_addr = rtnl_link_ipgre_get_remote(l);
 		out->ttl = rtnl_link_ipgre_get_ttl(l);
 	} else if (type != NULL && strcmp(type, "xfrm") == 0) {
-		uint32_t if_id = 0;
+		uint32_t if_id = 0, dev = 0;
 
 		out->kind = KERNEL_LINK_XFRM;
 		if (rtnl_link_xfrmi_get_if_id(l, &if_id) == 0)
 			out->if_id = if_id;
+		/* An underlay that went away leaves "": never equal to a
+		 * desired device, so the next pass re-binds or fails. */
+		if (rtnl_link_xfrmi_get_link(l, &dev) == 0 && dev != 0 &&
+		    if_indextoname(dev, out->dev) == NULL)
+			out->dev[0] = '\0';
 	} else {
 		out->kind = KERNEL_LINK_OTHER;
 	}
@@ -461,18 +468,43 @@ link_alloc_kind(enum kernel_link_kind kind)
 				       : rtnl_link_xfrmi_alloc();
 }
 
-/*
- * Kind-specific data, all of it: the kernel's changelink zeroes whatever a
- * request leaves out.  No iflags/oflags/keys: a bare 4-byte GRE header.
- */
+/* The ifindex of the link called @name, or -ENODEV. */
 static int
-link_fill_kind(struct rtnl_link *l, const struct kernel_link *want)
+link_ifindex(struct kernel_nl *k, const char *name, uint32_t *out)
 {
+	struct rtnl_link *l;
 	int err;
 
-	if (want->kind == KERNEL_LINK_XFRM)
-		return nlerr_to_errno(
-			rtnl_link_xfrmi_set_if_id(l, want->if_id));
+	if (!name_ok(name))
+		return -EINVAL;
+	if ((err = link_get(k, name, &l)) < 0)
+		return err;
+	*out = (uint32_t)rtnl_link_get_ifindex(l);
+	rtnl_link_put(l);
+	return 0;
+}
+
+/*
+ * Kind-specific data, all of it: the kernel's changelink zeroes whatever a
+ * request leaves out (an XFRM interface without IFLA_XFRM_LINK loses its
+ * underlay).  No iflags/oflags/keys: a bare 4-byte GRE header.
+ */
+static int
+link_fill_kind(struct kernel_nl *k, struct rtnl_link *l,
+	       const struct kernel_link *want)
+{
+	uint32_t dev = 0;
+	int err;
+
+	if (want->kind == KERNEL_LINK_XFRM) {
+		if (want->dev[0] != '\0' &&
+		    (err = link_ifindex(k, want->dev, &dev)) < 0)
+			return err;
+		if ((err = rtnl_link_xfrmi_set_if_id(l, want->if_id)) < 0 ||
+		    (err = rtnl_link_xfrmi_set_link(l, dev)) < 0)
+			return nlerr_to_errno(err);
+		return 0;
+	}
 	if ((err = rtnl_link_ipgre_set_local(l, want->local.s_addr)) < 0 ||
 	    (err = rtnl_link_ipgre_set_remote(l, want->remote.s_addr)) < 0 ||
 	    (err = rtnl_link_ipgre_set_ttl(l, want->ttl)) < 0)
@@ -532,7 +564,7 @@ link_create(struct kernel_nl *k, const struct kernel_link *want)
 		rtnl_link_set_mtu(l, want->mtu);
 	if (want->up)
 		rtnl_link_set_flags(l, IFF_UP);
-	if ((err = link_fill_kind(l, want)) < 0)
+	if ((err = link_fill_kind(k, l, want)) < 0)
 		goto out;
 	err = rtnl_link_build_add_request(l, NLM_F_CREATE | NLM_F_EXCL, &msg);
 	if (err < 0) {
@@ -574,7 +606,7 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 
 	if (!name_ok(want->name) ||
 	    (want->kind != KERNEL_LINK_GRE && want->kind != KERNEL_LINK_XFRM) ||
-	    !kernel_link_has_mark(want, k->link_mark))
+	    !kernel_marks_link(&k->marks, want))
 		return -EINVAL;
 	err = link_get(k, want->name, &cur);
 	if (err == -ENODEV)
@@ -583,11 +615,14 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 		return err;
 
 	link_from_nl(cur, &have);
-	if (!kernel_link_has_mark(&have, k->link_mark)) {
+	if (!kernel_marks_link(&k->marks, &have)) {
 		err = -EEXIST;
 		goto out;
 	}
-	if (have.kind != want->kind)
+	/* The kernel changes an XFRM interface's if_id in place but never
+	 * its underlay (xfrmi_change(): -EINVAL). */
+	if (have.kind != want->kind ||
+	    (want->kind == KERNEL_LINK_XFRM && strcmp(have.dev, want->dev) != 0))
 		goto recreate;
 
 	if (want->kind == KERNEL_LINK_GRE)
@@ -602,7 +637,7 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 		goto out;
 	}
 	if (need_info) {
-		if ((err = link_fill_kind(chg, want)) < 0)
+		if ((err = link_fill_kind(k, chg, want)) < 0)
 			goto out;
 		/* Without IFLA_MTU a tunnel changelink recomputes the MTU. */
 		rtnl_link_set_mtu(chg, want->mtu ? want->mtu : have.mtu);
@@ -633,6 +668,14 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 	goto out;
 
 recreate:
+	/* Not without the new underlay: the old interface would be gone
+	 * and the new one impossible. */
+	if (want->kind == KERNEL_LINK_XFRM && want->dev[0] != '\0') {
+		uint32_t dev;
+
+		if ((err = link_ifindex(k, want->dev, &dev)) < 0)
+			goto out;
+	}
 	if ((err = link_delete(k, cur)) == 0)
 		err = link_create(k, want);
 out:
@@ -655,8 +698,8 @@ knl_link_del(struct kernel_ops *ops, const char *name)
 	if ((err = link_get(k, name, &cur)) < 0)
 		return err;
 	link_from_nl(cur, &have);
-	err = kernel_link_has_mark(&have, k->link_mark) ? link_delete(k, cur) :
-							   -EPERM;
+	err = kernel_marks_link(&k->marks, &have) ? link_delete(k, cur) :
+						     -EPERM;
 	rtnl_link_put(cur);
 	return err;
 }
@@ -1576,7 +1619,12 @@ knl_nft_monitor_drain(struct kernel_ops *ops)
 struct kernel_ops *
 kernel_nl_create(int *err)
 {
-	return kernel_nl_create_marked(KERNEL_LINK_ALIAS_PREFIX, err);
+	struct kernel_ops *ops;
+
+	ops = kernel_nl_create_marked(KERNEL_LINK_ALIAS_PREFIX, err);
+	if (ops != NULL)
+		knl_of(ops)->marks = kernel_marks_tunsteerd;
+	return ops;
 }
 
 struct kernel_ops *
@@ -1589,7 +1637,7 @@ kernel_nl_create_marked(const char *link_mark, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	k->link_mark = link_mark;
+	k->marks.link_alias_prefix = link_mark;	/* no XFRM range */
 	k->ops = (struct kernel_ops){
 		.link_dump = knl_link_dump,
 		.link_set = knl_link_set,

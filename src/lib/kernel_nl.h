@@ -9,8 +9,14 @@
  *   the monitor.  Neither is shared with anybody else.
  * - Dumps first collect every object, then call the callback, so the
  *   callback may call other operations of the same backend.
- * - A link whose alias lacks KERNEL_LINK_ALIAS_PREFIX is never changed
- *   or deleted: link_set returns -EEXIST, link_del -EPERM.
+ * - A link whose alias lacks KERNEL_LINK_ALIAS_PREFIX, and an XFRM
+ *   interface whose if_id is outside KERNEL_XFRM_IF_ID_MIN..MAX whatever
+ *   its alias, is never changed or deleted: link_set returns -EEXIST,
+ *   link_del -EPERM.  link_set refuses to make such a link (-EINVAL).
+ * - An XFRM interface's underlay (kernel_link.dev) is bound by ifindex;
+ *   link_set returns -ENODEV while that device does not exist.  Its if_id
+ *   changes in place; another underlay means a new interface (the kernel
+ *   cannot rebind one), so link_set deletes and makes it again.
  * - A route's single nexthop is sent as plain RTA_OIF/RTA_GATEWAY: its
  *   weight means nothing to the kernel and dumps report it as 1.
  * - Rules are added with FRA_PROTOCOL = rule->protocol, or
@@ -32,7 +38,8 @@ struct kernel_ops *kernel_nl_create(int *err);
  * As kernel_nl_create(), for a program whose links carry @link_mark
  * (a static string, e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX) instead of
  * KERNEL_LINK_ALIAS_PREFIX: link_set and link_del then create, change and
- * delete only links with that mark.
+ * delete only links with that mark, and no XFRM interfaces at all (such
+ * an owner has no if_id range).
  */
 struct kernel_ops *kernel_nl_create_marked(const char *link_mark, int *err);
 

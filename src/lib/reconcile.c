@@ -407,6 +407,21 @@ static bool nh_is_path(const void *p)
 static bool nh_is_group(const void *p)
 { return OBJ(kernel_nhobj, p)->n_members > 0; }
 
+/* A desired link must carry the owner's marks (for an XFRM interface, an
+ * if_id in its range): one without would never be seen as ours again, so
+ * it would be made on every pass and never removed. */
+static bool
+link_needed(struct pass *ps, const void *p, const void **have)
+{
+	char text[256];
+
+	if (kernel_marks_link(&ps->rc->marks, p))
+		return true;
+	kernel_link_format(p, text, sizeof(text));
+	count(ps->stats, -EINVAL, NULL, "add", "unmarked link", text);
+	return false;
+}
+
 static void
 link_put_done(struct pass *ps, const void *p)
 {
@@ -522,7 +537,8 @@ struct kind {
  */
 static const struct kind kinds[] = {
 	{ "link", ARRAY(links, n_links), link_key_cmp, link_equal, NULL,
-	  link_put, link_del, link_format, NULL, link_put_done, NULL, false },
+	  link_put, link_del, link_format, link_needed, link_put_done, NULL,
+	  false },
 	{ "sysctl", ARRAY(sysctls, n_sysctls), NULL, NULL, NULL,
 	  sysctl_put, NULL, sysctl_format, sysctl_needed, sysctl_put_done,
 	  NULL, true },

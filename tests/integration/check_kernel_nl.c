@@ -2,9 +2,10 @@
 /*
  * Integration test of the libnl backend against a real kernel.
  *
- * Needs root and a kernel with ip_gre (tests/integration/run, through
- * tests/lab/vmrun).  Every test runs in its own forked child, in a fresh
- * network namespace holding lo and dummy0 (198.51.100.2/30, the underlay),
+ * Needs root and a kernel with ip_gre and xfrm_interface
+ * (tests/integration/run, through tests/lab/vmrun).  Every test runs in
+ * its own forked child, in a fresh network namespace holding lo and
+ * dummy0 (198.51.100.2/30, the underlay),
  * and checks each result twice: through the backend's own dumps and
  * through iproute2's view of the kernel.
  */
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "lib/kernel_nl.h"
+#include "lib/reconcile.h"
 
 #define TABLE 21001
 
@@ -327,22 +329,188 @@ START_TEST(changing_mtu_ttl_remote_and_state_in_place_keeps_ifindex)
 }
 END_TEST
 
-START_TEST(xfrm_link_created_with_if_id)
+static struct kernel_link
+xfrm(const char *name, uint32_t if_id, const char *dev, uint32_t mtu)
 {
-	struct kernel_link want = { .kind = KERNEL_LINK_XFRM, .if_id = 0x5001,
-				    .mtu = 1400, .up = true }, have;
+	struct kernel_link l = { .kind = KERNEL_LINK_XFRM, .if_id = if_id,
+				 .mtu = mtu, .up = true };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.dev, sizeof(l.dev), "%s", dev);
+	snprintf(l.alias, sizeof(l.alias), "%s%s", KERNEL_LINK_ALIAS_PREFIX,
+		 name);
+	return l;
+}
+
+START_TEST(xfrm_interface_created_changed_in_place_and_deleted)
+{
+	struct kernel_link want = xfrm("ips1", KERNEL_XFRM_IF_ID_MIN,
+				       "dummy0", 1400), have;
+	int ifindex;
 	char *j;
 
-	snprintf(want.name, sizeof(want.name), "xfrm1");
-	snprintf(want.alias, sizeof(want.alias), "tunsteer:xfrm1");
 	ck_assert_int_eq(k->link_set(k, &want), 0);
-	ck_assert(find_link("xfrm1", &have));
+	ck_assert(find_link("ips1", &have));
 	ck_assert_int_eq(have.kind, KERNEL_LINK_XFRM);
+	ck_assert_str_eq(have.dev, "dummy0");
 	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
-	j = out_of("ip -d -j link show xfrm1");
+	ck_assert(kernel_link_is_ours(&have));
+	ifindex = have.ifindex;
+	j = out_of("ip -d -j link show ips1");
 	assert_has(j, "\"info_kind\":\"xfrm\"");
-	assert_has(j, "\"if_id\":\"0x5001\"");
+	assert_has(j, "\"if_id\":\"0x74730001\"");
+	assert_has(j, "\"link\":\"dummy0\"");	/* IFLA_LINK: the underlay */
+	assert_has(j, "\"mtu\":1400");
+	assert_has(j, "\"ifalias\":\"tunsteer:ips1\"");
+	assert_has(j, "\"UP\"");
 	free(j);
+
+	/* Setting it again is a no-op. */
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert(kernel_link_equal(&want, &have));
+
+	/* Another if_id and MTU, in place. */
+	want.if_id = KERNEL_XFRM_IF_ID_MIN + 1;
+	want.mtu = 1380;
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+	j = out_of("ip -d -j link show ips1");
+	assert_has(j, "\"if_id\":\"0x74730002\"");
+	assert_has(j, "\"link\":\"dummy0\"");
+	assert_has(j, "\"mtu\":1380");
+	free(j);
+
+	/* Only the MTU: if_id and underlay stay. */
+	want.mtu = 1300;
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+	ck_assert(kernel_link_equal(&want, &have));
+
+	/* Another underlay: the kernel cannot rebind one, so it is a new
+	 * interface, with everything else as wanted. */
+	sh("ip link add dummy1 type dummy && ip link set dummy1 up");
+	snprintf(want.dev, sizeof(want.dev), "dummy1");
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+	j = out_of("ip -d -j link show ips1");
+	assert_has(j, "\"if_id\":\"0x74730002\"");
+	assert_has(j, "\"link\":\"dummy1\"");
+	assert_has(j, "\"mtu\":1300");
+	assert_has(j, "\"ifalias\":\"tunsteer:ips1\"");
+	free(j);
+
+	/* No underlay at all. */
+	want.dev[0] = '\0';
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_msg(kernel_link_equal(&want, &have), "dumped back differs");
+	ifindex = have.ifindex;
+	ck_assert_int_eq(k->link_set(k, &want), 0);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+
+	/* An underlay that does not exist is refused, nothing changes. */
+	snprintf(want.dev, sizeof(want.dev), "nosuch0");
+	ck_assert_int_eq(k->link_set(k, &want), -ENODEV);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_str_eq(have.dev, "");
+	ck_assert_int_eq(have.ifindex, ifindex);
+
+	ck_assert_int_eq(k->link_del(k, "ips1"), 0);
+	ck_assert(!find_link("ips1", NULL));
+	j = out_of("ip -j link show type xfrm");
+	assert_lacks(j, "ips1");
+	free(j);
+}
+END_TEST
+
+START_TEST(xfrm_interfaces_outside_our_if_id_range_are_never_touched)
+{
+	struct kernel_link want = xfrm("ipsec0", KERNEL_XFRM_IF_ID_MIN,
+				       "dummy0", 1400), have;
+	char *j;
+
+	/* Another IPsec stack's interface, even with our alias on it. */
+	sh("ip link add ipsec0 type xfrm dev dummy0 if_id 42");
+	sh("ip link set ipsec0 alias tunsteer:ipsec0 mtu 1450");
+	ck_assert(find_link("ipsec0", &have));
+	ck_assert_int_eq(have.kind, KERNEL_LINK_XFRM);
+	ck_assert_uint_eq(have.if_id, 42);
+	ck_assert(!kernel_link_is_ours(&have));
+	ck_assert_int_eq(k->link_del(k, "ipsec0"), -EPERM);
+	ck_assert_int_eq(k->link_set(k, &want), -EEXIST);
+	j = out_of("ip -d -j link show ipsec0");
+	assert_has(j, "\"if_id\":\"0x2a\"");
+	assert_has(j, "\"mtu\":1450");
+	free(j);
+
+	/* We never make one outside our range either. */
+	want = xfrm("ips9", 42 + 1, "dummy0", 1400);
+	ck_assert_int_eq(k->link_set(k, &want), -EINVAL);
+	ck_assert(!find_link("ips9", NULL));
+
+	/* One holding an if_id of our range: the kernel refuses ours a
+	 * duplicate, and theirs stays as it was. */
+	sh("ip link add vpn1 type xfrm dev dummy0 if_id 0x74730005");
+	want = xfrm("ips5", KERNEL_XFRM_IF_ID_MIN + 4, "dummy0", 1400);
+	ck_assert_int_lt(k->link_set(k, &want), 0);
+	ck_assert(!find_link("ips5", NULL));
+	ck_assert_int_eq(k->link_del(k, "vpn1"), -EPERM);
+	ck_assert(find_link("vpn1", &have));
+	ck_assert_uint_eq(have.if_id, 0x74730005);
+	ck_assert_str_eq(have.dev, "dummy0");
+}
+END_TEST
+
+START_TEST(reconcile_repairs_a_tampered_xfrm_interface_and_adopts_it)
+{
+	struct kernel_link want = xfrm("ips1", KERNEL_XFRM_IF_ID_MIN + 2,
+				       "dummy0", 1400), have;
+	struct kernel_state st;
+	struct reconcile_stats stats;
+	struct reconcile *rc = reconcile_create(k, &kernel_marks_tunsteerd);
+	int ifindex;
+
+	ck_assert_ptr_nonnull(rc);
+	kernel_state_init(&st);
+	ck_assert_int_eq(kernel_state_add_link(&st, &want), 0);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_uint_eq(stats.added, 1);
+	ck_assert(find_link("ips1", &have));
+	ifindex = have.ifindex;
+
+	/* Someone moves it to another if_id of our range and MTU. */
+	sh("ip link set ips1 type xfrm dev dummy0 if_id 0x74730009");
+	sh("ip link set ips1 mtu 1500");
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_uint_eq(stats.changed, 1);
+	ck_assert(find_link("ips1", &have));
+	ck_assert_int_eq(have.ifindex, ifindex);
+	ck_assert_msg(kernel_link_equal(&want, &have), "not repaired");
+
+	/* A new instance adopts it as it is. */
+	reconcile_destroy(rc);
+	rc = reconcile_create(k, &kernel_marks_tunsteerd);
+	ck_assert_ptr_nonnull(rc);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_uint_eq(stats.added + stats.changed + stats.deleted, 0);
+
+	/* Deleted by hand: made again. */
+	sh("ip link del ips1");
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_uint_eq(stats.added, 1);
+	ck_assert(find_link("ips1", &have));
+	ck_assert(kernel_link_equal(&want, &have));
+
+	ck_assert_int_eq(reconcile_flush(rc, &stats), 0);
+	ck_assert(!find_link("ips1", NULL));
+	kernel_state_free(&st);
+	reconcile_destroy(rc);
 }
 END_TEST
 
@@ -967,7 +1135,9 @@ main(void)
 		       gre_link_created_bare_with_endpoints_ttl_mtu_alias_and_up);
 	tcase_add_test(tc,
 		       changing_mtu_ttl_remote_and_state_in_place_keeps_ifindex);
-	tcase_add_test(tc, xfrm_link_created_with_if_id);
+	tcase_add_test(tc, xfrm_interface_created_changed_in_place_and_deleted);
+	tcase_add_test(tc, xfrm_interfaces_outside_our_if_id_range_are_never_touched);
+	tcase_add_test(tc, reconcile_repairs_a_tampered_xfrm_interface_and_adopts_it);
 	tcase_add_test(tc, link_del_and_set_refuse_links_without_our_alias);
 	tcase_add_test(tc, addr_add_dump_del_with_and_without_peer);
 	tcase_add_test(tc,

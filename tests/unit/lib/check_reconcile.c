@@ -471,6 +471,237 @@ START_TEST(test_foreign_nexthops_are_never_touched)
 }
 END_TEST
 
+/* --- XFRM interfaces ------------------------------------------------------- */
+
+#define IF_ID1 KERNEL_XFRM_IF_ID_MIN
+#define IF_ID2 (KERNEL_XFRM_IF_ID_MIN + 1)
+
+static struct kernel_link
+xfrm(const char *name, uint32_t if_id, const char *dev)
+{
+	struct kernel_link l = { .kind = KERNEL_LINK_XFRM, .if_id = if_id,
+				 .mtu = 1400, .up = true };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.dev, sizeof(l.dev), "%s", dev);
+	snprintf(l.alias, sizeof(l.alias), KERNEL_LINK_ALIAS_PREFIX "%s", name);
+	return l;
+}
+
+/* The underlays, as the system has them: not ours. */
+static void
+underlays(void)
+{
+	struct kernel_link eth0 = { .name = "eth0", .kind = KERNEL_LINK_OTHER,
+				    .mtu = 1500, .up = true };
+	struct kernel_link eth1 = eth0;
+
+	snprintf(eth1.name, sizeof(eth1.name), "eth1");
+	ck_assert_int_eq(kernel_fake_inject_link(k, &eth0), 0);
+	ck_assert_int_eq(kernel_fake_inject_link(k, &eth1), 0);
+}
+
+/* Two IPsec tunnels on two uplinks and a GRE one, as desired.c makes
+ * them: the XFRM interfaces with their inner addresses and sysctls. */
+static void
+ipsec_tunnels(struct kernel_state *s)
+{
+	struct kernel_link x1 = xfrm("ips1", IF_ID1, "eth0");
+	struct kernel_link x2 = xfrm("ips2", IF_ID2, "eth1");
+	struct kernel_link g = gre("cf1", "198.51.100.2", "192.0.2.1");
+	struct kernel_addr a1 = { .ifname = "ips1", .local = pfx("198.19.1.1/31") };
+
+	ck_assert_int_eq(kernel_state_add_link(s, &x1), 0);
+	ck_assert_int_eq(kernel_state_add_link(s, &x2), 0);
+	ck_assert_int_eq(kernel_state_add_link(s, &g), 0);
+	ck_assert_int_eq(kernel_state_add_addr(s, &a1), 0);
+	ck_assert_int_eq(kernel_state_add_sysctl(s, "net/ipv4/conf/ips1/disable_policy", "1"), 0);
+}
+
+START_TEST(test_xfrm_interfaces_are_made_with_if_id_underlay_mtu_and_mark)
+{
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set cf1 gre local 198.51.100.2 remote 192.0.2.1 ttl 64 mtu 1476 up\n"
+	    "link set ips1 xfrm if_id 0x74730001 dev eth0 mtu 1400 up\n"
+	    "link set ips2 xfrm if_id 0x74730002 dev eth1 mtu 1400 up\n"
+	    "sysctl net/ipv4/conf/ips1/disable_policy=1\n"
+	    "addr add 198.19.1.1/31 dev ips1\n");
+	ck_assert_uint_eq(stats.added, 4);
+	/* Applied again: nothing to do. */
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+START_TEST(test_restarted_daemon_adopts_its_xfrm_interfaces)
+{
+	struct reconcile *again;
+
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	again = reconcile_create(k, &kernel_marks_tunsteerd);
+	ck_assert_int_eq(reconcile_apply(again, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "sysctl net/ipv4/conf/ips1/disable_policy=1\n");
+	ck_assert_uint_eq(stats.added + stats.changed + stats.deleted, 0);
+	reconcile_destroy(again);
+}
+END_TEST
+
+START_TEST(test_xfrm_interface_changed_by_hand_is_repaired_in_place)
+{
+	struct kernel_link tampered = xfrm("ips1", IF_ID1 + 7, "eth1");
+
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	tampered.mtu = 1500;
+	ck_assert_int_eq(kernel_fake_inject_link(k, &tampered), 0);
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set ips1 xfrm if_id 0x74730001 dev eth0 mtu 1400 up\n"
+	    "sysctl net/ipv4/conf/ips1/disable_policy=1\n");
+	ck_assert_uint_eq(stats.changed, 1);
+}
+END_TEST
+
+START_TEST(test_xfrm_interface_deleted_by_hand_is_made_again_with_its_address)
+{
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_int_eq(k->link_del(k, "ips1"), 0);	/* as `ip link del` */
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set ips1 xfrm if_id 0x74730001 dev eth0 mtu 1400 up\n"
+	    "sysctl net/ipv4/conf/ips1/disable_policy=1\n"
+	    "addr add 198.19.1.1/31 dev ips1\n");
+}
+END_TEST
+
+START_TEST(test_xfrm_interface_to_another_underlay_and_mtu_is_one_link_set)
+{
+	struct kernel_state next;
+
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	ipsec_tunnels(&next);
+	snprintf(next.links[1].dev, IFNAMSIZ, "eth0");
+	next.links[1].mtu = 1380;
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set ips2 xfrm if_id 0x74730002 dev eth0 mtu 1380 up\n");
+	ck_assert_uint_eq(stats.changed, 1);
+	ck_assert_uint_eq(stats.added + stats.deleted, 0);
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_removed_ipsec_tunnel_loses_its_xfrm_interface)
+{
+	struct kernel_state next;
+
+	underlays();
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_state_init(&next);
+	ipsec_tunnels(&next);
+	next.links[0] = next.links[--next.n_links];	/* ips1 goes */
+	next.n_addrs = next.n_sysctls = 0;
+	ck_assert_int_eq(reconcile_apply(rc, &next, &stats), 0);
+	/* Its address goes with it; the underlay stays. */
+	ck_assert_str_eq(kernel_fake_ops_log(k), "link del ips1\n");
+	kernel_state_free(&next);
+}
+END_TEST
+
+START_TEST(test_xfrm_interfaces_outside_our_if_id_range_are_never_touched)
+{
+	/* Other IPsec stacks' interfaces: two under our alias prefix but
+	 * outside our if_id range, one in our range without our alias. */
+	struct kernel_link theirs = xfrm("ipsec0", 42, "eth0");
+	struct kernel_link named_like_ours = xfrm("ips2", IF_ID1 - 1, "eth1");
+	struct kernel_link unmarked = xfrm("vpn9", IF_ID1 + 9, "eth0");
+
+	unmarked.alias[0] = '\0';
+	underlays();
+	ck_assert_int_eq(kernel_fake_inject_link(k, &theirs), 0);
+	ck_assert_int_eq(kernel_fake_inject_link(k, &named_like_ours), 0);
+	ck_assert_int_eq(kernel_fake_inject_link(k, &unmarked), 0);
+	ck_assert(!kernel_link_is_ours(&theirs));
+	ck_assert(!kernel_link_is_ours(&named_like_ours));
+	ck_assert(!kernel_link_is_ours(&unmarked));
+	ipsec_tunnels(&st);
+	st.n_links = 1;				/* only ips1 */
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set ips1 xfrm if_id 0x74730001 dev eth0 mtu 1400 up\n"
+	    "sysctl net/ipv4/conf/ips1/disable_policy=1\n"
+	    "addr add 198.19.1.1/31 dev ips1\n");
+	ck_assert_int_eq(reconcile_flush(rc, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "link del ips1\n");
+}
+END_TEST
+
+START_TEST(test_desired_xfrm_interface_outside_our_range_is_refused_not_made)
+{
+	struct kernel_link bad = xfrm("ips9", 0x1000, "eth0");
+
+	underlays();
+	ck_assert_int_eq(kernel_state_add_link(&st, &bad), 0);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), -EAGAIN);
+	ck_assert_uint_eq(stats.failed, 1);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+START_TEST(test_an_owner_without_an_if_id_range_has_no_xfrm_interfaces)
+{
+	static const struct kernel_marks edge_like = {
+		.link_alias_prefix = KERNEL_EDGE_LINK_ALIAS_PREFIX,
+		.rtm_protocol = 228, .table_min = 22001, .table_max = 22999,
+		.rule_prio_min = 22001, .rule_prio_max = 22999 };
+	struct kernel_link x = xfrm("e1", IF_ID1, "eth0");
+
+	snprintf(x.alias, sizeof(x.alias), KERNEL_EDGE_LINK_ALIAS_PREFIX "e1");
+	ck_assert(!kernel_marks_link(&edge_like, &x));
+	x.kind = KERNEL_LINK_GRE;
+	ck_assert(kernel_marks_link(&edge_like, &x));
+}
+END_TEST
+
+START_TEST(test_xfrm_if_id_taken_by_a_foreign_interface_fails_and_is_retried)
+{
+	struct kernel_link squatter = xfrm("other0", IF_ID2, "eth0");
+
+	squatter.alias[0] = '\0';
+	underlays();
+	ck_assert_int_eq(kernel_fake_inject_link(k, &squatter), 0);
+	ipsec_tunnels(&st);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), -EAGAIN);
+	ck_assert_uint_eq(stats.failed, 1);
+	ck_assert_ptr_nonnull(strstr(kernel_fake_ops_log(k),
+	    "link set ips2 xfrm if_id 0x74730002 dev eth1 mtu 1400 up (failed)\n"));
+	/* The squatter leaves; the next pass makes ours. */
+	ck_assert_int_eq(k->link_del(k, "other0"), 0);
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "link set ips2 xfrm if_id 0x74730002 dev eth1 mtu 1400 up\n");
+}
+END_TEST
+
 static Suite *
 reconcile_suite(void)
 {
@@ -493,6 +724,16 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_group_with_foreign_bucket_count_is_recreated_with_its_route);
 	tcase_add_test(tc, test_removed_tunnel_leaves_group_then_path_then_link_goes);
 	tcase_add_test(tc, test_foreign_nexthops_are_never_touched);
+	tcase_add_test(tc, test_xfrm_interfaces_are_made_with_if_id_underlay_mtu_and_mark);
+	tcase_add_test(tc, test_restarted_daemon_adopts_its_xfrm_interfaces);
+	tcase_add_test(tc, test_xfrm_interface_changed_by_hand_is_repaired_in_place);
+	tcase_add_test(tc, test_xfrm_interface_deleted_by_hand_is_made_again_with_its_address);
+	tcase_add_test(tc, test_xfrm_interface_to_another_underlay_and_mtu_is_one_link_set);
+	tcase_add_test(tc, test_removed_ipsec_tunnel_loses_its_xfrm_interface);
+	tcase_add_test(tc, test_xfrm_interfaces_outside_our_if_id_range_are_never_touched);
+	tcase_add_test(tc, test_desired_xfrm_interface_outside_our_range_is_refused_not_made);
+	tcase_add_test(tc, test_an_owner_without_an_if_id_range_has_no_xfrm_interfaces);
+	tcase_add_test(tc, test_xfrm_if_id_taken_by_a_foreign_interface_fails_and_is_retried);
 	suite_add_tcase(s, tc);
 	return s;
 }

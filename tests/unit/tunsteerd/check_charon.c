@@ -4,7 +4,8 @@
  * linked in whole: its plugins register through constructors, so a wrong
  * link line gives a daemon that starts but cannot negotiate anything.
  * These tests prove that libcharon initialises from the link tunsteer
- * uses and that every algorithm our IKE/ESP proposals name is there.
+ * uses and that every algorithm our IKE/ESP proposals name is there,
+ * ML-KEM (strongSwan 6's ml plugin) included.
  */
 #include "autoconfig.h"
 #include "testlib.h"
@@ -14,6 +15,7 @@
 
 #include <library.h>
 #include <daemon.h>
+#include <crypto/proposal/proposal.h>
 
 static void
 charon_setup(void)
@@ -162,6 +164,78 @@ START_TEST(test_strong_random_source_is_available)
 }
 END_TEST
 
+/* The provider's recommended IKE proposal (PROVIDER.md section 3):
+ * ML-KEM-768 as the first additional key exchange after DH20 (RFC 9370),
+ * as libstrongswan's own parser reads it, the one `-n` will check with. */
+START_TEST(test_proposal_with_ke1_mlkem768_parses_to_ml_kem_768_after_dh20)
+{
+	proposal_t *p = proposal_create_from_string(PROTO_IKE,
+	    "aes256gcm16-prfsha256-ecp384-ke1_mlkem768");
+	uint16_t alg = 0, ks = 0;
+
+	ck_assert_msg(p, "proposal refused");
+	ck_assert(p->get_algorithm(p, ENCRYPTION_ALGORITHM, &alg, &ks));
+	ck_assert_uint_eq(alg, ENCR_AES_GCM_ICV16);
+	ck_assert_uint_eq(ks, 256);
+	ck_assert(p->get_algorithm(p, PSEUDO_RANDOM_FUNCTION, &alg, NULL));
+	ck_assert_uint_eq(alg, PRF_HMAC_SHA2_256);
+	ck_assert(p->get_algorithm(p, KEY_EXCHANGE_METHOD, &alg, NULL));
+	ck_assert_uint_eq(alg, ECP_384_BIT);
+	ck_assert(p->get_algorithm(p, ADDITIONAL_KEY_EXCHANGE_1, &alg, NULL));
+	ck_assert_uint_eq(alg, ML_KEM_768);
+	ck_assert(p->has_transform(p, ADDITIONAL_KEY_EXCHANGE_1, ML_KEM_768));
+	ck_assert(!p->get_algorithm(p, ADDITIONAL_KEY_EXCHANGE_2, &alg, NULL));
+	/* Transform ID 36 on the wire, as the provider names it. */
+	ck_assert_int_eq(ML_KEM_768, 36);
+	p->destroy(p);
+
+	p = proposal_create_from_string(PROTO_IKE,
+	    "aes256gcm16-prfsha256-ecp384-ke1_mlkem1024");
+	ck_assert_msg(p, "ML-KEM-1024 proposal refused");
+	ck_assert(p->has_transform(p, ADDITIONAL_KEY_EXCHANGE_1, ML_KEM_1024));
+	p->destroy(p);
+}
+END_TEST
+
+/* The ml plugin registers ML-KEM-768 with the crypto factory, so charon
+ * offers and accepts it, and a KEM round trip agrees on one secret. */
+START_TEST(test_ml_kem_768_is_registered_by_the_ml_plugin_and_agrees)
+{
+	enumerator_t *e = lib->crypto->create_ke_enumerator(lib->crypto);
+	key_exchange_method_t method;
+	const char *plugin, *by = NULL;
+	key_exchange_t *a, *b;
+	chunk_t ek = chunk_empty, ct = chunk_empty;
+	chunk_t sa = chunk_empty, sb = chunk_empty;
+
+	while (e->enumerate(e, &method, &plugin))
+		if (method == ML_KEM_768)
+			by = plugin;
+	e->destroy(e);
+	ck_assert_msg(by, "ML-KEM-768 not registered");
+	ck_assert_str_eq(by, "ml");
+
+	a = lib->crypto->create_ke(lib->crypto, ML_KEM_768);
+	b = lib->crypto->create_ke(lib->crypto, ML_KEM_768);
+	ck_assert(a && b);
+	/* Initiator: encapsulation key; responder: ciphertext back. */
+	ck_assert(a->get_public_key(a, &ek));
+	ck_assert(b->set_public_key(b, ek));
+	ck_assert(b->get_public_key(b, &ct));
+	ck_assert(a->set_public_key(a, ct));
+	ck_assert(a->get_shared_secret(a, &sa));
+	ck_assert(b->get_shared_secret(b, &sb));
+	ck_assert_uint_eq(sa.len, 32);
+	ck_assert_msg(chunk_equals(sa, sb), "ML-KEM-768: secrets differ");
+	chunk_clear(&sa);
+	chunk_clear(&sb);
+	chunk_free(&ek);
+	chunk_free(&ct);
+	a->destroy(a);
+	b->destroy(b);
+}
+END_TEST
+
 static Suite *
 charon_suite(void)
 {
@@ -177,6 +251,8 @@ charon_suite(void)
 	tcase_add_test(tc, test_prf_plus_kdf_is_available);
 	tcase_add_test(tc, test_dh_groups_14_19_20_31_agree_on_a_shared_secret);
 	tcase_add_test(tc, test_strong_random_source_is_available);
+	tcase_add_test(tc, test_proposal_with_ke1_mlkem768_parses_to_ml_kem_768_after_dh20);
+	tcase_add_test(tc, test_ml_kem_768_is_registered_by_the_ml_plugin_and_agrees);
 	suite_add_tcase(s, tc);
 	return s;
 }
