@@ -671,26 +671,19 @@ reconcile_destroy(struct reconcile *rc)
 	free(rc);
 }
 
-int
-reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
-		struct reconcile_stats *stats)
+/* One pass from @have (sorted, ours) to @desired. */
+static int
+pass_run(struct reconcile *rc, const struct kernel_state *have,
+	 const struct kernel_state *desired, struct reconcile_stats *stats)
 {
 	struct kernel_state want;
-	struct observed o;
-	struct pass ps = { .rc = rc, .want = &want, .have = &o.st,
+	struct pass ps = { .rc = rc, .want = &want, .have = have,
 			   .stats = stats };
 	int err;
 
-	memset(stats, 0, sizeof(*stats));
-	if ((err = observe(rc->ops, &rc->marks, &o)) < 0) {
-		errno = -err;
-		log_warn("kernel", "dumping kernel state failed");
-		return err;
-	}
-	state_sort(&o.st);
 	/* Sorted copies of the desired arrays, for lookups both ways. */
 	if ((err = state_copy(&want, desired)) < 0)
-		goto out_observed;
+		return err;
 	state_sort(&want);
 	ps.touched = calloc(want.n_links + 1, sizeof(*ps.touched));
 	ps.recreated = calloc(want.n_nhobjs + 1, sizeof(*ps.recreated));
@@ -698,7 +691,6 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		err = -ENOMEM;
 		goto out;
 	}
-
 	for (size_t i = 0; i < N_KINDS; i++)
 		pass_put(&ps, &kinds[i]);
 	for (size_t i = N_KINDS; i-- > 0;)
@@ -708,8 +700,41 @@ out:
 	free(ps.touched);
 	free(ps.recreated);
 	kernel_state_free(&want);
-out_observed:
+	return err;
+}
+
+int
+reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
+		struct reconcile_stats *stats)
+{
+	struct observed o;
+	int err;
+
+	memset(stats, 0, sizeof(*stats));
+	if ((err = observe(rc->ops, &rc->marks, &o)) < 0) {
+		errno = -err;
+		log_warn("kernel", "dumping kernel state failed");
+		return err;
+	}
+	state_sort(&o.st);
+	err = pass_run(rc, &o.st, desired, stats);
 	kernel_state_free(&o.st);
+	return err;
+}
+
+int
+reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
+		      const struct kernel_state *to, struct reconcile_stats *stats)
+{
+	struct kernel_state have;
+	int err;
+
+	memset(stats, 0, sizeof(*stats));
+	if ((err = state_copy(&have, from)) < 0)
+		return err;
+	state_sort(&have);
+	err = pass_run(rc, &have, to, stats);
+	kernel_state_free(&have);
 	return err;
 }
 
