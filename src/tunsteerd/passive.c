@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "tunsteerd/loop.h"
 #include "tunsteerd/passive.h"
 
 #define RX_BATCH 32			/* packets per system call */
@@ -225,7 +226,7 @@ passive_create(struct event_base *base, int *err)
 		       sizeof(prog)) < 0 ||
 	    bind(p->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    (p->rx = event_new(base, p->fd, EV_READ | EV_PERSIST, rx_cb, p)) == NULL ||
-	    event_add(p->rx, NULL) < 0) {
+	    (loop_bulk(p->rx), event_add(p->rx, NULL)) < 0) {
 		*err = errno ? -errno : -ENOMEM;
 		passive_destroy(p);
 		return NULL;

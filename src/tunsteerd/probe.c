@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/random.h"
 #include "lib/rawsock.h"
+#include "tunsteerd/loop.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
 
@@ -351,8 +352,9 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 		free(pe);
 		return NULL;
 	}
-	if ((pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
-	    event_add(pe->rx, NULL) < 0) {
+	if ((pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) != NULL)
+		loop_bulk(pe->rx);
+	if (pe->rx == NULL || event_add(pe->rx, NULL) < 0) {
 		*err = -ENOMEM;
 		probe_engine_destroy(pe);
 		return NULL;
@@ -484,6 +486,10 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 		 * and abort frees them. */
 		t[i].timer = event_new(pe->base, -1, EV_PERSIST, tick_cb, &t[i]);
 		t[i].expiry = evtimer_new(pe->base, expiry_cb, &t[i]);
+		if (t[i].timer)
+			loop_bulk(t[i].timer);
+		if (t[i].expiry)
+			loop_bulk(t[i].expiry);
 		if (t[i].timer == NULL || t[i].expiry == NULL ||
 		    event_add(t[i].timer, &tv) < 0) {
 			free_tunnels(t, i + 1);
