@@ -463,16 +463,22 @@ engine_health_changed(struct engine *e)
 		return err;
 	}
 	e->failovers++;
-	err = reconcile_apply_delta(e->rc, &e->egress, &eg, &st);
-	log_info("engine", "health: kernel +%u ~%u -%u (%u failed) (%.1f ms)",
-		 st.added, st.changed, st.deleted, st.failed, now_ms() - t0);
+	/* The delta trusts that the kernel holds what we applied last; after
+	 * a pass with failures it may not, and a full pass retries them. */
+	err = e->kernel_ok ? reconcile_apply_delta(e->rc, &e->egress, &eg, &st)
+			   : -EAGAIN;
+	if (e->kernel_ok)
+		log_info("engine", "health: kernel +%u ~%u -%u (%u failed) (%.1f ms)",
+			 st.added, st.changed, st.deleted, st.failed,
+			 now_ms() - t0);
 	if (err < 0) {
-		/* The kernel is not what we think: a full pass finds out,
-		 * repairs and retries. */
-		log_warnx("engine", "health change not fully applied; "
-			  "reconciling everything");
-		e->kernel_ok = false;
-		err = engine_resync(e);
+		/* A full pass finds out what the kernel holds, repairs and
+		 * retries. */
+		err = reconcile_apply(e->rc, &e->want, &st);
+		e->kernel_ok = err == 0;
+		log_info("engine", "health (full pass): kernel +%u ~%u -%u "
+			 "(%u failed) (%.1f ms)", st.added, st.changed,
+			 st.deleted, st.failed, now_ms() - t0);
 	}
 	/* After the move: new packets of those flows already take the new
 	 * tunnel when their old entries go. */

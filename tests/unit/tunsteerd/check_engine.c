@@ -265,6 +265,45 @@ START_TEST(test_failed_health_change_is_retried_by_a_full_pass_at_once)
 }
 END_TEST
 
+/* The policy's route through its group, as a route callback finds it. */
+static void
+group_route_cb(const struct kernel_route *r, void *arg)
+{
+	bool *found = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE && r->nhid)
+		*found = true;
+}
+
+/*
+ * After a pass that left something undone, the kernel is not what the
+ * engine last wanted, and a delta from there would leave it so: a health
+ * change is then a full pass, which retries.
+ */
+START_TEST(test_health_change_after_a_failed_pass_is_a_full_pass)
+{
+	const struct kernel_state *want = engine_desired(e);
+	bool found = false;
+
+	/* Someone deletes the policy's route; putting it back fails. */
+	for (size_t i = 0; i < want->n_routes; i++)
+		if (want->routes[i].table == DESIRED_POLICY_TABLE_BASE &&
+		    want->routes[i].nhid)
+			kernel_fake_remove_route(k, &want->routes[i]);
+	kernel_fake_fail_next(k, -EBUSY);
+	ck_assert_int_lt(engine_resync(e), 0);
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_gt(kernel_fake_dumps(k), 0);
+	ck_assert_int_eq(k->route_dump(k, group_route_cb, &found), 0);
+	ck_assert(found);
+	/* Back in step: the next change is a delta again. */
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+}
+END_TEST
+
 START_TEST(test_second_tunnel_failing_flushes_only_the_second)
 {
 	char want[96], *got;
@@ -472,6 +511,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us);
 	tcase_add_test(tc, test_health_change_dumps_nothing_and_changes_only_the_group);
 	tcase_add_test(tc, test_failed_health_change_is_retried_by_a_full_pass_at_once);
+	tcase_add_test(tc, test_health_change_after_a_failed_pass_is_a_full_pass);
 	tcase_add_test(tc, test_second_tunnel_failing_flushes_only_the_second);
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
