@@ -304,6 +304,66 @@ START_TEST(test_health_change_after_a_failed_pass_is_a_full_pass)
 }
 END_TEST
 
+static void
+count_policy_routes_cb(const struct kernel_route *r, void *arg)
+{
+	unsigned int *n = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE)
+		(*n)++;
+}
+
+/*
+ * all_down = "isp": every tunnel down empties the policy's table (route,
+ * fallback, then the group), every tunnel back fills it again (group
+ * first) -- by deltas, and what they leave is exactly what a full pass
+ * wants.
+ */
+START_TEST(test_all_down_isp_empties_and_refills_the_table_by_deltas)
+{
+	static const char isp_text[] =
+		"tunnels = (\n"
+		"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+		"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; },\n"
+		"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\"; }\n"
+		");\n"
+		"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+		"  all_down = \"isp\";\n"
+		"  tunnels = ( { tunnel = \"cf1\"; priority = 100; },\n"
+		"              { tunnel = \"cf2\"; priority = 100; },\n"
+		"              { tunnel = \"cf3\"; priority = 200; } ); } );\n";
+	struct config_errors errs = { 0 };
+	struct config *conf = config_load_string(isp_text, "isp", &errs);
+	unsigned int n = 0;
+	const char *log;
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(engine_use(e, conf, stderr), 0);
+	(void)kernel_fake_ops_log(k);
+	(void)kernel_fake_dumps(k);
+
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_int_eq(k->route_dump(k, count_policy_routes_cb, &n), 0);
+	ck_assert_uint_eq(n, 0);
+
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_UP, HEALTH_DOWN, HEALTH_DOWN);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strncmp(log, "nexthop replace id 0x7474", 25) == 0, "%s", log);
+	n = 0;
+	ck_assert_int_eq(k->route_dump(k, count_policy_routes_cb, &n), 0);
+	ck_assert_uint_eq(n, 2);	/* through the group, and the fallback */
+
+	ck_assert_int_eq(engine_resync(e), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
 START_TEST(test_second_tunnel_failing_flushes_only_the_second)
 {
 	char want[96], *got;
@@ -512,6 +572,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_health_change_dumps_nothing_and_changes_only_the_group);
 	tcase_add_test(tc, test_failed_health_change_is_retried_by_a_full_pass_at_once);
 	tcase_add_test(tc, test_health_change_after_a_failed_pass_is_a_full_pass);
+	tcase_add_test(tc, test_all_down_isp_empties_and_refills_the_table_by_deltas);
 	tcase_add_test(tc, test_second_tunnel_failing_flushes_only_the_second);
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
