@@ -343,6 +343,8 @@ flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
 	uint32_t *ids = calloc(e->conf->n_tunnels + 1, sizeof(*ids));
 	uint32_t *was = NULL, *is = NULL;
 	ssize_t n_was = -ENOMEM, n_is = -ENOMEM;
+	unsigned int flushed = 0;
+	double t0 = now_ms();
 
 	if (ids != NULL && desired_path_ids(e->conf, ids) == 0 &&
 	    (n_was = carried_paths(before, &was)) >= 0)
@@ -362,6 +364,7 @@ flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
 		    id_in(ids[i], is, (size_t)n_is))
 			continue;
 		err = e->ops->conntrack_flush(e->ops, mark, DESIRED_CT_MARK_MASK);
+		flushed++;
 		if (err < 0) {
 			errno = -err;
 			log_warn("egress", "%s: deleting conntrack entries "
@@ -375,6 +378,11 @@ flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
 				   DESIRED_CT_MARK_MASK);
 		}
 	}
+	/* Each flush walks the whole conntrack table in the kernel: what
+	 * that costs the loop is worth seeing. */
+	if (flushed)
+		log_info("egress", "%u conntrack flushes (%.1f ms)", flushed,
+			 now_ms() - t0);
 out:
 	free(ids);
 	free(was);
