@@ -18,6 +18,7 @@ struct kernel_fake {
 	size_t log_len, log_cap;
 	unsigned int n_ops;
 	int fail_next;
+	unsigned int dumps;	/* kernel_fake_dumps() */
 	char *nft;		/* "list table" answer: the table as applied */
 };
 
@@ -176,6 +177,7 @@ fake_link_dump(struct kernel_ops *ops, kernel_link_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
 
+	f->dumps++;
 	for (size_t i = 0; i < f->links.n; i++)
 		cb(vec_at(&f->links, i), arg);
 	return 0;
@@ -260,6 +262,7 @@ fake_addr_dump(struct kernel_ops *ops, kernel_addr_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
 
+	f->dumps++;
 	for (size_t i = 0; i < f->addrs.n; i++)
 		cb(vec_at(&f->addrs, i), arg);
 	return 0;
@@ -301,6 +304,7 @@ fake_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
 
+	f->dumps++;
 	for (size_t i = 0; i < f->routes.n; i++)
 		cb(vec_at(&f->routes, i), arg);
 	return 0;
@@ -339,6 +343,7 @@ fake_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
 
+	f->dumps++;
 	for (size_t i = 0; i < f->nhobjs.n; i++)
 		cb(vec_at(&f->nhobjs, i), arg);
 	return 0;
@@ -422,6 +427,7 @@ fake_rule_dump(struct kernel_ops *ops, kernel_rule_cb cb, void *arg)
 {
 	struct kernel_fake *f = fake_of(ops);
 
+	f->dumps++;
 	for (size_t i = 0; i < f->rules.n; i++)
 		cb(vec_at(&f->rules, i), arg);
 	return 0;
@@ -618,6 +624,16 @@ unsigned int
 kernel_fake_ops_count(struct kernel_ops *ops)
 {
 	return fake_of(ops)->n_ops;
+}
+
+unsigned int
+kernel_fake_dumps(struct kernel_ops *ops)
+{
+	struct kernel_fake *f = fake_of(ops);
+	unsigned int n = f->dumps;
+
+	f->dumps = 0;
+	return n;
 }
 
 void

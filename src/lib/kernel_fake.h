@@ -22,6 +22,9 @@ const char *kernel_fake_ops_log(struct kernel_ops *ops);
 /* Number of operations recorded since the last kernel_fake_ops_log(). */
 unsigned int kernel_fake_ops_count(struct kernel_ops *ops);
 
+/* Dumps answered (of any kind) since the last call. */
+unsigned int kernel_fake_dumps(struct kernel_ops *ops);
+
 /* Make the next mutating call fail with @err (negative errno), once. */
 void kernel_fake_fail_next(struct kernel_ops *ops, int err);
 

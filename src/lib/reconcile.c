@@ -25,11 +25,19 @@
 #include "lib/reconcile.h"
 #include "lib/vec.h"
 
+struct written {
+	struct kernel_sysctl s;
+	size_t seq;
+};
+
 struct reconcile {
 	struct kernel_ops *ops;
 	struct kernel_marks marks;	/* what is ours */
-	struct kernel_sysctl *written;	/* sysctls we have set, by path */
-	size_t n_written, cap_written;
+	/* Sysctls we have set: sorted by path up to n_sorted (each pass
+	 * starts by sorting), the ones first set in this pass after. */
+	struct written *written;
+	size_t n_written, cap_written, n_sorted;
+	size_t seq;			/* order of setting, for duplicates */
 };
 
 /* --- desired-state builder ------------------------------------------------ */
@@ -288,25 +296,62 @@ count(struct reconcile_stats *stats, int err, unsigned int *what,
 	}
 }
 
-static const struct kernel_sysctl *
+static int
+written_cmp(const void *pa, const void *pb)
+{
+	const struct written *a = pa, *b = pb;
+	int c = strcmp(a->s.path, b->s.path);
+
+	if (c)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+written_key_cmp(const void *key, const void *pb)
+{
+	return strcmp(key, ((const struct written *)pb)->s.path);
+}
+
+/* What we last wrote to @path before this pass, or NULL.  A binary
+ * search: a scan per sysctl made a pass over 1,000 tunnels' 2,000
+ * sysctls O(n^2). */
+static struct written *
 written_find(const struct reconcile *rc, const char *path)
 {
-	for (size_t i = 0; i < rc->n_written; i++)
-		if (strcmp(rc->written[i].path, path) == 0)
-			return &rc->written[i];
-	return NULL;
+	return rc->n_sorted ? bsearch(path, rc->written, rc->n_sorted,
+				      sizeof(*rc->written), written_key_cmp)
+			    : NULL;
+}
+
+/* Sort what we have written by path; of a path written twice keep the
+ * last value.  Once per pass. */
+static void
+written_sort(struct reconcile *rc)
+{
+	size_t n = 0;
+
+	if (rc->n_written > 1)
+		qsort(rc->written, rc->n_written, sizeof(*rc->written), written_cmp);
+	for (size_t i = 0; i < rc->n_written; i++) {
+		if (n && strcmp(rc->written[n - 1].s.path, rc->written[i].s.path) == 0)
+			n--;
+		rc->written[n++] = rc->written[i];
+	}
+	rc->n_written = rc->n_sorted = n;
 }
 
 static void
 sysctl_remember(struct reconcile *rc, const struct kernel_sysctl *s)
 {
-	struct kernel_sysctl *w = (struct kernel_sysctl *)written_find(rc, s->path);
+	struct written *w = written_find(rc, s->path);
+	struct written add = { .s = *s, .seq = rc->seq++ };
 
 	if (w) {
-		*w = *s;
+		*w = add;
 		return;
 	}
-	if (VEC_PUSH(rc->written, rc->n_written, rc->cap_written, *s) < 0)
+	if (VEC_PUSH(rc->written, rc->n_written, rc->cap_written, add) < 0)
 		log_warnx("kernel", "out of memory remembering sysctl %s", s->path);
 }
 
@@ -428,6 +473,12 @@ link_put_done(struct pass *ps, const void *p)
 	strcpy(ps->touched[ps->n_touched++], OBJ(kernel_link, p)->name);
 }
 
+static int
+touched_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, elem);
+}
+
 /*
  * A sysctl below net/ipv4/conf/<link>/ is written again whenever that link
  * was (re)created or changed in this pass; any other only when its value
@@ -437,19 +488,24 @@ static bool
 sysctl_needed(struct pass *ps, const void *p, const void **have)
 {
 	const struct kernel_sysctl *s = p;
-	const struct kernel_sysctl *w = written_find(ps->rc, s->path);
+	const struct written *w = written_find(ps->rc, s->path);
 	static const char conf[] = "net/ipv4/conf/";
 
-	if (w == NULL || strcmp(w->value, s->value) != 0)
+	if (w == NULL || strcmp(w->s.value, s->value) != 0)
 		return true;
 	if (strncmp(s->path, conf, sizeof(conf) - 1) == 0) {
 		const char *dev = s->path + sizeof(conf) - 1;
 		size_t len = strcspn(dev, "/");
+		char name[IFNAMSIZ];
 
-		for (size_t i = 0; i < ps->n_touched; i++)
-			if (strlen(ps->touched[i]) == len &&
-			    strncmp(ps->touched[i], dev, len) == 0)
-				return true;
+		/* Links are put in name order, so touched[] is sorted. */
+		if (len >= sizeof(name))
+			return false;
+		memcpy(name, dev, len);
+		name[len] = '\0';
+		return ps->n_touched &&
+		       bsearch(name, ps->touched, ps->n_touched,
+			       sizeof(*ps->touched), touched_cmp) != NULL;
 	}
 	return false;
 }
@@ -687,26 +743,20 @@ reconcile_destroy(struct reconcile *rc)
 	free(rc);
 }
 
-int
-reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
-		struct reconcile_stats *stats)
+/* One pass from @have (sorted, ours) to @desired. */
+static int
+pass_run(struct reconcile *rc, const struct kernel_state *have,
+	 const struct kernel_state *desired, struct reconcile_stats *stats)
 {
 	struct kernel_state want;
-	struct observed o;
-	struct pass ps = { .rc = rc, .want = &want, .have = &o.st,
+	struct pass ps = { .rc = rc, .want = &want, .have = have,
 			   .stats = stats };
 	int err;
 
-	memset(stats, 0, sizeof(*stats));
-	if ((err = observe(rc->ops, &rc->marks, &o)) < 0) {
-		errno = -err;
-		log_warn("kernel", "dumping kernel state failed");
-		return err;
-	}
-	state_sort(&o.st);
 	/* Sorted copies of the desired arrays, for lookups both ways. */
 	if ((err = state_copy(&want, desired)) < 0)
-		goto out_observed;
+		return err;
+	written_sort(rc);
 	state_sort(&want);
 	ps.touched = calloc(want.n_links + 1, sizeof(*ps.touched));
 	ps.recreated = calloc(want.n_nhobjs + 1, sizeof(*ps.recreated));
@@ -714,7 +764,6 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		err = -ENOMEM;
 		goto out;
 	}
-
 	for (size_t i = 0; i < N_KINDS; i++)
 		pass_put(&ps, &kinds[i]);
 	for (size_t i = N_KINDS; i-- > 0;)
@@ -724,8 +773,41 @@ out:
 	free(ps.touched);
 	free(ps.recreated);
 	kernel_state_free(&want);
-out_observed:
+	return err;
+}
+
+int
+reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
+		struct reconcile_stats *stats)
+{
+	struct observed o;
+	int err;
+
+	memset(stats, 0, sizeof(*stats));
+	if ((err = observe(rc->ops, &rc->marks, &o)) < 0) {
+		errno = -err;
+		log_warn("kernel", "dumping kernel state failed");
+		return err;
+	}
+	state_sort(&o.st);
+	err = pass_run(rc, &o.st, desired, stats);
 	kernel_state_free(&o.st);
+	return err;
+}
+
+int
+reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
+		      const struct kernel_state *to, struct reconcile_stats *stats)
+{
+	struct kernel_state have;
+	int err;
+
+	memset(stats, 0, sizeof(*stats));
+	if ((err = state_copy(&have, from)) < 0)
+		return err;
+	state_sort(&have);
+	err = pass_run(rc, &have, to, stats);
+	kernel_state_free(&have);
 	return err;
 }
 
@@ -737,6 +819,6 @@ reconcile_flush(struct reconcile *rc, struct reconcile_stats *stats)
 
 	kernel_state_init(&none);
 	err = reconcile_apply(rc, &none, stats);
-	rc->n_written = 0;
+	rc->n_written = rc->n_sorted = 0;
 	return err;
 }

@@ -88,6 +88,24 @@ void reconcile_destroy(struct reconcile *rc);
 int reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		    struct reconcile_stats *stats) __attribute__((warn_unused_result));
 
+/*
+ * Change the kernel from @from to @to without looking at it: the caller
+ * knows the kernel holds @from (a previous apply said so) and only the
+ * objects in either state are looked at; nothing is dumped.  The same
+ * kinds and order as reconcile_apply(), so a group is replaced before the
+ * routes through it are added and outlives the routes being deleted.
+ * For changes whose size is that of the change, not of the whole state
+ * (a health change: a few groups and routes among thousands of objects).
+ * If the kernel was not as @from says (someone changed it meanwhile), the
+ * result is @to's objects put over whatever is there: a later
+ * reconcile_apply() repairs the rest.  Returns and counts as
+ * reconcile_apply().
+ */
+int reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
+			  const struct kernel_state *to,
+			  struct reconcile_stats *stats)
+	__attribute__((warn_unused_result));
+
 /* Remove every object we own (clean shutdown without --keep-state).
  * Returns like reconcile_apply(). */
 int reconcile_flush(struct reconcile *rc, struct reconcile_stats *stats)

@@ -66,30 +66,6 @@ add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
 	return 0;
 }
 
-/* Index of the uplink (distinct customer underlay address) of @t. */
-static int
-uplink_index(const struct config *conf, size_t t)
-{
-	int u = 0;
-
-	for (size_t i = 0; i < t; i++) {
-		bool seen = false;
-
-		if (!conf->tunnels[i].underlay.set)
-			continue;
-		for (size_t j = 0; j < i; j++)
-			if (conf->tunnels[j].underlay.set &&
-			    conf->tunnels[j].local.s_addr == conf->tunnels[i].local.s_addr)
-				seen = true;
-		if (!seen) {
-			if (conf->tunnels[i].local.s_addr == conf->tunnels[t].local.s_addr)
-				return u;
-			u++;
-		}
-	}
-	return u;
-}
-
 static int
 build_links(const struct config *conf, struct kernel_state *ks)
 {
@@ -142,25 +118,44 @@ build_links(const struct config *conf, struct kernel_state *ks)
 	return 0;
 }
 
-/* Pin every tunnel's anycast endpoint to its underlay: per uplink, a table
- * of host routes and a rule "from <local> lookup <table>". */
+/*
+ * Pin every tunnel's anycast endpoint to its underlay: per uplink (a
+ * distinct customer underlay address, numbered in config order), a table
+ * of host routes and a rule "from <local> lookup <table>".  One pass
+ * over the tunnels, each compared with the uplinks seen before it (an
+ * index counted from scratch per tunnel was O(n^2) per tunnel when a
+ * late uplink's first tunnel comes late in the file).
+ */
 static int
 build_pins(const struct config *conf, struct kernel_state *ks)
 {
-	int err, last = -1;
+	struct in_addr *uplink = calloc(conf->n_tunnels + 1, sizeof(*uplink));
+	bool ruled[DESIRED_MAX_UPLINKS] = { false };
+	size_t n_uplinks = 0;
+	int err = 0;
 
+	if (uplink == NULL)
+		return -ENOMEM;
 	for (size_t i = 0; i < conf->n_tunnels; i++) {
 		const struct config_tunnel *t = &conf->tunnels[i];
 		const struct config_underlay *u = &t->underlay;
 		struct kernel_route r = { .protocol = KERNEL_RTPROT_TUNSTEER,
 					  .n_nexthops = 1 };
-		int up;
+		size_t up;
 
-		if (!u->set || t->type != TUNNEL_GRE)
+		if (!u->set)
 			continue;
-		up = uplink_index(conf, i);
-		if (up >= DESIRED_MAX_UPLINKS)
-			return -E2BIG;
+		for (up = 0; up < n_uplinks; up++)
+			if (uplink[up].s_addr == t->local.s_addr)
+				break;
+		if (up == n_uplinks)
+			uplink[n_uplinks++] = t->local;
+		if (t->type != TUNNEL_GRE)
+			continue;
+		if (up >= DESIRED_MAX_UPLINKS) {
+			err = -E2BIG;
+			break;
+		}
 		r.table = DESIRED_PIN_TABLE_BASE + (uint32_t)up;
 		r.dst.family = AF_INET;
 		r.dst.v4 = t->remote;
@@ -170,8 +165,8 @@ build_pins(const struct config *conf, struct kernel_state *ks)
 			r.nh[0].gw = u->gateway;
 		r.nh[0].weight = 1;
 		if ((err = kernel_state_add_route(ks, &r)) < 0)
-			return err;
-		if (up > last) {
+			break;
+		if (!ruled[up]) {
 			struct kernel_rule rule = {
 				.priority = DESIRED_PIN_PRIO_BASE + (uint32_t)up,
 				.table = r.table,
@@ -181,11 +176,12 @@ build_pins(const struct config *conf, struct kernel_state *ks)
 			rule.src.v4 = t->local;
 			rule.src.len = 32;
 			if ((err = kernel_state_add_rule(ks, &rule)) < 0)
-				return err;
-			last = up;
+				break;
+			ruled[up] = true;
 		}
 	}
-	return 0;
+	free(uplink);
+	return err;
 }
 
 /* A tunnel's priority in a policy, as the provider would rank it. */
@@ -345,27 +341,30 @@ desired_path_ids(const struct config *conf, uint32_t *ids)
 	return err;
 }
 
+/* Nexthop group ids of @conf's policies, into @group_id[p]. */
 static int
-build_policies(const struct config *conf, const uint32_t *path_id,
-	       const enum health_state *health, struct kernel_state *ks)
+group_ids(const struct config *conf, uint32_t *group_id)
 {
-	const char **names = NULL;
-	uint32_t *group_id = NULL;
-	int err = 0;
+	const char **names = calloc(conf->n_policies + 1, sizeof(*names));
+	int err;
+
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t p = 0; p < conf->n_policies; p++)
+		names[p] = conf->policies[p].name;
+	err = assign_ids(names, conf->n_policies, DESIRED_NH_GROUP_BASE, group_id);
+	free(names);
+	return err;
+}
+
+/* One rule per policy, and how multipath hashes; health changes none. */
+static int
+build_policy_rules(const struct config *conf, struct kernel_state *ks)
+{
+	int err;
 
 	if (conf->n_policies > DESIRED_MAX_POLICIES)
 		return -E2BIG;
-	names = calloc(conf->n_policies + 1, sizeof(*names));
-	group_id = calloc(conf->n_policies + 1, sizeof(*group_id));
-	if (!names || !group_id) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t p = 0; p < conf->n_policies; p++)
-		names[p] = conf->policies[p].name;
-	if ((err = assign_ids(names, conf->n_policies, DESIRED_NH_GROUP_BASE,
-			      group_id)) < 0)
-		goto out;
 	for (size_t p = 0; p < conf->n_policies; p++) {
 		struct kernel_rule rule = {
 			.priority = DESIRED_POLICY_PRIO_BASE + (uint32_t)p,
@@ -374,19 +373,49 @@ build_policies(const struct config *conf, const uint32_t *path_id,
 			.fwmask = 0xffffffff,
 		};
 
-		if ((err = build_policy_route(conf, p, group_id[p], path_id,
-					      health, ks)) < 0 ||
-		    (err = kernel_state_add_rule(ks, &rule)) < 0)
-			goto out;
+		if ((err = kernel_state_add_rule(ks, &rule)) < 0)
+			return err;
 	}
 	/* ECMP and resilient groups hash on the 5-tuple, not just the
 	 * addresses: flows between two hosts spread, and a flow's packets
 	 * (fragments aside) always hash alike. */
-	err = kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
-				      "1");
-out:
-	free(names);
+	return kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
+				       "1");
+}
+
+/* The policies' groups and tables' routes, from @path_id. */
+static int
+build_egress(const struct config *conf, const uint32_t *path_id,
+	     const enum health_state *health, struct kernel_state *ks)
+{
+	uint32_t *group_id;
+	int err;
+
+	if (conf->n_policies > DESIRED_MAX_POLICIES)
+		return -E2BIG;
+	if ((group_id = calloc(conf->n_policies + 1, sizeof(*group_id))) == NULL)
+		return -ENOMEM;
+	err = group_ids(conf, group_id);
+	for (size_t p = 0; err == 0 && p < conf->n_policies; p++)
+		err = build_policy_route(conf, p, group_id[p], path_id, health, ks);
 	free(group_id);
+	return err;
+}
+
+int
+desired_build_egress(const struct config *conf, const enum health_state *health,
+		     struct kernel_state *eg)
+{
+	uint32_t *path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
+	int err;
+
+	kernel_state_init(eg);
+	if (path_id == NULL)
+		return -ENOMEM;
+	if ((err = desired_path_ids(conf, path_id)) < 0 ||
+	    (err = build_egress(conf, path_id, health, eg)) < 0)
+		kernel_state_free(eg);
+	free(path_id);
 	return err;
 }
 
@@ -561,8 +590,10 @@ desired_build(const struct config *conf, const enum health_state *health,
 	    (err = build_links(conf, ks)) < 0 ||
 	    (err = build_pins(conf, ks)) < 0 ||
 	    (err = build_paths(conf, path_id, ks)) < 0 ||
-	    (err = build_policies(conf, path_id, health, ks)) < 0 ||
-	    (err = build_nft(conf, path_id, ns)) < 0) {
+	    (err = build_policy_rules(conf, ks)) < 0 ||
+	    (err = build_nft(conf, path_id, ns)) < 0 ||
+	    /* Last, so that a health change can replace it in place. */
+	    (err = build_egress(conf, path_id, health, ks)) < 0) {
 		kernel_state_free(ks);
 		nft_state_free(ns);
 	}

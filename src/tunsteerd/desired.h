@@ -85,6 +85,20 @@ int desired_build(const struct config *conf, const enum health_state *health,
 	__attribute__((warn_unused_result));
 
 /*
+ * The part of the desired state that tunnel health decides, alone: each
+ * policy's nexthop group and the routes of its table (the route through
+ * the group and the blackhole fallback), into @eg (nhobjs and routes
+ * only).  desired_build() puts exactly these last in @ks->nhobjs and
+ * @ks->routes, in this order, so a health change can replace them in
+ * place without building the rest (engine_health_changed()).  Returns
+ * as desired_build(); on error @eg is left empty.
+ */
+int desired_build_egress(const struct config *conf,
+			 const enum health_state *health,
+			 struct kernel_state *eg)
+	__attribute__((warn_unused_result));
+
+/*
  * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids
  * follow names, not config order.  0 or -ENOMEM/-E2BIG.
  */

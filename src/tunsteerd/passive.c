@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "tunsteerd/loop.h"
 #include "tunsteerd/passive.h"
 
 #define RX_BATCH 32			/* packets per system call */
@@ -47,11 +48,13 @@ struct passive {
 	struct event *rx;
 	struct watched *t;
 	size_t n;
+	size_t *by_name;		/* indexes of t, sorted by name */
 	struct ifmap_slot *map;
 	size_t map_size, map_used;	/* size: a power of two */
 	/* Prepared by passive_prepare(), not yet committed. */
 	struct watched *staged;
 	size_t n_staged;
+	size_t *staged_by_name;
 	struct ifmap_slot *staged_map;
 	size_t staged_map_size;
 };
@@ -78,13 +81,33 @@ map_slot(struct passive *p, unsigned int ifindex)
 	return &p->map[i];
 }
 
+/* By binary search over a name index: the tunnels view asks for every
+ * tunnel, and a scan made that O(n^2). */
 static int
 tunnel_by_name(const struct passive *p, const char *name)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->t[i].name, name) == 0)
-			return (int)i;
+	size_t lo = 0, hi = p->by_name ? p->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, p->t[p->by_name[mid]].name);
+
+		if (c == 0)
+			return (int)p->by_name[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return -1;
+}
+
+static int
+by_name_cmp(const void *a, const void *b, void *arg)
+{
+	const struct watched *t = arg;
+
+	return strcmp(t[*(const size_t *)a].name, t[*(const size_t *)b].name);
 }
 
 /* The tunnel that link @ifindex is, or -1. */
@@ -225,7 +248,7 @@ passive_create(struct event_base *base, int *err)
 		       sizeof(prog)) < 0 ||
 	    bind(p->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    (p->rx = event_new(base, p->fd, EV_READ | EV_PERSIST, rx_cb, p)) == NULL ||
-	    event_add(p->rx, NULL) < 0) {
+	    (loop_bulk(p->rx), event_add(p->rx, NULL)) < 0) {
 		*err = errno ? -errno : -ENOMEM;
 		passive_destroy(p);
 		return NULL;
@@ -245,6 +268,7 @@ passive_destroy(struct passive *p)
 	passive_abort(p);
 	free(p->t);
 	free(p->map);
+	free(p->by_name);
 	free(p);
 }
 
@@ -254,15 +278,18 @@ passive_prepare(struct passive *p, const struct config *conf)
 	size_t n = conf->n_tunnels, size = 16;
 	struct watched *t;
 	struct ifmap_slot *map;
+	size_t *ix;
 	uint64_t now = now_ns();
 
 	while (size < 4 * n)
 		size *= 2;
 	t = calloc(n ? n : 1, sizeof(*t));
 	map = calloc(size, sizeof(*map));
-	if (t == NULL || map == NULL) {
+	ix = calloc(n + 1, sizeof(*ix));
+	if (t == NULL || map == NULL || ix == NULL) {
 		free(t);
 		free(map);
+		free(ix);
 		return -ENOMEM;
 	}
 	passive_abort(p);
@@ -288,8 +315,13 @@ passive_prepare(struct passive *p, const struct config *conf)
 				t[i].since_ns = p->t[old].since_ns;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	if (n > 1)
+		qsort_r(ix, n, sizeof(*ix), by_name_cmp, t);
 	p->staged = t;
 	p->n_staged = n;
+	p->staged_by_name = ix;
 	p->staged_map = map;
 	p->staged_map_size = size;
 	return 0;
@@ -302,8 +334,11 @@ passive_commit(struct passive *p)
 		return;
 	free(p->t);
 	free(p->map);
+	free(p->by_name);
 	p->t = p->staged;
 	p->n = p->n_staged;
+	p->by_name = p->staged_by_name;
+	p->staged_by_name = NULL;
 	p->map = p->staged_map;
 	p->map_size = p->staged_map_size;
 	p->map_used = 0;
@@ -317,8 +352,10 @@ passive_abort(struct passive *p)
 {
 	free(p->staged);
 	free(p->staged_map);
+	free(p->staged_by_name);
 	p->staged = NULL;
 	p->staged_map = NULL;
+	p->staged_by_name = NULL;
 	p->n_staged = p->staged_map_size = 0;
 }
 

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/random.h"
 #include "lib/rawsock.h"
+#include "tunsteerd/loop.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
 
@@ -45,8 +46,10 @@ struct probe_engine {
 	uint16_t ident;
 	struct probed *t;
 	size_t n;
+	struct probed **by_name;	/* &t[i], sorted by name */
 	struct probed *staged;		/* prepared, not yet committed */
 	size_t n_staged;
+	struct probed **staged_by_name;
 	probe_checks_fn checks_fn;
 	void *checks_arg;
 	/* Our own lateness: probes whose deadline passed while the loop was
@@ -349,8 +352,9 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 		free(pe);
 		return NULL;
 	}
-	if ((pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) == NULL ||
-	    event_add(pe->rx, NULL) < 0) {
+	if ((pe->rx = event_new(base, pe->fd, EV_READ | EV_PERSIST, rx_cb, pe)) != NULL)
+		loop_bulk(pe->rx);
+	if (pe->rx == NULL || event_add(pe->rx, NULL) < 0) {
 		*err = -ENOMEM;
 		probe_engine_destroy(pe);
 		return NULL;
@@ -377,6 +381,7 @@ probe_engine_destroy(struct probe_engine *pe)
 		return;
 	probe_engine_abort(pe);
 	free_tunnels(pe->t, pe->n);
+	free(pe->by_name);
 	if (pe->rx)
 		event_free(pe->rx);
 	if (pe->fd >= 0)
@@ -400,11 +405,55 @@ set_rcvbuf(struct probe_engine *pe)
 	}
 }
 
+static int
+by_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct probed *const *)a)->name,
+		      (*(struct probed *const *)b)->name);
+}
+
+/* The @n tunnels of @t, sorted by name (for probe_health_of()); NULL when
+ * out of memory. */
+static struct probed **
+name_index(struct probed *t, size_t n)
+{
+	struct probed **ix = calloc(n + 1, sizeof(*ix));
+
+	if (ix == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		ix[i] = &t[i];
+	if (n > 1)
+		qsort(ix, n, sizeof(*ix), by_name_cmp);
+	return ix;
+}
+
+/* Tunnel @name of the @n in @ix (name_index()), or NULL. */
+static struct probed *
+name_find(struct probed **ix, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (ix && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, ix[mid]->name);
+
+		if (c == 0)
+			return ix[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 int
 probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 {
 	size_t n = conf->n_tunnels;
 	struct probed *t = calloc(n ? n : 1, sizeof(*t));
+	struct probed **ix;
 
 	if (t == NULL)
 		return -ENOMEM;
@@ -412,6 +461,7 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 	for (size_t i = 0; i < n; i++) {
 		const struct config_tunnel *ct = &conf->tunnels[i];
 		uint64_t ph = probe_phase_us(i, n, ct->probe.interval_ms);
+		const struct probed *old;
 		struct timeval tv = { (time_t)(ph / 1000000u),
 				      (suseconds_t)(ph % 1000000u) };
 
@@ -424,27 +474,35 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 		t[i].source = ct->probe.has_source ? ct->probe.source :
 						     ct->address.v4;
 		health_init(&t[i].h, &ct->probe);
-		for (size_t j = 0; j < pe->n; j++)
-			if (strcmp(pe->t[j].name, t[i].name) == 0 &&
-			    pe->t[j].target.s_addr == t[i].target.s_addr) {
-				/* Same tunnel, same target: keep what we know. */
-				t[i].h = pe->t[j].h;
-				t[i].h.cfg = ct->probe;
-				t[i].next_seq = pe->t[j].next_seq;
-			}
+		old = name_find(pe->by_name, pe->n, t[i].name);
+		if (old && old->target.s_addr == t[i].target.s_addr) {
+			/* Same tunnel, same target: keep what we know. */
+			t[i].h = old->h;
+			t[i].h.cfg = ct->probe;
+			t[i].next_seq = old->next_seq;
+		}
 		/* Armed now, so that commit cannot fail: the loop does not
 		 * run between prepare and commit or abort (engine_use()),
 		 * and abort frees them. */
 		t[i].timer = event_new(pe->base, -1, EV_PERSIST, tick_cb, &t[i]);
 		t[i].expiry = evtimer_new(pe->base, expiry_cb, &t[i]);
+		if (t[i].timer)
+			loop_bulk(t[i].timer);
+		if (t[i].expiry)
+			loop_bulk(t[i].expiry);
 		if (t[i].timer == NULL || t[i].expiry == NULL ||
 		    event_add(t[i].timer, &tv) < 0) {
 			free_tunnels(t, i + 1);
 			return -ENOMEM;
 		}
 	}
+	if ((ix = name_index(t, n)) == NULL) {
+		free_tunnels(t, n);
+		return -ENOMEM;
+	}
 	pe->staged = t;
 	pe->n_staged = n;
+	pe->staged_by_name = ix;
 	return 0;
 }
 
@@ -454,10 +512,13 @@ probe_engine_commit(struct probe_engine *pe)
 	if (pe->staged == NULL)
 		return;
 	free_tunnels(pe->t, pe->n);
+	free(pe->by_name);
 	pe->t = pe->staged;
 	pe->n = pe->n_staged;
+	pe->by_name = pe->staged_by_name;
 	pe->staged = NULL;
 	pe->n_staged = 0;
+	pe->staged_by_name = NULL;
 	set_rcvbuf(pe);
 }
 
@@ -467,8 +528,10 @@ probe_engine_abort(struct probe_engine *pe)
 	if (pe->staged == NULL)
 		return;
 	free_tunnels(pe->staged, pe->n_staged);
+	free(pe->staged_by_name);
 	pe->staged = NULL;
 	pe->n_staged = 0;
+	pe->staged_by_name = NULL;
 }
 
 int
@@ -504,15 +567,19 @@ probe_health(const struct probe_engine *pe, size_t i)
 const struct health *
 probe_health_of(const struct probe_engine *pe, const char *name)
 {
+	const struct probed *t = NULL;
+
 	/* While a set is prepared, the desired state is being built for
-	 * it: a tunnel's health is the one it will have once committed. */
-	for (size_t i = 0; pe && i < pe->n_staged; i++)
-		if (strcmp(pe->staged[i].name, name) == 0)
-			return &pe->staged[i].h;
-	for (size_t i = 0; pe && i < pe->n; i++)
-		if (strcmp(pe->t[i].name, name) == 0)
-			return &pe->t[i].h;
-	return NULL;
+	 * it: a tunnel's health is the one it will have once committed.
+	 * By name through a sorted index: the engine asks for every tunnel
+	 * at every health change, and a scan made that O(n^2). */
+	if (pe == NULL)
+		return NULL;
+	if (pe->staged)
+		t = name_find(pe->staged_by_name, pe->n_staged, name);
+	if (t == NULL)
+		t = name_find(pe->by_name, pe->n, name);
+	return t ? &t->h : NULL;
 }
 
 uint64_t

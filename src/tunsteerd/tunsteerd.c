@@ -24,6 +24,7 @@
 #include "tunsteerd/config.h"
 #include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
+#include "tunsteerd/loop.h"
 #include "lib/kernel_nl.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/probe.h"
@@ -162,11 +163,13 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Probe outcomes move egress: once for all the health changes of one
- * pass of the event loop.  Each recomputation is a desired build and a
- * reconcile pass (~150 ms for 500 tunnels in the lab VM); one per change
- * kept 500 tunnels that came up together from ever being all up, as the
- * blocked loop made probes late and tunnels flap
- * (bench/probe_cost_500_tunnels_vs_fping). */
+ * pass of the event loop.  A recomputation used to be a desired build
+ * and a full reconcile pass (~150 ms for 500 tunnels in the lab VM), and
+ * one per change kept 500 tunnels that came up together from ever being
+ * all up, as the blocked loop made probes late and tunnels flap
+ * (bench/probe_cost_500_tunnels_vs_fping); now it is only the policies'
+ * groups and routes (engine_health_changed()), still once per pass, as
+ * bulk work (loop.h). */
 static void
 health_changed_cb(void *arg, size_t i, enum health_state old)
 {
@@ -349,10 +352,13 @@ main(int argc, char **argv)
 		fatal("main", "netlink");
 	}
 	d.engine = engine_create(d.ops);
-	d.base = event_base_new();
+	/* Control requests and kernel events go before the prober's work
+	 * and the recomputations it triggers (loop.h). */
+	d.base = loop_base_new();
 	if (d.engine == NULL || d.base == NULL ||
 	    (d.health_ev = event_new(d.base, -1, 0, health_apply_cb, &d)) == NULL)
 		fatalx("main", "out of memory");
+	loop_bulk(d.health_ev);
 	/* The control socket and its lock first: a second instance must be
 	 * refused before it touches the kernel.  -S wins over control.socket
 	 * in the file. */

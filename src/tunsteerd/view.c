@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "lib/json.h"
@@ -13,72 +15,186 @@
 #include "tunsteerd/engine.h"
 #include "tunsteerd/view.h"
 
-static const struct kernel_nhobj *
-want_nhobj(const struct kernel_state *want, uint32_t id)
+/*
+ * Which tunnels carry which policy's egress right now, read from the
+ * desired state once per view: sorted indexes of the tunnels (by path id,
+ * by name) and of the groups, so a view costs O((tunnels + routes) log n)
+ * instead of scanning every route and nexthop object for every tunnel and
+ * policy (350 ms natively for the tunnels view of 1,000 tunnels in 100
+ * policies, that long a stop of the loop per request).
+ */
+struct egress_map {
+	const struct config *conf;
+	const struct kernel_state *want;
+	uint32_t *path;			/* tunnel i's path id */
+	size_t *by_path;		/* tunnel indexes by path id */
+	size_t *by_name;		/* tunnel indexes by name */
+	const struct kernel_nhobj **groups;	/* by id */
+	size_t n_groups;
+	bool *mark;			/* per tunnel, filled by map_policy() */
+};
+
+static int
+by_path_cmp(const void *a, const void *b, void *arg)
 {
-	for (size_t i = 0; i < want->n_nhobjs; i++)
-		if (want->nhobjs[i].id == id)
-			return &want->nhobjs[i];
-	return NULL;
+	const struct egress_map *m = arg;
+	uint32_t x = m->path[*(const size_t *)a], y = m->path[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
 }
 
-/* Is tunnel @name a member of the group policy @p's route goes through
- * (or a nexthop of the route) right now? */
-static bool
-carries_policy(const struct engine *e, size_t p, const char *name)
+static int
+by_name_cmp(const void *a, const void *b, void *arg)
 {
-	const struct kernel_state *want = engine_desired(e);
+	const struct egress_map *m = arg;
 
-	for (size_t i = 0; i < want->n_routes; i++) {
-		const struct kernel_route *r = &want->routes[i];
-		const struct kernel_nhobj *g;
-
-		if (r->table != desired_policy_table(p))
-			continue;
-		for (unsigned int n = 0; n < r->n_nexthops; n++)
-			if (strcmp(r->nh[n].dev, name) == 0)
-				return true;
-		if (r->nhid == 0 || (g = want_nhobj(want, r->nhid)) == NULL)
-			continue;
-		for (unsigned int m = 0; m < g->n_members; m++) {
-			const struct kernel_nhobj *path =
-			    want_nhobj(want, g->member[m].id);
-
-			if (path && strcmp(path->dev, name) == 0)
-				return true;
-		}
-	}
-	return false;
+	return strcmp(m->conf->tunnels[*(const size_t *)a].name,
+		      m->conf->tunnels[*(const size_t *)b].name);
 }
 
-/* The conntrack mark of tunnel @name's connections (0: unknown). */
-static uint32_t
-tunnel_ct_mark(const struct engine *e, const char *name)
+static int
+group_cmp(const void *a, const void *b)
 {
-	const struct kernel_state *want = engine_desired(e);
+	uint32_t x = (*(const struct kernel_nhobj *const *)a)->id;
+	uint32_t y = (*(const struct kernel_nhobj *const *)b)->id;
 
-	for (size_t i = 0; i < want->n_nhobjs; i++) {
-		const struct kernel_nhobj *nh = &want->nhobjs[i];
+	return x < y ? -1 : x > y;
+}
 
-		if (nh->n_members == 0 && strcmp(nh->dev, name) == 0)
-			return desired_ct_mark(nh->id);
+static void
+map_free(struct egress_map *m)
+{
+	free(m->path);
+	free(m->by_path);
+	free(m->by_name);
+	free(m->groups);
+	free(m->mark);
+	memset(m, 0, sizeof(*m));
+}
+
+/* 0, or -ENOMEM (@m freed).  A map of no config is empty. */
+static int
+map_build(struct egress_map *m, const struct engine *e)
+{
+	const struct config *c = engine_config(e);
+	size_t n = c ? c->n_tunnels : 0;
+
+	memset(m, 0, sizeof(*m));
+	m->conf = c;
+	m->want = engine_desired(e);
+	m->path = calloc(n + 1, sizeof(*m->path));
+	m->by_path = calloc(n + 1, sizeof(*m->by_path));
+	m->by_name = calloc(n + 1, sizeof(*m->by_name));
+	m->groups = calloc(m->want->n_nhobjs + 1, sizeof(*m->groups));
+	m->mark = calloc(n + 1, sizeof(*m->mark));
+	if (!m->path || !m->by_path || !m->by_name || !m->groups || !m->mark ||
+	    (c && desired_path_ids(c, m->path) < 0)) {
+		map_free(m);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < n; i++)
+		m->by_path[i] = m->by_name[i] = i;
+	for (size_t i = 0; i < m->want->n_nhobjs; i++)
+		if (m->want->nhobjs[i].n_members)
+			m->groups[m->n_groups++] = &m->want->nhobjs[i];
+	if (n > 1) {
+		qsort_r(m->by_path, n, sizeof(*m->by_path), by_path_cmp, m);
+		qsort_r(m->by_name, n, sizeof(*m->by_name), by_name_cmp, m);
+	}
+	if (m->n_groups > 1)
+		qsort(m->groups, m->n_groups, sizeof(*m->groups), group_cmp);
 	return 0;
 }
 
-static bool
-active(const struct engine *e, const char *name)
+/* The index of the tunnel called @name, or -1. */
+static ssize_t
+map_tunnel_named(const struct egress_map *m, const char *name)
 {
-	const struct config *c = engine_config(e);
+	size_t lo = 0, hi = m->conf ? m->conf->n_tunnels : 0;
 
-	for (size_t p = 0; c && p < c->n_policies; p++)
-		if (carries_policy(e, p, name))
-			return true;
-	return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, m->conf->tunnels[m->by_name[mid]].name);
+
+		if (c == 0)
+			return (ssize_t)m->by_name[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* The index of the tunnel whose path is @id, or -1. */
+static ssize_t
+map_tunnel_path(const struct egress_map *m, uint32_t id)
+{
+	size_t lo = 0, hi = m->conf ? m->conf->n_tunnels : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t x = m->path[m->by_path[mid]];
+
+		if (x == id)
+			return (ssize_t)m->by_path[mid];
+		if (id < x)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static const struct kernel_nhobj *
+map_group(const struct egress_map *m, uint32_t id)
+{
+	struct kernel_nhobj key = { .id = id };
+	const struct kernel_nhobj *kp = &key, **g;
+
+	g = m->n_groups ? bsearch(&kp, m->groups, m->n_groups,
+				  sizeof(*m->groups), group_cmp) : NULL;
+	return g ? *g : NULL;
+}
+
+/* Mark (m->mark[i] = true) the tunnels that route @r goes through. */
+static void
+map_route(struct egress_map *m, const struct kernel_route *r)
+{
+	const struct kernel_nhobj *g;
+	ssize_t t;
+
+	for (unsigned int n = 0; n < r->n_nexthops; n++)
+		if ((t = map_tunnel_named(m, r->nh[n].dev)) >= 0)
+			m->mark[t] = true;
+	if (r->nhid == 0 || (g = map_group(m, r->nhid)) == NULL)
+		return;
+	for (unsigned int i = 0; i < g->n_members; i++)
+		if ((t = map_tunnel_path(m, g->member[i].id)) >= 0)
+			m->mark[t] = true;
+}
+
+/* m->mark: the tunnels that carry policy @p's egress (the members of the
+ * group its route goes through, or the route's nexthops), or, with
+ * @p == SIZE_MAX, any policy's. */
+static void
+map_policy(struct egress_map *m, size_t p)
+{
+	size_t n = m->conf ? m->conf->n_tunnels : 0;
+
+	memset(m->mark, 0, (n + 1) * sizeof(*m->mark));
+	for (size_t i = 0; m->conf && i < m->want->n_routes; i++) {
+		const struct kernel_route *r = &m->want->routes[i];
+
+		if (p == SIZE_MAX ? r->table >= desired_policy_table(0) &&
+				    r->table < desired_policy_table(m->conf->n_policies)
+				  : r->table == desired_policy_table(p))
+			map_route(m, r);
+	}
 }
 
 struct link_seen {
-	const struct config *conf;
+	const struct egress_map *map;
 	struct kernel_link *links;	/* by tunnel index */
 	bool *found;
 };
@@ -87,11 +203,11 @@ static void
 link_seen_cb(const struct kernel_link *l, void *arg)
 {
 	struct link_seen *s = arg;
-	int i;
+	ssize_t i;
 
 	if (!kernel_link_is_ours(l))
 		return;
-	if ((i = config_tunnel_index(s->conf, l->name)) < 0)
+	if ((i = map_tunnel_named(s->map, l->name)) < 0)
 		return;
 	s->links[i] = *l;
 	s->found[i] = true;
@@ -148,14 +264,18 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 {
 	const struct config *c = engine_config(e);
 	size_t n = c ? c->n_tunnels : 0;
-	struct link_seen s = { .conf = c };
+	struct egress_map m;
+	struct link_seen s = { .map = &m };
 
 	s.links = calloc(n + 1, sizeof(*s.links));
 	s.found = calloc(n + 1, sizeof(*s.found));
-	if (s.links == NULL || s.found == NULL) {
+	if (s.links == NULL || s.found == NULL || map_build(&m, e) < 0) {
 		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
-		goto out;
+		free(s.links);
+		free(s.found);
+		return;
 	}
+	map_policy(&m, SIZE_MAX);
 	if (c && engine_kernel(e)->link_dump(engine_kernel(e), link_seen_cb, &s) < 0)
 		log_warnx("ctl", "link dump failed; counters unknown");
 
@@ -172,7 +292,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 		const struct kernel_link *l = &s.links[i];
 		const char *type = t->type == TUNNEL_GRE ? "gre" : "ipsec";
 		const char *state = tunnel_state(l, s.found[i]);
-		bool act = active(e, t->name);
+		bool act = m.mark[i];
 		const struct health *h = engine_health(e, t->name);
 		const char *hs = health_state_name(h ? h->state : HEALTH_INIT);
 		double rtt = h ? health_rtt_us(h) / 1000.0 : 0;
@@ -191,7 +311,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
 				state, act ? "true" : "false", l->rx_packets,
 				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
-				jit, loss, tunnel_ct_mark(e, t->name),
+				jit, loss, desired_ct_mark(m.path[i]),
 				DESIRED_CT_MARK_MASK);
 			view_checks(e, t->name, h, true, out);
 		} else {
@@ -204,7 +324,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 	}
 	if (json)
 		fprintf(out, "]}\n");
-out:
+	map_free(&m);
 	free(s.links);
 	free(s.found);
 }
@@ -215,12 +335,19 @@ view_egress(struct engine *e, bool json, FILE *out)
 	const struct config *c = engine_config(e);
 	size_t n = c ? c->n_policies : 0;
 	char pfx[TS_PREFIX_STRLEN];
+	struct egress_map m;
 
+	if (map_build(&m, e) < 0) {
+		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
+		return;
+	}
 	if (json)
 		fprintf(out, "{\"policies\":[");
 	for (size_t p = 0; p < n; p++) {
 		const struct config_policy *pol = &c->policies[p];
 		bool first = true;
+
+		map_policy(&m, p);
 
 		if (json) {
 			fprintf(out, "%s{\"name\":", p ? "," : "");
@@ -234,7 +361,7 @@ view_egress(struct engine *e, bool json, FILE *out)
 			for (size_t i = 0; i < pol->n_tunnels; i++) {
 				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
 
-				if (!carries_policy(e, p, tn))
+				if (!m.mark[pol->tunnels[i].tunnel])
 					continue;
 				fprintf(out, "%s", first ? "" : ",");
 				json_str(out, tn);
@@ -262,12 +389,13 @@ view_egress(struct engine *e, bool json, FILE *out)
 
 				fprintf(out, "  %-15s %10" PRIu32 " %6u %s\n", tn,
 					pol->tunnels[i].priority, pol->tunnels[i].weight,
-					carries_policy(e, p, tn) ? "yes" : "no");
+					m.mark[pol->tunnels[i].tunnel] ? "yes" : "no");
 			}
 		}
 	}
 	if (json)
 		fprintf(out, "]}\n");
+	map_free(&m);
 }
 
 void

@@ -380,6 +380,59 @@ START_TEST(test_tunnel_leaving_the_active_set_replaces_only_the_group)
 }
 END_TEST
 
+/*
+ * From one known state to the next without looking: no dump, only the
+ * objects that differ, in the order of a full pass (the group before the
+ * routes through it; routes before the group they went through).
+ */
+START_TEST(test_delta_changes_only_what_differs_and_dumps_nothing)
+{
+	static const uint32_t before[] = { NH_CF1, NH_CF2, 0 };
+	static const uint32_t after[] = { NH_CF2, 0 };
+	struct kernel_state from, to, none;
+	struct kernel_nhobj g1 = group(before), g2 = group(after);
+	struct kernel_route r = { .table = 21100, .dst = pfx("0.0.0.0/0"),
+				  .protocol = KERNEL_RTPROT_TUNSTEER,
+				  .nhid = NH_GRP };
+
+	three_tunnels_group(&st, before);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	(void)kernel_fake_dumps(k);
+	kernel_state_init(&from);
+	kernel_state_init(&to);
+	kernel_state_init(&none);
+	ck_assert_int_eq(kernel_state_add_nhobj(&from, &g1), 0);
+	ck_assert_int_eq(kernel_state_add_route(&from, &r), 0);
+	ck_assert_int_eq(kernel_state_add_nhobj(&to, &g2), 0);
+	ck_assert_int_eq(kernel_state_add_route(&to, &r), 0);
+	ck_assert_int_eq(reconcile_apply_delta(rc, &from, &to, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730002,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n");
+	ck_assert_uint_eq(stats.changed, 1);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	/* Gone: the route first, then its group; the paths stay. */
+	ck_assert_int_eq(reconcile_apply_delta(rc, &to, &none, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "route del table 21100 0.0.0.0/0 metric 0 proto 227 nhid 0x74740001\n"
+	    "nexthop del id 0x74740001\n");
+	ck_assert_uint_eq(stats.deleted, 2);
+	/* And back: the group before the route. */
+	ck_assert_int_eq(reconcile_apply_delta(rc, &none, &from, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nexthop replace id 0x74740001 proto 227 group 0x74730001,1/0x74730002,1"
+	    " resilient buckets 512 idle_timer 5 unbalanced_timer 0\n"
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227 nhid 0x74740001\n");
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	/* What the deltas made is what a full pass wants. */
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	kernel_state_free(&from);
+	kernel_state_free(&to);
+}
+END_TEST
+
 START_TEST(test_group_deleted_by_hand_is_restored_with_its_route)
 {
 	static const uint32_t ids[] = { NH_CF1, NH_CF3, 0 };
@@ -720,6 +773,7 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_link_with_changed_mtu_is_changed_in_place);
 	tcase_add_test(tc, test_group_is_made_after_its_paths_and_before_the_route_through_it);
 	tcase_add_test(tc, test_tunnel_leaving_the_active_set_replaces_only_the_group);
+	tcase_add_test(tc, test_delta_changes_only_what_differs_and_dumps_nothing);
 	tcase_add_test(tc, test_group_deleted_by_hand_is_restored_with_its_route);
 	tcase_add_test(tc, test_group_with_foreign_bucket_count_is_recreated_with_its_route);
 	tcase_add_test(tc, test_removed_tunnel_leaves_group_then_path_then_link_goes);

@@ -2,7 +2,9 @@
 /*
  * tunsteerd's control socket on a real libevent base: a client that
  * connects and says nothing is let go when its time is up (the peer sees
- * EOF), so silent clients cannot pile up open descriptors.
+ * EOF), so silent clients cannot pile up open descriptors; and a request
+ * is answered ahead of the bulk work (probes, recomputations) however much
+ * of it is pending.
  */
 #include "autoconfig.h"
 
@@ -20,6 +22,8 @@
 
 #include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
+#include "tunsteerd/loop.h"
+#include "lib/ctl_proto.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "testlib.h"
@@ -72,6 +76,105 @@ START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 }
 END_TEST
 
+/* Bulk work that never runs out, as 1,000 tunnels changing state: each
+ * run stands for a probe callback or a recomputation and is due again at
+ * once (in the next pass). */
+static unsigned int bulk_runs;
+static const struct timeval now_tv = { 0, 0 };
+
+static void
+bulk_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (++bulk_runs > 100000)
+		event_base_loopbreak(event_get_base(arg));
+	else
+		evtimer_add(arg, &now_tv);
+}
+
+/* The client's side: the reply read so far, and how many bulk runs there
+ * had been when it was complete (the server closed). */
+struct client {
+	struct event_base *base;
+	uint8_t reply[4096];
+	size_t got;
+	int runs_at_reply;
+};
+
+static void
+client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	ssize_t r = read(fd, cl->reply + cl->got, sizeof(cl->reply) - cl->got);
+
+	(void)what;
+	if (r > 0) {
+		cl->got += (size_t)r;
+		return;
+	}
+	if (r < 0 && errno == EAGAIN)
+		return;
+	cl->runs_at_reply = (int)bulk_runs;
+	event_base_loopbreak(cl->base);
+}
+
+/*
+ * `tunsteerctl status` while the loop always has bulk work: on the
+ * daemon's base (loop.h) the request is accepted, read, answered and
+ * written before any of that work runs.  With every event at one
+ * priority, each of those steps waited for a whole pass of it (1,000
+ * tunnels changing state kept `status` waiting for seconds).
+ */
+START_TEST(test_status_is_answered_before_pending_bulk_work)
+{
+	struct event_base *base = loop_base_new();
+	struct kernel_ops *k = kernel_fake_create();
+	struct engine *e = engine_create(k);
+	struct client cl = { .base = base, .runs_at_reply = -1 };
+	char *argv[] = { "status" };
+	uint8_t req[64];
+	struct control *c;
+	struct event *bulk, *rd;
+	int fd, n;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_ptr_nonnull(e);
+	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
+	ck_assert_ptr_nonnull(c);
+	bulk = evtimer_new(base, bulk_cb, event_self_cbarg());
+	ck_assert_ptr_nonnull(bulk);
+	loop_bulk(bulk);
+	evtimer_add(bulk, &now_tv);
+	bulk_runs = 0;
+
+	fd = connect_to(testlib_sock);
+	rd = event_new(base, fd, EV_READ | EV_PERSIST, client_cb, &cl);
+	ck_assert_ptr_nonnull(rd);
+	event_add(rd, NULL);
+	n = ctl_request_format(1, argv, req + 4, sizeof(req) - 4);
+	ck_assert_int_gt(n, 0);
+	ctl_frame_header(req, (uint32_t)n);
+	ck_assert_int_eq(write(fd, req, (size_t)n + 4), n + 4);
+	event_base_dispatch(base);
+
+	ck_assert_msg(cl.runs_at_reply >= 0, "no reply in %u bulk runs", bulk_runs);
+	ck_assert_uint_gt(cl.got, 4);
+	ck_assert_uint_eq(ctl_frame_len(cl.reply), cl.got - 4);
+	ck_assert_msg(memcmp(cl.reply + 4, "ok\n", 3) == 0, "not ok");
+	ck_assert_msg(cl.runs_at_reply == 0, "the reply waited for %d bulk "
+		      "callbacks", cl.runs_at_reply);
+
+	event_free(rd);
+	close(fd);
+	event_free(bulk);
+	control_close(c);
+	engine_destroy(e, true);
+	k->destroy(k);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -80,6 +183,7 @@ control_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_a_silent_client_is_let_go_after_the_timeout);
+	tcase_add_test(tc, test_status_is_answered_before_pending_bulk_work);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -270,6 +270,36 @@ START_TEST(test_all_down_keeps_the_best_configured_route_like_the_provider)
 }
 END_TEST
 
+/* A health change replaces the egress part in place (engine.c): it is
+ * what desired_build() puts last, object for object. */
+START_TEST(test_egress_alone_is_the_tail_of_the_whole_state)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_UP, HEALTH_UP };
+	struct kernel_state ks, eg;
+	struct nft_state ns;
+
+	ck_assert_int_eq(desired_build(&conf, h, &ks, &ns), 0);
+	ck_assert_int_eq(desired_build_egress(&conf, h, &eg), 0);
+	ck_assert_uint_eq(eg.n_links + eg.n_addrs + eg.n_rules + eg.n_sysctls, 0);
+	ck_assert_uint_eq(eg.n_nhobjs, 1);	/* the group */
+	ck_assert_uint_eq(eg.n_routes, 2);	/* through it, and the fallback */
+	ck_assert_uint_ge(ks.n_routes, eg.n_routes);
+	ck_assert_uint_ge(ks.n_nhobjs, eg.n_nhobjs);
+	for (size_t i = 0; i < eg.n_routes; i++)
+		ck_assert(kernel_route_equal(&eg.routes[i],
+			&ks.routes[ks.n_routes - eg.n_routes + i]));
+	for (size_t i = 0; i < eg.n_nhobjs; i++)
+		ck_assert(kernel_nhobj_equal(&eg.nhobjs[i],
+			&ks.nhobjs[ks.n_nhobjs - eg.n_nhobjs + i]));
+	/* Nothing before the tail belongs to a policy table. */
+	for (size_t i = 0; i < ks.n_routes - eg.n_routes; i++)
+		ck_assert_uint_ne(ks.routes[i].table, desired_policy_table(0));
+	kernel_state_free(&ks);
+	kernel_state_free(&eg);
+	nft_state_free(&ns);
+}
+END_TEST
+
 START_TEST(test_anycast_endpoints_are_pinned_to_each_tunnels_underlay)
 {
 	struct kernel_state ks;
@@ -565,6 +595,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_all_down_with_all_down_isp_leaves_the_table_empty_for_the_isp);
 	tcase_add_test(tc, test_policy_table_fails_closed_behind_the_tunnels_route);
 	tcase_add_test(tc, test_nft_failed_apply_is_retried_until_it_takes_and_status_tells);
+	tcase_add_test(tc, test_egress_alone_is_the_tail_of_the_whole_state);
 	tcase_add_test(tc, test_anycast_endpoints_are_pinned_to_each_tunnels_underlay);
 	tcase_add_test(tc, test_rule_count_does_not_grow_with_authorized_prefixes);
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);

@@ -192,6 +192,178 @@ START_TEST(test_failover_replaces_the_group_and_touches_no_route)
 }
 END_TEST
 
+/* How many lines of @log start with @prefix. */
+static unsigned int
+lines_starting(const char *log, const char *prefix)
+{
+	unsigned int n = 0;
+
+	for (const char *l = log; *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, prefix, strlen(prefix)) == 0)
+			n++;
+		if (strchr(l, '\n') == NULL)
+			break;
+	}
+	return n;
+}
+
+/*
+ * A health change costs what the policies cost, not what the whole state
+ * does: no dump of links, addresses, nexthops, routes or rules, and one
+ * operation per policy whose group changed (with 1,000 tunnels the full
+ * build, dump and diff per change held the loop ~680 ms in the lab VM).
+ */
+START_TEST(test_health_change_dumps_nothing_and_changes_only_the_group)
+{
+	const char *log;
+
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 1);
+	ck_assert_uint_eq(lines_starting(log, "conntrack flush"), 1);
+	/* Nothing else: two lines. */
+	ck_assert_uint_eq(lines_starting(log, ""), 2);
+
+	/* A change that moves nothing issues nothing and looks at nothing. */
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_DEGRADED);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+static void
+group_cb(const struct kernel_nhobj *nh, void *arg)
+{
+	unsigned int *members = arg;
+
+	if (nh->n_members)
+		*members = nh->n_members;
+}
+
+/*
+ * The group's replacement fails: the change is not left half done until
+ * the next kernel event or the 30 s timer, a full pass follows at once
+ * and retries it.
+ */
+START_TEST(test_failed_health_change_is_retried_by_a_full_pass_at_once)
+{
+	unsigned int members = 0;
+	const char *log;
+
+	(void)kernel_fake_dumps(k);
+	kernel_fake_fail_next(k, -EBUSY);
+	h[0].state = HEALTH_DOWN;
+	ck_assert_int_eq(engine_health_changed(e), 0);
+	ck_assert_uint_gt(kernel_fake_dumps(k), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 2);
+	ck_assert_ptr_nonnull(strstr(log, "(failed)"));
+	ck_assert_int_eq(k->nhobj_dump(k, group_cb, &members), 0);
+	ck_assert_uint_eq(members, 1);	/* cf2 alone */
+}
+END_TEST
+
+/* The policy's route through its group, as a route callback finds it. */
+static void
+group_route_cb(const struct kernel_route *r, void *arg)
+{
+	bool *found = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE && r->nhid)
+		*found = true;
+}
+
+/*
+ * After a pass that left something undone, the kernel is not what the
+ * engine last wanted, and a delta from there would leave it so: a health
+ * change is then a full pass, which retries.
+ */
+START_TEST(test_health_change_after_a_failed_pass_is_a_full_pass)
+{
+	const struct kernel_state *want = engine_desired(e);
+	bool found = false;
+
+	/* Someone deletes the policy's route; putting it back fails. */
+	for (size_t i = 0; i < want->n_routes; i++)
+		if (want->routes[i].table == DESIRED_POLICY_TABLE_BASE &&
+		    want->routes[i].nhid)
+			kernel_fake_remove_route(k, &want->routes[i]);
+	kernel_fake_fail_next(k, -EBUSY);
+	ck_assert_int_lt(engine_resync(e), 0);
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_gt(kernel_fake_dumps(k), 0);
+	ck_assert_int_eq(k->route_dump(k, group_route_cb, &found), 0);
+	ck_assert(found);
+	/* Back in step: the next change is a delta again. */
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+}
+END_TEST
+
+static void
+count_policy_routes_cb(const struct kernel_route *r, void *arg)
+{
+	unsigned int *n = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE)
+		(*n)++;
+}
+
+/*
+ * all_down = "isp": every tunnel down empties the policy's table (route,
+ * fallback, then the group), every tunnel back fills it again (group
+ * first) -- by deltas, and what they leave is exactly what a full pass
+ * wants.
+ */
+START_TEST(test_all_down_isp_empties_and_refills_the_table_by_deltas)
+{
+	static const char isp_text[] =
+		"tunnels = (\n"
+		"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+		"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; },\n"
+		"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\"; }\n"
+		");\n"
+		"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+		"  all_down = \"isp\";\n"
+		"  tunnels = ( { tunnel = \"cf1\"; priority = 100; },\n"
+		"              { tunnel = \"cf2\"; priority = 100; },\n"
+		"              { tunnel = \"cf3\"; priority = 200; } ); } );\n";
+	struct config_errors errs = { 0 };
+	struct config *conf = config_load_string(isp_text, "isp", &errs);
+	unsigned int n = 0;
+	const char *log;
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(engine_use(e, conf, stderr), 0);
+	(void)kernel_fake_ops_log(k);
+	(void)kernel_fake_dumps(k);
+
+	set_health(HEALTH_DOWN, HEALTH_DOWN, HEALTH_DOWN);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_int_eq(k->route_dump(k, count_policy_routes_cb, &n), 0);
+	ck_assert_uint_eq(n, 0);
+
+	(void)kernel_fake_dumps(k);
+	set_health(HEALTH_UP, HEALTH_DOWN, HEALTH_DOWN);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strncmp(log, "nexthop replace id 0x7474", 25) == 0, "%s", log);
+	n = 0;
+	ck_assert_int_eq(k->route_dump(k, count_policy_routes_cb, &n), 0);
+	ck_assert_uint_eq(n, 2);	/* through the group, and the fallback */
+
+	ck_assert_int_eq(engine_resync(e), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
 START_TEST(test_second_tunnel_failing_flushes_only_the_second)
 {
 	char want[96], *got;
@@ -397,6 +569,10 @@ engine_suite(void)
 	tcase_add_test(tc, test_failed_tunnel_alone_loses_its_conntrack_entries);
 	tcase_add_test(tc, test_failover_replaces_the_group_and_touches_no_route);
 	tcase_add_test(tc, test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us);
+	tcase_add_test(tc, test_health_change_dumps_nothing_and_changes_only_the_group);
+	tcase_add_test(tc, test_failed_health_change_is_retried_by_a_full_pass_at_once);
+	tcase_add_test(tc, test_health_change_after_a_failed_pass_is_a_full_pass);
+	tcase_add_test(tc, test_all_down_isp_empties_and_refills_the_table_by_deltas);
 	tcase_add_test(tc, test_second_tunnel_failing_flushes_only_the_second);
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
