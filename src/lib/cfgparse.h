@@ -157,7 +157,8 @@ void cfgp_wipe_strings(config_setting_t *s);
 /* cfgp_wipe_strings() of the whole tree, then config_destroy(): how a
  * parser that may have read secrets lets go of @cf, on every path.  What
  * libconfig copied while scanning (its flex buffer, its string builder)
- * is freed inside config_read_string() and out of our reach. */
+ * is freed inside config_read_string() and out of our reach: secret
+ * keys never get there (cfgp_parse()). */
 void cfgp_destroy(config_t *cf);
 
 /*
