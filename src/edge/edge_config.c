@@ -898,7 +898,7 @@ parse_text(const char *text, size_t len, const char *name,
 	x.c = config_new(name);
 	if (!x.c)
 		x.p.oom = true;
-	else if (cfgp_parse(&x.p, &cf, text, len))
+	else if (cfgp_parse(&x.p, &cf, text, len, NULL))
 		parse_root(&x, config_root_setting(&cf));
 	config_destroy(&cf);
 	free(x.taux);

@@ -129,6 +129,11 @@ cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
 	free(p->msgs);
 	p->msgs = NULL;
 	p->n_msgs = p->cap_msgs = 0;
+	for (size_t i = 0; i < p->n_secrets; i++)
+		secmem_free_str(p->secrets[i].value);
+	free(p->secrets);
+	p->secrets = NULL;
+	p->n_secrets = p->cap_secrets = 0;
 }
 
 void
@@ -260,6 +265,41 @@ cfgp_string(struct cfgp *p, const config_setting_t *grp, const char *path,
 		*line = cfgp_line(s);
 	}
 	return g;
+}
+
+enum cfgp_got
+cfgp_secret(struct cfgp *p, const config_setting_t *grp, const char *path,
+	    const char *key, char **val, int *line)
+{
+	config_setting_t *s;
+	char f[CFGP_FIELD_MAX];
+	enum cfgp_got g = get_member(p, grp, path, key, CONFIG_TYPE_STRING,
+				     "a string", &s);
+
+	if (g != CFGP_OK)
+		return g;
+	*line = cfgp_line(s);
+	cfgp_field(f, path, key);
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		struct cfgp_secret *e = &p->secrets[i];
+
+		if (e->line != *line || strcmp(e->key, key) != 0)
+			continue;
+		if (e->err) {
+			cfgp_err(p, *line, f, "%s", e->err);
+			return CFGP_BAD;
+		}
+		if (!e->value)
+			break;		/* taken already */
+		*val = e->value;
+		e->value = NULL;
+		return CFGP_OK;
+	}
+	/* A string our scanner did not take out: libconfig's copy is never
+	 * used as a secret.  Not expected; cfgp_parse() says why it could. */
+	cfgp_err(p, *line, f, "could not be read as a secret; write it as "
+		 "%s = \"...\"; with the key on the line it starts", key);
+	return CFGP_BAD;
 }
 
 enum cfgp_got
@@ -648,9 +688,283 @@ scan_text(struct cfgp *p, const char *t, bool check_ints)
 	}
 }
 
-bool
-cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len)
+/* --- secrets: taken out before libconfig sees the text ----------------- */
+
+/*
+ * libconfig's lexical rules, as its scanner.l has them (1.5 and 1.7;
+ * tests/unit/lib/check_cfgparse.c compares our decoding with the
+ * installed library's): blanks are space, tab, CR, FF and newline;
+ * comments are "#" or "//" to the end of the line and "/" "*" to "*" "/";
+ * a name is [A-Za-z*][-A-Za-z0-9_*]*; "=" and ":" are the same token;
+ * adjacent string literals are one string.
+ */
+
+/* Past the blanks and comments at @i, counting newlines into *@line. */
+static size_t
+skip_blank(const char *t, size_t i, int *line)
 {
+	for (;;) {
+		if (t[i] == '\n') {
+			(*line)++;
+			i++;
+		} else if (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' ||
+			   t[i] == '\f') {
+			i++;
+		} else if (t[i] == '#' || (t[i] == '/' && t[i + 1] == '/')) {
+			while (t[i] && t[i] != '\n')
+				i++;
+		} else if (t[i] == '/' && t[i + 1] == '*') {
+			for (i += 2; t[i] && !(t[i] == '*' && t[i + 1] == '/'); i++)
+				if (t[i] == '\n')
+					(*line)++;
+			if (t[i])
+				i += 2;
+		} else {
+			return i;
+		}
+	}
+}
+
+static bool
+name_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '*';
+}
+
+static bool
+name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '*';
+}
+
+static size_t
+digits(const char *t, size_t i, bool hex)
+{
+	size_t n = 0;
+
+	while (hex ? isxdigit((unsigned char)t[i + n]) :
+		     isdigit((unsigned char)t[i + n]))
+		n++;
+	return n;
+}
+
+/* Length of libconfig's [eE][-+]?[0-9]+ at @t + @i, or 0. */
+static size_t
+exponent(const char *t, size_t i)
+{
+	size_t n;
+
+	if (t[i] != 'e' && t[i] != 'E')
+		return 0;
+	n = 1 + (t[i + 1] == '-' || t[i + 1] == '+');
+	return digits(t, i + n, false) ? n + digits(t, i + n, false) : 0;
+}
+
+/*
+ * Length of the longest number token at @t + @i, as flex picks it among
+ * libconfig's integer, integer64, hex, hex64 and float rules, or 0.  It
+ * matters where a number runs into a name: "0x1psk" is 0x1 and psk.
+ */
+static size_t
+number_len(const char *t, size_t i)
+{
+	size_t s = t[i] == '-' || t[i] == '+', d = digits(t, i + s, false);
+	size_t best = 0, n;
+
+	if (d) {				/* integer, integer64 */
+		n = s + d;
+		if (t[i + n] == 'L')
+			n += 1 + (t[i + n + 1] == 'L');
+		best = n;
+	}
+	if (!s && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X') &&
+	    digits(t, i + 2, true)) {		/* hex, hex64 */
+		n = 2 + digits(t, i + 2, true);
+		if (t[i + n] == 'L')
+			n += 1 + (t[i + n + 1] == 'L');
+		best = n > best ? n : best;
+	}
+	if (t[i + s + d] == '.') {		/* [0-9]*\.[0-9]*(exp)? */
+		n = s + d + 1 + digits(t, i + s + d + 1, false);
+		n += exponent(t, i + n);
+		best = n > best ? n : best;
+	}
+	if (d && (n = exponent(t, i + s + d)) > 0)	/* [0-9]+(exp) */
+		best = s + d + n > best ? s + d + n : best;
+	return best;
+}
+
+static int
+hexval(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/*
+ * The string literal whose opening quote is at @t + @i, decoded as
+ * libconfig's scanner decodes it: \n \r \t \f \\ \" and \xHH (or \XHH);
+ * any other backslash stands for itself.  Appends to @out (when not NULL;
+ * room for the literal's length) at *@n and sets *@nul for a \x00, which
+ * libconfig drops.  Returns the index past the closing quote, or 0 if it
+ * is never closed.
+ */
+static size_t
+literal(const char *t, size_t i, int *line, char *out, size_t *n, bool *nul)
+{
+	for (i++; t[i] != '"'; i++) {
+		char c = t[i];
+
+		if (c == '\0')
+			return 0;
+		if (c == '\n')
+			(*line)++;
+		if (c == '\\') {
+			switch (t[i + 1]) {
+			case 'n': c = '\n'; i++; break;
+			case 'r': c = '\r'; i++; break;
+			case 't': c = '\t'; i++; break;
+			case 'f': c = '\f'; i++; break;
+			case '\\': i++; break;
+			case '"': c = '"'; i++; break;
+			case 'x':
+			case 'X':
+				if (!isxdigit((unsigned char)t[i + 2]) ||
+				    !isxdigit((unsigned char)t[i + 3]))
+					break;
+				c = (char)(hexval(t[i + 2]) << 4 | hexval(t[i + 3]));
+				i += 3;
+				if (c == '\0') {
+					*nul = true;
+					continue;
+				}
+				break;
+			default:
+				break;		/* a backslash as itself */
+			}
+		}
+		if (out)
+			out[(*n)++] = c;
+	}
+	return i + 1;
+}
+
+static const char *
+secret_key(const char *t, size_t i, size_t j, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (strlen(*keys) == j - i && memcmp(t + i, *keys, j - i) == 0)
+			return *keys;
+	return NULL;
+}
+
+/*
+ * Take out the value of @key, the string literals from @t + @i (an
+ * opening quote) on, whose key is on line @kline: decode them into a new
+ * entry of @p's table, then leave "" and blanks in their place with every
+ * newline kept.  Returns the index past them, 0 on a failure (reported).
+ */
+static size_t
+take_secret(struct cfgp *p, char *t, size_t i, int *line, const char *key,
+	    int kline)
+{
+	struct cfgp_secret e = { .key = key, .line = kline };
+	size_t end = i, k, n = 0;
+	int l = *line;
+	bool nul = false;
+
+	for (size_t q = 0; q < p->n_secrets; q++)
+		if (p->secrets[q].line == kline && strcmp(p->secrets[q].key, key) == 0) {
+			cfgp_err(p, kline, key, "a second %s on this line; give "
+				 "each its own line", key);
+			return 0;
+		}
+	for (k = i; t[k] == '"'; k = skip_blank(t, end, &l)) {
+		if ((end = literal(t, k, &l, NULL, &n, &nul)) == 0) {
+			cfgp_err(p, kline, key, "string is never closed");
+			return 0;
+		}
+	}
+	if ((e.value = secmem_alloc(end - i + 1)) == NULL) {
+		p->oom = true;
+		return 0;
+	}
+	for (k = literal(t, i, line, e.value, &n, &nul); k < end;
+	     k = literal(t, k, line, e.value, &n, &nul))
+		k = skip_blank(t, k, line);
+	if (nul) {
+		secmem_free_str(e.value);
+		e.value = NULL;
+		e.err = "must not contain a NUL byte (an x00 escape)";
+	}
+	if (VEC_PUSH(p->secrets, p->n_secrets, p->cap_secrets, e) < 0) {
+		secmem_free_str(e.value);
+		p->oom = true;
+		return 0;
+	}
+	t[i] = t[i + 1] = '"';
+	for (k = i + 2; k < end; k++)
+		if (t[k] != '\n')
+			t[k] = ' ';
+	return end;
+}
+
+/* Every string value of a key in @keys taken out of @t (take_secret()). */
+static void
+scan_secrets(struct cfgp *p, char *t, const char *const *keys)
+{
+	int line = 1;
+	size_t i = 0;
+
+	while (t[i = skip_blank(t, i, &line)]) {
+		size_t j = i, n;
+		const char *key;
+		int l, kline = line;
+		bool nul;
+
+		if (t[i] == '"') {
+			/* Never closed: libconfig would take the rest of the
+			 * text, secrets and all, as this string. */
+			if ((i = literal(t, i, &line, NULL, &n, &nul)) == 0)
+				cfgp_err(p, kline, NULL, "syntax error: string "
+					 "opened here is never closed");
+			if (i == 0)
+				return;
+			continue;
+		}
+		if ((n = number_len(t, i)) > 0) {
+			i += n;
+			continue;
+		}
+		if (!name_start(t[i])) {
+			i++;
+			continue;
+		}
+		while (name_char(t[j]))
+			j++;
+		key = secret_key(t, i, j, keys);
+		i = j;
+		if (!key)
+			continue;
+		l = line;
+		j = skip_blank(t, j, &l);
+		if (t[j] != '=' && t[j] != ':')
+			continue;
+		j = skip_blank(t, j + 1, &l);
+		if (t[j] != '"')
+			continue;	/* not a string: refused as its type */
+		line = l;
+		if ((i = take_secret(p, t, j, &line, key, kline)) == 0)
+			return;
+	}
+}
+
+bool
+cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len,
+	   const char *const *secret_keys)
+{
+	char *work = NULL;
+	bool ok = false;
+
 	const char *nul = memchr(text, '\0', len);
 
 	if (nul) {
@@ -664,6 +978,19 @@ cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len)
 	scan_text(p, text, libconfig_wraps_ints());
 	if (cfgp_failed(p))
 		return false;
+	if (secret_keys && *secret_keys) {
+		/* Secret memory: the copy holds the secrets until they are
+		 * taken out of it. */
+		if ((work = secmem_alloc(len + 1)) == NULL) {
+			p->oom = true;
+			return false;
+		}
+		memcpy(work, text, len);
+		scan_secrets(p, work, secret_keys);
+		if (cfgp_failed(p))
+			goto out;
+		text = work;
+	}
 	if (!config_read_string(cf, text)) {
 		const char *why = config_error_text(cf);
 
@@ -673,7 +1000,10 @@ cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len)
 		else
 			cfgp_err(p, config_error_line(cf), NULL,
 				 "syntax error: %s", why);
-		return false;
+		goto out;
 	}
-	return true;
+	ok = true;
+out:
+	secmem_free(work);
+	return ok;
 }

@@ -27,11 +27,24 @@ struct cfgp_msg {
 	char *text;
 };
 
-/* One parse: the file name used in messages and the messages so far. */
+/* A secret setting taken out of the text before libconfig saw it
+ * (cfgp_parse()); found again by its key and the line of its key. */
+struct cfgp_secret {
+	const char *key;	/* one of the caller's secret keys */
+	int line;
+	char *value;		/* decoded, in secret memory; NULL once taken
+				 * or when @err is set */
+	const char *err;	/* why the literal was refused, or NULL */
+};
+
+/* One parse: the file name used in messages, the messages so far and the
+ * secrets cfgp_parse() took out of the text. */
 struct cfgp {
 	const char *file;
 	struct cfgp_msg *msgs;
 	size_t n_msgs, cap_msgs, seq;
+	struct cfgp_secret *secrets;
+	size_t n_secrets, cap_secrets;
 	bool oom;
 };
 
@@ -47,7 +60,8 @@ void cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 /* Has anything been reported (or memory run out)? */
 bool cfgp_failed(const struct cfgp *p);
 /* Append the messages, in file order, to *@msgs (count in *@n; the caller
- * frees each and the array); with @msgs NULL they are dropped. */
+ * frees each and the array); with @msgs NULL they are dropped.  Ends the
+ * parse: the secrets nobody took (cfgp_secret()) are wiped and freed. */
 void cfgp_flush(struct cfgp *p, char ***msgs, size_t *n);
 
 /* Error messages collected by config_load() or edge_config_load(), in file
@@ -76,6 +90,16 @@ void cfgp_type_err(struct cfgp *p, const config_setting_t *s, const char *field,
 
 enum cfgp_got cfgp_string(struct cfgp *p, const config_setting_t *grp,
 			  const char *path, const char *key, const char **val,
+			  int *line);
+/*
+ * Secret @key of @grp, one of the keys given to cfgp_parse(): libconfig's
+ * tree holds "" there, the value comes from the side table.  CFGP_OK: *@val
+ * is the decoded value in secret memory, now the caller's (free it with
+ * secmem_free_str()); it may be "".  CFGP_BAD: reported (not a string, a
+ * literal refused while decoding, or not found in the table).
+ */
+enum cfgp_got cfgp_secret(struct cfgp *p, const config_setting_t *grp,
+			  const char *path, const char *key, char **val,
 			  int *line);
 /* An integer in [min, max]; out of range is reported and CFGP_BAD. */
 enum cfgp_got cfgp_int(struct cfgp *p, const config_setting_t *grp,
@@ -133,7 +157,8 @@ void cfgp_wipe_strings(config_setting_t *s);
 /* cfgp_wipe_strings() of the whole tree, then config_destroy(): how a
  * parser that may have read secrets lets go of @cf, on every path.  What
  * libconfig copied while scanning (its flex buffer, its string builder)
- * is freed inside config_read_string() and out of our reach. */
+ * is freed inside config_read_string() and out of our reach: secret
+ * keys never get there (cfgp_parse()). */
 void cfgp_destroy(config_t *cf);
 
 /*
@@ -151,7 +176,20 @@ void cfgp_check_secrets(struct cfgp *p, const struct stat *st,
  * so a truncated file would pass; reported at the line it opens) and,
  * where libconfig would silently wrap them, integers past 32 bits
  * without an "L".  Returns true if @cf holds the file.
+ *
+ * Secrets never reach libconfig, whose scanner copies the whole text
+ * and builds each string in buffers it frees unwiped: a copy of @text in
+ * secret memory is handed to it instead, in which every string literal
+ * (with its adjacent-literal continuations) set to a key named in the
+ * NULL-ended @secret_keys (by name, at any depth; may be NULL) is decoded
+ * into @p's side table and replaced by "" and spaces, newlines kept, so
+ * every line number stays.  Two secret settings of one key on one line
+ * are refused (the table finds them by line); a literal never closed is
+ * reported here, one holding \x00 by cfgp_secret().  A secret written
+ * as anything but a string literal is left to libconfig, and refused as
+ * the wrong type.  @text itself is not changed.
  */
-bool cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len);
+bool cfgp_parse(struct cfgp *p, config_t *cf, const char *text, size_t len,
+		const char *const *secret_keys);
 
 #endif

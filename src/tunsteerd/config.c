@@ -118,6 +118,8 @@ static const char *const underlay_keys[] = { "interface", "gateway", NULL };
 static const char *const ike_keys[] = {
 	"psk", "local_id", "remote_id", NULL
 };
+/* Keys whose string values never reach libconfig (cfgp_parse()). */
+static const char *const secret_keys[] = { "psk", NULL };
 static const char *const policy_keys[] = {
 	"name", "prefixes", "tunnels", "all_down", NULL
 };
@@ -184,15 +186,10 @@ dup_or_oom(struct parse *p, const char *s)
 	return d;
 }
 
-/* The one long-lived copy of a secret: in secret memory (secmem.h). */
-static char *
-secret_dup_or_oom(struct parse *p, const char *s)
+static void
+free_secret(char *s)
 {
-	char *d = secmem_strdup(s);
-
-	if (!d)
-		p->cp.oom = true;
-	return d;
+	secmem_free_str(s);	/* wiped, then unmapped */
 }
 
 static void
@@ -201,21 +198,23 @@ parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
 {
 	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	const char *str;
+	char *psk;
 	int line;
 	enum cfgp_got g;
 
 	cfgp_fieldf(path, "%s.ike", tpath);
 	cfgp_check_keys(&p->cp, s, path, ike_keys);
 	t->ike.set = true;
-	g = cfgp_string(&p->cp, s, path, "psk", &str, &line);
-	if (g == CFGP_OK) {
+	/* Decoded by cfgparse into secret memory; libconfig saw only "". */
+	g = cfgp_secret(&p->cp, s, path, "psk", &psk, &line);
+	if (g != CFGP_NONE)
 		p->secrets = true;
-		if (*str == '\0') {
-			cfgp_field(f, path, "psk");
-			cfgp_err(&p->cp, line, f, "must not be empty");
-		} else
-			t->ike.psk = secret_dup_or_oom(p, str);
-	}
+	if (g == CFGP_OK && *psk == '\0') {
+		cfgp_field(f, path, "psk");
+		cfgp_err(&p->cp, line, f, "must not be empty");
+		free_secret(psk);
+	} else if (g == CFGP_OK)
+		t->ike.psk = psk;
 	if (cfgp_string(&p->cp, s, path, "local_id", &str, &line) == CFGP_OK) {
 		cfgp_field(f, path, "local_id");
 		if (*str == '\0')
@@ -1244,7 +1243,7 @@ config_parse(const char *text, size_t len, const char *name,
 		p.cp.oom = true;
 		goto out;
 	}
-	if (!cfgp_parse(&p.cp, &cf, text, len))
+	if (!cfgp_parse(&p.cp, &cf, text, len, secret_keys))
 		goto out;
 	if (find_include(&p, config_root_setting(&cf)))
 		goto out;
@@ -1253,7 +1252,7 @@ config_parse(const char *text, size_t len, const char *name,
 	if (st && p.secrets)
 		cfgp_check_secrets(&p.cp, st, "ike.psk");
 out:
-	cfgp_destroy(&cf);		/* wipes ike.psk's copy in the tree */
+	cfgp_destroy(&cf);		/* ike.psk is "" there; wipes the rest */
 	free(p.taux);
 	if (p.prefix_lines) {
 		for (size_t i = 0; i < p.conf->n_policies; i++)
@@ -1300,12 +1299,6 @@ config_load(const char *path, struct config_errors *errs)
 	c = config_parse(text, len, path, &st, errs);
 	cfgp_free_text(text, len);
 	return c;
-}
-
-static void
-free_secret(char *s)
-{
-	secmem_free_str(s);	/* wiped, then unmapped */
 }
 
 void

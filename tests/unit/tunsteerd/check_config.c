@@ -368,6 +368,56 @@ START_TEST(test_everything_fixture_keeps_every_explicit_value)
 }
 END_TEST
 
+/* ike.psk is decoded by cfgparse, never by libconfig: escapes and adjacent
+ * literals over several lines read as libconfig would read them, a psk in
+ * a comment or in another string is left alone, and a later error keeps
+ * its line. */
+START_TEST(test_psk_is_decoded_by_cfgparse_and_later_lines_stay)
+{
+	static const char head[] =
+		"# psk = \"not this\";\n"			/* 1 */
+		"tunnels = (\n"				/* 2 */
+		"\t{\n"					/* 3 */
+		"\t\tname = \"ipsec1\";\n"			/* 4 */
+		"\t\ttype = \"ipsec\";\n"			/* 5 */
+		"\t\tlocal = \"198.51.100.2\";\n"		/* 6 */
+		"\t\tremote = \"192.0.2.1\";\n"		/* 7 */
+		"\t\taddress = \"198.19.0.1/31\";\n"	/* 8 */
+		"\t\tike = {\n"				/* 9 */
+		"\t\t\tpsk = \"s3\\\"cr\\x33t\" /* cont. */\n"	/* 10 */
+		"\t\t\t      \"-two\\n\"\n"		/* 11 */
+		"\t\t\t      \"-three\";\n"		/* 12 */
+		"\t\t\tlocal_id = \"psk = \\\"x\\\"\";\n"	/* 13 */
+		"\t\t};\n";					/* 14 */
+	char text[1024];
+	struct config_errors errs = { 0 };
+	struct config *c;
+
+	snprintf(text, sizeof(text), "%s\t}\n);\n", head);
+	c = config_load_string(text, "t.conf", &errs);
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert_str_eq(c->tunnels[0].ike.psk, "s3\"cr3t-two\n-three");
+	ck_assert_str_eq(c->tunnels[0].ike.local_id, "psk = \"x\"");
+	config_free(c);
+
+	snprintf(text, sizeof(text), "%s\t\tmtu = 1;\n\t}\n);\n", head);
+	ck_assert_ptr_null(config_load_string(text, "t.conf", &errs));
+	ck_assert_msg(has_msg(&errs, "t.conf:15: tunnels[0].mtu: "), "%s",
+		      errors_text(&errs));
+	config_errors_free(&errs);
+
+	/* A refused psk is named, never echoed. */
+	snprintf(text, sizeof(text), "tunnels = ({ name = \"i\"; type = "
+		 "\"ipsec\";\nike = { psk = \"s3cr3t\\x00\"; }; });\n");
+	ck_assert_ptr_null(config_load_string(text, "t.conf", &errs));
+	ck_assert_msg(has_msg(&errs, "t.conf:2: tunnels[0].ike.psk: must not "
+			      "contain a NUL byte"), "%s", errors_text(&errs));
+	for (size_t i = 0; i < errs.n; i++)
+		ck_assert_ptr_null(strstr(errs.msgs[i], "s3cr3t"));
+	config_errors_free(&errs);
+}
+END_TEST
+
 START_TEST(test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360)
 {
 	struct config *c = must_load("ipsec.conf");
@@ -1182,6 +1232,7 @@ config_suite(void)
 	tcase_add_test(bad, test_underlay_without_interface_is_rejected);
 	tcase_add_test(bad, test_ike_on_a_gre_tunnel_is_rejected);
 	tcase_add_test(bad, test_ipsec_tunnel_without_psk_is_rejected);
+	tcase_add_test(bad, test_psk_is_decoded_by_cfgparse_and_later_lines_stay);
 	tcase_add_test(bad, test_unknown_probe_setting_is_rejected);
 	tcase_add_test(bad, test_all_down_other_than_keep_or_isp_is_rejected);
 	tcase_add_test(bad, test_probe_timeout_longer_than_down_after_intervals_is_rejected);
