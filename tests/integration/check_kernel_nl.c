@@ -27,6 +27,7 @@
 
 #include "lib/kernel_nl.h"
 #include "lib/reconcile.h"
+#include "testlib.h"
 
 #define TABLE 21001
 
@@ -1122,13 +1123,11 @@ START_TEST(bench_gre_links_and_routes)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+kernel_nl_suite(void)
 {
 	Suite *s = suite_create("kernel_nl");
 	TCase *tc = tcase_create("netns");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc,
@@ -1156,9 +1155,7 @@ main(void)
 	tcase_add_test(tc, repeated_operations_and_errors_do_not_leak);
 	tcase_add_test(tc, bench_gre_links_and_routes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(kernel_nl_suite)

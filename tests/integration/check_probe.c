@@ -24,6 +24,7 @@
 #include "tunsteerd/config.h"
 #include "tunsteerd/health.h"
 #include "tunsteerd/probe.h"
+#include "testlib.h"
 
 static struct event_base *base;
 static struct probe_engine *pe;
@@ -173,22 +174,18 @@ START_TEST(answer_the_kernel_received_after_the_timeout_is_lost)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+probe_suite(void)
 {
 	Suite *s = suite_create("probe");
 	TCase *tc = tcase_create("netns");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, answer_read_after_its_timeout_counts_when_the_kernel_had_it_in_time);
 	tcase_add_test(tc, probes_expiring_while_the_loop_is_late_by_an_interval_are_not_charged);
 	tcase_add_test(tc, answer_the_kernel_received_after_the_timeout_is_lost);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(probe_suite)

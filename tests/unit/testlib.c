@@ -75,7 +75,7 @@ testlib_run(Suite *s)
 	int failed;
 
 	log_init(program_invocation_short_name, true, LOG_LVL_ERR);
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV);	/* CK_VERBOSITY, else normal */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -122,7 +122,7 @@ testlib_run_socket(Suite *s)
 		return EXIT_FAILURE;
 	}
 	snprintf(testlib_sock, sizeof(testlib_sock), "%s/ctl.sock", testlib_dir);
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV);	/* CK_VERBOSITY, else normal */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	snprintf(lock, sizeof(lock), "%s.lock", testlib_sock);
