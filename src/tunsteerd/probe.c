@@ -261,24 +261,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	arm_expiry(t, now);
 }
 
-/*
- * When the kernel received the datagram, on CLOCK_MONOTONIC: from its
- * SO_TIMESTAMPNS stamp (CLOCK_REALTIME), or @now without one.  Never
- * later than @now, so a step of the wall clock cannot make an answer
- * late, only (at worst) early by the step.
- */
-static uint64_t
-rx_time(const struct timespec *stamp, uint64_t now)
-{
-	uint64_t real_now = clock_ns(CLOCK_REALTIME), real_rx, ago;
-
-	if (stamp == NULL || stamp->tv_sec < 0)
-		return now;
-	real_rx = (uint64_t)stamp->tv_sec * 1000000000u + (uint64_t)stamp->tv_nsec;
-	ago = real_now > real_rx ? real_now - real_rx : 0;
-	return ago < now ? now - ago : now;
-}
-
 /* Read every answer queued on the socket. */
 static void
 drain(struct probe_engine *pe)
@@ -296,7 +278,8 @@ drain(struct probe_engine *pe)
 
 		if (n < 0)
 			return;	/* EAGAIN, or an error the next probe will see */
-		rx = rx_time(&stamp, now);
+		/* The kernel's receive time (never later than now). */
+		rx = rawsock_rx_mono(&stamp, now, clock_ns(CLOCK_REALTIME));
 		if (probe_pkt_parse(buf, (size_t)n, pe->ident, &p, &src) < 0)
 			continue;
 		if (p.tunnel >= pe->n)
