@@ -35,7 +35,14 @@ struct engine {
 	void *stage_arg;
 	engine_checks_fn checks_fn;
 	void *checks_arg;
+	const struct loopmeter *loop;
 };
+
+void
+engine_set_loop_meter(struct engine *e, const struct loopmeter *m)
+{
+	e->loop = m;
+}
 
 void
 engine_set_nft_retry_hook(struct engine *e, engine_retry_fn fn, void *arg)
@@ -567,4 +574,5 @@ engine_counters(const struct engine *e, struct engine_counters *c)
 		.kernel_ok = e->kernel_ok,
 	};
 	nft_sync_status(e->nft, &c->nft);
+	loopmeter_stats(e->loop, loopmeter_now_ms(), &c->loop);
 }

@@ -18,6 +18,7 @@
 
 #include "tunsteerd/config.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/loopmeter.h"
 #include "lib/kernel.h"
 #include "tunsteerd/nft.h"
 #include "tunsteerd/passive.h"
@@ -109,7 +110,12 @@ struct engine_counters {
 	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
 	bool kernel_ok;			/* last reconcile had no failures */
 	struct nft_sync_status nft;	/* our nft table */
+	struct loopmeter_stats loop;	/* event-loop stalls (all 0: no meter) */
 };
+
+/* The event-loop meter the status view reports (the daemon's; may stay
+ * unset).  Not taken over: @m must outlive the engine or be unset. */
+void engine_set_loop_meter(struct engine *e, const struct loopmeter *m);
 
 void engine_counters(const struct engine *e, struct engine_counters *c);
 

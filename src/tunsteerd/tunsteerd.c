@@ -25,6 +25,7 @@
 #include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
 #include "tunsteerd/loop.h"
+#include "tunsteerd/loopmeter.h"
 #include "lib/kernel_nl.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/probe.h"
@@ -67,6 +68,7 @@ struct daemon {
 	struct event *mon_ev, *nft_mon_ev;
 	struct event *health_ev;
 	struct control *ctl;		/* for a refused reload's reasons */
+	struct loopmeter *meter;
 };
 
 static void
@@ -403,6 +405,9 @@ main(int argc, char **argv)
 	 * netlink, nftables and the raw sockets' options need NET_ADMIN and
 	 * NET_RAW, nothing else (the config is root's, read as its owner). */
 	(void)daemon_restrict(DAEMON_CAPS);
+	if ((d.meter = loopmeter_create(d.base)) == NULL)
+		fatalx("main", "cannot set up the loop meter");
+	engine_set_loop_meter(d.engine, d.meter);
 	/* Whatever changed while we were loading is looked at once. */
 	schedule(d.resync_ev);
 	schedule(d.nft_ev);
@@ -417,6 +422,8 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	control_close(ctl);
+	engine_set_loop_meter(d.engine, NULL);
+	loopmeter_destroy(d.meter);
 	daemon_signals_free(sigs);
 	if (d.mon_ev)
 		event_free(d.mon_ev);

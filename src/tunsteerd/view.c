@@ -433,7 +433,10 @@ view_status(struct engine *e, bool json, FILE *out)
 			fprintf(out, "null");
 		else
 			json_str(out, strerror(-ns->err));
-		fprintf(out, "}\n");
+		fprintf(out, ",\"loop_stall_max_ms\":%" PRIu32
+			",\"loop_stall_recent_ms\":%" PRIu32
+			",\"loop_stalls\":%" PRIu64 "}\n",
+			n.loop.max_ms, n.loop.recent_ms, n.loop.stalls);
 		return;
 	}
 	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION, up);
@@ -451,4 +454,8 @@ view_status(struct engine *e, bool json, FILE *out)
 		n.failovers, n.ct_flushes);
 	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
 		c ? c->n_policies : 0);
+	fprintf(out, "loop:     longest stall %" PRIu32 " ms in the last %ds, %"
+		PRIu32 " ms since start; %" PRIu64 " of %d ms or more\n",
+		n.loop.recent_ms, LOOPMETER_WINDOW_S, n.loop.max_ms,
+		n.loop.stalls, LOOPMETER_STALL_MS);
 }

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "tunsteerd/loopmeter.h"
+
+/* The window is kept as buckets of this many seconds, the oldest
+ * dropped as time moves on: "recent" covers between
+ * LOOPMETER_WINDOW_S - BUCKET_S and LOOPMETER_WINDOW_S. */
+#define BUCKET_S 10
+#define N_BUCKETS (LOOPMETER_WINDOW_S / BUCKET_S)
+
+struct loopmeter {
+	struct event *ev;
+	uint64_t due_ms;
+	uint32_t max_ms;
+	uint64_t stalls;
+	uint64_t bucket_epoch[N_BUCKETS];	/* now / BUCKET_S of the bucket */
+	uint32_t bucket_max[N_BUCKETS];
+};
+
+uint64_t
+loopmeter_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms)
+{
+	uint64_t late = now_ms > due_ms ? now_ms - due_ms : 0;
+	uint64_t epoch = now_ms / 1000u / BUCKET_S;
+	size_t b = (size_t)(epoch % N_BUCKETS);
+	uint32_t l = late > UINT32_MAX ? UINT32_MAX : (uint32_t)late;
+
+	if (m->bucket_epoch[b] != epoch) {
+		m->bucket_epoch[b] = epoch;
+		m->bucket_max[b] = 0;
+	}
+	if (l > m->bucket_max[b])
+		m->bucket_max[b] = l;
+	if (l > m->max_ms)
+		m->max_ms = l;
+	if (l >= LOOPMETER_STALL_MS)
+		m->stalls++;
+}
+
+void
+loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
+		struct loopmeter_stats *st)
+{
+	uint64_t epoch = now_ms / 1000u / BUCKET_S;
+
+	memset(st, 0, sizeof(*st));
+	if (m == NULL)
+		return;
+	st->max_ms = m->max_ms;
+	st->stalls = m->stalls;
+	for (size_t b = 0; b < N_BUCKETS; b++)
+		if (m->bucket_epoch[b] + N_BUCKETS > epoch &&
+		    m->bucket_max[b] > st->recent_ms)
+			st->recent_ms = m->bucket_max[b];
+}
+
+static void
+arm(struct loopmeter *m, uint64_t now_ms)
+{
+	uint64_t wait;
+	struct timeval tv;
+
+	m->due_ms += LOOPMETER_PERIOD_MS;
+	if (m->due_ms <= now_ms)	/* a stall: start afresh, no catch-up */
+		m->due_ms = now_ms + LOOPMETER_PERIOD_MS;
+	wait = m->due_ms - now_ms;
+	tv.tv_sec = (time_t)(wait / 1000u);
+	tv.tv_usec = (suseconds_t)(wait % 1000u * 1000u);
+	evtimer_add(m->ev, &tv);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loopmeter *m = arg;
+	uint64_t now = loopmeter_now_ms();
+
+	(void)fd;
+	(void)what;
+	loopmeter_note(m, m->due_ms, now);
+	arm(m, now);
+}
+
+struct loopmeter *
+loopmeter_create(struct event_base *base)
+{
+	struct loopmeter *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	if (base) {
+		if ((m->ev = evtimer_new(base, tick_cb, m)) == NULL) {
+			free(m);
+			return NULL;
+		}
+		m->due_ms = loopmeter_now_ms();
+		arm(m, m->due_ms);
+	}
+	return m;
+}
+
+void
+loopmeter_destroy(struct loopmeter *m)
+{
+	if (m == NULL)
+		return;
+	if (m->ev)
+		event_free(m->ev);
+	free(m);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * How long the event loop was kept from its work: a timer due every
+ * LOOPMETER_PERIOD_MS that notes how late it fired.  Whatever blocked
+ * the loop (a long callback, a kernel call that takes its time) delays
+ * it by as much, so a stall of S ms reads between S - period and S.
+ * The way Node's monitorEventLoopDelay works; it costs one timer.
+ */
+#ifndef TUNSTEER_LOOPMETER_H
+#define TUNSTEER_LOOPMETER_H
+
+#include <stdint.h>
+
+struct event_base;
+struct loopmeter;
+
+#define LOOPMETER_PERIOD_MS 10
+/* Stalls at least this long are counted. */
+#define LOOPMETER_STALL_MS 50
+/* "recent" is the longest stall in the last this many seconds. */
+#define LOOPMETER_WINDOW_S 60
+
+struct loopmeter_stats {
+	uint32_t max_ms;		/* longest since start */
+	uint32_t recent_ms;		/* longest in the last ~window */
+	uint64_t stalls;		/* how many of LOOPMETER_STALL_MS or more */
+};
+
+/* Starts the timer on @base; NULL without memory or timer. */
+struct loopmeter *loopmeter_create(struct event_base *base);
+void loopmeter_destroy(struct loopmeter *m);
+
+/* The meter's arithmetic, without a loop (tests): the timer due at
+ * @due_ms fired at @now_ms (CLOCK_MONOTONIC milliseconds). */
+void loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms);
+
+/* @m may be NULL (no meter: all zero). */
+void loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
+		     struct loopmeter_stats *st);
+
+uint64_t loopmeter_now_ms(void);
+
+#endif
