@@ -4,6 +4,8 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -274,4 +276,66 @@ kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
 		snprintf(buf + off, len - off,
 			 " resilient buckets %u idle_timer %u unbalanced_timer %u",
 			 nh->buckets, nh->idle_timer, nh->unbalanced_timer);
+}
+
+/* --- nft helpers -------------------------------------------------------- */
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+kernel_nft_names_free(struct kernel_nft_names *names)
+{
+	free_strv(names->chains, names->n_chains);
+	free_strv(names->sets, names->n_sets);
+	memset(names, 0, sizeof(*names));
+}
+
+int
+kernel_nft_changes_add_set(struct kernel_nft_changes *ch, const char *set)
+{
+	char **v, *dup;
+
+	for (size_t i = 0; i < ch->n_sets; i++)
+		if (strcmp(ch->sets[i], set) == 0)
+			return 0;
+	if ((dup = strdup(set)) == NULL)
+		return -ENOMEM;
+	v = realloc(ch->sets, (ch->n_sets + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(dup);
+		return -ENOMEM;
+	}
+	v[ch->n_sets++] = dup;
+	ch->sets = v;
+	return 0;
+}
+
+void
+kernel_nft_changes_merge(struct kernel_nft_changes *to,
+			 struct kernel_nft_changes *from)
+{
+	to->table |= from->table;
+	for (size_t i = 0; i < from->n_sets && !to->table; i++)
+		if (kernel_nft_changes_add_set(to, from->sets[i]) < 0)
+			to->table = true;	/* no memory: check it all */
+	kernel_nft_changes_free(from);
+}
+
+bool
+kernel_nft_changes_any(const struct kernel_nft_changes *ch)
+{
+	return ch->table || ch->n_sets > 0;
+}
+
+void
+kernel_nft_changes_free(struct kernel_nft_changes *ch)
+{
+	free_strv(ch->sets, ch->n_sets);
+	memset(ch, 0, sizeof(*ch));
 }

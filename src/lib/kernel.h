@@ -130,6 +130,54 @@ struct kernel_rule {
 	uint8_t protocol;		/* FRA_PROTOCOL, where the kernel has it */
 };
 
+/*
+ * Set elements of our nft table in bulk (kernel_ops.nft_elems): one entry
+ * adds or deletes @n prefixes of set @set, or replaces its whole content
+ * (making the table and the set, type ipv4_addr with flags interval, if
+ * they are missing).  @elems are sorted and do not overlap.
+ */
+enum kernel_nft_elems_op {
+	KERNEL_NFT_ELEMS_ADD,
+	KERNEL_NFT_ELEMS_DEL,
+	KERNEL_NFT_ELEMS_REPLACE,
+};
+
+struct kernel_nft_elems {
+	enum kernel_nft_elems_op op;
+	const char *set;
+	const struct ts_prefix *elems;
+	size_t n;
+};
+
+/* The chains and named sets of our table (kernel_ops.nft_names). */
+struct kernel_nft_names {
+	char **chains;
+	size_t n_chains;
+	char **sets;
+	size_t n_sets;
+};
+void kernel_nft_names_free(struct kernel_nft_names *names);
+
+/*
+ * What other processes' commits changed in our table
+ * (kernel_ops.nft_monitor_drain).  @table: its rules, chains, set
+ * definitions or the table itself, or we cannot tell (events lost, a
+ * commit hidden behind one of ours); otherwise only the elements of
+ * @sets changed.  Drains add to it; the caller owns and frees it.
+ */
+struct kernel_nft_changes {
+	bool table;
+	char **sets;
+	size_t n_sets;
+};
+int kernel_nft_changes_add_set(struct kernel_nft_changes *ch, const char *set)
+	__attribute__((warn_unused_result));
+/* Adds everything @from says to @to and empties @from. */
+void kernel_nft_changes_merge(struct kernel_nft_changes *to,
+			      struct kernel_nft_changes *from);
+bool kernel_nft_changes_any(const struct kernel_nft_changes *ch);
+void kernel_nft_changes_free(struct kernel_nft_changes *ch);
+
 typedef void (*kernel_link_cb)(const struct kernel_link *link, void *arg);
 typedef void (*kernel_addr_cb)(const struct kernel_addr *addr, void *arg);
 typedef void (*kernel_route_cb)(const struct kernel_route *route, void *arg);
@@ -187,9 +235,34 @@ struct kernel_ops {
 	 * The script must only name our table, KERNEL_NFT_TABLE.
 	 */
 	int (*nft_run)(struct kernel_ops *ops, const char *script, char **output);
-	/* Like monitor_fd()/monitor_drain(), for nftables changes. */
+	/*
+	 * Change set elements of KERNEL_NFT_TABLE in bulk, without nft's
+	 * text: the @n entries of @batch are one transaction.
+	 */
+	int (*nft_elems)(struct kernel_ops *ops,
+			 const struct kernel_nft_elems *batch, size_t n);
+	/*
+	 * The elements of set @set of KERNEL_NFT_TABLE as prefixes, sorted,
+	 * malloc'd into *@elems (owned by the caller; NULL when empty); an
+	 * interval that is no prefix reads as the prefixes that cover it.
+	 * -ENOENT: no such set.
+	 */
+	int (*nft_set_get)(struct kernel_ops *ops, const char *set,
+			   struct ts_prefix **elems, size_t *n);
+	/* The chains and named sets of KERNEL_NFT_TABLE (-ENOENT: no table);
+	 * free with kernel_nft_names_free(). */
+	int (*nft_names)(struct kernel_ops *ops, struct kernel_nft_names *names);
+	/*
+	 * Like monitor_fd(), for nftables changes: readable when a drain
+	 * has something to say.  nft_monitor_drain() adds to @ch what
+	 * other processes changed in KERNEL_NFT_TABLE and returns 1 if
+	 * anything of ours changed, 0 if not, or a negative errno (events
+	 * lost: @ch->table is set, the backend has grown its buffer).  Our
+	 * own nft_run()/nft_elems() commits are never reported.
+	 */
 	int (*nft_monitor_fd)(struct kernel_ops *ops);
-	int (*nft_monitor_drain)(struct kernel_ops *ops);
+	int (*nft_monitor_drain)(struct kernel_ops *ops,
+				 struct kernel_nft_changes *ch);
 
 	/*
 	 * Change notifications.  monitor_fd() is a descriptor to poll for

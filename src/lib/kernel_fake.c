@@ -19,7 +19,18 @@ struct kernel_fake {
 	unsigned int n_ops;
 	int fail_next;
 	unsigned int dumps;	/* kernel_fake_dumps() */
-	char *nft;		/* "list table" answer: the table as applied */
+	/* Our nft table (KERNEL_NFT_TABLE): whether it exists, its chains
+	 * and named sets by name; what other processes changed in it. */
+	bool nft_table;
+	struct vec nft_chains;		/* char[64] */
+	struct vec nft_sets;		/* struct fake_set */
+	struct kernel_nft_changes nft_foreign;
+};
+
+struct fake_set {
+	char name[64];
+	struct ts_prefix *e;		/* sorted */
+	size_t n;
 };
 
 typedef bool (*same_key_fn)(const void *a, const void *b);
@@ -478,22 +489,143 @@ fake_sysctl_set(struct kernel_ops *ops, const char *path, const char *value)
 	return err;
 }
 
+/* --- nft: our table as names, sets as sorted prefixes -------------------- */
+
+static ssize_t
+fake_set_find(struct kernel_fake *f, const char *name)
+{
+	for (size_t i = 0; i < f->nft_sets.n; i++)
+		if (strcmp(((struct fake_set *)vec_at(&f->nft_sets, i))->name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static struct fake_set *
+fake_set_get(struct kernel_fake *f, const char *name, bool create)
+{
+	ssize_t i = fake_set_find(f, name);
+	struct fake_set s = { 0 };
+
+	if (i >= 0)
+		return vec_at(&f->nft_sets, (size_t)i);
+	if (!create)
+		return NULL;
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	if (vec_push(&f->nft_sets, &s) < 0)
+		return NULL;
+	return vec_at(&f->nft_sets, f->nft_sets.n - 1);
+}
+
+static void
+fake_set_del(struct kernel_fake *f, const char *name)
+{
+	ssize_t i = fake_set_find(f, name);
+
+	if (i < 0)
+		return;
+	free(((struct fake_set *)vec_at(&f->nft_sets, (size_t)i))->e);
+	vec_remove(&f->nft_sets, (size_t)i);
+}
+
+static void
+fake_chain_del(struct kernel_fake *f, const char *name)
+{
+	for (size_t i = 0; i < f->nft_chains.n; i++)
+		if (strcmp(vec_at(&f->nft_chains, i), name) == 0) {
+			vec_remove(&f->nft_chains, i);
+			return;
+		}
+}
+
+static int
+fake_chain_add(struct kernel_fake *f, const char *name)
+{
+	char c[64] = { 0 };
+
+	for (size_t i = 0; i < f->nft_chains.n; i++)
+		if (strcmp(vec_at(&f->nft_chains, i), name) == 0)
+			return 0;
+	snprintf(c, sizeof(c), "%s", name);
+	return vec_push(&f->nft_chains, c);
+}
+
+static void
+fake_table_del(struct kernel_fake *f)
+{
+	while (f->nft_sets.n)
+		fake_set_del(f, ((struct fake_set *)vec_at(&f->nft_sets, 0))->name);
+	f->nft_chains.n = 0;
+	f->nft_table = false;
+}
+
+/* A word after @prefix in @line, up to a space or the end, into @out. */
+static bool
+word_after(const char *line, size_t n, const char *prefix, char *out,
+	   size_t len)
+{
+	size_t p = strlen(prefix), w;
+
+	if (n <= p || strncmp(line, prefix, p) != 0)
+		return false;
+	w = strcspn(line + p, " \n");
+	if (w == 0 || w >= len || p + w > n)
+		return false;
+	memcpy(out, line + p, w);
+	out[w] = '\0';
+	return true;
+}
+
+/* What one line of a script does to our table, as far as the fake
+ * models it (table, chain and set names). */
+static int
+fake_nft_line(struct kernel_fake *f, const char *l, size_t n, bool *in_ours)
+{
+	char w[64];
+
+	if (n == strlen("delete table " KERNEL_NFT_TABLE) &&
+	    strncmp(l, "delete table " KERNEL_NFT_TABLE, n) == 0) {
+		fake_table_del(f);
+		return 0;
+	}
+	if (strncmp(l, "table ", 6) == 0) {
+		*in_ours = strncmp(l, "table " KERNEL_NFT_TABLE " {",
+				   strlen("table " KERNEL_NFT_TABLE " {")) == 0;
+		if (*in_ours)
+			f->nft_table = true;
+		return 0;
+	}
+	if (word_after(l, n, "delete chain " KERNEL_NFT_TABLE " ", w, sizeof(w))) {
+		fake_chain_del(f, w);
+		return 0;
+	}
+	if (word_after(l, n, "delete set " KERNEL_NFT_TABLE " ", w, sizeof(w))) {
+		fake_set_del(f, w);
+		return 0;
+	}
+	if (*in_ours && word_after(l, n, "\tchain ", w, sizeof(w)))
+		return fake_chain_add(f, w);
+	if (*in_ours && word_after(l, n, "\tset ", w, sizeof(w)))
+		return fake_set_get(f, w, true) ? 0 : -ENOMEM;
+	return 0;
+}
+
 /*
- * nft: record each line of a script; a script that changes the table
- * makes "list table" answer with a fingerprint of everything applied.
+ * nft: record each line of a script and keep what it does to our
+ * table's names; listings are recorded too ("nft list …"), so tests can
+ * tell that none happened.
  */
 static int
 fake_nft_run(struct kernel_ops *ops, const char *script, char **output)
 {
 	struct kernel_fake *f = fake_of(ops);
+	bool in_ours = false;
 	int err;
 
 	if (output)
 		*output = NULL;
-	if (strncmp(script, "list table ", 11) == 0) {
-		if (f->nft == NULL)
-			return -ENOENT;
-		if (output && (*output = strdup(f->nft)) == NULL)
+	if (strncmp(script, "list ", 5) == 0) {
+		fake_record(f, "nft %s", script);
+		if (output && (*output = strdup("")) == NULL)
 			return -ENOMEM;
 		return 0;
 	}
@@ -506,20 +638,168 @@ fake_nft_run(struct kernel_ops *ops, const char *script, char **output)
 	}
 	if (err)
 		return err;
-	if (strstr(script, "delete table") && !strstr(script, "{\n\tset") &&
-	    !strstr(script, "{\n\tchain")) {
-		free(f->nft);	/* a flush: the table is gone */
-		f->nft = NULL;
+	for (const char *l = script; *l;) {
+		size_t n = strcspn(l, "\n");
+
+		if ((err = fake_nft_line(f, l, n, &in_ours)) < 0)
+			return err;
+		l += n + (l[n] == '\n');
+	}
+	return 0;
+}
+
+/* Put @p into (add) or take it out of sorted @s; -ENOENT: not there to
+ * take out. */
+static int
+fake_set_change(struct fake_set *s, const struct ts_prefix *p, bool add)
+{
+	size_t i = 0;
+
+	while (i < s->n && ts_prefix_cmp(&s->e[i], p) < 0)
+		i++;
+	if (i < s->n && ts_prefix_cmp(&s->e[i], p) == 0) {
+		if (!add) {
+			memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(*s->e));
+			s->n--;
+		}
 		return 0;
 	}
-	size_t old = f->nft ? strlen(f->nft) : 0;
-	char *n = realloc(f->nft, old + strlen(script) + 1);
+	if (!add)
+		return -ENOENT;
+	struct ts_prefix *e = realloc(s->e, (s->n + 1) * sizeof(*e));
 
-	if (n == NULL)
+	if (e == NULL)
 		return -ENOMEM;
-	strcpy(n + old, script);
-	f->nft = n;
+	s->e = e;
+	memmove(&e[i + 1], &e[i], (s->n - i) * sizeof(*e));
+	e[i] = *p;
+	s->n++;
 	return 0;
+}
+
+static void
+fake_record_elems(struct kernel_fake *f, const struct kernel_nft_elems *x,
+		  const char *failed)
+{
+	char p[TS_PREFIX_STRLEN];
+
+	if (x->op == KERNEL_NFT_ELEMS_REPLACE) {
+		/* The first prefixes only: a log line has 512 bytes. */
+		char b[400] = "";
+		size_t off = 0, i;
+
+		for (i = 0; i < x->n && off + TS_PREFIX_STRLEN + 2 < sizeof(b); i++)
+			off += (size_t)snprintf(b + off, sizeof(b) - off, "%s%s",
+						i ? ", " : "",
+						ts_prefix_format(&x->elems[i], p, sizeof(p)));
+		fake_record(f, "nft replace set %s %s { %s%s }%s", KERNEL_NFT_TABLE,
+			    x->set, b, i < x->n ? ", …" : "", failed);
+		return;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		fake_record(f, "nft %s element %s %s { %s }%s",
+			    x->op == KERNEL_NFT_ELEMS_ADD ? "add" : "delete",
+			    KERNEL_NFT_TABLE, x->set,
+			    ts_prefix_format(&x->elems[i], p, sizeof(p)), failed);
+}
+
+/* One transaction: checked whole first (a missing set or element fails
+ * it all, as in the kernel), then applied. */
+static int
+fake_nft_elems(struct kernel_ops *ops, const struct kernel_nft_elems *batch,
+	       size_t n)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	for (size_t i = 0; i < n && err == 0; i++) {
+		const struct kernel_nft_elems *x = &batch[i];
+		struct fake_set *s;
+
+		if (x->op == KERNEL_NFT_ELEMS_REPLACE)
+			continue;
+		if ((s = fake_set_get(f, x->set, false)) == NULL) {
+			err = -ENOENT;
+			break;
+		}
+		for (size_t j = 0; j < x->n && x->op == KERNEL_NFT_ELEMS_DEL; j++) {
+			size_t k = 0;
+
+			while (k < s->n && ts_prefix_cmp(&s->e[k], &x->elems[j]) != 0)
+				k++;
+			if (k == s->n)
+				err = -ENOENT;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fake_record_elems(f, &batch[i], err ? " (failed)" : "");
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const struct kernel_nft_elems *x = &batch[i];
+		struct fake_set *s = fake_set_get(f, x->set, true);
+
+		if (s == NULL)
+			return -ENOMEM;
+		if (x->op == KERNEL_NFT_ELEMS_REPLACE) {
+			f->nft_table = true;
+			s->n = 0;
+		}
+		for (size_t j = 0; j < x->n; j++)
+			if ((err = fake_set_change(s, &x->elems[j],
+						   x->op != KERNEL_NFT_ELEMS_DEL)) < 0)
+				return err;
+	}
+	return 0;
+}
+
+static int
+fake_nft_set_get(struct kernel_ops *ops, const char *set,
+		 struct ts_prefix **elems, size_t *n)
+{
+	struct kernel_fake *f = fake_of(ops);
+	struct fake_set *s = fake_set_get(f, set, false);
+
+	fake_record(f, "nft get set %s %s", KERNEL_NFT_TABLE, set);
+	*elems = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -ENOENT;
+	if (s->n == 0)
+		return 0;
+	if ((*elems = malloc(s->n * sizeof(**elems))) == NULL)
+		return -ENOMEM;
+	memcpy(*elems, s->e, s->n * sizeof(**elems));
+	*n = s->n;
+	return 0;
+}
+
+static int
+fake_nft_names(struct kernel_ops *ops, struct kernel_nft_names *names)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = 0;
+
+	fake_record(f, "nft names %s", KERNEL_NFT_TABLE);
+	memset(names, 0, sizeof(*names));
+	if (!f->nft_table)
+		return -ENOENT;
+	if (f->nft_chains.n &&
+	    (names->chains = calloc(f->nft_chains.n, sizeof(char *))) == NULL)
+		err = -ENOMEM;
+	for (size_t i = 0; i < f->nft_chains.n && err == 0; i++, names->n_chains++)
+		if ((names->chains[i] = strdup(vec_at(&f->nft_chains, i))) == NULL)
+			err = -ENOMEM;
+	if (err == 0 && f->nft_sets.n &&
+	    (names->sets = calloc(f->nft_sets.n, sizeof(char *))) == NULL)
+		err = -ENOMEM;
+	for (size_t i = 0; i < f->nft_sets.n && err == 0; i++, names->n_sets++)
+		if ((names->sets[i] = strdup(((struct fake_set *)
+					      vec_at(&f->nft_sets, i))->name)) == NULL)
+			err = -ENOMEM;
+	if (err)
+		kernel_nft_names_free(names);
+	return err;
 }
 
 static int
@@ -528,13 +808,37 @@ fake_nft_monitor_fd(struct kernel_ops *ops)
 	return -1;
 }
 
+static int
+fake_nft_monitor_drain(struct kernel_ops *ops, struct kernel_nft_changes *ch)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	kernel_nft_changes_merge(ch, &f->nft_foreign);
+	return kernel_nft_changes_any(ch) ? 1 : 0;
+}
+
 void
 kernel_fake_nft_tamper(struct kernel_ops *ops)
 {
 	struct kernel_fake *f = fake_of(ops);
 
-	free(f->nft);
-	f->nft = NULL;
+	fake_table_del(f);
+	f->nft_foreign.table = true;
+}
+
+int
+kernel_fake_nft_tamper_elem(struct kernel_ops *ops, const char *set,
+			    const struct ts_prefix *p, bool add)
+{
+	struct kernel_fake *f = fake_of(ops);
+	struct fake_set *s = fake_set_get(f, set, false);
+	int err;
+
+	if (s == NULL)
+		return -ENOENT;
+	if ((err = fake_set_change(s, p, add)) < 0)
+		return err;
+	return kernel_nft_changes_add_set(&f->nft_foreign, set);
 }
 
 /* The fake has no event source: tests call the reconciler directly. */
@@ -562,7 +866,10 @@ fake_destroy(struct kernel_ops *ops)
 	vec_free(&f->nhobjs);
 	free(f->log);
 	free(f->taken);
-	free(f->nft);
+	fake_table_del(f);
+	vec_free(&f->nft_chains);
+	vec_free(&f->nft_sets);
+	kernel_nft_changes_free(&f->nft_foreign);
 	free(f);
 }
 
@@ -592,8 +899,11 @@ kernel_fake_create(void)
 		.conntrack_flush = fake_conntrack_flush,
 		.sysctl_set = fake_sysctl_set,
 		.nft_run = fake_nft_run,
+		.nft_elems = fake_nft_elems,
+		.nft_set_get = fake_nft_set_get,
+		.nft_names = fake_nft_names,
 		.nft_monitor_fd = fake_nft_monitor_fd,
-		.nft_monitor_drain = fake_monitor_drain,
+		.nft_monitor_drain = fake_nft_monitor_drain,
 		.monitor_fd = fake_monitor_fd,
 		.monitor_drain = fake_monitor_drain,
 		.destroy = fake_destroy,
@@ -603,6 +913,8 @@ kernel_fake_create(void)
 	f->routes.size = sizeof(struct kernel_route);
 	f->rules.size = sizeof(struct kernel_rule);
 	f->nhobjs.size = sizeof(struct kernel_nhobj);
+	f->nft_chains.size = 64;
+	f->nft_sets.size = sizeof(struct fake_set);
 	return &f->ops;
 }
 

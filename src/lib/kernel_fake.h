@@ -38,8 +38,13 @@ int kernel_fake_inject_route(struct kernel_ops *ops, const struct kernel_route *
 	__attribute__((warn_unused_result));
 int kernel_fake_inject_rule(struct kernel_ops *ops, const struct kernel_rule *r)
 	__attribute__((warn_unused_result));
-/* Someone deletes our nft table. */
+/* Someone deletes our nft table (the next nft_monitor_drain says so). */
 void kernel_fake_nft_tamper(struct kernel_ops *ops);
+/* Someone adds (@add) or deletes prefix @p in our nft set @set (the next
+ * nft_monitor_drain names the set). */
+int kernel_fake_nft_tamper_elem(struct kernel_ops *ops, const char *set,
+				const struct ts_prefix *p, bool add)
+	__attribute__((warn_unused_result));
 void kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r);
 int kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 	__attribute__((warn_unused_result));

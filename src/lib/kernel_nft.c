@@ -3,32 +3,64 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <nftables/libnftables.h>
-#include <netlink/netlink.h>
-#include <netlink/attr.h>
-#include <netlink/msg.h>
-#include <netlink/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <nftables/libnftables.h>
 
 #include "lib/kernel_nft.h"
 #include "lib/log.h"
+
+/* KERNEL_NFT_TABLE as family and name. */
+#define TABLE_FAMILY NFPROTO_INET
+#define TABLE_NAME "tunsteer"
+/* nft's datatype number of ipv4_addr (TYPE_IPADDR), so `nft list`
+ * prints our elements as addresses. */
+#define NFT_TYPE_IPADDR 7
+/* Prefixes per NEWSETELEM/DELSETELEM message: two elements each (start,
+ * end), ~40 bytes, well inside the 64 KiB an attribute nest can hold. */
+#define ELEMS_PER_MSG 1024
+#define BATCH_PAGE (128u * 1024u)
+#define BATCH_OVERRUN (64u * 1024u + 4096u)
 
 struct kernel_nft {
 	struct nft_ctx *ctx;
 	struct nl_sock *mon;	/* NFNLGRP_NFTABLES events */
 	struct nl_sock *req;	/* NFT_MSG_GETGEN requests */
+	int fd;			/* libnftnl batches and dumps */
+	int epfd;		/* what the loop watches: mon + wake */
+	int wake;		/* eventfd: changes found outside a drain */
 	int rcvbuf;
-	bool foreign_pending;	/* a foreign commit hid behind one of ours */
+	uint32_t seq;
 	uint32_t gen_scratch;	/* where gen_reply_cb() writes */
+	/* Foreign changes not yet drained, and those of a commit whose
+	 * NEWGEN (which says whose it is) has not come yet. */
+	struct kernel_nft_changes pending, txn;
+	char *buf;		/* receive buffer for dumps and replies */
 };
+
+#define RECV_BUF (64u * 1024u)
 
 /* Reply handler for GETGEN: pick NFTA_GEN_ID out of the NEWGEN answer. */
 static int
@@ -70,25 +102,216 @@ get_gen(struct kernel_nft *kn, uint32_t *gen)
 	return 0;
 }
 
+/* The loop watches kn->epfd: make it readable although the event socket
+ * is empty, because a commit of ours found foreign changes. */
+static void
+wake(struct kernel_nft *kn)
+{
+	uint64_t one = 1;
+
+	if (kernel_nft_changes_any(&kn->pending) &&
+	    write(kn->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("kernel", "nftables wake-up");
+}
+
+/* String attribute @type of an nftables message (after its nfgenmsg),
+ * or NULL; every length is checked. */
+static const char *
+msg_str(const struct nlmsghdr *nh, uint16_t type)
+{
+	const size_t hdr = NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *a;
+	int len;
+
+	if (nh->nlmsg_len < NLMSG_HDRLEN + hdr)
+		return NULL;
+	a = (const struct nlattr *)((const char *)NLMSG_DATA(nh) + hdr);
+	len = (int)(nh->nlmsg_len - NLMSG_HDRLEN - hdr);
+	for (; len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
+	       a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len),
+	     a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+		const char *s = (const char *)a + NLA_HDRLEN;
+		size_t n = a->nla_len - NLA_HDRLEN;
+
+		if ((a->nla_type & NLA_TYPE_MASK) != type)
+			continue;
+		return n > 0 && memchr(s, '\0', n) ? s : NULL;
+	}
+	return NULL;
+}
+
+/* Whose commit a NEWGEN ends: NFTA_GEN_PROC_PID. */
+static bool
+foreign_commit(const struct nlmsghdr *nh)
+{
+	const size_t hdr = NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *a;
+	int len;
+
+	if (nh->nlmsg_len < NLMSG_HDRLEN + hdr)
+		return true;	/* malformed: assume the worst */
+	a = (const struct nlattr *)((const char *)NLMSG_DATA(nh) + hdr);
+	len = (int)(nh->nlmsg_len - NLMSG_HDRLEN - hdr);
+	for (; len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
+	       a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len),
+	     a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+		uint32_t pid;
+
+		if ((a->nla_type & NLA_TYPE_MASK) != NFTA_GEN_PROC_PID ||
+		    a->nla_len < NLA_HDRLEN + sizeof(pid))
+			continue;
+		memcpy(&pid, (const char *)a + NLA_HDRLEN, sizeof(pid));
+		return ntohl(pid) != (uint32_t)getpid();
+	}
+	return true;	/* no pid: cannot be sure it was us */
+}
+
+/*
+ * One event.  A commit's events come first, its NEWGEN last: what the
+ * events touched in our table is kept in kn->txn until the NEWGEN says
+ * whose commit it was.  Every object message names its table in
+ * attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE,
+ * NFTA_SET_ELEM_LIST_TABLE, …); element messages name their set in 2.
+ */
+static void
+classify(struct kernel_nft *kn, const struct nlmsghdr *nh)
+{
+	const struct nfgenmsg *g = NLMSG_DATA(nh);
+	const char *table, *set;
+	uint16_t type;
+
+	if (NFNL_SUBSYS_ID(nh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return;
+	type = NFNL_MSG_TYPE(nh->nlmsg_type);
+	if (type == NFT_MSG_NEWGEN) {
+		if (foreign_commit(nh))
+			kernel_nft_changes_merge(&kn->pending, &kn->txn);
+		else
+			kernel_nft_changes_free(&kn->txn);
+		return;
+	}
+	if (nh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*g))) {
+		kn->txn.table = true;
+		return;
+	}
+	if (g->nfgen_family != TABLE_FAMILY ||
+	    (table = msg_str(nh, 1)) == NULL || strcmp(table, TABLE_NAME) != 0)
+		return;		/* not ours */
+	if ((type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) &&
+	    (set = msg_str(nh, NFTA_SET_ELEM_LIST_SET)) != NULL &&
+	    strncmp(set, "__", 2) != 0) {
+		if (!kn->txn.table && kernel_nft_changes_add_set(&kn->txn, set) < 0)
+			kn->txn.table = true;
+		return;
+	}
+	/* Rules, chains, set definitions, anonymous sets (a rule's), the
+	 * table itself. */
+	kn->txn.table = true;
+}
+
+/* Read every queued event into kn->pending; -ENOBUFS if some were lost. */
+static int
+read_events(struct kernel_nft *kn)
+{
+	int fd = nl_socket_get_fd(kn->mon);
+
+	for (;;) {
+		ssize_t n = recv(fd, kn->buf, RECV_BUF, MSG_DONTWAIT);
+
+		if (n > 0) {
+			size_t left = (size_t)n;
+
+			for (const struct nlmsghdr *nh = (const struct nlmsghdr *)kn->buf;
+			     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left))
+				classify(kn, nh);
+			continue;
+		}
+		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* Events lost (ENOBUFS: grow the buffer) or worse: whatever
+		 * they said, we cannot tell what changed. */
+		kn->pending.table = true;
+		kernel_nft_changes_free(&kn->txn);
+		if (errno == ENOBUFS) {
+			if (kn->rcvbuf < (8 << 20)) {
+				kn->rcvbuf *= 2;
+				nl_socket_set_buffer_size(kn->mon, kn->rcvbuf, 0);
+			}
+			return -ENOBUFS;
+		}
+		return -errno;
+	}
+}
+
+/*
+ * Our own commit must not flood the event socket (a large set sends one
+ * event per element) nor look like someone else's.  So we leave the
+ * group while committing and compare generations: ours is exactly one;
+ * more means somebody else committed meanwhile, and since we did not
+ * hear what they did, the whole table must be looked at.
+ */
+static uint32_t
+commit_begin(struct kernel_nft *kn)
+{
+	uint32_t gen0 = 0;
+
+	/* Events queued so far are others': classify them first. */
+	(void)read_events(kn);
+	if (get_gen(kn, &kn->gen_scratch) == 0)
+		gen0 = kn->gen_scratch;
+	else
+		kn->pending.table = true;
+	nl_socket_drop_membership(kn->mon, NFNLGRP_NFTABLES);
+	return gen0;
+}
+
+static void
+commit_end(struct kernel_nft *kn, uint32_t gen0, bool committed)
+{
+	uint32_t gen1 = 0;
+
+	/* Events queued before we left the group are others'. */
+	(void)read_events(kn);
+	/* Half a commit's events without its NEWGEN: unknowable now. */
+	if (kernel_nft_changes_any(&kn->txn))
+		kn->pending.table = true;
+	kernel_nft_changes_free(&kn->txn);
+	if (nl_socket_add_membership(kn->mon, NFNLGRP_NFTABLES) < 0)
+		log_warnx("kernel", "cannot rejoin the nftables event group");
+	if (get_gen(kn, &kn->gen_scratch) == 0)
+		gen1 = kn->gen_scratch;
+	if (gen1 != gen0 + (committed ? 1 : 0))
+		kn->pending.table = true;
+	wake(kn);
+}
+
 struct kernel_nft *
 kernel_nft_create(int *err)
 {
 	struct kernel_nft *kn = calloc(1, sizeof(*kn));
+	struct epoll_event ev = { .events = EPOLLIN };
 	int e;
 
 	if (kn == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
+	kn->fd = kn->epfd = kn->wake = -1;
+	if ((kn->buf = malloc(RECV_BUF)) == NULL) {
+		*err = -ENOMEM;
+		goto fail;
+	}
 	kn->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (kn->ctx == NULL) {
 		*err = -ENOMEM;
 		goto fail;
 	}
-	/* Listings without counters, so that reading the table back twice
-	 * gives the same text unless its rules changed. */
-	nft_ctx_output_set_flags(kn->ctx, NFT_CTX_OUTPUT_STATELESS);
 	/* Keep nft's words: errors are returned, listings compared. */
+	nft_ctx_output_set_flags(kn->ctx, NFT_CTX_OUTPUT_STATELESS);
 	if (nft_ctx_buffer_output(kn->ctx) || nft_ctx_buffer_error(kn->ctx)) {
 		*err = -ENOMEM;
 		goto fail;
@@ -122,6 +345,21 @@ kernel_nft_create(int *err)
 		*err = -EIO;
 		goto fail;
 	}
+	kn->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	kn->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	kn->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (kn->fd < 0 || kn->wake < 0 || kn->epfd < 0 ||
+	    bind(kn->fd, (struct sockaddr *)&(struct sockaddr_nl){
+			.nl_family = AF_NETLINK }, sizeof(struct sockaddr_nl)) < 0 ||
+	    epoll_ctl(kn->epfd, EPOLL_CTL_ADD, kn->wake, &ev) < 0 ||
+	    epoll_ctl(kn->epfd, EPOLL_CTL_ADD, nl_socket_get_fd(kn->mon), &ev) < 0) {
+		*err = -errno;
+		log_warn("kernel", "nftables sockets");
+		goto fail;
+	}
+	/* Errors come back as the original message's header only. */
+	(void)setsockopt(kn->fd, SOL_NETLINK, NETLINK_CAP_ACK, &(int){ 1 },
+			 sizeof(int));
 	return kn;
 fail:
 	kernel_nft_destroy(kn);
@@ -139,6 +377,15 @@ kernel_nft_destroy(struct kernel_nft *kn)
 		nl_socket_free(kn->req);
 	if (kn->ctx)
 		nft_ctx_free(kn->ctx);
+	if (kn->fd >= 0)
+		close(kn->fd);
+	if (kn->wake >= 0)
+		close(kn->wake);
+	if (kn->epfd >= 0)
+		close(kn->epfd);
+	kernel_nft_changes_free(&kn->pending);
+	kernel_nft_changes_free(&kn->txn);
+	free(kn->buf);
 	free(kn);
 }
 
@@ -147,37 +394,17 @@ kernel_nft_run(struct kernel_nft *kn, const char *script, char **output)
 {
 	const char *out, *errs;
 	bool commit = strncmp(script, "list ", 5) != 0;
-	uint32_t gen0 = 0, gen1 = 0;
+	uint32_t gen0 = 0;
 	int rc;
 
 	if (output)
 		*output = NULL;
-	/*
-	 * Our own commit must not flood the event socket (a large set sends
-	 * one event per element) nor look like someone else's.  So we leave
-	 * the group while committing and compare generations: ours is
-	 * exactly one; more means somebody else committed meanwhile.
-	 */
-	if (commit) {
-		if (get_gen(kn, &kn->gen_scratch) == 0)
-			gen0 = kn->gen_scratch;
-		else
-			kn->foreign_pending = true;
-		nl_socket_drop_membership(kn->mon, NFNLGRP_NFTABLES);
-	}
+	if (commit)
+		gen0 = commit_begin(kn);
 	/* libnftables runs the whole buffer as one netlink batch: atomic. */
 	rc = nft_run_cmd_from_buffer(kn->ctx, script);
-	if (commit) {
-		/* Events queued before we left the group are others'. */
-		if (kernel_nft_monitor_drain(kn) != 0)
-			kn->foreign_pending = true;
-		if (nl_socket_add_membership(kn->mon, NFNLGRP_NFTABLES) < 0)
-			log_warnx("kernel", "cannot rejoin the nftables event group");
-		if (get_gen(kn, &kn->gen_scratch) == 0)
-			gen1 = kn->gen_scratch;
-		if (gen1 != gen0 + (rc == 0 ? 1 : 0))
-			kn->foreign_pending = true;
-	}
+	if (commit)
+		commit_end(kn, gen0, rc == 0);
 	errs = nft_ctx_get_error_buffer(kn->ctx);
 	out = nft_ctx_get_output_buffer(kn->ctx);
 	if (rc != 0) {
@@ -192,78 +419,495 @@ kernel_nft_run(struct kernel_nft *kn, const char *script, char **output)
 	return 0;
 }
 
+/* --- libnftnl: set elements in bulk ------------------------------------- */
+
+/* Reads what the kernel answered to a batch (it answers while we are
+ * still in sendmsg(), so everything is queued by now): 0, or the first
+ * error. */
+static int
+batch_replies(struct kernel_nft *kn)
+{
+	int err = 0;
+
+	for (;;) {
+		ssize_t n = recv(kn->fd, kn->buf, RECV_BUF, MSG_DONTWAIT);
+		size_t left;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return err;
+		if (n <= 0)
+			return err ? err : (n == 0 ? -EIO : -errno);
+		left = (size_t)n;
+		for (const struct nlmsghdr *nh = (const struct nlmsghdr *)kn->buf;
+		     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+			const struct nlmsgerr *me = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*me)))
+				err = err ? err : -EIO;
+			else if (me->error < 0 && err == 0)
+				err = me->error;
+		}
+	}
+}
+
+/* Send the batch in one sendmsg(): nfnetlink takes a transaction from
+ * one message buffer only, so the socket's send buffer must hold it. */
+static int
+batch_send(struct kernel_nft *kn, struct nftnl_batch *b)
+{
+	int n_iov = nftnl_batch_iovec_len(b);
+	struct iovec *iov = calloc((size_t)n_iov, sizeof(*iov));
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to) };
+	size_t len = 0;
+	int buf, err = 0;
+
+	if (iov == NULL)
+		return -ENOMEM;
+	nftnl_batch_iovec(b, iov, (uint32_t)n_iov);
+	for (int i = 0; i < n_iov; i++)
+		len += iov[i].iov_len;
+	buf = len + 65536 > INT32_MAX / 2 ? INT32_MAX / 2 : (int)(len + 65536);
+	if (setsockopt(kn->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		(void)setsockopt(kn->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)n_iov;
+	(void)batch_replies(kn);	/* nothing stale may count as ours */
+	while (sendmsg(kn->fd, &mh, 0) < 0) {
+		if (errno != EINTR) {
+			err = -errno;
+			break;
+		}
+	}
+	free(iov);
+	if (err == 0)
+		err = batch_replies(kn);
+	/* Give the send buffer back: a large one is kernel memory. */
+	buf = 0;
+	(void)setsockopt(kn->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	return err;
+}
+
+static struct nlmsghdr *
+batch_msg(struct kernel_nft *kn, struct nftnl_batch *b, uint16_t type,
+	  uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b), type, TABLE_FAMILY,
+				     flags, kn->seq++);
+}
+
+/* The elements of @n prefixes: an interval set holds each as a start
+ * element and an end element one past its last address (none when that
+ * would wrap past 255.255.255.255). */
+static int
+put_elems(struct kernel_nft *kn, struct nftnl_batch *b, uint16_t type,
+	  const char *set, const struct ts_prefix *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += ELEMS_PER_MSG) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nlmsghdr *nh;
+
+		if (s == NULL)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE_NAME);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+		for (size_t i = off; i < n && i < off + ELEMS_PER_MSG; i++) {
+			uint32_t lo = ntohl(p[i].v4.s_addr);
+			uint64_t end = (uint64_t)lo + (1ull << (32 - p[i].len));
+			struct nftnl_set_elem *e;
+			uint32_t key = htonl(lo);
+
+			if (p[i].family != AF_INET || p[i].len > 32) {
+				nftnl_set_free(s);
+				return -EINVAL;
+			}
+			if ((e = nftnl_set_elem_alloc()) == NULL) {
+				nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
+			nftnl_set_elem_add(s, e);
+			if (end > UINT32_MAX)
+				continue;
+			if ((e = nftnl_set_elem_alloc()) == NULL) {
+				nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			key = htonl((uint32_t)end);
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+					       NFT_SET_ELEM_INTERVAL_END);
+			nftnl_set_elem_add(s, e);
+		}
+		nh = batch_msg(kn, b, type,
+			       type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
+		nftnl_set_elems_nlmsg_build_payload(nh, s);
+		nftnl_set_free(s);
+		nftnl_batch_update(b);
+	}
+	return 0;
+}
+
+/* The table and set @name (ipv4_addr, interval) if missing, emptied. */
+static int
+put_set_afresh(struct kernel_nft *kn, struct nftnl_batch *b, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nh;
+
+	if (s == NULL)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, TABLE_FAMILY);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(uint32_t));
+	nftnl_set_set_u32(s, NFTNL_SET_ID, kn->seq);
+	nh = batch_msg(kn, b, NFT_MSG_NEWSET, NLM_F_CREATE);
+	nftnl_set_nlmsg_build_payload(nh, s);
+	nftnl_set_free(s);
+	nftnl_batch_update(b);
+	/* No element list at all: flush (an empty list would be a no-op). */
+	nh = batch_msg(kn, b, NFT_MSG_DELSETELEM, 0);
+	mnl_attr_put_strz(nh, NFTA_SET_ELEM_LIST_TABLE, TABLE_NAME);
+	mnl_attr_put_strz(nh, NFTA_SET_ELEM_LIST_SET, name);
+	nftnl_batch_update(b);
+	return 0;
+}
+
+int
+kernel_nft_elems(struct kernel_nft *kn, const struct kernel_nft_elems *batch,
+		 size_t n)
+{
+	struct nftnl_batch *b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN);
+	bool table = false;
+	uint32_t gen0;
+	int err = 0;
+
+	if (b == NULL)
+		return -ENOMEM;
+	nftnl_batch_begin(nftnl_batch_buffer(b), kn->seq++);
+	nftnl_batch_update(b);
+	for (size_t i = 0; i < n && err == 0; i++) {
+		const struct kernel_nft_elems *x = &batch[i];
+
+		if (x->op == KERNEL_NFT_ELEMS_REPLACE && !table) {
+			struct nftnl_table *t = nftnl_table_alloc();
+			struct nlmsghdr *nh;
+
+			if (t == NULL) {
+				err = -ENOMEM;
+				break;
+			}
+			nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE_NAME);
+			nh = batch_msg(kn, b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+			nftnl_table_nlmsg_build_payload(nh, t);
+			nftnl_table_free(t);
+			nftnl_batch_update(b);
+			table = true;
+		}
+		if (x->op == KERNEL_NFT_ELEMS_REPLACE)
+			err = put_set_afresh(kn, b, x->set);
+		if (err == 0 && x->n)
+			err = put_elems(kn, b, x->op == KERNEL_NFT_ELEMS_DEL ?
+					NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+					x->set, x->elems, x->n);
+	}
+	if (err == 0) {
+		uint32_t g;
+
+		nftnl_batch_end(nftnl_batch_buffer(b), kn->seq++);
+		nftnl_batch_update(b);
+		g = gen0 = commit_begin(kn);
+		err = batch_send(kn, b);
+		commit_end(kn, g, err == 0);
+	}
+	nftnl_batch_free(b);
+	if (err < 0)
+		log_warnx("kernel", "nft set elements: %s", strerror(-err));
+	return err;
+}
+
+/* --- libnftnl: dumps ----------------------------------------------------- */
+
+/* Send one dump request and hand every answer of type @type to @cb. */
+static int
+dump(struct kernel_nft *kn, struct nlmsghdr *req,
+     int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg)
+{
+	uint16_t want = req->nlmsg_type;
+	uint32_t seq = req->nlmsg_seq;
+	int err = 0;
+
+	(void)batch_replies(kn);
+	if (send(kn->fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(kn->fd, kn->buf, RECV_BUF, 0);
+		size_t left;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EIO : -errno;
+		left = (size_t)n;
+		for (const struct nlmsghdr *nh = (const struct nlmsghdr *)kn->buf;
+		     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+			if (nh->nlmsg_seq != seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return err;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *me = NLMSG_DATA(nh);
+
+				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*me)))
+					return -EIO;
+				return me->error < 0 ? me->error : err;
+			}
+			(void)want;
+			if (err == 0)
+				err = cb(nh, arg);
+		}
+	}
+}
+
+struct elem_keys {
+	uint64_t *v;	/* key << 1 | 1 for a start, | 0 for an end */
+	size_t n, cap;
+};
+
+static int
+elem_key_cb(struct nftnl_set_elem *e, void *arg)
+{
+	struct elem_keys *k = arg;
+	uint32_t len = 0, key, flags = 0;
+	const void *p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	if (p == NULL || len != sizeof(key))
+		return -1;
+	memcpy(&key, p, sizeof(key));
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+		flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024;
+		uint64_t *v = realloc(k->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = (uint64_t)ntohl(key) << 1 |
+		       !(flags & NFT_SET_ELEM_INTERVAL_END);
+	return 0;
+}
+
+static int
+elems_msg_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	int err = 0;
+
+	if (s == NULL)
+		return -ENOMEM;
+	if (nftnl_set_elems_nlmsg_parse(nh, s) < 0 ||
+	    nftnl_set_elem_foreach(s, elem_key_cb, arg) < 0)
+		err = -EIO;
+	nftnl_set_free(s);
+	return err;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Add [lo, hi] as the prefixes that cover it exactly. */
+static int
+push_range(struct ts_prefix **out, size_t *n, size_t *cap, uint64_t lo,
+	   uint64_t hi)
+{
+	while (lo <= hi) {
+		unsigned int len = 32;
+
+		/* The largest aligned block from lo that stays inside. */
+		while (len > 0) {
+			uint64_t size = 1ull << (33 - len);
+
+			if ((lo & (size - 1)) != 0 || lo + size - 1 > hi)
+				break;
+			len--;
+		}
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 1024;
+			struct ts_prefix *v = realloc(*out, c * sizeof(*v));
+
+			if (v == NULL)
+				return -ENOMEM;
+			*out = v;
+			*cap = c;
+		}
+		memset(&(*out)[*n], 0, sizeof(**out));
+		(*out)[*n].family = AF_INET;
+		(*out)[*n].v4.s_addr = htonl((uint32_t)lo);
+		(*out)[*n].len = (uint8_t)len;
+		(*n)++;
+		lo += 1ull << (32 - len);
+	}
+	return 0;
+}
+
+int
+kernel_nft_set_get(struct kernel_nft *kn, const char *set,
+		   struct ts_prefix **elems, size_t *n)
+{
+	char req[512] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct elem_keys k = { 0 };
+	struct nlmsghdr *nh;
+	size_t cap = 0;
+	int err;
+
+	*elems = NULL;
+	*n = 0;
+	if (strlen(set) > 200)
+		return -EINVAL;
+	nh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSETELEM, TABLE_FAMILY,
+				   NLM_F_DUMP, kn->seq++);
+	mnl_attr_put_strz(nh, NFTA_SET_ELEM_LIST_TABLE, TABLE_NAME);
+	mnl_attr_put_strz(nh, NFTA_SET_ELEM_LIST_SET, set);
+	if ((err = dump(kn, nh, elems_msg_cb, &k)) < 0)
+		goto out;
+	qsort(k.v, k.n, sizeof(*k.v), cmp_u64);
+	/* A start runs to the next end (exclusive), or to just before the
+	 * next start, or to the top of the address space. */
+	for (size_t i = 0; i < k.n && err == 0; i++) {
+		uint64_t lo = k.v[i] >> 1, hi = UINT32_MAX;
+
+		if (!(k.v[i] & 1))
+			continue;		/* an end with no start */
+		if (i + 1 < k.n)
+			hi = (k.v[i + 1] >> 1) - 1;
+		if (i + 1 < k.n && (k.v[i + 1] >> 1) == lo)
+			continue;		/* empty */
+		err = push_range(elems, n, &cap, lo, hi);
+	}
+out:
+	free(k.v);
+	if (err < 0) {
+		free(*elems);
+		*elems = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+static int
+push_name(char ***v, size_t *n, const char *name)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (nv == NULL)
+		return -ENOMEM;
+	*v = nv;
+	if ((nv[*n] = strdup(name)) == NULL)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int
+chain_msg_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct kernel_nft_names *names = arg;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *t, *name;
+	int err = 0;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (nftnl_chain_nlmsg_parse(nh, c) < 0)
+		err = -EIO;
+	else if ((t = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE)) != NULL &&
+		 strcmp(t, TABLE_NAME) == 0 &&
+		 nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == TABLE_FAMILY &&
+		 (name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME)) != NULL)
+		err = push_name(&names->chains, &names->n_chains, name);
+	nftnl_chain_free(c);
+	return err;
+}
+
+static int
+set_msg_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct kernel_nft_names *names = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+	const char *t, *name;
+	int err = 0;
+
+	if (s == NULL)
+		return -ENOMEM;
+	if (nftnl_set_nlmsg_parse(nh, s) < 0)
+		err = -EIO;
+	else if ((t = nftnl_set_get_str(s, NFTNL_SET_TABLE)) != NULL &&
+		 strcmp(t, TABLE_NAME) == 0 &&
+		 nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == TABLE_FAMILY &&
+		 !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
+		 (name = nftnl_set_get_str(s, NFTNL_SET_NAME)) != NULL)
+		err = push_name(&names->sets, &names->n_sets, name);
+	nftnl_set_free(s);
+	return err;
+}
+
+int
+kernel_nft_names(struct kernel_nft *kn, struct kernel_nft_names *names)
+{
+	char req[256] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nh;
+	int err;
+
+	memset(names, 0, sizeof(*names));
+	nh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETCHAIN, TABLE_FAMILY,
+				   NLM_F_DUMP, kn->seq++);
+	mnl_attr_put_strz(nh, NFTA_CHAIN_TABLE, TABLE_NAME);
+	err = dump(kn, nh, chain_msg_cb, names);
+	if (err == 0) {
+		nh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSET, TABLE_FAMILY,
+					   NLM_F_DUMP, kn->seq++);
+		mnl_attr_put_strz(nh, NFTA_SET_TABLE, TABLE_NAME);
+		err = dump(kn, nh, set_msg_cb, names);
+	}
+	if (err < 0)
+		kernel_nft_names_free(names);
+	return err;
+}
+
+/* --- events --------------------------------------------------------------- */
+
 int
 kernel_nft_monitor_fd(struct kernel_nft *kn)
 {
-	return nl_socket_get_fd(kn->mon);
-}
-
-/*
- * Every nftables commit ends with an NFT_MSG_NEWGEN event that names the
- * committing process (NFTA_GEN_PROC_PID).  Our own commits, made through
- * libnftables in this process, are therefore told apart from everybody
- * else's without reading any ruleset back.
- */
-static bool
-foreign_commit(const struct nlmsghdr *nh)
-{
-	const size_t hdr = NLMSG_ALIGN(sizeof(struct nfgenmsg));
-	const struct nlattr *a;
-	int len;
-
-	if (NFNL_SUBSYS_ID(nh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
-	    NFNL_MSG_TYPE(nh->nlmsg_type) != NFT_MSG_NEWGEN)
-		return false;
-	if (nh->nlmsg_len < NLMSG_HDRLEN + hdr)
-		return true;	/* malformed: assume the worst */
-	a = (const struct nlattr *)((const char *)NLMSG_DATA(nh) + hdr);
-	len = (int)(nh->nlmsg_len - NLMSG_HDRLEN - hdr);
-	for (; len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
-	       a->nla_len <= len;
-	     len -= NLA_ALIGN(a->nla_len),
-	     a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len))) {
-		uint32_t pid;
-
-		if ((a->nla_type & NLA_TYPE_MASK) != NFTA_GEN_PROC_PID ||
-		    a->nla_len < NLA_HDRLEN + sizeof(pid))
-			continue;
-		memcpy(&pid, (const char *)a + NLA_HDRLEN, sizeof(pid));
-		return ntohl(pid) != (uint32_t)getpid();
-	}
-	return true;	/* no pid: cannot be sure it was us */
+	return kn->epfd;
 }
 
 int
-kernel_nft_monitor_drain(struct kernel_nft *kn)
+kernel_nft_monitor_drain(struct kernel_nft *kn, struct kernel_nft_changes *ch)
 {
-	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int fd = nl_socket_get_fd(kn->mon), changed = kn->foreign_pending;
+	uint64_t v;
+	int err;
 
-	kn->foreign_pending = false;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n > 0) {
-			size_t left = (size_t)n;
-
-			for (const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
-			     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left))
-				if (foreign_commit(nh))
-					changed = 1;
-			continue;
-		}
-		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
-			return changed;
-		if (errno == EINTR)
-			continue;
-		if (errno == ENOBUFS) {
-			/* Events were lost: grow, and have the caller check. */
-			if (kn->rcvbuf < (8 << 20)) {
-				kn->rcvbuf *= 2;
-				nl_socket_set_buffer_size(kn->mon, kn->rcvbuf, 0);
-			}
-			return -ENOBUFS;
-		}
-		return -errno;
-	}
+	while (read(kn->wake, &v, sizeof(v)) > 0)
+		;
+	err = read_events(kn);
+	kernel_nft_changes_merge(ch, &kn->pending);
+	if (err < 0)
+		return err;
+	return kernel_nft_changes_any(ch) ? 1 : 0;
 }

@@ -1611,9 +1611,29 @@ knl_nft_monitor_fd(struct kernel_ops *ops)
 }
 
 static int
-knl_nft_monitor_drain(struct kernel_ops *ops)
+knl_nft_elems(struct kernel_ops *ops, const struct kernel_nft_elems *batch,
+	      size_t n)
 {
-	return kernel_nft_monitor_drain(knl_of(ops)->nft);
+	return kernel_nft_elems(knl_of(ops)->nft, batch, n);
+}
+
+static int
+knl_nft_set_get(struct kernel_ops *ops, const char *set,
+		struct ts_prefix **elems, size_t *n)
+{
+	return kernel_nft_set_get(knl_of(ops)->nft, set, elems, n);
+}
+
+static int
+knl_nft_names(struct kernel_ops *ops, struct kernel_nft_names *names)
+{
+	return kernel_nft_names(knl_of(ops)->nft, names);
+}
+
+static int
+knl_nft_monitor_drain(struct kernel_ops *ops, struct kernel_nft_changes *ch)
+{
+	return kernel_nft_monitor_drain(knl_of(ops)->nft, ch);
 }
 
 struct kernel_ops *
@@ -1657,6 +1677,9 @@ kernel_nl_create_marked(const char *link_mark, int *err)
 		.conntrack_flush = knl_conntrack_flush,
 		.sysctl_set = knl_sysctl_set,
 		.nft_run = knl_nft_run,
+		.nft_elems = knl_nft_elems,
+		.nft_set_get = knl_nft_set_get,
+		.nft_names = knl_nft_names,
 		.nft_monitor_fd = knl_nft_monitor_fd,
 		.nft_monitor_drain = knl_nft_monitor_drain,
 		.monitor_fd = knl_monitor_fd,

@@ -523,6 +523,12 @@ engine_resync(struct engine *e)
 }
 
 int
+engine_nft_drain(struct engine *e)
+{
+	return nft_sync_drain(e->nft);
+}
+
+int
 engine_nft_check(struct engine *e)
 {
 	int err = nft_sync_check(e->nft);

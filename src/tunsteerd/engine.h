@@ -92,7 +92,10 @@ int engine_health_changed(struct engine *e);
 /* Re-dump the kernel and repair what differs from the desired state;
  * called on netlink change events, on ENOBUFS and on a slow timer. */
 int engine_resync(struct engine *e);
-/* After an nftables change event. */
+/* The nft event socket is readable: 1 if other processes changed our
+ * table (then call engine_nft_check()), 0 if not (nft_sync_drain()). */
+int engine_nft_drain(struct engine *e);
+/* Repair what they changed, or retry a failed apply (nft_sync_check()). */
 int engine_nft_check(struct engine *e);
 
 const struct config *engine_config(const struct engine *e);

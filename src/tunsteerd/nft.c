@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,8 @@ struct nft_sync {
 	struct kernel_ops *ops;
 	bool applied;			/* last is what the kernel has */
 	struct nft_state last;
-	char *readback;			/* "list table" when known good, or NULL */
+	/* What other processes changed in our table, not checked yet. */
+	struct kernel_nft_changes foreign;
 	/* Out of sync: the last apply failed and @pending still has to go
 	 * in; nft_sync_check() retries it. */
 	bool failing;
@@ -80,43 +83,138 @@ same_shape(const struct nft_state *a, const struct nft_state *b)
 	return strcmp(a->chains ? a->chains : "", b->chains ? b->chains : "") == 0;
 }
 
-/* Element changes between two sorted arrays, as nft commands. */
-static unsigned int
-diff_set(struct strbuf *b, const char *set, const struct nft_set *old,
-	 const struct nft_set *new)
+/* One set's element changes, deletions then additions (an element and
+ * its replacement may overlap), appended to @batch; @del and @add hold
+ * the prefixes.  Returns how many elements change, or -ENOMEM. */
+static long
+diff_set(const char *set, const struct nft_set *old, const struct nft_set *new,
+	 struct kernel_nft_elems *batch, size_t *n_batch, struct ts_prefix **del,
+	 struct ts_prefix **add)
 {
-	unsigned int n = 0;
-	size_t i = 0, j = 0;
-	char p[TS_PREFIX_STRLEN];
+	size_t i = 0, j = 0, nd = 0, na = 0;
 
-	/* Deletions first: an element and its replacement may overlap. */
-	for (i = 0, j = 0; i < old->n_elems;) {
-		int c = j < new->n_elems ? ts_prefix_cmp(&old->elems[i], &new->elems[j]) : -1;
+	*del = *add = NULL;
+	if ((old->n_elems && (*del = malloc(old->n_elems * sizeof(**del))) == NULL) ||
+	    (new->n_elems && (*add = malloc(new->n_elems * sizeof(**add))) == NULL))
+		return -ENOMEM;
+	while (i < old->n_elems || j < new->n_elems) {
+		int c = i == old->n_elems ? 1 : j == new->n_elems ? -1 :
+			ts_prefix_cmp(&old->elems[i], &new->elems[j]);
 
-		if (c == 0) {
+		if (c == 0)
 			i++, j++;
-		} else if (c < 0) {
-			strbuf_printf(b, "delete element %s %s { %s }\n", KERNEL_NFT_TABLE,
-				   set, ts_prefix_format(&old->elems[i++], p, sizeof(p)));
-			n++;
-		} else {
-			j++;
-		}
+		else if (c < 0)
+			(*del)[nd++] = old->elems[i++];
+		else
+			(*add)[na++] = new->elems[j++];
 	}
-	for (i = 0, j = 0; j < new->n_elems;) {
-		int c = i < old->n_elems ? ts_prefix_cmp(&old->elems[i], &new->elems[j]) : 1;
+	if (nd)
+		batch[(*n_batch)++] = (struct kernel_nft_elems){
+			KERNEL_NFT_ELEMS_DEL, set, *del, nd };
+	if (na)
+		batch[(*n_batch)++] = (struct kernel_nft_elems){
+			KERNEL_NFT_ELEMS_ADD, set, *add, na };
+	return (long)(nd + na);
+}
 
-		if (c == 0) {
-			i++, j++;
-		} else if (c > 0) {
-			strbuf_printf(b, "add element %s %s { %s }\n", KERNEL_NFT_TABLE,
-				   set, ts_prefix_format(&new->elems[j++], p, sizeof(p)));
-			n++;
-		} else {
-			i++;
-		}
+/* The element changes from s->last to @want, in one transaction. */
+static int
+apply_elements(struct nft_sync *s, const struct nft_state *want,
+	       unsigned int *changed)
+{
+	size_t n = want->n_sets, nb = 0;
+	struct kernel_nft_elems *batch = calloc(2 * n + 1, sizeof(*batch));
+	struct ts_prefix **bufs = calloc(2 * n + 1, sizeof(*bufs));
+	unsigned long total = 0;
+	int err = 0;
+
+	if (batch == NULL || bufs == NULL) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return n;
+	for (size_t i = 0; i < n; i++) {
+		long c = diff_set(want->sets[i].name, &s->last.sets[i],
+				  &want->sets[i], batch, &nb, &bufs[2 * i],
+				  &bufs[2 * i + 1]);
+
+		if (c < 0) {
+			err = (int)c;
+			goto out;
+		}
+		total += (unsigned long)c;
+	}
+	if (nb)
+		err = s->ops->nft_elems(s->ops, batch, nb);
+out:
+	for (size_t i = 0; bufs && i < 2 * n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(batch);
+	*changed = total > UINT_MAX ? UINT_MAX : (unsigned int)total;
+	return err;
+}
+
+/*
+ * The whole table, fast: (1) every set's content replaced, through
+ * libnftnl (the table and missing sets are made; the chains still in
+ * place keep using them, so a packet meets the old or the new content,
+ * never an empty set); (2) one nft script that drops the chains there
+ * and the sets no longer wanted and adds our chains: small, as it
+ * carries no element.  Each step is one transaction.  A set new in
+ * this apply is used by no rule before step 2, as it was by none
+ * before.
+ */
+static int
+apply_fast(struct nft_sync *s, const struct nft_state *want)
+{
+	struct kernel_nft_names names = { 0 };
+	struct kernel_nft_elems *batch = NULL;
+	struct strbuf b = { 0 };
+	char *script = NULL;
+	int err;
+
+	err = s->ops->nft_names(s->ops, &names);
+	if (err == -ENOENT)
+		err = 0;
+	if (err < 0)
+		return err;
+	if (want->n_sets &&
+	    (batch = calloc(want->n_sets, sizeof(*batch))) == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < want->n_sets; i++)
+		batch[i] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE,
+			want->sets[i].name, want->sets[i].elems, want->sets[i].n_elems };
+	if (want->n_sets &&
+	    (err = s->ops->nft_elems(s->ops, batch, want->n_sets)) < 0)
+		goto out;
+	strbuf_printf(&b, "table %s {}\n", KERNEL_NFT_TABLE);
+	for (size_t i = 0; i < names.n_chains; i++)
+		strbuf_printf(&b, "flush chain %s %s\ndelete chain %s %s\n",
+			      KERNEL_NFT_TABLE, names.chains[i],
+			      KERNEL_NFT_TABLE, names.chains[i]);
+	for (size_t i = 0; i < names.n_sets; i++) {
+		bool wanted = false;
+
+		for (size_t j = 0; j < want->n_sets && !wanted; j++)
+			wanted = strcmp(want->sets[j].name, names.sets[i]) == 0;
+		if (!wanted)
+			strbuf_printf(&b, "delete set %s %s\n", KERNEL_NFT_TABLE,
+				      names.sets[i]);
+	}
+	strbuf_printf(&b, "table %s {\n%s}\n", KERNEL_NFT_TABLE,
+		      want->chains ? want->chains : "");
+	if ((script = strbuf_take(&b, NULL)) == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = s->ops->nft_run(s->ops, script, NULL);
+out:
+	free(script);
+	free(batch);
+	kernel_nft_names_free(&names);
+	return err;
 }
 
 static int
@@ -160,7 +258,7 @@ nft_sync_destroy(struct nft_sync *s)
 		return;
 	nft_state_free(&s->last);
 	nft_state_free(&s->pending);
-	free(s->readback);
+	kernel_nft_changes_free(&s->foreign);
 	free(s);
 }
 
@@ -208,60 +306,57 @@ forget(struct nft_sync *s)
 {
 	s->applied = false;
 	nft_state_free(&s->last);
-	free(s->readback);
-	s->readback = NULL;
 }
 
-static int
-read_back(struct nft_sync *s)
+/* Big one-off work (a whole table of 100,000 prefixes) leaves freed
+ * memory in glibc's arenas; give it back. */
+static void
+trim(void)
 {
-	char cmd[64];
-
-	free(s->readback);
-	s->readback = NULL;
-	snprintf(cmd, sizeof(cmd), "list table %s", KERNEL_NFT_TABLE);
-	return s->ops->nft_run(s->ops, cmd, &s->readback);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 int
 nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	       unsigned int *changes)
 {
-	struct strbuf b = { 0 };
 	unsigned int n = 0;
+	bool whole = !(s->applied && same_shape(&s->last, want));
 	int err;
 
-	char *script;
-
-	if (s->applied && same_shape(&s->last, want)) {
-		for (size_t i = 0; i < want->n_sets; i++)
-			n += diff_set(&b, want->sets[i].name, &s->last.sets[i],
-				      &want->sets[i]);
-		if (n == 0) {
+	if (!whole) {
+		err = apply_elements(s, want, &n);
+		if (err == 0 && n == 0) {
 			if (changes)
 				*changes = 0;
 			return 0;
 		}
-		script = strbuf_take(&b, NULL);
 	} else {
-		script = nft_script_full(want);
 		n = 1;
+		err = apply_fast(s, want);
+		/* The kernel's or nft's refusal, not a failure to talk. */
+		if (err == -EEXIST || err == -EINVAL || err == -EBUSY ||
+		    err == -EOPNOTSUPP) {
+			/* Something in the way (a set of ours remade with
+			 * another type, say): replace the table whole, as
+			 * one script, slower but sure. */
+			char *script = nft_script_full(want);
+
+			log_notice("nft", "table %s: replacing it whole (%s)",
+				   KERNEL_NFT_TABLE, strerror(-err));
+			err = script ? s->ops->nft_run(s->ops, script, NULL) : -ENOMEM;
+			free(script);
+		}
 	}
-	if (script == NULL) {
-		forget(s);
-		note_failure(s, want, -ENOMEM);
-		return -ENOMEM;
-	}
-	err = s->ops->nft_run(s->ops, script, NULL);
-	free(script);
 	forget(s);
 	if (err < 0) {
 		note_failure(s, want, err);
 		return err;
 	}
-	/* No read-back here: listing a large table costs as much as writing
-	 * it, and nobody else has touched it until a foreign commit says so
-	 * (nft_sync_check()). */
+	/* No read-back: nobody else has touched the table until the event
+	 * socket says so (nft_sync_drain()). */
 	if ((err = copy_state(&s->last, want)) < 0) {
 		forget(s);
 		note_failure(s, want, err);
@@ -269,12 +364,24 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	}
 	s->applied = true;
 	note_success(s);
+	if (whole)
+		trim();
 	if (changes)
 		*changes = n;
 	return 0;
 }
 
-/* Replace the table whole from our record, then remember how it reads. */
+int
+nft_sync_drain(struct nft_sync *s)
+{
+	int err = s->ops->nft_monitor_drain(s->ops, &s->foreign);
+
+	if (err < 0)
+		s->foreign.table = true;	/* events lost: look at it all */
+	return kernel_nft_changes_any(&s->foreign) ? 1 : 0;
+}
+
+/* Replace the table whole from our record. */
 static int
 reassert(struct nft_sync *s)
 {
@@ -285,49 +392,112 @@ reassert(struct nft_sync *s)
 	s->applied = false;
 	err = nft_sync_apply(s, &want, NULL);
 	nft_state_free(&want);
-	if (err == 0 && (err = read_back(s)) < 0)
-		forget(s);
 	return err;
+}
+
+static const struct nft_set *
+our_set(const struct nft_sync *s, const char *name)
+{
+	for (size_t i = 0; i < s->last.n_sets; i++)
+		if (strcmp(s->last.sets[i].name, name) == 0)
+			return &s->last.sets[i];
+	return NULL;
+}
+
+/* Does set @want read back from the kernel as we left it?  1 yes, 0 no
+ * (or gone), negative errno when it cannot be read. */
+static int
+set_intact(struct nft_sync *s, const struct nft_set *want)
+{
+	struct ts_prefix *got;
+	size_t n;
+	int err = s->ops->nft_set_get(s->ops, want->name, &got, &n), same;
+
+	if (err == -ENOENT)
+		return 0;
+	if (err < 0)
+		return err;
+	same = n == want->n_elems;
+	for (size_t i = 0; i < n && same; i++)
+		same = ts_prefix_cmp(&got[i], &want->elems[i]) == 0;
+	free(got);
+	return same;
+}
+
+/* Only elements of @ch's sets changed: read those sets back and put
+ * back those that differ, in one transaction. */
+static int
+check_sets(struct nft_sync *s, const struct kernel_nft_changes *ch)
+{
+	struct kernel_nft_elems *batch = calloc(ch->n_sets, sizeof(*batch));
+	size_t nb = 0;
+	int err = 0;
+
+	if (batch == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < ch->n_sets && err >= 0; i++) {
+		const struct nft_set *set = our_set(s, ch->sets[i]);
+
+		if (set == NULL)
+			continue;	/* a set of someone else's in our table:
+					 * step 2 of the next full apply drops it */
+		if ((err = set_intact(s, set)) == 0) {
+			log_notice("nft", "set %s of table %s was changed by someone "
+				   "else; restoring it", set->name, KERNEL_NFT_TABLE);
+			batch[nb++] = (struct kernel_nft_elems){
+				KERNEL_NFT_ELEMS_REPLACE, set->name, set->elems,
+				set->n_elems };
+		}
+	}
+	if (err >= 0 && nb)
+		err = s->ops->nft_elems(s->ops, batch, nb);
+	free(batch);
+	if (err < 0) {
+		struct nft_state keep = s->last;
+
+		/* Retry whole, from the record, on the retry timer. */
+		memset(&s->last, 0, sizeof(s->last));
+		forget(s);
+		note_failure(s, &keep, err);
+		nft_state_free(&keep);
+		return err;
+	}
+	return nb ? 1 : 0;
 }
 
 int
 nft_sync_check(struct nft_sync *s)
 {
-	char *now = NULL, cmd[64];
+	struct kernel_nft_changes ch = s->foreign;
 	int err;
 
+	memset(&s->foreign, 0, sizeof(s->foreign));
 	if (s->failing) {
 		/* Our last apply never took: try it again, whole. */
 		struct nft_state want = s->pending;
 
+		kernel_nft_changes_free(&ch);
 		memset(&s->pending, 0, sizeof(s->pending));
 		err = nft_sync_apply(s, &want, NULL);
 		nft_state_free(&want);
-		if (err == 0 && (err = read_back(s)) < 0)
-			forget(s);
 		return err < 0 ? err : 1;
 	}
-	if (!s->applied)
-		return 0;
-	if (s->readback == NULL) {
-		/* Someone else committed and we never read our table back
-		 * since our last change: we cannot tell whether it is
-		 * intact, so make it so. */
-		log_info("nft", "another process changed the ruleset; re-asserting %s",
-			 KERNEL_NFT_TABLE);
-		return reassert(s);
-	}
-	snprintf(cmd, sizeof(cmd), "list table %s", KERNEL_NFT_TABLE);
-	err = s->ops->nft_run(s->ops, cmd, &now);
-	if (err == 0 && strcmp(now, s->readback) == 0) {
-		free(now);
+	if (!s->applied || !kernel_nft_changes_any(&ch)) {
+		kernel_nft_changes_free(&ch);
 		return 0;
 	}
-	free(now);
-	log_notice("nft", "table %s was changed by someone else; restoring it",
-		   KERNEL_NFT_TABLE);
-	err = reassert(s);
-	return err < 0 ? err : 1;
+	if (ch.table) {
+		/* Rules, chains, set definitions or the table itself, or we
+		 * cannot tell: put it all back (one fast apply). */
+		log_notice("nft", "table %s was changed by someone else; restoring it",
+			   KERNEL_NFT_TABLE);
+		kernel_nft_changes_free(&ch);
+		err = reassert(s);
+		return err < 0 ? err : 1;
+	}
+	err = check_sets(s, &ch);
+	kernel_nft_changes_free(&ch);
+	return err;
 }
 
 void
@@ -346,6 +516,7 @@ nft_sync_flush(struct nft_sync *s)
 	char cmd[128];
 
 	forget(s);
+	kernel_nft_changes_free(&s->foreign);
 	note_success(s);
 	snprintf(cmd, sizeof(cmd), "table %s {}\ndelete table %s\n",
 		 KERNEL_NFT_TABLE, KERNEL_NFT_TABLE);

@@ -2,9 +2,10 @@
 /*
  * Owner of our nftables table (KERNEL_NFT_TABLE).  Applies a desired
  * nft_state: element by element when only set contents changed (a reload
- * that changes one prefix touches one element), otherwise by replacing
- * the whole table in one transaction (never a moment without rules).
- * Repairs the table when someone else changed it.
+ * that changes one prefix touches one element), otherwise set contents
+ * then chains, each step one transaction (never a moment without rules,
+ * never an empty set under a rule).  Repairs the table when someone else
+ * changed it, as the nft event socket tells.
  */
 #ifndef TUNSTEER_NFT_H
 #define TUNSTEER_NFT_H
@@ -28,13 +29,22 @@ int nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 		   unsigned int *changes) __attribute__((warn_unused_result));
 
 /*
- * After another process committed an nftables change: if our table no
- * longer reads back as we left it, put it back.  The first check after
- * one of our own changes has nothing to compare with and re-asserts the
- * table whole (one atomic replace); later checks compare.  Out of sync
- * (a failed apply), it retries that apply instead.  Returns 1 if it
- * found and repaired a change or a retry took, 0 if nothing was to do,
- * or a negative errno (still out of sync: call again later, backing off).
+ * Read the nft event socket (kernel_ops.nft_monitor_drain): returns 1 if
+ * other processes changed something in our table since the last check
+ * (remembered for nft_sync_check()), 0 if not.  Commits elsewhere in the
+ * ruleset cost nothing more.
+ */
+int nft_sync_drain(struct nft_sync *s);
+
+/*
+ * Repair what nft_sync_drain() saw: if only elements of some sets
+ * changed, read those sets back (nothing else) and replace the ones that
+ * differ from our record, in one transaction; if anything else changed
+ * (rules, chains, sets, the table) or events were lost, re-apply the
+ * whole table.  Nothing to repair: nothing read, nothing listed.  Out of
+ * sync (a failed apply), it retries that apply instead.  Returns 1 if it
+ * repaired something or a retry took, 0 if nothing was to do, or a
+ * negative errno (out of sync: call again later, backing off).
  */
 int nft_sync_check(struct nft_sync *s) __attribute__((warn_unused_result));
 

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -829,6 +830,104 @@ START_TEST(monitor_overrun_reports_enobufs_once_then_recovers)
 }
 END_TEST
 
+/* --- nftables: elements in bulk, read back, events per set ------------------ */
+
+static bool
+nft_monitor_readable(void)
+{
+	struct pollfd pfd = { .fd = k->nft_monitor_fd(k), .events = POLLIN };
+
+	return poll(&pfd, 1, 2000) == 1 && (pfd.revents & POLLIN);
+}
+
+/* Adjacent /32s, a /16 and the top address (no end element: it would
+ * wrap) replace a set's content, read back as the same prefixes; nft
+ * itself shows them; a delete takes one out and leaves its neighbour;
+ * our own commits are never reported, a foreign element change names its
+ * set, a foreign rule the table, another table nothing. */
+START_TEST(nft_sets_in_bulk_read_back_and_foreign_changes_are_named)
+{
+	struct ts_prefix want[] = { pfx("10.0.0.1", 32), pfx("10.0.0.2", 32),
+				    pfx("10.1.0.0", 16), pfx("255.255.255.255", 32) };
+	struct kernel_nft_elems batch[] = {
+		{ KERNEL_NFT_ELEMS_REPLACE, "auth_a", want, 4 },
+		{ KERNEL_NFT_ELEMS_REPLACE, "authorized", want, 3 },
+	};
+	struct kernel_nft_changes ch = { 0 };
+	struct kernel_nft_names names;
+	struct ts_prefix *got;
+	size_t n;
+	char *out;
+
+	ck_assert_int_eq(k->nft_elems(k, batch, 2), 0);
+	ck_assert_int_eq(k->nft_run(k, "table inet tunsteer {\n"
+		"\tchain prerouting { type filter hook prerouting priority mangle; "
+		"policy accept;\n\t\tip saddr @auth_a meta mark set 0x74730001\n"
+		"\t\tip saddr { 192.0.2.1, 192.0.2.2 } accept\n\t}\n}\n", NULL), 0);
+	out = out_of("nft list set inet tunsteer auth_a");
+	assert_has(out, "10.0.0.1");
+	assert_has(out, "10.0.0.2");
+	assert_has(out, "10.1.0.0/16");
+	assert_has(out, "255.255.255.255");
+	free(out);
+
+	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(ts_prefix_cmp(&got[i], &want[i]), 0);
+	free(got);
+	ck_assert_int_eq(k->nft_set_get(k, "nope", &got, &n), -ENOENT);
+
+	ck_assert_int_eq(k->nft_names(k, &names), 0);
+	ck_assert_uint_eq(names.n_chains, 1);
+	ck_assert_str_eq(names.chains[0], "prerouting");
+	ck_assert_uint_eq(names.n_sets, 2);	/* not the anonymous one */
+	kernel_nft_names_free(&names);
+
+	/* Ours: never reported. */
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
+
+	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1 };
+	ck_assert_int_eq(k->nft_elems(k, batch, 1), 0);
+	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(ts_prefix_cmp(&got[0], &want[1]), 0);
+	free(got);
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
+
+	sh("nft add table inet other");
+	ck_assert(nft_monitor_readable());
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
+
+	sh("nft add element inet tunsteer auth_a { 10.2.0.0/24 }");
+	ck_assert(nft_monitor_readable());
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 1);
+	ck_assert(!ch.table);
+	ck_assert_uint_eq(ch.n_sets, 1);
+	ck_assert_str_eq(ch.sets[0], "auth_a");
+	kernel_nft_changes_free(&ch);
+
+	sh("nft add rule inet tunsteer prerouting counter");
+	ck_assert(nft_monitor_readable());
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 1);
+	ck_assert(ch.table);
+	kernel_nft_changes_free(&ch);
+
+	/* Replacing empties first: the foreign element is gone. */
+	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE, "auth_a",
+					      &want[2], 1 };
+	ck_assert_int_eq(k->nft_elems(k, batch, 1), 0);
+	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ts_prefix_cmp(&got[0], &want[2]), 0);
+	free(got);
+	/* A refused batch changes nothing: deleting what is not there. */
+	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1 };
+	ck_assert_int_lt(k->nft_elems(k, batch, 1), 0);
+	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
+}
+END_TEST
+
 /* --- hygiene ------------------------------------------------------------- */
 
 static void
@@ -1152,6 +1251,7 @@ kernel_nl_suite(void)
 	tcase_add_test(tc, sysctl_set_writes_rp_filter_and_refuses_bad_paths);
 	tcase_add_test(tc, monitor_reports_external_route_add);
 	tcase_add_test(tc, monitor_overrun_reports_enobufs_once_then_recovers);
+	tcase_add_test(tc, nft_sets_in_bulk_read_back_and_foreign_changes_are_named);
 	tcase_add_test(tc, repeated_operations_and_errors_do_not_leak);
 	tcase_add_test(tc, bench_gre_links_and_routes);
 	suite_add_tcase(s, tc);

@@ -421,12 +421,18 @@ START_TEST(test_nft_prefix_change_is_applied_as_one_element_delete_and_add)
 	unsigned int changes;
 	const char *log;
 
+	/* Whole: set contents in bulk (no element as text), then the chains
+	 * as one small script. */
 	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
 	ck_assert_int_eq(nft_sync_apply(s, &ns, &changes), 0);
 	ck_assert_uint_eq(changes, 1);
 	log = kernel_fake_ops_log(k);
-	ck_assert_ptr_nonnull(strstr(log, "nft delete table inet tunsteer\n"));
-	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 203.0.113.0/25 }\n"));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "nft replace set inet tunsteer auth_office { 203.0.113.0/25 }\n"
+	    "nft replace set inet tunsteer authorized { 203.0.113.0/25 }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft table inet tunsteer {\n"));
+	ck_assert_ptr_null(strstr(log, "elements"));
+	ck_assert_ptr_null(strstr(log, "delete table"));
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
 
@@ -452,24 +458,71 @@ START_TEST(test_nft_prefix_change_is_applied_as_one_element_delete_and_add)
 	kernel_state_free(&ks);
 	nft_state_free(&ns);
 
-	/* A foreign commit right after our change: nothing to compare with
-	 * yet, so the table is re-asserted whole (not counted as a repair). */
-	ck_assert_int_eq(nft_sync_check(s), 0);
-	log = kernel_fake_ops_log(k);
-	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 198.18.7.0/24 }\n"));
-	/* Another one that left our table alone: compared, nothing done. */
-	ck_assert_int_eq(nft_sync_check(s), 0);
-	ck_assert_str_eq(kernel_fake_ops_log(k), "");
 	/* Someone deletes our table: the check puts it back whole. */
 	kernel_fake_nft_tamper(k);
+	ck_assert_int_eq(nft_sync_drain(s), 1);
 	ck_assert_int_eq(nft_sync_check(s), 1);
 	log = kernel_fake_ops_log(k);
-	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 198.18.7.0/24 }\n"));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "nft replace set inet tunsteer auth_office { 198.18.7.0/24 }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft table inet tunsteer {\n"));
+	ck_assert_int_eq(nft_sync_drain(s), 0);
 	ck_assert_int_eq(nft_sync_check(s), 0);
 
 	ck_assert_int_eq(nft_sync_flush(s), 0);
 	ck_assert_str_eq(kernel_fake_ops_log(k),
 	    "nft table inet tunsteer {}\nnft delete table inet tunsteer\n");
+	nft_sync_destroy(s);
+	k->destroy(k);
+}
+END_TEST
+
+/*
+ * Steady state: without a foreign change to our table, a check reads
+ * nothing back and lists nothing, however often it runs (it used to list
+ * the whole table every 30 s: a second of blocked loop at 100,000
+ * prefixes).  A change to the elements of one set reads that set back
+ * only, and puts back exactly that set; one undone before we looked
+ * costs the read and nothing else.
+ */
+START_TEST(test_nft_steady_state_lists_nothing_and_a_set_change_reads_only_that_set)
+{
+	struct kernel_ops *k = kernel_fake_create();
+	struct nft_sync *s = nft_sync_create(k);
+	struct kernel_state ks;
+	struct nft_state ns;
+	struct ts_prefix x;
+
+	ck_assert_int_eq(ts_prefix_parse("192.0.2.0/24", true, &x), 0);
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, NULL), 0);
+	(void)kernel_fake_ops_log(k);
+
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(nft_sync_drain(s), 0);
+		ck_assert_int_eq(nft_sync_check(s), 0);
+	}
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+
+	ck_assert_int_eq(kernel_fake_nft_tamper_elem(k, "authorized", &x, true), 0);
+	ck_assert_int_eq(nft_sync_drain(s), 1);
+	ck_assert_int_eq(nft_sync_check(s), 1);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "nft get set inet tunsteer authorized\n"
+	    "nft replace set inet tunsteer authorized { 203.0.113.0/25 }\n");
+
+	ck_assert_int_eq(kernel_fake_nft_tamper_elem(k, "auth_office", &x, true), 0);
+	ck_assert_int_eq(kernel_fake_nft_tamper_elem(k, "auth_office", &x, false), 0);
+	ck_assert_int_eq(nft_sync_drain(s), 1);
+	ck_assert_int_eq(nft_sync_check(s), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "nft get set inet tunsteer auth_office\n");
+
+	ck_assert_int_eq(nft_sync_drain(s), 0);
+	ck_assert_int_eq(nft_sync_check(s), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
 	nft_sync_destroy(s);
 	k->destroy(k);
 }
@@ -508,7 +561,8 @@ START_TEST(test_nft_failed_apply_is_retried_until_it_takes_and_status_tells)
 
 	ck_assert_int_eq(nft_sync_check(s), 1);
 	log = kernel_fake_ops_log(k);
-	ck_assert_ptr_nonnull(strstr(log, "nft \t\telements = { 203.0.113.0/25 }\n"));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "nft replace set inet tunsteer auth_office { 203.0.113.0/25 }\n"));
 	nft_sync_status(s, &st);
 	ck_assert(st.in_sync);
 	ck_assert_uint_eq(st.failures, 0);
@@ -601,6 +655,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_tunnels_get_provider_mtu_ttl_alias_and_rp_filter_off);
 	tcase_add_test(tc, test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels);
 	tcase_add_test(tc, test_nft_prefix_change_is_applied_as_one_element_delete_and_add);
+	tcase_add_test(tc, test_nft_steady_state_lists_nothing_and_a_set_change_reads_only_that_set);
 	suite_add_tcase(s, tc);
 	return s;
 }
