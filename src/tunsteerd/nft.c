@@ -364,7 +364,7 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	}
 	s->applied = true;
 	note_success(s);
-	if (whole)
+	if (whole || n >= 1000)
 		trim();
 	if (changes)
 		*changes = n;
