@@ -338,6 +338,11 @@ kernel_nft_create(int *err)
 		*err = -ENOMEM;
 		goto fail;
 	}
+	/* GETGEN is answered by its NEWGEN; an ACK as well would be left
+	 * queued and read as the next answer (a wrong sequence: every
+	 * second generation read failed, and every commit of ours looked
+	 * like someone else's). */
+	nl_socket_disable_auto_ack(kn->req);
 	if ((e = nl_connect(kn->req, NETLINK_NETFILTER)) < 0 ||
 	    (e = nl_socket_modify_cb(kn->req, NL_CB_VALID, NL_CB_CUSTOM,
 				     gen_reply_cb, &kn->gen_scratch)) < 0) {
