@@ -245,7 +245,9 @@ struct kernel_ops {
 	 * The elements of set @set of KERNEL_NFT_TABLE as prefixes, sorted,
 	 * malloc'd into *@elems (owned by the caller; NULL when empty); an
 	 * interval that is no prefix reads as the prefixes that cover it.
-	 * -ENOENT: no such set.
+	 * -ENOENT: no such set.  Slow for large sets (the kernel dumps an
+	 * interval set in rounds that each walk it from the start: 1.6 s
+	 * for 100,000 prefixes), so the owner writes rather than reads.
 	 */
 	int (*nft_set_get)(struct kernel_ops *ops, const char *set,
 			   struct ts_prefix **elems, size_t *n);

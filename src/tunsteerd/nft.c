@@ -404,28 +404,12 @@ our_set(const struct nft_sync *s, const char *name)
 	return NULL;
 }
 
-/* Does set @want read back from the kernel as we left it?  1 yes, 0 no
- * (or gone), negative errno when it cannot be read. */
-static int
-set_intact(struct nft_sync *s, const struct nft_set *want)
-{
-	struct ts_prefix *got;
-	size_t n;
-	int err = s->ops->nft_set_get(s->ops, want->name, &got, &n), same;
-
-	if (err == -ENOENT)
-		return 0;
-	if (err < 0)
-		return err;
-	same = n == want->n_elems;
-	for (size_t i = 0; i < n && same; i++)
-		same = ts_prefix_cmp(&got[i], &want->elems[i]) == 0;
-	free(got);
-	return same;
-}
-
-/* Only elements of @ch's sets changed: read those sets back and put
- * back those that differ, in one transaction. */
+/*
+ * Only elements of @ch's sets changed: put back the content of those
+ * sets, in one transaction.  Not read back first: the kernel dumps an
+ * interval set in rounds that each walk it from the start, so reading
+ * 100,000 elements takes longer (1.6 s) than writing them (0.4 s).
+ */
 static int
 check_sets(struct nft_sync *s, const struct kernel_nft_changes *ch)
 {
@@ -435,21 +419,18 @@ check_sets(struct nft_sync *s, const struct kernel_nft_changes *ch)
 
 	if (batch == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < ch->n_sets && err >= 0; i++) {
+	for (size_t i = 0; i < ch->n_sets; i++) {
 		const struct nft_set *set = our_set(s, ch->sets[i]);
 
 		if (set == NULL)
 			continue;	/* a set of someone else's in our table:
-					 * step 2 of the next full apply drops it */
-		if ((err = set_intact(s, set)) == 0) {
-			log_notice("nft", "set %s of table %s was changed by someone "
-				   "else; restoring it", set->name, KERNEL_NFT_TABLE);
-			batch[nb++] = (struct kernel_nft_elems){
-				KERNEL_NFT_ELEMS_REPLACE, set->name, set->elems,
-				set->n_elems };
-		}
+					 * the next whole apply drops it */
+		log_notice("nft", "set %s of table %s was changed by someone "
+			   "else; restoring it", set->name, KERNEL_NFT_TABLE);
+		batch[nb++] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE,
+			set->name, set->elems, set->n_elems };
 	}
-	if (err >= 0 && nb)
+	if (nb)
 		err = s->ops->nft_elems(s->ops, batch, nb);
 	free(batch);
 	if (err < 0) {

@@ -38,8 +38,8 @@ int nft_sync_drain(struct nft_sync *s);
 
 /*
  * Repair what nft_sync_drain() saw: if only elements of some sets
- * changed, read those sets back (nothing else) and replace the ones that
- * differ from our record, in one transaction; if anything else changed
+ * changed, put back those sets' content (nothing else), in one
+ * transaction; if anything else changed
  * (rules, chains, sets, the table) or events were lost, re-apply the
  * whole table.  Nothing to repair: nothing read, nothing listed.  Out of
  * sync (a failed apply), it retries that apply instead.  Returns 1 if it
