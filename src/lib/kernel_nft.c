@@ -624,13 +624,11 @@ kernel_nft_elems(struct kernel_nft *kn, const struct kernel_nft_elems *batch,
 					x->set, x->elems, x->n);
 	}
 	if (err == 0) {
-		uint32_t g;
-
 		nftnl_batch_end(nftnl_batch_buffer(b), kn->seq++);
 		nftnl_batch_update(b);
-		g = gen0 = commit_begin(kn);
+		gen0 = commit_begin(kn);
 		err = batch_send(kn, b);
-		commit_end(kn, g, err == 0);
+		commit_end(kn, gen0, err == 0);
 	}
 	nftnl_batch_free(b);
 	if (err < 0)

@@ -190,10 +190,14 @@ apply_fast(struct nft_sync *s, const struct nft_state *want)
 	    (err = s->ops->nft_elems(s->ops, batch, want->n_sets)) < 0)
 		goto out;
 	strbuf_printf(&b, "table %s {}\n", KERNEL_NFT_TABLE);
+	/* All flushed before any is deleted: a jump between them (not ours,
+	 * but someone may have added one) must not hold a chain. */
 	for (size_t i = 0; i < names.n_chains; i++)
-		strbuf_printf(&b, "flush chain %s %s\ndelete chain %s %s\n",
-			      KERNEL_NFT_TABLE, names.chains[i],
-			      KERNEL_NFT_TABLE, names.chains[i]);
+		strbuf_printf(&b, "flush chain %s %s\n", KERNEL_NFT_TABLE,
+			      names.chains[i]);
+	for (size_t i = 0; i < names.n_chains; i++)
+		strbuf_printf(&b, "delete chain %s %s\n", KERNEL_NFT_TABLE,
+			      names.chains[i]);
 	for (size_t i = 0; i < names.n_sets; i++) {
 		bool wanted = false;
 
