@@ -91,22 +91,35 @@ diff_set(const char *set, const struct nft_set *old, const struct nft_set *new,
 	 struct kernel_nft_elems *batch, size_t *n_batch, struct ts_prefix **del,
 	 struct ts_prefix **add)
 {
-	size_t i = 0, j = 0, nd = 0, na = 0;
+	size_t nd = 0, na = 0;
 
 	*del = *add = NULL;
-	if ((old->n_elems && (*del = malloc(old->n_elems * sizeof(**del))) == NULL) ||
-	    (new->n_elems && (*add = malloc(new->n_elems * sizeof(**add))) == NULL))
-		return -ENOMEM;
-	while (i < old->n_elems || j < new->n_elems) {
-		int c = i == old->n_elems ? 1 : j == new->n_elems ? -1 :
-			ts_prefix_cmp(&old->elems[i], &new->elems[j]);
+	/* Twice: count, then copy into arrays of the size needed (a health
+	 * change that touches no element allocates nothing). */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t i = 0, j = 0;
 
-		if (c == 0)
-			i++, j++;
-		else if (c < 0)
-			(*del)[nd++] = old->elems[i++];
-		else
-			(*add)[na++] = new->elems[j++];
+		if (pass == 1 &&
+		    ((nd && (*del = malloc(nd * sizeof(**del))) == NULL) ||
+		     (na && (*add = malloc(na * sizeof(**add))) == NULL)))
+			return -ENOMEM;
+		nd = na = 0;
+		while (i < old->n_elems || j < new->n_elems) {
+			int c = i == old->n_elems ? 1 : j == new->n_elems ? -1 :
+				ts_prefix_cmp(&old->elems[i], &new->elems[j]);
+
+			if (c == 0) {
+				i++, j++;
+			} else if (c < 0) {
+				if (pass)
+					(*del)[nd] = old->elems[i];
+				nd++, i++;
+			} else {
+				if (pass)
+					(*add)[na] = new->elems[j];
+				na++, j++;
+			}
+		}
 	}
 	if (nd)
 		batch[(*n_batch)++] = (struct kernel_nft_elems){
