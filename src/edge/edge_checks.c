@@ -15,6 +15,7 @@
 
 #include "edge/edge_checks.h"
 #include "edge/edge_hcpkt.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/random.h"
 #include "lib/rawsock.h"
@@ -48,19 +49,10 @@ struct edge_checks {
 	uint64_t foreign;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t
 edge_checks_now_ms(void)
 {
-	return now_ns() / 1000000u;
+	return mono_ms();
 }
 
 static struct timeval
@@ -138,7 +130,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (!t->fly.used)
 		return;
 	deadline = t->fly.sent_ns + (uint64_t)t->t->hc.timeout_ms * 1000000u;
-	now = now_ns();
+	now = mono_ns();
 	if (now >= deadline) {
 		result(t, false, 0);
 		return;
@@ -163,7 +155,7 @@ static void
 send_check(struct hc_tunnel *t, bool retry)
 {
 	struct edge_checks *ec = t->ec;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 	struct hc_probe p = { .origin = ec->self, .tunnel = (uint32_t)t->index,
 			      .seq = t->next_seq++, .sent_ns = now,
 			      .nonce = ts_random64(), .ident = ec->ident };
@@ -328,7 +320,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			ec->t[p.tunnel].st.relayed_in++;
 		/* When the peer's kernel got it is not known here; ours got
 		 * the relayed copy later still, so now is a fair bound. */
-		answer(ec, &p, src, dst, arrived, now_ns());
+		answer(ec, &p, src, dst, arrived, mono_ns());
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/rawsock.h"
 
 int
@@ -87,15 +88,6 @@ rawsock_rx_mono(const struct timespec *stamp, uint64_t mono_now,
 	real_rx = (uint64_t)stamp->tv_sec * 1000000000u + (uint64_t)stamp->tv_nsec;
 	ago = real_now > real_rx ? real_now - real_rx : 0;
 	return ago < mono_now ? mono_now - ago : mono_now;
-}
-
-static uint64_t
-clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t

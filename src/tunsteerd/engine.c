@@ -9,6 +9,7 @@
 
 #include "tunsteerd/desired.h"
 #include "tunsteerd/engine.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
 #include "lib/reconcile.h"
@@ -148,10 +149,7 @@ engine_destroy(struct engine *e, bool keep_state)
 static double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)mono_ns() / 1e6;
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "tunsteerd/loopmeter.h"
+#include "lib/clock.h"
 
 /* The window is kept as buckets of this many seconds, the oldest
  * dropped as time moves on: "recent" covers between
@@ -27,10 +28,7 @@ struct loopmeter {
 uint64_t
 loopmeter_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return mono_ms();
 }
 
 void

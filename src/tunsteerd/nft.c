@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
 #include "lib/strbuf.h"
@@ -29,15 +30,6 @@ struct nft_sync {
 	unsigned int failures;		/* in a row */
 	uint64_t fail_since_ms;		/* CLOCK_MONOTONIC */
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void
 str_elements(struct strbuf *b, const struct ts_prefix *e, size_t n)

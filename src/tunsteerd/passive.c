@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "tunsteerd/loop.h"
 #include "tunsteerd/passive.h"
@@ -58,15 +59,6 @@ struct passive {
 	struct ifmap_slot *staged_map;
 	size_t staged_map_size;
 };
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* --- ifindex -> tunnel ----------------------------------------------------- */
 
@@ -162,7 +154,7 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 	struct sockaddr_ll sll[RX_BATCH];
 	struct iovec iov[RX_BATCH];
 	struct mmsghdr mm[RX_BATCH];
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	for (int call = 0; call < RX_CALLS; call++) {
 		int n;
@@ -279,7 +271,7 @@ passive_prepare(struct passive *p, const struct config *conf)
 	struct watched *t;
 	struct ifmap_slot *map;
 	size_t *ix;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	while (size < 4 * n)
 		size *= 2;
@@ -372,7 +364,7 @@ passive_age_ms(const struct passive_stats *st)
 {
 	if (st == NULL || st->last_ns == 0)
 		return -1;
-	return (long long)((now_ns() - st->last_ns) / 1000000u);
+	return (long long)((mono_ns() - st->last_ns) / 1000000u);
 }
 
 bool
@@ -401,5 +393,5 @@ passive_missing(const struct passive *p, size_t i, const char *name)
 		w = &p->t[j];
 	}
 	return passive_is_missing(w->timeout_ms, w->since_ns, w->st.last_ns,
-				  now_ns());
+				  mono_ns());
 }

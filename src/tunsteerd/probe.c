@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/random.h"
 #include "lib/rawsock.h"
@@ -58,21 +59,6 @@ struct probe_engine {
 	uint64_t late_episodes;		/* times the loop was found late */
 	bool late_now;			/* in an episode (log once) */
 };
-
-static uint64_t
-clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 static uint64_t
 interval_ns(const struct probed *t)
@@ -187,7 +173,7 @@ static void
 expiry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct probed *t = arg;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	(void)fd;
 	(void)what;
@@ -246,7 +232,7 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct probed *t = arg;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	(void)fd;
 	(void)what;
@@ -274,7 +260,7 @@ drain(struct probe_engine *pe)
 		struct probe_inflight *f;
 		uint32_t src;
 		ssize_t n = rawsock_recv(pe->fd, buf, sizeof(buf), &ifindex, &stamp);
-		uint64_t now = now_ns(), rx;
+		uint64_t now = mono_ns(), rx;
 
 		if (n < 0)
 			return;	/* EAGAIN, or an error the next probe will see */
