@@ -47,11 +47,30 @@ struct config_underlay {
 	struct in_addr gateway;
 };
 
+/*
+ * An ipsec tunnel's IKEv2 peer (ike.c).  Strings are NULL when not given;
+ * ike.c applies the defaults (remote_id: the tunnel's remote address;
+ * proposals: CONFIG_IKE_PROPOSALS / CONFIG_ESP_PROPOSALS).
+ */
 struct config_ike {
 	bool set;			/* ike { } given */
-	char *psk;			/* secret: file must not be world-readable */
-	char *local_id, *remote_id;
+	char *psk;			/* secret memory (secmem): never printed */
+	char *psk_file;			/* where psk came from, if a file */
+	char *local_id, *remote_id;	/* strongSwan identity syntax */
+	char *ike_proposals;		/* strongSwan proposal syntax, checked */
+	char *esp_proposals;
+	unsigned int ike_lifetime_s;	/* rekey of the IKE SA */
+	unsigned int child_lifetime_s;	/* rekey of the CHILD_SA */
+	unsigned int replay_window;	/* inbound SAs; 0 (default): off */
+	unsigned int dpd_s;		/* DPD interval, action restart */
 };
+
+/* The provider's recommendation (PROVIDER.md section 3). */
+#define CONFIG_IKE_PROPOSALS	"aes256gcm16-prfsha256-ecp384-ke1_mlkem768"
+#define CONFIG_ESP_PROPOSALS	"aes256gcm16-ecp384"
+#define CONFIG_IKE_LIFETIME_S	(24 * 3600)	/* provider: 8-24 h */
+#define CONFIG_CHILD_LIFETIME_S	(8 * 3600)	/* provider: 1-8 h */
+#define CONFIG_DPD_S		10
 
 /*
  * In-tunnel probing (probe.c, health.c).  The top-level `probe` group sets
