@@ -1648,6 +1648,38 @@ kernel_nl_create(int *err)
 }
 
 struct kernel_ops *
+kernel_nl_create_reader(const struct kernel_ops *like, int *err)
+{
+	struct kernel_nl *k = calloc(1, sizeof(*k));
+	int e;
+
+	if (k == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	k->marks = ((const struct kernel_nl *)(const void *)like)->marks;
+	k->ops = (struct kernel_ops){
+		.link_dump = knl_link_dump,
+		.addr_dump = knl_addr_dump,
+		.route_dump = knl_route_dump,
+		.nhobj_dump = knl_nhobj_dump,
+		.rule_dump = knl_rule_dump,
+		.destroy = knl_destroy,
+	};
+	if ((e = knl_open(&k->sk)) < 0)
+		goto fail;
+	e = nlerr_to_errno(nl_socket_modify_err_cb(k->sk, NL_CB_CUSTOM,
+						   knl_error_cb, k));
+	if (e < 0)
+		goto fail;
+	return &k->ops;
+fail:
+	knl_destroy(&k->ops);
+	*err = e;
+	return NULL;
+}
+
+struct kernel_ops *
 kernel_nl_create_marked(const char *link_mark, int *err)
 {
 	struct kernel_nl *k = calloc(1, sizeof(*k));

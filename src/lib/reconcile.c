@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,7 +281,22 @@ struct pass {
 	uint32_t *recreated;		/* nexthop ids deleted and made anew */
 	size_t n_recreated;
 	struct reconcile_stats *stats;
+	/* Count what a pass would do, change nothing (reconcile_drift). */
+	bool dry;
+	char *first;			/* dry: the first difference, as text */
+	size_t first_len;
 };
+
+/* A dry pass's difference: counted like a done operation, the first one
+ * kept for the caller's log line. */
+static void
+drift(struct pass *ps, unsigned int *what, const char *verb,
+      const char *noun, const char *text)
+{
+	if (ps->first && ps->first_len && *ps->first == '\0')
+		snprintf(ps->first, ps->first_len, "%s %s %s", verb, noun, text);
+	(*what)++;
+}
 
 static void
 count(struct reconcile_stats *stats, int err, unsigned int *what,
@@ -462,6 +478,8 @@ link_needed(struct pass *ps, const void *p, const void **have)
 
 	if (kernel_marks_link(&ps->rc->marks, p))
 		return true;
+	if (ps->dry)
+		return false;	/* the real pass says so */
 	kernel_link_format(p, text, sizeof(text));
 	count(ps->stats, -EINVAL, NULL, "add", "unmarked link", text);
 	return false;
@@ -527,6 +545,8 @@ nhobj_needed(struct pass *ps, const void *p, const void **have)
 
 	if (*have == NULL || !nhobj_needs_recreate(*have, nh))
 		return true;
+	if (ps->dry)
+		return true;	/* counted as a change */
 	kernel_nhobj_format(nh, text, sizeof(text));
 	err = ps->rc->ops->nhobj_del(ps->rc->ops, nh->id);
 	count(ps->stats, err, &ps->stats->deleted, "delete", "nexthop", text);
@@ -650,9 +670,13 @@ pass_put(struct pass *ps, const struct kind *k)
 		if (h && (k->equal == NULL || k->equal(h, w)))
 			continue;
 		k->format(w, text, sizeof(text));
-		err = k->put(ps->rc->ops, w);
 		what = k->count_apart ? &stats->sysctls :
 		       h ? &stats->changed : &stats->added;
+		if (ps->dry) {
+			drift(ps, what, h ? "change" : "add", k->noun, text);
+			continue;
+		}
+		err = k->put(ps->rc->ops, w);
 		count(stats, err, what,
 		      k->count_apart ? "set" : h ? "change" : "add", k->noun,
 		      text);
@@ -680,8 +704,11 @@ pass_del(struct pass *ps, const struct kind *k)
 		    (k->del_needed && !k->del_needed(ps, h)))
 			continue;
 		k->format(h, text, sizeof(text));
-		count(ps->stats, k->del(ps->rc->ops, h), &ps->stats->deleted,
-		      "delete", k->noun, text);
+		if (ps->dry)
+			drift(ps, &ps->stats->deleted, "delete", k->noun, text);
+		else
+			count(ps->stats, k->del(ps->rc->ops, h),
+			      &ps->stats->deleted, "delete", k->noun, text);
 	}
 }
 
@@ -743,20 +770,22 @@ reconcile_destroy(struct reconcile *rc)
 	free(rc);
 }
 
-/* One pass from @have (sorted, ours) to @desired. */
+/* One pass from @have (sorted, ours) to @desired; @ps holds rc, stats
+ * and the dry-run fields. */
 static int
-pass_run(struct reconcile *rc, const struct kernel_state *have,
-	 const struct kernel_state *desired, struct reconcile_stats *stats)
+pass_run(struct pass *pps, const struct kernel_state *have,
+	 const struct kernel_state *desired)
 {
 	struct kernel_state want;
-	struct pass ps = { .rc = rc, .want = &want, .have = have,
-			   .stats = stats };
+	struct pass ps = *pps;
 	int err;
 
+	ps.want = &want;
+	ps.have = have;
 	/* Sorted copies of the desired arrays, for lookups both ways. */
 	if ((err = state_copy(&want, desired)) < 0)
 		return err;
-	written_sort(rc);
+	written_sort(ps.rc);
 	state_sort(&want);
 	ps.touched = calloc(want.n_links + 1, sizeof(*ps.touched));
 	ps.recreated = calloc(want.n_nhobjs + 1, sizeof(*ps.recreated));
@@ -765,10 +794,11 @@ pass_run(struct reconcile *rc, const struct kernel_state *have,
 		goto out;
 	}
 	for (size_t i = 0; i < N_KINDS; i++)
-		pass_put(&ps, &kinds[i]);
+		if (!(ps.dry && kinds[i].cmp == NULL))	/* sysctls: not seen */
+			pass_put(&ps, &kinds[i]);
 	for (size_t i = N_KINDS; i-- > 0;)
 		pass_del(&ps, &kinds[i]);
-	err = stats->failed ? -EAGAIN : 0;
+	err = ps.stats->failed ? -EAGAIN : 0;
 out:
 	free(ps.touched);
 	free(ps.recreated);
@@ -790,9 +820,41 @@ reconcile_apply(struct reconcile *rc, const struct kernel_state *desired,
 		return err;
 	}
 	state_sort(&o.st);
-	err = pass_run(rc, &o.st, desired, stats);
+	err = pass_run(&(struct pass){ .rc = rc, .stats = stats }, &o.st,
+		       desired);
 	kernel_state_free(&o.st);
 	return err;
+}
+
+int
+reconcile_observe(struct kernel_ops *ops, const struct kernel_marks *marks,
+		  struct kernel_state *st)
+{
+	struct observed o;
+	int err;
+
+	if ((err = observe(ops, marks, &o)) < 0)
+		return err;
+	state_sort(&o.st);
+	*st = o.st;
+	return 0;
+}
+
+unsigned int
+reconcile_drift(struct reconcile *rc, const struct kernel_state *observed,
+		const struct kernel_state *desired, char *first, size_t len)
+{
+	struct reconcile_stats st;
+	struct pass ps = { .rc = rc, .stats = &st, .dry = true,
+			   .first = first, .first_len = len };
+
+	memset(&st, 0, sizeof(st));
+	if (first && len)
+		*first = '\0';
+	/* Only a copy can fail (ENOMEM): then say "unknown", not "none". */
+	if (pass_run(&ps, observed, desired) == -ENOMEM)
+		return UINT_MAX;
+	return st.added + st.changed + st.deleted;
 }
 
 int
@@ -806,7 +868,7 @@ reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
 	if ((err = state_copy(&have, from)) < 0)
 		return err;
 	state_sort(&have);
-	err = pass_run(rc, &have, to, stats);
+	err = pass_run(&(struct pass){ .rc = rc, .stats = stats }, &have, to);
 	kernel_state_free(&have);
 	return err;
 }

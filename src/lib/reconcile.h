@@ -106,6 +106,26 @@ int reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
 			  struct reconcile_stats *stats)
 	__attribute__((warn_unused_result));
 
+/*
+ * What the kernel holds of ours (@marks), sorted, into @st (free it with
+ * kernel_state_free()).  Uses only @ops: another thread may call it with
+ * a backend of its own (kernel_nl_create_reader()) while the owner of the
+ * reconciler goes on.  Returns 0 or the failed dump's negative errno.
+ */
+int reconcile_observe(struct kernel_ops *ops, const struct kernel_marks *marks,
+		      struct kernel_state *st) __attribute__((warn_unused_result));
+
+/*
+ * How many objects a reconcile_apply() would add, change or delete to go
+ * from @observed (reconcile_observe()) to @desired; nothing is changed.
+ * Sysctls are not counted (they cannot be dumped).  With @first, the
+ * first difference as text ("" if none).  UINT_MAX when out of memory.
+ */
+unsigned int reconcile_drift(struct reconcile *rc,
+			     const struct kernel_state *observed,
+			     const struct kernel_state *desired,
+			     char *first, size_t len);
+
 /* Remove every object we own (clean shutdown without --keep-state).
  * Returns like reconcile_apply(). */
 int reconcile_flush(struct reconcile *rc, struct reconcile_stats *stats)

@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -27,6 +28,10 @@ struct engine {
 	time_t loaded;
 	struct timespec started;	/* CLOCK_MONOTONIC: uptime survives clock steps */
 	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
+	unsigned int audits;		/* audits compared with want */
+	/* Bumped whenever we change the kernel: an audit begun before holds
+	 * a state we have since left (engine_audit_result()). */
+	unsigned long kernel_gen;
 	bool kernel_ok;			/* last reconcile had no failures */
 	engine_retry_fn nft_retry_fn;	/* a failed nft apply wants a retry */
 	void *nft_retry_arg;
@@ -160,6 +165,7 @@ apply(struct engine *e, const char *why)
 	double t0 = now_ms(), t1, t2;
 	int err, nerr;
 
+	e->kernel_gen++;
 	err = reconcile_apply(e->rc, &e->want, &st);
 	t1 = now_ms();
 	nerr = nft_sync_apply(e->nft, &e->nft_want, &nft_changes);
@@ -476,6 +482,7 @@ engine_health_changed(struct engine *e)
 		return err;
 	}
 	e->failovers++;
+	e->kernel_gen++;
 	/* The delta trusts that the kernel holds what we applied last; after
 	 * a pass with failures it may not, and a full pass retries them. */
 	err = e->kernel_ok ? reconcile_apply_delta(e->rc, &e->egress, &eg, &st)
@@ -510,6 +517,7 @@ engine_resync(struct engine *e)
 
 	if (e->conf == NULL)
 		return 0;
+	e->kernel_gen++;
 	err = reconcile_apply(e->rc, &e->want, &st);
 	if (st.added || st.changed || st.deleted) {
 		e->repairs++;
@@ -518,6 +526,56 @@ engine_resync(struct engine *e)
 	}
 	e->kernel_ok = err == 0;
 	return err;
+}
+
+unsigned long
+engine_kernel_gen(const struct engine *e)
+{
+	return e->kernel_gen;
+}
+
+/*
+ * An audit's result (tunsteerd.c starts them, lib/audit.c runs them).  If
+ * we changed the kernel since it began, it shows a state we have left:
+ * dropped, the next one will do.  Otherwise the comparison is in memory,
+ * and a repair starts from what the audit saw, so even a repair does not
+ * dump the kernel on the loop.  Whatever changes after the audit's dumps
+ * is someone's change, and its netlink event brings a resync of its own.
+ */
+void
+engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
+		    unsigned long gen)
+{
+	struct reconcile_stats st;
+	char first[256];
+	unsigned int n;
+
+	if (e->conf == NULL)
+		return;
+	if (err < 0) {
+		errno = -err;
+		log_warn("engine", "audit: dumping kernel state failed");
+		return;
+	}
+	if (gen != e->kernel_gen) {
+		log_debug("engine", "audit: we changed the kernel meanwhile; dropped");
+		return;
+	}
+	e->audits++;
+	n = reconcile_drift(e->rc, observed, &e->want, first, sizeof(first));
+	if (n == 0)
+		return;
+	if (n == UINT_MAX)
+		log_warnx("engine", "audit: out of memory comparing; repairing");
+	else
+		log_notice("engine", "audit: %u of our kernel objects are not as "
+			   "we want them (first: %s); repairing", n, first);
+	e->kernel_gen++;
+	err = reconcile_apply_delta(e->rc, observed, &e->want, &st);
+	e->repairs++;
+	log_notice("engine", "repaired kernel state: +%u ~%u -%u (%u failed)",
+		   st.added, st.changed, st.deleted, st.failed);
+	e->kernel_ok = err == 0;
 }
 
 int
@@ -574,6 +632,7 @@ engine_counters(const struct engine *e, struct engine_counters *c)
 	*c = (struct engine_counters){
 		.started = e->started, .loads = e->loads,
 		.failed_loads = e->failed_loads, .repairs = e->repairs,
+		.audits = e->audits,
 		.failovers = e->failovers, .ct_flushes = e->ct_flushes,
 		.kernel_ok = e->kernel_ok,
 	};

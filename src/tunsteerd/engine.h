@@ -24,7 +24,6 @@
 #include "tunsteerd/passive.h"
 
 struct engine;
-struct kernel_state;
 
 /* Takes nothing over; @ops must outlive the engine. */
 struct engine *engine_create(struct kernel_ops *ops);
@@ -90,8 +89,20 @@ void engine_set_stage(struct engine *e, const struct engine_stage *st,
 int engine_health_changed(struct engine *e);
 
 /* Re-dump the kernel and repair what differs from the desired state;
- * called on netlink change events, on ENOBUFS and on a slow timer. */
+ * called on netlink change events and on ENOBUFS. */
 int engine_resync(struct engine *e);
+
+/* Bumped whenever the engine changes the kernel (see lib/audit.h). */
+unsigned long engine_kernel_gen(const struct engine *e);
+
+/*
+ * The slow safety net: a kernel audit (lib/audit.h) begun at generation
+ * @gen saw @observed (or failed with @err).  Compared with the desired
+ * state in memory; what differs is repaired from @observed, without a
+ * dump on the loop.  A result older than our last change is dropped.
+ */
+void engine_audit_result(struct engine *e, struct kernel_state *observed,
+			 int err, unsigned long gen);
 /* The nft event socket is readable: 1 if other processes changed our
  * table (then call engine_nft_check()), 0 if not (nft_sync_drain()). */
 int engine_nft_drain(struct engine *e);
@@ -111,6 +122,7 @@ const struct passive_stats *engine_checks(const struct engine *e,
 struct engine_counters {
 	struct timespec started;	/* CLOCK_MONOTONIC */
 	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
+	unsigned int audits;		/* kernel audits compared */
 	bool kernel_ok;			/* last reconcile had no failures */
 	struct nft_sync_status nft;	/* our nft table */
 	struct loopmeter_stats loop;	/* event-loop stalls (all 0: no meter) */

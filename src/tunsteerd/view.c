@@ -421,8 +421,9 @@ view_status(struct engine *e, bool json, FILE *out)
 		fprintf(out, ",\"failovers\":%u,\"conntrack_flushes\":%u",
 			n.failovers, n.ct_flushes);
 		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
+			"\"audits\":%u,"
 			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu",
-			n.loads, n.failed_loads, n.repairs,
+			n.loads, n.failed_loads, n.repairs, n.audits,
 			n.kernel_ok && ns->in_sync ? "true" : "false",
 			c ? c->n_tunnels : 0, c ? c->n_policies : 0);
 		fprintf(out, ",\"nft_in_sync\":%s,\"nft_failures\":%u,"
@@ -442,8 +443,8 @@ view_status(struct engine *e, bool json, FILE *out)
 	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION, up);
 	fprintf(out, "config:   %s (%u loads, %u failed)\n",
 		c && c->path ? c->path : "(none)", n.loads, n.failed_loads);
-	fprintf(out, "kernel:   %s, %u repairs\n",
-		n.kernel_ok ? "in sync" : "pending retries", n.repairs);
+	fprintf(out, "kernel:   %s, %u repairs, %u audits\n",
+		n.kernel_ok ? "in sync" : "pending retries", n.repairs, n.audits);
 	if (ns->in_sync)
 		fprintf(out, "nft:      in sync\n");
 	else

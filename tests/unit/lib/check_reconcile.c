@@ -473,6 +473,72 @@ START_TEST(test_group_with_foreign_bucket_count_is_recreated_with_its_route)
 }
 END_TEST
 
+/* The audit's half (lib/audit.h): what the kernel holds, compared in
+ * memory, nothing changed; then a repair from that state dumps nothing. */
+START_TEST(test_drift_counts_a_route_deleted_by_hand_and_changes_nothing)
+{
+	struct kernel_route r = route(21100, "0.0.0.0/0", "cf1", 1, "cf2", 1);
+	struct kernel_state seen;
+	char first[256];
+
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	kernel_fake_ops_log(k);
+	kernel_fake_remove_route(k, &r);
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	ck_assert_uint_eq(reconcile_drift(rc, &seen, &st, first, sizeof(first)), 1);
+	ck_assert_msg(strncmp(first, "add route table 21100 0.0.0.0/0", 31) == 0,
+		      "first difference: %s", first);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+
+	(void)kernel_fake_dumps(k);
+	ck_assert_int_eq(reconcile_apply_delta(rc, &seen, &st, &stats), 0);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k),
+	    "route replace table 21100 0.0.0.0/0 metric 0 proto 227"
+	    " nexthop dev cf1 weight 1 nexthop dev cf2 weight 1\n");
+	kernel_state_free(&seen);
+}
+END_TEST
+
+START_TEST(test_drift_of_a_kernel_as_wanted_is_zero_with_foreign_objects_beside)
+{
+	struct kernel_link foreign = gre("other0", "198.51.100.9", "192.0.2.9");
+	struct kernel_state seen;
+	char first[256] = "x";
+
+	foreign.alias[0] = '\0';
+	two_tunnels(&st, 1);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	ck_assert_int_eq(kernel_fake_inject_link(k, &foreign), 0);
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	ck_assert_uint_eq(seen.n_links, 2);	/* ours only */
+	ck_assert_uint_eq(reconcile_drift(rc, &seen, &st, first, sizeof(first)), 0);
+	ck_assert_str_eq(first, "");
+	kernel_state_free(&seen);
+}
+END_TEST
+
+/* A group a full pass would delete and make anew is one difference in a
+ * dry pass, and stays where it is. */
+START_TEST(test_drift_counts_a_group_to_recreate_without_deleting_it)
+{
+	static const uint32_t ids[] = { NH_CF1, 0 };
+	struct kernel_nhobj g = group(ids);
+	struct kernel_state seen;
+
+	three_tunnels_group(&st, ids);
+	ck_assert_int_eq(reconcile_apply(rc, &st, &stats), 0);
+	g.buckets = 64;
+	ck_assert_int_eq(kernel_fake_inject_nhobj(k, &g), 0);
+	kernel_fake_ops_log(k);
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	ck_assert_uint_eq(reconcile_drift(rc, &seen, &st, NULL, 0), 1);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	kernel_state_free(&seen);
+}
+END_TEST
+
 /* A tunnel removed from the config: the group lets go of its path before
  * the path goes, and the path before the link. */
 START_TEST(test_removed_tunnel_leaves_group_then_path_then_link_goes)
@@ -788,6 +854,9 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_desired_xfrm_interface_outside_our_range_is_refused_not_made);
 	tcase_add_test(tc, test_an_owner_without_an_if_id_range_has_no_xfrm_interfaces);
 	tcase_add_test(tc, test_xfrm_if_id_taken_by_a_foreign_interface_fails_and_is_retried);
+	tcase_add_test(tc, test_drift_counts_a_route_deleted_by_hand_and_changes_nothing);
+	tcase_add_test(tc, test_drift_of_a_kernel_as_wanted_is_zero_with_foreign_objects_beside);
+	tcase_add_test(tc, test_drift_counts_a_group_to_recreate_without_deleting_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,7 @@
 #include "tunsteerd/probe.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
+#include "lib/reconcile.h"
 #include "testlib.h"
 
 static struct kernel_ops *k;
@@ -274,6 +275,72 @@ group_route_cb(const struct kernel_route *r, void *arg)
 	if (r->table == DESIRED_POLICY_TABLE_BASE && r->nhid)
 		*found = true;
 }
+
+/* The policy's route through its group, deleted behind our back. */
+static void
+delete_policy_route(void)
+{
+	const struct kernel_state *want = engine_desired(e);
+
+	for (size_t i = 0; i < want->n_routes; i++)
+		if (want->routes[i].table == DESIRED_POLICY_TABLE_BASE &&
+		    want->routes[i].nhid)
+			kernel_fake_remove_route(k, &want->routes[i]);
+}
+
+/* The audit (lib/audit.h) saw the route missing: repaired from what it
+ * saw, with no dump on the loop, and counted as a repair. */
+START_TEST(test_audit_result_repairs_what_it_saw_without_dumping_on_the_loop)
+{
+	struct kernel_state seen;
+	struct engine_counters before, after;
+	bool found = false;
+
+	engine_counters(e, &before);
+	delete_policy_route();
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	(void)kernel_fake_dumps(k);
+	(void)kernel_fake_ops_log(k);
+	engine_audit_result(e, &seen, 0, engine_kernel_gen(e));
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_uint_eq(lines_starting(kernel_fake_ops_log(k), "route replace"), 1);
+	ck_assert_int_eq(k->route_dump(k, group_route_cb, &found), 0);
+	ck_assert(found);
+	engine_counters(e, &after);
+	ck_assert_uint_eq(after.audits, before.audits + 1);
+	ck_assert_uint_eq(after.repairs, before.repairs + 1);
+	kernel_state_free(&seen);
+}
+END_TEST
+
+/* An audit begun before a health change of ours shows the state we left:
+ * it must not "repair" the kernel back to it. */
+START_TEST(test_audit_result_older_than_our_last_change_is_dropped)
+{
+	struct kernel_state seen;
+	unsigned long gen = engine_kernel_gen(e);
+
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_ne(engine_kernel_gen(e), gen);
+	(void)kernel_fake_ops_log(k);
+	engine_audit_result(e, &seen, 0, gen);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	kernel_state_free(&seen);
+}
+END_TEST
+
+START_TEST(test_audit_of_a_kernel_as_wanted_changes_nothing)
+{
+	struct kernel_state seen;
+
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	(void)kernel_fake_ops_log(k);
+	engine_audit_result(e, &seen, 0, engine_kernel_gen(e));
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	kernel_state_free(&seen);
+}
+END_TEST
 
 /*
  * After a pass that left something undone, the kernel is not what the
@@ -582,6 +649,9 @@ engine_suite(void)
 	tc = tcase_create("staging");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reload_refused_late_leaves_probe_and_passive_sets);
+	tcase_add_test(tc, test_audit_result_repairs_what_it_saw_without_dumping_on_the_loop);
+	tcase_add_test(tc, test_audit_result_older_than_our_last_change_is_dropped);
+	tcase_add_test(tc, test_audit_of_a_kernel_as_wanted_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel audit (audit.h): one short-lived thread per audit.  The loop
+ * thread starts it and joins it when the eventfd says it is done, so at
+ * most one runs and nothing of it outlives audit_destroy().
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/audit.h"
+#include "lib/log.h"
+
+/* The dumps need little stack: no thread-sized default (8 MiB). */
+#define AUDIT_STACK (256 * 1024)
+
+struct audit {
+	struct kernel_ops *reader;
+	struct kernel_marks marks;
+	audit_done_cb cb;
+	void *arg;
+	int efd;
+	struct event *ev;
+	pthread_t thread;
+	bool running;
+	unsigned long gen;
+	/* Written by the thread before it signals efd, read after. */
+	struct kernel_state result;
+	int err;
+};
+
+static void *
+audit_thread(void *arg)
+{
+	struct audit *a = arg;
+	uint64_t one = 1;
+
+	a->err = reconcile_observe(a->reader, &a->marks, &a->result);
+	/* The write is the hand-over: the loop reads result after reading
+	 * efd, and joins the thread before anything is reused. */
+	while (write(a->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void
+audit_join(struct audit *a)
+{
+	uint64_t n;
+
+	(void)pthread_join(a->thread, NULL);
+	a->running = false;
+	while (read(a->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+}
+
+static void
+audit_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct audit *a = arg;
+	struct kernel_state st;
+
+	(void)fd;
+	(void)what;
+	if (!a->running)
+		return;
+	audit_join(a);
+	st = a->result;
+	kernel_state_init(&a->result);
+	a->cb(&st, a->err, a->gen, a->arg);
+	kernel_state_free(&st);
+}
+
+struct audit *
+audit_create(struct event_base *base, struct kernel_ops *reader,
+	     const struct kernel_marks *marks, audit_done_cb cb, void *arg)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->efd < 0)
+		goto fail;
+	a->ev = event_new(base, a->efd, EV_READ | EV_PERSIST, audit_ready_cb, a);
+	if (a->ev == NULL || event_add(a->ev, NULL) != 0)
+		goto fail;
+	a->reader = reader;
+	a->marks = *marks;
+	a->cb = cb;
+	a->arg = arg;
+	kernel_state_init(&a->result);
+	return a;
+fail:
+	if (a->ev)
+		event_free(a->ev);
+	if (a->efd >= 0)
+		close(a->efd);
+	free(a);
+	return NULL;
+}
+
+int
+audit_start(struct audit *a, unsigned long gen)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	if (a->running)
+		return -EBUSY;
+	a->gen = gen;
+	a->err = 0;
+	kernel_state_init(&a->result);
+	if ((err = pthread_attr_init(&attr)) != 0)
+		return -err;
+	(void)pthread_attr_setstacksize(&attr, AUDIT_STACK);
+	/* Signals stay with the loop thread (libevent's signal handling). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&a->thread, &attr, audit_thread, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err != 0)
+		return -err;
+	a->running = true;
+	return 0;
+}
+
+bool
+audit_running(const struct audit *a)
+{
+	return a->running;
+}
+
+void
+audit_destroy(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->running) {
+		audit_join(a);
+		kernel_state_free(&a->result);
+	}
+	event_free(a->ev);
+	close(a->efd);
+	if (a->reader)
+		a->reader->destroy(a->reader);
+	free(a);
+}
