@@ -339,6 +339,9 @@ main(int argc, char **argv)
 	 * mapping, handed back when freed (glibc's moving threshold put
 	 * them in the heap, and the heap kept growing: +10 MB in a minute). */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* One arena: the audit's thread (and IKE's) allocate little and
+	 * rarely; an arena each would keep its pages for good. */
+	mallopt(M_ARENA_MAX, 1);
 #endif
 
 	while ((c = getopt_long(argc, argv, DAEMON_SHORTOPTS "hV", longopts,
