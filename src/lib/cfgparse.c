@@ -52,23 +52,21 @@ escape_text(const char *what)
 	return out;
 }
 
-void
-cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+/* "FILE:LINE: FIELD: what", the parts that are there, or NULL. */
+static char *
+format_msg(const struct cfgp *p, int line, const char *field, const char *fmt,
+	   va_list ap)
 {
 	char *what = NULL, *safe, *text = NULL;
-	va_list ap;
 	int r;
 
-	va_start(ap, fmt);
 	r = vasprintf(&what, fmt, ap);
-	va_end(ap);
-	if (r < 0 || (safe = escape_text(what)) == NULL) {
-		if (r >= 0)
-			free(what);
-		p->oom = true;
-		return;
-	}
+	if (r < 0)
+		return NULL;
+	safe = escape_text(what);
 	free(what);
+	if (safe == NULL)
+		return NULL;
 	if (line > 0 && field)
 		r = asprintf(&text, "%s:%d: %s: %s", p->file, line, field, safe);
 	else if (line > 0)
@@ -78,11 +76,39 @@ cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 	else
 		r = asprintf(&text, "%s: %s", p->file, safe);
 	free(safe);
-	if (r < 0) {
+	return r < 0 ? NULL : text;
+}
+
+void
+cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = format_msg(p, line, field, fmt, ap);
+	va_end(ap);
+	if (text == NULL ||
+	    VEC_PUSH(p->msgs, p->n_msgs, p->cap_msgs,
+		     ((struct cfgp_msg){ line, p->seq, text })) < 0) {
+		free(text);
 		p->oom = true;
 		return;
 	}
-	if (VEC_PUSH(p->msgs, p->n_msgs, p->cap_msgs,
+	p->seq++;
+}
+
+void
+cfgp_warn(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = format_msg(p, line, field, fmt, ap);
+	va_end(ap);
+	if (text == NULL ||
+	    VEC_PUSH(p->warns, p->n_warns, p->cap_warns,
 		     ((struct cfgp_msg){ line, p->seq, text })) < 0) {
 		free(text);
 		p->oom = true;
@@ -107,28 +133,50 @@ msg_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Hand @v (@n messages) over in file order, to *@out or to nobody. */
+static void
+hand_over(struct cfgp_msg *v, size_t n, char ***out, size_t *out_n,
+	  bool *oom)
+{
+	char **o = NULL;
+
+	if (n)			/* qsort(NULL, 0, ...) is undefined */
+		qsort(v, n, sizeof(*v), msg_cmp);
+	if (out && n) {
+		o = reallocarray(*out, *out_n + n + 1, sizeof(*o));
+		if (o == NULL)
+			*oom = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (o)
+			o[(*out_n)++] = v[i].text;
+		else
+			free(v[i].text);
+	}
+	if (o)
+		*out = o;
+	free(v);
+}
+
+void
+cfgp_flush_warnings(struct cfgp *p, char ***msgs, size_t *n)
+{
+	hand_over(p->warns, p->n_warns, msgs, n, &p->oom);
+	p->warns = NULL;
+	p->n_warns = p->cap_warns = 0;
+}
+
 void
 cfgp_flush(struct cfgp *p, char ***msgs, size_t *n)
 {
-	char **v = NULL;
+	bool oom = false;
 
 	if (p->oom)
 		cfgp_err(p, 0, NULL, "out of memory");
-	if (p->n_msgs)		/* qsort(NULL, 0, ...) is undefined */
-		qsort(p->msgs, p->n_msgs, sizeof(*p->msgs), msg_cmp);
-	if (msgs)
-		v = reallocarray(*msgs, *n + p->n_msgs + 1, sizeof(*v));
-	for (size_t i = 0; i < p->n_msgs; i++) {
-		if (v)
-			v[(*n)++] = p->msgs[i].text;
-		else
-			free(p->msgs[i].text);
-	}
-	if (v)
-		*msgs = v;
-	free(p->msgs);
+	hand_over(p->msgs, p->n_msgs, msgs, n, &oom);
 	p->msgs = NULL;
 	p->n_msgs = p->cap_msgs = 0;
+	cfgp_flush_warnings(p, NULL, NULL);
 	for (size_t i = 0; i < p->n_secrets; i++)
 		secmem_free_str(p->secrets[i].value);
 	free(p->secrets);
@@ -455,9 +503,65 @@ cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 
 /* --- reading and parsing ------------------------------------------------- */
 
-char *
-cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
-	       struct stat *stp)
+/*
+ * Which file a reader's messages are about: the config file itself
+ * (@path NULL: no line, no field; the file is the parse's own name) or a
+ * file it names, reported at the @line of @field with the path quoted.
+ */
+struct file_ref {
+	int line;
+	const char *field;
+	const char *path;
+};
+
+static void file_err(struct cfgp *p, const struct file_ref *r,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+file_err(struct cfgp *p, const struct file_ref *r, const char *fmt, ...)
+{
+	char *what = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&what, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		p->oom = true;
+		return;
+	}
+	if (r->path)
+		cfgp_err(p, r->line, r->field, "\"%s\": %s", r->path, what);
+	else
+		cfgp_err(p, 0, NULL, "%s", what);
+	free(what);
+}
+
+/* The secrets rule of cfgp_check_secrets(), for either kind of file. */
+static void
+check_secrets(struct cfgp *p, const struct file_ref *r, const struct stat *st,
+	      const char *what)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		file_err(p, r, "holds secrets (%s) but is owned by uid %lu, not "
+			 "root or uid %lu; chown it", what,
+			 (unsigned long)st->st_uid, (unsigned long)geteuid());
+	if (st->st_mode & 077)
+		file_err(p, r, "holds secrets (%s) but is readable by others "
+			 "(mode %04lo); chmod 600 it", what,
+			 (unsigned long)st->st_mode & 07777);
+}
+
+/*
+ * Open @r (with @oflags added), check it is a regular file (and, with
+ * @what, the secrets rule on that very descriptor) and read at most @max
+ * bytes of it into secret memory.
+ */
+static char *
+read_file(struct cfgp *p, const struct file_ref *r, const char *path,
+	  int oflags, const char *what, size_t max, size_t *lenp,
+	  struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -466,32 +570,37 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
 	 * that of the file whose secrets are read.  O_NONBLOCK: opening a
 	 * FIFO would otherwise wait for a writer, and -n, start and reload
 	 * with it; it is refused as not a regular file right after. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | oflags);
 
 	if (fd < 0) {
-		cfgp_err(p, 0, NULL, "cannot open: %s", strerror(errno));
+		if (errno == ELOOP && (oflags & O_NOFOLLOW))
+			file_err(p, r, "is a symbolic link; name the file itself");
+		else
+			file_err(p, r, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0) {
-		cfgp_err(p, 0, NULL, "cannot stat: %s", strerror(errno));
+		file_err(p, r, "cannot stat: %s", strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		cfgp_err(p, 0, NULL, "not a regular file");
+		file_err(p, r, "not a regular file");
 		goto fail;
 	}
+	if (what) {
+		size_t before = p->n_msgs;
+
+		check_secrets(p, r, &st, what);
+		if (p->n_msgs != before)
+			goto fail;	/* not even read */
+	}
 	for (;;) {
-		ssize_t r;
+		ssize_t n;
 
 		if (cap - len < 4096) {
 			char *nb;
 
 			cap = cap ? 2 * cap : 8192;
-			if (cap > CFGP_FILE_MAX + 4096) {
-				cfgp_err(p, 0, NULL, "larger than %d bytes",
-					 CFGP_FILE_MAX);
-				goto fail;
-			}
 			/* Not realloc(): the old buffer may hold secrets and
 			 * must be zeroed before it is let go.  Secret memory:
 			 * never in a core dump (secmem.h). */
@@ -504,16 +613,20 @@ cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
 			cfgp_free_text(buf, len);
 			buf = nb;
 		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			cfgp_err(p, 0, NULL, "cannot read: %s", strerror(errno));
+		if (n < 0) {
+			file_err(p, r, "cannot read: %s", strerror(errno));
 			goto fail;
 		}
-		if (r == 0)
+		if (n == 0)
 			break;
-		len += (size_t)r;
+		len += (size_t)n;
+		if (len > max) {
+			file_err(p, r, "larger than %zu bytes", max);
+			goto fail;
+		}
 	}
 	close(fd);
 	buf[len] = '\0';
@@ -525,6 +638,25 @@ fail:
 	close(fd);
 	cfgp_free_text(buf, len);
 	return NULL;
+}
+
+char *
+cfgp_read_file(struct cfgp *p, const char *path, size_t *lenp,
+	       struct stat *stp)
+{
+	static const struct file_ref self = { 0, NULL, NULL };
+
+	return read_file(p, &self, path, 0, NULL, CFGP_FILE_MAX, lenp, stp);
+}
+
+char *
+cfgp_read_secret_file(struct cfgp *p, int line, const char *field,
+		      const char *path, const char *what, size_t max,
+		      size_t *lenp)
+{
+	const struct file_ref named = { line, field, path };
+
+	return read_file(p, &named, path, O_NOFOLLOW, what, max, lenp, NULL);
 }
 
 void
@@ -563,14 +695,9 @@ cfgp_destroy(config_t *cf)
 void
 cfgp_check_secrets(struct cfgp *p, const struct stat *st, const char *what)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		cfgp_err(p, 0, NULL, "holds secrets (%s) but is owned by uid "
-			 "%lu, not root or uid %lu; chown it", what,
-			 (unsigned long)st->st_uid, (unsigned long)geteuid());
-	if (st->st_mode & 077)
-		cfgp_err(p, 0, NULL, "holds secrets (%s) but is readable by "
-			 "others (mode %04lo); chmod 600 it", what,
-			 (unsigned long)st->st_mode & 07777);
+	static const struct file_ref self = { 0, NULL, NULL };
+
+	check_secrets(p, &self, st, what);
 }
 
 /* libconfig 1.5 keeps an integer without an "L" suffix in 32 bits and

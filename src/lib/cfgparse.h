@@ -37,12 +37,14 @@ struct cfgp_secret {
 	const char *err;	/* why the literal was refused, or NULL */
 };
 
-/* One parse: the file name used in messages, the messages so far and the
- * secrets cfgp_parse() took out of the text. */
+/* One parse: the file name used in messages, the messages (errors and
+ * warnings) so far and the secrets cfgp_parse() took out of the text. */
 struct cfgp {
 	const char *file;
 	struct cfgp_msg *msgs;
 	size_t n_msgs, cap_msgs, seq;
+	struct cfgp_msg *warns;
+	size_t n_warns, cap_warns;
 	struct cfgp_secret *secrets;
 	size_t n_secrets, cap_secrets;
 	bool oom;
@@ -57,11 +59,20 @@ enum cfgp_got {
 
 void cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A warning, in the same form: the file is still accepted (cfgp_failed()
+ * does not count warnings).  Collected apart from the errors. */
+void cfgp_warn(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Has anything been reported (or memory run out)? */
 bool cfgp_failed(const struct cfgp *p);
-/* Append the messages, in file order, to *@msgs (count in *@n; the caller
- * frees each and the array); with @msgs NULL they are dropped.  Ends the
- * parse: the secrets nobody took (cfgp_secret()) are wiped and freed. */
+/* Append the warnings so far, in file order, to *@msgs (count in *@n; the
+ * caller frees each and the array, which stays as it was if there are
+ * none); with @msgs NULL they are dropped. */
+void cfgp_flush_warnings(struct cfgp *p, char ***msgs, size_t *n);
+/* Append the error messages, in file order, to *@msgs as
+ * cfgp_flush_warnings() does.  Ends the parse: warnings not flushed yet
+ * are dropped, the secrets nobody took (cfgp_secret()) are wiped and
+ * freed. */
 void cfgp_flush(struct cfgp *p, char ***msgs, size_t *n);
 
 /* Error messages collected by config_load() or edge_config_load(), in file
@@ -144,6 +155,19 @@ bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
  */
 char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len,
 		     struct stat *st);
+/*
+ * Read the secret file @path that the config names at @line as @field
+ * (e.g. tunnels[0].ike.psk_file), for the secret @what, as
+ * cfgp_read_file() does, and also: a symbolic link is refused (O_NOFOLLOW
+ * on the last component), the file must be at most @max bytes, and
+ * cfgp_check_secrets()'s rule is applied to the descriptor that would be
+ * read, before anything is.  Every problem is reported as
+ * "FILE:LINE: FIELD: \"PATH\": what".  Returns the NUL-terminated content
+ * in secret memory (length in *@len; free with cfgp_free_text()) or NULL.
+ */
+char *cfgp_read_secret_file(struct cfgp *p, int line, const char *field,
+			    const char *path, const char *what, size_t max,
+			    size_t *len);
 /* Zero @text (it may hold secrets), then free it.  The buffer is secret
  * memory (lib/secmem.h: never in a core dump), wiped whole. */
 void cfgp_free_text(char *text, size_t len);

@@ -7,13 +7,22 @@
  * for the assertions: the secret is nowhere in it, and everything else
  * (comments, other strings, line breaks) is as written.  The decoding is
  * compared with the installed libconfig's own on the same literals.
+ *
+ * Also: a secret file named by the config (cfgp_read_secret_file()) is
+ * held to the config file's own secrets rule and more, and warnings are
+ * kept apart from errors.
  */
 #include "autoconfig.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/cfgparse.h"
 #include "lib/secmem.h"
@@ -293,6 +302,201 @@ START_TEST(test_no_keys_no_change)
 }
 END_TEST
 
+/* --- secret files named by the config --------------------------------- */
+
+/* The messages of @p, flushed, joined by newlines (static buffer). */
+static const char *
+flushed(struct cfgp *p)
+{
+	static char buf[2048];
+	char **msgs = NULL;
+	size_t n = 0, off = 0;
+
+	buf[0] = '\0';
+	cfgp_flush(p, &msgs, &n);
+	for (size_t i = 0; i < n; i++) {
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+					i ? "\n" : "", msgs[i]);
+		free(msgs[i]);
+	}
+	free(msgs);
+	return buf;
+}
+
+/* A fresh file holding @text with @mode; its path (caller unlinks). */
+static char *
+secret_file(const char *text, mode_t mode)
+{
+	char *path = temp_file(text);
+
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return path;
+}
+
+static char *
+read_secret(struct cfgp *p, const char *path, size_t max, size_t *len)
+{
+	return cfgp_read_secret_file(p, 7, "t[0].psk_file", path, "the psk",
+				     max, len);
+}
+
+START_TEST(test_secret_file_is_read_whole_into_secret_memory)
+{
+	struct cfgp p = { .file = "f" };
+	char *path = secret_file("k3y\n", 0600);
+	size_t len = 0;
+	char *v = read_secret(&p, path, 64, &len);
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_str_eq(v, "k3y\n");	/* the caller strips what it wants */
+	ck_assert_str_eq(flushed(&p), "");
+	cfgp_free_text(v, len);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* Group or others may neither read nor write it; the message is the
+ * config file's own rule, at the line and field that name the file. */
+START_TEST(test_secret_file_open_to_group_or_others_is_refused_by_name)
+{
+	const mode_t modes[] = { 0640, 0604, 0620, 0602, 0660, 0644 };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct cfgp p = { .file = "f" };
+		char *path = secret_file("k3y", modes[i]);
+		char want[512];
+		size_t len = 0;
+
+		ck_assert_ptr_null(read_secret(&p, path, 64, &len));
+		snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": holds "
+			 "secrets (the psk) but is readable by others (mode "
+			 "%04o); chmod 600 it", path, (unsigned)modes[i]);
+		ck_assert_str_eq(flushed(&p), want);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+START_TEST(test_secret_file_owned_by_another_user_is_refused_by_name)
+{
+	struct cfgp p = { .file = "f" };
+	char *path = secret_file("k3y", 0600);
+	const uid_t other = geteuid() == 4242 ? 4243 : 4242;
+	char want[512];
+	size_t len = 0;
+
+	if (chown(path, other, (gid_t)-1) != 0) {
+		unlink(path);		/* not root: cannot be set up here */
+		free(path);
+		return;
+	}
+	ck_assert_ptr_null(read_secret(&p, path, 64, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": holds secrets "
+		 "(the psk) but is owned by uid %u, not root or uid %u; chown it",
+		 path, (unsigned)other, (unsigned)geteuid());
+	ck_assert_str_eq(flushed(&p), want);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_secret_file_behind_a_symlink_is_refused)
+{
+	struct cfgp p = { .file = "f" };
+	char *path = secret_file("k3y", 0600), link[256], want[512];
+	size_t len = 0;
+
+	snprintf(link, sizeof(link), "%s.lnk", path);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_ptr_null(read_secret(&p, link, 64, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": is a symbolic "
+		 "link; name the file itself", link);
+	ck_assert_str_eq(flushed(&p), want);
+	unlink(link);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_secret_file_that_is_a_fifo_or_directory_is_refused_without_blocking)
+{
+	struct cfgp p = { .file = "f" };
+	char dir[] = "/tmp/check_cfgparse.XXXXXX", fifo[64], want[512];
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	/* Nobody writes to it: a blocking open would hang the test. */
+	ck_assert_ptr_null(read_secret(&p, fifo, 64, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": not a regular "
+		 "file", fifo);
+	ck_assert_str_eq(flushed(&p), want);
+	ck_assert_ptr_null(read_secret(&p, dir, 64, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": not a regular "
+		 "file", dir);
+	ck_assert_str_eq(flushed(&p), want);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_secret_file_missing_or_too_large_is_refused_by_name)
+{
+	struct cfgp p = { .file = "f" };
+	char *path = secret_file("0123456789", 0600), want[512];
+	size_t len = 0;
+
+	ck_assert_ptr_null(read_secret(&p, path, 9, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": larger than 9 "
+		 "bytes", path);
+	ck_assert_str_eq(flushed(&p), want);
+	unlink(path);
+	ck_assert_ptr_null(read_secret(&p, path, 9, &len));
+	snprintf(want, sizeof(want), "f:7: t[0].psk_file: \"%s\": cannot open: "
+		 "%s", path, strerror(ENOENT));
+	ck_assert_str_eq(flushed(&p), want);
+	free(path);
+}
+END_TEST
+
+/* --- warnings ------------------------------------------------------------ */
+
+START_TEST(test_warnings_are_kept_apart_from_errors_in_file_order)
+{
+	struct cfgp p = { .file = "f" };
+	char **w = NULL;
+	size_t n = 0;
+
+	cfgp_warn(&p, 9, "b", "later");
+	cfgp_warn(&p, 3, "a", "earlier");
+	ck_assert(!cfgp_failed(&p));
+	cfgp_err(&p, 5, "c", "an error");
+	ck_assert(cfgp_failed(&p));
+	cfgp_flush_warnings(&p, &w, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(w[0], "f:3: a: earlier");
+	ck_assert_str_eq(w[1], "f:9: b: later");
+	ck_assert_str_eq(flushed(&p), "f:5: c: an error");
+	for (size_t i = 0; i < n; i++)
+		free(w[i]);
+	free(w);
+
+	/* None: the array is left alone. */
+	w = NULL;
+	n = 0;
+	cfgp_flush_warnings(&p, &w, &n);
+	ck_assert_ptr_null(w);
+	ck_assert_uint_eq(n, 0);
+	/* Not flushed: cfgp_flush() drops them (LeakSanitizer would tell). */
+	cfgp_warn(&p, 1, "x", "dropped");
+	ck_assert_str_eq(flushed(&p), "");
+}
+END_TEST
+
 static Suite *
 cfgparse_suite(void)
 {
@@ -307,6 +511,20 @@ cfgparse_suite(void)
 	tcase_add_test(tc, test_bad_secret_literals_are_refused_without_echo);
 	tcase_add_test(tc, test_later_errors_keep_their_lines);
 	tcase_add_test(tc, test_no_keys_no_change);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secret files");
+	tcase_add_test(tc, test_secret_file_is_read_whole_into_secret_memory);
+	tcase_add_test(tc, test_secret_file_open_to_group_or_others_is_refused_by_name);
+	tcase_add_test(tc, test_secret_file_owned_by_another_user_is_refused_by_name);
+	tcase_add_test(tc, test_secret_file_behind_a_symlink_is_refused);
+	tcase_add_test(tc,
+		       test_secret_file_that_is_a_fifo_or_directory_is_refused_without_blocking);
+	tcase_add_test(tc, test_secret_file_missing_or_too_large_is_refused_by_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("warnings");
+	tcase_add_test(tc, test_warnings_are_kept_apart_from_errors_in_file_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
