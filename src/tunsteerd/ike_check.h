@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The strongSwan side of checking an ipsec tunnel's ike group: identities
+ * and proposals are read by libstrongswan itself, as charon will read
+ * them, and every algorithm a proposal names must be provided by a plugin
+ * of the strongSwan linked in.  config.c calls these while it validates;
+ * only this module includes strongSwan's headers.
+ *
+ * libstrongswan is reference counted.  The first check of a config
+ * takes a reference: if nobody has libstrongswan up, this brings it up
+ * (no strongswan.conf read, only the crypto plugins of the build loaded,
+ * strongSwan's own log silenced) and ike_check_end() takes it down again;
+ * if ike.c has it up for charon, the checks borrow that, plugins and
+ * all.  Holding nothing between configs keeps libstrongswan's namespace
+ * and settings whatever ike.c gives them, and a config without ipsec
+ * tunnels never pays for libstrongswan at all.  Main thread only: the
+ * checks keep their state in this module.
+ */
+#ifndef TUNSTEER_IKE_CHECK_H
+#define TUNSTEER_IKE_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Room for any message below (they quote the value they are about). */
+#define IKE_CHECK_WHY_MAX 512
+
+/*
+ * Is @id (strongSwan identity syntax: an IPv4 or IPv6 address, an RFC822
+ * address with @, an FQDN, "keyid:...", a DN; "fqdn:" and the like
+ * force a type) one charon can use as an IKEv2 identity, this side's
+ * (@local: no wildcards) or the peer's?  Returns 0 with the type's
+ * strongSwan name ("ID_FQDN", static) in *@type; 1 likewise but with a
+ * warning in @why (an FQDN that looks like a key ID); -EINVAL with what
+ * is wrong in @why; -EIO if libstrongswan could not be brought up
+ * (@why says so).  @why is "\"ID\": what" and holds @len bytes.
+ */
+int ike_check_id(const char *id, bool local, const char **type, char *why,
+		 size_t len) __attribute__((warn_unused_result));
+
+/*
+ * Is @list one or more comma-separated strongSwan proposals for IKE
+ * (@esp false) or ESP that libstrongswan's proposal_create_from_string()
+ * accepts, whose every algorithm (and the PRF strongSwan derives from an
+ * integrity algorithm) a loaded plugin provides, and which keeps
+ * extended sequence numbers off (the provider's rule)?  Returns 0, or
+ * -EINVAL with "\"PROPOSAL\": what is wrong" in @why, -ENOMEM, or -EIO
+ * as ike_check_id().
+ */
+int ike_check_proposals(const char *list, bool esp, char *why, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Let go of libstrongswan if a check since the last call took it; a
+ * no-op otherwise.  config.c calls it once a config has been checked. */
+void ike_check_end(void);
+
+/* How many times the checks have brought libstrongswan up themselves
+ * (tests: a config without ipsec tunnels must not). */
+unsigned int ike_check_inits(void);
+
+#endif
