@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/secmem.h"
 #include "tunsteerd/desired.h"	/* the kernel state's limits */
+#include "tunsteerd/ike_check.h"	/* libstrongswan's view of ike */
 
 #define CONFIG_DEFAULT_SOCKET TS_RUNDIR "/tunsteerd.sock"
 
@@ -64,6 +65,26 @@
 #define CONFIG_ECMP_MAX 64		/* provider: paths per priority */
 
 _Static_assert(CONFIG_IPSEC_MTU == 1446, "ESP arithmetic changed");
+
+/*
+ * The ike group's ranges.  Lifetimes: the provider's IKE SA range is
+ * 8-24 h and its IPsec SA range 1-8 h (PROVIDER.md section 3); longer is
+ * refused, shorter accepted with a warning down to a floor: each rekey
+ * takes the provider 90-150 s to propagate to every data centre, so a
+ * CHILD_SA of under 5 minutes would spend most of its life half-known.
+ */
+#define IKE_LIFETIME_FLOOR	600
+#define IKE_LIFETIME_LOW	(8 * 3600)
+#define CHILD_LIFETIME_FLOOR	300
+#define CHILD_LIFETIME_LOW	3600
+/* The kernel keeps a replay bitmap of at most XFRMA_REPLAY_ESN_MAX (4096)
+ * packets; without ESN too (charon sends a window above 32 as that
+ * bitmap, XFRMA_REPLAY_ESN_VAL, without the ESN flag). */
+#define CONFIG_REPLAY_WINDOW_MAX 4096
+/* DPD is how a restarted responder is noticed: past 5 minutes it is
+ * pointless. */
+#define CONFIG_DPD_MAX		300
+#define CONFIG_PSK_FILE_MAX	4096
 
 /* What validation remembers about a tunnel besides struct config_tunnel. */
 struct tun_aux {
@@ -116,7 +137,9 @@ static const char *const tunnel_keys[] = {
 };
 static const char *const underlay_keys[] = { "interface", "gateway", NULL };
 static const char *const ike_keys[] = {
-	"psk", "local_id", "remote_id", NULL
+	"psk", "psk_file", "local_id", "remote_id", "ike_proposals",
+	"esp_proposals", "ike_lifetime_s", "child_lifetime_s", "replay_window",
+	"dpd_s", NULL
 };
 /* Keys whose string values never reach libconfig (cfgp_parse()). */
 static const char *const secret_keys[] = { "psk", NULL };
@@ -192,42 +215,256 @@ free_secret(char *s)
 	secmem_free_str(s);	/* wiped, then unmapped */
 }
 
+/*
+ * The psk in the file @path (ike.psk_file, at @line as @f): its one line,
+ * without the newline that ends it.  The file's bytes are read into
+ * secret memory and, when good, become the psk itself.
+ */
+static void
+read_psk_file(struct parse *p, int line, const char *f, const char *path,
+	      struct config_tunnel *t)
+{
+	size_t len = 0;
+	char *buf = cfgp_read_secret_file(&p->cp, line, f, path, "ike.psk",
+					  CONFIG_PSK_FILE_MAX, &len);
+
+	if (!buf)
+		return;
+	if (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	/* The psk is never echoed: only what is wrong with it is said. */
+	if (strlen(buf) != len)
+		cfgp_err(&p->cp, line, f, "\"%s\": holds a NUL byte", path);
+	else if (len == 0)
+		cfgp_err(&p->cp, line, f, "\"%s\": is empty", path);
+	else if (memchr(buf, '\n', len) || memchr(buf, '\r', len))
+		cfgp_err(&p->cp, line, f, "\"%s\": holds more than one line; the "
+			 "psk is the file's one line", path);
+	else {
+		t->ike.psk = buf;
+		return;
+	}
+	cfgp_free_text(buf, len);
+}
+
+/* A message of ike_check.c: at @line as @f, or memory ran out. */
+static void
+ike_check_err(struct parse *p, int r, int line, const char *f, const char *why)
+{
+	if (r == -ENOMEM)
+		p->cp.oom = true;
+	else
+		cfgp_err(&p->cp, line, f, "%s", why);
+}
+
+/* local_id or remote_id (@key), default the address @dflt (NULL: none
+ * known, the tunnel's is already refused); @gline: the ike group's. */
+static void
+parse_ike_id(struct parse *p, const config_setting_t *s, const char *path,
+	     const char *key, const struct in_addr *dflt, int gline,
+	     char **out, const char **type)
+{
+	char f[CFGP_FIELD_MAX], why[IKE_CHECK_WHY_MAX], b[INET_ADDRSTRLEN];
+	const char *str;
+	int line, r;
+	enum cfgp_got g = cfgp_string(&p->cp, s, path, key, &str, &line);
+
+	cfgp_field(f, path, key);
+	if (g == CFGP_BAD)
+		return;
+	if (g == CFGP_NONE) {
+		if (!dflt)
+			return;
+		str = fmt_addr(*dflt, b);
+		line = gline;
+	} else if (*str == '\0') {
+		cfgp_err(&p->cp, line, f, "must not be empty");
+		return;
+	}
+	r = ike_check_id(str, strcmp(key, "local_id") == 0, type, why,
+			 sizeof(why));
+	if (r < 0) {
+		ike_check_err(p, r, line, f, why);
+		return;
+	}
+	if (r == 1)
+		cfgp_warn(&p->cp, line, f, "%s", why);
+	*out = dup_or_oom(p, str);
+}
+
+static void
+parse_ike_proposals(struct parse *p, const config_setting_t *s,
+		    const char *path, const char *key, const char *dflt,
+		    int gline, char **out)
+{
+	char f[CFGP_FIELD_MAX], why[IKE_CHECK_WHY_MAX];
+	const char *str;
+	int line, r;
+	enum cfgp_got g = cfgp_string(&p->cp, s, path, key, &str, &line);
+	bool esp = strcmp(key, "esp_proposals") == 0;
+
+	cfgp_field(f, path, key);
+	if (g == CFGP_BAD)
+		return;
+	if (g == CFGP_NONE) {
+		str = dflt;
+		line = gline;
+	} else if (*str == '\0') {
+		cfgp_err(&p->cp, line, f, "must not be empty");
+		return;
+	}
+	if ((r = ike_check_proposals(str, esp, why, sizeof(why))) < 0)
+		ike_check_err(p, r, line, f, why);
+	else
+		*out = dup_or_oom(p, str);
+}
+
+/*
+ * A lifetime in seconds: above @high (the provider's longest) refused,
+ * below @floor refused, below @low (the provider's shortest) a warning.
+ * Returns whether *@out holds a good value (@dflt if none is given); its
+ * line in *@line (0: the default).
+ */
+static bool
+parse_lifetime(struct parse *p, const config_setting_t *s, const char *path,
+	       const char *key, const char *sa, unsigned int floor,
+	       unsigned int low, unsigned int high, unsigned int dflt,
+	       unsigned int *out, int *line)
+{
+	char f[CFGP_FIELD_MAX];
+	long long v;
+	enum cfgp_got g = cfgp_int(&p->cp, s, path, key, LLONG_MIN, LLONG_MAX,
+				   &v, line);
+
+	cfgp_field(f, path, key);
+	*out = dflt;
+	if (g == CFGP_NONE) {
+		*line = 0;
+		return true;
+	}
+	if (g != CFGP_OK)
+		return false;
+	if (v > high) {
+		cfgp_err(&p->cp, *line, f, "%lld s is longer than the provider "
+			 "allows for an %s (%u-%u h)", v, sa, low / 3600,
+			 high / 3600);
+		return false;
+	}
+	if (v < floor) {
+		cfgp_err(&p->cp, *line, f, "%lld s is too short: at least %u s "
+			 "(the provider's range for an %s is %u-%u h)", v, floor,
+			 sa, low / 3600, high / 3600);
+		return false;
+	}
+	if (v < low)
+		cfgp_warn(&p->cp, *line, f, "%lld s is shorter than the "
+			  "provider's range for an %s (%u-%u h); accepted, but "
+			  "each rekey takes the provider 90-150 s to propagate",
+			  v, sa, low / 3600, high / 3600);
+	*out = (unsigned int)v;
+	return true;
+}
+
+/*
+ * The ike group of tunnel @t (struct tun_aux @a).  The psk keys are read
+ * whatever the tunnel's type (a psk in the file is a secret in the file);
+ * the rest only for an ipsec tunnel (@ipsec), where every default is
+ * applied and libstrongswan reads identities and proposals.
+ */
 static void
 parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
-	  struct config_tunnel *t)
+	  struct config_tunnel *t, const struct tun_aux *a, bool ipsec)
 {
 	char path[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
 	const char *str;
 	char *psk;
-	int line;
+	int line, pline = 0, ike_line, child_line, gline = cfgp_line(s);
+	long long v;
 	enum cfgp_got g;
+	bool ike_ok, child_ok;
 
 	cfgp_fieldf(path, "%s.ike", tpath);
 	cfgp_check_keys(&p->cp, s, path, ike_keys);
 	t->ike.set = true;
 	/* Decoded by cfgparse into secret memory; libconfig saw only "". */
-	g = cfgp_secret(&p->cp, s, path, "psk", &psk, &line);
+	g = cfgp_secret(&p->cp, s, path, "psk", &psk, &pline);
 	if (g != CFGP_NONE)
 		p->secrets = true;
 	if (g == CFGP_OK && *psk == '\0') {
 		cfgp_field(f, path, "psk");
-		cfgp_err(&p->cp, line, f, "must not be empty");
+		cfgp_err(&p->cp, pline, f, "must not be empty");
 		free_secret(psk);
 	} else if (g == CFGP_OK)
 		t->ike.psk = psk;
-	if (cfgp_string(&p->cp, s, path, "local_id", &str, &line) == CFGP_OK) {
-		cfgp_field(f, path, "local_id");
-		if (*str == '\0')
-			cfgp_err(&p->cp, line, f, "must not be empty");
-		else
-			t->ike.local_id = dup_or_oom(p, str);
+	if (cfgp_string(&p->cp, s, path, "psk_file", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "psk_file");
+		if (g != CFGP_NONE)
+			cfgp_err(&p->cp, line, f, "psk (line %d) is given too; "
+				 "keep one of them", pline);
+		else if (str[0] != '/')
+			cfgp_err(&p->cp, line, f, "\"%s\" is not an absolute path",
+				 str);
+		else if ((t->ike.psk_file = dup_or_oom(p, str)) && ipsec)
+			read_psk_file(p, line, f, str, t);
 	}
-	if (cfgp_string(&p->cp, s, path, "remote_id", &str, &line) == CFGP_OK) {
-		cfgp_field(f, path, "remote_id");
-		if (*str == '\0')
-			cfgp_err(&p->cp, line, f, "must not be empty");
+	if (!ipsec)
+		return;
+
+	parse_ike_id(p, s, path, "local_id", a->local_ok ? &t->local : NULL,
+		     gline, &t->ike.local_id, &t->ike.local_id_type);
+	parse_ike_id(p, s, path, "remote_id", a->remote_ok ? &t->remote : NULL,
+		     gline, &t->ike.remote_id, &t->ike.remote_id_type);
+	parse_ike_proposals(p, s, path, "ike_proposals", CONFIG_IKE_PROPOSALS,
+			    gline, &t->ike.ike_proposals);
+	parse_ike_proposals(p, s, path, "esp_proposals", CONFIG_ESP_PROPOSALS,
+			    gline, &t->ike.esp_proposals);
+
+	ike_ok = parse_lifetime(p, s, path, "ike_lifetime_s", "IKE SA",
+				IKE_LIFETIME_FLOOR, IKE_LIFETIME_LOW,
+				CONFIG_IKE_LIFETIME_S, CONFIG_IKE_LIFETIME_S,
+				&t->ike.ike_lifetime_s, &ike_line);
+	child_ok = parse_lifetime(p, s, path, "child_lifetime_s", "IPsec SA",
+				  CHILD_LIFETIME_FLOOR, CHILD_LIFETIME_LOW,
+				  CONFIG_CHILD_LIFETIME_S,
+				  CONFIG_CHILD_LIFETIME_S,
+				  &t->ike.child_lifetime_s, &child_line);
+	/* Reported at the one that was written (the later, if both were). */
+	if (ike_ok && child_ok &&
+	    t->ike.child_lifetime_s >= t->ike.ike_lifetime_s) {
+		if (child_line >= ike_line) {
+			cfgp_field(f, path, "child_lifetime_s");
+			cfgp_err(&p->cp, child_line ? child_line : gline, f,
+				 "%u s is not shorter than ike_lifetime_s (%u s%s)",
+				 t->ike.child_lifetime_s, t->ike.ike_lifetime_s,
+				 ike_line ? "" : ", the default");
+		} else {
+			cfgp_field(f, path, "ike_lifetime_s");
+			cfgp_err(&p->cp, ike_line, f, "%u s is not longer than "
+				 "child_lifetime_s (%u s%s)",
+				 t->ike.ike_lifetime_s, t->ike.child_lifetime_s,
+				 child_line ? "" : ", the default");
+		}
+	}
+
+	if (cfgp_int(&p->cp, s, path, "replay_window", 0,
+		     CONFIG_REPLAY_WINDOW_MAX, &v, &line) == CFGP_OK)
+		t->ike.replay_window = (unsigned int)v;
+	t->ike.dpd_s = CONFIG_DPD_S;
+	if (cfgp_int(&p->cp, s, path, "dpd_s", LLONG_MIN, LLONG_MAX, &v,
+		     &line) == CFGP_OK) {
+		cfgp_field(f, path, "dpd_s");
+		if (v == 0)
+			cfgp_err(&p->cp, line, f, "0 would turn DPD off; the "
+				 "provider requires DPD with a restart action "
+				 "(without it a router that gets TEMPORARY_FAILURE "
+				 "during a rekey can loop)");
+		else if (v < 1 || v > CONFIG_DPD_MAX)
+			cfgp_err(&p->cp, line, f, "%lld is out of range (1..%d)",
+				 v, CONFIG_DPD_MAX);
 		else
-			t->ike.remote_id = dup_or_oom(p, str);
+			t->ike.dpd_s = (unsigned int)v;
 	}
 }
 
@@ -460,7 +697,7 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 
 	g = cfgp_group(&p->cp, s, path, "ike", &g_s);
 	if (g == CFGP_OK) {
-		parse_ike(p, g_s, path, t);
+		parse_ike(p, g_s, path, t, a, typed && t->type == TUNNEL_IPSEC);
 		if (typed && t->type != TUNNEL_IPSEC) {
 			cfgp_field(f, path, "ike");
 			cfgp_err(&p->cp, cfgp_line(g_s), f, "only for ipsec tunnels");
@@ -468,10 +705,11 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	}
 	if (typed && t->type == TUNNEL_IPSEC && g != CFGP_BAD &&
 	    !(t->ike.psk || (g == CFGP_OK &&
-			     config_setting_get_member(g_s, "psk")))) {
+			     (config_setting_get_member(g_s, "psk") ||
+			      config_setting_get_member(g_s, "psk_file"))))) {
 		cfgp_field(f, path, "ike.psk");
 		cfgp_err(&p->cp, g == CFGP_OK ? cfgp_line(g_s) : t->line, f,
-			"required for ipsec tunnels");
+			"required for ipsec tunnels (or psk_file)");
 	}
 
 	t->probe = p->conf->probe;
@@ -1261,6 +1499,7 @@ config_parse(const char *text, size_t len, const char *name,
 	if (st && p.secrets)
 		cfgp_check_secrets(&p.cp, st, "ike.psk");
 out:
+	ike_check_end();
 	cfgp_destroy(&cf);		/* ike.psk is "" there; wipes the rest */
 	free(p.taux);
 	if (p.prefix_lines) {
@@ -1270,6 +1509,12 @@ out:
 	}
 	free(p.policy_name_line);
 	if (cfgp_failed(&p.cp)) {
+		config_free(p.conf);
+		flush_errors(&p.cp, errs);
+		return NULL;
+	}
+	cfgp_flush_warnings(&p.cp, &p.conf->warnings, &p.conf->n_warnings);
+	if (p.cp.oom) {			/* no room for the warnings */
 		config_free(p.conf);
 		flush_errors(&p.cp, errs);
 		return NULL;
@@ -1307,6 +1552,8 @@ config_load(const char *path, struct config_errors *errs)
 	}
 	c = config_parse(text, len, path, &st, errs);
 	cfgp_free_text(text, len);
+	for (size_t i = 0; c && i < c->n_warnings; i++)
+		log_warnx("config", "%s", c->warnings[i]);
 	return c;
 }
 
@@ -1316,10 +1563,18 @@ config_free(struct config *conf)
 	if (!conf)
 		return;
 	for (size_t i = 0; i < conf->n_tunnels; i++) {
-		free_secret(conf->tunnels[i].ike.psk);
-		free(conf->tunnels[i].ike.local_id);
-		free(conf->tunnels[i].ike.remote_id);
+		struct config_ike *ike = &conf->tunnels[i].ike;
+
+		free_secret(ike->psk);
+		free(ike->psk_file);
+		free(ike->local_id);
+		free(ike->remote_id);
+		free(ike->ike_proposals);
+		free(ike->esp_proposals);
 	}
+	for (size_t i = 0; i < conf->n_warnings; i++)
+		free(conf->warnings[i]);
+	free(conf->warnings);
 	for (size_t i = 0; i < conf->n_policies; i++) {
 		free(conf->policies[i].prefixes);
 		free(conf->policies[i].tunnels);
@@ -1415,6 +1670,42 @@ print_probe(FILE *out, const char *ind, const struct config_probe *pr)
 	fprintf(out, "%s};\n", ind);
 }
 
+/* An identity, with what libstrongswan read it as. */
+static void
+print_id(FILE *out, const char *key, const char *id, const char *type)
+{
+	if (!id)
+		return;
+	fprintf(out, "\t\t\t%s = ", key);
+	print_str(out, id);
+	fprintf(out, ";%s%s\n", type ? "\t# " : "", type ? type : "");
+}
+
+/* A psk that came from psk_file is printed as that file: the file, not
+ * the printout, is where it lives, even with CONFIG_PRINT_SECRETS. */
+static void
+print_ike(FILE *out, const struct config_ike *ike,
+	  enum config_print_secrets secrets)
+{
+	fputs("\t\tike = {\n", out);
+	if (ike->psk_file)
+		print_kv(out, "\t\t\t", "psk_file", ike->psk_file);
+	else if (ike->psk && secrets == CONFIG_PRINT_SECRETS)
+		print_kv(out, "\t\t\t", "psk", ike->psk);
+	else if (ike->psk)
+		fputs("\t\t\tpsk = <redacted>;\n", out);
+	print_id(out, "local_id", ike->local_id, ike->local_id_type);
+	print_id(out, "remote_id", ike->remote_id, ike->remote_id_type);
+	if (ike->ike_proposals)
+		print_kv(out, "\t\t\t", "ike_proposals", ike->ike_proposals);
+	if (ike->esp_proposals)
+		print_kv(out, "\t\t\t", "esp_proposals", ike->esp_proposals);
+	fprintf(out, "\t\t\tike_lifetime_s = %u;\n\t\t\tchild_lifetime_s = %u;\n"
+		"\t\t\treplay_window = %u;\n\t\t\tdpd_s = %u;\n\t\t};\n",
+		ike->ike_lifetime_s, ike->child_lifetime_s, ike->replay_window,
+		ike->dpd_s);
+}
+
 void
 config_print(const struct config *conf, FILE *out,
 	     enum config_print_secrets secrets)
@@ -1465,20 +1756,8 @@ config_print(const struct config *conf, FILE *out,
 			fputs("\t\t};\n", out);
 		}
 		print_probe(out, "\t\t", &t->probe);
-		if (t->ike.set) {
-			fputs("\t\tike = {\n", out);
-			if (t->ike.psk && secrets == CONFIG_PRINT_SECRETS)
-				print_kv(out, "\t\t\t", "psk", t->ike.psk);
-			else if (t->ike.psk)
-				fputs("\t\t\tpsk = <redacted>;\n", out);
-			if (t->ike.local_id)
-				print_kv(out, "\t\t\t", "local_id",
-					 t->ike.local_id);
-			if (t->ike.remote_id)
-				print_kv(out, "\t\t\t", "remote_id",
-					 t->ike.remote_id);
-			fputs("\t\t};\n", out);
-		}
+		if (t->ike.set)
+			print_ike(out, &t->ike, secrets);
 		fputs("\t}", out);
 	}
 	fputs(conf->n_tunnels ? "\n);\n" : ");\n", out);

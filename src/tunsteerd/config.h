@@ -48,15 +48,20 @@ struct config_underlay {
 };
 
 /*
- * An ipsec tunnel's IKEv2 peer (ike.c).  Strings are NULL when not given;
- * ike.c applies the defaults (remote_id: the tunnel's remote address;
- * proposals: CONFIG_IKE_PROPOSALS / CONFIG_ESP_PROPOSALS).
+ * An ipsec tunnel's IKEv2 peer (ike.c).  config_load() applies every
+ * default, so in a loaded config no string of an ipsec tunnel's ike is
+ * NULL but psk_file (remote_id: the tunnel's remote address; local_id:
+ * its local address, as charon would; proposals: CONFIG_IKE_PROPOSALS /
+ * CONFIG_ESP_PROPOSALS).  Identities and proposals have been read by
+ * libstrongswan (ike_check.h), every algorithm named is in the build.
  */
 struct config_ike {
 	bool set;			/* ike { } given */
 	char *psk;			/* secret memory (secmem): never printed */
 	char *psk_file;			/* where psk came from, if a file */
 	char *local_id, *remote_id;	/* strongSwan identity syntax */
+	const char *local_id_type;	/* what libstrongswan read them as, */
+	const char *remote_id_type;	/* e.g. "ID_FQDN" (static strings) */
 	char *ike_proposals;		/* strongSwan proposal syntax, checked */
 	char *esp_proposals;
 	unsigned int ike_lifetime_s;	/* rekey of the IKE SA */
@@ -149,17 +154,22 @@ struct config {
 	int log_level;			/* enum log_level; default info */
 	struct config_probe probe;	/* defaults for every tunnel */
 	bool allow_empty;		/* no tunnels is meant, not a mistake */
+	char **warnings;		/* "FILE:LINE: FIELD: what", file order: */
+	size_t n_warnings;		/* accepted, but said (config_load()) */
 };
 
 /*
  * Parse and validate @path.  Returns a new config (free with
  * config_free()) or NULL with at least one message in @errs (free with
- * config_errors_free()).  Never exits, never logs.
+ * config_errors_free()).  Never exits.  What it accepts with a warning
+ * (a lifetime shorter than the provider's range) it logs, once per load,
+ * at warning level (on stderr at -n), and keeps in conf->warnings.
  */
 struct config *config_load(const char *path, struct config_errors *errs)
 	__attribute__((warn_unused_result));
 /* As config_load(), from a string; @name stands for the file in messages
- * and no file-permission checks are made. */
+ * and the string's own permissions are not checked (a psk_file's are).
+ * Warnings are only kept in conf->warnings, not logged. */
 struct config *config_load_string(const char *text, const char *name,
 				  struct config_errors *errs)
 	__attribute__((warn_unused_result));

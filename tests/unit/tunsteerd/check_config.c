@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "tunsteerd/config.h"
+#include "tunsteerd/ike_check.h"
 #include "lib/log.h"
 #include "testlib.h"
 
@@ -158,8 +159,18 @@ assert_config_equal(const struct config *a, const struct config *b)
 				  y->underlay.gateway.s_addr);
 		ck_assert_int_eq(x->ike.set, y->ike.set);
 		ck_assert(str_eq(x->ike.psk, y->ike.psk));
+		ck_assert(str_eq(x->ike.psk_file, y->ike.psk_file));
 		ck_assert(str_eq(x->ike.local_id, y->ike.local_id));
 		ck_assert(str_eq(x->ike.remote_id, y->ike.remote_id));
+		ck_assert(str_eq(x->ike.local_id_type, y->ike.local_id_type));
+		ck_assert(str_eq(x->ike.remote_id_type, y->ike.remote_id_type));
+		ck_assert(str_eq(x->ike.ike_proposals, y->ike.ike_proposals));
+		ck_assert(str_eq(x->ike.esp_proposals, y->ike.esp_proposals));
+		ck_assert_uint_eq(x->ike.ike_lifetime_s, y->ike.ike_lifetime_s);
+		ck_assert_uint_eq(x->ike.child_lifetime_s,
+				  y->ike.child_lifetime_s);
+		ck_assert_uint_eq(x->ike.replay_window, y->ike.replay_window);
+		ck_assert_uint_eq(x->ike.dpd_s, y->ike.dpd_s);
 		assert_probe_equal(&x->probe, &y->probe);
 	}
 	ck_assert_uint_eq(a->n_policies, b->n_policies);
@@ -357,8 +368,22 @@ START_TEST(test_everything_fixture_keeps_every_explicit_value)
 	ck_assert_int_eq(s->type, TUNNEL_IPSEC);
 	ck_assert(s->underlay.set && !s->underlay.has_gateway);
 	ck_assert_str_eq(s->ike.psk, "p\"s\\k\twith \x01 odd bytes");
+	ck_assert_ptr_null(s->ike.psk_file);
 	ck_assert_str_eq(s->ike.local_id, "office@example.com");
+	ck_assert_str_eq(s->ike.local_id_type, "ID_RFC822_ADDR");
 	ck_assert_str_eq(s->ike.remote_id, "192.0.2.2");
+	ck_assert_str_eq(s->ike.remote_id_type, "ID_IPV4_ADDR");
+	/* Adjacent literals, one string; kept as written. */
+	ck_assert_str_eq(s->ike.ike_proposals,
+			 "aes256gcm16-prfsha384-ecp384-ke1_mlkem1024, "
+			 "aes256-sha256-prfsha256-modp2048");
+	ck_assert_str_eq(s->ike.esp_proposals,
+			 "aes128gcm16-ecp384,aes256-sha1-modp2048-noesn");
+	ck_assert_uint_eq(s->ike.ike_lifetime_s, 43200);
+	ck_assert_uint_eq(s->ike.child_lifetime_s, 3600);
+	ck_assert_uint_eq(s->ike.replay_window, 1024);
+	ck_assert_uint_eq(s->ike.dpd_s, 30);
+	ck_assert_uint_eq(c->n_warnings, 0);
 	ck_assert_uint_eq(c->policies[0].n_prefixes, 2);
 	ck_assert_uint_eq(c->policies[0].tunnels[0].weight, 256);
 	ck_assert_uint_eq(c->policies[0].tunnels[1].priority, UINT32_MAX);
@@ -426,7 +451,6 @@ START_TEST(test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360)
 	ck_assert_uint_eq(c->tunnels[0].mtu, 1446);
 	ck_assert_uint_eq(c->tunnels[0].mss, 1360);
 	ck_assert_str_eq(c->tunnels[0].ike.psk, "secret");
-	ck_assert_ptr_null(c->tunnels[0].ike.local_id);
 	ck_assert_uint_eq(c->n_policies, 0);
 	config_free(c);
 }
@@ -624,6 +648,609 @@ START_TEST(test_print_round_trips_to_an_equal_config)
 }
 END_TEST
 
+/* --- the ike group of an ipsec tunnel ---------------------------------- */
+
+/* One ipsec tunnel whose ike group holds @body; the body's first line is
+ * line 9 of the text.  The caller frees it. */
+static char *
+ipsec_with_ike(const char *body)
+{
+	char *text = NULL;
+
+	ck_assert_int_ge(asprintf(&text,
+		"tunnels = (\n"				/* 1 */
+		"\t{\n"					/* 2 */
+		"\t\tname = \"ipsec1\";\n"			/* 3 */
+		"\t\ttype = \"ipsec\";\n"			/* 4 */
+		"\t\tlocal = \"198.51.100.2\";\n"		/* 5 */
+		"\t\tremote = \"192.0.2.1\";\n"		/* 6 */
+		"\t\taddress = \"198.19.0.1/31\";\n"	/* 7 */
+		"\t\tike = {\n"				/* 8 */
+		"%s"					/* 9.. */
+		"\t\t};\n"
+		"\t}\n"
+		");\n", body), 0);
+	return text;
+}
+
+/* An ike @body that must load; its config (the caller frees it). */
+static struct config *
+ike_ok(const char *body)
+{
+	struct config_errors errs = { 0 };
+	char *text = ipsec_with_ike(body);
+	struct config *c = config_load_string(text, "t.conf", &errs);
+
+	ck_assert_msg(c != NULL, "refused:%s\n%s", errors_text(&errs), text);
+	free(text);
+	return c;
+}
+
+/* An ike @body refused with exactly one message, @want. */
+static void
+ike_refused(const char *body, const char *want)
+{
+	struct config_errors errs = { 0 };
+	char *text = ipsec_with_ike(body);
+
+	ck_assert_msg(config_load_string(text, "t.conf", &errs) == NULL,
+		      "accepted:\n%s", text);
+	ck_assert_msg(errs.n == 1 && strcmp(errs.msgs[0], want) == 0,
+		      "want \"%s\", got:%s", want, errors_text(&errs));
+	config_errors_free(&errs);
+	free(text);
+}
+
+START_TEST(test_ipsec_tunnel_gets_every_ike_default_explicitly)
+{
+	struct config *c = must_load("ipsec.conf");
+	const struct config_ike *ike = &c->tunnels[0].ike;
+
+	ck_assert(ike->set);
+	ck_assert_ptr_null(ike->psk_file);
+	/* What charon would use, made explicit: the tunnel's addresses. */
+	ck_assert_str_eq(ike->local_id, "198.51.100.2");
+	ck_assert_str_eq(ike->local_id_type, "ID_IPV4_ADDR");
+	ck_assert_str_eq(ike->remote_id, "192.0.2.1");
+	ck_assert_str_eq(ike->remote_id_type, "ID_IPV4_ADDR");
+	ck_assert_str_eq(ike->ike_proposals,
+			 "aes256gcm16-prfsha256-ecp384-ke1_mlkem768");
+	ck_assert_str_eq(ike->esp_proposals, "aes256gcm16-ecp384");
+	ck_assert_uint_eq(ike->ike_lifetime_s, 24 * 3600);
+	ck_assert_uint_eq(ike->child_lifetime_s, 8 * 3600);
+	ck_assert_uint_eq(ike->replay_window, 0);
+	ck_assert_uint_eq(ike->dpd_s, 10);
+	ck_assert_uint_eq(c->n_warnings, 0);
+	config_free(c);
+}
+END_TEST
+
+/* The provider's four local ID formats (PROVIDER.md section 3), each read
+ * by libstrongswan as the type the provider names. */
+START_TEST(test_provider_local_id_formats_are_rfc822_fqdn_keyid_and_ipv4)
+{
+	static const struct {
+		const char *id, *type;
+	} ids[] = {
+		{ "ipsec@0123abcd.4567ef.ipsec.example.net", "ID_RFC822_ADDR" },
+		{ "0123abcd.4567ef.ipsec.example.net", "ID_FQDN" },
+		{ "keyid:4567ef_0123abcd", "ID_KEY_ID" },
+		{ "198.51.100.2", "ID_IPV4_ADDR" },
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char body[256];
+		struct config *c;
+
+		snprintf(body, sizeof(body), "psk = \"s\";\nlocal_id = \"%s\";\n",
+			 ids[i].id);
+		c = ike_ok(body);
+		ck_assert_str_eq(c->tunnels[0].ike.local_id, ids[i].id);
+		ck_assert_str_eq(c->tunnels[0].ike.local_id_type, ids[i].type);
+		ck_assert_uint_eq(c->n_warnings, 0);
+		config_free(c);
+	}
+}
+END_TEST
+
+/* The key ID form written without "keyid:" is an FQDN to strongSwan,
+ * which the provider would refuse: accepted, with a warning that says
+ * how to write it. */
+START_TEST(test_fqdn_id_without_a_dot_is_accepted_with_a_keyid_warning)
+{
+	struct config *c = ike_ok("psk = \"s\";\nlocal_id = \"4567ef_0123abcd\";\n");
+
+	ck_assert_str_eq(c->tunnels[0].ike.local_id_type, "ID_FQDN");
+	ck_assert_uint_eq(c->n_warnings, 1);
+	ck_assert_str_eq(c->warnings[0], "t.conf:10: tunnels[0].ike.local_id: "
+			 "\"4567ef_0123abcd\" reads as an FQDN (ID_FQDN) without a "
+			 "dot; if it is a key ID (the provider's ACCOUNT_TUNNEL "
+			 "form) write \"keyid:4567ef_0123abcd\"");
+	config_free(c);
+	c = ike_ok("psk = \"s\";\nlocal_id = \"fqdn:gateway\";\n");
+	ck_assert_uint_eq(c->n_warnings, 0);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_ike_ids_that_match_anything_or_are_not_ikev2_ids_are_refused)
+{
+	ike_refused("psk = \"s\";\nlocal_id = \"%any\";\n",
+		    "t.conf:10: tunnels[0].ike.local_id: \"%any\" stands for any "
+		    "identity (ID_ANY); name one");
+	ike_refused("psk = \"s\";\nremote_id = \"%any\";\n",
+		    "t.conf:10: tunnels[0].ike.remote_id: \"%any\" stands for any "
+		    "identity (ID_ANY); name one");
+	ike_refused("psk = \"s\";\nlocal_id = \"*@example.net\";\n",
+		    "t.conf:10: tunnels[0].ike.local_id: \"*@example.net\" has "
+		    "wildcards (ID_RFC822_ADDR); this side's identity is sent as "
+		    "it is written");
+	ike_refused("psk = \"s\";\nremote_id = \"192.0.2.0/24\";\n",
+		    "t.conf:10: tunnels[0].ike.remote_id: \"192.0.2.0/24\" reads "
+		    "as ID_IPV4_ADDR_SUBNET, which is not an IKEv2 identity");
+	ike_refused("psk = \"s\";\nremote_id = \"\";\n",
+		    "t.conf:10: tunnels[0].ike.remote_id: must not be empty");
+}
+END_TEST
+
+/* The provider's recommendation: ML-KEM-768 after DH20 (RFC 9370), as
+ * libstrongswan parses it, with every algorithm in the build. */
+START_TEST(test_ml_kem_proposals_and_lists_of_proposals_are_accepted)
+{
+	static const char *const ike[] = {
+		"aes256gcm16-prfsha256-ecp384-ke1_mlkem768",
+		"aes128gcm16-prfsha512-ecp384-ke1_mlkem1024",
+		"aes256gcm16-prfsha256-ecp384-ke1_mlkem768, aes256-sha256-ecp384",
+		"aes256-sha256-modp2048",	/* PRF from the integrity alg */
+	};
+	static const char *const esp[] = {
+		"aes256gcm16-ecp384", "aes256-sha256-ecp384-noesn",
+		"aes128gcm16,aes256gcm16-ecp384-ke1_mlkem768",
+		"aes256gcm16-none",		/* no PFS */
+	};
+
+	for (size_t i = 0; i < sizeof(ike) / sizeof(ike[0]); i++) {
+		char body[256];
+		struct config *c;
+
+		snprintf(body, sizeof(body), "psk = \"s\";\nike_proposals = \"%s\";"
+			 "\nesp_proposals = \"%s\";\n", ike[i], esp[i]);
+		c = ike_ok(body);
+		ck_assert_str_eq(c->tunnels[0].ike.ike_proposals, ike[i]);
+		ck_assert_str_eq(c->tunnels[0].ike.esp_proposals, esp[i]);
+		assert_round_trip(c);
+		config_free(c);
+	}
+}
+END_TEST
+
+START_TEST(test_each_bad_proposal_is_refused_with_what_is_wrong)
+{
+	static const struct {
+		const char *key, *value, *why;
+	} bad[] = {
+		{ "ike_proposals", "aes256gcm16-prfsha256-ecp384-foo",
+		  "\"foo\" is not an algorithm strongSwan knows" },
+		{ "ike_proposals", "aes256gcm16-ecp384",
+		  "no PRF; IKE needs one (e.g. prfsha256)" },
+		{ "ike_proposals", "aes256-prfsha256-ecp384",
+		  "a classic cipher needs an integrity algorithm (e.g. sha256)" },
+		{ "ike_proposals", "aes256gcm16-prfsha256",
+		  "no key exchange method; IKE needs one (e.g. ecp384)" },
+		{ "ike_proposals", "prfsha256-ecp384",
+		  "no encryption algorithm" },
+		{ "ike_proposals", "aes256gcm16-aes256-sha256-prfsha256-ecp384",
+		  "AEAD and classic ciphers cannot share a proposal; write two, "
+		  "separated by a comma" },
+		{ "ike_proposals", "serpent256-sha256-prfsha256-ecp384",
+		  "\"serpent256\" (SERPENT_CBC) is not provided by any plugin of "
+		  "this strongSwan build" },
+		{ "ike_proposals", "aes256gcm16-prfsha256-ecp384-noesn",
+		  "\"noesn\" is for ESP proposals only" },
+		{ "esp_proposals", "aes256gcm16-ecp384-esn",
+		  "\"esn\": the provider requires extended sequence numbers off "
+		  "(leave it out, or write noesn)" },
+		{ "esp_proposals", "sha256-ecp384", "no encryption algorithm" },
+		{ "esp_proposals", "aes256-aesxcbc",
+		  "\"aesxcbc\" (AES_XCBC_96) is not provided by any plugin of "
+		  "this strongSwan build" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char body[256], want[512];
+
+		snprintf(body, sizeof(body), "psk = \"s\";\n%s = \"%s\";\n",
+			 bad[i].key, bad[i].value);
+		snprintf(want, sizeof(want), "t.conf:10: tunnels[0].ike.%s: "
+			 "\"%s\": %s", bad[i].key, bad[i].value, bad[i].why);
+		ike_refused(body, want);
+	}
+	/* The message quotes the whole list where it is the list's fault. */
+	ike_refused("psk = \"s\";\nike_proposals = \"aes256gcm16-prfsha256-"
+		    "ecp384,,aes256-sha256-ecp384\";\n",
+		    "t.conf:10: tunnels[0].ike.ike_proposals: \"aes256gcm16-"
+		    "prfsha256-ecp384,,aes256-sha256-ecp384\": an empty proposal "
+		    "(a comma too many?)");
+	/* ... and the one proposal at fault in a list. */
+	ike_refused("psk = \"s\";\nike_proposals = \"aes256gcm16-prfsha256-"
+		    "ecp384, aes256-ecp384\";\n",
+		    "t.conf:10: tunnels[0].ike.ike_proposals: \"aes256-ecp384\": "
+		    "a classic cipher needs an integrity algorithm (e.g. sha256)");
+	ike_refused("psk = \"s\";\nesp_proposals = \"\";\n",
+		    "t.conf:10: tunnels[0].ike.esp_proposals: must not be empty");
+}
+END_TEST
+
+/* Shorter than the provider's ranges: accepted, said once per value with
+ * its line; at the bounds: silent. */
+START_TEST(test_lifetimes_below_the_provider_ranges_are_accepted_with_warnings)
+{
+	struct config *c = ike_ok("psk = \"s\";\nike_lifetime_s = 14400;\n"
+				  "child_lifetime_s = 1800;\n");
+
+	ck_assert_uint_eq(c->tunnels[0].ike.ike_lifetime_s, 14400);
+	ck_assert_uint_eq(c->tunnels[0].ike.child_lifetime_s, 1800);
+	ck_assert_uint_eq(c->n_warnings, 2);
+	ck_assert_str_eq(c->warnings[0], "t.conf:10: tunnels[0].ike."
+			 "ike_lifetime_s: 14400 s is shorter than the provider's "
+			 "range for an IKE SA (8-24 h); accepted, but each rekey "
+			 "takes the provider 90-150 s to propagate");
+	ck_assert_str_eq(c->warnings[1], "t.conf:11: tunnels[0].ike."
+			 "child_lifetime_s: 1800 s is shorter than the provider's "
+			 "range for an IPsec SA (1-8 h); accepted, but each rekey "
+			 "takes the provider 90-150 s to propagate");
+	config_free(c);
+
+	c = ike_ok("psk = \"s\";\nike_lifetime_s = 28800;\n"
+		   "child_lifetime_s = 3600;\n");
+	ck_assert_uint_eq(c->n_warnings, 0);
+	config_free(c);
+	c = ike_ok("psk = \"s\";\nike_lifetime_s = 86400;\n"
+		   "child_lifetime_s = 28799;\n");
+	ck_assert_uint_eq(c->n_warnings, 0);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_lifetimes_too_long_too_short_or_child_not_shorter_are_refused)
+{
+	ike_refused("psk = \"s\";\nike_lifetime_s = 86401;\n",
+		    "t.conf:10: tunnels[0].ike.ike_lifetime_s: 86401 s is longer "
+		    "than the provider allows for an IKE SA (8-24 h)");
+	ike_refused("psk = \"s\";\nchild_lifetime_s = 28801;\n",
+		    "t.conf:10: tunnels[0].ike.child_lifetime_s: 28801 s is longer "
+		    "than the provider allows for an IPsec SA (1-8 h)");
+	ike_refused("psk = \"s\";\nike_lifetime_s = 599;\n",
+		    "t.conf:10: tunnels[0].ike.ike_lifetime_s: 599 s is too short: "
+		    "at least 600 s (the provider's range for an IKE SA is 8-24 h)");
+	ike_refused("psk = \"s\";\nchild_lifetime_s = -1;\n",
+		    "t.conf:10: tunnels[0].ike.child_lifetime_s: -1 s is too "
+		    "short: at least 300 s (the provider's range for an IPsec SA "
+		    "is 1-8 h)");
+	/* Against the other's default, at the one written. */
+	ike_refused("psk = \"s\";\nike_lifetime_s = 28800;\n",
+		    "t.conf:10: tunnels[0].ike.ike_lifetime_s: 28800 s is not "
+		    "longer than child_lifetime_s (28800 s, the default)");
+	/* Both written: at the later. */
+	ike_refused("psk = \"s\";\nchild_lifetime_s = 7200;\n"
+		    "ike_lifetime_s = 7200;\n",
+		    "t.conf:11: tunnels[0].ike.ike_lifetime_s: 7200 s is not "
+		    "longer than child_lifetime_s (7200 s)");
+}
+END_TEST
+
+START_TEST(test_replay_window_is_0_by_default_and_0_to_4096)
+{
+	struct config *c = ike_ok("psk = \"s\";\nreplay_window = 4096;\n");
+
+	ck_assert_uint_eq(c->tunnels[0].ike.replay_window, 4096);
+	config_free(c);
+	c = ike_ok("psk = \"s\";\nreplay_window = 0;\n");
+	ck_assert_uint_eq(c->tunnels[0].ike.replay_window, 0);
+	config_free(c);
+	ike_refused("psk = \"s\";\nreplay_window = 4097;\n",
+		    "t.conf:10: tunnels[0].ike.replay_window: 4097 is out of "
+		    "range (0..4096)");
+	ike_refused("psk = \"s\";\nreplay_window = -1;\n",
+		    "t.conf:10: tunnels[0].ike.replay_window: -1 is out of range "
+		    "(0..4096)");
+}
+END_TEST
+
+START_TEST(test_dpd_cannot_be_turned_off_and_is_1_to_300_s)
+{
+	struct config *c = ike_ok("psk = \"s\";\ndpd_s = 300;\n");
+
+	ck_assert_uint_eq(c->tunnels[0].ike.dpd_s, 300);
+	config_free(c);
+	ike_refused("psk = \"s\";\ndpd_s = 0;\n",
+		    "t.conf:10: tunnels[0].ike.dpd_s: 0 would turn DPD off; the "
+		    "provider requires DPD with a restart action (without it a "
+		    "router that gets TEMPORARY_FAILURE during a rekey can loop)");
+	ike_refused("psk = \"s\";\ndpd_s = 301;\n",
+		    "t.conf:10: tunnels[0].ike.dpd_s: 301 is out of range "
+		    "(1..300)");
+}
+END_TEST
+
+START_TEST(test_ike_keys_misspelt_misplaced_or_doubled_are_refused)
+{
+	ike_refused("psk = \"s\";\nrekey_s = 5;\n",
+		    "t.conf:10: tunnels[0].ike.rekey_s: unknown setting");
+	ike_refused("psk = \"s\";\npsk_file = \"/etc/tunsteer/cf5.psk\";\n",
+		    "t.conf:10: tunnels[0].ike.psk_file: psk (line 9) is given "
+		    "too; keep one of them");
+	ike_refused("psk_file = \"cf5.psk\";\n",
+		    "t.conf:9: tunnels[0].ike.psk_file: \"cf5.psk\" is not an "
+		    "absolute path");
+	ike_refused("local_id = \"office@example.com\";\n",
+		    "t.conf:8: tunnels[0].ike.psk: required for ipsec tunnels "
+		    "(or psk_file)");
+}
+END_TEST
+
+/* libstrongswan is brought up for the checks of a config with an ipsec
+ * tunnel, once per load, and never for one without: -n of a GRE site
+ * does not pay for it, and a GRE tunnel's (refused) ike group is not
+ * checked by it. */
+START_TEST(test_config_without_ipsec_tunnels_never_brings_strongswan_up)
+{
+	struct config_errors errs = { 0 };
+	unsigned int before = ike_check_inits();
+	struct config *c = must_load("minimal.conf");
+
+	config_free(c);
+	c = config_load(TOP_SRCDIR "/etc/tunsteerd.conf", &errs);
+	ck_assert_ptr_nonnull(c);
+	config_free(c);
+	expect_error("bad_ike_on_gre.conf", "only for ipsec tunnels");
+	ck_assert_uint_eq(ike_check_inits(), before);
+
+	c = must_load("everything.conf");	/* ids and proposals */
+	config_free(c);
+	ck_assert_uint_eq(ike_check_inits(), before + 1);
+}
+END_TEST
+
+/* --- psk_file ------------------------------------------------------------ */
+
+/* A psk file holding @text with @mode, and an ike body naming it. */
+static char *
+psk_file(const char *text, size_t len, mode_t mode, char *body, size_t sz)
+{
+	char *path = temp_conf(text, len, mode);
+
+	snprintf(body, sz, "psk_file = \"%s\";\n", path);
+	return path;
+}
+
+START_TEST(test_psk_file_is_read_without_its_newline_and_printed_as_its_path)
+{
+	static const char *const contents[] = { "s3cr3t-Xq9\n", "s3cr3t-Xq9",
+						"s3cr3t-Xq9\r\n" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char body[256], *out = NULL;
+		size_t len = 0;
+		char *path = psk_file(contents[i], strlen(contents[i]), 0600,
+				      body, sizeof(body));
+		struct config *c = ike_ok(body);
+		FILE *f;
+
+		ck_assert_str_eq(c->tunnels[0].ike.psk, "s3cr3t-Xq9");
+		ck_assert_str_eq(c->tunnels[0].ike.psk_file, path);
+		/* Even asked for secrets, the file is named, not read out:
+		 * the printout loads back to the same psk from it. */
+		for (int s = 0; s < 2; s++) {
+			ck_assert_ptr_nonnull(f = open_memstream(&out, &len));
+			config_print(c, f, s ? CONFIG_PRINT_SECRETS :
+					       CONFIG_PRINT_REDACTED);
+			fclose(f);
+			ck_assert_ptr_null(strstr(out, "s3cr3t"));
+			ck_assert_ptr_nonnull(strstr(out, body));
+			ck_assert_ptr_null(strstr(out, "psk ="));
+			free(out);
+		}
+		assert_round_trip(c);
+		config_free(c);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+START_TEST(test_psk_file_open_to_group_or_others_is_refused_naming_it)
+{
+	const mode_t modes[] = { 0640, 0604, 0620, 0602, 0644 };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char body[256], want[512];
+		char *path = psk_file("k", 1, modes[i], body, sizeof(body));
+
+		snprintf(want, sizeof(want), "t.conf:9: tunnels[0].ike.psk_file: "
+			 "\"%s\": holds secrets (ike.psk) but is readable by "
+			 "others (mode %04o); chmod 600 it", path,
+			 (unsigned)modes[i]);
+		ike_refused(body, want);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+START_TEST(test_psk_file_owned_by_another_user_is_refused_naming_it)
+{
+	char body[256], want[512];
+	char *path = psk_file("k", 1, 0600, body, sizeof(body));
+	const uid_t other = geteuid() == 4242 ? 4243 : 4242;
+
+	if (chown(path, other, (gid_t)-1) == 0) {	/* else: not root */
+		snprintf(want, sizeof(want), "t.conf:9: tunnels[0].ike.psk_file: "
+			 "\"%s\": holds secrets (ike.psk) but is owned by uid %u, "
+			 "not root or uid %u; chown it", path, (unsigned)other,
+			 (unsigned)geteuid());
+		ike_refused(body, want);
+	}
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_psk_file_empty_multiline_nul_symlink_or_missing_is_refused)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *why;
+	} bad[] = {
+		{ "", 0, "is empty" },
+		{ "\n", 1, "is empty" },
+		{ "one\ntwo\n", 8, "holds more than one line; the psk is the "
+		  "file's one line" },
+		{ "s3cr\0t\n", 7, "holds a NUL byte" },
+	};
+	char body[512], want[768], link[256];
+	char *path;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = psk_file(bad[i].text, bad[i].len, 0600, body, sizeof(body));
+		snprintf(want, sizeof(want), "t.conf:9: tunnels[0].ike.psk_file: "
+			 "\"%s\": %s", path, bad[i].why);
+		ike_refused(body, want);
+		unlink(path);
+		free(path);
+	}
+
+	path = psk_file("k", 1, 0600, body, sizeof(body));
+	snprintf(link, sizeof(link), "%s.lnk", path);
+	ck_assert_int_eq(symlink(path, link), 0);
+	snprintf(body, sizeof(body), "psk_file = \"%s\";\n", link);
+	snprintf(want, sizeof(want), "t.conf:9: tunnels[0].ike.psk_file: \"%s\": "
+		 "is a symbolic link; name the file itself", link);
+	ike_refused(body, want);
+	unlink(link);
+	unlink(path);
+	snprintf(body, sizeof(body), "psk_file = \"%s\";\n", path);
+	snprintf(want, sizeof(want), "t.conf:9: tunnels[0].ike.psk_file: \"%s\": "
+		 "cannot open: %s", path, strerror(ENOENT));
+	ike_refused(body, want);
+	free(path);
+}
+END_TEST
+
+/* The secret is in the psk file: the config that names it holds none and
+ * may be read by anyone. */
+START_TEST(test_config_naming_a_psk_file_may_itself_be_world_readable)
+{
+	struct config_errors errs = { 0 };
+	char body[256];
+	char *key = psk_file("k3y\n", 4, 0600, body, sizeof(body));
+	char *text = ipsec_with_ike(body);
+	char *path = temp_conf(text, strlen(text), 0644);
+	struct config *c = config_load(path, &errs);
+
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	ck_assert_str_eq(c->tunnels[0].ike.psk, "k3y");
+	config_free(c);
+	unlink(path);
+	unlink(key);
+	free(path);
+	free(key);
+	free(text);
+}
+END_TEST
+
+/* -nv shows every ike setting, the psk never. */
+START_TEST(test_redacted_print_shows_every_ike_setting_but_the_psk)
+{
+	static const char *const keys[] = {
+		"\t\t\tpsk = <redacted>;\n",
+		"\t\t\tlocal_id = \"office@example.com\";\t# ID_RFC822_ADDR\n",
+		"\t\t\tremote_id = \"192.0.2.2\";\t# ID_IPV4_ADDR\n",
+		"\t\t\tike_proposals = \"aes256gcm16-prfsha384-ecp384-"
+		"ke1_mlkem1024, aes256-sha256-prfsha256-modp2048\";\n",
+		"\t\t\tesp_proposals = \"aes128gcm16-ecp384,aes256-sha1-"
+		"modp2048-noesn\";\n",
+		"\t\t\tike_lifetime_s = 43200;\n",
+		"\t\t\tchild_lifetime_s = 3600;\n",
+		"\t\t\treplay_window = 1024;\n",
+		"\t\t\tdpd_s = 30;\n",
+	};
+	struct config *c = must_load("everything.conf");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_ptr_nonnull(f);
+	config_print(c, f, CONFIG_PRINT_REDACTED);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(strstr(out, keys[i]), "no \"%s\" in:\n%s", keys[i],
+			      out);
+	ck_assert_ptr_null(strstr(out, "odd bytes"));
+	free(out);
+	config_free(c);
+}
+END_TEST
+
+/* etc/tunsteerd.conf's IPsec tunnel is a comment (its psk file is the
+ * site's); uncommented, with a psk file of ours, it is a valid tunnel. */
+START_TEST(test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented)
+{
+	char *text = slurp(TOP_SRCDIR "/etc/tunsteerd.conf");
+	char body[256];
+	char *key = psk_file("k3y\n", 4, 0600, body, sizeof(body));
+	char *out = malloc(strlen(text) + strlen(key) + 1), *o = out;
+	const char *begin = strstr(text, "\t# ,{"), *end, *p;
+	struct config_errors errs = { 0 };
+	struct config *c;
+	const struct config_ike *ike;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(begin != NULL, "no commented ipsec tunnel in the example");
+	end = strstr(begin, "\t# }\n");
+	ck_assert_ptr_nonnull(end);
+	end += strlen("\t# }\n");
+	memcpy(o, text, (size_t)(begin - text));
+	o += begin - text;
+	/* Each "\t# " line of the block loses its "# ". */
+	for (p = begin; p < end;) {
+		const char *nl = strchr(p, '\n') + 1;
+
+		ck_assert(strncmp(p, "\t# ", 3) == 0);
+		*o++ = '\t';
+		memcpy(o, p + 3, (size_t)(nl - p - 3));
+		o += nl - p - 3;
+		p = nl;
+	}
+	strcpy(o, end);
+	/* The site's psk file is ours here. */
+	o = strstr(out, "psk_file = \"/etc/tunsteer/cf5.psk\"");
+	ck_assert_msg(o != NULL, "the example names no /etc/tunsteer/cf5.psk");
+	{
+		char *rest = strdup(o + strlen("psk_file = \"/etc/tunsteer/cf5.psk"));
+
+		ck_assert_ptr_nonnull(rest);
+		sprintf(o, "psk_file = \"%s%s", key, rest);
+		free(rest);
+	}
+	c = config_load_string(out, "example", &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	ck_assert_uint_eq(c->n_tunnels, 5);
+	ck_assert_int_eq(c->tunnels[4].type, TUNNEL_IPSEC);
+	ike = &c->tunnels[4].ike;
+	ck_assert_str_eq(ike->psk, "k3y");
+	ck_assert_str_eq(ike->local_id_type, "ID_RFC822_ADDR");
+	ck_assert_uint_eq(c->n_warnings, 0);
+	assert_round_trip(c);
+	config_free(c);
+	unlink(key);
+	free(key);
+	free(out);
+	free(text);
+}
+END_TEST
+
 /* --- bad files: one per rule ------------------------------------------ */
 
 #define BAD(test, file, msg)						\
@@ -672,6 +1299,16 @@ BAD(test_underlay_without_interface_is_rejected,
     "required")
 BAD(test_ike_on_a_gre_tunnel_is_rejected, "bad_ike_on_gre.conf",
     "bad_ike_on_gre.conf:9: tunnels[0].ike: only for ipsec tunnels")
+BAD(test_ike_proposal_without_a_prf_is_rejected, "bad_ike_proposal.conf",
+    "bad_ike_proposal.conf:11: tunnels[0].ike.ike_proposals: "
+    "\"aes256gcm16-ecp384\": no PRF; IKE needs one (e.g. prfsha256)")
+BAD(test_dpd_turned_off_is_rejected, "bad_ike_dpd_off.conf",
+    "bad_ike_dpd_off.conf:11: tunnels[0].ike.dpd_s: 0 would turn DPD off; "
+    "the provider requires DPD with a restart action")
+BAD(test_psk_inline_and_from_a_file_is_rejected,
+    "bad_ike_psk_and_psk_file.conf",
+    "bad_ike_psk_and_psk_file.conf:11: tunnels[0].ike.psk_file: psk (line "
+    "10) is given too; keep one of them")
 BAD(test_ipsec_tunnel_without_psk_is_rejected, "bad_ipsec_without_psk.conf",
     "bad_ipsec_without_psk.conf:3: tunnels[0].ike.psk: required for ipsec "
     "tunnels")
@@ -1198,6 +1835,7 @@ config_suite(void)
 	Suite *s = suite_create("config");
 	TCase *good = tcase_create("good"), *bad = tcase_create("bad");
 	TCase *files = tcase_create("files"), *fuzz = tcase_create("fuzz");
+	TCase *ike;
 
 	tcase_add_test(good, test_minimal_file_gets_every_default);
 	tcase_add_test(good, test_passive_timeout_is_off_by_default_global_and_per_tunnel);
@@ -1232,6 +1870,9 @@ config_suite(void)
 	tcase_add_test(bad, test_underlay_without_interface_is_rejected);
 	tcase_add_test(bad, test_ike_on_a_gre_tunnel_is_rejected);
 	tcase_add_test(bad, test_ipsec_tunnel_without_psk_is_rejected);
+	tcase_add_test(bad, test_ike_proposal_without_a_prf_is_rejected);
+	tcase_add_test(bad, test_dpd_turned_off_is_rejected);
+	tcase_add_test(bad, test_psk_inline_and_from_a_file_is_rejected);
 	tcase_add_test(bad, test_psk_is_decoded_by_cfgparse_and_later_lines_stay);
 	tcase_add_test(bad, test_unknown_probe_setting_is_rejected);
 	tcase_add_test(bad, test_all_down_other_than_keep_or_isp_is_rejected);
@@ -1289,6 +1930,32 @@ config_suite(void)
 	tcase_add_test(files,
 		       test_fifo_or_device_at_the_path_is_refused_without_blocking);
 	suite_add_tcase(s, files);
+
+	ike = tcase_create("ike");
+	tcase_add_test(ike, test_ipsec_tunnel_gets_every_ike_default_explicitly);
+	tcase_add_test(ike, test_provider_local_id_formats_are_rfc822_fqdn_keyid_and_ipv4);
+	tcase_add_test(ike, test_fqdn_id_without_a_dot_is_accepted_with_a_keyid_warning);
+	tcase_add_test(ike,
+		       test_ike_ids_that_match_anything_or_are_not_ikev2_ids_are_refused);
+	tcase_add_test(ike, test_ml_kem_proposals_and_lists_of_proposals_are_accepted);
+	tcase_add_test(ike, test_each_bad_proposal_is_refused_with_what_is_wrong);
+	tcase_add_test(ike,
+		       test_lifetimes_below_the_provider_ranges_are_accepted_with_warnings);
+	tcase_add_test(ike,
+		       test_lifetimes_too_long_too_short_or_child_not_shorter_are_refused);
+	tcase_add_test(ike, test_replay_window_is_0_by_default_and_0_to_4096);
+	tcase_add_test(ike, test_dpd_cannot_be_turned_off_and_is_1_to_300_s);
+	tcase_add_test(ike, test_ike_keys_misspelt_misplaced_or_doubled_are_refused);
+	tcase_add_test(ike, test_config_without_ipsec_tunnels_never_brings_strongswan_up);
+	tcase_add_test(ike, test_psk_file_is_read_without_its_newline_and_printed_as_its_path);
+	tcase_add_test(ike, test_psk_file_open_to_group_or_others_is_refused_naming_it);
+	tcase_add_test(ike, test_psk_file_owned_by_another_user_is_refused_naming_it);
+	tcase_add_test(ike,
+		       test_psk_file_empty_multiline_nul_symlink_or_missing_is_refused);
+	tcase_add_test(ike, test_config_naming_a_psk_file_may_itself_be_world_readable);
+	tcase_add_test(ike, test_redacted_print_shows_every_ike_setting_but_the_psk);
+	tcase_add_test(ike, test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented);
+	suite_add_tcase(s, ike);
 
 	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);
 	suite_add_tcase(s, fuzz);
