@@ -72,6 +72,8 @@ crypto_plugins(void)
 	return out;
 }
 
+static char no_settings_file[] = "";
+
 static int
 begin(char *why, size_t len)
 {
@@ -82,14 +84,17 @@ begin(char *why, size_t len)
 	ikc.held = true;
 	ikc.owned = lib == NULL;
 	if (ikc.owned) {
-		/* tunsteerd configures strongSwan itself: no strongswan.conf. */
-		setenv("STRONGSWAN_CONF", "", 1);
 		ikc.dbg_was = dbg;
 		dbg = dbg_quiet;
 		ikc.inits++;
 	}
-	/* Called even when it fails: library_deinit() must follow. */
-	if (!library_init(NULL, "tunsteerd")) {
+	/*
+	 * No strongswan.conf: a settings file of "" is what
+	 * STRONGSWAN_CONF="" gives, without touching the environment (the
+	 * daemon has other threads by a reload).  Called even when it
+	 * fails: library_deinit() must follow.
+	 */
+	if (!library_init(no_settings_file, "tunsteerd")) {
 		ikc.failed = true;
 		goto out;
 	}

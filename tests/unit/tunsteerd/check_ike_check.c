@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <library.h>
 
@@ -230,6 +231,26 @@ START_TEST(test_checks_bring_libstrongswan_up_once_and_end_takes_it_down)
 }
 END_TEST
 
+/* tunsteerd configures strongSwan itself: a strongswan.conf named by the
+ * environment, here one that does not parse (libstrongswan would refuse
+ * to come up), is not read. */
+START_TEST(test_no_strongswan_conf_is_read_even_if_the_environment_names_one)
+{
+	char *conf = temp_file("charon {\n\tunclosed = {\n");
+
+	ck_assert_int_eq(setenv("STRONGSWAN_CONF", conf, 1), 0);
+	proposals_ok(CONFIG_IKE_PROPOSALS, false);
+	ck_assert_str_eq(lib->conf, "");
+	ike_check_end();
+	/* The file does break libstrongswan where it is read. */
+	ck_assert(!library_init(NULL, "check"));
+	library_deinit();
+	unsetenv("STRONGSWAN_CONF");
+	unlink(conf);
+	free(conf);
+}
+END_TEST
+
 /* ike.c has libstrongswan up for charon: the checks use it, plugins and
  * namespace as they are, and leave it up. */
 START_TEST(test_checks_borrow_a_running_libstrongswan_and_leave_it_up)
@@ -276,6 +297,8 @@ ike_check_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_checks_bring_libstrongswan_up_once_and_end_takes_it_down);
 	tcase_add_test(tc, test_checks_borrow_a_running_libstrongswan_and_leave_it_up);
+	tcase_add_test(tc,
+		       test_no_strongswan_conf_is_read_even_if_the_environment_names_one);
 	suite_add_tcase(s, tc);
 	return s;
 }
