@@ -400,9 +400,10 @@ parse_ike(struct parse *p, const config_setting_t *s, const char *tpath,
 		t->ike.psk = psk;
 	if (cfgp_string(&p->cp, s, path, "psk_file", &str, &line) == CFGP_OK) {
 		cfgp_field(f, path, "psk_file");
-		if (g != CFGP_NONE)
+		if (g != CFGP_NONE)	/* even a psk of the wrong type */
 			cfgp_err(&p->cp, line, f, "psk (line %d) is given too; "
-				 "keep one of them", pline);
+				 "keep one of them", cfgp_line(
+					 config_setting_get_member(s, "psk")));
 		else if (str[0] != '/')
 			cfgp_err(&p->cp, line, f, "\"%s\" is not an absolute path",
 				 str);

@@ -980,6 +980,18 @@ START_TEST(test_ike_keys_misspelt_misplaced_or_doubled_are_refused)
 	ike_refused("psk = \"s\";\npsk_file = \"/etc/tunsteer/cf5.psk\";\n",
 		    "t.conf:10: tunnels[0].ike.psk_file: psk (line 9) is given "
 		    "too; keep one of them");
+	{	/* a psk of the wrong type is still a psk given */
+		struct config_errors errs = { 0 };
+		char *text = ipsec_with_ike("psk = 5;\npsk_file = "
+					    "\"/etc/tunsteer/cf5.psk\";\n");
+
+		ck_assert_ptr_null(config_load_string(text, "t.conf", &errs));
+		ck_assert_msg(has_msg(&errs, "t.conf:10: tunnels[0].ike.psk_file: "
+				      "psk (line 9) is given too"), "%s",
+			      errors_text(&errs));
+		config_errors_free(&errs);
+		free(text);
+	}
 	ike_refused("psk_file = \"cf5.psk\";\n",
 		    "t.conf:9: tunnels[0].ike.psk_file: \"cf5.psk\" is not an "
 		    "absolute path");
