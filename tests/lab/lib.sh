@@ -68,17 +68,29 @@ nsx() {
 
 # lab_wait SECONDS DESCRIPTION CMD… — poll CMD (every 0.1 s) until it
 # succeeds; fail the scenario with DESCRIPTION if it never does.
+# SECONDS counts the time the VM ran: what the VM's stall detector saw it
+# stalled (lab_vm_stalled_ms) is added to the wait, up to 3 × SECONDS +
+# 60 s in all, so a host that stops the VM does not fail a wait for it.
 # On failure it shows what the last attempt printed.
 lab_wait() {
-	local limit=$1 what=$2 deadline out
+	local limit=$1 what=$2 t0=$EPOCHREALTIME deadline cap out now stalled=0
 	shift 2
 	out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
 	deadline=$(( $(date +%s%N) + limit * 1000000000 ))
+	cap=$(( deadline + (2 * limit + 60) * 1000000000 ))
 	until "$@" >"$out" 2>&1; do
-		if [ "$(date +%s%N)" -ge "$deadline" ]; then
-			[ ! -s "$out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$out"; } >&2
-			rm -f "$out"
-			lab_fail "timed out after ${limit}s waiting for: $what"
+		now=$(date +%s%N)
+		if [ "$now" -ge "$deadline" ]; then
+			stalled=$(lab_vm_stalled_ms "$t0")
+			deadline=$(( $(awk -v t="$t0" 'BEGIN { printf "%.0f", t * 1e9 }') +
+				(limit * 1000 + stalled) * 1000000 ))
+			[ "$deadline" -le "$cap" ] || deadline=$cap
+			if [ "$now" -ge "$deadline" ]; then
+				[ ! -s "$out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$out"; } >&2
+				rm -f "$out"
+				lab_fail "timed out after ${limit}s of VM time waiting for: $what" \
+					"(the VM stalled $stalled ms meanwhile)"
+			fi
 		fi
 		sleep 0.1
 	done
