@@ -1664,6 +1664,7 @@ kernel_nl_create_reader(const struct kernel_ops *like, int *err)
 		.route_dump = knl_route_dump,
 		.nhobj_dump = knl_nhobj_dump,
 		.rule_dump = knl_rule_dump,
+		.conntrack_flush = knl_conntrack_flush,
 		.destroy = knl_destroy,
 	};
 	if ((e = knl_open(&k->sk)) < 0)

@@ -45,9 +45,10 @@ struct kernel_ops *kernel_nl_create_marked(const char *link_mark, int *err);
 
 /*
  * A second backend beside @like (made by one of the above) that can only
- * dump: one netlink socket of its own, no nftables, no monitor; every
- * other operation is NULL.  For reading the kernel from another thread
- * (tunsteerd's audit) without sharing @like's sockets.
+ * dump and flush conntrack entries: netlink sockets of its own, no
+ * nftables, no monitor; every other operation is NULL.  For work on
+ * another thread (tunsteerd's audit, its conntrack flusher) without
+ * sharing @like's sockets.
  */
 struct kernel_ops *kernel_nl_create_reader(const struct kernel_ops *like,
 					   int *err);

@@ -41,6 +41,8 @@ struct engine {
 	void *stage_arg;
 	engine_checks_fn checks_fn;
 	void *checks_arg;
+	engine_ct_flush_fn ct_flush_fn;	/* NULL: flush on the loop */
+	void *ct_flush_arg;
 	const struct loopmeter *loop;
 };
 
@@ -374,6 +376,22 @@ flush_failed_tunnels(struct engine *e, const struct kernel_state *before,
 		    !id_in(ids[i], was, (size_t)n_was) ||
 		    id_in(ids[i], is, (size_t)n_is))
 			continue;
+		if (e->ct_flush_fn) {
+			/* Off the loop: counted when done (engine_ct_flushed). */
+			if ((err = e->ct_flush_fn(e->ct_flush_arg, mark,
+						  DESIRED_CT_MARK_MASK)) < 0) {
+				errno = -err;
+				log_warn("egress", "%s: cannot queue the deletion of "
+					 "its conntrack entries", name);
+			} else {
+				log_notice("egress", "%s: left egress while %s; "
+					   "deleting its conntrack entries (mark "
+					   "0x%08x/0x%08x)", name,
+					   health_state_name(health[i]), mark,
+					   DESIRED_CT_MARK_MASK);
+			}
+			continue;
+		}
 		err = e->ops->conntrack_flush(e->ops, mark, DESIRED_CT_MARK_MASK);
 		flushed++;
 		if (err < 0) {
@@ -526,6 +544,19 @@ engine_resync(struct engine *e)
 	}
 	e->kernel_ok = err == 0;
 	return err;
+}
+
+void
+engine_set_ct_flusher(struct engine *e, engine_ct_flush_fn fn, void *arg)
+{
+	e->ct_flush_fn = fn;
+	e->ct_flush_arg = arg;
+}
+
+void
+engine_ct_flushed(struct engine *e, unsigned int ok)
+{
+	e->ct_flushes += ok;
 }
 
 unsigned long

@@ -92,6 +92,16 @@ int engine_health_changed(struct engine *e);
  * called on netlink change events and on ENOBUFS. */
 int engine_resync(struct engine *e);
 
+/*
+ * Where a failed tunnel's conntrack entries are deleted: by default on
+ * the loop (ops->conntrack_flush); with @fn, @fn queues the flush
+ * (lib/ctflush.h) and returns 0 or -errno, and the caller reports what
+ * was done with engine_ct_flushed().
+ */
+typedef int (*engine_ct_flush_fn)(void *arg, uint32_t mark, uint32_t mask);
+void engine_set_ct_flusher(struct engine *e, engine_ct_flush_fn fn, void *arg);
+void engine_ct_flushed(struct engine *e, unsigned int ok);
+
 /* Bumped whenever the engine changes the kernel (see lib/audit.h). */
 unsigned long engine_kernel_gen(const struct engine *e);
 

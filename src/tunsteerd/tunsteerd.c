@@ -28,6 +28,7 @@
 #include "tunsteerd/loop.h"
 #include "tunsteerd/loopmeter.h"
 #include "lib/audit.h"
+#include "lib/ctflush.h"
 #include "lib/kernel_nl.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/probe.h"
@@ -72,6 +73,7 @@ struct daemon {
 	struct control *ctl;		/* for a refused reload's reasons */
 	struct loopmeter *meter;
 	struct audit *audit;
+	struct ctflush *ctflush;
 };
 
 static void
@@ -134,6 +136,25 @@ period_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn("engine", "cannot start the kernel audit; resyncing");
 		schedule(d->resync_ev);
 	}
+}
+
+static int
+ct_flush_cb(void *arg, uint32_t mark, uint32_t mask)
+{
+	struct daemon *d = arg;
+
+	return ctflush_queue(d->ctflush, mark, mask);
+}
+
+static void
+ct_flushed_cb(unsigned int ok, unsigned int failed, double ms, void *arg)
+{
+	struct daemon *d = arg;
+
+	engine_ct_flushed(d->engine, ok);
+	/* Each flush walks the whole conntrack table in the kernel. */
+	log_info("egress", "%u conntrack flushes (%.1f ms off the loop)%s",
+		 ok + failed, ms, failed ? ", some failed" : "");
 }
 
 static void
@@ -441,6 +462,14 @@ main(int argc, char **argv)
 				       audit_result_cb, &d);
 		if (d.audit == NULL)
 			fatalx("main", "cannot set up the kernel audit");
+		if ((reader = kernel_nl_create_reader(d.ops, &err)) == NULL) {
+			errno = -err;
+			fatal("main", "netlink (conntrack)");
+		}
+		d.ctflush = ctflush_create(d.base, reader, ct_flushed_cb, &d);
+		if (d.ctflush == NULL)
+			fatalx("main", "cannot set up the conntrack flusher");
+		engine_set_ct_flusher(d.engine, ct_flush_cb, &d);
 	}
 	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
 	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
@@ -477,6 +506,8 @@ main(int argc, char **argv)
 	event_free(d.nft_ev);
 	event_free(d.period_ev);
 	audit_destroy(d.audit);
+	engine_set_ct_flusher(d.engine, NULL, NULL);
+	ctflush_destroy(d.ctflush);
 	engine_destroy(d.engine, o.keep_state);
 	probe_engine_destroy(d.probes);
 	passive_destroy(d.passive);

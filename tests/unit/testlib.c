@@ -131,3 +131,17 @@ testlib_run_socket(Suite *s)
 	rmdir(testlib_dir);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+unsigned int
+lines_starting(const char *log, const char *prefix)
+{
+	unsigned int n = 0;
+
+	for (const char *l = log; *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, prefix, strlen(prefix)) == 0)
+			n++;
+		if (strchr(l, '\n') == NULL)
+			break;
+	}
+	return n;
+}

@@ -25,6 +25,9 @@ const char *ip_text(struct in_addr a);
  * unlinks and frees). */
 char *temp_file(const char *text);
 
+/* How many lines of @log start with @prefix (kernel_fake_ops_log()). */
+unsigned int lines_starting(const char *log, const char *prefix);
+
 /* Run @s: log to stderr at errors only, output CK_NORMAL; the exit
  * status make check wants. */
 int testlib_run(Suite *s);

@@ -148,6 +148,45 @@ START_TEST(test_failed_tunnel_alone_loses_its_conntrack_entries)
 }
 END_TEST
 
+struct queued {
+	uint32_t marks[4];
+	unsigned int n;
+};
+
+static int
+queue_cb(void *arg, uint32_t mark, uint32_t mask)
+{
+	struct queued *q = arg;
+
+	ck_assert_uint_eq(mask, DESIRED_CT_MARK_MASK);
+	if (q->n < 4)
+		q->marks[q->n] = mark;
+	q->n++;
+	return 0;
+}
+
+/* With a flusher (lib/ctflush.h, tunsteerd's), the flush is queued, not
+ * done on the loop, and counted only when reported done. */
+START_TEST(test_with_a_flusher_the_failed_tunnels_flush_is_queued_not_done)
+{
+	struct queued q = { { 0 }, 0 };
+	struct engine_counters c;
+	uint32_t ids[3];
+
+	engine_set_ct_flusher(e, queue_cb, &q);
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_uint_eq(lines_starting(kernel_fake_ops_log(k), "conntrack "), 0);
+	ck_assert_uint_eq(q.n, 1);
+	ck_assert_int_eq(desired_path_ids(engine_config(e), ids), 0);
+	ck_assert_uint_eq(q.marks[0], desired_ct_mark(ids[0]));
+	engine_counters(e, &c);
+	ck_assert_uint_eq(c.ct_flushes, 0);
+	engine_ct_flushed(e, 1);
+	engine_counters(e, &c);
+	ck_assert_uint_eq(c.ct_flushes, 1);
+}
+END_TEST
+
 static void
 policy_default_cb(const struct kernel_route *r, void *arg)
 {
@@ -192,21 +231,6 @@ START_TEST(test_failover_replaces_the_group_and_touches_no_route)
 	ck_assert_ptr_null(strstr(log, "link "));
 }
 END_TEST
-
-/* How many lines of @log start with @prefix. */
-static unsigned int
-lines_starting(const char *log, const char *prefix)
-{
-	unsigned int n = 0;
-
-	for (const char *l = log; *l; l = strchr(l, '\n') + 1) {
-		if (strncmp(l, prefix, strlen(prefix)) == 0)
-			n++;
-		if (strchr(l, '\n') == NULL)
-			break;
-	}
-	return n;
-}
 
 /*
  * A health change costs what the policies cost, not what the whole state
@@ -652,6 +676,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_audit_result_repairs_what_it_saw_without_dumping_on_the_loop);
 	tcase_add_test(tc, test_audit_result_older_than_our_last_change_is_dropped);
 	tcase_add_test(tc, test_audit_of_a_kernel_as_wanted_changes_nothing);
+	tcase_add_test(tc, test_with_a_flusher_the_failed_tunnels_flush_is_queued_not_done);
 	suite_add_tcase(s, tc);
 	return s;
 }
