@@ -9,6 +9,7 @@
 #define TUNSTEER_TESTLIB_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 
 /* The whole of @path, NUL-terminated (caller frees). */
@@ -27,6 +28,9 @@ char *temp_file(const char *text);
 
 /* How many lines of @log start with @prefix (kernel_fake_ops_log()). */
 unsigned int lines_starting(const char *log, const char *prefix);
+
+/* Is @word a whole space-separated word of @list? */
+bool has_word(const char *list, const char *word);
 
 /* Run @s: log to stderr at errors only, output CK_NORMAL; the exit
  * status make check wants. */

@@ -35,18 +35,6 @@ charon_teardown(void)
 	library_deinit();
 }
 
-/* Is word a whole space-separated word of list? */
-static bool
-has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 START_TEST(test_every_plugin_we_link_is_loaded)
 {
 	char *loaded = lib->plugins->loaded_plugins(lib->plugins);

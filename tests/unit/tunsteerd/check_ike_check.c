@@ -183,17 +183,6 @@ END_TEST
 
 /* --- libstrongswan's lifetime --------------------------------------------- */
 
-static bool
-has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* Nobody has libstrongswan: the first check brings it up once, with
  * every plugin of the build but charon's own, and ike_check_end() takes
  * it down. */
