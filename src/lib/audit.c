@@ -8,8 +8,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -17,6 +15,7 @@
 
 #include "lib/audit.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 
 /* The dumps need little stack: no thread-sized default (8 MiB). */
 #define AUDIT_STACK (256 * 1024)
@@ -40,25 +39,20 @@ static void *
 audit_thread(void *arg)
 {
 	struct audit *a = arg;
-	uint64_t one = 1;
 
 	a->err = reconcile_observe(a->reader, &a->marks, &a->result);
-	/* The write is the hand-over: the loop reads result after reading
-	 * efd, and joins the thread before anything is reused. */
-	while (write(a->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
+	/* The wake-up is the hand-over: the loop reads result after it,
+	 * and joins the thread before anything is reused. */
+	thread_wake(a->efd);
 	return NULL;
 }
 
 static void
 audit_join(struct audit *a)
 {
-	uint64_t n;
-
 	(void)pthread_join(a->thread, NULL);
 	a->running = false;
-	while (read(a->efd, &n, sizeof(n)) < 0 && errno == EINTR)
-		;
+	thread_woken(a->efd);
 }
 
 static void
@@ -110,8 +104,6 @@ fail:
 int
 audit_start(struct audit *a, unsigned long gen)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int err;
 
 	if (a->running)
@@ -119,16 +111,7 @@ audit_start(struct audit *a, unsigned long gen)
 	a->gen = gen;
 	a->err = 0;
 	kernel_state_init(&a->result);
-	if ((err = pthread_attr_init(&attr)) != 0)
-		return -err;
-	(void)pthread_attr_setstacksize(&attr, AUDIT_STACK);
-	/* Signals stay with the loop thread (libevent's signal handling). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&a->thread, &attr, audit_thread, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err != 0)
+	if ((err = thread_spawn(&a->thread, AUDIT_STACK, audit_thread, a)) != 0)
 		return -err;
 	a->running = true;
 	return 0;

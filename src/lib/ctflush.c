@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +17,7 @@
 #include "lib/clock.h"
 #include "lib/ctflush.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 #include "lib/vec.h"
 
 #define CTFLUSH_STACK (128 * 1024)
@@ -44,15 +44,6 @@ struct ctflush {
 	double ms;
 	bool stop;
 };
-
-static void
-wake_loop(struct ctflush *f)
-{
-	uint64_t one = 1;
-
-	while (write(f->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
 
 static void *
 ctflush_thread(void *arg)
@@ -99,7 +90,7 @@ ctflush_thread(void *arg)
 		f->ok += ok;
 		f->failed += failed;
 		f->ms += (double)(mono_ns() - t0) / 1e6;
-		wake_loop(f);
+		thread_wake(f->efd);
 	}
 	pthread_mutex_unlock(&f->mu);
 	return NULL;
@@ -110,12 +101,10 @@ ctflush_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctflush *f = arg;
 	unsigned int ok, failed;
-	uint64_t n;
 	double ms;
 
 	(void)what;
-	while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR)
-		;
+	thread_woken(fd);
 	pthread_mutex_lock(&f->mu);
 	ok = f->ok;
 	failed = f->failed;
@@ -132,9 +121,6 @@ ctflush_create(struct event_base *base, struct kernel_ops *ops,
 	       ctflush_done_cb cb, void *arg)
 {
 	struct ctflush *f = calloc(1, sizeof(*f));
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int err;
 
 	if (f == NULL)
 		return NULL;
@@ -149,16 +135,7 @@ ctflush_create(struct event_base *base, struct kernel_ops *ops,
 	f->ev = event_new(base, f->efd, EV_READ | EV_PERSIST, ctflush_ready_cb, f);
 	if (f->ev == NULL || event_add(f->ev, NULL) != 0)
 		goto fail;
-	if (pthread_attr_init(&attr) != 0)
-		goto fail;
-	(void)pthread_attr_setstacksize(&attr, CTFLUSH_STACK);
-	/* Signals stay with the loop thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&f->thread, &attr, ctflush_thread, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err != 0)
+	if (thread_spawn(&f->thread, CTFLUSH_STACK, ctflush_thread, f) != 0)
 		goto fail;
 	f->started = true;
 	return f;
