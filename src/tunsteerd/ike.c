@@ -847,13 +847,15 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 		else
 			log_notice(SUBSYS, "tunnel %s: IPsec up -> down "
 				   "(no CHILD SA installed)", t->name);
-		if (t->ike->cbs.link_cb)
-			t->ike->cbs.link_cb(t->ike->cbs.arg, t->name, t->link);
 	}
 
 	if (!t->initiating && !ike_book_alive(&t->book) &&
 	    !event_pending(t->retry_ev, EV_TIMEOUT, NULL))
 		attempt_over(t);
+
+	/* Last: the callback may remove the tunnel. */
+	if (t->link != before && t->ike->cbs.link_cb)
+		t->ike->cbs.link_cb(t->ike->cbs.arg, t->name, t->link);
 }
 
 /* --- the bridge ---------------------------------------------------------- */
@@ -882,6 +884,8 @@ dispatch(struct ike *ike, const struct ike_event *ev)
 	/* Events of a tunnel removed meanwhile (its SAs' last words). */
 	if (t)
 		tunnel_event(t, ev);
+	if (ike->cbs.event_cb)
+		ike->cbs.event_cb(ike->cbs.arg, ev);
 }
 
 static void

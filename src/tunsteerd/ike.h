@@ -236,8 +236,12 @@ struct ike_driver *ike_charon_create(const struct ike_charon_opts *opts,
 /* --- the loop side ------------------------------------------------------- */
 
 struct ike_callbacks {
-	/* Tunnel @tunnel's link is now @link (it was the other). */
+	/* Tunnel @tunnel's link is now @link (it was the other).  May call
+	 * any ike_tunnel_*() function, ike_tunnel_remove() of it included. */
 	void (*link_cb)(void *arg, const char *tunnel, enum ike_link link);
+	/* Optional: every event, in the order posted, once ike.c has acted
+	 * on it (those of unknown tunnels too).  For counters and tests. */
+	void (*event_cb)(void *arg, const struct ike_event *ev);
 	void *arg;
 };
 
