@@ -156,8 +156,8 @@ build_pins(const struct config *conf, struct kernel_state *ks)
 				break;
 		if (up == n_uplinks)
 			uplink[n_uplinks++] = t->local;
-		if (t->type != TUNNEL_GRE)
-			continue;
+		/* IPsec too: IKE (UDP 500/4500) and ESP leave from the
+		 * tunnel's local address like GRE does. */
 		if (up >= DESIRED_MAX_UPLINKS) {
 			err = -E2BIG;
 			break;

@@ -752,6 +752,10 @@ START_TEST(test_xfrm_interface_goes_over_the_tunnels_underlay_and_gre_has_no_if_
 	kernel_link_format(&ks.links[1], text, sizeof(text));
 	ck_assert_str_eq(text, "ips2 xfrm if_id 0x74737747 dev wan1 mtu 1446 up");
 	ck_assert_uint_eq(ks.links[1].if_id, ids[1]);
+	/* Its IKE and ESP packets are pinned to the underlay like GRE's. */
+	route_text(find_route(&ks, 21000, "192.0.2.2/32"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21000 192.0.2.2/32 metric 0 proto 227"
+			 " nexthop via 198.51.100.1 dev wan1 weight 1");
 	/* No underlay: the kernel's own route lookup, no device. */
 	ck_assert_str_eq(ks.links[2].dev, "");
 	ck_assert_uint_eq(ks.links[2].if_id, ids[2]);
