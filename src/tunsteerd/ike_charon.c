@@ -36,6 +36,7 @@
 #include <sa/ikev2/tasks/ike_dpd.h>
 
 #include "tunsteerd/ike.h"
+#include "lib/kernel.h"
 #include "lib/secmem.h"
 #include "lib/vec.h"
 
@@ -959,6 +960,9 @@ settings(const struct ike_charon_opts *o)
 	s->set_bool(s, "%s.install_routes", false, ns);
 	s->set_bool(s, "%s.install_virtual_ip", false, ns);
 	s->set_int(s, "%s.routing_table", 0, ns);
+	/* Our XFRM states and policies: reqids from our mark's range on
+	 * (DESIGN.md "Ownership marks"); the if_id binds them anyway. */
+	s->set_int(s, "%s.reqid_base", (int)KERNEL_XFRM_IF_ID_MIN, ns);
 	/* The provider is responder only, and so are we initiator only. */
 	s->set_bool(s, "%s.initiator_only", true, ns);
 	/* Each initiation makes its own IKE SA, never a CHILD SA on one

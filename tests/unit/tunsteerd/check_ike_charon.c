@@ -147,6 +147,8 @@ START_TEST(test_charon_runs_on_our_settings_alone_and_adds_no_rule_or_route)
 					  false, lib->ns));
 	ck_assert_int_eq(lib->settings->get_int(lib->settings, "%s.marker", 0,
 						lib->ns), 0);
+	ck_assert_int_eq(lib->settings->get_int(lib->settings, "%s.reqid_base",
+						0, lib->ns), 0x74730001);
 	ck_assert_int_eq(lib->settings->get_int(lib->settings,
 			 "%s.retransmit_tries", 0, lib->ns), 3);
 	ck_assert(lib->settings->get_double(lib->settings,
