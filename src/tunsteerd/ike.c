@@ -435,15 +435,32 @@ conf_equal(const struct ike_conf *c, const struct config_tunnel *t,
 	       c->replay_window == k->replay_window && c->dpd_s == k->dpd_s;
 }
 
+/*
+ * Tunnels are kept sorted by name: each event looks its tunnel up, and
+ * nothing per event may be O(tunnels) (DESIGN.md).  @index is where
+ * @name is, or would go.
+ */
 static struct ike_tunnel *
 tunnel_find(const struct ike *ike, const char *name, size_t *index)
 {
-	for (size_t i = 0; i < ike->n_tunnels; i++)
-		if (strcmp(ike->tunnels[i]->name, name) == 0) {
+	size_t lo = 0, hi = ike->n_tunnels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ike->tunnels[mid]->name, name);
+
+		if (c == 0) {
 			if (index)
-				*index = i;
-			return ike->tunnels[i];
+				*index = mid;
+			return ike->tunnels[mid];
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (index)
+		*index = lo;
 	return NULL;
 }
 
@@ -627,7 +644,12 @@ ike_tunnel_set(struct ike *ike, const struct config_tunnel *ct, uint32_t if_id)
 			tunnel_free(t);
 			return err;
 		}
+		memmove(&ike->tunnels[index + 1], &ike->tunnels[index],
+			(ike->n_tunnels - 1 - index) * sizeof(ike->tunnels[0]));
+		ike->tunnels[index] = t;
 		if ((err = ike->drv->peer_set(ike->drv, ct, if_id)) < 0) {
+			memmove(&ike->tunnels[index], &ike->tunnels[index + 1],
+				(ike->n_tunnels - 1 - index) * sizeof(ike->tunnels[0]));
 			ike->n_tunnels--;
 			tunnel_free(t);
 			return err;

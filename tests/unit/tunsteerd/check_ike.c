@@ -822,6 +822,43 @@ START_TEST(test_the_psk_is_never_logged)
 }
 END_TEST
 
+/* Tunnels added in any order, some removed: each event still reaches
+ * its own tunnel (they are kept sorted, looked up by bisection). */
+START_TEST(test_events_reach_their_tunnel_among_many_in_any_order)
+{
+	struct config_tunnel t = tun;
+	struct ike_status st;
+	char name[IFNAMSIZ];
+
+	for (unsigned int i = 0; i < 50; i++) {
+		snprintf(t.name, sizeof(t.name), "t%02u", (i * 37) % 50);
+		ck_assert_int_eq(ike_tunnel_set(ike, &t, i + 1), 1);
+	}
+	for (unsigned int i = 0; i < 50; i += 3) {
+		snprintf(name, sizeof(name), "t%02u", i);
+		ike_tunnel_remove(ike, name);
+	}
+	for (unsigned int i = 0; i < 50; i++) {
+		struct ike_event ev = { .kind = IKE_EV_CHILD_STATE, .ike_id = i,
+					.child_id = i, .state = IKE_CHILD_INSTALLED };
+
+		snprintf(ev.tunnel, sizeof(ev.tunnel), "t%02u", i);
+		ike_post(ike, &ev);
+	}
+	drain();
+	for (unsigned int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "t%02u", i);
+		if (i % 3 == 0) {
+			ck_assert_int_eq(ike_tunnel_status(ike, name, &st), -ENOENT);
+			continue;
+		}
+		ck_assert_int_eq(ike_tunnel_status(ike, name, &st), 0);
+		ck_assert_int_eq(st.link, IKE_LINK_UP);
+		ck_assert_uint_eq(st.child_id, i);
+	}
+}
+END_TEST
+
 static Suite *
 ike_suite(void)
 {
@@ -857,6 +894,7 @@ ike_suite(void)
 	tcase_add_test(tunnels, test_the_link_callback_may_remove_the_tunnel);
 	tcase_add_test(tunnels, test_status_shows_proposals_spis_nat_and_times);
 	tcase_add_test(tunnels, test_the_psk_is_never_logged);
+	tcase_add_test(tunnels, test_events_reach_their_tunnel_among_many_in_any_order);
 	suite_add_tcase(s, tunnels);
 	return s;
 }
