@@ -766,8 +766,12 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 
 	switch (ev->kind) {
 	case IKE_EV_FAILURE:
-		/* Failures of a retired SA are not the attempt's. */
-		if (sa && sa->retired)
+		/* Failures of a retired SA are not the attempt's; nor, once
+		 * it is up, are error notifies (TEMPORARY_FAILURE in a rekey
+		 * collision…): charon handles them, and they would name the
+		 * wrong cause if the SA went later. */
+		if ((sa && sa->retired) ||
+		    (t->attempt_up && ev->failure == IKE_FAIL_NOTIFY))
 			break;
 		if (failure_rank(ev->failure) > failure_rank(t->attempt_failure)) {
 			t->attempt_failure = ev->failure;
@@ -819,6 +823,9 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 				t->attempt_up = true;
 				t->failures = 0;
 				t->last_failure = IKE_FAIL_NONE;
+				/* What went wrong on the way up is no reason
+				 * for the end of what came up. */
+				t->attempt_failure = IKE_FAIL_NONE;
 			}
 			sa_info_text(&ev->info, true, text, sizeof(text));
 			/* Rekeys say so themselves (IKE_EV_CHILD_REKEYED). */
