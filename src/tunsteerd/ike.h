@@ -179,7 +179,8 @@ void ike_book_apply(struct ike_book *b, const struct ike_event *ev);
  */
 enum ike_link ike_book_link(const struct ike_book *b);
 
-/* Is an IKE SA of @b alive (neither deleting nor gone, retired or not)? */
+/* Is an IKE SA of @b alive (being set up, up or rekeying) and not
+ * retired by a config change or a failed liveness check? */
 bool ike_book_alive(const struct ike_book *b);
 
 /* --- the driver (ike_charon.c; tests have a fake) ------------------------- */
