@@ -1000,12 +1000,14 @@ drv_start(struct ike_driver *d, struct ike *ike)
 		log_warnx(SUBSYS, "libstrongswan failed to initialise");
 		return -EINVAL;
 	}
+	/* Before libcharon_init(): some are read as it makes its parts (the
+	 * kernel interface reads reqid_base then). */
+	settings(&c->opts);
 	c->libcharon = true;
 	if (!libcharon_init()) {
 		log_warnx(SUBSYS, "libcharon failed to initialise");
 		return -EINVAL;
 	}
-	settings(&c->opts);
 	charon->bus->add_logger(charon->bus, &c->logger);
 	if (!charon->initialize(charon, plugins)) {
 		log_warnx(SUBSYS, "charon failed to initialise (plugins: %s)",

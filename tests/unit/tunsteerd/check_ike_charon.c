@@ -149,6 +149,24 @@ START_TEST(test_charon_runs_on_our_settings_alone_and_adds_no_rule_or_route)
 						lib->ns), 0);
 	ck_assert_int_eq(lib->settings->get_int(lib->settings, "%s.reqid_base",
 						0, lib->ns), 0x74730001);
+	/* And it took: the first reqid charon hands out is ours. */
+	{
+		linked_list_t *l = linked_list_create_with_items(
+			traffic_selector_create_from_cidr("0.0.0.0/0", 0, 0, 65535), NULL);
+		linked_list_t *r = linked_list_create_with_items(
+			traffic_selector_create_from_cidr("0.0.0.0/0", 0, 0, 65535), NULL);
+		mark_t none = { 0, 0 };
+		uint32_t reqid = 0;
+
+		ck_assert_int_eq(charon->kernel->alloc_reqid(charon->kernel, l, r,
+				 none, none, 0x74730042, 0x74730042, NULL, &reqid),
+				 SUCCESS);
+		ck_assert_uint_eq(reqid, 0x74730001);
+		ck_assert_int_eq(charon->kernel->release_reqid(charon->kernel,
+				 reqid), SUCCESS);
+		l->destroy_offset(l, offsetof(traffic_selector_t, destroy));
+		r->destroy_offset(r, offsetof(traffic_selector_t, destroy));
+	}
 	ck_assert_int_eq(lib->settings->get_int(lib->settings,
 			 "%s.retransmit_tries", 0, lib->ns), 3);
 	ck_assert(lib->settings->get_double(lib->settings,
