@@ -18,6 +18,7 @@
 #include "lib/clock.h"
 #include "lib/random.h"
 #include "lib/secmem.h"
+#include "lib/thread.h"
 #include "lib/vec.h"
 
 #define SUBSYS "ike"
@@ -892,17 +893,11 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 void
 ike_post(struct ike *ike, const struct ike_event *ev)
 {
-	uint64_t one = 1;
-	ssize_t n;
-
 	pthread_mutex_lock(&ike->lock);
 	if (VEC_PUSH(ike->queue, ike->n_queue, ike->cap_queue, *ev) < 0)
 		ike->lost++;
 	pthread_mutex_unlock(&ike->lock);
-	/* An eventfd counter only overflows after 2^64 - 1 writes; EAGAIN
-	 * would mean the loop has been woken already. */
-	n = write(ike->efd, &one, sizeof(one));
-	(void)n;
+	thread_wake(ike->efd);
 }
 
 static void
@@ -923,11 +918,10 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	struct ike *ike = arg;
 	struct ike_event *q;
 	size_t n;
-	uint64_t count, lost;
-	ssize_t r;
+	uint64_t lost;
 
-	r = read(ike->efd, &count, sizeof(count));
-	(void)r;
+	/* Reset first: a post after the swap below wakes us again. */
+	thread_woken(ike->efd);
 	pthread_mutex_lock(&ike->lock);
 	q = ike->queue;
 	n = ike->n_queue;

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -990,6 +991,7 @@ drv_start(struct ike_driver *d, struct ike *ike)
 {
 	struct ike_charon *c = container(d, struct ike_charon, drv);
 	char plugins[] = STRONGSWAN_PLUGINS;
+	sigset_t all, old;
 
 	c->ike = ike;
 	dbg_before = dbg;
@@ -1009,7 +1011,13 @@ drv_start(struct ike_driver *d, struct ike *ike)
 		return -EINVAL;
 	}
 	charon->bus->add_logger(charon->bus, &c->logger);
+	/* charon's threads are made from here on, and inherit our signal
+	 * mask: all blocked, so that signals stay the loop's (lib/thread.h;
+	 * strongSwan unblocks only its own cancellation signal). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (!charon->initialize(charon, plugins)) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		log_warnx(SUBSYS, "charon failed to initialise (plugins: %s)",
 			  plugins);
 		return -EINVAL;
@@ -1018,6 +1026,7 @@ drv_start(struct ike_driver *d, struct ike *ike)
 	charon->bus->add_listener(charon->bus, &c->listener);
 	c->listening = true;
 	charon->start(charon);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	c->started = true;
 	log_info(SUBSYS, "charon %s started (plugins: %s)", STRONGSWAN_VERSION,
 		 plugins);

@@ -18,6 +18,7 @@
 #include <check.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,57 @@ START_TEST(test_charon_runs_on_our_settings_alone_and_adds_no_rule_or_route)
 }
 END_TEST
 
+/* Signals are the loop's: every thread charon made blocks them. */
+START_TEST(test_charon_threads_leave_signals_to_the_loop)
+{
+	char *tasks, *tok, *save = NULL, cmd[64];
+	unsigned int threads = 0;
+
+	if (!can_run)
+		return;
+	start(NULL);
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/task", (int)getpid());
+	tasks = out_of(cmd);
+	for (tok = strtok_r(tasks, "\n", &save); tok;
+	     tok = strtok_r(NULL, "\n", &save)) {
+		char path[64], line[256];
+		unsigned long long mask = 0;
+		bool found = false;
+		FILE *f;
+
+		if ((pid_t)atoi(tok) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+			 (int)getpid(), tok);
+		/* (A proc file has no size for slurp() to read.) */
+		if ((f = fopen(path, "r")) == NULL)
+			continue;	/* a thread that ended meanwhile */
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "SigBlk:", 7) == 0) {
+				mask = strtoull(line + 7, NULL, 16);
+				found = true;
+			}
+		fclose(f);
+		ck_assert(found);
+		ck_assert_msg(mask & (1ULL << (SIGTERM - 1)) &&
+			      mask & (1ULL << (SIGHUP - 1)) &&
+			      mask & (1ULL << (SIGINT - 1)),
+			      "thread %s blocks only %llx", tok, mask);
+		threads++;
+	}
+	/* 8 workers at least (ASan adds none of its own here). */
+	ck_assert_uint_ge(threads, 8);
+	free(tasks);
+	/* And ours is as it was. */
+	{
+		sigset_t now;
+
+		pthread_sigmask(SIG_SETMASK, NULL, &now);
+		ck_assert(!sigismember(&now, SIGTERM));
+	}
+}
+END_TEST
+
 START_TEST(test_one_driver_per_process)
 {
 	int err;
@@ -322,6 +374,7 @@ ike_charon_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_charon_runs_on_our_settings_alone_and_adds_no_rule_or_route);
+	tcase_add_test(tc, test_charon_threads_leave_signals_to_the_loop);
 	tcase_add_test(tc, test_one_driver_per_process);
 	tcase_add_test(tc, test_psk_lookup_answers_each_tunnels_own_key_and_forgets_removed_ones);
 	tcase_add_test(tc, test_an_unreachable_peer_is_reported_through_the_bridge);
