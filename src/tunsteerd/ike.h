@@ -218,8 +218,10 @@ struct ike_driver {
 /*
  * libcharon as a driver.  Only one may exist in a process (libcharon is a
  * singleton).  @opts may be NULL for the defaults.  NULL with *@err set
- * (-EBUSY: one exists; -EINVAL: libcharon failed to initialise, logged).
- * Nothing starts before the driver's start().
+ * (-EBUSY: one exists).  Nothing starts before the driver's start(),
+ * which brings libstrongswan up itself and so fails with -EBUSY while
+ * anyone else has it up (ike_check.c during a config check: start after
+ * the config is loaded), -EINVAL if charon failed to initialise (logged).
  */
 struct ike_charon_opts {
 	unsigned int threads;		/* charon's workers; 0: 8 */

@@ -994,6 +994,13 @@ drv_start(struct ike_driver *d, struct ike *ike)
 	sigset_t all, old;
 
 	c->ike = ike;
+	/* Ours to bring up: someone else's (ike_check.c, between begin and
+	 * end of a config check) has its own plugins and settings. */
+	if (lib != NULL) {
+		log_warnx(SUBSYS, "libstrongswan is up already (a config check "
+			  "holding it?): charon not started");
+		return -EBUSY;
+	}
 	dbg_before = dbg;
 	dbg = dbg_ours;
 	/* "": no strongswan.conf, whatever STRONGSWAN_CONF says. */

@@ -243,6 +243,26 @@ START_TEST(test_charon_threads_leave_signals_to_the_loop)
 }
 END_TEST
 
+/* libstrongswan held by someone else (a config check): charon would
+ * start on its plugins and settings; it refuses instead. */
+START_TEST(test_charon_does_not_start_on_someone_elses_libstrongswan)
+{
+	struct ike_driver *drv;
+	int err;
+
+	if (!can_run)
+		return;
+	ck_assert(library_init("", "someone"));
+	drv = ike_charon_create(NULL, &err);
+	ck_assert_ptr_nonnull(drv);
+	ck_assert_int_eq(ike_create(base, drv, NULL, &ike), -EBUSY);
+	ck_assert_ptr_null(ike);
+	library_deinit();
+	/* Once let go, it starts. */
+	start(NULL);
+}
+END_TEST
+
 START_TEST(test_one_driver_per_process)
 {
 	int err;
@@ -376,6 +396,7 @@ ike_charon_suite(void)
 	tcase_add_test(tc, test_charon_runs_on_our_settings_alone_and_adds_no_rule_or_route);
 	tcase_add_test(tc, test_charon_threads_leave_signals_to_the_loop);
 	tcase_add_test(tc, test_one_driver_per_process);
+	tcase_add_test(tc, test_charon_does_not_start_on_someone_elses_libstrongswan);
 	tcase_add_test(tc, test_psk_lookup_answers_each_tunnels_own_key_and_forgets_removed_ones);
 	tcase_add_test(tc, test_an_unreachable_peer_is_reported_through_the_bridge);
 	tcase_add_test(tc, test_charon_log_reaches_ours_at_debug_only);
