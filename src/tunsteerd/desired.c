@@ -67,7 +67,8 @@ add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
 }
 
 static int
-build_links(const struct config *conf, struct kernel_state *ks)
+build_links(const struct config *conf, const uint32_t *if_id,
+	    struct kernel_state *ks)
 {
 	int err;
 
@@ -86,9 +87,14 @@ build_links(const struct config *conf, struct kernel_state *ks)
 			l.kind = KERNEL_LINK_GRE;
 		} else {
 			l.kind = KERNEL_LINK_XFRM;
-			l.if_id = KERNEL_XFRM_IF_ID_MIN + (uint32_t)i;
+			l.if_id = if_id[i];
 			l.local.s_addr = l.remote.s_addr = 0;
 			l.ttl = 0;
+			/* The kernel looks the outer (ESP) route up through
+			 * the uplink the tunnel is meant to leave by. */
+			if (t->underlay.set)
+				snprintf(l.dev, sizeof(l.dev), "%s",
+					 t->underlay.interface);
 		}
 		memcpy(a.ifname, l.name, sizeof(a.ifname));
 		if ((err = kernel_state_add_link(ks, &l)) < 0 ||
@@ -150,8 +156,8 @@ build_pins(const struct config *conf, struct kernel_state *ks)
 				break;
 		if (up == n_uplinks)
 			uplink[n_uplinks++] = t->local;
-		if (t->type != TUNNEL_GRE)
-			continue;
+		/* IPsec too: IKE (UDP 500/4500) and ESP leave from the
+		 * tunnel's local address like GRE does. */
 		if (up >= DESIRED_MAX_UPLINKS) {
 			err = -E2BIG;
 			break;
@@ -338,6 +344,79 @@ desired_path_ids(const struct config *conf, uint32_t *ids)
 		names[i] = conf->tunnels[i].name;
 	err = assign_ids(names, conf->n_tunnels, DESIRED_NH_PATH_BASE, ids);
 	free(names);
+	return err;
+}
+
+/*
+ * XFRM if_ids, like nexthop ids, follow names: a tunnel's home slot in
+ * the owner's range is a hash of its name.  Tunnels are placed in the
+ * order of (home slot, name), each taking the first free slot from its
+ * home on (wrapping), so the result depends on the set of names only,
+ * never on their order in the file; adding or removing a tunnel moves
+ * no other tunnel's if_id unless their slots collide, and then always
+ * the same way.
+ */
+struct xfrm_slot {
+	const char *name;
+	uint32_t home;
+	size_t tunnel;
+};
+
+static int
+xfrm_slot_cmp(const void *a, const void *b)
+{
+	const struct xfrm_slot *x = a, *y = b;
+
+	if (x->home != y->home)
+		return x->home < y->home ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int
+desired_xfrm_if_ids(const struct config *conf, uint32_t *ids)
+{
+	const struct kernel_marks *m = &kernel_marks_tunsteerd;
+	uint32_t span = m->xfrm_if_id_max - m->xfrm_if_id_min + 1;
+	struct xfrm_slot *slots;
+	uint64_t *used;
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		ids[i] = 0;
+		n += conf->tunnels[i].type == TUNNEL_IPSEC;
+	}
+	if (n == 0)
+		return 0;
+	if (n > span)
+		return -E2BIG;
+	slots = calloc(n, sizeof(*slots));
+	used = calloc(span / 64 + 1, sizeof(*used));
+	if (slots == NULL || used == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	n = 0;
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		if (conf->tunnels[i].type != TUNNEL_IPSEC)
+			continue;
+		slots[n].name = conf->tunnels[i].name;
+		slots[n].home = name_hash(slots[n].name) % span;
+		slots[n].tunnel = i;
+		n++;
+	}
+	qsort(slots, n, sizeof(*slots), xfrm_slot_cmp);
+	for (size_t k = 0; k < n; k++) {
+		uint32_t slot = slots[k].home;
+
+		while (used[slot / 64] & (UINT64_C(1) << (slot % 64)))
+			slot = (slot + 1) % span;
+		used[slot / 64] |= UINT64_C(1) << (slot % 64);
+		ids[slots[k].tunnel] = m->xfrm_if_id_min + slot;
+	}
+out:
+	free(slots);
+	free(used);
 	return err;
 }
 
@@ -580,14 +659,19 @@ desired_build(const struct config *conf, const enum health_state *health,
 	      struct kernel_state *ks, struct nft_state *ns)
 {
 	uint32_t *path_id = calloc(conf->n_tunnels + 1, sizeof(*path_id));
+	uint32_t *if_id = calloc(conf->n_tunnels + 1, sizeof(*if_id));
 	int err;
 
 	kernel_state_init(ks);
 	memset(ns, 0, sizeof(*ns));
-	if (path_id == NULL)
+	if (path_id == NULL || if_id == NULL) {
+		free(path_id);
+		free(if_id);
 		return -ENOMEM;
+	}
 	if ((err = desired_path_ids(conf, path_id)) < 0 ||
-	    (err = build_links(conf, ks)) < 0 ||
+	    (err = desired_xfrm_if_ids(conf, if_id)) < 0 ||
+	    (err = build_links(conf, if_id, ks)) < 0 ||
 	    (err = build_pins(conf, ks)) < 0 ||
 	    (err = build_paths(conf, path_id, ks)) < 0 ||
 	    (err = build_policy_rules(conf, ks)) < 0 ||
@@ -598,5 +682,6 @@ desired_build(const struct config *conf, const enum health_state *health,
 		nft_state_free(ns);
 	}
 	free(path_id);
+	free(if_id);
 	return err;
 }

@@ -106,6 +106,18 @@ int desired_path_ids(const struct config *conf, uint32_t *ids)
 	__attribute__((warn_unused_result));
 
 /*
+ * The XFRM interface if_id of each ipsec tunnel of @conf, into @ids[i]
+ * (n_tunnels of them; 0 for GRE tunnels), in tunsteerd's range
+ * (kernel_marks_tunsteerd.xfrm_if_id_min..max).  Ids follow names, not
+ * config order: a tunnel keeps its if_id, and so its SAs, when others are
+ * added, removed or moved, except where hashes collide, which is settled
+ * the same way every time.  The IKE SAs (ike.c) bind to the same ids.
+ * 0, or -ENOMEM/-E2BIG (more ipsec tunnels than ids).
+ */
+int desired_xfrm_if_ids(const struct config *conf, uint32_t *ids)
+	__attribute__((warn_unused_result));
+
+/*
  * The conntrack mark of connections that left through the tunnel with
  * path id @path_id: its slot in the upper 16 bits (never 0).  Only those
  * bits are ours to match on (DESIRED_CT_MARK_MASK).

@@ -634,6 +634,137 @@ START_TEST(test_policy_table_fails_closed_behind_the_tunnels_route)
 }
 END_TEST
 
+/* --- XFRM interfaces ------------------------------------------------------ */
+
+/* Make tun[i] an ipsec tunnel called @name. */
+static void
+ipsec(size_t i, const char *name)
+{
+	tun[i].type = TUNNEL_IPSEC;
+	snprintf(tun[i].name, sizeof(tun[i].name), "%s", name);
+	tun[i].mtu = 1446;
+	tun[i].mss = 1360;
+}
+
+/* The if_id desired_build() gives the XFRM link called @name (0: none),
+ * checked against desired_xfrm_if_ids(). */
+static uint32_t
+if_id_of(const char *name)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	uint32_t ids[3], id = 0;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(desired_xfrm_if_ids(&conf, ids), 0);
+	for (size_t i = 0; i < ks.n_links; i++)
+		if (strcmp(ks.links[i].name, name) == 0 &&
+		    ks.links[i].kind == KERNEL_LINK_XFRM)
+			id = ks.links[i].if_id;
+	for (size_t i = 0; i < conf.n_tunnels; i++)
+		if (strcmp(conf.tunnels[i].name, name) == 0)
+			ck_assert_uint_eq(ids[i], id);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+	return id;
+}
+
+START_TEST(test_xfrm_if_ids_follow_names_not_config_order_and_stay_in_our_range)
+{
+	const struct kernel_marks *m = &kernel_marks_tunsteerd;
+	struct config_tunnel saved[3];
+	uint32_t a, b, c;
+
+	ipsec(0, "ips1");
+	ipsec(1, "ips2");
+	ipsec(2, "ips3");
+	a = if_id_of("ips1");
+	b = if_id_of("ips2");
+	c = if_id_of("ips3");
+	ck_assert(a >= m->xfrm_if_id_min && a <= m->xfrm_if_id_max);
+	ck_assert(b >= m->xfrm_if_id_min && b <= m->xfrm_if_id_max);
+	ck_assert(c >= m->xfrm_if_id_min && c <= m->xfrm_if_id_max);
+	ck_assert(a != b && b != c && a != c);
+	/* Reordered: the same ids. */
+	memcpy(saved, tun, sizeof(saved));
+	tun[0] = saved[2];
+	tun[1] = saved[0];
+	tun[2] = saved[1];
+	pt[0].tunnel = 1;
+	pt[1].tunnel = 2;
+	pt[2].tunnel = 0;
+	ck_assert_uint_eq(if_id_of("ips1"), a);
+	ck_assert_uint_eq(if_id_of("ips2"), b);
+	ck_assert_uint_eq(if_id_of("ips3"), c);
+	/* The first one removed (the policy keeps the other two): the rest
+	 * keep theirs, where before they moved down by one. */
+	conf.tunnels = &tun[1];
+	conf.n_tunnels = 2;
+	pol.tunnels = &pt[0];
+	pol.n_tunnels = 2;
+	pt[0].tunnel = 0;
+	pt[1].tunnel = 1;
+	ck_assert_uint_eq(if_id_of("ips1"), a);
+	ck_assert_uint_eq(if_id_of("ips2"), b);
+}
+END_TEST
+
+/* "ips178" and "ips208" hash to the same slot: whatever their order, the
+ * one that sorts first gets the slot, the other the next free one. */
+START_TEST(test_xfrm_if_id_collisions_are_settled_by_name_whatever_the_order)
+{
+	uint32_t first, second;
+
+	ipsec(0, "ips178");
+	ipsec(1, "ips208");
+	first = if_id_of("ips178");
+	second = if_id_of("ips208");
+	ck_assert_uint_eq(first, 0x7473d688);
+	ck_assert_uint_eq(second, 0x7473d689);
+	ipsec(0, "ips208");
+	ipsec(1, "ips178");
+	ck_assert_uint_eq(if_id_of("ips178"), first);
+	ck_assert_uint_eq(if_id_of("ips208"), second);
+	/* Alone, each has its home slot. */
+	conf.n_tunnels = 1;
+	pol.n_tunnels = 1;
+	pt[0].tunnel = 0;
+	ck_assert_uint_eq(if_id_of("ips208"), first);
+}
+END_TEST
+
+START_TEST(test_xfrm_interface_goes_over_the_tunnels_underlay_and_gre_has_no_if_id)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	uint32_t ids[3];
+	char text[256];
+
+	ipsec(1, "ips2");
+	tun[2].type = TUNNEL_IPSEC;
+	tun[2].underlay.set = false;
+	tun[2].underlay.interface[0] = '\0';
+	ck_assert_int_eq(desired_xfrm_if_ids(&conf, ids), 0);
+	ck_assert_uint_eq(ids[0], 0);
+	ck_assert_uint_ne(ids[1], 0);
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_uint_eq(ks.n_links, 3);
+	kernel_link_format(&ks.links[1], text, sizeof(text));
+	ck_assert_str_eq(text, "ips2 xfrm if_id 0x74737747 dev wan1 mtu 1446 up");
+	ck_assert_uint_eq(ks.links[1].if_id, ids[1]);
+	/* Its IKE and ESP packets are pinned to the underlay like GRE's. */
+	route_text(find_route(&ks, 21000, "192.0.2.2/32"), text, sizeof(text));
+	ck_assert_str_eq(text, "table 21000 192.0.2.2/32 metric 0 proto 227"
+			 " nexthop via 198.51.100.1 dev wan1 weight 1");
+	/* No underlay: the kernel's own route lookup, no device. */
+	ck_assert_str_eq(ks.links[2].dev, "");
+	ck_assert_uint_eq(ks.links[2].if_id, ids[2]);
+	ck_assert_uint_eq(ks.links[0].if_id, 0);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
 static Suite *
 desired_suite(void)
 {
@@ -657,6 +788,9 @@ desired_suite(void)
 	tcase_add_test(tc, test_nft_marks_authorized_clamps_mss_and_keeps_others_out_of_tunnels);
 	tcase_add_test(tc, test_nft_prefix_change_is_applied_as_one_element_delete_and_add);
 	tcase_add_test(tc, test_nft_steady_state_lists_nothing_and_a_set_change_repairs_only_that_set);
+	tcase_add_test(tc, test_xfrm_if_ids_follow_names_not_config_order_and_stay_in_our_range);
+	tcase_add_test(tc, test_xfrm_if_id_collisions_are_settled_by_name_whatever_the_order);
+	tcase_add_test(tc, test_xfrm_interface_goes_over_the_tunnels_underlay_and_gre_has_no_if_id);
 	suite_add_tcase(s, tc);
 	return s;
 }

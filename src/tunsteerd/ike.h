@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The IKEv2 side of ipsec tunnels: strongSwan's libcharon, running inside
+ * tunsteerd, and the bridge between its threads and our event loop.
+ *
+ * Two halves (DESIGN.md "IPsec"):
+ *
+ *   ike.c          the loop side.  Per tunnel: which IKE and CHILD SAs
+ *                  exist (fed only by events), the link state the engine
+ *                  hears about, initiation with back-off, liveness checks,
+ *                  the status the views show.  Single-threaded.
+ *   ike_charon.c   a driver (struct ike_driver) around libcharon: our own
+ *                  settings and plugin list, peer configs, a credential
+ *                  set holding the PSKs, and a bus listener that copies
+ *                  each charon event into a struct ike_event and posts it
+ *                  (ike_post()).  Its worker threads never touch anything
+ *                  else of ours.
+ *
+ * ike_post() is the one function that may be called from any thread: it
+ * queues a copy of the event under a mutex and wakes the loop through an
+ * eventfd; the loop dispatches the queue in order.
+ *
+ * A tunnel's link is what the engine hears: IKE_LINK_UP while at least one
+ * CHILD_SA of it is installed (the tunnel may come up, as probes decide),
+ * IKE_LINK_DOWN at once when none is (without waiting for probes to miss).
+ */
+#ifndef TUNSTEER_IKE_H
+#define TUNSTEER_IKE_H
+
+#include <event2/event.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "tunsteerd/config.h"
+
+struct ike;
+
+/* --- events (what a driver posts) ------------------------------------------ */
+
+/* IKE SA states, in strongSwan's order (ike_sa_state_t). */
+enum ike_sa_state {
+	IKE_SA_CREATED,
+	IKE_SA_CONNECTING,
+	IKE_SA_ESTABLISHED,
+	IKE_SA_PASSIVE,
+	IKE_SA_REKEYING,
+	IKE_SA_REKEYED,
+	IKE_SA_DELETING,
+	IKE_SA_DESTROYING,
+	IKE_SA_NONE,		/* ours: no such SA */
+};
+
+/* CHILD SA states, in strongSwan's order (child_sa_state_t). */
+enum ike_child_state {
+	IKE_CHILD_CREATED,
+	IKE_CHILD_ROUTED,
+	IKE_CHILD_INSTALLING,
+	IKE_CHILD_INSTALLED,
+	IKE_CHILD_UPDATING,
+	IKE_CHILD_REKEYING,
+	IKE_CHILD_REKEYED,
+	IKE_CHILD_RETRYING,
+	IKE_CHILD_DELETING,
+	IKE_CHILD_DELETED,
+	IKE_CHILD_DESTROYING,
+	IKE_CHILD_NONE,		/* ours: no such SA */
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s);
+const char *ike_child_state_name(enum ike_child_state s);
+
+/* Why an attempt failed or an SA went away, ranked: a later report of a
+ * higher rank replaces a lower one of the same attempt. */
+enum ike_failure {
+	IKE_FAIL_NONE,
+	IKE_FAIL_INITIATE,	/* could not even start (no address, no route) */
+	IKE_FAIL_NO_ANSWER,	/* no answer to IKE_SA_INIT or IKE_AUTH */
+	IKE_FAIL_TIMEOUT,	/* an established peer stopped answering */
+	IKE_FAIL_EXPIRED,	/* hard lifetime reached before a rekey */
+	IKE_FAIL_NOTIFY,	/* an error notify (@arg: its type) */
+	IKE_FAIL_INSTALL,	/* the kernel refused the SA or its policies */
+	IKE_FAIL_TS,		/* traffic selectors refused */
+	IKE_FAIL_NO_PROPOSAL_ESP,	/* no ESP proposal in common */
+	IKE_FAIL_NO_PROPOSAL_IKE,	/* no IKE proposal in common */
+	IKE_FAIL_AUTH_PEER,	/* the peer's authentication failed here */
+	IKE_FAIL_AUTH_REFUSED,	/* the peer refused ours: PSK or local_id */
+};
+
+/* Sentence for an operator: "no answer from the peer", ... */
+const char *ike_failure_text(enum ike_failure f);
+
+#define IKE_PROPOSAL_MAX 160
+
+/* What an SA looked like when it came up or was rekeyed. */
+struct ike_sa_info {
+	char proposal[IKE_PROPOSAL_MAX];	/* negotiated, strongSwan syntax */
+	bool nat;			/* NAT-T (UDP encapsulation) in use */
+	/* CLOCK_MONOTONIC seconds; 0: none scheduled. */
+	int64_t rekey_at, reauth_at, expire_at;
+	uint32_t spi_in, spi_out;	/* CHILD SAs, host order */
+};
+
+enum ike_event_kind {
+	IKE_EV_IKE_STATE,	/* IKE SA @ike_id entered @state; @info
+				 * when it is ESTABLISHED */
+	IKE_EV_CHILD_STATE,	/* CHILD SA @child_id (of @ike_id) entered
+				 * @state; @info when INSTALLED */
+	IKE_EV_IKE_REKEYED,	/* IKE SA @ike_id replaced by @arg; @info of
+				 * the new one */
+	IKE_EV_CHILD_REKEYED,	/* CHILD SA @child_id replaced by @arg; @info
+				 * of the new one */
+	IKE_EV_MESSAGE,		/* a message of @ike_id arrived (@arg 1: it
+				 * answers a DPD) or a DPD left (@arg 0) */
+	IKE_EV_FAILURE,		/* @failure (with @arg) hit @ike_id */
+	IKE_EV_INITIATED,	/* the driver's initiation of @tunnel ran:
+				 * @arg 1 if it started an IKE SA */
+};
+
+struct ike_event {
+	enum ike_event_kind kind;
+	char tunnel[IFNAMSIZ];		/* the peer config's name */
+	uint32_t ike_id, child_id;	/* charon's unique ids */
+	int state;			/* enum ike_sa_state or ike_child_state */
+	enum ike_failure failure;
+	uint32_t arg;
+	struct ike_sa_info info;
+};
+
+/*
+ * Queue a copy of @ev for the loop and wake it; from any thread.  Never
+ * blocks for longer than the queue's mutex is held (a pointer swap).  If
+ * memory runs out the event is counted as lost and the loop re-checks
+ * every tunnel (ike_tunnel_check()).
+ */
+void ike_post(struct ike *ike, const struct ike_event *ev);
+
+/* --- the state mapping ------------------------------------------------------ */
+
+enum ike_link {
+	IKE_LINK_DOWN,		/* no CHILD_SA installed: the tunnel is down */
+	IKE_LINK_UP,		/* a CHILD_SA installed: it may come up */
+};
+
+/* The SAs of one tunnel, as its events told them. */
+#define IKE_BOOK_MAX 8
+struct ike_book {
+	struct ike_book_sa {
+		uint32_t id;
+		enum ike_sa_state state;
+		bool retired;		/* replaced by a config change */
+		bool was_up;		/* was ESTABLISHED once */
+		struct ike_sa_info info;
+	} ike[IKE_BOOK_MAX];
+	size_t n_ike;
+	struct ike_book_child {
+		uint32_t id, ike_id;
+		enum ike_child_state state;
+		struct ike_sa_info info;
+	} child[IKE_BOOK_MAX];
+	size_t n_child;
+};
+
+/*
+ * Apply @ev to @b: state events add, update and (at DESTROYING) drop
+ * their SA; rekey events refresh the new SA's info; a DESTROYING IKE SA
+ * takes its CHILD SAs with it.  Other events change nothing.  Pure: no
+ * effect but on @b.  A book that is full drops the oldest SA in a final
+ * state to make room (there are at most a few per tunnel).
+ */
+void ike_book_apply(struct ike_book *b, const struct ike_event *ev);
+
+/*
+ * The link of a tunnel whose SAs are @b: up while some CHILD_SA is
+ * installed (INSTALLED, or UPDATING/REKEYING/REKEYED: still carrying
+ * traffic during a make-before-break rekey), down otherwise.  Pure.
+ */
+enum ike_link ike_book_link(const struct ike_book *b);
+
+/* Is an IKE SA of @b alive (being set up, up or rekeying) and not
+ * retired by a config change or a failed liveness check? */
+bool ike_book_alive(const struct ike_book *b);
+
+/* --- the driver (ike_charon.c; tests have a fake) ------------------------- */
+
+/*
+ * Everything the loop side asks of IKE.  Each call is made on the loop and
+ * must not block: what takes time (initiating, deleting, DPD) is queued to
+ * the driver's own threads, which report back only through ike_post().
+ */
+struct ike_driver {
+	/* Start; from now on post events to @ike.  0 or a negative errno. */
+	int (*start)(struct ike_driver *d, struct ike *ike);
+	/* Make (or replace) the peer config of tunnel @t, its SAs bound to
+	 * XFRM if_id @if_id, its PSK copied; existing SAs keep the config
+	 * they were made with.  0, -EINVAL (a proposal or id that does not
+	 * parse) or -ENOMEM; on error the old config stays. */
+	int (*peer_set)(struct ike_driver *d, const struct config_tunnel *t,
+			uint32_t if_id);
+	/* Forget the peer config of @name and wipe its PSK. */
+	void (*peer_remove)(struct ike_driver *d, const char *name);
+	/* Start an IKE SA (with its CHILD SA) for @name; posts
+	 * IKE_EV_INITIATED when done. */
+	void (*initiate)(struct ike_driver *d, const char *name);
+	/* Delete IKE SA @ike_id (and its CHILD SAs); @force: at once, without
+	 * telling the peer or waiting for it. */
+	void (*terminate)(struct ike_driver *d, uint32_t ike_id, bool force);
+	/* Send a DPD on IKE SA @ike_id now. */
+	void (*dpd)(struct ike_driver *d, uint32_t ike_id);
+	/* Our log level changed: pass on what is now wanted. */
+	void (*log_level)(struct ike_driver *d, enum log_level level);
+	/* Stop (deleting every SA) and free. */
+	void (*destroy)(struct ike_driver *d);
+};
+
+/*
+ * libcharon as a driver.  Only one may exist in a process (libcharon is a
+ * singleton).  @opts may be NULL for the defaults.  NULL with *@err set
+ * (-EBUSY: one exists).  Nothing starts before the driver's start(),
+ * which brings libstrongswan up itself and so fails with -EBUSY while
+ * anyone else has it up (ike_check.c during a config check: start after
+ * the config is loaded), -EINVAL if charon failed to initialise (logged).
+ */
+struct ike_charon_opts {
+	unsigned int threads;		/* charon's workers; 0: 8 */
+	/* Retransmission of IKE requests: first timeout, factor, tries.
+	 * 0: 2 s, 1.5, 3 (a peer that stopped answering is given up after
+	 * 2 + 3 + 4.5 + 6.75 = 16 s, not charon's default 165 s). */
+	double retransmit_timeout_s, retransmit_base;
+	unsigned int retransmit_tries;
+	/* Bind IKE sockets to these ports instead of 500/4500 (tests). */
+	uint16_t port, port_nat_t;
+};
+struct ike_driver *ike_charon_create(const struct ike_charon_opts *opts,
+				     int *err);
+
+/* --- the loop side ------------------------------------------------------- */
+
+struct ike_callbacks {
+	/* Tunnel @tunnel's link is now @link (it was the other).  May call
+	 * any ike_tunnel_*() function, ike_tunnel_remove() of it included. */
+	void (*link_cb)(void *arg, const char *tunnel, enum ike_link link);
+	/* Optional: every event, in the order posted, once ike.c has acted
+	 * on it (those of unknown tunnels too).  For counters and tests. */
+	void (*event_cb)(void *arg, const struct ike_event *ev);
+	void *arg;
+};
+
+/*
+ * Start IKE on @base with @drv (taken over: ike_destroy() destroys it,
+ * as does a failed create).  @cbs is copied.  0 with *@out, or a negative
+ * errno.
+ */
+int ike_create(struct event_base *base, struct ike_driver *drv,
+	       const struct ike_callbacks *cbs, struct ike **out)
+	__attribute__((warn_unused_result));
+/* Stop the driver (deleting every SA), drop what is queued, free. */
+void ike_destroy(struct ike *ike);
+
+/*
+ * Add ipsec tunnel @t, or update it if one of that name exists, with its
+ * XFRM interface's @if_id (desired_xfrm_if_ids()).  A new tunnel is
+ * initiated at once.  An update that changes nothing IKE uses (addresses,
+ * ike { }, if_id) is a no-op; one that does replaces the peer config,
+ * deletes the tunnel's SAs and initiates anew: that tunnel alone re-keys.
+ * Returns 1 if it (re)initiated, 0 if nothing changed, or a negative errno
+ * (-EINVAL: @t is no ipsec tunnel or the driver refused its config;
+ * -ENOMEM); on error the tunnel is as it was.  Nothing of @t is kept.
+ */
+int ike_tunnel_set(struct ike *ike, const struct config_tunnel *t,
+		   uint32_t if_id)
+	__attribute__((warn_unused_result));
+
+/* Delete the SAs of tunnel @name (telling the peer) and forget it; its
+ * link callback is not called.  Unknown names are ignored. */
+void ike_tunnel_remove(struct ike *ike, const char *name);
+
+/*
+ * Probes say tunnel @name is down: check at once that its peer is alive.
+ * With an established IKE SA, a DPD goes out now; no answer within
+ * IKE_CHECK_TIMEOUT_MS and the SA is dropped and a new one initiated
+ * (a responder that restarted must not cost the ~16 s of retransmits).
+ * With none, an initiation waiting out its back-off starts now.  With
+ * one being set up, nothing.  -ENOENT for an unknown name.
+ */
+#define IKE_CHECK_TIMEOUT_MS 5000
+int ike_tunnel_check(struct ike *ike, const char *name);
+
+/* What the views show of a tunnel. */
+struct ike_status {
+	enum ike_link link;
+	enum ike_sa_state ike_state;	/* the newest live IKE SA's */
+	enum ike_child_state child_state;
+	uint32_t ike_id, child_id;
+	uint32_t spi_in, spi_out;	/* 0: no CHILD SA */
+	char ike_proposal[IKE_PROPOSAL_MAX];	/* "": none yet */
+	char esp_proposal[IKE_PROPOSAL_MAX];
+	bool nat;
+	/* Seconds from now; -1: nothing scheduled. */
+	int64_t ike_rekey_in_s, ike_reauth_in_s, child_rekey_in_s;
+	/* Seconds ago; -1: never. */
+	int64_t dpd_sent_ago_s, dpd_answered_ago_s;
+	unsigned int attempts;		/* failed in a row (0 once up) */
+	enum ike_failure last_failure;	/* of the last failed attempt */
+	uint32_t last_failure_arg;
+	int64_t next_attempt_in_s;	/* -1: none waiting */
+};
+
+/* Fill @st for tunnel @name; -ENOENT if there is none. */
+int ike_tunnel_status(const struct ike *ike, const char *name,
+		      struct ike_status *st);
+
+/* The log level changed (log_set_level()): tell the driver. */
+void ike_log_level_changed(struct ike *ike);
+
+/* Events lost for want of memory (ike_post()). */
+uint64_t ike_events_lost(const struct ike *ike);
+
+#endif
