@@ -71,30 +71,32 @@ nsx() {
 # SECONDS counts the time the VM ran: what the VM's stall detector saw it
 # stalled (lab_vm_stalled_ms) is added to the wait, up to 3 × SECONDS +
 # 60 s in all, so a host that stops the VM does not fail a wait for it.
-# On failure it shows what the last attempt printed.
+# On failure it shows what the last attempt printed.  Its own variables
+# are _lw_*: CMD is often a function reading the caller's (t0, out…), and
+# bash's locals are seen by what a function calls.
 lab_wait() {
-	local limit=$1 what=$2 t0=$EPOCHREALTIME deadline cap out now stalled=0
+	local _lw_limit=$1 _lw_what=$2 _lw_t0=$EPOCHREALTIME _lw_deadline _lw_cap _lw_out _lw_now _lw_stalled=0
 	shift 2
-	out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
-	deadline=$(( $(date +%s%N) + limit * 1000000000 ))
-	cap=$(( deadline + (2 * limit + 60) * 1000000000 ))
-	until "$@" >"$out" 2>&1; do
-		now=$(date +%s%N)
-		if [ "$now" -ge "$deadline" ]; then
-			stalled=$(lab_vm_stalled_ms "$t0")
-			deadline=$(( $(awk -v t="$t0" 'BEGIN { printf "%.0f", t * 1e9 }') +
-				(limit * 1000 + stalled) * 1000000 ))
-			[ "$deadline" -le "$cap" ] || deadline=$cap
-			if [ "$now" -ge "$deadline" ]; then
-				[ ! -s "$out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$out"; } >&2
-				rm -f "$out"
-				lab_fail "timed out after ${limit}s of VM time waiting for: $what" \
-					"(the VM stalled $stalled ms meanwhile)"
+	_lw_out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
+	_lw_deadline=$(( $(date +%s%N) + _lw_limit * 1000000000 ))
+	_lw_cap=$(( _lw_deadline + (2 * _lw_limit + 60) * 1000000000 ))
+	until "$@" >"$_lw_out" 2>&1; do
+		_lw_now=$(date +%s%N)
+		if [ "$_lw_now" -ge "$_lw_deadline" ]; then
+			_lw_stalled=$(lab_vm_stalled_ms "$_lw_t0")
+			_lw_deadline=$(( $(awk -v t="$_lw_t0" 'BEGIN { printf "%.0f", t * 1e9 }') +
+				(_lw_limit * 1000 + _lw_stalled) * 1000000 ))
+			[ "$_lw_deadline" -le "$_lw_cap" ] || _lw_deadline=$_lw_cap
+			if [ "$_lw_now" -ge "$_lw_deadline" ]; then
+				[ ! -s "$_lw_out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$_lw_out"; } >&2
+				rm -f "$_lw_out"
+				lab_fail "timed out after ${_lw_limit}s of VM time waiting for: $_lw_what" \
+					"(the VM stalled $_lw_stalled ms meanwhile)"
 			fi
 		fi
 		sleep 0.1
 	done
-	rm -f "$out"
+	rm -f "$_lw_out"
 }
 
 # lab_ping NS SRC DST — one round trip within 2 s, or fail.
