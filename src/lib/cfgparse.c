@@ -79,18 +79,16 @@ format_msg(const struct cfgp *p, int line, const char *field, const char *fmt,
 	return r < 0 ? NULL : text;
 }
 
-void
-cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+/* Add a formatted message to @v (errors or warnings); out of memory is
+ * remembered in p->oom. */
+static void
+add_msg(struct cfgp *p, struct cfgp_msg **v, size_t *n, size_t *cap,
+	int line, const char *field, const char *fmt, va_list ap)
 {
-	char *text;
-	va_list ap;
+	char *text = format_msg(p, line, field, fmt, ap);
 
-	va_start(ap, fmt);
-	text = format_msg(p, line, field, fmt, ap);
-	va_end(ap);
 	if (text == NULL ||
-	    VEC_PUSH(p->msgs, p->n_msgs, p->cap_msgs,
-		     ((struct cfgp_msg){ line, p->seq, text })) < 0) {
+	    VEC_PUSH(*v, *n, *cap, ((struct cfgp_msg){ line, p->seq, text })) < 0) {
 		free(text);
 		p->oom = true;
 		return;
@@ -99,22 +97,23 @@ cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 }
 
 void
-cfgp_warn(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+cfgp_err(struct cfgp *p, int line, const char *field, const char *fmt, ...)
 {
-	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
-	text = format_msg(p, line, field, fmt, ap);
+	add_msg(p, &p->msgs, &p->n_msgs, &p->cap_msgs, line, field, fmt, ap);
 	va_end(ap);
-	if (text == NULL ||
-	    VEC_PUSH(p->warns, p->n_warns, p->cap_warns,
-		     ((struct cfgp_msg){ line, p->seq, text })) < 0) {
-		free(text);
-		p->oom = true;
-		return;
-	}
-	p->seq++;
+}
+
+void
+cfgp_warn(struct cfgp *p, int line, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_msg(p, &p->warns, &p->n_warns, &p->cap_warns, line, field, fmt, ap);
+	va_end(ap);
 }
 
 bool
