@@ -272,25 +272,65 @@ edge_view_firewall(struct edge *e, bool json, FILE *out)
 	edge_counters_free(&k);
 }
 
+/* One flow's answer: a JSON object (with its source port when @with_sport)
+ * or a line of text. */
+static void
+flow_print(const struct edge *e, const struct steer_flow *f, const char *dst,
+	   unsigned long sport, bool with_sport, bool json, FILE *out)
+{
+	const struct edge_config *c = e->conf;
+	char pb[TS_PREFIX_STRLEN];
+
+	ts_prefix_format(&e->steer.p[f->prefix].prefix, pb, sizeof(pb));
+	if (json) {
+		fputc('{', out);
+		if (with_sport)
+			fprintf(out, "\"sport\":%lu,", sport);
+		fprintf(out, "\"prefix\":\"%s\",\"tunnel\":\"%s\",\"hash\":%" PRIu32
+			",\"bucket\":%" PRIu32 ",\"modulus\":%u}", pb,
+			c->tunnels[f->tunnel].name, f->hash, f->bucket,
+			e->steer.p[f->prefix].modulus);
+	} else {
+		if (with_sport)
+			fprintf(out, "sport %lu: ", sport);
+		fprintf(out, "%s via %s (route %s, hash %#" PRIx32 ", bucket %" PRIu32
+			" of %u)\n", dst, c->tunnels[f->tunnel].name, pb, f->hash,
+			f->bucket, e->steer.p[f->prefix].modulus);
+	}
+}
+
+/*
+ * flow SRC DST [tcp|udp SPORT DPORT [COUNT] | icmp | PROTO].  With COUNT,
+ * the answers for source ports SPORT .. SPORT+COUNT-1, all computed in one
+ * turn of the loop together with the steering-change counter: a client
+ * that compares them with what the kernel did knows they belong to one
+ * ECMP set (the lab asks for 64 flows at once instead of in 64 requests).
+ */
+#define FLOW_COUNT_MAX 4096
 bool
 edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 	       FILE *out)
 {
 	const struct edge_config *c = e->conf;
-	const char *a[5] = { NULL };
+	const char *a[6] = { NULL };
 	struct in_addr src, dst;
 	uint8_t proto = IPPROTO_ICMP;
-	unsigned long sport = 0, dport = 0;
+	unsigned long sport = 0, dport = 0, count = 0;
 	struct steer_flow f;
-	char pb[TS_PREFIX_STRLEN];
 	int n = 0;
 
-	for (int i = 1; i < req->argc && n < 5; i++)
-		if (strcmp(req->argv[i], "--json") != 0)
-			a[n++] = req->argv[i];
+	for (int i = 1; i < req->argc; i++) {
+		if (strcmp(req->argv[i], "--json") == 0)
+			continue;
+		if (n == 6) {
+			fprintf(out, "flow: too many arguments\n");
+			return false;
+		}
+		a[n++] = req->argv[i];
+	}
 	if (n < 2 || inet_pton(AF_INET, a[0], &src) != 1 ||
 	    inet_pton(AF_INET, a[1], &dst) != 1) {
-		fprintf(out, "usage: flow SRC DST [tcp|udp SPORT DPORT | icmp | PROTO]\n");
+		fprintf(out, "usage: flow SRC DST [tcp|udp SPORT DPORT [COUNT] | icmp | PROTO]\n");
 		return false;
 	}
 	if (n >= 3) {
@@ -308,29 +348,57 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 		}
 	}
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-		char *e1 = NULL, *e2 = NULL;
+		char *e1 = NULL, *e2 = NULL, *e3 = NULL;
 
 		if (n < 5 || (sport = strtoul(a[3], &e1, 10)) > 65535 || *e1 ||
 		    (dport = strtoul(a[4], &e2, 10)) > 65535 || *e2) {
 			fprintf(out, "flow: tcp and udp need SPORT DPORT (0..65535)\n");
 			return false;
 		}
+		if (n == 6 && (a[5][0] < '0' || a[5][0] > '9' ||
+			       (count = strtoul(a[5], &e3, 10)) < 1 || *e3 ||
+			       count > FLOW_COUNT_MAX || sport + count - 1 > 65535)) {
+			fprintf(out, "flow: COUNT must be 1..%d, with SPORT+COUNT-1 at most 65535\n",
+				FLOW_COUNT_MAX);
+			return false;
+		}
+	} else if (n > 3) {
+		fprintf(out, "flow: only tcp and udp take ports\n");
+		return false;
 	}
+	if (count == 0) {
+		if (edge_steer_flow(&e->steer, c->ecmp_seed, src, dst, proto,
+				    (uint16_t)sport, (uint16_t)dport, &f) < 0) {
+			fprintf(out, "flow: no route covers %s\n", a[1]);
+			return false;
+		}
+		flow_print(e, &f, a[1], sport, false, json, out);
+		if (json)
+			fputc('\n', out);
+		return true;
+	}
+	/* The route depends on @dst alone: if it covers the first port it
+	 * covers them all, and only this first call can fail. */
 	if (edge_steer_flow(&e->steer, c->ecmp_seed, src, dst, proto,
 			    (uint16_t)sport, (uint16_t)dport, &f) < 0) {
 		fprintf(out, "flow: no route covers %s\n", a[1]);
 		return false;
 	}
-	ts_prefix_format(&e->steer.p[f.prefix].prefix, pb, sizeof(pb));
 	if (json)
-		fprintf(out, "{\"prefix\":\"%s\",\"tunnel\":\"%s\",\"hash\":%" PRIu32
-			",\"bucket\":%" PRIu32 ",\"modulus\":%u}\n", pb,
-			c->tunnels[f.tunnel].name, f.hash, f.bucket,
-			e->steer.p[f.prefix].modulus);
+		fprintf(out, "{\"steering_changes\":%u,\"flows\":[", e->steer_changes);
 	else
-		fprintf(out, "%s via %s (route %s, hash %#" PRIx32 ", bucket %" PRIu32
-			" of %u)\n", a[1], c->tunnels[f.tunnel].name, pb, f.hash,
-			f.bucket, e->steer.p[f.prefix].modulus);
+		fprintf(out, "steering changes so far: %u\n", e->steer_changes);
+	for (unsigned long p = sport; p < sport + count; p++) {
+		if (p != sport)
+			(void)edge_steer_flow(&e->steer, c->ecmp_seed, src, dst,
+					      proto, (uint16_t)p,
+					      (uint16_t)dport, &f);
+		if (json && p != sport)
+			fputc(',', out);
+		flow_print(e, &f, a[1], p, true, json, out);
+	}
+	if (json)
+		fprintf(out, "]}\n");
 	return true;
 }
 
