@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 
 #include "tunsteerd/loopmeter.h"
 #include "lib/clock.h"
+#include "lib/log.h"
 
 /* The window is kept as buckets of this many seconds, the oldest
  * dropped as time moves on: "recent" covers between
@@ -43,6 +45,15 @@ loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms)
 		m->bucket_epoch[b] = epoch;
 		m->bucket_max[b] = 0;
 	}
+	/*
+	 * Said in the log when it is the longest of its bucket so far: at
+	 * most a few lines per BUCKET_S however busy the loop, and each line
+	 * when it ended, so that the lab can lay it beside the VM's own
+	 * stalls (tests/lab/tools/vmstall) and tell ours from the emulator's.
+	 */
+	if (l >= LOOPMETER_STALL_MS && l > m->bucket_max[b])
+		log_info("loop", "event loop stalled: a timer ran %" PRIu32
+			 " ms late", l);
 	if (l > m->bucket_max[b])
 		m->bucket_max[b] = l;
 	if (l > m->max_ms)
