@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -12,6 +13,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "lib/daemon.h"
 #include "lib/log.h"
@@ -158,4 +163,38 @@ void
 daemon_config_ok(const char *path)
 {
 	fprintf(stderr, "%s: configuration OK\n", path);
+}
+
+int
+daemon_notify(const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+	/* The loop's thread alone notifies: no lock. */
+	static __typeof__(sd_notify) *notify;
+	static bool failed;
+	void *h;
+
+	if (getenv("NOTIFY_SOCKET") == NULL)
+		return 0;
+	if (notify == NULL) {
+		if (failed)
+			return -ENOSYS;
+		/* Kept open for the life of the process: it is called again. */
+		h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+		if (h == NULL ||
+		    (notify = (__typeof__(sd_notify) *)dlsym(h, "sd_notify")) == NULL) {
+			log_warn("main", "NOTIFY_SOCKET is set but libsystemd.so.0 "
+				 "cannot be used: %s; systemd is not told how we are",
+				 dlerror());
+			if (h)
+				dlclose(h);
+			failed = true;
+			return -ENOSYS;
+		}
+	}
+	return notify(0, state);
+#else
+	(void)state;
+	return 0;
+#endif
 }

@@ -71,6 +71,17 @@ int daemon_restrict(unsigned long long keep);
  * issue 5). */
 #define DAEMON_CAPS ((1ull << 12) | (1ull << 13) | (1ull << 10))
 
+/*
+ * Tell the service manager @state ("READY=1", "STATUS=…"), as sd_notify(3)
+ * of libsystemd does, when there is one to tell: only with $NOTIFY_SOCKET
+ * set (systemd's Type=notify) is libsystemd loaded, on the first call, and
+ * then kept.  A daemon started by hand or by procd never maps it and the
+ * seven libraries it brings (about 1 MiB of RSS, bench/memory_example_config).
+ * Returns > 0 if sent, 0 if there is no one to tell (or no libsystemd in
+ * the build), or -errno (a libsystemd that will not load is logged once).
+ */
+int daemon_notify(const char *state);
+
 /* "PATH: configuration OK" on stderr: what -n says of a good file. */
 void daemon_config_ok(const char *path);
 

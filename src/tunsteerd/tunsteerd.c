@@ -17,9 +17,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "lib/daemon.h"
 #include "tunsteerd/config.h"
@@ -489,9 +486,7 @@ main(int argc, char **argv)
 	log_notice("main", "started in %.0f ms, config %s, control %s",
 		   (double)(t_ready.tv_sec - t_start.tv_sec) * 1e3 +
 		   (double)(t_ready.tv_nsec - t_start.tv_nsec) / 1e6, o.conf, o.sock);
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	(void)daemon_notify("READY=1");
 	event_base_dispatch(d.base);
 
 	control_close(ctl);

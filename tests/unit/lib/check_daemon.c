@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +172,63 @@ START_TEST(test_restrict_stays_dumpable_when_asked)
 }
 END_TEST
 
+/* Is a file whose name contains @name mapped into this process? */
+static bool
+mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");	/* size 0: no slurp() */
+	char *line = NULL;
+	size_t cap = 0;
+	bool yes = false;
+
+	ck_assert_ptr_nonnull(f);
+	while (!yes && getline(&line, &cap, f) > 0)
+		yes = strstr(line, name) != NULL;
+	free(line);
+	fclose(f);
+	return yes;
+}
+
+START_TEST(test_notify_without_a_service_manager_sends_nothing_and_loads_no_libsystemd)
+{
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_int_eq(daemon_notify("READY=1"), 0);
+	ck_assert_msg(!mapped("libsystemd"), "libsystemd mapped with no one to notify");
+}
+END_TEST
+
+#ifdef HAVE_LIBSYSTEMD
+/* systemd's side, played by a datagram socket of ours; libsystemd's
+ * sd_notify() is the sender. */
+START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[64];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify.%d", (int)getpid());
+	unlink(sun.sun_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	ck_assert_int_gt(daemon_notify("READY=1"), 0);
+	ck_assert_int_gt(daemon_notify("STATUS=2 of 3 tunnels up"), 0);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_eq(n, 7);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "READY=1");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "STATUS=2 of 3 tunnels up");
+	ck_assert(mapped("libsystemd"));
+	unlink(sun.sun_path);
+	close(fd);
+}
+END_TEST
+#endif
+
 static Suite *
 daemon_suite(void)
 {
@@ -182,6 +240,10 @@ daemon_suite(void)
 	tcase_add_test(tc, test_rundir_is_made_with_its_parents);
 	tcase_add_test(tc, test_restrict_keeps_only_the_daemons_capabilities_and_is_not_dumpable);
 	tcase_add_test(tc, test_restrict_stays_dumpable_when_asked);
+	tcase_add_test(tc, test_notify_without_a_service_manager_sends_nothing_and_loads_no_libsystemd);
+#ifdef HAVE_LIBSYSTEMD
+	tcase_add_test(tc, test_notify_under_systemd_reaches_its_socket_through_libsystemd);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
