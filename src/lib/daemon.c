@@ -4,6 +4,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/capability.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,5 +199,13 @@ daemon_notify(const char *state)
 #else
 	(void)state;
 	return 0;
+#endif
+}
+
+void
+daemon_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
 #endif
 }

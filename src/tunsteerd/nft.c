@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 
 #include "lib/clock.h"
+#include "lib/daemon.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
 #include "lib/strbuf.h"
@@ -317,16 +317,6 @@ forget(struct nft_sync *s)
 	nft_state_free(&s->last);
 }
 
-/* Big one-off work (a whole table of 100,000 prefixes) leaves freed
- * memory in glibc's arenas; give it back. */
-static void
-trim(void)
-{
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-}
-
 int
 nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	       unsigned int *changes)
@@ -374,7 +364,7 @@ nft_sync_apply(struct nft_sync *s, const struct nft_state *want,
 	s->applied = true;
 	note_success(s);
 	if (whole || n >= 1000)
-		trim();
+		daemon_trim();
 	if (changes)
 		*changes = n;
 	return 0;
