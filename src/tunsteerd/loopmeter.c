@@ -33,6 +33,21 @@ loopmeter_now_ms(void)
 	return mono_ms();
 }
 
+uint64_t
+loopmeter_span_begin(void)
+{
+	return mono_ns();
+}
+
+void
+loopmeter_span_end(uint64_t begun, const char *what)
+{
+	uint64_t ms = (mono_ns() - begun) / 1000000u;
+
+	if (ms >= LOOPMETER_STALL_MS)
+		log_info("loop", "%s: %" PRIu64 " ms on the event loop", what, ms);
+}
+
 void
 loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms)
 {

@@ -40,4 +40,13 @@ void loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
 
 uint64_t loopmeter_now_ms(void);
 
+/*
+ * Which work stalled the loop: a span from loopmeter_span_begin() to
+ * loopmeter_span_end() of LOOPMETER_STALL_MS or more is logged with
+ * @what ("kernel audit compared: 71 ms").  The meter says that the loop
+ * was late; this says what it was doing.
+ */
+uint64_t loopmeter_span_begin(void);
+void loopmeter_span_end(uint64_t begun, const char *what);
+
 #endif
