@@ -573,7 +573,7 @@ engine_kernel_gen(const struct engine *e)
  * dump the kernel on the loop.  Whatever changes after the audit's dumps
  * is someone's change, and its netlink event brings a resync of its own.
  */
-void
+int
 engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
 		    unsigned long gen)
 {
@@ -582,20 +582,20 @@ engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
 	unsigned int n;
 
 	if (e->conf == NULL)
-		return;
+		return 0;
 	if (err < 0) {
 		errno = -err;
 		log_warn("engine", "audit: dumping kernel state failed");
-		return;
+		return err;
 	}
 	if (gen != e->kernel_gen) {
 		log_debug("engine", "audit: we changed the kernel meanwhile; dropped");
-		return;
+		return -ESTALE;
 	}
 	e->audits++;
 	n = reconcile_drift(e->rc, observed, &e->want, first, sizeof(first));
 	if (n == 0)
-		return;
+		return 0;
 	if (n == UINT_MAX)
 		log_warnx("engine", "audit: out of memory comparing; repairing");
 	else
@@ -607,6 +607,7 @@ engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
 	log_notice("engine", "repaired kernel state: +%u ~%u -%u (%u failed)",
 		   st.added, st.changed, st.deleted, st.failed);
 	e->kernel_ok = err == 0;
+	return 0;
 }
 
 int

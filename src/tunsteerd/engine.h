@@ -106,13 +106,14 @@ void engine_ct_flushed(struct engine *e, unsigned int ok);
 unsigned long engine_kernel_gen(const struct engine *e);
 
 /*
- * The slow safety net: a kernel audit (lib/audit.h) begun at generation
- * @gen saw @observed (or failed with @err).  Compared with the desired
- * state in memory; what differs is repaired from @observed, without a
- * dump on the loop.  A result older than our last change is dropped.
+ * A kernel audit (lib/audit.h) begun at generation @gen saw @observed (or
+ * failed with @err).  Compared with the desired state in memory; what
+ * differs is repaired from @observed, without a dump on the loop.
+ * Returns 0 (compared, repaired if needed), -ESTALE (begun before our
+ * last change: dropped, and the caller should audit again), or @err.
  */
-void engine_audit_result(struct engine *e, struct kernel_state *observed,
-			 int err, unsigned long gen);
+int engine_audit_result(struct engine *e, struct kernel_state *observed,
+			int err, unsigned long gen);
 /* The nft event socket is readable: 1 if other processes changed our
  * table (then call engine_nft_check()), 0 if not (nft_sync_drain()). */
 int engine_nft_drain(struct engine *e);

@@ -70,6 +70,7 @@ struct daemon {
 	struct control *ctl;		/* for a refused reload's reasons */
 	struct loopmeter *meter;
 	struct audit *audit;
+	bool audit_wanted;		/* another once the running one ends */
 	struct ctflush *ctflush;
 };
 
@@ -82,14 +83,38 @@ schedule(struct event *ev)
 		evtimer_add(ev, &tv);
 }
 
+/*
+ * Look at what the kernel holds of ours: an audit, off the loop (a re-dump
+ * of 1,000 tunnels' objects on the loop held it 1.1 s, and every health
+ * change's own netlink events asked for one).  One at a time: asked while
+ * one runs, another follows it.  If no thread can be made, the old way: a
+ * re-dump on the loop.
+ */
+static void
+audit_kick(struct daemon *d)
+{
+	uint64_t t;
+	int err;
+
+	if (!d->audit_wanted || audit_running(d->audit))
+		return;
+	d->audit_wanted = false;
+	if ((err = audit_start(d->audit, engine_kernel_gen(d->engine))) == 0)
+		return;
+	errno = -err;
+	log_warn("engine", "cannot start a kernel audit; re-dumping on the loop");
+	t = loopmeter_span_begin();
+	(void)engine_resync(d->engine);
+	loopmeter_span_end(t, "kernel resync");
+}
+
 static void
 resync_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t t = loopmeter_span_begin();
 
-	(void)engine_resync(d->engine);
-	loopmeter_span_end(t, "kernel resync");
+	d->audit_wanted = true;
+	audit_kick(d);
 }
 
 /* Our nft table is out of sync (an apply failed): try again in 1 s,
@@ -129,15 +154,9 @@ static void
 period_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	int err;
 
-	if (audit_running(d->audit))
-		return;
-	if ((err = audit_start(d->audit, engine_kernel_gen(d->engine))) < 0) {
-		errno = -err;
-		log_warn("engine", "cannot start the kernel audit; resyncing");
-		schedule(d->resync_ev);
-	}
+	d->audit_wanted = true;
+	audit_kick(d);
 }
 
 static int
@@ -165,12 +184,24 @@ audit_result_cb(struct kernel_state *observed, int err, unsigned long gen,
 {
 	struct daemon *d = arg;
 	uint64_t t = loopmeter_span_begin();
+	int r = engine_audit_result(d->engine, observed, err, gen);
 
-	engine_audit_result(d->engine, observed, err, gen);
 	loopmeter_span_end(t, "kernel audit compared");
+	if (r < 0 && r != -ESTALE) {
+		/* The dump failed: the old way, once. */
+		t = loopmeter_span_begin();
+		(void)engine_resync(d->engine);
+		loopmeter_span_end(t, "kernel resync");
+	}
+	/* Begun before a change of ours: look again, once the events of
+	 * that change have had their moment. */
+	if (r == -ESTALE)
+		d->audit_wanted = true;
+	if (d->audit_wanted)
+		schedule(d->resync_ev);
 }
 
-/* Link, address, route or rule events: resync soon.  Lost events
+/* Link, address, route or rule events: audit soon.  Lost events
  * (ENOBUFS; the backend has grown its buffer) mean the same. */
 static void
 monitor_cb(evutil_socket_t fd, short what, void *arg)
