@@ -1015,6 +1015,14 @@ ike_log_level_changed(struct ike *ike)
 	ike->drv->log_level(ike->drv, log_get_level());
 }
 
+enum ike_link
+ike_tunnel_link(const struct ike *ike, const char *name)
+{
+	const struct ike_tunnel *t = tunnel_find(ike, name, NULL);
+
+	return t ? t->link : IKE_LINK_DOWN;
+}
+
 int
 ike_tunnel_status(const struct ike *ike, const char *name,
 		  struct ike_status *st)

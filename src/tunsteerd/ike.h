@@ -288,6 +288,10 @@ void ike_tunnel_remove(struct ike *ike, const char *name);
 #define IKE_CHECK_TIMEOUT_MS 5000
 int ike_tunnel_check(struct ike *ike, const char *name);
 
+/* The link of tunnel @name (what link_cb last said); IKE_LINK_DOWN for
+ * an unknown name.  O(log tunnels): the prober asks at every tick. */
+enum ike_link ike_tunnel_link(const struct ike *ike, const char *name);
+
 /* What the views show of a tunnel. */
 struct ike_status {
 	enum ike_link link;
