@@ -91,6 +91,9 @@ enum ike_failure {
 
 /* Sentence for an operator: "no answer from the peer", ... */
 const char *ike_failure_text(enum ike_failure f);
+/* The same with its detail (@arg: a notify's type) into @buf. */
+void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
+			  size_t len);
 
 #define IKE_PROPOSAL_MAX 160
 

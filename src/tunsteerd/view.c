@@ -259,6 +259,106 @@ view_checks(const struct engine *e, const char *name, const struct health *h,
 	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
 }
 
+/* A count of seconds, or JSON null / "-" when there is none (< 0). */
+static void
+secs(FILE *out, bool json, int64_t s)
+{
+	if (s < 0)
+		fputs(json ? "null" : "-", out);
+	else
+		fprintf(out, json ? "%" PRId64 : "%" PRId64 "s", s);
+}
+
+/*
+ * An ipsec tunnel's IKE side (ike_status()): the "ipsec" object of its
+ * JSON, or three indented lines after its row.  Keys and PSKs are never
+ * in a status to print.  A tunnel IKE does not know (yet) shows no SAs.
+ */
+static void
+view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
+{
+	struct ike_status st;
+	char fail[160] = "";
+	bool failed;
+
+	if (engine_ipsec_status(e, name, &st) < 0)
+		st = (struct ike_status){
+			.link = IKE_LINK_DOWN, .ike_state = IKE_SA_NONE,
+			.child_state = IKE_CHILD_NONE, .ike_rekey_in_s = -1,
+			.ike_reauth_in_s = -1, .child_rekey_in_s = -1,
+			.dpd_sent_ago_s = -1, .dpd_answered_ago_s = -1,
+			.next_attempt_in_s = -1,
+		};
+	failed = st.attempts || st.last_failure != IKE_FAIL_NONE;
+	if (failed)
+		ike_failure_describe(st.last_failure, st.last_failure_arg, fail,
+				     sizeof(fail));
+	if (json) {
+		fprintf(out, ",\"ipsec\":{\"ike_state\":\"%s\",\"child_state\":"
+			"\"%s\",\"spi_in\":", ike_sa_state_name(st.ike_state),
+			ike_child_state_name(st.child_state));
+		if (st.spi_in || st.spi_out)
+			fprintf(out, "\"0x%08" PRIx32 "\",\"spi_out\":\"0x%08"
+				PRIx32 "\"", st.spi_in, st.spi_out);
+		else
+			fputs("null,\"spi_out\":null", out);
+		fputs(",\"ike_proposal\":", out);
+		if (st.ike_proposal[0])
+			json_str(out, st.ike_proposal);
+		else
+			fputs("null", out);
+		fputs(",\"esp_proposal\":", out);
+		if (st.esp_proposal[0])
+			json_str(out, st.esp_proposal);
+		else
+			fputs("null", out);
+		fprintf(out, ",\"nat_t\":%s,\"ike_rekey_in_s\":",
+			st.nat ? "true" : "false");
+		secs(out, true, st.ike_rekey_in_s);
+		fputs(",\"ike_reauth_in_s\":", out);
+		secs(out, true, st.ike_reauth_in_s);
+		fputs(",\"child_rekey_in_s\":", out);
+		secs(out, true, st.child_rekey_in_s);
+		fputs(",\"dpd_sent_ago_s\":", out);
+		secs(out, true, st.dpd_sent_ago_s);
+		fputs(",\"dpd_answered_ago_s\":", out);
+		secs(out, true, st.dpd_answered_ago_s);
+		fprintf(out, ",\"attempts\":%u,\"last_failure\":", st.attempts);
+		if (failed)
+			json_str(out, fail);
+		else
+			fputs("null", out);
+		fputs(",\"next_attempt_in_s\":", out);
+		secs(out, true, st.next_attempt_in_s);
+		fputs("}", out);
+		return;
+	}
+	fprintf(out, "  ike:   %s %s, NAT-T %s, rekey in ",
+		ike_sa_state_name(st.ike_state),
+		st.ike_proposal[0] ? st.ike_proposal : "-", st.nat ? "yes" : "no");
+	secs(out, false, st.ike_rekey_in_s);
+	fputs(", reauth in ", out);
+	secs(out, false, st.ike_reauth_in_s);
+	fputs(", DPD sent ", out);
+	secs(out, false, st.dpd_sent_ago_s);
+	fputs(" ago, answered ", out);
+	secs(out, false, st.dpd_answered_ago_s);
+	fprintf(out, " ago\n  child: %s %s, spi in ",
+		ike_child_state_name(st.child_state),
+		st.esp_proposal[0] ? st.esp_proposal : "-");
+	if (st.spi_in || st.spi_out)
+		fprintf(out, "0x%08" PRIx32 " out 0x%08" PRIx32, st.spi_in,
+			st.spi_out);
+	else
+		fputs("- out -", out);
+	fputs(", rekey in ", out);
+	secs(out, false, st.child_rekey_in_s);
+	fprintf(out, "\n  tries: %u failed, last failure %s, next attempt in ",
+		st.attempts, failed ? fail : "-");
+	secs(out, false, st.next_attempt_in_s);
+	fputs("\n", out);
+}
+
 void
 view_tunnels(struct engine *e, bool json, FILE *out)
 {
@@ -307,12 +407,19 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 			fprintf(out, ",\"state\":\"%s\",\"active\":%s,"
 				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
 				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
-				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
-				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
+				"\"health\":\"%s\",\"health_reason\":",
 				state, act ? "true" : "false", l->rx_packets,
-				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
-				jit, loss, desired_ct_mark(m.path[i]),
+				l->rx_bytes, l->tx_packets, l->tx_bytes, hs);
+			if (h && h->reason[0])
+				json_str(out, h->reason);
+			else
+				fputs("null", out);
+			fprintf(out, ",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
+				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
+				rtt, jit, loss, desired_ct_mark(m.path[i]),
 				DESIRED_CT_MARK_MASK);
+			if (t->type == TUNNEL_IPSEC)
+				view_ipsec(e, t->name, true, out);
 			view_checks(e, t->name, h, true, out);
 		} else {
 			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
@@ -320,6 +427,8 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				type, state, hs, act ? "yes" : "no", rtt, loss,
 				l->rx_packets, l->rx_bytes, l->tx_packets, l->tx_bytes);
 			view_checks(e, t->name, h, false, out);
+			if (t->type == TUNNEL_IPSEC)
+				view_ipsec(e, t->name, false, out);
 		}
 	}
 	if (json)
