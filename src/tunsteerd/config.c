@@ -91,6 +91,7 @@ struct tun_aux {
 	bool named, local_ok, remote_ok, addr_ok;
 	int name_line, local_line, remote_line, addr_line;
 	int source_line;		/* probe.source, 0 if not set */
+	int psk_line;			/* ike.psk or psk_file, else ike */
 };
 
 /* One authorized prefix, as an interval, for the overlap checks. */
@@ -698,6 +699,11 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 
 	g = cfgp_group(&p->cp, s, path, "ike", &g_s);
 	if (g == CFGP_OK) {
+		config_setting_t *ps = config_setting_get_member(g_s, "psk");
+
+		if (ps == NULL)
+			ps = config_setting_get_member(g_s, "psk_file");
+		a->psk_line = ps ? cfgp_line(ps) : cfgp_line(g_s);
 		parse_ike(p, g_s, path, t, a, typed && t->type == TUNNEL_IPSEC);
 		if (typed && t->type != TUNNEL_IPSEC) {
 			cfgp_field(f, path, "ike");
@@ -824,6 +830,70 @@ check_tunnels(struct parse *p)
  * tunnel, its own outer packets too; a local that is an inner address
  * (either side of any tunnel's) would be the source of both.
  */
+/* Order of ipsec tunnels by (local_id, remote_id), then config order. */
+static int
+id_pair_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct config_tunnel *t = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = strcmp(t[a].ike.local_id, t[b].ike.local_id);
+
+	if (c == 0)
+		c = strcmp(t[a].ike.remote_id, t[b].ike.remote_id);
+	return c ? c : (a > b) - (a < b);
+}
+
+/*
+ * Two ipsec tunnels with the same local_id and remote_id must share their
+ * PSK: the responder knows us by that pair of identities alone and can
+ * hold one key for it, so with two keys one of the tunnels would never
+ * authenticate.  Each tunnel whose key differs from the first of its pair
+ * (in config order) is refused at its psk, naming that first one.  Sorted,
+ * not pairwise: a site may have thousands of tunnels.
+ */
+static void
+check_psk_pairs(struct parse *p)
+{
+	const struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX];
+	size_t *ix = calloc(c->n_tunnels + 1, sizeof(*ix)), n = 0;
+
+	if (ix == NULL) {
+		p->cp.oom = true;
+		return;
+	}
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_ike *k = &c->tunnels[i].ike;
+
+		if (c->tunnels[i].type == TUNNEL_IPSEC && k->psk &&
+		    k->local_id && k->remote_id)
+			ix[n++] = i;
+	}
+	if (n > 1)
+		qsort_r(ix, n, sizeof(*ix), id_pair_cmp, c->tunnels);
+	for (size_t first = 0, j = 1; j < n; j++) {
+		const struct config_tunnel *t = &c->tunnels[ix[j]];
+		const struct config_tunnel *u = &c->tunnels[ix[first]];
+
+		if (strcmp(t->ike.local_id, u->ike.local_id) != 0 ||
+		    strcmp(t->ike.remote_id, u->ike.remote_id) != 0) {
+			first = j;
+			continue;
+		}
+		if (strcmp(t->ike.psk, u->ike.psk) == 0)
+			continue;
+		cfgp_fieldf(f, "tunnels[%zu].ike.%s", ix[j],
+			    t->ike.psk_file ? "psk_file" : "psk");
+		cfgp_err(&p->cp, p->taux[ix[j]].psk_line, f, "differs from the "
+			 "psk of tunnel \"%s\" (line %d), which has the same "
+			 "local_id \"%s\" and remote_id \"%s\": the peer knows "
+			 "both by these identities and holds one key for them",
+			 u->name, p->taux[ix[first]].psk_line, t->ike.local_id,
+			 t->ike.remote_id);
+	}
+	free(ix);
+}
+
 static void
 check_inner_clash(struct parse *p)
 {
@@ -1384,6 +1454,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 				parse_tunnel(p, config_setting_get_elem(
 						     s, (unsigned int)i), i);
 			check_tunnels(p);
+			check_psk_pairs(p);
 			check_inner_clash(p);
 			check_uplinks(p);
 		}

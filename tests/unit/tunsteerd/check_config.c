@@ -1207,6 +1207,75 @@ END_TEST
 
 /* etc/tunsteerd.conf's IPsec tunnel is a comment (its psk file is the
  * site's); uncommented, with a psk file of ours, it is a valid tunnel. */
+/* Two ipsec tunnels, each with an ike body; the second tunnel's psk (or
+ * psk_file) is on line 6 and the first's on line 3. */
+static struct config *
+two_ipsec(const char *ike1, const char *ike2, const char *rid2,
+	  struct config_errors *errs)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		"tunnels = (\n"						/* 1 */
+		"  { name = \"v1\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+		" remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; ike = {\n"	/* 2 */
+		"    %s\n"						/* 3 */
+		"    remote_id = \"192.0.2.1\"; }; },\n"			/* 4 */
+		"  { name = \"v2\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+		" remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; ike = {\n"	/* 5 */
+		"    %s\n"						/* 6 */
+		"    remote_id = \"%s\"; }; }\n"				/* 7 */
+		");\n", ike1, ike2, rid2);
+	return config_load_string(text, "t.conf", errs);
+}
+
+START_TEST(test_same_ids_with_different_psks_are_refused_naming_both)
+{
+	struct config_errors errs = { 0 };
+	struct config *c;
+	char body[256], *path;
+
+	/* Same local_id (the default: both local addresses) and remote_id
+	 * (the anycast address), two keys. */
+	ck_assert_ptr_null(two_ipsec("psk = \"key-one\";", "psk = \"key-two\";",
+				     "192.0.2.1", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "t.conf:6: tunnels[1].ike.psk: differs "
+		"from the psk of tunnel \"v1\" (line 3), which has the same "
+		"local_id \"198.51.100.2\" and remote_id \"192.0.2.1\": the "
+		"peer knows both by these identities and holds one key for them");
+	/* No key in the message. */
+	ck_assert_ptr_null(strstr(errs.msgs[0], "key-"));
+	config_errors_free(&errs);
+
+	/* The same key: fine; another remote_id: fine. */
+	c = two_ipsec("psk = \"key-one\";", "psk = \"key-one\";", "192.0.2.1",
+		      &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+	c = two_ipsec("psk = \"key-one\";", "psk = \"key-two\";", "192.0.2.2",
+		      &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+
+	/* A key from a file is compared by its content. */
+	path = psk_file("key-two\n", 8, 0600, body, sizeof(body));
+	body[strlen(body) - 1] = '\0';
+	ck_assert_ptr_null(two_ipsec("psk = \"key-one\";", body, "192.0.2.1",
+				     &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "t.conf:6: tunnels[1].ike."
+				     "psk_file: differs from the psk of tunnel "
+				     "\"v1\" (line 3)"));
+	config_errors_free(&errs);
+	c = two_ipsec("psk = \"key-two\";", body, "192.0.2.1", &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented)
 {
 	char *text = slurp(TOP_SRCDIR "/etc/tunsteerd.conf");
@@ -1967,6 +2036,7 @@ config_suite(void)
 	tcase_add_test(ike, test_config_naming_a_psk_file_may_itself_be_world_readable);
 	tcase_add_test(ike, test_redacted_print_shows_every_ike_setting_but_the_psk);
 	tcase_add_test(ike, test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented);
+	tcase_add_test(ike, test_same_ids_with_different_psks_are_refused_naming_both);
 	suite_add_tcase(s, ike);
 
 	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);
