@@ -293,30 +293,33 @@ health_feed(struct health *h, bool answered, uint32_t rtt_us, uint64_t now_ms)
 	return old;
 }
 
-enum health_state
-health_checks(struct health *h, bool missing, uint64_t now_ms)
+/* An input that is a level (@flag): only a change of it is an event, @on
+ * when it becomes true, @off when it becomes false. */
+static enum health_state
+level(struct health *h, bool *flag, bool now_set, enum health_event on,
+      enum health_event off, uint64_t now_ms)
 {
 	enum health_state old = h->state;
 
-	if (h->checks_missing == missing)
+	if (*flag == now_set)
 		return old;
-	h->checks_missing = missing;
-	h->state = transitions[old][missing ? EV_CHECKS_MISSING :
-					      EV_CHECKS_BACK](h, now_ms);
+	*flag = now_set;
+	h->state = transitions[old][now_set ? on : off](h, now_ms);
 	return old;
+}
+
+enum health_state
+health_checks(struct health *h, bool missing, uint64_t now_ms)
+{
+	return level(h, &h->checks_missing, missing, EV_CHECKS_MISSING,
+		     EV_CHECKS_BACK, now_ms);
 }
 
 enum health_state
 health_sa(struct health *h, bool missing, uint64_t now_ms)
 {
-	enum health_state old = h->state;
-
-	if (h->sa_missing == missing)
-		return old;
-	h->sa_missing = missing;
-	h->state = transitions[old][missing ? EV_SA_MISSING : EV_SA_BACK](h,
-									now_ms);
-	return old;
+	return level(h, &h->sa_missing, missing, EV_SA_MISSING, EV_SA_BACK,
+		     now_ms);
 }
 
 const char *

@@ -405,27 +405,50 @@ check_one(const char *prop, bool esp, char *why, size_t len)
 	return r;
 }
 
+/* @fn on each proposal of the comma-separated @list, trimmed (empty ones
+ * too), until one returns non-zero: that, 0, or -ENOMEM. */
+static int
+each_proposal(const char *list, int (*fn)(const char *prop, void *arg),
+	      void *arg)
+{
+	char *copy = strdup(list), *rest = copy, *prop;
+	int r = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	while (r == 0 && (prop = strsep(&rest, ",")) != NULL)
+		r = fn(trim(prop), arg);
+	free(copy);
+	return r;
+}
+
+struct check_arg {
+	const char *list;
+	bool esp;
+	char *why;
+	size_t len;
+};
+
+static int
+check_cb(const char *prop, void *arg)
+{
+	struct check_arg *a = arg;
+
+	if (*prop == '\0')
+		return why_f(a->why, a->len, "\"%s\": an empty proposal (a comma "
+			     "too many?)", a->list);
+	return check_one(prop, a->esp, a->why, a->len);
+}
+
 int
 ike_check_proposals(const char *list, bool esp, char *why, size_t len)
 {
-	char *copy, *rest, *prop;
+	struct check_arg a = { list, esp, why, len };
 	int r;
 
 	if ((r = begin(why, len)) < 0)
 		return r;
-	if ((copy = strdup(list)) == NULL)
-		return -ENOMEM;
-	rest = copy;
-	while (r == 0 && (prop = strsep(&rest, ",")) != NULL) {
-		prop = trim(prop);
-		if (*prop == '\0')
-			r = why_f(why, len, "\"%s\": an empty proposal (a comma "
-				  "too many?)", list);
-		else
-			r = check_one(prop, esp, why, len);
-	}
-	free(copy);
-	return r;
+	return each_proposal(list, check_cb, &a);
 }
 
 /* --- ESP overhead ------------------------------------------------------ */
@@ -550,26 +573,31 @@ esp_mtu_one(const char *prop, unsigned int outer, unsigned int *mtu)
 	return 0;
 }
 
+struct esp_mtu_arg {
+	unsigned int outer, *mtu;
+};
+
+static int
+esp_mtu_cb(const char *prop, void *arg)
+{
+	struct esp_mtu_arg *a = arg;
+
+	return *prop ? esp_mtu_one(prop, a->outer, a->mtu) : -EINVAL;
+}
+
 int
 ike_check_esp_mtu(const char *list, unsigned int underlay_mtu, bool nat_t,
 		  unsigned int *mtu)
 {
-	char why[IKE_CHECK_WHY_MAX], *copy, *rest, *prop;
-	unsigned int outer = underlay_mtu - ESP_OUTER_IP - (nat_t ? ESP_UDP : 0);
+	char why[IKE_CHECK_WHY_MAX];
+	struct esp_mtu_arg a = { underlay_mtu - ESP_OUTER_IP -
+				 (nat_t ? ESP_UDP : 0), mtu };
 	int r;
 
 	if (underlay_mtu <= ESP_OUTER_IP + ESP_UDP)
 		return -EINVAL;
 	if ((r = begin(why, sizeof(why))) < 0)
 		return r;
-	if ((copy = strdup(list)) == NULL)
-		return -ENOMEM;
-	*mtu = outer;
-	rest = copy;
-	while (r == 0 && (prop = strsep(&rest, ",")) != NULL) {
-		prop = trim(prop);
-		r = *prop ? esp_mtu_one(prop, outer, mtu) : -EINVAL;
-	}
-	free(copy);
-	return r;
+	*mtu = a.outer;
+	return each_proposal(list, esp_mtu_cb, &a);
 }

@@ -259,14 +259,27 @@ view_checks(const struct engine *e, const char *name, const struct health *h,
 	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
 }
 
-/* A count of seconds, or JSON null / "-" when there is none (< 0). */
+/* @before, then a count of seconds: JSON null or "-" when there is none
+ * (< 0), else the number (with "s" in text). */
 static void
-secs(FILE *out, bool json, int64_t s)
+secs(FILE *out, bool json, const char *before, int64_t s)
 {
+	fputs(before, out);
 	if (s < 0)
 		fputs(json ? "null" : "-", out);
 	else
 		fprintf(out, json ? "%" PRId64 : "%" PRId64 "s", s);
+}
+
+/* @before, then @s as a JSON string, or null when it is empty. */
+static void
+str_or_null(FILE *out, const char *before, const char *s)
+{
+	fputs(before, out);
+	if (s[0])
+		json_str(out, s);
+	else
+		fputs("null", out);
 }
 
 /*
@@ -278,7 +291,7 @@ static void
 view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
 {
 	struct ike_status st;
-	char fail[160] = "";
+	char fail[160] = "", spi_in[16] = "", spi_out[16] = "";
 	bool failed;
 
 	if (engine_ipsec_status(e, name, &st) < 0)
@@ -293,69 +306,45 @@ view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
 	if (failed)
 		ike_failure_describe(st.last_failure, st.last_failure_arg, fail,
 				     sizeof(fail));
+	/* As `ip xfrm state` prints them. */
+	if (st.spi_in || st.spi_out) {
+		snprintf(spi_in, sizeof(spi_in), "0x%08" PRIx32, st.spi_in);
+		snprintf(spi_out, sizeof(spi_out), "0x%08" PRIx32, st.spi_out);
+	}
 	if (json) {
 		fprintf(out, ",\"ipsec\":{\"ike_state\":\"%s\",\"child_state\":"
-			"\"%s\",\"spi_in\":", ike_sa_state_name(st.ike_state),
+			"\"%s\"", ike_sa_state_name(st.ike_state),
 			ike_child_state_name(st.child_state));
-		if (st.spi_in || st.spi_out)
-			fprintf(out, "\"0x%08" PRIx32 "\",\"spi_out\":\"0x%08"
-				PRIx32 "\"", st.spi_in, st.spi_out);
-		else
-			fputs("null,\"spi_out\":null", out);
-		fputs(",\"ike_proposal\":", out);
-		if (st.ike_proposal[0])
-			json_str(out, st.ike_proposal);
-		else
-			fputs("null", out);
-		fputs(",\"esp_proposal\":", out);
-		if (st.esp_proposal[0])
-			json_str(out, st.esp_proposal);
-		else
-			fputs("null", out);
-		fprintf(out, ",\"nat_t\":%s,\"ike_rekey_in_s\":",
-			st.nat ? "true" : "false");
-		secs(out, true, st.ike_rekey_in_s);
-		fputs(",\"ike_reauth_in_s\":", out);
-		secs(out, true, st.ike_reauth_in_s);
-		fputs(",\"child_rekey_in_s\":", out);
-		secs(out, true, st.child_rekey_in_s);
-		fputs(",\"dpd_sent_ago_s\":", out);
-		secs(out, true, st.dpd_sent_ago_s);
-		fputs(",\"dpd_answered_ago_s\":", out);
-		secs(out, true, st.dpd_answered_ago_s);
-		fprintf(out, ",\"attempts\":%u,\"last_failure\":", st.attempts);
-		if (failed)
-			json_str(out, fail);
-		else
-			fputs("null", out);
-		fputs(",\"next_attempt_in_s\":", out);
-		secs(out, true, st.next_attempt_in_s);
+		str_or_null(out, ",\"spi_in\":", spi_in);
+		str_or_null(out, ",\"spi_out\":", spi_out);
+		str_or_null(out, ",\"ike_proposal\":", st.ike_proposal);
+		str_or_null(out, ",\"esp_proposal\":", st.esp_proposal);
+		fprintf(out, ",\"nat_t\":%s", st.nat ? "true" : "false");
+		secs(out, true, ",\"ike_rekey_in_s\":", st.ike_rekey_in_s);
+		secs(out, true, ",\"ike_reauth_in_s\":", st.ike_reauth_in_s);
+		secs(out, true, ",\"child_rekey_in_s\":", st.child_rekey_in_s);
+		secs(out, true, ",\"dpd_sent_ago_s\":", st.dpd_sent_ago_s);
+		secs(out, true, ",\"dpd_answered_ago_s\":", st.dpd_answered_ago_s);
+		fprintf(out, ",\"attempts\":%u", st.attempts);
+		str_or_null(out, ",\"last_failure\":", fail);
+		secs(out, true, ",\"next_attempt_in_s\":", st.next_attempt_in_s);
 		fputs("}", out);
 		return;
 	}
-	fprintf(out, "  ike:   %s %s, NAT-T %s, rekey in ",
-		ike_sa_state_name(st.ike_state),
+	fprintf(out, "  ike:   %s %s, NAT-T %s", ike_sa_state_name(st.ike_state),
 		st.ike_proposal[0] ? st.ike_proposal : "-", st.nat ? "yes" : "no");
-	secs(out, false, st.ike_rekey_in_s);
-	fputs(", reauth in ", out);
-	secs(out, false, st.ike_reauth_in_s);
-	fputs(", DPD sent ", out);
-	secs(out, false, st.dpd_sent_ago_s);
-	fputs(" ago, answered ", out);
-	secs(out, false, st.dpd_answered_ago_s);
-	fprintf(out, " ago\n  child: %s %s, spi in ",
+	secs(out, false, ", rekey in ", st.ike_rekey_in_s);
+	secs(out, false, ", reauth in ", st.ike_reauth_in_s);
+	secs(out, false, ", DPD sent ", st.dpd_sent_ago_s);
+	secs(out, false, " ago, answered ", st.dpd_answered_ago_s);
+	fprintf(out, " ago\n  child: %s %s, spi in %s out %s",
 		ike_child_state_name(st.child_state),
-		st.esp_proposal[0] ? st.esp_proposal : "-");
-	if (st.spi_in || st.spi_out)
-		fprintf(out, "0x%08" PRIx32 " out 0x%08" PRIx32, st.spi_in,
-			st.spi_out);
-	else
-		fputs("- out -", out);
-	fputs(", rekey in ", out);
-	secs(out, false, st.child_rekey_in_s);
-	fprintf(out, "\n  tries: %u failed, last failure %s, next attempt in ",
-		st.attempts, failed ? fail : "-");
-	secs(out, false, st.next_attempt_in_s);
+		st.esp_proposal[0] ? st.esp_proposal : "-",
+		spi_in[0] ? spi_in : "-", spi_out[0] ? spi_out : "-");
+	secs(out, false, ", rekey in ", st.child_rekey_in_s);
+	fprintf(out, "\n  tries: %u failed, last failure %s", st.attempts,
+		failed ? fail : "-");
+	secs(out, false, ", next attempt in ", st.next_attempt_in_s);
 	fputs("\n", out);
 }
 
@@ -410,10 +399,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				"\"health\":\"%s\",\"health_reason\":",
 				state, act ? "true" : "false", l->rx_packets,
 				l->rx_bytes, l->tx_packets, l->tx_bytes, hs);
-			if (h && h->reason[0])
-				json_str(out, h->reason);
-			else
-				fputs("null", out);
+			str_or_null(out, "", h ? h->reason : "");
 			fprintf(out, ",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
 				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
 				rtt, jit, loss, desired_ct_mark(m.path[i]),

@@ -80,16 +80,23 @@ checks_cb(void *arg, const char *name)
 	return NULL;
 }
 
+/* The engine over the fake kernel, for a config of @text. */
 static void
-setup(void)
+start(const char *text)
 {
 	log_init("check_view", true, LOG_LVL_ERR);
-	path = temp_file(conf_text);
+	path = temp_file(text);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
 	e = engine_create(k);
 	ck_assert_ptr_nonnull(e);
 	memset(h, 0, sizeof(h));
+}
+
+static void
+setup(void)
+{
+	start(conf_text);
 	h[0].state = HEALTH_UP;
 	h[1].state = HEALTH_DEGRADED;
 	h[1].checks_missing = true;
@@ -269,13 +276,7 @@ ipsec_cb(void *arg, const char *name, struct ike_status *out)
 static void
 setup_ipsec(void)
 {
-	log_init("check_view", true, LOG_LVL_ERR);
-	path = temp_file(ipsec_text);
-	k = kernel_fake_create();
-	ck_assert_ptr_nonnull(k);
-	e = engine_create(k);
-	ck_assert_ptr_nonnull(e);
-	memset(h, 0, sizeof(h));
+	start(ipsec_text);
 	h[0].state = HEALTH_UP;
 	snprintf(h[0].reason, sizeof(h[0].reason), "first answer");
 	h[1].state = HEALTH_DOWN;
