@@ -6,7 +6,8 @@
  * changes one ipsec tunnel re-keys it alone; a removed one is forgotten;
  * abort undoes a start; a CHILD_SA gone takes the tunnel's health down at
  * once and its return brings it up only after up_after answers; probes
- * taking a tunnel down check its peer (DPD now), an SA gone does not.
+ * taking a tunnel down check its peer (DPD now), an SA gone does not;
+ * and the prober wired to it as tunsteerd.c does (with CAP_NET_RAW).
  */
 #include "autoconfig.h"
 
@@ -21,6 +22,7 @@
 #include "tunsteerd/health.h"
 #include "tunsteerd/ipsec.h"
 #include "tunsteerd/loop.h"
+#include "tunsteerd/probe.h"
 #include "testlib.h"
 #include "ike_fake.h"
 
@@ -347,6 +349,94 @@ START_TEST(test_probes_down_check_the_peer_but_a_missing_sa_does_not)
 }
 END_TEST
 
+/* --- with the prober, wired as tunsteerd.c wires it ----------------------- */
+
+static struct probe_engine *pe;
+static char asked[512];			/* names the prober asked about */
+static unsigned int moves;		/* its change callbacks */
+
+static bool
+probe_sa_cb(void *arg, const char *name)
+{
+	size_t n = strlen(asked);
+
+	(void)arg;
+	snprintf(asked + n, sizeof(asked) - n, "%s ", name);
+	return ipsec_sa_missing(ips, name);
+}
+
+static void
+probe_moved_cb(void *arg, size_t i, enum health_state old)
+{
+	(void)arg;
+	(void)i;
+	(void)old;
+	moves++;
+}
+
+static void
+probe_sa_changed_cb(void *arg, const char *name)
+{
+	(void)arg;
+	probe_engine_sa_changed(pe, name);
+}
+
+/*
+ * A new ipsec tunnel is down in the set the prober prepares, before any
+ * probe is sent ("no CHILD_SA installed"); its health hears the CHILD_SA
+ * come and go at once, not at its next tick; GRE tunnels are never asked.
+ */
+START_TEST(test_prober_hears_the_child_sa_at_once)
+{
+	const struct health *h;
+	struct config *c;
+	int err;
+
+	pe = probe_engine_create(base, probe_moved_cb, NULL, &err);
+	if (pe == NULL) {
+		/* No raw socket without CAP_NET_RAW. */
+		ck_assert_int_eq(err, -EPERM);
+		return;
+	}
+	ipsec_destroy(ips);
+	ips = ipsec_create(base, &(struct ipsec_hooks){
+		.driver = driver_cb, .sa_changed = probe_sa_changed_cb });
+	ck_assert_ptr_nonnull(ips);
+	probe_engine_set_sa_source(pe, probe_sa_cb, NULL);
+	asked[0] = '\0';
+	moves = 0;
+	c = load("psk-of-v2", true, false);
+	ck_assert_int_eq(ipsec_prepare(ips, c), 0);
+	ck_assert_int_eq(probe_engine_prepare(pe, c), 0);
+	probe_engine_commit(pe);
+	ipsec_commit(ips);
+	conf = c;
+	ck_assert_str_eq(asked, "v1 ");
+	ck_assert_ptr_nonnull(h = probe_health_of(pe, "v1"));
+	ck_assert_int_eq(h->state, HEALTH_DOWN);
+	ck_assert_str_eq(h->reason, HEALTH_NO_CHILD_SA);
+	ck_assert(h->sa_missing);
+	ck_assert_int_eq(probe_health_of(pe, "g1")->state, HEALTH_INIT);
+
+	/* Installed: still down (answers will decide), but no longer
+	 * missing, without a tick. */
+	bring_up("v1", 1);
+	h = probe_health_of(pe, "v1");
+	ck_assert(!h->sa_missing);
+	ck_assert_int_eq(h->state, HEALTH_DOWN);
+	ck_assert_uint_eq(moves, 0);
+	/* Gone again: missing at once. */
+	post("v1", IKE_EV_CHILD_STATE, 1, 101, IKE_CHILD_DELETING, 0);
+	drain();
+	ck_assert(probe_health_of(pe, "v1")->sa_missing);
+	ck_assert_ptr_null(strstr(asked, "g1"));
+
+	ipsec_destroy(ips);
+	ips = NULL;
+	probe_engine_destroy(pe);
+}
+END_TEST
+
 static Suite *
 ipsec_suite(void)
 {
@@ -362,6 +452,7 @@ ipsec_suite(void)
 	tcase_add_test(tc, test_removed_ipsec_tunnels_are_forgotten_and_ike_stays);
 	tcase_add_test(tc, test_child_sa_gone_is_down_at_once_and_back_after_up_after);
 	tcase_add_test(tc, test_probes_down_check_the_peer_but_a_missing_sa_does_not);
+	tcase_add_test(tc, test_prober_hears_the_child_sa_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
