@@ -36,10 +36,11 @@
 
 #define CONFIG_MTU_MIN 576		/* IPv4 minimum datagram size */
 /*
- * IPsec MTU: ESP in tunnel mode over IPv4 with AES-GCM-16 (RFC 4106), no
- * NAT-T, on a 1500-byte underlay:
+ * IPsec MTU: ESP in tunnel mode over IPv4 on a 1500-byte underlay.  With
+ * AES-GCM-16 (RFC 4106), the default:
  *
  *   1500 = 20 outer IPv4 header
+ *        (+ 8 UDP header, with NAT-T)
  *        +  8 ESP header (4 SPI + 4 sequence number)
  *        +  8 IV
  *        +  P inner packet, padded so that P + pad + 2 is a multiple of 4
@@ -47,24 +48,24 @@
  *        + 16 ICV
  *
  * That leaves 1500 - 20 - 8 - 8 - 16 = 1448 bytes for payload, padding
- * and trailer; rounded down to a multiple of 4 that is still 1448, so the
- * largest inner packet is 1448 - 2 = 1446.  UDP encapsulation (NAT-T)
- * would cost another 8; such sites must set a lower mtu themselves.
+ * and trailer, so the largest inner packet is 1448 - 2 = 1446; with NAT-T
+ * 1438.  Other transforms differ (a CBC cipher pads to its 16-byte block
+ * and has a 16-byte IV, an HMAC's ICV may be 12 to 32 bytes):
+ * ike_check_esp_mtu() does this sum for every algorithm of a tunnel's
+ * esp_proposals.  What is negotiated, and whether a NAT is in the way, is
+ * only known once an SA is up, and the interface's MTU and the MSS clamp
+ * are set before; so the default mtu is the worst case of what is
+ * configured, NAT-T included (an 8-byte loss where no NAT is), and an
+ * explicit mtu may go up to the worst case without NAT-T.  The MSS is
+ * capped at 1360 whatever the MTU.
  */
 #define ESP_UNDERLAY_MTU 1500
-#define ESP_OUTER_IP 20
-#define ESP_HDR 8
-#define ESP_IV 8
-#define ESP_ICV 16
-#define ESP_TRAILER 2
-#define CONFIG_IPSEC_MTU						\
-	(((ESP_UNDERLAY_MTU - ESP_OUTER_IP - ESP_HDR - ESP_IV - ESP_ICV)	\
-	  & ~3) - ESP_TRAILER)
+/* AES-GCM-16 with NAT-T: only used when esp_proposals could not be read
+ * (such a config is refused anyway). */
+#define CONFIG_IPSEC_MTU 1438
 #define CONFIG_IPSEC_MSS_MAX 1360	/* the provider's limit for IPsec */
 #define CONFIG_MSS_OVERHEAD 40		/* IPv4 + TCP headers */
 #define CONFIG_ECMP_MAX 64		/* provider: paths per priority */
-
-_Static_assert(CONFIG_IPSEC_MTU == 1446, "ESP arithmetic changed");
 
 /*
  * The ike group's ranges.  Lifetimes: the provider's IKE SA range is
@@ -91,6 +92,7 @@ struct tun_aux {
 	bool named, local_ok, remote_ok, addr_ok;
 	int name_line, local_line, remote_line, addr_line;
 	int source_line;		/* probe.source, 0 if not set */
+	int psk_line;			/* ike.psk or psk_file, else ike */
 };
 
 /* One authorized prefix, as an interval, for the overlap checks. */
@@ -602,6 +604,40 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 	}
 }
 
+/*
+ * An ipsec tunnel's mtu: by default the worst case of its esp_proposals
+ * with NAT-T; one given (@given, at @line; 0: none) may be up to the
+ * worst case without NAT-T, for a site that knows it has no NAT.
+ */
+static void
+ipsec_mtu(struct parse *p, const char *path, struct config_tunnel *t,
+	  long long given, int line)
+{
+	char f[CFGP_FIELD_MAX];
+	unsigned int nat = CONFIG_IPSEC_MTU, plain = CONFIG_IPSEC_MTU + 8;
+	int r = 0;
+
+	if (t->ike.esp_proposals &&
+	    ((r = ike_check_esp_mtu(t->ike.esp_proposals, ESP_UNDERLAY_MTU,
+				    true, &nat)) < 0 ||
+	     (r = ike_check_esp_mtu(t->ike.esp_proposals, ESP_UNDERLAY_MTU,
+				    false, &plain)) < 0) &&
+	    r == -ENOMEM)
+		p->cp.oom = true;
+	/* Other failures: the proposals were refused already. */
+	t->mtu = nat < CONFIG_MTU_MIN ? CONFIG_MTU_MIN : nat;
+	if (given == 0)
+		return;
+	cfgp_field(f, path, "mtu");
+	if (given > plain)
+		cfgp_err(&p->cp, line, f, "%lld is out of range (%d..%u: what "
+			 "ESP with esp_proposals leaves of a %d-byte underlay; "
+			 "%u with NAT-T)", given, CONFIG_MTU_MIN, plain,
+			 ESP_UNDERLAY_MTU, nat);
+	else
+		t->mtu = (unsigned int)given;
+}
+
 static void
 parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 {
@@ -612,9 +648,10 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	const char *str;
 	long long v;
 	int line;
-	enum cfgp_got g;
-	bool typed = false;
-	unsigned int mtu_max;
+	enum cfgp_got g, mtu_got;
+	bool typed = false, ipsec;
+	long long mtu_v = 0;
+	int mtu_line = 0;
 
 	cfgp_fieldf(path, "tunnels[%zu]", i);
 	t->line = cfgp_line(s);
@@ -679,25 +716,28 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 
 	parse_address(p, s, path, t, a);
 
-	mtu_max = typed && t->type == TUNNEL_IPSEC ? CONFIG_IPSEC_MTU :
-						     CONFIG_GRE_MTU;
-	t->mtu = mtu_max;
-	if (cfgp_int(&p->cp, s, path, "mtu", CONFIG_MTU_MIN, mtu_max, &v, &line) ==
-	    CFGP_OK)
-		t->mtu = (unsigned int)v;
+	/* An ipsec tunnel's limit follows its esp_proposals: judged below,
+	 * once they are read. */
+	ipsec = typed && t->type == TUNNEL_IPSEC;
+	t->mtu = CONFIG_GRE_MTU;
+	mtu_got = cfgp_int(&p->cp, s, path, "mtu", CONFIG_MTU_MIN,
+			   ipsec ? ESP_UNDERLAY_MTU : CONFIG_GRE_MTU, &mtu_v,
+			   &mtu_line);
+	if (mtu_got == CFGP_OK && !ipsec)
+		t->mtu = (unsigned int)mtu_v;
 	if (cfgp_int(&p->cp, s, path, "ttl", 1, 255, &v, &line) == CFGP_OK)
 		t->ttl = (unsigned int)v;
-	if (p->conf->mss_clamp) {
-		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
-		if (t->type == TUNNEL_IPSEC && t->mss > CONFIG_IPSEC_MSS_MAX)
-			t->mss = CONFIG_IPSEC_MSS_MAX;
-	}
 
 	if (cfgp_group(&p->cp, s, path, "underlay", &g_s) == CFGP_OK)
 		parse_underlay(p, g_s, path, t);
 
 	g = cfgp_group(&p->cp, s, path, "ike", &g_s);
 	if (g == CFGP_OK) {
+		config_setting_t *ps = config_setting_get_member(g_s, "psk");
+
+		if (ps == NULL)
+			ps = config_setting_get_member(g_s, "psk_file");
+		a->psk_line = ps ? cfgp_line(ps) : cfgp_line(g_s);
 		parse_ike(p, g_s, path, t, a, typed && t->type == TUNNEL_IPSEC);
 		if (typed && t->type != TUNNEL_IPSEC) {
 			cfgp_field(f, path, "ike");
@@ -711,6 +751,13 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 		cfgp_field(f, path, "ike.psk");
 		cfgp_err(&p->cp, g == CFGP_OK ? cfgp_line(g_s) : t->line, f,
 			"required for ipsec tunnels (or psk_file)");
+	}
+	if (ipsec)
+		ipsec_mtu(p, path, t, mtu_got == CFGP_OK ? mtu_v : 0, mtu_line);
+	if (p->conf->mss_clamp) {
+		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
+		if (ipsec && t->mss > CONFIG_IPSEC_MSS_MAX)
+			t->mss = CONFIG_IPSEC_MSS_MAX;
 	}
 
 	t->probe = p->conf->probe;
@@ -824,6 +871,70 @@ check_tunnels(struct parse *p)
  * tunnel, its own outer packets too; a local that is an inner address
  * (either side of any tunnel's) would be the source of both.
  */
+/* Order of ipsec tunnels by (local_id, remote_id), then config order. */
+static int
+id_pair_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct config_tunnel *t = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = strcmp(t[a].ike.local_id, t[b].ike.local_id);
+
+	if (c == 0)
+		c = strcmp(t[a].ike.remote_id, t[b].ike.remote_id);
+	return c ? c : (a > b) - (a < b);
+}
+
+/*
+ * Two ipsec tunnels with the same local_id and remote_id must share their
+ * PSK: the responder knows us by that pair of identities alone and can
+ * hold one key for it, so with two keys one of the tunnels would never
+ * authenticate.  Each tunnel whose key differs from the first of its pair
+ * (in config order) is refused at its psk, naming that first one.  Sorted,
+ * not pairwise: a site may have thousands of tunnels.
+ */
+static void
+check_psk_pairs(struct parse *p)
+{
+	const struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX];
+	size_t *ix = calloc(c->n_tunnels + 1, sizeof(*ix)), n = 0;
+
+	if (ix == NULL) {
+		p->cp.oom = true;
+		return;
+	}
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct config_ike *k = &c->tunnels[i].ike;
+
+		if (c->tunnels[i].type == TUNNEL_IPSEC && k->psk &&
+		    k->local_id && k->remote_id)
+			ix[n++] = i;
+	}
+	if (n > 1)
+		qsort_r(ix, n, sizeof(*ix), id_pair_cmp, c->tunnels);
+	for (size_t first = 0, j = 1; j < n; j++) {
+		const struct config_tunnel *t = &c->tunnels[ix[j]];
+		const struct config_tunnel *u = &c->tunnels[ix[first]];
+
+		if (strcmp(t->ike.local_id, u->ike.local_id) != 0 ||
+		    strcmp(t->ike.remote_id, u->ike.remote_id) != 0) {
+			first = j;
+			continue;
+		}
+		if (strcmp(t->ike.psk, u->ike.psk) == 0)
+			continue;
+		cfgp_fieldf(f, "tunnels[%zu].ike.%s", ix[j],
+			    t->ike.psk_file ? "psk_file" : "psk");
+		cfgp_err(&p->cp, p->taux[ix[j]].psk_line, f, "differs from the "
+			 "psk of tunnel \"%s\" (line %d), which has the same "
+			 "local_id \"%s\" and remote_id \"%s\": the peer knows "
+			 "both by these identities and holds one key for them",
+			 u->name, p->taux[ix[first]].psk_line, t->ike.local_id,
+			 t->ike.remote_id);
+	}
+	free(ix);
+}
+
 static void
 check_inner_clash(struct parse *p)
 {
@@ -1384,6 +1495,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 				parse_tunnel(p, config_setting_get_elem(
 						     s, (unsigned int)i), i);
 			check_tunnels(p);
+			check_psk_pairs(p);
 			check_inner_clash(p);
 			check_uplinks(p);
 		}

@@ -15,6 +15,8 @@ struct control {
 	struct engine *engine;
 	char *conf_path;
 	FILE *reload_out;	/* while cmd_reload runs */
+	void (*log_hook)(void *arg);
+	void *log_hook_arg;
 };
 
 static bool
@@ -60,6 +62,19 @@ cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	return ctl_reply_reload(out, json, c->conf_path, err >= 0);
 }
 
+/* The shared command, then whoever keeps a level of their own (charon's
+ * loggers) hears of the change. */
+static bool
+cmd_log_level(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+	bool ok = ctl_command_log_level(NULL, req, json, out);
+
+	if (ok && ctl_request_value(req) && c->log_hook)
+		c->log_hook(c->log_hook_arg);
+	return ok;
+}
+
 static const struct ctl_command control_cmds[] = {
 	{ "status", cmd_status, "daemon status and summary", CTL_ANYONE },
 	{ "tunnels", cmd_tunnels, "tunnels, their state and counters",
@@ -68,7 +83,7 @@ static const struct ctl_command control_cmds[] = {
 	  CTL_ANYONE },
 	{ "reload", cmd_reload, "re-read the configuration; on error the old "
 	  "one keeps running", CTL_PRIVILEGED },
-	{ "log-level", ctl_command_log_level, "[LEVEL]: show or set the "
+	{ "log-level", cmd_log_level, "[LEVEL]: show or set the "
 	  "daemon's log level", CTL_PRIVILEGED_TO_SET },
 };
 
@@ -104,6 +119,13 @@ FILE *
 control_reload_out(const struct control *c)
 {
 	return c ? c->reload_out : NULL;
+}
+
+void
+control_set_log_hook(struct control *c, void (*fn)(void *arg), void *arg)
+{
+	c->log_hook = fn;
+	c->log_hook_arg = arg;
 }
 
 void

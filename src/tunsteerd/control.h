@@ -23,6 +23,10 @@ struct control *control_listen(struct event_base *base, const char *path,
  * reasons a load is refused that the engine cannot tell (its prepare
  * stage returns only an errno); else NULL. */
 FILE *control_reload_out(const struct control *c);
+/* After `log-level LEVEL` changed the level, @fn(@arg) is called (IKE
+ * passes it on to charon: ipsec_log_level_changed()).  NULL: nothing. */
+void control_set_log_hook(struct control *c, void (*fn)(void *arg),
+			  void *arg);
 /* Close and unlink the socket. */
 void control_close(struct control *c);
 

@@ -44,6 +44,8 @@ struct engine {
 	engine_ct_flush_fn ct_flush_fn;	/* NULL: flush on the loop */
 	void *ct_flush_arg;
 	const struct loopmeter *loop;
+	engine_ipsec_fn ipsec_fn;	/* the views' IKE status */
+	void *ipsec_arg;
 };
 
 void
@@ -87,6 +89,13 @@ engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg)
 {
 	e->checks_fn = fn;
 	e->checks_arg = arg;
+}
+
+void
+engine_set_ipsec_source(struct engine *e, engine_ipsec_fn fn, void *arg)
+{
+	e->ipsec_fn = fn;
+	e->ipsec_arg = arg;
 }
 
 static const struct health *
@@ -656,6 +665,13 @@ const struct passive_stats *
 engine_checks(const struct engine *e, const char *name)
 {
 	return e->checks_fn ? e->checks_fn(e->checks_arg, name) : NULL;
+}
+
+int
+engine_ipsec_status(const struct engine *e, const char *name,
+		    struct ike_status *st)
+{
+	return e->ipsec_fn ? e->ipsec_fn(e->ipsec_arg, name, st) : -ENOENT;
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include "tunsteerd/config.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/ike.h"
 #include "tunsteerd/loopmeter.h"
 #include "lib/kernel.h"
 #include "tunsteerd/nft.h"
@@ -56,6 +57,12 @@ void engine_set_health_source(struct engine *e, engine_health_fn fn, void *arg);
 typedef const struct passive_stats *(*engine_checks_fn)(void *arg,
 							const char *name);
 void engine_set_checks_source(struct engine *e, engine_checks_fn fn, void *arg);
+
+/* Where ipsec tunnels' IKE status comes from (ipsec.c), for the tunnels
+ * view: @fn fills @st for tunnel @name, or returns -ENOENT. */
+typedef int (*engine_ipsec_fn)(void *arg, const char *name,
+			       struct ike_status *st);
+void engine_set_ipsec_source(struct engine *e, engine_ipsec_fn fn, void *arg);
 
 /*
  * Called when applying our nft table failed (the engine keeps what it
@@ -129,6 +136,9 @@ const struct kernel_state *engine_desired(const struct engine *e);
 const struct health *engine_health(const struct engine *e, const char *name);
 const struct passive_stats *engine_checks(const struct engine *e,
 					  const char *name);
+/* 0 with @st filled, or -ENOENT (no source, or no IKE state of @name). */
+int engine_ipsec_status(const struct engine *e, const char *name,
+			struct ike_status *st);
 
 struct engine_counters {
 	struct timespec started;	/* CLOCK_MONOTONIC */

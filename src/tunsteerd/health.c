@@ -106,6 +106,8 @@ enum health_event {
 	EV_ANSWER,		/* a probe was answered */
 	EV_CHECKS_MISSING,	/* the provider's health checks stopped */
 	EV_CHECKS_BACK,		/* …and arrive again */
+	EV_SA_MISSING,		/* ipsec: no CHILD_SA installed */
+	EV_SA_BACK,		/* …and one is again */
 	EV_COUNT
 };
 
@@ -189,6 +191,12 @@ on_answer_down(struct health *h, uint64_t now)
 {
 	char b[64];
 
+	/* An answer cannot have crossed a tunnel without an SA; whatever
+	 * it was, it does not count towards coming back. */
+	if (h->sa_missing) {
+		h->ok_run = 0;
+		return HEALTH_DOWN;
+	}
 	if (h->ok_run < h->cfg.up_after ||
 	    now - h->down_since_ms < h->cfg.holddown_ms)
 		return HEALTH_DOWN;
@@ -218,6 +226,29 @@ on_checks_back_degraded(struct health *h, uint64_t now)
 	return HEALTH_UP;
 }
 
+/* No CHILD_SA: nothing passes, so down now rather than after down_after
+ * probes have been lost.  The window is restarted as for any way down:
+ * recovery is judged on answers through the new SA. */
+static enum health_state
+on_sa_missing(struct health *h, uint64_t now)
+{
+	snprintf(h->reason, sizeof(h->reason), HEALTH_NO_CHILD_SA);
+	h->ok_run = 0;
+	h->n = h->pos = 0;
+	if (h->state != HEALTH_DOWN)
+		h->down_since_ms = now;
+	return HEALTH_DOWN;
+}
+
+/* A CHILD_SA again: answers counted from now on bring the tunnel back
+ * through the usual up_after and holddown_ms (on_answer_down()). */
+static enum health_state
+on_sa_back(struct health *h, uint64_t now)
+{
+	h->ok_run = 0;
+	return h->state;
+}
+
 static enum health_state
 stay(struct health *h, uint64_t now)
 {
@@ -227,14 +258,19 @@ stay(struct health *h, uint64_t now)
 /*
  * [state][event].  Init waits for the probes even while the checks are
  * missing (it lasts at most down_after probes); down stays down whatever
- * the checks do: only answers bring a tunnel back.
+ * the checks do: only answers bring a tunnel back.  A missing CHILD_SA
+ * takes every state down at once, and its return changes no state.
  */
 static const health_action transitions[4][EV_COUNT] = {
-	[HEALTH_INIT] = { go_down_if_run, on_answer_init, stay, stay },
-	[HEALTH_UP] = { on_lost_up, on_answer_up, on_checks_missing_up, stay },
+	[HEALTH_INIT] = { go_down_if_run, on_answer_init, stay, stay,
+			  on_sa_missing, on_sa_back },
+	[HEALTH_UP] = { on_lost_up, on_answer_up, on_checks_missing_up, stay,
+			on_sa_missing, on_sa_back },
 	[HEALTH_DEGRADED] = { on_lost_up, on_answer_degraded, stay,
-			      on_checks_back_degraded },
-	[HEALTH_DOWN] = { stay, on_answer_down, stay, stay },
+			      on_checks_back_degraded, on_sa_missing,
+			      on_sa_back },
+	[HEALTH_DOWN] = { stay, on_answer_down, stay, stay, on_sa_missing,
+			  on_sa_back },
 };
 
 enum health_state
@@ -257,17 +293,33 @@ health_feed(struct health *h, bool answered, uint32_t rtt_us, uint64_t now_ms)
 	return old;
 }
 
-enum health_state
-health_checks(struct health *h, bool missing, uint64_t now_ms)
+/* An input that is a level (@flag): only a change of it is an event, @on
+ * when it becomes true, @off when it becomes false. */
+static enum health_state
+level(struct health *h, bool *flag, bool now_set, enum health_event on,
+      enum health_event off, uint64_t now_ms)
 {
 	enum health_state old = h->state;
 
-	if (h->checks_missing == missing)
+	if (*flag == now_set)
 		return old;
-	h->checks_missing = missing;
-	h->state = transitions[old][missing ? EV_CHECKS_MISSING :
-					      EV_CHECKS_BACK](h, now_ms);
+	*flag = now_set;
+	h->state = transitions[old][now_set ? on : off](h, now_ms);
 	return old;
+}
+
+enum health_state
+health_checks(struct health *h, bool missing, uint64_t now_ms)
+{
+	return level(h, &h->checks_missing, missing, EV_CHECKS_MISSING,
+		     EV_CHECKS_BACK, now_ms);
+}
+
+enum health_state
+health_sa(struct health *h, bool missing, uint64_t now_ms)
+{
+	return level(h, &h->sa_missing, missing, EV_SA_MISSING, EV_SA_BACK,
+		     now_ms);
 }
 
 const char *

@@ -16,6 +16,12 @@
  * degraded, down stays down); when they are back, the probes alone
  * decide again.
  *
+ * A third, for ipsec tunnels: whether a CHILD_SA is installed (ike.c's
+ * link).  Without one nothing can pass, so the tunnel is down at once,
+ * whatever the probes said last; when one is installed again the tunnel
+ * comes back only as any down tunnel does (up_after answers in a row
+ * and holddown_ms since it went down).
+ *
  * Fast down, slow up.  Steering ranks tunnels as the provider ranks its
  * routes: degraded adds 500,000 to a tunnel's priority, down adds
  * 1,000,000, and a route is never removed for being unhealthy.
@@ -51,6 +57,7 @@ struct health {
 	uint32_t last_rtt_us;
 	uint64_t sent, answered;	/* since start */
 	bool checks_missing;		/* the provider's checks stopped */
+	bool sa_missing;		/* ipsec: no CHILD_SA installed */
 	char reason[96];		/* why the last transition happened */
 };
 
@@ -70,6 +77,16 @@ enum health_state health_feed(struct health *h, bool answered,
  */
 enum health_state health_checks(struct health *h, bool missing,
 				uint64_t now_ms);
+
+/*
+ * Ipsec tunnels: no CHILD_SA is installed (@missing), or one is again, at
+ * @now_ms.  Missing takes the tunnel down at once with the reason
+ * HEALTH_NO_CHILD_SA; back changes no state (answers bring it up, as
+ * health_feed() decides).  Returns the state before, as health_feed().
+ * Repeating the current condition changes nothing.
+ */
+#define HEALTH_NO_CHILD_SA "no CHILD_SA installed"
+enum health_state health_sa(struct health *h, bool missing, uint64_t now_ms);
 
 /* Loss over the window in percent, mean RTT and jitter (mean absolute
  * difference of consecutive RTTs) in microseconds. */

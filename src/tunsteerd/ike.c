@@ -517,8 +517,8 @@ retry_delay_ms(unsigned int failures)
 	return d - d / 5 + jitter;
 }
 
-static void
-failure_detail(enum ike_failure f, uint32_t arg, char *buf, size_t len)
+void
+ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf, size_t len)
 {
 	if (f == IKE_FAIL_NOTIFY)
 		snprintf(buf, len, "%s (type %u)", ike_failure_text(f), arg);
@@ -540,7 +540,7 @@ attempt_over(struct ike_tunnel *t)
 	uint64_t delay;
 	struct timeval tv;
 
-	failure_detail(t->attempt_failure, t->attempt_arg, why, sizeof(why));
+	ike_failure_describe(t->attempt_failure, t->attempt_arg, why, sizeof(why));
 	if (t->attempt_up) {
 		t->failures = 0;
 		delay = retry_delay_ms(0);
@@ -1013,6 +1013,14 @@ void
 ike_log_level_changed(struct ike *ike)
 {
 	ike->drv->log_level(ike->drv, log_get_level());
+}
+
+enum ike_link
+ike_tunnel_link(const struct ike *ike, const char *name)
+{
+	const struct ike_tunnel *t = tunnel_find(ike, name, NULL);
+
+	return t ? t->link : IKE_LINK_DOWN;
 }
 
 int

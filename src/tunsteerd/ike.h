@@ -91,6 +91,9 @@ enum ike_failure {
 
 /* Sentence for an operator: "no answer from the peer", ... */
 const char *ike_failure_text(enum ike_failure f);
+/* The same with its detail (@arg: a notify's type) into @buf. */
+void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
+			  size_t len);
 
 #define IKE_PROPOSAL_MAX 160
 
@@ -287,6 +290,10 @@ void ike_tunnel_remove(struct ike *ike, const char *name);
  */
 #define IKE_CHECK_TIMEOUT_MS 5000
 int ike_tunnel_check(struct ike *ike, const char *name);
+
+/* The link of tunnel @name (what link_cb last said); IKE_LINK_DOWN for
+ * an unknown name.  O(log tunnels): the prober asks at every tick. */
+enum ike_link ike_tunnel_link(const struct ike *ike, const char *name);
 
 /* What the views show of a tunnel. */
 struct ike_status {

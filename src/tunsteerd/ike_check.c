@@ -405,25 +405,199 @@ check_one(const char *prop, bool esp, char *why, size_t len)
 	return r;
 }
 
+/* @fn on each proposal of the comma-separated @list, trimmed (empty ones
+ * too), until one returns non-zero: that, 0, or -ENOMEM. */
+static int
+each_proposal(const char *list, int (*fn)(const char *prop, void *arg),
+	      void *arg)
+{
+	char *copy = strdup(list), *rest = copy, *prop;
+	int r = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	while (r == 0 && (prop = strsep(&rest, ",")) != NULL)
+		r = fn(trim(prop), arg);
+	free(copy);
+	return r;
+}
+
+struct check_arg {
+	const char *list;
+	bool esp;
+	char *why;
+	size_t len;
+};
+
+static int
+check_cb(const char *prop, void *arg)
+{
+	struct check_arg *a = arg;
+
+	if (*prop == '\0')
+		return why_f(a->why, a->len, "\"%s\": an empty proposal (a comma "
+			     "too many?)", a->list);
+	return check_one(prop, a->esp, a->why, a->len);
+}
+
 int
 ike_check_proposals(const char *list, bool esp, char *why, size_t len)
 {
-	char *copy, *rest, *prop;
+	struct check_arg a = { list, esp, why, len };
 	int r;
 
 	if ((r = begin(why, len)) < 0)
 		return r;
-	if ((copy = strdup(list)) == NULL)
-		return -ENOMEM;
-	rest = copy;
-	while (r == 0 && (prop = strsep(&rest, ",")) != NULL) {
-		prop = trim(prop);
-		if (*prop == '\0')
-			r = why_f(why, len, "\"%s\": an empty proposal (a comma "
-				  "too many?)", list);
-		else
-			r = check_one(prop, esp, why, len);
+	return each_proposal(list, check_cb, &a);
+}
+
+/* --- ESP overhead ------------------------------------------------------ */
+
+/* What an encryption algorithm adds to an ESP packet: IV, its own ICV
+ * (AEADs), the block its payload is padded to (RFC 4303 section 2.4). */
+struct esp_enc_size {
+	uint16_t alg;
+	uint8_t iv, icv, block;
+};
+
+static const struct esp_enc_size esp_enc_sizes[] = {
+	{ ENCR_NULL, 0, 0, 1 },
+	{ ENCR_DES, 8, 0, 8 },
+	{ ENCR_3DES, 8, 0, 8 },
+	{ ENCR_CAST, 8, 0, 8 },
+	{ ENCR_BLOWFISH, 8, 0, 8 },
+	{ ENCR_AES_CBC, 16, 0, 16 },
+	{ ENCR_CAMELLIA_CBC, 16, 0, 16 },
+	{ ENCR_AES_CTR, 8, 0, 1 },		/* RFC 3686 */
+	{ ENCR_CAMELLIA_CTR, 8, 0, 1 },		/* RFC 5529 */
+	{ ENCR_AES_CCM_ICV8, 8, 8, 1 },		/* RFC 4309 */
+	{ ENCR_AES_CCM_ICV12, 8, 12, 1 },
+	{ ENCR_AES_CCM_ICV16, 8, 16, 1 },
+	{ ENCR_AES_GCM_ICV8, 8, 8, 1 },		/* RFC 4106 */
+	{ ENCR_AES_GCM_ICV12, 8, 12, 1 },
+	{ ENCR_AES_GCM_ICV16, 8, 16, 1 },
+	{ ENCR_NULL_AUTH_AES_GMAC, 8, 16, 1 },	/* RFC 4543 */
+	{ ENCR_CAMELLIA_CCM_ICV8, 8, 8, 1 },
+	{ ENCR_CAMELLIA_CCM_ICV12, 8, 12, 1 },
+	{ ENCR_CAMELLIA_CCM_ICV16, 8, 16, 1 },
+	{ ENCR_CHACHA20_POLY1305, 8, 16, 1 },	/* RFC 7634 */
+};
+
+/* The ICV of an integrity algorithm: its output as truncated for ESP. */
+static const struct {
+	uint16_t alg;
+	uint8_t icv;
+} esp_integ_sizes[] = {
+	{ AUTH_UNDEFINED, 0 },
+	{ AUTH_HMAC_MD5_96, 12 },
+	{ AUTH_HMAC_SHA1_96, 12 },
+	{ AUTH_AES_XCBC_96, 12 },
+	{ AUTH_AES_CMAC_96, 12 },
+	{ AUTH_HMAC_MD5_128, 16 },
+	{ AUTH_HMAC_SHA1_128, 16 },
+	{ AUTH_HMAC_SHA1_160, 20 },
+	{ AUTH_HMAC_SHA2_256_96, 12 },
+	{ AUTH_HMAC_SHA2_256_128, 16 },
+	{ AUTH_HMAC_SHA2_384_192, 24 },
+	{ AUTH_HMAC_SHA2_512_256, 32 },
+	{ AUTH_AES_128_GMAC, 16 },
+	{ AUTH_AES_192_GMAC, 16 },
+	{ AUTH_AES_256_GMAC, 16 },
+};
+
+#define ESP_OUTER_IP 20
+#define ESP_UDP 8
+#define ESP_HDR 8		/* SPI and sequence number */
+#define ESP_TRAILER 2		/* pad length and next header */
+
+static struct esp_enc_size
+esp_enc_size(uint16_t alg)
+{
+	for (size_t i = 0; i < sizeof(esp_enc_sizes) / sizeof(esp_enc_sizes[0]);
+	     i++)
+		if (esp_enc_sizes[i].alg == alg)
+			return esp_enc_sizes[i];
+	return (struct esp_enc_size){ alg, 16, 32, 16 };
+}
+
+static unsigned int
+esp_integ_icv(uint16_t alg)
+{
+	for (size_t i = 0; i < sizeof(esp_integ_sizes) /
+			       sizeof(esp_integ_sizes[0]); i++)
+		if (esp_integ_sizes[i].alg == alg)
+			return esp_integ_sizes[i].icv;
+	return 32;
+}
+
+/* The largest inner packet for encryption @enc with an ICV of @icv. */
+static unsigned int
+esp_inner(unsigned int outer, struct esp_enc_size enc, unsigned int icv)
+{
+	unsigned int block = enc.block < 4 ? 4 : enc.block;
+	unsigned int room = outer - ESP_HDR - enc.iv - icv;
+
+	if (outer < ESP_HDR + enc.iv + icv + block)
+		return 0;
+	return room / block * block - ESP_TRAILER;
+}
+
+/* The worst case of one proposal into *@mtu (which only decreases). */
+static int
+esp_mtu_one(const char *prop, unsigned int outer, unsigned int *mtu)
+{
+	proposal_t *p = proposal_create_from_string(PROTO_ESP, prop);
+	enumerator_t *e, *i;
+	uint16_t alg, ks, ialg;
+	unsigned int worst_integ = 0;
+
+	if (!p)
+		return -EINVAL;
+	/* Any integrity algorithm may be paired with any non-AEAD cipher. */
+	i = p->create_enumerator(p, INTEGRITY_ALGORITHM);
+	while (i->enumerate(i, &ialg, &ks))
+		if (esp_integ_icv(ialg) > worst_integ)
+			worst_integ = esp_integ_icv(ialg);
+	i->destroy(i);
+	e = p->create_enumerator(p, ENCRYPTION_ALGORITHM);
+	while (e->enumerate(e, &alg, &ks)) {
+		struct esp_enc_size sz = esp_enc_size(alg);
+		unsigned int in = esp_inner(outer, sz, sz.icv ? sz.icv :
+							   worst_integ);
+
+		if (in < *mtu)
+			*mtu = in;
 	}
-	free(copy);
-	return r;
+	e->destroy(e);
+	p->destroy(p);
+	return 0;
+}
+
+struct esp_mtu_arg {
+	unsigned int outer, *mtu;
+};
+
+static int
+esp_mtu_cb(const char *prop, void *arg)
+{
+	struct esp_mtu_arg *a = arg;
+
+	return *prop ? esp_mtu_one(prop, a->outer, a->mtu) : -EINVAL;
+}
+
+int
+ike_check_esp_mtu(const char *list, unsigned int underlay_mtu, bool nat_t,
+		  unsigned int *mtu)
+{
+	char why[IKE_CHECK_WHY_MAX];
+	struct esp_mtu_arg a = { underlay_mtu - ESP_OUTER_IP -
+				 (nat_t ? ESP_UDP : 0), mtu };
+	int r;
+
+	if (underlay_mtu <= ESP_OUTER_IP + ESP_UDP)
+		return -EINVAL;
+	if ((r = begin(why, sizeof(why))) < 0)
+		return r;
+	*mtu = a.outer;
+	return each_proposal(list, esp_mtu_cb, &a);
 }

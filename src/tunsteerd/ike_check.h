@@ -50,6 +50,24 @@ int ike_check_id(const char *id, bool local, const char **type, char *why,
 int ike_check_proposals(const char *list, bool esp, char *why, size_t len)
 	__attribute__((warn_unused_result));
 
+/*
+ * The largest inner packet that ESP in tunnel mode carries, over IPv4, in
+ * an outer packet of @underlay_mtu bytes, with every proposal of @list
+ * (already accepted by ike_check_proposals(), esp) whichever of its
+ * algorithms is negotiated, and with UDP encapsulation (NAT-T, 8 bytes)
+ * if @nat_t: the worst case of what is configured, since what is
+ * negotiated, and whether a NAT is in the way, is known only at run time.
+ * Per algorithm: the IV, the ICV (an AEAD's own, or the integrity
+ * algorithm's truncated output) and the cipher's block, to which the
+ * payload and the 2-byte ESP trailer are padded (4 at least).  An
+ * algorithm we have no sizes for counts as a 16-byte IV and block and a
+ * 32-byte ICV.  0 with *@mtu, -EINVAL (a proposal that does not parse),
+ * -ENOMEM or -EIO as ike_check_id().
+ */
+int ike_check_esp_mtu(const char *list, unsigned int underlay_mtu,
+		      bool nat_t, unsigned int *mtu)
+	__attribute__((warn_unused_result));
+
 /* Let go of libstrongswan if a check since the last call took it; a
  * no-op otherwise.  config.c calls it once a config has been checked. */
 void ike_check_end(void);

@@ -26,6 +26,7 @@ struct probed {
 	size_t index;
 	char name[IFNAMSIZ];
 	struct in_addr target, source;
+	bool ipsec;			/* health_sa() applies */
 	struct health h;
 	struct event *timer;
 	struct event *expiry;		/* the next in-flight deadline */
@@ -53,6 +54,8 @@ struct probe_engine {
 	struct probed **staged_by_name;
 	probe_checks_fn checks_fn;
 	void *checks_arg;
+	probe_sa_fn sa_fn;
+	void *sa_arg;
 	/* Our own lateness: probes whose deadline passed while the loop was
 	 * late by more than an interval are not judged (see expire()). */
 	uint64_t late_unjudged;		/* such probes, ever */
@@ -95,6 +98,31 @@ sample_checks(struct probed *t, uint64_t now)
 		   health_state_name(old), health_state_name(t->h.state),
 		   t->h.reason);
 	pe->cb(pe->arg, t->index, old);
+}
+
+/* Is a CHILD_SA missing?  Only ipsec tunnels have one to miss. */
+static bool
+sa_missing(const struct probed *t)
+{
+	const struct probe_engine *pe = t->pe;
+
+	return t->ipsec && pe->sa_fn && pe->sa_fn(pe->sa_arg, t->name);
+}
+
+/* The CHILD_SA, sampled: a level, like the checks, so that a reload or a
+ * re-created health record can never leave it and the FSM out of step. */
+static void
+sample_sa(struct probed *t, uint64_t now)
+{
+	enum health_state old = health_sa(&t->h, sa_missing(t),
+					  now / 1000000u);
+
+	if (old == t->h.state)
+		return;
+	log_notice("probe", "tunnel %s: %s -> %s (%s)", t->name,
+		   health_state_name(old), health_state_name(t->h.state),
+		   t->h.reason);
+	t->pe->cb(t->pe->arg, t->index, old);
 }
 
 static void drain(struct probe_engine *pe);
@@ -237,6 +265,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sample_checks(t, now);
+	sample_sa(t, now);
 	if (!t->phased) {	/* from its phase on, every interval */
 		t->phased = true;
 		event_add(t->timer, &t->every);
@@ -442,6 +471,7 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 		t[i].target = ct->probe.has_target ? ct->probe.target : ct->peer;
 		t[i].source = ct->probe.has_source ? ct->probe.source :
 						     ct->address.v4;
+		t[i].ipsec = ct->type == TUNNEL_IPSEC;
 		health_init(&t[i].h, &ct->probe);
 		old = name_find(pe->by_name, pe->n, t[i].name);
 		if (old && old->target.s_addr == t[i].target.s_addr) {
@@ -450,6 +480,10 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 			t[i].h.cfg = ct->probe;
 			t[i].next_seq = old->next_seq;
 		}
+		/* Silently: nobody is told of a staged set's changes, and
+		 * the desired state is built from it (probe_health_of()), so
+		 * a new ipsec tunnel is down in it from the start. */
+		(void)health_sa(&t[i].h, sa_missing(&t[i]), mono_ns() / 1000000u);
 		/* Armed now, so that commit cannot fail: the loop does not
 		 * run between prepare and commit or abort (engine_use()),
 		 * and abort frees them. */
@@ -519,6 +553,28 @@ probe_engine_set_checks_source(struct probe_engine *pe, probe_checks_fn fn,
 {
 	pe->checks_fn = fn;
 	pe->checks_arg = arg;
+}
+
+void
+probe_engine_set_sa_source(struct probe_engine *pe, probe_sa_fn fn, void *arg)
+{
+	pe->sa_fn = fn;
+	pe->sa_arg = arg;
+}
+
+void
+probe_engine_sa_changed(struct probe_engine *pe, const char *name)
+{
+	struct probed *t = name_find(pe->by_name, pe->n, name);
+
+	if (t)
+		sample_sa(t, mono_ns());
+}
+
+const char *
+probe_tunnel_name(const struct probe_engine *pe, size_t i)
+{
+	return pe && i < pe->n ? pe->t[i].name : NULL;
 }
 
 uint64_t

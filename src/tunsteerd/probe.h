@@ -55,6 +55,23 @@ void probe_engine_set_checks_source(struct probe_engine *pe,
 				    probe_checks_fn fn, void *arg);
 
 /*
+ * The third input, for ipsec tunnels (ike.c's link): @fn says whether
+ * tunnel @name has no CHILD_SA installed.  It is asked for every ipsec
+ * tunnel when a set is prepared (so a new one is down in the state built
+ * for it) and at every probe tick, and fed to health_sa(); other tunnels
+ * never lack one.  Without a source no tunnel does.
+ * probe_engine_sa_changed() asks it again for @name at once (the link
+ * changed): missing takes the tunnel down now, not at its next tick.
+ */
+typedef bool (*probe_sa_fn)(void *arg, const char *name);
+void probe_engine_set_sa_source(struct probe_engine *pe, probe_sa_fn fn,
+				void *arg);
+void probe_engine_sa_changed(struct probe_engine *pe, const char *name);
+
+/* The name of tunnel @i of the config last committed, or NULL. */
+const char *probe_tunnel_name(const struct probe_engine *pe, size_t i);
+
+/*
  * When, in microseconds after (re)configuration, tunnel @i of @n sends
  * its first probe: i/n of its interval.  Each tunnel then keeps its own
  * phase, so n tunnels send one probe every interval/n instead of all at

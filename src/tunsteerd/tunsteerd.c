@@ -22,6 +22,8 @@
 #include "tunsteerd/config.h"
 #include "tunsteerd/control.h"
 #include "tunsteerd/engine.h"
+#include "tunsteerd/ike.h"
+#include "tunsteerd/ipsec.h"
 #include "tunsteerd/loop.h"
 #include "tunsteerd/loopmeter.h"
 #include "lib/audit.h"
@@ -72,6 +74,7 @@ struct daemon {
 	struct audit *audit;
 	bool audit_wanted;		/* another once the running one ends */
 	struct ctflush *ctflush;
+	struct ipsec *ipsec;		/* IKE, once a config has ipsec tunnels */
 };
 
 static void
@@ -257,7 +260,12 @@ static void
 health_changed_cb(void *arg, size_t i, enum health_state old)
 {
 	struct daemon *d = arg;
+	const char *name = probe_tunnel_name(d->probes, i);
 
+	/* An ipsec tunnel that probes took down is checked by IKE now. */
+	if (name)
+		ipsec_health_changed(d->ipsec, name, old,
+				     probe_health(d->probes, i));
 	/* Runs after the events already active in this pass; activating it
 	 * again before then does nothing. */
 	event_active(d->health_ev, EV_TIMEOUT, 0);
@@ -288,6 +296,47 @@ checks_missing_cb(void *arg, size_t i, const char *name)
 	struct daemon *d = arg;
 
 	return passive_missing(d->passive, i, name);
+}
+
+/* Has ipsec tunnel @name no CHILD_SA?  Asked by the prober. */
+static bool
+sa_missing_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	return ipsec_sa_missing(d->ipsec, name);
+}
+
+/* A CHILD_SA came or went: the tunnel's health hears it now. */
+static void
+sa_changed_cb(void *arg, const char *name)
+{
+	struct daemon *d = arg;
+
+	probe_engine_sa_changed(d->probes, name);
+}
+
+static struct ike_driver *
+ike_driver_cb(void *arg, int *err)
+{
+	(void)arg;
+	return ike_charon_create(NULL, err);
+}
+
+static int
+ipsec_status_cb(void *arg, const char *name, struct ike_status *st)
+{
+	struct daemon *d = arg;
+
+	return ipsec_status(d->ipsec, name, st);
+}
+
+static void
+log_level_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	ipsec_log_level_changed(d->ipsec);
 }
 
 static const struct passive_stats *
@@ -322,6 +371,14 @@ config_prepare_cb(void *arg, const struct config *conf)
 		config_errors_free(&ce);
 		return err;
 	}
+	/* IKE first: the prober asks it whether a new set's ipsec tunnels
+	 * have their CHILD_SA. */
+	if ((err = ipsec_prepare(d->ipsec, conf)) < 0) {
+		if (out)
+			fprintf(out, "%s: cannot start IKE: %s\n", conf->path,
+				strerror(-err));
+		return err;
+	}
 	err = passive_prepare(d->passive, conf);
 
 	return err < 0 ? err : probe_engine_prepare(d->probes, conf);
@@ -334,6 +391,8 @@ config_commit_cb(void *arg)
 
 	passive_commit(d->passive);
 	probe_engine_commit(d->probes);
+	/* Last: what IKE does now reaches the committed prober. */
+	ipsec_commit(d->ipsec);
 }
 
 static void
@@ -343,6 +402,7 @@ config_abort_cb(void *arg)
 
 	passive_abort(d->passive);
 	probe_engine_abort(d->probes);
+	ipsec_abort(d->ipsec);
 }
 
 /* Load @path or print every error (file:line: field: message) on stderr. */
@@ -481,6 +541,13 @@ main(int argc, char **argv)
 		errno = -err;
 		fatal("main", "packet socket for the provider's health checks");
 	}
+	d.ipsec = ipsec_create(d.base, &(struct ipsec_hooks){
+		.driver = ike_driver_cb, .sa_changed = sa_changed_cb, .arg = &d });
+	if (d.ipsec == NULL)
+		fatalx("main", "out of memory");
+	control_set_log_hook(ctl, log_level_cb, &d);
+	engine_set_ipsec_source(d.engine, ipsec_status_cb, &d);
+	probe_engine_set_sa_source(d.probes, sa_missing_cb, &d);
 	probe_engine_set_checks_source(d.probes, checks_missing_cb, &d);
 	engine_set_checks_source(d.engine, checks_by_name_cb, &d);
 	engine_set_health_source(d.engine, health_by_name_cb, &d);
@@ -552,6 +619,11 @@ main(int argc, char **argv)
 	audit_destroy(d.audit);
 	engine_set_ct_flusher(d.engine, NULL, NULL);
 	ctflush_destroy(d.ctflush);
+	/* IKE before the kernel state: libcharon deletes every SA, telling
+	 * the peers, while the XFRM interfaces and routes are still there. */
+	engine_set_ipsec_source(d.engine, NULL, NULL);
+	ipsec_destroy(d.ipsec);
+	d.ipsec = NULL;
 	engine_destroy(d.engine, o.keep_state);
 	probe_engine_destroy(d.probes);
 	passive_destroy(d.passive);

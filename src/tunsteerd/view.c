@@ -259,6 +259,95 @@ view_checks(const struct engine *e, const char *name, const struct health *h,
 	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
 }
 
+/* @before, then a count of seconds: JSON null or "-" when there is none
+ * (< 0), else the number (with "s" in text). */
+static void
+secs(FILE *out, bool json, const char *before, int64_t s)
+{
+	fputs(before, out);
+	if (s < 0)
+		fputs(json ? "null" : "-", out);
+	else
+		fprintf(out, json ? "%" PRId64 : "%" PRId64 "s", s);
+}
+
+/* @before, then @s as a JSON string, or null when it is empty. */
+static void
+str_or_null(FILE *out, const char *before, const char *s)
+{
+	fputs(before, out);
+	if (s[0])
+		json_str(out, s);
+	else
+		fputs("null", out);
+}
+
+/*
+ * An ipsec tunnel's IKE side (ike_status()): the "ipsec" object of its
+ * JSON, or three indented lines after its row.  Keys and PSKs are never
+ * in a status to print.  A tunnel IKE does not know (yet) shows no SAs.
+ */
+static void
+view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
+{
+	struct ike_status st;
+	char fail[160] = "", spi_in[16] = "", spi_out[16] = "";
+	bool failed;
+
+	if (engine_ipsec_status(e, name, &st) < 0)
+		st = (struct ike_status){
+			.link = IKE_LINK_DOWN, .ike_state = IKE_SA_NONE,
+			.child_state = IKE_CHILD_NONE, .ike_rekey_in_s = -1,
+			.ike_reauth_in_s = -1, .child_rekey_in_s = -1,
+			.dpd_sent_ago_s = -1, .dpd_answered_ago_s = -1,
+			.next_attempt_in_s = -1,
+		};
+	failed = st.attempts || st.last_failure != IKE_FAIL_NONE;
+	if (failed)
+		ike_failure_describe(st.last_failure, st.last_failure_arg, fail,
+				     sizeof(fail));
+	/* As `ip xfrm state` prints them. */
+	if (st.spi_in || st.spi_out) {
+		snprintf(spi_in, sizeof(spi_in), "0x%08" PRIx32, st.spi_in);
+		snprintf(spi_out, sizeof(spi_out), "0x%08" PRIx32, st.spi_out);
+	}
+	if (json) {
+		fprintf(out, ",\"ipsec\":{\"ike_state\":\"%s\",\"child_state\":"
+			"\"%s\"", ike_sa_state_name(st.ike_state),
+			ike_child_state_name(st.child_state));
+		str_or_null(out, ",\"spi_in\":", spi_in);
+		str_or_null(out, ",\"spi_out\":", spi_out);
+		str_or_null(out, ",\"ike_proposal\":", st.ike_proposal);
+		str_or_null(out, ",\"esp_proposal\":", st.esp_proposal);
+		fprintf(out, ",\"nat_t\":%s", st.nat ? "true" : "false");
+		secs(out, true, ",\"ike_rekey_in_s\":", st.ike_rekey_in_s);
+		secs(out, true, ",\"ike_reauth_in_s\":", st.ike_reauth_in_s);
+		secs(out, true, ",\"child_rekey_in_s\":", st.child_rekey_in_s);
+		secs(out, true, ",\"dpd_sent_ago_s\":", st.dpd_sent_ago_s);
+		secs(out, true, ",\"dpd_answered_ago_s\":", st.dpd_answered_ago_s);
+		fprintf(out, ",\"attempts\":%u", st.attempts);
+		str_or_null(out, ",\"last_failure\":", fail);
+		secs(out, true, ",\"next_attempt_in_s\":", st.next_attempt_in_s);
+		fputs("}", out);
+		return;
+	}
+	fprintf(out, "  ike:   %s %s, NAT-T %s", ike_sa_state_name(st.ike_state),
+		st.ike_proposal[0] ? st.ike_proposal : "-", st.nat ? "yes" : "no");
+	secs(out, false, ", rekey in ", st.ike_rekey_in_s);
+	secs(out, false, ", reauth in ", st.ike_reauth_in_s);
+	secs(out, false, ", DPD sent ", st.dpd_sent_ago_s);
+	secs(out, false, " ago, answered ", st.dpd_answered_ago_s);
+	fprintf(out, " ago\n  child: %s %s, spi in %s out %s",
+		ike_child_state_name(st.child_state),
+		st.esp_proposal[0] ? st.esp_proposal : "-",
+		spi_in[0] ? spi_in : "-", spi_out[0] ? spi_out : "-");
+	secs(out, false, ", rekey in ", st.child_rekey_in_s);
+	fprintf(out, "\n  tries: %u failed, last failure %s", st.attempts,
+		failed ? fail : "-");
+	secs(out, false, ", next attempt in ", st.next_attempt_in_s);
+	fputs("\n", out);
+}
+
 void
 view_tunnels(struct engine *e, bool json, FILE *out)
 {
@@ -307,12 +396,16 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 			fprintf(out, ",\"state\":\"%s\",\"active\":%s,"
 				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ","
 				"\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ","
-				"\"health\":\"%s\",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
-				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
+				"\"health\":\"%s\",\"health_reason\":",
 				state, act ? "true" : "false", l->rx_packets,
-				l->rx_bytes, l->tx_packets, l->tx_bytes, hs, rtt,
-				jit, loss, desired_ct_mark(m.path[i]),
+				l->rx_bytes, l->tx_packets, l->tx_bytes, hs);
+			str_or_null(out, "", h ? h->reason : "");
+			fprintf(out, ",\"rtt_ms\":%.3f,\"jitter_ms\":%.3f,"
+				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
+				rtt, jit, loss, desired_ct_mark(m.path[i]),
 				DESIRED_CT_MARK_MASK);
+			if (t->type == TUNNEL_IPSEC)
+				view_ipsec(e, t->name, true, out);
 			view_checks(e, t->name, h, true, out);
 		} else {
 			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
@@ -320,6 +413,8 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				type, state, hs, act ? "yes" : "no", rtt, loss,
 				l->rx_packets, l->rx_bytes, l->tx_packets, l->tx_bytes);
 			view_checks(e, t->name, h, false, out);
+			if (t->type == TUNNEL_IPSEC)
+				view_ipsec(e, t->name, false, out);
 		}
 	}
 	if (json)

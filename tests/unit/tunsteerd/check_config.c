@@ -447,8 +447,9 @@ START_TEST(test_ipsec_mtu_is_esp_arithmetic_and_mss_capped_at_1360)
 {
 	struct config *c = must_load("ipsec.conf");
 
-	/* 1500 - 20 IPv4 - 8 ESP - 8 IV - 16 ICV = 1448, - 2 trailer. */
-	ck_assert_uint_eq(c->tunnels[0].mtu, 1446);
+	/* 1500 - 20 IPv4 - 8 UDP (NAT-T) - 8 ESP - 8 IV - 16 ICV = 1440,
+	 * - 2 trailer. */
+	ck_assert_uint_eq(c->tunnels[0].mtu, 1438);
 	ck_assert_uint_eq(c->tunnels[0].mss, 1360);
 	ck_assert_str_eq(c->tunnels[0].ike.psk, "secret");
 	ck_assert_uint_eq(c->n_policies, 0);
@@ -1207,6 +1208,144 @@ END_TEST
 
 /* etc/tunsteerd.conf's IPsec tunnel is a comment (its psk file is the
  * site's); uncommented, with a psk file of ours, it is a valid tunnel. */
+/* Two ipsec tunnels, each with an ike body; the second tunnel's psk (or
+ * psk_file) is on line 6 and the first's on line 3. */
+static struct config *
+two_ipsec(const char *ike1, const char *ike2, const char *rid2,
+	  struct config_errors *errs)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		"tunnels = (\n"						/* 1 */
+		"  { name = \"v1\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+		" remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; ike = {\n"	/* 2 */
+		"    %s\n"						/* 3 */
+		"    remote_id = \"192.0.2.1\"; }; },\n"			/* 4 */
+		"  { name = \"v2\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+		" remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; ike = {\n"	/* 5 */
+		"    %s\n"						/* 6 */
+		"    remote_id = \"%s\"; }; }\n"				/* 7 */
+		");\n", ike1, ike2, rid2);
+	return config_load_string(text, "t.conf", errs);
+}
+
+/* The default mtu of an ipsec tunnel is the worst case of its
+ * esp_proposals with NAT-T; an explicit one may reach the worst case
+ * without it; the MSS never exceeds 1360. */
+START_TEST(test_ipsec_mtu_follows_the_worst_esp_proposal_and_nat_t)
+{
+	static const struct {
+		const char *esp;
+		unsigned int mtu, plain;
+	} cases[] = {
+		/* 1472 - 8 - 8 - 16 = 1440 - 2; without NAT-T 1448 - 2. */
+		{ "aes256gcm16-ecp384", 1438, 1446 },
+		/* ICV 8: 1472 - 8 - 8 - 8 = 1448 - 2. */
+		{ "aes128gcm8", 1446, 1454 },
+		/* CBC: 1472 - 8 - 16 IV - 32 ICV = 1416, to a 16-byte block
+		 * 1408, - 2; without NAT-T 1424 - 2. */
+		{ "aes256-sha512", 1406, 1422 },
+		/* SHA-256's 16-byte ICV: 1472 - 8 - 16 - 16 = 1432, to the
+		 * block 1424, - 2; without NAT-T 1440 - 2. */
+		{ "aes128-sha256", 1422, 1438 },
+		/* Two proposals, or two algorithms in one: the worst. */
+		{ "aes256gcm16,aes256-sha512", 1406, 1422 },
+		{ "aes128-aes256-sha256-sha512", 1406, 1422 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[160], want[256];
+		struct config *c;
+		struct config_errors errs = { 0 };
+		char *text;
+
+		snprintf(body, sizeof(body), "psk = \"s\";\nesp_proposals = "
+			 "\"%s\";\n", cases[i].esp);
+		c = ike_ok(body);
+		ck_assert_msg(c->tunnels[0].mtu == cases[i].mtu, "%s: mtu %u",
+			      cases[i].esp, c->tunnels[0].mtu);
+		ck_assert_uint_eq(c->tunnels[0].mss, 1360);
+		config_free(c);
+		/* Up to the worst case without NAT-T, if asked. */
+		snprintf(body, sizeof(body), "psk = \"s\";\nesp_proposals = "
+			 "\"%s\";\n", cases[i].esp);
+		text = NULL;
+		ck_assert_int_ge(asprintf(&text,
+			"tunnels = ( { name = \"ipsec1\"; type = \"ipsec\";\n"
+			"  local = \"198.51.100.2\"; remote = \"192.0.2.1\";\n"
+			"  address = \"198.19.0.1/31\"; mtu = %u;\n"
+			"  ike = { %s }; } );\n", cases[i].plain, body), 0);
+		c = config_load_string(text, "t.conf", &errs);
+		ck_assert_msg(c != NULL, "%s refused:%s", text, errors_text(&errs));
+		ck_assert_uint_eq(c->tunnels[0].mtu, cases[i].plain);
+		config_free(c);
+		free(text);
+		ck_assert_int_ge(asprintf(&text,
+			"tunnels = ( { name = \"ipsec1\"; type = \"ipsec\";\n"
+			"  local = \"198.51.100.2\"; remote = \"192.0.2.1\";\n"
+			"  address = \"198.19.0.1/31\"; mtu = %u;\n"
+			"  ike = { %s }; } );\n", cases[i].plain + 1, body), 0);
+		ck_assert_ptr_null(config_load_string(text, "t.conf", &errs));
+		snprintf(want, sizeof(want), "t.conf:3: tunnels[0].mtu: %u is out "
+			 "of range (576..%u: what ESP with esp_proposals leaves "
+			 "of a 1500-byte underlay; %u with NAT-T)",
+			 cases[i].plain + 1, cases[i].plain, cases[i].mtu);
+		ck_assert_msg(errs.n == 1 && strcmp(errs.msgs[0], want) == 0,
+			      "want %s, got:%s", want, errors_text(&errs));
+		config_errors_free(&errs);
+		free(text);
+	}
+}
+END_TEST
+
+START_TEST(test_same_ids_with_different_psks_are_refused_naming_both)
+{
+	struct config_errors errs = { 0 };
+	struct config *c;
+	char body[256], *path;
+
+	/* Same local_id (the default: both local addresses) and remote_id
+	 * (the anycast address), two keys. */
+	ck_assert_ptr_null(two_ipsec("psk = \"key-one\";", "psk = \"key-two\";",
+				     "192.0.2.1", &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "t.conf:6: tunnels[1].ike.psk: differs "
+		"from the psk of tunnel \"v1\" (line 3), which has the same "
+		"local_id \"198.51.100.2\" and remote_id \"192.0.2.1\": the "
+		"peer knows both by these identities and holds one key for them");
+	/* No key in the message. */
+	ck_assert_ptr_null(strstr(errs.msgs[0], "key-"));
+	config_errors_free(&errs);
+
+	/* The same key: fine; another remote_id: fine. */
+	c = two_ipsec("psk = \"key-one\";", "psk = \"key-one\";", "192.0.2.1",
+		      &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+	c = two_ipsec("psk = \"key-one\";", "psk = \"key-two\";", "192.0.2.2",
+		      &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+
+	/* A key from a file is compared by its content. */
+	path = psk_file("key-two\n", 8, 0600, body, sizeof(body));
+	body[strlen(body) - 1] = '\0';
+	ck_assert_ptr_null(two_ipsec("psk = \"key-one\";", body, "192.0.2.1",
+				     &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "t.conf:6: tunnels[1].ike."
+				     "psk_file: differs from the psk of tunnel "
+				     "\"v1\" (line 3)"));
+	config_errors_free(&errs);
+	c = two_ipsec("psk = \"key-two\";", body, "192.0.2.1", &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented)
 {
 	char *text = slurp(TOP_SRCDIR "/etc/tunsteerd.conf");
@@ -1302,7 +1441,8 @@ BAD(test_gre_mtu_above_1476_is_rejected, "bad_gre_mtu.conf",
     "bad_gre_mtu.conf:9: tunnels[0].mtu: 1500 is out of range (576..1476)")
 BAD(test_ipsec_mtu_above_esp_limit_is_rejected, "bad_ipsec_mtu.conf",
     "bad_ipsec_mtu.conf:9: tunnels[0].mtu: 1450 is out of range "
-    "(576..1446)")
+    "(576..1446: what ESP with esp_proposals leaves of a 1500-byte "
+    "underlay; 1438 with NAT-T)")
 BAD(test_ttl_zero_is_rejected, "bad_ttl.conf",
     "bad_ttl.conf:9: tunnels[0].ttl: 0 is out of range (1..255)")
 BAD(test_underlay_without_interface_is_rejected,
@@ -1967,6 +2107,8 @@ config_suite(void)
 	tcase_add_test(ike, test_config_naming_a_psk_file_may_itself_be_world_readable);
 	tcase_add_test(ike, test_redacted_print_shows_every_ike_setting_but_the_psk);
 	tcase_add_test(ike, test_example_ipsec_tunnel_in_etc_is_valid_when_uncommented);
+	tcase_add_test(ike, test_same_ids_with_different_psks_are_refused_naming_both);
+	tcase_add_test(ike, test_ipsec_mtu_follows_the_worst_esp_proposal_and_nat_t);
 	suite_add_tcase(s, ike);
 
 	tcase_add_test(fuzz, test_truncated_files_at_every_offset_never_crash);

@@ -4,7 +4,8 @@
  * connects and says nothing is let go when its time is up (the peer sees
  * EOF), so silent clients cannot pile up open descriptors; and a request
  * is answered ahead of the bulk work (probes, recomputations) however much
- * of it is pending.
+ * of it is pending; and `log-level LEVEL` tells the log hook (IKE) of the
+ * change, and only then.
  */
 #include "autoconfig.h"
 
@@ -175,6 +176,71 @@ START_TEST(test_status_is_answered_before_pending_bulk_work)
 }
 END_TEST
 
+/* Send @argc words of @argv on a new connection to the control socket
+ * and run @base until the answer is complete; the answer's text. */
+static const char *
+ask(struct event_base *base, int argc, char **argv)
+{
+	static struct client cl;
+	uint8_t req[128];
+	struct event *rd;
+	int fd, n;
+
+	cl = (struct client){ .base = base, .runs_at_reply = -1 };
+	fd = connect_to(testlib_sock);
+	rd = event_new(base, fd, EV_READ | EV_PERSIST, client_cb, &cl);
+	ck_assert_ptr_nonnull(rd);
+	event_add(rd, NULL);
+	n = ctl_request_format(argc, argv, req + 4, sizeof(req) - 4);
+	ck_assert_int_gt(n, 0);
+	ctl_frame_header(req, (uint32_t)n);
+	ck_assert_int_eq(write(fd, req, (size_t)n + 4), n + 4);
+	event_base_dispatch(base);
+	event_free(rd);
+	close(fd);
+	ck_assert_uint_gt(cl.got, 4);
+	cl.reply[cl.got < sizeof(cl.reply) ? cl.got : sizeof(cl.reply) - 1] = 0;
+	return (const char *)cl.reply + 4;
+}
+
+static unsigned int hook_calls;
+
+static void
+log_hook(void *arg)
+{
+	(void)arg;
+	hook_calls++;
+}
+
+START_TEST(test_setting_the_log_level_tells_the_log_hook)
+{
+	struct event_base *base = loop_base_new();
+	struct kernel_ops *k = kernel_fake_create();
+	struct engine *e = engine_create(k);
+	char *set[] = { "log-level", "debug" }, *bad[] = { "log-level", "loud" };
+	struct control *c;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_ptr_nonnull(e);
+	log_init("check_control", true, LOG_LVL_ERR);
+	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
+	ck_assert_ptr_nonnull(c);
+	control_set_log_hook(c, log_hook, NULL);
+	hook_calls = 0;
+	ck_assert_ptr_nonnull(strstr(ask(base, 1, set), "err"));
+	ck_assert_uint_eq(hook_calls, 0);	/* shown, not set */
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, bad), "unknown level"));
+	ck_assert_uint_eq(hook_calls, 0);
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, set), "debug"));
+	ck_assert_uint_eq(hook_calls, 1);
+	ck_assert_int_eq(log_get_level(), LOG_LVL_DEBUG);
+	control_close(c);
+	engine_destroy(e, true);
+	k->destroy(k);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -184,6 +250,7 @@ control_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_a_silent_client_is_let_go_after_the_timeout);
 	tcase_add_test(tc, test_status_is_answered_before_pending_bulk_work);
+	tcase_add_test(tc, test_setting_the_log_level_tells_the_log_hook);
 	suite_add_tcase(s, tc);
 	return s;
 }

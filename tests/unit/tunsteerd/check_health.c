@@ -2,7 +2,8 @@
 /*
  * The tunnel health state machine, driven by synthetic probe outcomes:
  * thresholds, hold-down, the loss and RTT rules, and flapping; and by the
- * provider's health checks going missing and coming back.
+ * provider's health checks going missing and coming back; and, for ipsec
+ * tunnels, by the CHILD_SA going away and coming back.
  */
 #include "autoconfig.h"
 
@@ -270,6 +271,83 @@ START_TEST(test_repeating_the_checks_condition_changes_nothing)
 }
 END_TEST
 
+/* An up ipsec tunnel whose CHILD_SA goes away is down at that moment, not
+ * down_after probes later, and says why. */
+START_TEST(test_no_child_sa_takes_a_tunnel_down_at_once)
+{
+	feed(20, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	now += 10;
+	ck_assert_int_eq(health_sa(&h, true, now), HEALTH_UP);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	ck_assert_str_eq(h.reason, HEALTH_NO_CHILD_SA);
+	ck_assert_uint_eq(h.down_since_ms, now);
+	/* From init and degraded alike. */
+	health_init(&h, &cfg);
+	ck_assert_int_eq(health_sa(&h, true, now), HEALTH_INIT);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	health_init(&h, &cfg);
+	feed(20, true, 20000);
+	feed(2, false, 0);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	health_sa(&h, true, now);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+}
+END_TEST
+
+/* The CHILD_SA back changes nothing by itself; the tunnel comes up only
+ * after up_after answers in a row through it, and not before the
+ * hold-down has passed since it went down. */
+START_TEST(test_child_sa_back_comes_up_only_after_up_after_answers)
+{
+	feed(20, true, 20000);
+	health_sa(&h, true, now);
+	/* Answers while no SA is installed count for nothing. */
+	feed(10, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	now += cfg.holddown_ms;
+	ck_assert_int_eq(health_sa(&h, false, now), HEALTH_DOWN);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(cfg.up_after - 1, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(1, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+START_TEST(test_child_sa_back_still_waits_for_the_holddown)
+{
+	feed(20, true, 20000);
+	health_sa(&h, true, now);
+	health_sa(&h, false, now + 10);
+	feed(cfg.up_after, true, 20000);	/* 0.5 s of the 2 s */
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(15, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
+/* Already down by probes: the SA going makes it no better, restarts the
+ * count of answers, and repeating either condition changes nothing. */
+START_TEST(test_child_sa_missing_while_down_restarts_the_count)
+{
+	feed(20, true, 20000);
+	feed(3, false, 0);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	now += cfg.holddown_ms;
+	feed(cfg.up_after - 1, true, 20000);
+	health_sa(&h, true, now);
+	ck_assert_str_eq(h.reason, HEALTH_NO_CHILD_SA);
+	ck_assert_int_eq(health_sa(&h, true, now), HEALTH_DOWN);
+	health_sa(&h, false, now);
+	ck_assert_int_eq(health_sa(&h, false, now), HEALTH_DOWN);
+	feed(1, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	feed(cfg.up_after - 1, true, 20000);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -293,6 +371,10 @@ health_suite(void)
 	tcase_add_test(tc, test_checks_back_leave_a_lossy_tunnel_degraded);
 	tcase_add_test(tc, test_a_new_tunnel_waits_for_its_probes_then_is_held_degraded);
 	tcase_add_test(tc, test_repeating_the_checks_condition_changes_nothing);
+	tcase_add_test(tc, test_no_child_sa_takes_a_tunnel_down_at_once);
+	tcase_add_test(tc, test_child_sa_back_comes_up_only_after_up_after_answers);
+	tcase_add_test(tc, test_child_sa_back_still_waits_for_the_holddown);
+	tcase_add_test(tc, test_child_sa_missing_while_down_restarts_the_count);
 	suite_add_tcase(s, tc);
 	return s;
 }

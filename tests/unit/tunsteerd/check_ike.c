@@ -22,111 +22,7 @@
 #include "tunsteerd/ike.h"
 #include "tunsteerd/loop.h"
 #include "testlib.h"
-
-/* --- the fake driver -------------------------------------------------------- */
-
-struct fake {
-	struct ike_driver drv;
-	struct ike *ike;
-	char calls[8192];		/* "initiate cf1\nterminate 3 force\n…" */
-	int peer_set_err;
-	bool destroyed;
-};
-
-static struct fake *fk;
-static bool fake_destroyed;
-
-static void
-record(const char *fmt, ...)
-{
-	size_t n = strlen(fk->calls);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(fk->calls + n, sizeof(fk->calls) - n, fmt, ap);
-	va_end(ap);
-}
-
-static int
-fake_start(struct ike_driver *d, struct ike *ike)
-{
-	fk->ike = ike;
-	return 0;
-}
-
-static int
-fake_peer_set(struct ike_driver *d, const struct config_tunnel *t,
-	      uint32_t if_id)
-{
-	if (fk->peer_set_err)
-		return fk->peer_set_err;
-	record("peer %s %#x %s\n", t->name, if_id, t->ike.psk);
-	return 0;
-}
-
-static void
-fake_peer_remove(struct ike_driver *d, const char *name)
-{
-	record("forget %s\n", name);
-}
-
-static void
-fake_initiate(struct ike_driver *d, const char *name)
-{
-	record("initiate %s\n", name);
-}
-
-static void
-fake_terminate(struct ike_driver *d, uint32_t id, bool force)
-{
-	record("terminate %u%s\n", id, force ? " force" : "");
-}
-
-static void
-fake_dpd(struct ike_driver *d, uint32_t id)
-{
-	record("dpd %u\n", id);
-}
-
-static void
-fake_log_level(struct ike_driver *d, enum log_level level)
-{
-	record("log %s\n", log_level_name(level));
-}
-
-static void
-fake_destroy(struct ike_driver *d)
-{
-	fake_destroyed = true;
-	free(fk);
-	fk = NULL;
-}
-
-static struct ike_driver *
-fake_new(void)
-{
-	fk = calloc(1, sizeof(*fk));
-	ck_assert_ptr_nonnull(fk);
-	fk->drv = (struct ike_driver){
-		.start = fake_start, .peer_set = fake_peer_set,
-		.peer_remove = fake_peer_remove, .initiate = fake_initiate,
-		.terminate = fake_terminate, .dpd = fake_dpd,
-		.log_level = fake_log_level, .destroy = fake_destroy,
-	};
-	fake_destroyed = false;
-	return &fk->drv;
-}
-
-/* The calls since the last look, then forget them. */
-static const char *
-calls(void)
-{
-	static char out[8192];
-
-	snprintf(out, sizeof(out), "%s", fk->calls);
-	fk->calls[0] = '\0';
-	return out;
-}
+#include "ike_fake.h"
 
 /* --- the fixture ------------------------------------------------------------ */
 
@@ -158,7 +54,7 @@ setup(void)
 	links[0] = '\0';
 	base = loop_base_new();
 	ck_assert_ptr_nonnull(base);
-	ck_assert_int_eq(ike_create(base, fake_new(), &cbs, &ike), 0);
+	ck_assert_int_eq(ike_create(base, ike_fake_new(), &cbs, &ike), 0);
 	memset(&tun, 0, sizeof(tun));
 	snprintf(tun.name, sizeof(tun.name), "cf1");
 	tun.type = TUNNEL_IPSEC;
@@ -175,7 +71,7 @@ static void
 teardown(void)
 {
 	ike_destroy(ike);
-	ck_assert(fake_destroyed);
+	ck_assert(ike_fake_destroyed);
 	event_base_free(base);
 	secmem_free_str(tun.ike.psk);
 	unlink(log_path);
@@ -304,7 +200,7 @@ START_TEST(test_events_from_other_threads_arrive_on_the_loop_in_order_none_lost)
 
 	/* Our own ike, counting. */
 	ike_destroy(ike);
-	ck_assert_int_eq(ike_create(base, fake_new(), &cbs, &ike), 0);
+	ck_assert_int_eq(ike_create(base, ike_fake_new(), &cbs, &ike), 0);
 	giveup = evtimer_new(base, giveup_cb, NULL);
 	ck_assert_int_eq(evtimer_add(giveup, &limit), 0);
 	for (uint32_t k = 0; k < THREADS; k++) {
@@ -337,7 +233,7 @@ START_TEST(test_shutdown_with_events_pending_frees_them_and_stops_the_driver_fir
 		pthread_join(p[k].th, NULL);
 	/* Never dispatched: teardown's ike_destroy() frees them (LSan
 	 * watches) after destroying the driver. */
-	ck_assert(!fake_destroyed);
+	ck_assert(!ike_fake_destroyed);
 }
 END_TEST
 
@@ -482,18 +378,18 @@ START_TEST(test_a_new_tunnel_is_initiated_at_once_and_an_equal_update_is_a_no_op
 	struct config_tunnel gre = tun;
 
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 0x74734d8f), 1);
-	ck_assert_str_eq(calls(), "peer cf1 0x74734d8f psk-one\ninitiate cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "peer cf1 0x74734d8f psk-one\ninitiate cf1\n");
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 0x74734d8f), 0);
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	gre.type = TUNNEL_GRE;
 	snprintf(gre.name, sizeof(gre.name), "gre1");
 	ck_assert_int_eq(ike_tunnel_set(ike, &gre, 0), -EINVAL);
 	/* The driver refuses: nothing is kept. */
 	snprintf(gre.name, sizeof(gre.name), "cf9");
 	gre.type = TUNNEL_IPSEC;
-	fk->peer_set_err = -EINVAL;
+	ike_fake->peer_set_err = -EINVAL;
 	ck_assert_int_eq(ike_tunnel_set(ike, &gre, 1), -EINVAL);
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	{
 		struct ike_status st;
 
@@ -506,7 +402,7 @@ END_TEST
 START_TEST(test_up_and_down_are_reported_once_each_and_at_once)
 {
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
-	calls();
+	ike_fake_calls();
 	bring_up(1, 1);
 	ck_assert_str_eq(links, "cf1 up\n");
 	/* A rekey changes nothing the engine hears. */
@@ -516,7 +412,7 @@ START_TEST(test_up_and_down_are_reported_once_each_and_at_once)
 	post(IKE_EV_CHILD_STATE, 1, 1, IKE_CHILD_DESTROYING);
 	drain();
 	ck_assert_str_eq(links, "cf1 up\n");
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	/* A notify in a rekey collision is charon's business, not a reason
 	 * for what happens later. */
 	post_arg(IKE_EV_FAILURE, 1, 43, IKE_FAIL_NOTIFY);
@@ -525,7 +421,7 @@ START_TEST(test_up_and_down_are_reported_once_each_and_at_once)
 	post(IKE_EV_CHILD_STATE, 1, 2, IKE_CHILD_DELETING);
 	drain();
 	ck_assert_str_eq(links, "cf1 up\ncf1 down\n");
-	ck_assert_str_eq(calls(), "terminate 1\n");
+	ck_assert_str_eq(ike_fake_calls(), "terminate 1\n");
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DELETING);
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DESTROYING);
 	drain();
@@ -557,7 +453,7 @@ START_TEST(test_each_failed_attempt_logs_one_line_and_waits_longer)
 	char *log;
 
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
-	ck_assert_str_eq(calls(), "peer cf1 0x7 psk-one\ninitiate cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "peer cf1 0x7 psk-one\ninitiate cf1\n");
 	for (uint32_t a = 0; a < 4; a++) {
 		uint32_t id = 10 + a;
 
@@ -580,7 +476,7 @@ START_TEST(test_each_failed_attempt_logs_one_line_and_waits_longer)
 			      (long long)st.next_attempt_in_s);
 		/* Probes ask: the waiting attempt starts now. */
 		ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
-		ck_assert_str_eq(calls(), "initiate cf1\n");
+		ck_assert_str_eq(ike_fake_calls(), "initiate cf1\n");
 	}
 	log = logged();
 	ck_assert_int_eq(count(log, "tunnel cf1: attempt "), 4);
@@ -592,7 +488,7 @@ START_TEST(test_each_failed_attempt_logs_one_line_and_waits_longer)
 	free(log);
 	ck_assert_str_eq(links, "");
 	/* Success resets the count. */
-	calls();
+	ike_fake_calls();
 	bring_up(20, 1);
 	ck_assert_int_eq(ike_tunnel_status(ike, "cf1", &st), 0);
 	ck_assert_uint_eq(st.attempts, 0);
@@ -618,17 +514,17 @@ START_TEST(test_liveness_check_sends_a_dpd_and_an_answer_ends_it)
 {
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	bring_up(3, 4);
-	calls();
+	ike_fake_calls();
 	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
-	ck_assert_str_eq(calls(), "dpd 3\n");
+	ck_assert_str_eq(ike_fake_calls(), "dpd 3\n");
 	/* Asked again while it runs: nothing more. */
 	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	post_arg(IKE_EV_MESSAGE, 3, 0, IKE_FAIL_NONE);	/* DPD out */
 	post_arg(IKE_EV_MESSAGE, 3, 1, IKE_FAIL_NONE);	/* answered */
 	drain();
 	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
-	ck_assert_str_eq(calls(), "dpd 3\n");
+	ck_assert_str_eq(ike_fake_calls(), "dpd 3\n");
 	{
 		struct ike_status st;
 
@@ -648,17 +544,17 @@ START_TEST(test_liveness_check_without_answer_drops_the_sa_and_initiates_anew)
 
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	bring_up(3, 4);
-	calls();
+	ike_fake_calls();
 	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
-	ck_assert_str_eq(calls(), "dpd 3\n");
+	ck_assert_str_eq(ike_fake_calls(), "dpd 3\n");
 	event_base_loopexit(base, &past);
 	event_base_dispatch(base);
-	ck_assert_str_eq(calls(), "terminate 3 force\ninitiate cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "terminate 3 force\ninitiate cf1\n");
 	post(IKE_EV_IKE_STATE, 3, 0, IKE_SA_DESTROYING);
 	drain();
 	ck_assert_str_eq(links, "cf1 up\ncf1 down\n");
 	/* The new attempt is under way: no second one. */
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	bring_up(5, 6);
 	ck_assert_str_eq(links, "cf1 up\ncf1 down\ncf1 up\n");
 	ck_assert_int_eq(ike_tunnel_status(ike, "cf1", &st), 0);
@@ -676,21 +572,21 @@ START_TEST(test_a_config_change_rekeys_that_tunnel_alone)
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	ck_assert_int_eq(ike_tunnel_set(ike, &other, 8), 1);
 	bring_up(1, 1);
-	calls();
+	ike_fake_calls();
 	other.ike.psk = psk2;
 	ck_assert_int_eq(ike_tunnel_set(ike, &other, 8), 1);
 	/* cf2 had no SA yet but an initiation in flight. */
-	ck_assert_str_eq(calls(), "peer cf2 0x8 psk-two\n");
+	ck_assert_str_eq(ike_fake_calls(), "peer cf2 0x8 psk-two\n");
 	secmem_free_str(tun.ike.psk);
 	tun.ike.psk = secmem_strdup("psk-three");
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
-	ck_assert_str_eq(calls(), "peer cf1 0x7 psk-three\nterminate 1\ninitiate cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "peer cf1 0x7 psk-three\nterminate 1\ninitiate cf1\n");
 	/* The old SAs go, the link with them; a new one comes. */
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DELETING);
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DESTROYING);
 	drain();
 	ck_assert_str_eq(links, "cf1 up\ncf1 down\n");
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	bring_up(2, 2);
 	ck_assert_str_eq(links, "cf1 up\ncf1 down\ncf1 up\n");
 	secmem_free_str(psk2);
@@ -702,15 +598,15 @@ END_TEST
 START_TEST(test_a_change_during_an_initiation_redoes_it_with_the_new_config)
 {
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
-	calls();
+	ike_fake_calls();
 	secmem_free_str(tun.ike.psk);
 	tun.ike.psk = secmem_strdup("psk-three");
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
-	ck_assert_str_eq(calls(), "peer cf1 0x7 psk-three\n");
+	ck_assert_str_eq(ike_fake_calls(), "peer cf1 0x7 psk-three\n");
 	post(IKE_EV_IKE_STATE, 9, 0, IKE_SA_CONNECTING);
 	post_arg(IKE_EV_INITIATED, 0, 1, IKE_FAIL_NONE);
 	drain();
-	ck_assert_str_eq(calls(), "terminate 9\ninitiate cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "terminate 9\ninitiate cf1\n");
 }
 END_TEST
 
@@ -718,14 +614,14 @@ START_TEST(test_removing_a_tunnel_deletes_its_sas_and_ignores_their_last_words)
 {
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	bring_up(1, 1);
-	calls();
+	ike_fake_calls();
 	ike_tunnel_remove(ike, "cf1");
-	ck_assert_str_eq(calls(), "terminate 1\nforget cf1\n");
+	ck_assert_str_eq(ike_fake_calls(), "terminate 1\nforget cf1\n");
 	post(IKE_EV_CHILD_STATE, 1, 1, IKE_CHILD_DELETING);
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DESTROYING);
 	drain();
 	ck_assert_str_eq(links, "cf1 up\n");
-	ck_assert_str_eq(calls(), "");
+	ck_assert_str_eq(ike_fake_calls(), "");
 	ike_tunnel_remove(ike, "nosuch");
 }
 END_TEST
@@ -743,7 +639,7 @@ START_TEST(test_the_link_callback_may_remove_the_tunnel)
 	struct ike_callbacks cbs = { .link_cb = remove_cb };
 
 	ike_destroy(ike);
-	ck_assert_int_eq(ike_create(base, fake_new(), &cbs, &ike), 0);
+	ck_assert_int_eq(ike_create(base, ike_fake_new(), &cbs, &ike), 0);
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	bring_up(1, 1);
 	post(IKE_EV_IKE_STATE, 1, 0, IKE_SA_DESTROYING);
@@ -811,7 +707,7 @@ START_TEST(test_the_psk_is_never_logged)
 
 	log_set_level(LOG_LVL_DEBUG);
 	ike_log_level_changed(ike);
-	ck_assert_str_eq(calls(), "log debug\n");
+	ck_assert_str_eq(ike_fake_calls(), "log debug\n");
 	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
 	bring_up(1, 1);
 	secmem_free_str(tun.ike.psk);

@@ -3,11 +3,13 @@
  * The control views (status, tunnels, egress; text and JSON) byte for
  * byte: tests and tools parse them, so moving or folding their code must
  * not change one byte.  Engine over the fake kernel, three tunnels in
- * three health states, provider checks counted on two.
+ * three health states, provider checks counted on two; and an ipsec
+ * tunnel's IKE side, with every field and never its PSK.
  */
 #include "autoconfig.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "lib/log.h"
 #include "tunsteerd/engine.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/ike.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/view.h"
 #include "testlib.h"
@@ -54,6 +57,18 @@ health_cb(void *arg, const char *name)
 	return NULL;
 }
 
+/* The ipsec fixture's v1 and v2. */
+static const struct health *
+ipsec_health_cb(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcmp(name, "v1") == 0)
+		return &h[0];
+	if (strcmp(name, "v2") == 0)
+		return &h[1];
+	return NULL;
+}
+
 static const struct passive_stats *
 checks_cb(void *arg, const char *name)
 {
@@ -65,20 +80,29 @@ checks_cb(void *arg, const char *name)
 	return NULL;
 }
 
+/* The engine over the fake kernel, for a config of @text. */
 static void
-setup(void)
+start(const char *text)
 {
 	log_init("check_view", true, LOG_LVL_ERR);
-	path = temp_file(conf_text);
+	path = temp_file(text);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
 	e = engine_create(k);
 	ck_assert_ptr_nonnull(e);
 	memset(h, 0, sizeof(h));
+}
+
+static void
+setup(void)
+{
+	start(conf_text);
 	h[0].state = HEALTH_UP;
 	h[1].state = HEALTH_DEGRADED;
 	h[1].checks_missing = true;
+	snprintf(h[1].reason, sizeof(h[1].reason), "provider health checks missing");
 	h[2].state = HEALTH_DOWN;
+	snprintf(h[2].reason, sizeof(h[2].reason), "3 probes lost in a row");
 	memset(st, 0, sizeof(st));
 	st[0].count[PASSIVE_BIDI_REQUEST] = 7;
 	st[0].count[PASSIVE_UNI_REPLY] = 2;
@@ -150,7 +174,7 @@ view(view_fn fn, bool json)
 	"loop:     longest stall 0 ms in the last 60s, 0 ms since start; 0 of 50 ms or more\n"
 
 #define TUNNELS_JSON \
-	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
+	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":null,\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"health_reason\":\"provider health checks missing\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"3 probes lost in a row\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
 
 #define TUNNELS_TEXT \
 	"NAME            TYPE  STATE   HEALTH   ACTIVE   RTT_MS  LOSS   RX_PACKETS       RX_BYTES   TX_PACKETS       TX_BYTES     CHECKS CHECK_AGE\n" \
@@ -201,6 +225,115 @@ START_TEST(test_egress_view_is_unchanged)
 }
 END_TEST
 
+/* --- an ipsec tunnel ------------------------------------------------------ */
+
+#define PSK "n0t-in-any-view-7c2f"
+
+static const char ipsec_text[] =
+	"tunnels = (\n"
+	"  { name = \"v1\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";"
+	"    ike = { psk = \"" PSK "\"; }; },\n"
+	"  { name = \"v2\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\";"
+	"    ike = { psk = \"" PSK "\"; }; }\n"
+	");\n";
+
+/* v1 up over NAT-T with ML-KEM; v2 failing, IKE does not know v3. */
+static int
+ipsec_cb(void *arg, const char *name, struct ike_status *out)
+{
+	(void)arg;
+	if (strcmp(name, "v1") == 0) {
+		*out = (struct ike_status){
+			.link = IKE_LINK_UP, .ike_state = IKE_SA_ESTABLISHED,
+			.child_state = IKE_CHILD_INSTALLED, .ike_id = 4,
+			.child_id = 9, .spi_in = 0xc1a2b3c4, .spi_out = 0x0000beef,
+			.ike_proposal = "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/"
+					"ECP_384/KE1_ML_KEM_768",
+			.esp_proposal = "ESP:AES_GCM_16_256/NO_EXT_SEQ",
+			.nat = true, .ike_rekey_in_s = 13000,
+			.ike_reauth_in_s = -1, .child_rekey_in_s = 2900,
+			.dpd_sent_ago_s = 12, .dpd_answered_ago_s = 11,
+			.next_attempt_in_s = -1,
+		};
+		return 0;
+	}
+	if (strcmp(name, "v2") == 0) {
+		*out = (struct ike_status){
+			.link = IKE_LINK_DOWN, .ike_state = IKE_SA_NONE,
+			.child_state = IKE_CHILD_NONE, .ike_rekey_in_s = -1,
+			.ike_reauth_in_s = -1, .child_rekey_in_s = -1,
+			.dpd_sent_ago_s = -1, .dpd_answered_ago_s = -1,
+			.attempts = 3, .last_failure = IKE_FAIL_NOTIFY,
+			.last_failure_arg = 14, .next_attempt_in_s = 4,
+		};
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void
+setup_ipsec(void)
+{
+	start(ipsec_text);
+	h[0].state = HEALTH_UP;
+	snprintf(h[0].reason, sizeof(h[0].reason), "first answer");
+	h[1].state = HEALTH_DOWN;
+	snprintf(h[1].reason, sizeof(h[1].reason), HEALTH_NO_CHILD_SA);
+	engine_set_health_source(e, ipsec_health_cb, NULL);
+	engine_set_ipsec_source(e, ipsec_cb, NULL);
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+}
+
+#define IPSEC_JSON \
+	"{\"tunnels\":[{\"name\":\"v1\",\"type\":\"ipsec\",\"ifname\":\"v1\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":\"first answer\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x46680000/0xffff0000\"," \
+	"\"ipsec\":{\"ike_state\":\"ESTABLISHED\",\"child_state\":\"INSTALLED\",\"spi_in\":\"0xc1a2b3c4\",\"spi_out\":\"0x0000beef\",\"ike_proposal\":\"IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_384/KE1_ML_KEM_768\",\"esp_proposal\":\"ESP:AES_GCM_16_256/NO_EXT_SEQ\",\"nat_t\":true,\"ike_rekey_in_s\":13000,\"ike_reauth_in_s\":null,\"child_rekey_in_s\":2900,\"dpd_sent_ago_s\":12,\"dpd_answered_ago_s\":11,\"attempts\":0,\"last_failure\":null,\"next_attempt_in_s\":null}," \
+	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}," \
+	"{\"name\":\"v2\",\"type\":\"ipsec\",\"ifname\":\"v2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"no CHILD_SA installed\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x4b210000/0xffff0000\"," \
+	"\"ipsec\":{\"ike_state\":\"NONE\",\"child_state\":\"NONE\",\"spi_in\":null,\"spi_out\":null,\"ike_proposal\":null,\"esp_proposal\":null,\"nat_t\":false,\"ike_rekey_in_s\":null,\"ike_reauth_in_s\":null,\"child_rekey_in_s\":null,\"dpd_sent_ago_s\":null,\"dpd_answered_ago_s\":null,\"attempts\":3,\"last_failure\":\"the peer sent an error notify (type 14)\",\"next_attempt_in_s\":4}," \
+	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
+
+#define IPSEC_TEXT \
+	"NAME            TYPE  STATE   HEALTH   ACTIVE   RTT_MS  LOSS   RX_PACKETS       RX_BYTES   TX_PACKETS       TX_BYTES     CHECKS CHECK_AGE\n" \
+	"v1              ipsec up      up       no         0.00    0%            0              0            0              0          0         -\n" \
+	"  ike:   ESTABLISHED IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_384/KE1_ML_KEM_768, NAT-T yes, rekey in 13000s, reauth in -, DPD sent 12s ago, answered 11s ago\n" \
+	"  child: INSTALLED ESP:AES_GCM_16_256/NO_EXT_SEQ, spi in 0xc1a2b3c4 out 0x0000beef, rekey in 2900s\n" \
+	"  tries: 0 failed, last failure -, next attempt in -\n" \
+	"v2              ipsec up      down     no         0.00    0%            0              0            0              0          0         -\n" \
+	"  ike:   NONE -, NAT-T no, rekey in -, reauth in -, DPD sent - ago, answered - ago\n" \
+	"  child: NONE -, spi in - out -, rekey in -\n" \
+	"  tries: 3 failed, last failure the peer sent an error notify (type 14), next attempt in 4s\n"
+
+START_TEST(test_tunnels_view_shows_ipsec_and_never_the_psk)
+{
+	char *json = view(view_tunnels, true);
+	char *text = view(view_tunnels, false);
+
+	/* ck_assert_str_eq() cannot carry strings this long. */
+	ck_assert_msg(strcmp(json, IPSEC_JSON) == 0, "json differs");
+	ck_assert_msg(strcmp(text, IPSEC_TEXT) == 0, "text differs");
+	ck_assert_ptr_null(strstr(json, PSK));
+	ck_assert_ptr_null(strstr(text, PSK));
+	free(json);
+	free(text);
+}
+END_TEST
+
+/* Without a source (no IKE running), an ipsec tunnel shows no SAs. */
+START_TEST(test_ipsec_tunnel_without_ike_shows_none)
+{
+	char *json;
+
+	engine_set_ipsec_source(e, NULL, NULL);
+	json = view(view_tunnels, true);
+	ck_assert_ptr_nonnull(strstr(json, "\"ipsec\":{\"ike_state\":\"NONE\","
+				     "\"child_state\":\"NONE\",\"spi_in\":null"));
+	ck_assert_ptr_null(strstr(json, PSK));
+	free(json);
+}
+END_TEST
+
 static Suite *
 view_suite(void)
 {
@@ -211,6 +344,11 @@ view_suite(void)
 	tcase_add_test(tc, test_status_view_is_unchanged);
 	tcase_add_test(tc, test_tunnels_view_is_unchanged);
 	tcase_add_test(tc, test_egress_view_is_unchanged);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("ipsec");
+	tcase_add_checked_fixture(tc, setup_ipsec, teardown);
+	tcase_add_test(tc, test_tunnels_view_shows_ipsec_and_never_the_psk);
+	tcase_add_test(tc, test_ipsec_tunnel_without_ike_shows_none);
 	suite_add_tcase(s, tc);
 	return s;
 }
