@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tunsteerd/control.h"
+#include "tunsteerd/loopmeter.h"
 #include "lib/ctl_server.h"
 #include "lib/log.h"
 #include "tunsteerd/view.h"
@@ -90,9 +91,21 @@ static const struct ctl_command control_cmds[] = {
 static bool
 control_dispatch(void *arg, const struct ctl_request *req, uid_t uid, FILE *out)
 {
-	return ctl_command_dispatch(control_cmds,
-				    sizeof(control_cmds) / sizeof(control_cmds[0]),
-				    arg, req, uid, NULL, out);
+	char what[64];
+	uint64_t t = loopmeter_span_begin();
+	bool ok = ctl_command_dispatch(control_cmds,
+				       sizeof(control_cmds) / sizeof(control_cmds[0]),
+				       arg, req, uid, NULL, out);
+
+	/* Named only if it is one of ours: a client's bytes are not logged. */
+	snprintf(what, sizeof(what), "control request");
+	for (size_t i = 0; req->argc > 0 &&
+	     i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
+		if (strcmp(req->argv[0], control_cmds[i].name) == 0)
+			snprintf(what, sizeof(what), "control request %s",
+				 control_cmds[i].name);
+	loopmeter_span_end(t, what);
+	return ok;
 }
 
 struct control *

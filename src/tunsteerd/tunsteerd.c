@@ -507,6 +507,15 @@ main(int argc, char **argv)
 		return 1;
 	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("main", "daemon");
+	/*
+	 * From here on netlink, nftables, the raw and packet sockets and
+	 * IKE's ports need NET_ADMIN, NET_RAW and NET_BIND_SERVICE, nothing
+	 * else (the config is root's, read as its owner).  Before any thread
+	 * is made: capset() changes the calling thread alone, and a thread
+	 * inherits its maker's set (libcharon's workers, the conntrack
+	 * flusher and the audits kept every capability when this came last).
+	 */
+	(void)daemon_restrict(DAEMON_CAPS);
 	d.ops = kernel_nl_create(&err);
 	if (d.ops == NULL) {
 		errno = -err;
@@ -587,10 +596,6 @@ main(int argc, char **argv)
 	d.mon_ev = watch_fd(&d, d.ops->monitor_fd(d.ops), monitor_cb);
 	d.nft_mon_ev = watch_fd(&d, d.ops->nft_monitor_fd(d.ops), nft_monitor_cb);
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
-	/* Every socket is open and the first config applied: from here on
-	 * netlink, nftables and the raw sockets' options need NET_ADMIN and
-	 * NET_RAW, nothing else (the config is root's, read as its owner). */
-	(void)daemon_restrict(DAEMON_CAPS);
 	if ((d.meter = loopmeter_create(d.base)) == NULL)
 		fatalx("main", "cannot set up the loop meter");
 	engine_set_loop_meter(d.engine, d.meter);
