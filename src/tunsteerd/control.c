@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "tunsteerd/control.h"
 #include "tunsteerd/loopmeter.h"
 #include "lib/ctl_server.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "tunsteerd/view.h"
 
@@ -18,6 +20,8 @@ struct control {
 	FILE *reload_out;	/* while cmd_reload runs */
 	void (*log_hook)(void *arg);
 	void *log_hook_arg;
+	int (*rekey_hook)(void *arg, const char *tunnel);
+	void *rekey_hook_arg;
 };
 
 static bool
@@ -76,6 +80,41 @@ cmd_log_level(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	return ok;
 }
 
+/* rekey TUNNEL: an ipsec tunnel's CHILD SA, now, make before break. */
+static bool
+cmd_rekey(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+	const char *name = ctl_request_value(req);
+	int err;
+
+	if (name == NULL) {
+		fprintf(out, "rekey: which tunnel? (rekey TUNNEL)\n");
+		return false;
+	}
+	err = c->rekey_hook ? c->rekey_hook(c->rekey_hook_arg, name) : -ENOENT;
+	if (err == -ENOENT) {
+		fprintf(out, "rekey: no ipsec tunnel called ");
+		json_str(out, name);
+		fputc('\n', out);
+		return false;
+	}
+	if (err == -ENOTCONN) {
+		fprintf(out, "rekey: ");
+		json_str(out, name);
+		fprintf(out, " has no CHILD SA installed; IKE is bringing one up\n");
+		return false;
+	}
+	if (json) {
+		fprintf(out, "{\"tunnel\":");
+		json_str(out, name);
+		fprintf(out, ",\"rekey\":\"started\"}\n");
+	} else {
+		fprintf(out, "%s: CHILD SA rekey started (make before break)\n", name);
+	}
+	return true;
+}
+
 static const struct ctl_command control_cmds[] = {
 	{ "status", cmd_status, "daemon status and summary", CTL_ANYONE },
 	{ "tunnels", cmd_tunnels, "tunnels, their state and counters",
@@ -86,6 +125,8 @@ static const struct ctl_command control_cmds[] = {
 	  "one keeps running", CTL_PRIVILEGED },
 	{ "log-level", cmd_log_level, "[LEVEL]: show or set the "
 	  "daemon's log level", CTL_PRIVILEGED_TO_SET },
+	{ "rekey", cmd_rekey, "TUNNEL: rekey an ipsec tunnel's CHILD SA now",
+	  CTL_PRIVILEGED },
 };
 
 static bool
@@ -132,6 +173,14 @@ FILE *
 control_reload_out(const struct control *c)
 {
 	return c ? c->reload_out : NULL;
+}
+
+void
+control_set_rekey_hook(struct control *c,
+		       int (*fn)(void *arg, const char *tunnel), void *arg)
+{
+	c->rekey_hook = fn;
+	c->rekey_hook_arg = arg;
 }
 
 void

@@ -27,6 +27,10 @@ FILE *control_reload_out(const struct control *c);
  * passes it on to charon: ipsec_log_level_changed()).  NULL: nothing. */
 void control_set_log_hook(struct control *c, void (*fn)(void *arg),
 			  void *arg);
+/* `rekey TUNNEL` calls @fn(@arg, TUNNEL): 0 once asked, -ENOENT (no such
+ * ipsec tunnel) or -ENOTCONN (no CHILD SA installed); ipsec_rekey(). */
+void control_set_rekey_hook(struct control *c,
+			    int (*fn)(void *arg, const char *tunnel), void *arg);
 /* Close and unlink the socket. */
 void control_close(struct control *c);
 

@@ -1009,6 +1009,23 @@ ike_destroy(struct ike *ike)
 	free(ike);
 }
 
+int
+ike_tunnel_rekey(struct ike *ike, const char *name)
+{
+	const struct ike_tunnel *t = tunnel_find(ike, name, NULL);
+	const struct ike_book_child *c;
+
+	if (t == NULL)
+		return -ENOENT;
+	c = book_current_child(&t->book);
+	if (c == NULL || c->state != IKE_CHILD_INSTALLED)
+		return -ENOTCONN;
+	log_info(SUBSYS, "tunnel %s: rekeying CHILD SA #%u (asked)", t->name,
+		 c->id);
+	ike->drv->rekey(ike->drv, c->ike_id, c->id);
+	return 0;
+}
+
 void
 ike_log_level_changed(struct ike *ike)
 {

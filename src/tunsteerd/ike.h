@@ -212,6 +212,9 @@ struct ike_driver {
 	void (*terminate)(struct ike_driver *d, uint32_t ike_id, bool force);
 	/* Send a DPD on IKE SA @ike_id now. */
 	void (*dpd)(struct ike_driver *d, uint32_t ike_id);
+	/* Rekey CHILD SA @child_id of IKE SA @ike_id now (make before
+	 * break: the new SA is installed before the old one goes). */
+	void (*rekey)(struct ike_driver *d, uint32_t ike_id, uint32_t child_id);
 	/* Our log level changed: pass on what is now wanted. */
 	void (*log_level)(struct ike_driver *d, enum log_level level);
 	/* Stop (deleting every SA) and free. */
@@ -294,6 +297,14 @@ int ike_tunnel_check(struct ike *ike, const char *name);
 /* The link of tunnel @name (what link_cb last said); IKE_LINK_DOWN for
  * an unknown name.  O(log tunnels): the prober asks at every tick. */
 enum ike_link ike_tunnel_link(const struct ike *ike, const char *name);
+
+/*
+ * Rekey tunnel @name's CHILD SA now, as its lifetime would (an operator's
+ * `tunsteerctl rekey`, and the lab's way to rekey under traffic): make
+ * before break, the tunnel stays up.  0 once asked; -ENOENT for an
+ * unknown name, -ENOTCONN when it has no CHILD SA installed.
+ */
+int ike_tunnel_rekey(struct ike *ike, const char *name);
 
 /* What the views show of a tunnel. */
 struct ike_status {

@@ -794,7 +794,7 @@ struct job {
 	char name[IFNAMSIZ];
 	peer_cfg_t *cfg;		/* initiate: references, adopted by */
 	child_cfg_t *child;		/* the controller once it runs */
-	uint32_t ike_id;
+	uint32_t ike_id, child_id;
 	bool force;
 };
 
@@ -854,6 +854,37 @@ dpd_job(void *data)
 				charon->ike_sa_manager, ike_sa);
 			return JOB_REQUEUE_NONE;
 		}
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return JOB_REQUEUE_NONE;
+}
+
+/* What `swanctl --rekey` asks of a CHILD SA, on the SA that holds it. */
+static job_requeue_t
+rekey_job(void *data)
+{
+	struct job *j = data;
+	ike_sa_t *ike_sa;
+	enumerator_t *e;
+	child_sa_t *child;
+	protocol_id_t proto = PROTO_NONE;
+	uint32_t spi = 0;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+							j->ike_id);
+	if (ike_sa == NULL)
+		return JOB_REQUEUE_NONE;
+	e = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (e->enumerate(e, &child))
+		if (child->get_unique_id(child) == j->child_id) {
+			proto = child->get_protocol(child);
+			spi = child->get_spi(child, true);
+		}
+	e->destroy(e);
+	if (spi && ike_sa->rekey_child_sa(ike_sa, proto, spi) == DESTROY_ME) {
+		charon->ike_sa_manager->checkin_and_destroy(
+			charon->ike_sa_manager, ike_sa);
+		return JOB_REQUEUE_NONE;
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return JOB_REQUEUE_NONE;
@@ -930,6 +961,18 @@ drv_dpd(struct ike_driver *d, uint32_t ike_id)
 		return;
 	j->ike_id = ike_id;
 	queue(j, dpd_job);
+}
+
+static void
+drv_rekey(struct ike_driver *d, uint32_t ike_id, uint32_t child_id)
+{
+	struct job *j = job_new(container(d, struct ike_charon, drv));
+
+	if (j == NULL)
+		return;
+	j->ike_id = ike_id;
+	j->child_id = child_id;
+	queue(j, rekey_job);
 }
 
 static void
@@ -1101,6 +1144,7 @@ ike_charon_create(const struct ike_charon_opts *opts, int *err)
 	c->drv.initiate = drv_initiate;
 	c->drv.terminate = drv_terminate;
 	c->drv.dpd = drv_dpd;
+	c->drv.rekey = drv_rekey;
 	c->drv.log_level = drv_log_level;
 	c->drv.destroy = drv_destroy;
 	c->logger.log = logger_log;

@@ -196,6 +196,12 @@ ipsec_status(const struct ipsec *ip, const char *name, struct ike_status *st)
 	return ip->ike ? ike_tunnel_status(ip->ike, name, st) : -ENOENT;
 }
 
+int
+ipsec_rekey(struct ipsec *ip, const char *name)
+{
+	return ip->ike ? ike_tunnel_rekey(ip->ike, name) : -ENOENT;
+}
+
 void
 ipsec_log_level_changed(struct ipsec *ip)
 {

@@ -77,6 +77,9 @@ void ipsec_health_changed(struct ipsec *ip, const char *name,
 int ipsec_status(const struct ipsec *ip, const char *name,
 		 struct ike_status *st);
 
+/* `tunsteerctl rekey`: ike_tunnel_rekey(); -ENOENT without IKE. */
+int ipsec_rekey(struct ipsec *ip, const char *name);
+
 /* The log level changed: tell IKE, if it runs. */
 void ipsec_log_level_changed(struct ipsec *ip);
 

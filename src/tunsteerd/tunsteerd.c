@@ -331,6 +331,14 @@ ipsec_status_cb(void *arg, const char *name, struct ike_status *st)
 	return ipsec_status(d->ipsec, name, st);
 }
 
+static int
+rekey_cb(void *arg, const char *tunnel)
+{
+	struct daemon *d = arg;
+
+	return ipsec_rekey(d->ipsec, tunnel);
+}
+
 static void
 log_level_cb(void *arg)
 {
@@ -555,6 +563,7 @@ main(int argc, char **argv)
 	if (d.ipsec == NULL)
 		fatalx("main", "out of memory");
 	control_set_log_hook(ctl, log_level_cb, &d);
+	control_set_rekey_hook(ctl, rekey_cb, &d);
 	engine_set_ipsec_source(d.engine, ipsec_status_cb, &d);
 	probe_engine_set_sa_source(d.probes, sa_missing_cb, &d);
 	probe_engine_set_checks_source(d.probes, checks_missing_cb, &d);

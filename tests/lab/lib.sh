@@ -14,6 +14,10 @@ LAB_EDGE_BIN=$LAB_BUILD/src/edge/tunsteer-edge
 # The provider side of the lab's tunnels: "tunsteer-edge" (one emulator per
 # edge namespace) or "plain" (`ip` GRE tunnels and static return routes).
 LAB_EDGE=${LAB_EDGE:-tunsteer-edge}
+# Sanitizer builds: the suppressions make check uses (OpenSSL's global
+# tables, which strongSwan's openssl plugin leaves to exit, and nothing
+# else), so that a daemon with IPsec ends clean.
+export LSAN_OPTIONS=suppressions=$LAB_TOP/tests/unit/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 
 # Addressing plan ------------------------------------------------------------
 LAN_NET=203.0.113.0/24

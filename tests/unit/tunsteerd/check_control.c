@@ -241,6 +241,50 @@ START_TEST(test_setting_the_log_level_tells_the_log_hook)
 }
 END_TEST
 
+static char rekeyed[32];
+
+/* cf1 has its CHILD SA, cf2 has none, nothing else is an ipsec tunnel. */
+static int
+rekey_hook(void *arg, const char *tunnel)
+{
+	(void)arg;
+	if (strcmp(tunnel, "cf1") == 0) {
+		snprintf(rekeyed, sizeof(rekeyed), "%s", tunnel);
+		return 0;
+	}
+	return strcmp(tunnel, "cf2") == 0 ? -ENOTCONN : -ENOENT;
+}
+
+START_TEST(test_rekey_names_the_tunnel_and_says_why_it_cannot)
+{
+	struct event_base *base = loop_base_new();
+	struct kernel_ops *k = kernel_fake_create();
+	struct engine *e = engine_create(k);
+	char *ok[] = { "rekey", "cf1" }, *none[] = { "rekey", "cf2" },
+	     *unknown[] = { "rekey", "gre9" }, *bare[] = { "rekey" };
+	struct control *c;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_ptr_nonnull(e);
+	log_init("check_control", true, LOG_LVL_ERR);
+	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
+	ck_assert_ptr_nonnull(c);
+	/* No IKE in the daemon: every name is unknown. */
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, ok), "error\nrekey: no ipsec tunnel called \"cf1\""));
+	control_set_rekey_hook(c, rekey_hook, NULL);
+	rekeyed[0] = 0;
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, ok), "ok\ncf1: CHILD SA rekey started"));
+	ck_assert_str_eq(rekeyed, "cf1");
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, none), "error\nrekey: \"cf2\" has no CHILD SA installed"));
+	ck_assert_ptr_nonnull(strstr(ask(base, 2, unknown), "error\nrekey: no ipsec tunnel called \"gre9\""));
+	ck_assert_ptr_nonnull(strstr(ask(base, 1, bare), "error\nrekey: which tunnel?"));
+	control_close(c);
+	engine_destroy(e, true);
+	k->destroy(k);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -251,6 +295,7 @@ control_suite(void)
 	tcase_add_test(tc, test_a_silent_client_is_let_go_after_the_timeout);
 	tcase_add_test(tc, test_status_is_answered_before_pending_bulk_work);
 	tcase_add_test(tc, test_setting_the_log_level_tells_the_log_hook);
+	tcase_add_test(tc, test_rekey_names_the_tunnel_and_says_why_it_cannot);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -535,6 +535,25 @@ START_TEST(test_liveness_check_sends_a_dpd_and_an_answer_ends_it)
 }
 END_TEST
 
+/* `tunsteerctl rekey`: the driver is asked to rekey the installed CHILD
+ * SA of the tunnel's IKE SA; with none installed, or for a tunnel IKE does
+ * not know, nothing is asked. */
+START_TEST(test_rekey_asks_for_the_installed_child_sa_and_nothing_without_one)
+{
+	ck_assert_int_eq(ike_tunnel_rekey(ike, "cf1"), -ENOENT);
+	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
+	ike_fake_calls();
+	ck_assert_int_eq(ike_tunnel_rekey(ike, "cf1"), -ENOTCONN);
+	ck_assert_str_eq(ike_fake_calls(), "");
+	bring_up(3, 4);
+	ike_fake_calls();
+	ck_assert_int_eq(ike_tunnel_rekey(ike, "cf1"), 0);
+	ck_assert_str_eq(ike_fake_calls(), "rekey 3 4\n");
+	ck_assert_int_eq(ike_tunnel_rekey(ike, "cf2"), -ENOENT);
+	ck_assert_str_eq(ike_fake_calls(), "");
+}
+END_TEST
+
 /* A restarted responder answers no DPD of the old SA: dropped at the
  * deadline and a new one initiated, without charon's retransmits. */
 START_TEST(test_liveness_check_without_answer_drops_the_sa_and_initiates_anew)
@@ -792,6 +811,7 @@ ike_suite(void)
 	tcase_add_test(tunnels, test_removing_a_tunnel_deletes_its_sas_and_ignores_their_last_words);
 	tcase_add_test(tunnels, test_the_link_callback_may_remove_the_tunnel);
 	tcase_add_test(tunnels, test_status_shows_proposals_spis_nat_and_times);
+	tcase_add_test(tunnels, test_rekey_asks_for_the_installed_child_sa_and_nothing_without_one);
 	tcase_add_test(tunnels, test_the_psk_is_never_logged);
 	tcase_add_test(tunnels, test_events_reach_their_tunnel_among_many_in_any_order);
 	suite_add_tcase(s, tunnels);

@@ -62,6 +62,12 @@ fake_terminate(struct ike_driver *d, uint32_t id, bool force)
 }
 
 static void
+fake_rekey(struct ike_driver *d, uint32_t ike_id, uint32_t child_id)
+{
+	record("rekey %u %u\n", ike_id, child_id);
+}
+
+static void
 fake_dpd(struct ike_driver *d, uint32_t id)
 {
 	record("dpd %u\n", id);
@@ -89,7 +95,7 @@ ike_fake_new(void)
 	ike_fake->drv = (struct ike_driver){
 		.start = fake_start, .peer_set = fake_peer_set,
 		.peer_remove = fake_peer_remove, .initiate = fake_initiate,
-		.terminate = fake_terminate, .dpd = fake_dpd,
+		.terminate = fake_terminate, .dpd = fake_dpd, .rekey = fake_rekey,
 		.log_level = fake_log_level, .destroy = fake_destroy,
 	};
 	ike_fake_destroyed = false;
