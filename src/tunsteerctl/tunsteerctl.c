@@ -46,6 +46,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "egress", ctl_request, "egress policies and their active tunnels" },
 	{ "reload", ctl_request, "re-read the configuration; on error the old one keeps running" },
 	{ "log-level", ctl_request, "[LEVEL]: show or set the daemon's log level" },
+	{ "rekey", ctl_request, "TUNNEL: rekey an ipsec tunnel's CHILD SA now" },
 };
 
 static void
