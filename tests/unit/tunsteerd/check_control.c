@@ -51,29 +51,51 @@ loop_until_eof(struct event_base *base, int fd, double limit_s)
 	return -1;
 }
 
+/* A control socket on testlib_sock over an engine with a fake kernel. */
+struct served {
+	struct event_base *base;
+	struct kernel_ops *k;
+	struct engine *e;
+	struct control *c;
+};
+
+static struct event_base *
+serve(struct served *sv)
+{
+	sv->base = loop_base_new();
+	sv->k = kernel_fake_create();
+	sv->e = engine_create(sv->k);
+	ck_assert_ptr_nonnull(sv->base);
+	ck_assert_ptr_nonnull(sv->e);
+	log_init("check_control", true, LOG_LVL_ERR);
+	sv->c = control_listen(sv->base, testlib_sock, sv->e, "/nonexistent.conf");
+	ck_assert_ptr_nonnull(sv->c);
+	return sv->base;
+}
+
+static void
+unserve(struct served *sv)
+{
+	control_close(sv->c);
+	engine_destroy(sv->e, true);
+	sv->k->destroy(sv->k);
+	event_base_free(sv->base);
+}
+
 START_TEST(test_a_silent_client_is_let_go_after_the_timeout)
 {
-	struct event_base *base = event_base_new();
-	struct kernel_ops *k = kernel_fake_create();
-	struct engine *e = engine_create(k);
-	struct control *c;
+	struct served sv;
+	struct event_base *base = serve(&sv);
 	double took;
 	int fd;
 
-	ck_assert_ptr_nonnull(base);
-	ck_assert_ptr_nonnull(e);
-	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
-	ck_assert_ptr_nonnull(c);
 	fd = connect_to(testlib_sock);
 	/* The timeout is 5 s; 8 s is ample, even under sanitizers. */
 	took = loop_until_eof(base, fd, 8.0);
 	ck_assert_msg(took >= 0, "a silent client still holds its connection");
 	ck_assert_msg(took >= 4.0, "let go too early (%.1f s)", took);
 	close(fd);
-	control_close(c);
-	engine_destroy(e, true);
-	k->destroy(k);
-	event_base_free(base);
+	unserve(&sv);
 }
 END_TEST
 
@@ -129,20 +151,14 @@ client_cb(evutil_socket_t fd, short what, void *arg)
  */
 START_TEST(test_status_is_answered_before_pending_bulk_work)
 {
-	struct event_base *base = loop_base_new();
-	struct kernel_ops *k = kernel_fake_create();
-	struct engine *e = engine_create(k);
+	struct served sv;
+	struct event_base *base = serve(&sv);
 	struct client cl = { .base = base, .runs_at_reply = -1 };
 	char *argv[] = { "status" };
 	uint8_t req[64];
-	struct control *c;
 	struct event *bulk, *rd;
 	int fd, n;
 
-	ck_assert_ptr_nonnull(base);
-	ck_assert_ptr_nonnull(e);
-	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
-	ck_assert_ptr_nonnull(c);
 	bulk = evtimer_new(base, bulk_cb, event_self_cbarg());
 	ck_assert_ptr_nonnull(bulk);
 	loop_bulk(bulk);
@@ -169,10 +185,7 @@ START_TEST(test_status_is_answered_before_pending_bulk_work)
 	event_free(rd);
 	close(fd);
 	event_free(bulk);
-	control_close(c);
-	engine_destroy(e, true);
-	k->destroy(k);
-	event_base_free(base);
+	unserve(&sv);
 }
 END_TEST
 
@@ -214,17 +227,11 @@ log_hook(void *arg)
 
 START_TEST(test_setting_the_log_level_tells_the_log_hook)
 {
-	struct event_base *base = loop_base_new();
-	struct kernel_ops *k = kernel_fake_create();
-	struct engine *e = engine_create(k);
+	struct served sv;
+	struct event_base *base = serve(&sv);
+	struct control *c = sv.c;
 	char *set[] = { "log-level", "debug" }, *bad[] = { "log-level", "loud" };
-	struct control *c;
 
-	ck_assert_ptr_nonnull(base);
-	ck_assert_ptr_nonnull(e);
-	log_init("check_control", true, LOG_LVL_ERR);
-	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
-	ck_assert_ptr_nonnull(c);
 	control_set_log_hook(c, log_hook, NULL);
 	hook_calls = 0;
 	ck_assert_ptr_nonnull(strstr(ask(base, 1, set), "err"));
@@ -234,10 +241,7 @@ START_TEST(test_setting_the_log_level_tells_the_log_hook)
 	ck_assert_ptr_nonnull(strstr(ask(base, 2, set), "debug"));
 	ck_assert_uint_eq(hook_calls, 1);
 	ck_assert_int_eq(log_get_level(), LOG_LVL_DEBUG);
-	control_close(c);
-	engine_destroy(e, true);
-	k->destroy(k);
-	event_base_free(base);
+	unserve(&sv);
 }
 END_TEST
 
@@ -257,18 +261,12 @@ rekey_hook(void *arg, const char *tunnel)
 
 START_TEST(test_rekey_names_the_tunnel_and_says_why_it_cannot)
 {
-	struct event_base *base = loop_base_new();
-	struct kernel_ops *k = kernel_fake_create();
-	struct engine *e = engine_create(k);
+	struct served sv;
+	struct event_base *base = serve(&sv);
+	struct control *c = sv.c;
 	char *ok[] = { "rekey", "cf1" }, *none[] = { "rekey", "cf2" },
 	     *unknown[] = { "rekey", "gre9" }, *bare[] = { "rekey" };
-	struct control *c;
 
-	ck_assert_ptr_nonnull(base);
-	ck_assert_ptr_nonnull(e);
-	log_init("check_control", true, LOG_LVL_ERR);
-	c = control_listen(base, testlib_sock, e, "/nonexistent.conf");
-	ck_assert_ptr_nonnull(c);
 	/* No IKE in the daemon: every name is unknown. */
 	ck_assert_ptr_nonnull(strstr(ask(base, 2, ok), "error\nrekey: no ipsec tunnel called \"cf1\""));
 	control_set_rekey_hook(c, rekey_hook, NULL);
@@ -278,10 +276,7 @@ START_TEST(test_rekey_names_the_tunnel_and_says_why_it_cannot)
 	ck_assert_ptr_nonnull(strstr(ask(base, 2, none), "error\nrekey: \"cf2\" has no CHILD SA installed"));
 	ck_assert_ptr_nonnull(strstr(ask(base, 2, unknown), "error\nrekey: no ipsec tunnel called \"gre9\""));
 	ck_assert_ptr_nonnull(strstr(ask(base, 1, bare), "error\nrekey: which tunnel?"));
-	control_close(c);
-	engine_destroy(e, true);
-	k->destroy(k);
-	event_base_free(base);
+	unserve(&sv);
 }
 END_TEST
 
