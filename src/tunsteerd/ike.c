@@ -344,6 +344,13 @@ struct ike_tunnel {
 	/* A liveness check in flight: the SA it asked, its deadline. */
 	struct event *check_ev;
 	uint32_t check_ike_id;
+	/* The IKE SA whose peer answered the last check: asked again about
+	 * it, the peer is alive but traffic still does not pass. */
+	uint32_t answered_ike_id;
+	/* Probes hold it down while its CHILD SA is installed: checked
+	 * again every IKE_RECHECK_S (ike_tunnel_probes()). */
+	bool probes_down;
+	struct event *recheck_ev;
 	int64_t dpd_sent_s, dpd_answered_s;	/* monotonic s; 0: never */
 };
 
@@ -474,6 +481,8 @@ tunnel_free(struct ike_tunnel *t)
 		event_free(t->retry_ev);
 	if (t->check_ev)
 		event_free(t->check_ev);
+	if (t->recheck_ev)
+		event_free(t->recheck_ev);
 	conf_free(&t->conf);
 	free(t);
 }
@@ -592,6 +601,19 @@ check_cb(evutil_socket_t fd, short what, void *arg)
 		attempt_start(t);
 }
 
+/* Still down by probes: check again, while its CHILD SA is installed
+ * (without one, IKE is bringing one up at its own pace). */
+static void
+recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ike_tunnel *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->probes_down && t->link == IKE_LINK_UP)
+		(void)ike_tunnel_check(t->ike, t->name);
+}
+
 static struct ike_tunnel *
 tunnel_new(struct ike *ike, const struct config_tunnel *ct, uint32_t if_id)
 {
@@ -603,7 +625,8 @@ tunnel_new(struct ike *ike, const struct config_tunnel *ct, uint32_t if_id)
 	snprintf(t->name, sizeof(t->name), "%s", ct->name);
 	t->retry_ev = evtimer_new(ike->base, retry_cb, t);
 	t->check_ev = evtimer_new(ike->base, check_cb, t);
-	if (t->retry_ev == NULL || t->check_ev == NULL ||
+	t->recheck_ev = event_new(ike->base, -1, EV_PERSIST, recheck_cb, t);
+	if (t->retry_ev == NULL || t->check_ev == NULL || t->recheck_ev == NULL ||
 	    conf_copy(&t->conf, ct, if_id) < 0) {
 		tunnel_free(t);
 		return NULL;
@@ -720,6 +743,28 @@ ike_tunnel_check(struct ike *ike, const char *name)
 	if (t->check_ike_id)
 		return 0;
 	sa = book_current(&t->book);
+	if (sa && sa->state == IKE_SA_ESTABLISHED && sa->id == t->answered_ike_id) {
+		/*
+		 * Its peer answered, yet probes still find no way through: the
+		 * SAs disagree (a responder that finished an attempt we had
+		 * given up on sends with that attempt's SA).  Delete them,
+		 * telling the peer, and start afresh: the new IKE_AUTH carries
+		 * INITIAL_CONTACT, and the peer drops whatever else it holds
+		 * of us.
+		 */
+		struct ike_book_sa *rsa = book_sa(&t->book, sa->id);
+
+		log_notice(SUBSYS, "tunnel %s: the peer of IKE SA #%u answers, "
+			   "but nothing passes the tunnel; replacing its SAs",
+			   t->name, sa->id);
+		t->answered_ike_id = 0;
+		if (rsa)
+			rsa->retired = true;
+		t->ike->drv->terminate(t->ike->drv, sa->id, false);
+		if (!t->initiating)
+			attempt_start(t);
+		return 0;
+	}
 	if (sa && sa->state == IKE_SA_ESTABLISHED) {
 		log_info(SUBSYS, "tunnel %s: checking that the peer of IKE SA "
 			 "#%u is alive (DPD now)", t->name, sa->id);
@@ -792,6 +837,7 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 			log_info(SUBSYS, "tunnel %s: IKE SA #%u answered; the "
 				 "peer is alive", t->name, ev->ike_id);
 			event_del(t->check_ev);
+			t->answered_ike_id = t->check_ike_id;
 			t->check_ike_id = 0;
 		}
 		break;
@@ -1007,6 +1053,29 @@ ike_destroy(struct ike *ike)
 		close(ike->efd);
 	pthread_mutex_destroy(&ike->lock);
 	free(ike);
+}
+
+int
+ike_tunnel_probes(struct ike *ike, const char *name, bool down)
+{
+	struct ike_tunnel *t = tunnel_find(ike, name, NULL);
+	struct timeval tv = { IKE_RECHECK_S, 0 };
+
+	if (t == NULL)
+		return -ENOENT;
+	if (!down) {
+		/* Traffic passes (or IKE knows why not): an answered check
+		 * says nothing about what comes next. */
+		t->answered_ike_id = 0;
+		t->probes_down = false;
+		event_del(t->recheck_ev);
+		return 0;
+	}
+	if (t->probes_down)
+		return 0;
+	t->probes_down = true;
+	event_add(t->recheck_ev, &tv);
+	return ike_tunnel_check(ike, name);
 }
 
 int

@@ -288,6 +288,9 @@ void ike_tunnel_remove(struct ike *ike, const char *name);
  * With an established IKE SA, a DPD goes out now; no answer within
  * IKE_CHECK_TIMEOUT_MS and the SA is dropped and a new one initiated
  * (a responder that restarted must not cost the ~16 s of retransmits).
+ * Asked again about an SA whose peer answered the last check (alive, but
+ * probes still find the tunnel down), its SAs are deleted, telling the
+ * peer, and new ones initiated: the two sides' SAs disagree.
  * With none, an initiation waiting out its back-off starts now.  With
  * one being set up, nothing.  -ENOENT for an unknown name.
  */
@@ -305,6 +308,17 @@ enum ike_link ike_tunnel_link(const struct ike *ike, const char *name);
  * unknown name, -ENOTCONN when it has no CHILD SA installed.
  */
 int ike_tunnel_rekey(struct ike *ike, const char *name);
+
+/*
+ * What probes say of tunnel @name: @down when they hold it down while its
+ * CHILD SA is installed, false once they no longer do (up, degraded, or
+ * down for want of a CHILD SA).  Becoming down checks at once
+ * (ike_tunnel_check()), and again every IKE_RECHECK_S while it stays so:
+ * the second check of an SA whose peer answered replaces its SAs.
+ * -ENOENT for an unknown name.
+ */
+#define IKE_RECHECK_S 10
+int ike_tunnel_probes(struct ike *ike, const char *name, bool down);
 
 /* What the views show of a tunnel. */
 struct ike_status {

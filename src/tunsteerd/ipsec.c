@@ -183,11 +183,13 @@ void
 ipsec_health_changed(struct ipsec *ip, const char *name, enum health_state old,
 		     const struct health *h)
 {
-	if (ip->ike == NULL || h == NULL || h->state != HEALTH_DOWN ||
-	    old == HEALTH_DOWN || h->sa_missing)
+	(void)old;
+	if (ip->ike == NULL || h == NULL)
 		return;
-	/* -ENOENT: a GRE tunnel, nothing to check. */
-	(void)ike_tunnel_check(ip->ike, name);
+	/* Down for want of a CHILD SA: IKE knows, and a check would cut its
+	 * back-off short.  -ENOENT: a GRE tunnel, nothing to check. */
+	(void)ike_tunnel_probes(ip->ike, name,
+				h->state == HEALTH_DOWN && !h->sa_missing);
 }
 
 int

@@ -16,8 +16,9 @@
  *   - A tunnel's link (CHILD_SA installed or not) is told to the caller
  *     (@sa_changed), who re-samples ipsec_sa_missing() into the tunnel's
  *     health (probe_engine_sa_changed()); a tunnel that probes take down
- *     while it still has its CHILD_SA has its peer checked at once
- *     (ipsec_health_changed() → ike_tunnel_check()).
+ *     while it still has its CHILD_SA has its peer checked at once, and
+ *     again while it stays down (ipsec_health_changed() →
+ *     ike_tunnel_probes()).
  */
 #ifndef TUNSTEER_IPSEC_H
 #define TUNSTEER_IPSEC_H
@@ -66,9 +67,10 @@ bool ipsec_sa_missing(const struct ipsec *ip, const char *name);
 
 /*
  * Tunnel @name's health went from @old to @h->state.  Down by probes
- * while its CHILD_SA is still installed: the peer is checked now
- * (ike_tunnel_check()).  Down because the SA is missing, nothing: IKE
- * already knows, and a check would cut short its back-off.
+ * while its CHILD_SA is still installed: the peer is checked now, and
+ * again while it stays so (ike_tunnel_probes()).  Down because the SA is
+ * missing, nothing: IKE already knows, and a check would cut short its
+ * back-off.
  */
 void ipsec_health_changed(struct ipsec *ip, const char *name,
 			  enum health_state old, const struct health *h);

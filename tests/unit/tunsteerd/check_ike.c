@@ -523,6 +523,9 @@ START_TEST(test_liveness_check_sends_a_dpd_and_an_answer_ends_it)
 	post_arg(IKE_EV_MESSAGE, 3, 0, IKE_FAIL_NONE);	/* DPD out */
 	post_arg(IKE_EV_MESSAGE, 3, 1, IKE_FAIL_NONE);	/* answered */
 	drain();
+	/* Probes find the tunnel passing again; the next check is a DPD
+	 * again (not the replacement of an answering peer's SAs). */
+	ck_assert_int_eq(ike_tunnel_probes(ike, "cf1", false), 0);
 	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
 	ck_assert_str_eq(ike_fake_calls(), "dpd 3\n");
 	{
@@ -551,6 +554,31 @@ START_TEST(test_rekey_asks_for_the_installed_child_sa_and_nothing_without_one)
 	ck_assert_str_eq(ike_fake_calls(), "rekey 3 4\n");
 	ck_assert_int_eq(ike_tunnel_rekey(ike, "cf2"), -ENOENT);
 	ck_assert_str_eq(ike_fake_calls(), "");
+}
+END_TEST
+
+/* The peer answers DPD, yet probes still find the tunnel down: the two
+ * sides' SAs disagree.  Asked again, the SAs are deleted telling the
+ * peer (not forced) and new ones initiated; probes holding it down check
+ * at once, and no longer once they let go. */
+START_TEST(test_a_peer_that_answers_while_nothing_passes_gets_its_sas_replaced)
+{
+	ck_assert_int_eq(ike_tunnel_set(ike, &tun, 7), 1);
+	bring_up(3, 4);
+	ike_fake_calls();
+	ck_assert_int_eq(ike_tunnel_probes(ike, "cf1", true), 0);
+	ck_assert_str_eq(ike_fake_calls(), "dpd 3\n");
+	/* Said again: nothing more. */
+	ck_assert_int_eq(ike_tunnel_probes(ike, "cf1", true), 0);
+	ck_assert_str_eq(ike_fake_calls(), "");
+	post_arg(IKE_EV_MESSAGE, 3, 1, IKE_FAIL_NONE);	/* answered */
+	drain();
+	/* The recheck (IKE_RECHECK_S later) asks again. */
+	ck_assert_int_eq(ike_tunnel_check(ike, "cf1"), 0);
+	ck_assert_str_eq(ike_fake_calls(), "terminate 3\ninitiate cf1\n");
+	/* Probes let go: a later check is a plain DPD again. */
+	ck_assert_int_eq(ike_tunnel_probes(ike, "cf1", false), 0);
+	ck_assert_int_eq(ike_tunnel_probes(ike, "cf2", true), -ENOENT);
 }
 END_TEST
 
@@ -812,6 +840,7 @@ ike_suite(void)
 	tcase_add_test(tunnels, test_the_link_callback_may_remove_the_tunnel);
 	tcase_add_test(tunnels, test_status_shows_proposals_spis_nat_and_times);
 	tcase_add_test(tunnels, test_rekey_asks_for_the_installed_child_sa_and_nothing_without_one);
+	tcase_add_test(tunnels, test_a_peer_that_answers_while_nothing_passes_gets_its_sas_replaced);
 	tcase_add_test(tunnels, test_the_psk_is_never_logged);
 	tcase_add_test(tunnels, test_events_reach_their_tunnel_among_many_in_any_order);
 	suite_add_tcase(s, tunnels);
