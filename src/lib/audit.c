@@ -40,6 +40,7 @@ audit_thread(void *arg)
 {
 	struct audit *a = arg;
 
+	thread_background();
 	a->err = reconcile_observe(a->reader, &a->marks, &a->result);
 	/* The wake-up is the hand-over: the loop reads result after it,
 	 * and joins the thread before anything is reused. */

@@ -50,6 +50,7 @@ ctflush_thread(void *arg)
 {
 	struct ctflush *f = arg;
 
+	thread_background();
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
 		struct ct_job *batch;

@@ -2,8 +2,10 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/thread.h"
@@ -24,6 +26,16 @@ thread_spawn(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return err;
+}
+
+void
+thread_background(void)
+{
+	struct sched_param sp = { 0 };
+
+	/* Best effort: a thread that keeps its priority still works. */
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 }
 
 void

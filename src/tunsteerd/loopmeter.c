@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -21,10 +24,14 @@
 struct loopmeter {
 	struct event *ev;
 	uint64_t due_ms;
-	uint32_t max_ms;
+	uint32_t max_ms, own_max_ms;
 	uint64_t stalls;
 	uint64_t bucket_epoch[N_BUCKETS];	/* now / BUCKET_S of the bucket */
-	uint32_t bucket_max[N_BUCKETS];
+	uint32_t bucket_max[N_BUCKETS], bucket_own[N_BUCKETS];
+	/* /proc/thread-self/schedstat of the loop's thread (-1: none): its
+	 * second field is the time it spent runnable but not running. */
+	int schedstat_fd;
+	uint64_t run_delay_ns;
 };
 
 uint64_t
@@ -49,17 +56,25 @@ loopmeter_span_end(uint64_t begun, const char *what)
 }
 
 void
-loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms)
+loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms,
+	       uint64_t waited_ms)
 {
 	uint64_t late = now_ms > due_ms ? now_ms - due_ms : 0;
+	uint64_t own = late > waited_ms ? late - waited_ms : 0;
 	uint64_t epoch = now_ms / 1000u / BUCKET_S;
 	size_t b = (size_t)(epoch % N_BUCKETS);
 	uint32_t l = late > UINT32_MAX ? UINT32_MAX : (uint32_t)late;
+	uint32_t o = own > UINT32_MAX ? UINT32_MAX : (uint32_t)own;
 
 	if (m->bucket_epoch[b] != epoch) {
 		m->bucket_epoch[b] = epoch;
 		m->bucket_max[b] = 0;
+		m->bucket_own[b] = 0;
 	}
+	if (o > m->bucket_own[b])
+		m->bucket_own[b] = o;
+	if (o > m->own_max_ms)
+		m->own_max_ms = o;
 	/*
 	 * Said in the log when it is the longest of its bucket so far: at
 	 * most a few lines per BUCKET_S however busy the loop, and each line
@@ -68,7 +83,8 @@ loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms)
 	 */
 	if (l >= LOOPMETER_STALL_MS && l > m->bucket_max[b])
 		log_info("loop", "event loop stalled: a timer ran %" PRIu32
-			 " ms late", l);
+			 " ms late, %" PRIu64 " ms of it waiting for a CPU", l,
+			 waited_ms > l ? (uint64_t)l : waited_ms);
 	if (l > m->bucket_max[b])
 		m->bucket_max[b] = l;
 	if (l > m->max_ms)
@@ -87,11 +103,16 @@ loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
 	if (m == NULL)
 		return;
 	st->max_ms = m->max_ms;
+	st->own_max_ms = m->own_max_ms;
 	st->stalls = m->stalls;
-	for (size_t b = 0; b < N_BUCKETS; b++)
-		if (m->bucket_epoch[b] + N_BUCKETS > epoch &&
-		    m->bucket_max[b] > st->recent_ms)
+	for (size_t b = 0; b < N_BUCKETS; b++) {
+		if (m->bucket_epoch[b] + N_BUCKETS <= epoch)
+			continue;
+		if (m->bucket_max[b] > st->recent_ms)
 			st->recent_ms = m->bucket_max[b];
+		if (m->bucket_own[b] > st->own_recent_ms)
+			st->own_recent_ms = m->bucket_own[b];
+	}
 }
 
 static void
@@ -109,15 +130,34 @@ arm(struct loopmeter *m, uint64_t now_ms)
 	evtimer_add(m->ev, &tv);
 }
 
+/* The loop thread's run delay so far (ns), or 0 without schedstat. */
+static uint64_t
+run_delay_ns(const struct loopmeter *m)
+{
+	char buf[96];
+	ssize_t n;
+	unsigned long long cpu, delay;
+
+	if (m->schedstat_fd < 0 ||
+	    (n = pread(m->schedstat_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &cpu, &delay) == 2 ? delay : 0;
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopmeter *m = arg;
 	uint64_t now = loopmeter_now_ms();
+	uint64_t delay = run_delay_ns(m);
+	uint64_t waited = delay > m->run_delay_ns ?
+			  (delay - m->run_delay_ns) / 1000000u : 0;
 
 	(void)fd;
 	(void)what;
-	loopmeter_note(m, m->due_ms, now);
+	m->run_delay_ns = delay;
+	loopmeter_note(m, m->due_ms, now, waited);
 	arm(m, now);
 }
 
@@ -128,9 +168,14 @@ loopmeter_create(struct event_base *base)
 
 	if (m == NULL)
 		return NULL;
+	/* Opened by the loop's thread, which creates the meter: "thread-self"
+	 * is that thread, whoever reads the fd later. */
+	m->schedstat_fd = base ? open("/proc/thread-self/schedstat",
+				      O_RDONLY | O_CLOEXEC) : -1;
+	m->run_delay_ns = run_delay_ns(m);
 	if (base) {
 		if ((m->ev = evtimer_new(base, tick_cb, m)) == NULL) {
-			free(m);
+			loopmeter_destroy(m);
 			return NULL;
 		}
 		m->due_ms = loopmeter_now_ms();
@@ -146,5 +191,7 @@ loopmeter_destroy(struct loopmeter *m)
 		return;
 	if (m->ev)
 		event_free(m->ev);
+	if (m->schedstat_fd >= 0)
+		close(m->schedstat_fd);
 	free(m);
 }

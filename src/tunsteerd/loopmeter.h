@@ -24,6 +24,11 @@ struct loopmeter_stats {
 	uint32_t max_ms;		/* longest since start */
 	uint32_t recent_ms;		/* longest in the last ~window */
 	uint64_t stalls;		/* how many of LOOPMETER_STALL_MS or more */
+	/* The same less the time the loop's thread waited for a CPU (other
+	 * processes, or our own helper threads, had them all): what the
+	 * loop itself held.  Equal to the above where the kernel keeps no
+	 * schedstat. */
+	uint32_t own_max_ms, own_recent_ms;
 };
 
 /* Starts the timer on @base; NULL without memory or timer. */
@@ -31,8 +36,10 @@ struct loopmeter *loopmeter_create(struct event_base *base);
 void loopmeter_destroy(struct loopmeter *m);
 
 /* The meter's arithmetic, without a loop (tests): the timer due at
- * @due_ms fired at @now_ms (CLOCK_MONOTONIC milliseconds). */
-void loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms);
+ * @due_ms fired at @now_ms (CLOCK_MONOTONIC milliseconds), after the
+ * loop's thread had waited @waited_ms for a CPU since the last tick. */
+void loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms,
+		    uint64_t waited_ms);
 
 /* @m may be NULL (no meter: all zero). */
 void loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,

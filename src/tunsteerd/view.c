@@ -531,8 +531,11 @@ view_status(struct engine *e, bool json, FILE *out)
 			json_str(out, strerror(-ns->err));
 		fprintf(out, ",\"loop_stall_max_ms\":%" PRIu32
 			",\"loop_stall_recent_ms\":%" PRIu32
+			",\"loop_stall_own_max_ms\":%" PRIu32
+			",\"loop_stall_own_recent_ms\":%" PRIu32
 			",\"loop_stalls\":%" PRIu64 "}\n",
-			n.loop.max_ms, n.loop.recent_ms, n.loop.stalls);
+			n.loop.max_ms, n.loop.recent_ms, n.loop.own_max_ms,
+			n.loop.own_recent_ms, n.loop.stalls);
 		return;
 	}
 	fprintf(out, "tunsteerd %s, up %llds\n", PACKAGE_VERSION, up);
@@ -554,4 +557,7 @@ view_status(struct engine *e, bool json, FILE *out)
 		PRIu32 " ms since start; %" PRIu64 " of %d ms or more\n",
 		n.loop.recent_ms, LOOPMETER_WINDOW_S, n.loop.max_ms,
 		n.loop.stalls, LOOPMETER_STALL_MS);
+	fprintf(out, "          without waiting for a CPU: %" PRIu32 " ms in the "
+		"last %ds, %" PRIu32 " ms since start\n", n.loop.own_recent_ms,
+		LOOPMETER_WINDOW_S, n.loop.own_max_ms);
 }

@@ -162,7 +162,7 @@ view(view_fn fn, bool json)
 
 /* Written by the views before they moved out of engine.c. */
 #define STATUS_JSON \
-	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"audits\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null,\"loop_stall_max_ms\":0,\"loop_stall_recent_ms\":0,\"loop_stalls\":0}\n"
+	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"audits\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null,\"loop_stall_max_ms\":0,\"loop_stall_recent_ms\":0,\"loop_stall_own_max_ms\":0,\"loop_stall_own_recent_ms\":0,\"loop_stalls\":0}\n"
 
 #define STATUS_TEXT \
 	"tunsteerd " PACKAGE_VERSION ", up Us\n" \
@@ -171,7 +171,8 @@ view(view_fn fn, bool json)
 	"nft:      in sync\n" \
 	"egress:   0 failovers, 0 conntrack flushes\n" \
 	"tunnels:  3, egress policies: 2\n" \
-	"loop:     longest stall 0 ms in the last 60s, 0 ms since start; 0 of 50 ms or more\n"
+	"loop:     longest stall 0 ms in the last 60s, 0 ms since start; 0 of 50 ms or more\n" \
+	"          without waiting for a CPU: 0 ms in the last 60s, 0 ms since start\n"
 
 #define TUNNELS_JSON \
 	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":null,\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"health_reason\":\"provider health checks missing\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"3 probes lost in a row\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
