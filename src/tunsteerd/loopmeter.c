@@ -31,7 +31,7 @@ struct loopmeter {
 	/* /proc/thread-self/schedstat of the loop's thread (-1: none): its
 	 * second field is the time it spent runnable but not running. */
 	int schedstat_fd;
-	uint64_t run_delay_ns;
+	uint64_t run_delay_ns, cpu_ns;
 };
 
 uint64_t
@@ -57,7 +57,7 @@ loopmeter_span_end(uint64_t begun, const char *what)
 
 void
 loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms,
-	       uint64_t waited_ms)
+	       uint64_t waited_ms, uint64_t ran_ms)
 {
 	uint64_t late = now_ms > due_ms ? now_ms - due_ms : 0;
 	uint64_t own = late > waited_ms ? late - waited_ms : 0;
@@ -81,10 +81,15 @@ loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms,
 	 * when it ended, so that the lab can lay it beside the VM's own
 	 * stalls (tests/lab/tools/vmstall) and tell ours from the emulator's.
 	 */
-	if (l >= LOOPMETER_STALL_MS && l > m->bucket_max[b])
+	if (l >= LOOPMETER_STALL_MS && l > m->bucket_max[b]) {
+		uint64_t w = waited_ms > l ? l : waited_ms;
+		uint64_t r = ran_ms > l - w ? l - w : ran_ms;
+
 		log_info("loop", "event loop stalled: a timer ran %" PRIu32
-			 " ms late, %" PRIu64 " ms of it waiting for a CPU", l,
-			 waited_ms > l ? (uint64_t)l : waited_ms);
+			 " ms late: %" PRIu64 " ms waiting for a CPU, %" PRIu64
+			 " ms running, %" PRIu64 " ms blocked", l, w, r,
+			 l - w - r);
+	}
 	if (l > m->bucket_max[b])
 		m->bucket_max[b] = l;
 	if (l > m->max_ms)
@@ -130,19 +135,24 @@ arm(struct loopmeter *m, uint64_t now_ms)
 	evtimer_add(m->ev, &tv);
 }
 
-/* The loop thread's run delay so far (ns), or 0 without schedstat. */
-static uint64_t
-run_delay_ns(const struct loopmeter *m)
+/* The loop thread's time on a CPU and waiting for one so far (ns), from
+ * its schedstat; both 0 without it. */
+static void
+schedstat(const struct loopmeter *m, uint64_t *cpu_ns, uint64_t *delay_ns)
 {
 	char buf[96];
 	ssize_t n;
 	unsigned long long cpu, delay;
 
+	*cpu_ns = *delay_ns = 0;
 	if (m->schedstat_fd < 0 ||
 	    (n = pread(m->schedstat_fd, buf, sizeof(buf) - 1, 0)) <= 0)
-		return 0;
+		return;
 	buf[n] = '\0';
-	return sscanf(buf, "%llu %llu", &cpu, &delay) == 2 ? delay : 0;
+	if (sscanf(buf, "%llu %llu", &cpu, &delay) == 2) {
+		*cpu_ns = cpu;
+		*delay_ns = delay;
+	}
 }
 
 static void
@@ -150,14 +160,16 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopmeter *m = arg;
 	uint64_t now = loopmeter_now_ms();
-	uint64_t delay = run_delay_ns(m);
-	uint64_t waited = delay > m->run_delay_ns ?
-			  (delay - m->run_delay_ns) / 1000000u : 0;
+	uint64_t cpu, delay;
 
 	(void)fd;
 	(void)what;
+	schedstat(m, &cpu, &delay);
+	loopmeter_note(m, m->due_ms, now,
+		       delay > m->run_delay_ns ? (delay - m->run_delay_ns) / 1000000u : 0,
+		       cpu > m->cpu_ns ? (cpu - m->cpu_ns) / 1000000u : 0);
 	m->run_delay_ns = delay;
-	loopmeter_note(m, m->due_ms, now, waited);
+	m->cpu_ns = cpu;
 	arm(m, now);
 }
 
@@ -172,7 +184,7 @@ loopmeter_create(struct event_base *base)
 	 * is that thread, whoever reads the fd later. */
 	m->schedstat_fd = base ? open("/proc/thread-self/schedstat",
 				      O_RDONLY | O_CLOEXEC) : -1;
-	m->run_delay_ns = run_delay_ns(m);
+	schedstat(m, &m->cpu_ns, &m->run_delay_ns);
 	if (base) {
 		if ((m->ev = evtimer_new(base, tick_cb, m)) == NULL) {
 			loopmeter_destroy(m);

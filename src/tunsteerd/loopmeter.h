@@ -37,9 +37,11 @@ void loopmeter_destroy(struct loopmeter *m);
 
 /* The meter's arithmetic, without a loop (tests): the timer due at
  * @due_ms fired at @now_ms (CLOCK_MONOTONIC milliseconds), after the
- * loop's thread had waited @waited_ms for a CPU since the last tick. */
+ * loop's thread had waited @waited_ms for a CPU and run @ran_ms on one
+ * since the last tick (the rest of a stall it was blocked: in the kernel,
+ * on a lock). */
 void loopmeter_note(struct loopmeter *m, uint64_t due_ms, uint64_t now_ms,
-		    uint64_t waited_ms);
+		    uint64_t waited_ms, uint64_t ran_ms);
 
 /* @m may be NULL (no meter: all zero). */
 void loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,

@@ -18,10 +18,10 @@ START_TEST(test_lateness_is_the_stall_and_the_window_forgets)
 	uint64_t t = 1000000;
 
 	ck_assert_ptr_nonnull(m);
-	loopmeter_note(m, t, t + 3, 0);		/* on time, near enough */
-	loopmeter_note(m, t + 10, t + 910, 0);	/* blocked 0.9 s */
-	loopmeter_note(m, t + 920, t + 970, 0);	/* 50 ms: counted */
-	loopmeter_note(m, t + 980, t + 970, 0);	/* early: 0 */
+	loopmeter_note(m, t, t + 3, 0, 0);		/* on time, near enough */
+	loopmeter_note(m, t + 10, t + 910, 0, 0);	/* blocked 0.9 s */
+	loopmeter_note(m, t + 920, t + 970, 0, 0);	/* 50 ms: counted */
+	loopmeter_note(m, t + 980, t + 970, 0, 0);	/* early: 0 */
 	loopmeter_stats(m, t + 1000, &st);
 	ck_assert_uint_eq(st.max_ms, 900);
 	ck_assert_uint_eq(st.recent_ms, 900);
@@ -30,7 +30,7 @@ START_TEST(test_lateness_is_the_stall_and_the_window_forgets)
 	/* A minute and more later, quiet: the window no longer holds the
 	 * stall, the since-start maximum does. */
 	t += 75000;
-	loopmeter_note(m, t, t + 12, 0);
+	loopmeter_note(m, t, t + 12, 0, 0);
 	loopmeter_stats(m, t + 20, &st);
 	ck_assert_uint_eq(st.max_ms, 900);
 	ck_assert_uint_eq(st.recent_ms, 12);
@@ -51,9 +51,9 @@ START_TEST(test_time_spent_waiting_for_a_cpu_is_not_the_loops_own_stall)
 	uint64_t t = 2000000;
 
 	ck_assert_ptr_nonnull(m);
-	loopmeter_note(m, t, t + 300, 280);	/* 300 late, 280 runnable */
-	loopmeter_note(m, t + 310, t + 380, 0);	/* 70 ms of its own */
-	loopmeter_note(m, t + 390, t + 400, 50);	/* waited more than late */
+	loopmeter_note(m, t, t + 300, 280, 0);	/* 300 late, 280 runnable */
+	loopmeter_note(m, t + 310, t + 380, 0, 0);	/* 70 ms of its own */
+	loopmeter_note(m, t + 390, t + 400, 50, 0);	/* waited more than late */
 	loopmeter_stats(m, t + 500, &st);
 	ck_assert_uint_eq(st.max_ms, 300);
 	ck_assert_uint_eq(st.recent_ms, 300);
