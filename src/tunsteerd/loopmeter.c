@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ struct loopmeter {
 	/* /proc/thread-self/schedstat of the loop's thread (-1: none): its
 	 * second field is the time it spent runnable but not running. */
 	int schedstat_fd;
-	uint64_t run_delay_ns, cpu_ns;
+	uint64_t run_delay_ns, cpu_ns;	/* at the last read */
+	unsigned int ticks;		/* since the last read */
 };
 
 uint64_t
@@ -155,16 +157,29 @@ schedstat(const struct loopmeter *m, uint64_t *cpu_ns, uint64_t *delay_ns)
 	}
 }
 
+/*
+ * The schedstat baseline is read every SCHEDSTAT_TICKS ticks and at each
+ * stall, not at every tick: ten /proc reads a second, not a hundred, on a
+ * daemon that is otherwise idle.  A stall's split then covers up to
+ * SCHEDSTAT_TICKS periods before it as well, which on a loop that keeps
+ * its ticks adds next to nothing.
+ */
+#define SCHEDSTAT_TICKS 10
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopmeter *m = arg;
 	uint64_t now = loopmeter_now_ms();
-	uint64_t cpu, delay;
+	uint64_t cpu = m->cpu_ns, delay = m->run_delay_ns;
+	bool stalled = now > m->due_ms + LOOPMETER_STALL_MS - 1;
 
 	(void)fd;
 	(void)what;
-	schedstat(m, &cpu, &delay);
+	if (stalled || ++m->ticks >= SCHEDSTAT_TICKS) {
+		schedstat(m, &cpu, &delay);
+		m->ticks = 0;
+	}
 	loopmeter_note(m, m->due_ms, now,
 		       delay > m->run_delay_ns ? (delay - m->run_delay_ns) / 1000000u : 0,
 		       cpu > m->cpu_ns ? (cpu - m->cpu_ns) / 1000000u : 0);
