@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/daemon.h"
@@ -229,6 +230,62 @@ START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
 END_TEST
 #endif
 
+START_TEST(test_watchdog_pings_at_half_the_interval_only_for_us)
+{
+	char pid[32];
+
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "20000000", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 10000000);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 10000000);
+	/* inherited from a parent the watchdog is for */
+	snprintf(pid, sizeof(pid), "%d", (int)getppid());
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_PID");
+	setenv("WATCHDOG_USEC", "20s", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "0", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_USEC");
+}
+END_TEST
+
+#ifdef HAVE_LIBSYSTEMD
+START_TEST(test_reloading_says_when_on_the_monotonic_clock)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	unsigned long long usec, before;
+	struct timespec now;
+	char buf[128];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify-r.%d", (int)getpid());
+	unlink(sun.sun_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	before = (unsigned long long)now.tv_sec * 1000000ull +
+		 (unsigned long long)now.tv_nsec / 1000u;
+	ck_assert_int_gt(daemon_notify_reloading(), 0);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_int_eq(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec), 1);
+	ck_assert_uint_ge(usec, before);
+	ck_assert_uint_lt(usec, before + 10000000ull);
+	unlink(sun.sun_path);
+	close(fd);
+}
+END_TEST
+#endif
+
 static Suite *
 daemon_suite(void)
 {
@@ -243,7 +300,9 @@ daemon_suite(void)
 	tcase_add_test(tc, test_notify_without_a_service_manager_sends_nothing_and_loads_no_libsystemd);
 #ifdef HAVE_LIBSYSTEMD
 	tcase_add_test(tc, test_notify_under_systemd_reaches_its_socket_through_libsystemd);
+	tcase_add_test(tc, test_reloading_says_when_on_the_monotonic_clock);
 #endif
+	tcase_add_test(tc, test_watchdog_pings_at_half_the_interval_only_for_us);
 	suite_add_tcase(s, tc);
 	return s;
 }
