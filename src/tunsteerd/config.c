@@ -671,9 +671,15 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 		typed = true;
 		if (strcmp(str, "gre") == 0)
 			t->type = TUNNEL_GRE;
-		else if (strcmp(str, "ipsec") == 0)
+		else if (strcmp(str, "ipsec") == 0 && ike_check_available())
 			t->type = TUNNEL_IPSEC;
-		else {
+		else if (strcmp(str, "ipsec") == 0) {
+			typed = false;
+			cfgp_field(f, path, "type");
+			cfgp_err(&p->cp, line, f, "\"ipsec\" needs a tunsteerd "
+				 "built with strongSwan; this one is GRE only "
+				 "(configure --without-strongswan)");
+		} else {
 			typed = false;
 			cfgp_field(f, path, "type");
 			cfgp_err(&p->cp, line, f, "\"%s\" is not \"gre\" or "
