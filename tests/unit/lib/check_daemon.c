@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,20 +200,32 @@ START_TEST(test_notify_without_a_service_manager_sends_nothing_and_loads_no_libs
 END_TEST
 
 #ifdef HAVE_LIBSYSTEMD
-/* systemd's side, played by a datagram socket of ours; libsystemd's
- * sd_notify() is the sender. */
-START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
+/* systemd's side, played by a datagram socket of ours bound at @path
+ * (PATH_MAX) and named in NOTIFY_SOCKET; libsystemd's sd_notify() is the
+ * sender.  Unlink @path when done. */
+static int
+notify_listener(char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[64];
-	ssize_t n;
+	static unsigned int seq;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify.%d", (int)getpid());
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify.%d.%u",
+		 (int)getpid(), seq++);
 	unlink(sun.sun_path);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	strcpy(path, sun.sun_path);
+	return fd;
+}
+
+START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
+{
+	char buf[64], path[PATH_MAX];
+	ssize_t n;
+	int fd = notify_listener(path);
+
 	ck_assert_int_gt(daemon_notify("READY=1"), 0);
 	ck_assert_int_gt(daemon_notify("STATUS=2 of 3 tunnels up"), 0);
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -224,7 +237,7 @@ START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
 	buf[n] = '\0';
 	ck_assert_str_eq(buf, "STATUS=2 of 3 tunnels up");
 	ck_assert(mapped("libsystemd"));
-	unlink(sun.sun_path);
+	unlink(path);
 	close(fd);
 }
 END_TEST
@@ -258,18 +271,12 @@ END_TEST
 #ifdef HAVE_LIBSYSTEMD
 START_TEST(test_reloading_says_when_on_the_monotonic_clock)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	unsigned long long usec, before;
 	struct timespec now;
-	char buf[128];
+	char buf[128], path[PATH_MAX];
 	ssize_t n;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = notify_listener(path);
 
-	ck_assert_int_ge(fd, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify-r.%d", (int)getpid());
-	unlink(sun.sun_path);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	before = (unsigned long long)now.tv_sec * 1000000ull +
 		 (unsigned long long)now.tv_nsec / 1000u;
@@ -280,7 +287,7 @@ START_TEST(test_reloading_says_when_on_the_monotonic_clock)
 	ck_assert_int_eq(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec), 1);
 	ck_assert_uint_ge(usec, before);
 	ck_assert_uint_lt(usec, before + 10000000ull);
-	unlink(sun.sun_path);
+	unlink(path);
 	close(fd);
 }
 END_TEST
