@@ -51,18 +51,6 @@ static const char *const fw_keys[] = {
 	"dport", NULL
 };
 
-static const struct {
-	const char *name;
-	enum log_level level;
-} log_levels[] = {
-	{ "err", LOG_LVL_ERR },
-	{ "warning", LOG_LVL_WARN },
-	{ "warn", LOG_LVL_WARN },
-	{ "notice", LOG_LVL_NOTICE },
-	{ "info", LOG_LVL_INFO },
-	{ "debug", LOG_LVL_DEBUG },
-};
-
 /* What validation remembers besides the config itself. */
 struct tun_aux {
 	bool named, addr_ok, ends_ok;
@@ -778,16 +766,13 @@ parse_root(struct parse *x, const config_setting_t *root)
 				 EDGE_NAME_MAX - 1);
 	}
 	if (cfgp_string(p, root, "", "log_level", &str, &line) == CFGP_OK) {
-		size_t i, nl = sizeof(log_levels) / sizeof(log_levels[0]);
+		enum log_level lvl;
 
-		for (i = 0; i < nl; i++)
-			if (strcmp(str, log_levels[i].name) == 0)
-				break;
-		if (i < nl)
-			c->log_level = (int)log_levels[i].level;
+		if (log_level_parse(str, &lvl) == 0)
+			c->log_level = (int)lvl;
 		else
 			cfgp_err(p, line, "log_level", "\"%s\" is not one of "
-				 "err, warning, notice, info, debug", str);
+				 LOG_LEVEL_NAMES, str);
 	}
 	if (cfgp_group(p, root, "", "control", &s) == CFGP_OK) {
 		cfgp_check_keys(p, s, "control", control_keys);
@@ -1019,7 +1004,6 @@ edge_config_print(const struct edge_config *c, FILE *out)
 		c->path ? c->path : "tunsteer-edge.conf");
 	fprintf(out, "name = \"%s\";\n", c->name);
 	fprintf(out, "log_level = \"%s\";\n",
-		c->log_level == LOG_LVL_WARN ? "warning" :
 		log_level_name((enum log_level)c->log_level));
 	fprintf(out, "control = {\n\tsocket = \"%s\";\n};\n", c->control_socket);
 	fputs("anycast = [", out);

@@ -114,8 +114,8 @@ ctl_command_log_level(void *arg, const struct ctl_request *req, bool json,
 
 	(void)arg;
 	if (want && log_level_parse(want, &lvl) < 0) {
-		fprintf(out, "log-level: unknown level '%s' "
-			"(err, warn, notice, info, debug)\n", want);
+		fprintf(out, "log-level: unknown level '%s' (" LOG_LEVEL_NAMES
+			")\n", want);
 		return false;
 	}
 	if (want) {

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBSYSTEMD
@@ -200,6 +201,47 @@ daemon_notify(const char *state)
 	(void)state;
 	return 0;
 #endif
+}
+
+int
+daemon_notify_reloading(void)
+{
+	struct timespec now;
+	char state[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)now.tv_sec * 1000000ull +
+		 (unsigned long long)now.tv_nsec / 1000u);
+	return daemon_notify(state);
+}
+
+/* A decimal number without sign or junk, > 0. */
+static bool
+env_number(const char *name, unsigned long long *v)
+{
+	const char *s = getenv(name);
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' && *v > 0;
+}
+
+unsigned long long
+daemon_watchdog_usec(void)
+{
+	unsigned long long usec, pid;
+
+	if (!env_number("WATCHDOG_USEC", &usec))
+		return 0;
+	/* For whom: a child that inherited it must not ping for us. */
+	if (getenv("WATCHDOG_PID") &&
+	    (!env_number("WATCHDOG_PID", &pid) || pid != (unsigned long long)getpid()))
+		return 0;
+	return usec / 2 ? usec / 2 : 1;
 }
 
 void

@@ -83,6 +83,22 @@ int daemon_restrict(unsigned long long keep);
 int daemon_notify(const char *state);
 
 /*
+ * sd_notify(3)'s reload protocol: "RELOADING=1" with MONOTONIC_USEC=, the
+ * time now on CLOCK_MONOTONIC (systemd 253 and later want it, to tell
+ * this reload from an earlier one), before a reload; daemon_notify(
+ * "READY=1") after it, whether it worked or not.  As daemon_notify().
+ */
+int daemon_notify_reloading(void);
+
+/*
+ * How often to send "WATCHDOG=1", in µs: half of $WATCHDOG_USEC when the
+ * service manager asks for pings and $WATCHDOG_PID, if set, is ours (as
+ * sd_watchdog_enabled(3), which says to ping at half the interval); 0
+ * when it does not, or the values are not numbers.
+ */
+unsigned long long daemon_watchdog_usec(void);
+
+/*
  * Give memory freed after big one-off work (a table of 100,000 prefixes,
  * a dump of every tunnel's objects) back to the system: glibc keeps it
  * in its arena otherwise, where the next small allocation can pin it.

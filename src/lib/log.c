@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "lib/log.h"
@@ -13,25 +15,44 @@
 static struct {
 	const char *ident;
 	bool to_stderr;
+	bool journal;		/* stderr is the journal: "<N>" prefixes */
 	enum log_level level;
-} log_state = { "tunsteer", true, LOG_LVL_NOTICE };
+} log_state = { "tunsteer", true, false, LOG_LVL_NOTICE };
 
 static const struct {
 	const char *name;
 	int syslog_prio;
 } log_levels[] = {
 	[LOG_LVL_ERR] = { "err", LOG_ERR },
-	[LOG_LVL_WARN] = { "warn", LOG_WARNING },
+	[LOG_LVL_WARN] = { "warning", LOG_WARNING },
 	[LOG_LVL_NOTICE] = { "notice", LOG_NOTICE },
 	[LOG_LVL_INFO] = { "info", LOG_INFO },
 	[LOG_LVL_DEBUG] = { "debug", LOG_DEBUG },
 };
+
+bool
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	/* "DEV:INODE" of the stream systemd connected (systemd.exec(5)); it
+	 * is inherited, so only a match with our own stderr counts. */
+	if (js == NULL || sscanf(js, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    js[n] != '\0' || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *ident, bool to_stderr, enum log_level level)
 {
 	log_state.ident = ident;
 	log_state.to_stderr = to_stderr;
+	log_state.journal = to_stderr && log_stderr_is_journal();
 	log_state.level = level;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -58,6 +79,11 @@ log_level_parse(const char *name, enum log_level *level)
 			return 0;
 		}
 	}
+	/* The old name, still understood. */
+	if (strcmp(name, "warn") == 0) {
+		*level = LOG_LVL_WARN;
+		return 0;
+	}
 	return -EINVAL;
 }
 
@@ -78,7 +104,11 @@ log_vemit(enum log_level level, const char *subsys, const char *suffix,
 	if (level > log_state.level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_state.to_stderr)
+	if (log_state.journal)	/* sd-daemon(3)'s prefix: the priority */
+		fprintf(stderr, "<%d>%s: %s: %s%s%s\n",
+			log_levels[level].syslog_prio, log_state.ident, subsys,
+			line, suffix ? ": " : "", suffix ? suffix : "");
+	else if (log_state.to_stderr)
 		fprintf(stderr, "%s: %s: %s%s%s\n", log_state.ident, subsys,
 			line, suffix ? ": " : "", suffix ? suffix : "");
 	else

@@ -4,7 +4,9 @@
  *
  * One line per event, with a subsystem tag so an operator can grep for
  * "tunnel" or "kernel".  The daemon logs to syslog (which the journal picks
- * up); with -d, or in the CLI and tests, it logs to stderr.  log_warn()
+ * up); with -f or -d, or in the CLI and tests, it logs to stderr, each
+ * line prefixed with its syslog priority ("<4>", sd-daemon(3)) when
+ * stderr is the journal.  log_warn()
  * appends strerror(errno), log_warnx() does not (the OpenBSD convention).
  */
 #ifndef TUNSTEER_LOG_H
@@ -24,9 +26,17 @@ enum log_level {
 /* Start logging as @ident; to stderr if @to_stderr, else to syslog. */
 void log_init(const char *ident, bool to_stderr, enum log_level level);
 void log_set_level(enum log_level level);
+
+/* Is stderr the journal's stream: $JOURNAL_STREAM names its device and
+ * inode (systemd.exec(5))?  Read by log_init(). */
+bool log_stderr_is_journal(void);
+
+/* The one vocabulary of levels, for the config files and log-level. */
+#define LOG_LEVEL_NAMES "err, warning, notice, info, debug"
 enum log_level log_get_level(void);
 
-/* Parse "err", "warn", "notice", "info" or "debug"; -EINVAL otherwise. */
+/* Parse one of LOG_LEVEL_NAMES (or "warn", the old name of "warning");
+ * -EINVAL otherwise. */
 int log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);
 

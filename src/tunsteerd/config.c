@@ -111,18 +111,6 @@ struct parse {
 	bool secrets;			/* some ike.psk was given */
 };
 
-static const struct {
-	const char *name;
-	enum log_level level;
-} config_log_levels[] = {
-	{ "err", LOG_LVL_ERR },
-	{ "warning", LOG_LVL_WARN },
-	{ "warn", LOG_LVL_WARN },	/* log_level_name()'s spelling */
-	{ "notice", LOG_LVL_NOTICE },
-	{ "info", LOG_LVL_INFO },
-	{ "debug", LOG_LVL_DEBUG },
-};
-
 static const char *const root_keys[] = {
 	"log_level", "mss_clamp", "unauthorized", "control", "probe",
 	"tunnels", "egress", "allow_empty", NULL
@@ -683,9 +671,15 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 		typed = true;
 		if (strcmp(str, "gre") == 0)
 			t->type = TUNNEL_GRE;
-		else if (strcmp(str, "ipsec") == 0)
+		else if (strcmp(str, "ipsec") == 0 && ike_check_available())
 			t->type = TUNNEL_IPSEC;
-		else {
+		else if (strcmp(str, "ipsec") == 0) {
+			typed = false;
+			cfgp_field(f, path, "type");
+			cfgp_err(&p->cp, line, f, "\"ipsec\" needs a tunsteerd "
+				 "built with strongSwan; this one is GRE only "
+				 "(configure --without-strongswan)");
+		} else {
 			typed = false;
 			cfgp_field(f, path, "type");
 			cfgp_err(&p->cp, line, f, "\"%s\" is not \"gre\" or "
@@ -1436,15 +1430,13 @@ parse_root(struct parse *p, const config_setting_t *root)
 	cfgp_check_keys(&p->cp, root, "", root_keys);
 
 	if (cfgp_string(&p->cp, root, "", "log_level", &str, &line) == CFGP_OK) {
-		for (i = 0; i < sizeof(config_log_levels) /
-			    sizeof(config_log_levels[0]); i++)
-			if (strcmp(str, config_log_levels[i].name) == 0)
-				break;
-		if (i < sizeof(config_log_levels) / sizeof(config_log_levels[0]))
-			c->log_level = (int)config_log_levels[i].level;
+		enum log_level lvl;
+
+		if (log_level_parse(str, &lvl) == 0)
+			c->log_level = (int)lvl;
 		else
 			cfgp_err(&p->cp, line, "log_level", "\"%s\" is not one of "
-				"err, warning, notice, info, debug", str);
+				 LOG_LEVEL_NAMES, str);
 	}
 	cfgp_bool(&p->cp, root, "", "mss_clamp", &c->mss_clamp);
 	if (cfgp_string(&p->cp, root, "", "unauthorized", &str, &line) == CFGP_OK) {
@@ -1829,7 +1821,6 @@ config_print(const struct config *conf, FILE *out,
 	fprintf(out, "# %s, normalised; every default is explicit.\n",
 		conf->path ? conf->path : "tunsteerd.conf");
 	print_kv(out, "", "log_level",
-		 conf->log_level == LOG_LVL_WARN ? "warning" :
 		 log_level_name((enum log_level)conf->log_level));
 	fprintf(out, "mss_clamp = %s;\n", conf->mss_clamp ? "true" : "false");
 	print_kv(out, "", "unauthorized",

@@ -9,6 +9,7 @@
 #include "tunsteerd/control.h"
 #include "tunsteerd/loopmeter.h"
 #include "lib/ctl_server.h"
+#include "lib/daemon.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "tunsteerd/view.h"
@@ -61,10 +62,23 @@ cmd_reload(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	int err;
 
 	(void)req;
+	err = control_reload(c, out);
+	return ctl_reply_reload(out, json, c->conf_path, err >= 0);
+}
+
+int
+control_reload(struct control *c, FILE *out)
+{
+	int err;
+
+	/* The service manager hears of every reload, a refused one too:
+	 * READY=1 again says the daemon runs on, old config or new. */
+	(void)daemon_notify_reloading();
 	c->reload_out = out;
 	err = engine_load(c->engine, c->conf_path, out);
 	c->reload_out = NULL;
-	return ctl_reply_reload(out, json, c->conf_path, err >= 0);
+	(void)daemon_notify("READY=1");
+	return err;
 }
 
 /* The shared command, then whoever keeps a level of their own (charon's

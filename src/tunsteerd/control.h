@@ -19,6 +19,11 @@ struct control;
  * `reload` re-reads @conf_path.  NULL on failure, logged. */
 struct control *control_listen(struct event_base *base, const char *path,
 			       struct engine *e, const char *conf_path);
+/* Re-read the config file (`reload`, SIGHUP) as engine_load(), its
+ * reasons for a refusal written to @out (NULL: only logged), told to the
+ * service manager as RELOADING=1 before and READY=1 after, failed or
+ * not (daemon_notify_reloading()).  Returns engine_load()'s result. */
+int control_reload(struct control *c, FILE *out);
 /* While a `reload` command runs, the stream its answer goes to, for
  * reasons a load is refused that the engine cannot tell (its prepare
  * stage returns only an errno); else NULL. */

@@ -133,6 +133,12 @@ ike_check_inits(void)
 	return ikc.inits;
 }
 
+bool
+ike_check_available(void)
+{
+	return true;
+}
+
 static int why_f(char *why, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -68,6 +68,11 @@ int ike_check_esp_mtu(const char *list, unsigned int underlay_mtu,
 		      bool nat_t, unsigned int *mtu)
 	__attribute__((warn_unused_result));
 
+/* Can this build have ipsec tunnels at all: false in one configured
+ * --without-strongswan, where ike_none.c stands in for this module and
+ * ike_charon.c, and config.c refuses `type = "ipsec"`. */
+bool ike_check_available(void);
+
 /* Let go of libstrongswan if a check since the last call took it; a
  * no-op otherwise.  config.c calls it once a config has been checked. */
 void ike_check_end(void);

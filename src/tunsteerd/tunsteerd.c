@@ -75,7 +75,30 @@ struct daemon {
 	bool audit_wanted;		/* another once the running one ends */
 	struct ctflush *ctflush;
 	struct ipsec *ipsec;		/* IKE, once a config has ipsec tunnels */
+	bool debug;			/* -d: debug whatever log_level says */
+	const struct config *next;	/* being prepared; committed next */
+	size_t n_up, n_tunnels, n_policies;	/* for STATUS= */
+	struct event *watchdog_ev;	/* WATCHDOG=1, when asked for */
 };
+
+/* STATUS= for systemctl status: tunnels up of all, and policies.  Kept
+ * up to date by health changes one by one, so nothing O(tunnels) runs
+ * per change. */
+static void
+notify_status(const struct daemon *d)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state), "STATUS=%zu/%zu tunnels up, %zu policies",
+		 d->n_up, d->n_tunnels, d->n_policies);
+	(void)daemon_notify(state);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)daemon_notify("WATCHDOG=1");
+}
 
 static void
 schedule(struct event *ev)
@@ -238,7 +261,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		log_notice("main", "SIGHUP: reloading %s", d->conf_path);
-		if (engine_load(d->engine, d->conf_path, NULL) < 0)
+		if (control_reload(d->ctl, NULL) < 0)
 			log_warnx("main", "reload failed; the running config is unchanged");
 		break;
 	default:
@@ -261,11 +284,13 @@ health_changed_cb(void *arg, size_t i, enum health_state old)
 {
 	struct daemon *d = arg;
 	const char *name = probe_tunnel_name(d->probes, i);
+	const struct health *h = probe_health(d->probes, i);
 
 	/* An ipsec tunnel that probes took down is checked by IKE now. */
 	if (name)
-		ipsec_health_changed(d->ipsec, name, old,
-				     probe_health(d->probes, i));
+		ipsec_health_changed(d->ipsec, name, old, h);
+	if (h && (old == HEALTH_UP) != (h->state == HEALTH_UP))
+		d->n_up = h->state == HEALTH_UP ? d->n_up + 1 : d->n_up - 1;
 	/* Runs after the events already active in this pass; activating it
 	 * again before then does nothing. */
 	event_active(d->health_ev, EV_TIMEOUT, 0);
@@ -279,6 +304,7 @@ health_apply_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)engine_health_changed(d->engine);
 	loopmeter_span_end(t, "health change applied");
+	notify_status(d);
 }
 
 static const struct health *
@@ -379,6 +405,7 @@ config_prepare_cb(void *arg, const struct config *conf)
 		config_errors_free(&ce);
 		return err;
 	}
+	d->next = conf;
 	/* IKE first: the prober asks it whether a new set's ipsec tunnels
 	 * have their CHILD_SA. */
 	if ((err = ipsec_prepare(d->ipsec, conf)) < 0) {
@@ -397,10 +424,26 @@ config_commit_cb(void *arg)
 {
 	struct daemon *d = arg;
 
+	const struct health *h;
+
 	passive_commit(d->passive);
 	probe_engine_commit(d->probes);
 	/* Last: what IKE does now reaches the committed prober. */
 	ipsec_commit(d->ipsec);
+	/* The file's log_level, at start and on every reload; -d wins. */
+	if (!d->debug && log_get_level() != (enum log_level)d->next->log_level) {
+		log_set_level((enum log_level)d->next->log_level);
+		log_notice("main", "log level %s", log_level_name(log_get_level()));
+		ipsec_log_level_changed(d->ipsec);
+	}
+	/* The tunnel set changed: count again, once per load. */
+	d->n_up = 0;
+	for (size_t i = 0; (h = probe_health(d->probes, i)) != NULL; i++)
+		d->n_up += h->state == HEALTH_UP;
+	d->n_tunnels = d->next->n_tunnels;
+	d->n_policies = d->next->n_policies;
+	d->next = NULL;
+	notify_status(d);
 }
 
 static void
@@ -411,6 +454,7 @@ config_abort_cb(void *arg)
 	passive_abort(d->passive);
 	probe_engine_abort(d->probes);
 	ipsec_abort(d->ipsec);
+	d->next = NULL;
 }
 
 /* Load @path or print every error (file:line: field: message) on stderr. */
@@ -501,7 +545,8 @@ main(int argc, char **argv)
 		return daemon_check_config(o.conf, o.verbose, load_config(o.conf),
 					   print_redacted, config_free);
 
-	struct daemon d = { .conf_path = o.conf };
+	struct daemon d = { .conf_path = o.conf, .debug = o.debug };
+	unsigned long long watchdog_usec;
 	struct daemon_signals *sigs;
 	struct control *ctl;
 	char sock[sizeof(((struct config *)0)->control_socket)];
@@ -616,8 +661,22 @@ main(int argc, char **argv)
 	log_notice("main", "started in %.0f ms, config %s, control %s",
 		   (double)(t_ready.tv_sec - t_start.tv_sec) * 1e3 +
 		   (double)(t_ready.tv_nsec - t_start.tv_nsec) / 1e6, o.conf, o.sock);
+	/* sd_watchdog_enabled(3): ping from the loop itself, so a loop
+	 * that hangs is restarted. */
+	if ((watchdog_usec = daemon_watchdog_usec()) > 0) {
+		struct timeval tv = { (time_t)(watchdog_usec / 1000000u),
+				      (suseconds_t)(watchdog_usec % 1000000u) };
+
+		d.watchdog_ev = event_new(d.base, -1, EV_PERSIST, watchdog_cb, &d);
+		if (d.watchdog_ev == NULL || event_add(d.watchdog_ev, &tv) != 0)
+			fatalx("main", "cannot set up the watchdog timer");
+	}
 	(void)daemon_notify("READY=1");
+	notify_status(&d);
 	event_base_dispatch(d.base);
+	(void)daemon_notify("STOPPING=1");
+	if (d.watchdog_ev)
+		event_free(d.watchdog_ev);
 
 	control_close(ctl);
 	engine_set_loop_meter(d.engine, NULL);

@@ -103,13 +103,16 @@ START_TEST(test_anyone_may_look_only_root_or_the_daemon_may_change)
 	ASK(0, "ok\nchanged\n", "reload");
 	ASK(geteuid(), "ok\nchanged\n", "reload");
 	/* log-level: showing is a view, setting a change */
-	ASK(STRANGER, "ok\nwarn\n", "log-level");
-	ASK(STRANGER, "ok\n{\"log_level\":\"warn\"}\n", "log-level", "--json");
+	ASK(STRANGER, "ok\nwarning\n", "log-level");
+	ASK(STRANGER, "ok\n{\"log_level\":\"warning\"}\n", "log-level", "--json");
 	ASK(STRANGER, "error\nlog-level: permission denied\n", "log-level", "debug");
 	/* the privilege is checked before the level */
 	ASK(STRANGER, "error\nlog-level: permission denied\n", "log-level", "loud");
 	ASK(0, "error\nlog-level: unknown level 'loud' "
-	    "(err, warn, notice, info, debug)\n", "log-level", "loud");
+	    "(err, warning, notice, info, debug)\n", "log-level", "loud");
+	/* the file's vocabulary, and the old name of warning */
+	ASK(0, "ok\nwarning\n", "log-level", "warning");
+	ASK(0, "ok\nwarning\n", "log-level", "warn");
 	ASK(0, "ok\n{\"log_level\":\"err\"}\n", "log-level", "err", "--json");
 	ck_assert_int_eq(log_get_level(), LOG_LVL_ERR);
 	ASK(STRANGER, "error\nunknown command 'frobnicate'\n", "frobnicate");

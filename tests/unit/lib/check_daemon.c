@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/daemon.h"
@@ -198,20 +200,32 @@ START_TEST(test_notify_without_a_service_manager_sends_nothing_and_loads_no_libs
 END_TEST
 
 #ifdef HAVE_LIBSYSTEMD
-/* systemd's side, played by a datagram socket of ours; libsystemd's
- * sd_notify() is the sender. */
-START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
+/* systemd's side, played by a datagram socket of ours bound at @path
+ * (PATH_MAX) and named in NOTIFY_SOCKET; libsystemd's sd_notify() is the
+ * sender.  Unlink @path when done. */
+static int
+notify_listener(char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[64];
-	ssize_t n;
+	static unsigned int seq;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify.%d", (int)getpid());
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ts-notify.%d.%u",
+		 (int)getpid(), seq++);
 	unlink(sun.sun_path);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	strcpy(path, sun.sun_path);
+	return fd;
+}
+
+START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
+{
+	char buf[64], path[PATH_MAX];
+	ssize_t n;
+	int fd = notify_listener(path);
+
 	ck_assert_int_gt(daemon_notify("READY=1"), 0);
 	ck_assert_int_gt(daemon_notify("STATUS=2 of 3 tunnels up"), 0);
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -223,7 +237,57 @@ START_TEST(test_notify_under_systemd_reaches_its_socket_through_libsystemd)
 	buf[n] = '\0';
 	ck_assert_str_eq(buf, "STATUS=2 of 3 tunnels up");
 	ck_assert(mapped("libsystemd"));
-	unlink(sun.sun_path);
+	unlink(path);
+	close(fd);
+}
+END_TEST
+#endif
+
+START_TEST(test_watchdog_pings_at_half_the_interval_only_for_us)
+{
+	char pid[32];
+
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "20000000", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 10000000);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 10000000);
+	/* inherited from a parent the watchdog is for */
+	snprintf(pid, sizeof(pid), "%d", (int)getppid());
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_PID");
+	setenv("WATCHDOG_USEC", "20s", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "0", 1);
+	ck_assert_uint_eq(daemon_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_USEC");
+}
+END_TEST
+
+#ifdef HAVE_LIBSYSTEMD
+START_TEST(test_reloading_says_when_on_the_monotonic_clock)
+{
+	unsigned long long usec, before;
+	struct timespec now;
+	char buf[128], path[PATH_MAX];
+	ssize_t n;
+	int fd = notify_listener(path);
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	before = (unsigned long long)now.tv_sec * 1000000ull +
+		 (unsigned long long)now.tv_nsec / 1000u;
+	ck_assert_int_gt(daemon_notify_reloading(), 0);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_int_eq(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec), 1);
+	ck_assert_uint_ge(usec, before);
+	ck_assert_uint_lt(usec, before + 10000000ull);
+	unlink(path);
 	close(fd);
 }
 END_TEST
@@ -243,7 +307,9 @@ daemon_suite(void)
 	tcase_add_test(tc, test_notify_without_a_service_manager_sends_nothing_and_loads_no_libsystemd);
 #ifdef HAVE_LIBSYSTEMD
 	tcase_add_test(tc, test_notify_under_systemd_reaches_its_socket_through_libsystemd);
+	tcase_add_test(tc, test_reloading_says_when_on_the_monotonic_clock);
 #endif
+	tcase_add_test(tc, test_watchdog_pings_at_half_the_interval_only_for_us);
 	suite_add_tcase(s, tc);
 	return s;
 }
