@@ -54,12 +54,13 @@
  * ike_check_esp_mtu() does this sum for every algorithm of a tunnel's
  * esp_proposals.  What is negotiated, and whether a NAT is in the way, is
  * only known once an SA is up, and the interface's MTU and the MSS clamp
- * are set before; so the default mtu is the worst case of what is
- * configured, NAT-T included (an 8-byte loss where no NAT is), and an
- * explicit mtu may go up to the worst case without NAT-T.  The MSS is
- * capped at 1360 whatever the MTU.
+ * are set before; so the default mtu starts as the worst case of what is
+ * configured, NAT-T included, and follows each CHILD SA once installed
+ * (config_tunnel_use_mtu(), from ike_check_esp_mtu_algs(): 1446 for
+ * AES-GCM-16 without a NAT).  An explicit mtu may go up to the worst case
+ * without NAT-T, and is kept whatever is negotiated.  The MSS is capped
+ * at 1360 whatever the MTU.
  */
-#define ESP_UNDERLAY_MTU 1500
 /* AES-GCM-16 with NAT-T: only used when esp_proposals could not be read
  * (such a config is refused anyway). */
 #define CONFIG_IPSEC_MTU 1438
@@ -592,6 +593,19 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 	}
 }
 
+void
+config_tunnel_use_mtu(struct config_tunnel *t, bool mss_clamp,
+		      unsigned int mtu)
+{
+	t->mtu = mtu < CONFIG_MTU_MIN ? CONFIG_MTU_MIN : mtu;
+	t->mss = 0;
+	if (mss_clamp) {
+		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
+		if (t->type == TUNNEL_IPSEC && t->mss > CONFIG_IPSEC_MSS_MAX)
+			t->mss = CONFIG_IPSEC_MSS_MAX;
+	}
+}
+
 /*
  * An ipsec tunnel's mtu: by default the worst case of its esp_proposals
  * with NAT-T; one given (@given, at @line; 0: none) may be up to the
@@ -748,11 +762,8 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	}
 	if (ipsec)
 		ipsec_mtu(p, path, t, mtu_got == CFGP_OK ? mtu_v : 0, mtu_line);
-	if (p->conf->mss_clamp) {
-		t->mss = t->mtu - CONFIG_MSS_OVERHEAD;
-		if (ipsec && t->mss > CONFIG_IPSEC_MSS_MAX)
-			t->mss = CONFIG_IPSEC_MSS_MAX;
-	}
+	t->mtu_auto = ipsec && mtu_got != CFGP_OK;
+	config_tunnel_use_mtu(t, p->conf->mss_clamp, t->mtu);
 
 	t->probe = p->conf->probe;
 	if (cfgp_group(&p->cp, s, path, "probe", &g_s) == CFGP_OK) {

@@ -117,6 +117,10 @@ struct config_tunnel {
 	unsigned int mtu;		/* GRE: 1476; IPsec: computed */
 	unsigned int ttl;		/* 1..255, default 64 */
 	unsigned int mss;		/* clamp value; 0 when clamping is off */
+	/* IPsec without an explicit mtu: mtu and mss follow the negotiated
+	 * transform at run time (config_tunnel_use_mtu()). */
+	bool mtu_auto;
+	bool mtu_negotiated;		/* mtu_auto, and a CHILD SA set it */
 	struct config_underlay underlay;
 	struct config_ike ike;
 	struct config_probe probe;	/* effective: defaults + own */
@@ -174,6 +178,15 @@ struct config *config_load_string(const char *text, const char *name,
 				  struct config_errors *errs)
 	__attribute__((warn_unused_result));
 void config_free(struct config *conf);
+
+/*
+ * Tunnel @t now carries packets of up to @mtu bytes (what its CHILD SA's
+ * transform leaves, for an IPsec tunnel with mtu_auto): set its mtu (576
+ * at least) and, if @mss_clamp (the config's), its MSS clamp as parsing
+ * does: mtu - 40, at most 1360 for IPsec.
+ */
+void config_tunnel_use_mtu(struct config_tunnel *t, bool mss_clamp,
+			   unsigned int mtu);
 
 /* What config_print() writes of a secret (ike.psk). */
 enum config_print_secrets {

@@ -119,6 +119,49 @@ health_states(const struct engine *e, const struct config *conf)
 	return h;
 }
 
+/* The MTU tunnel @t's installed CHILD SA leaves; 0: none, or not ours to
+ * follow (an explicit mtu, a GRE tunnel). */
+static unsigned int
+negotiated_mtu(const struct engine *e, const struct config_tunnel *t)
+{
+	struct ike_status st;
+
+	if (!t->mtu_auto || e->ipsec_fn == NULL ||
+	    e->ipsec_fn(e->ipsec_arg, t->name, &st) < 0 ||
+	    st.link != IKE_LINK_UP)
+		return 0;
+	return st.esp_mtu;
+}
+
+/* Give @conf's tunnels the MTUs their CHILD SAs negotiated.  How many
+ * changed; their old values into @old (n_tunnels of them) if not NULL. */
+static size_t
+follow_negotiated_mtus(const struct engine *e, struct config *conf,
+		       unsigned int *old)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		struct config_tunnel *t = &conf->tunnels[i];
+		unsigned int m = negotiated_mtu(e, t);
+
+		if (old)
+			old[i] = t->mtu;
+		if (m == 0)
+			continue;
+		t->mtu_negotiated = true;
+		if (m == t->mtu)
+			continue;
+		if (old)
+			log_notice("engine", "tunnel %s: MTU %u -> %u, as its "
+				   "CHILD SA's transform leaves", t->name,
+				   t->mtu, m);
+		config_tunnel_use_mtu(t, conf->mss_clamp, m);
+		changed++;
+	}
+	return changed;
+}
+
 struct engine *
 engine_create(struct kernel_ops *ops)
 {
@@ -241,6 +284,7 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 		e->failed_loads++;
 		return err;
 	}
+	(void)follow_negotiated_mtus(e, conf, NULL);
 	health = health_states(e, conf);
 	err = desired_build(conf, health, &ks, &ns);
 	if (err == 0 && (err = desired_build_egress(conf, health, &eg)) < 0) {
@@ -534,6 +578,53 @@ engine_health_changed(struct engine *e)
 	e->egress = eg;
 	free(health);
 	return err;
+}
+
+int
+engine_ipsec_mtu_changed(struct engine *e)
+{
+	struct kernel_state ks, eg;
+	struct nft_state ns;
+	enum health_state *health;
+	unsigned int *old;
+	int err;
+
+	if (e->conf == NULL)
+		return 0;
+	if ((old = calloc(e->conf->n_tunnels + 1, sizeof(*old))) == NULL)
+		return -ENOMEM;
+	if (follow_negotiated_mtus(e, e->conf, old) == 0) {
+		free(old);
+		return 0;
+	}
+	/* The links' MTU and the nft table's clamps: the whole state, once
+	 * per SA that changes it (a rekey negotiates what it had). */
+	health = health_states(e, e->conf);
+	err = health ? desired_build(e->conf, health, &ks, &ns) : -ENOMEM;
+	if (err == 0 && (err = desired_build_egress(e->conf, health, &eg)) < 0) {
+		kernel_state_free(&ks);
+		nft_state_free(&ns);
+	}
+	free(health);
+	if (err < 0) {
+		for (size_t i = 0; i < e->conf->n_tunnels; i++)
+			config_tunnel_use_mtu(&e->conf->tunnels[i],
+					      e->conf->mss_clamp, old[i]);
+		free(old);
+		errno = -err;
+		log_warn("engine", "cannot follow the negotiated MTU; keeping "
+			 "the one set");
+		return err;
+	}
+	free(old);
+	kernel_state_free(&e->want);
+	kernel_state_free(&e->egress);
+	nft_state_free(&e->nft_want);
+	e->want = ks;
+	e->egress = eg;
+	e->nft_want = ns;
+	(void)apply(e, "negotiated MTU");
+	return 0;
 }
 
 int

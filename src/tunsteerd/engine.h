@@ -65,6 +65,17 @@ typedef int (*engine_ipsec_fn)(void *arg, const char *name,
 void engine_set_ipsec_source(struct engine *e, engine_ipsec_fn fn, void *arg);
 
 /*
+ * An ipsec tunnel's CHILD SA came or went: each ipsec tunnel without an
+ * explicit mtu takes the MTU its installed CHILD SA's transform leaves
+ * (ike_status.esp_mtu, from the ipsec source), and the MSS clamp that
+ * goes with it; a tunnel without one keeps what it had.  When one
+ * changes, the interface and the nft table are updated.  A config loaded
+ * later starts from the same values.  0 or a negative errno (the new
+ * state could not be built; nothing changed), logged.
+ */
+int engine_ipsec_mtu_changed(struct engine *e);
+
+/*
  * Called when applying our nft table failed (the engine keeps what it
  * wanted): the daemon arms a retry, backing off by engine_nft_failures()
  * (failed attempts in a row; 0 once the table went in), and calls

@@ -1150,6 +1150,7 @@ ike_tunnel_status(const struct ike *ike, const char *name,
 		snprintf(st->esp_proposal, sizeof(st->esp_proposal), "%s",
 			 c->info.proposal);
 		st->nat = st->nat || c->info.nat;
+		st->esp_mtu = c->info.mtu;
 		if (c->info.rekey_at)
 			st->child_rekey_in_s = c->info.rekey_at > now ?
 					       c->info.rekey_at - now : 0;

@@ -104,6 +104,10 @@ struct ike_sa_info {
 	/* CLOCK_MONOTONIC seconds; 0: none scheduled. */
 	int64_t rekey_at, reauth_at, expire_at;
 	uint32_t spi_in, spi_out;	/* CHILD SAs, host order */
+	/* CHILD SAs: the largest inner packet their transform carries over
+	 * a 1500-byte underlay, NAT-T included when in use
+	 * (ike_check_esp_mtu_algs()); 0: unknown. */
+	unsigned int mtu;
 };
 
 enum ike_event_kind {
@@ -330,6 +334,7 @@ struct ike_status {
 	char ike_proposal[IKE_PROPOSAL_MAX];	/* "": none yet */
 	char esp_proposal[IKE_PROPOSAL_MAX];
 	bool nat;
+	unsigned int esp_mtu;		/* the CHILD SA's ike_sa_info.mtu; 0: none */
 	/* Seconds from now; -1: nothing scheduled. */
 	int64_t ike_rekey_in_s, ike_reauth_in_s, child_rekey_in_s;
 	/* Seconds ago; -1: never. */

@@ -37,6 +37,7 @@
 #include <sa/ikev2/tasks/ike_dpd.h>
 
 #include "tunsteerd/ike.h"
+#include "tunsteerd/ike_check.h"
 #include "lib/kernel.h"
 #include "lib/secmem.h"
 #include "lib/vec.h"
@@ -189,10 +190,19 @@ static void
 child_info(child_sa_t *child, struct ike_sa_info *in)
 {
 	proposal_t *p = child->get_proposal(child);
+	uint16_t enc = 0, integ = 0, ks;
 
-	if (p)
+	if (p) {
 		ss_snprintf(in->proposal, sizeof(in->proposal), "%P", p);
+		/* Negotiated: one algorithm of each kind (integrity none
+		 * with an AEAD). */
+		(void)p->get_algorithm(p, ENCRYPTION_ALGORITHM, &enc, &ks);
+		(void)p->get_algorithm(p, INTEGRITY_ALGORITHM, &integ, &ks);
+	}
 	in->nat = child->has_encap(child);
+	if (p)
+		in->mtu = ike_check_esp_mtu_algs(enc, integ, ESP_UNDERLAY_MTU,
+						 in->nat);
 	in->spi_in = ntohl(child->get_spi(child, true));
 	in->spi_out = ntohl(child->get_spi(child, false));
 	in->rekey_at = child->get_lifetime(child, false);

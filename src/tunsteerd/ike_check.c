@@ -579,6 +579,19 @@ esp_mtu_one(const char *prop, unsigned int outer, unsigned int *mtu)
 	return 0;
 }
 
+unsigned int
+ike_check_esp_mtu_algs(uint16_t enc, uint16_t integ, unsigned int underlay_mtu,
+		       bool nat_t)
+{
+	struct esp_enc_size sz = esp_enc_size(enc);
+	unsigned int over = ESP_OUTER_IP + (nat_t ? ESP_UDP : 0);
+
+	if (underlay_mtu <= over)
+		return 0;
+	return esp_inner(underlay_mtu - over, sz,
+			 sz.icv ? sz.icv : esp_integ_icv(integ));
+}
+
 struct esp_mtu_arg {
 	unsigned int outer, *mtu;
 };

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Room for any message below (they quote the value they are about). */
 #define IKE_CHECK_WHY_MAX 512
@@ -37,6 +38,9 @@
  */
 int ike_check_id(const char *id, bool local, const char **type, char *why,
 		 size_t len) __attribute__((warn_unused_result));
+
+/* The underlay an ipsec tunnel's MTU is reckoned on: Ethernet's. */
+#define ESP_UNDERLAY_MTU 1500
 
 /*
  * Is @list one or more comma-separated strongSwan proposals for IKE
@@ -67,6 +71,16 @@ int ike_check_proposals(const char *list, bool esp, char *why, size_t len)
 int ike_check_esp_mtu(const char *list, unsigned int underlay_mtu,
 		      bool nat_t, unsigned int *mtu)
 	__attribute__((warn_unused_result));
+
+/*
+ * The same for one negotiated transform: encryption algorithm @enc and
+ * integrity algorithm @integ (IANA transform IDs, as strongSwan numbers
+ * them; @integ 0 with an AEAD), UDP encapsulation if @nat_t.  What an
+ * installed CHILD SA's interface can carry (ike_sa_info.mtu).  0 if
+ * @underlay_mtu leaves no room.  Needs no library state.
+ */
+unsigned int ike_check_esp_mtu_algs(uint16_t enc, uint16_t integ,
+				    unsigned int underlay_mtu, bool nat_t);
 
 /* Can this build have ipsec tunnels at all: false in one configured
  * --without-strongswan, where ike_none.c stands in for this module and

@@ -333,13 +333,18 @@ sa_missing_cb(void *arg, const char *name)
 	return ipsec_sa_missing(d->ipsec, name);
 }
 
-/* A CHILD_SA came or went: the tunnel's health hears it now. */
+/* A CHILD_SA came or went: the tunnel's health hears it now, and its
+ * MTU follows what the new one negotiated. */
 static void
 sa_changed_cb(void *arg, const char *name)
 {
 	struct daemon *d = arg;
+	uint64_t t;
 
 	probe_engine_sa_changed(d->probes, name);
+	t = loopmeter_span_begin();
+	(void)engine_ipsec_mtu_changed(d->engine);
+	loopmeter_span_end(t, "negotiated MTU applied");
 }
 
 static struct ike_driver *

@@ -282,6 +282,16 @@ str_or_null(FILE *out, const char *before, const char *s)
 		fputs("null", out);
 }
 
+/* Where tunnel @t's MTU comes from: the file, its transform as
+ * negotiated, or the worst case of its esp_proposals until then. */
+static const char *
+mtu_source(const struct config_tunnel *t)
+{
+	if (!t->mtu_auto)
+		return "configured";
+	return t->mtu_negotiated ? "negotiated" : "proposals";
+}
+
 /*
  * An ipsec tunnel's IKE side (ike_status()): the "ipsec" object of its
  * JSON, or three indented lines after its row.  Keys and PSKs are never
@@ -320,6 +330,10 @@ view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
 		str_or_null(out, ",\"ike_proposal\":", st.ike_proposal);
 		str_or_null(out, ",\"esp_proposal\":", st.esp_proposal);
 		fprintf(out, ",\"nat_t\":%s", st.nat ? "true" : "false");
+		if (st.esp_mtu)
+			fprintf(out, ",\"esp_mtu\":%u", st.esp_mtu);
+		else
+			fputs(",\"esp_mtu\":null", out);
 		secs(out, true, ",\"ike_rekey_in_s\":", st.ike_rekey_in_s);
 		secs(out, true, ",\"ike_reauth_in_s\":", st.ike_reauth_in_s);
 		secs(out, true, ",\"child_rekey_in_s\":", st.child_rekey_in_s);
@@ -342,6 +356,8 @@ view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
 		st.esp_proposal[0] ? st.esp_proposal : "-",
 		spi_in[0] ? spi_in : "-", spi_out[0] ? spi_out : "-");
 	secs(out, false, ", rekey in ", st.child_rekey_in_s);
+	if (st.esp_mtu)
+		fprintf(out, ", carries %u", st.esp_mtu);
 	fprintf(out, "\n  tries: %u failed, last failure %s", st.attempts,
 		failed ? fail : "-");
 	secs(out, false, ", next attempt in ", st.next_attempt_in_s);
@@ -404,6 +420,12 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				"\"loss_pct\":%u,\"conntrack_mark\":\"0x%08x/0x%08x\"",
 				rtt, jit, loss, desired_ct_mark(m.path[i]),
 				DESIRED_CT_MARK_MASK);
+			fprintf(out, ",\"mtu\":%u,\"mtu_source\":\"%s\",\"mss\":",
+				t->mtu, mtu_source(t));
+			if (t->mss)
+				fprintf(out, "%u", t->mss);
+			else
+				fputs("null", out);
 			if (t->type == TUNNEL_IPSEC)
 				view_ipsec(e, t->name, true, out);
 			view_checks(e, t->name, h, true, out);

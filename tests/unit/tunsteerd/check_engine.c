@@ -651,6 +651,120 @@ START_TEST(test_reload_refused_late_leaves_probe_and_passive_sets)
 }
 END_TEST
 
+/* What IKE says of v1 (the ipsec source): installed and carrying
+ * fake_esp_mtu, or nothing when that is 0. */
+static unsigned int fake_esp_mtu;
+
+static int
+ipsec_cb(void *arg, const char *name, struct ike_status *st)
+{
+	(void)arg;
+	if (strcmp(name, "v1") != 0 && strcmp(name, "v2") != 0)
+		return -ENOENT;
+	memset(st, 0, sizeof(*st));
+	st->link = fake_esp_mtu ? IKE_LINK_UP : IKE_LINK_DOWN;
+	st->esp_mtu = fake_esp_mtu;
+	return 0;
+}
+
+static const char ipsec_text[] =
+	"tunnels = (\n"
+	"  { name = \"v1\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";"
+	"    ike = { psk = \"psk-of-v1\"; }; },\n"
+	"  { name = \"v2\"; type = \"ipsec\"; local = \"198.51.100.2\";"
+	"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; mtu = 1400;"
+	"    ike = { psk = \"psk-of-v2\"; }; }\n"
+	");\n"
+	"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+	"  tunnels = ( { tunnel = \"v1\"; priority = 100; },\n"
+	"              { tunnel = \"v2\"; priority = 200; } ); } );\n";
+
+static const struct config_tunnel *
+tunnel_of(const char *name)
+{
+	const struct config *c = engine_config(e);
+
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (strcmp(c->tunnels[i].name, name) == 0)
+			return &c->tunnels[i];
+	ck_abort_msg("no tunnel %s", name);
+	return NULL;
+}
+
+static void
+use_ipsec_config(void)
+{
+	struct config_errors errs = { 0 };
+	struct config *conf = config_load_string(ipsec_text, "ipsec", &errs);
+
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.msgs[0] : "?");
+	ck_assert_int_eq(engine_use(e, conf, stderr), 0);
+}
+
+/*
+ * An ipsec tunnel without an explicit mtu starts at the worst case of
+ * its proposals with NAT-T (1438) and takes what its CHILD SA's transform
+ * leaves once one is installed: the link's MTU and, under 1400, the MSS
+ * clamp; one with an explicit mtu keeps it; a CHILD SA going away keeps
+ * the last; a reload starts from the negotiated value (no flap).
+ */
+START_TEST(test_ipsec_mtu_follows_the_negotiated_transform_unless_configured)
+{
+	const char *log;
+
+	fake_esp_mtu = 0;
+	engine_set_ipsec_source(e, ipsec_cb, NULL);
+	use_ipsec_config();
+	ck_assert_uint_eq(tunnel_of("v1")->mtu, 1438);
+	ck_assert_uint_eq(tunnel_of("v1")->mss, 1360);
+	ck_assert(!tunnel_of("v1")->mtu_negotiated);
+	(void)kernel_fake_ops_log(k);
+	/* Nothing installed: nothing to follow, nothing touched. */
+	ck_assert_int_eq(engine_ipsec_mtu_changed(e), 0);
+	ck_assert_uint_eq(kernel_fake_ops_count(k), 0);
+
+	/* AES-GCM-16 without a NAT: 1446; the MSS stays at the cap. */
+	fake_esp_mtu = 1446;
+	ck_assert_int_eq(engine_ipsec_mtu_changed(e), 0);
+	ck_assert_uint_eq(tunnel_of("v1")->mtu, 1446);
+	ck_assert_uint_eq(tunnel_of("v1")->mss, 1360);
+	ck_assert(tunnel_of("v1")->mtu_negotiated);
+	ck_assert_uint_eq(tunnel_of("v2")->mtu, 1400);
+	ck_assert(!tunnel_of("v2")->mtu_negotiated);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strstr(log, "v1") && strstr(log, "mtu 1446"), "%s", log);
+	ck_assert_msg(strstr(log, "mtu 1400") == NULL, "%s", log);
+
+	/* The same again (a rekey): nothing. */
+	ck_assert_int_eq(engine_ipsec_mtu_changed(e), 0);
+	ck_assert_uint_eq(kernel_fake_ops_count(k), 0);
+
+	/* A heavier transform: the clamp follows below 1400. */
+	fake_esp_mtu = 1390;
+	ck_assert_int_eq(engine_ipsec_mtu_changed(e), 0);
+	ck_assert_uint_eq(tunnel_of("v1")->mss, 1350);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strstr(log, "maxseg size set 1350"), "%s", log);
+	ck_assert_msg(strstr(log, "mtu 1390"), "%s", log);
+
+	/* The SA goes: the last negotiated value stays. */
+	fake_esp_mtu = 0;
+	ck_assert_int_eq(engine_ipsec_mtu_changed(e), 0);
+	ck_assert_uint_eq(tunnel_of("v1")->mtu, 1390);
+	ck_assert_uint_eq(kernel_fake_ops_count(k), 0);
+
+	/* A reload while one is installed starts from it. */
+	fake_esp_mtu = 1390;
+	use_ipsec_config();
+	ck_assert_uint_eq(tunnel_of("v1")->mtu, 1390);
+	ck_assert(tunnel_of("v1")->mtu_negotiated);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strstr(log, "mtu 1438") == NULL, "%s", log);
+	engine_set_ipsec_source(e, NULL, NULL);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -669,6 +783,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
 	tcase_add_test(tc, test_all_down_keeps_the_best_and_their_connections);
+	tcase_add_test(tc, test_ipsec_mtu_follows_the_negotiated_transform_unless_configured);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("staging");

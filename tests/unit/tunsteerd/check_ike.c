@@ -701,7 +701,7 @@ START_TEST(test_the_link_callback_may_remove_the_tunnel)
 }
 END_TEST
 
-START_TEST(test_status_shows_proposals_spis_nat_and_times)
+START_TEST(test_status_shows_proposals_spis_nat_mtu_and_times)
 {
 	struct ike_event ev = { .kind = IKE_EV_IKE_STATE, .ike_id = 1,
 				.state = IKE_SA_ESTABLISHED };
@@ -728,6 +728,7 @@ START_TEST(test_status_shows_proposals_spis_nat_and_times)
 	ev.info.spi_in = 0xc1234567;
 	ev.info.spi_out = 0xc7654321;
 	ev.info.rekey_at = now + 300;
+	ev.info.mtu = 1438;
 	ike_post(ike, &ev);
 	drain();
 	ck_assert_int_eq(ike_tunnel_status(ike, "cf1", &st), 0);
@@ -740,6 +741,7 @@ START_TEST(test_status_shows_proposals_spis_nat_and_times)
 	ck_assert_uint_eq(st.spi_in, 0xc1234567);
 	ck_assert_uint_eq(st.spi_out, 0xc7654321);
 	ck_assert(st.nat);
+	ck_assert_uint_eq(st.esp_mtu, 1438);
 	ck_assert(st.ike_rekey_in_s >= 599 && st.ike_rekey_in_s <= 600);
 	ck_assert(st.child_rekey_in_s >= 299 && st.child_rekey_in_s <= 300);
 	ck_assert_int_eq(st.ike_reauth_in_s, -1);
@@ -838,7 +840,7 @@ ike_suite(void)
 	tcase_add_test(tunnels, test_a_change_during_an_initiation_redoes_it_with_the_new_config);
 	tcase_add_test(tunnels, test_removing_a_tunnel_deletes_its_sas_and_ignores_their_last_words);
 	tcase_add_test(tunnels, test_the_link_callback_may_remove_the_tunnel);
-	tcase_add_test(tunnels, test_status_shows_proposals_spis_nat_and_times);
+	tcase_add_test(tunnels, test_status_shows_proposals_spis_nat_mtu_and_times);
 	tcase_add_test(tunnels, test_rekey_asks_for_the_installed_child_sa_and_nothing_without_one);
 	tcase_add_test(tunnels, test_a_peer_that_answers_while_nothing_passes_gets_its_sas_replaced);
 	tcase_add_test(tunnels, test_the_psk_is_never_logged);

@@ -265,6 +265,43 @@ START_TEST(test_checks_borrow_a_running_libstrongswan_and_leave_it_up)
 }
 END_TEST
 
+/* A negotiated transform's MTU is the configured worst case's sum for
+ * that one transform: the sizes are the same table's. */
+START_TEST(test_negotiated_transform_mtu_counts_its_own_iv_icv_block_and_nat_t)
+{
+	/* AES-GCM-16: 1500 - 20 - 8 - 8 - 16 = 1448, less the trailer. */
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_GCM_ICV16, 0, 1500,
+						 false), 1446);
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_GCM_ICV16, 0, 1500,
+						 true), 1438);
+	/* AES-CBC + HMAC-SHA256-128: 16-byte IV and block, 16-byte ICV. */
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_CBC,
+						 AUTH_HMAC_SHA2_256_128, 1500,
+						 false), 1438);
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_CBC,
+						 AUTH_HMAC_SHA2_256_128, 1500,
+						 true), 1422);
+	/* An AEAD ignores an integrity algorithm. */
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_GCM_ICV16,
+						 AUTH_HMAC_SHA2_512_256, 1500,
+						 false), 1446);
+	/* The same as the configured worst case of a one-algorithm list. */
+	{
+		unsigned int worst = 0;
+
+		ck_assert_int_eq(ike_check_esp_mtu("aes128-sha256", 1500, true,
+						   &worst), 0);
+		ck_assert_uint_eq(worst, 1422);
+	}
+	/* No room: 0, not an underflow. */
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_GCM_ICV16, 0, 28,
+						 true), 0);
+	ck_assert_uint_eq(ike_check_esp_mtu_algs(ENCR_AES_CBC,
+						 AUTH_HMAC_SHA2_256_128, 60,
+						 false), 0);
+}
+END_TEST
+
 static Suite *
 ike_check_suite(void)
 {
@@ -279,6 +316,7 @@ ike_check_suite(void)
 	tcase_add_test(tc, test_recommended_ml_kem_proposals_validate);
 	tcase_add_test(tc, test_each_bad_proposal_says_what_is_wrong);
 	tcase_add_test(tc, test_algorithms_no_plugin_of_the_build_provides_are_refused);
+	tcase_add_test(tc, test_negotiated_transform_mtu_counts_its_own_iv_icv_block_and_nat_t);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifetime");
