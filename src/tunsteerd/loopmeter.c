@@ -33,7 +33,9 @@ struct loopmeter {
 	 * second field is the time it spent runnable but not running. */
 	int schedstat_fd;
 	uint64_t run_delay_ns, cpu_ns;	/* at the last read */
+	uint64_t read_ms;		/* when */
 	unsigned int ticks;		/* since the last read */
+	unsigned int period_ms;		/* LOOPMETER_(IDLE_)PERIOD_MS */
 };
 
 uint64_t
@@ -112,6 +114,7 @@ loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
 	st->max_ms = m->max_ms;
 	st->own_max_ms = m->own_max_ms;
 	st->stalls = m->stalls;
+	st->period_ms = m->period_ms;
 	for (size_t b = 0; b < N_BUCKETS; b++) {
 		if (m->bucket_epoch[b] + N_BUCKETS <= epoch)
 			continue;
@@ -122,15 +125,29 @@ loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
 	}
 }
 
+/* A tick this late, or more, says the loop is not idle. */
+#define BUSY_LATE_MS 5
+/* Nor does a thread that ran more than this share of a CPU (1 %). */
+#define BUSY_CPU_SHARE 100
+
+unsigned int
+loopmeter_period(uint64_t elapsed_ms, uint64_t cpu_us, uint64_t late_ms)
+{
+	if (late_ms >= BUSY_LATE_MS || elapsed_ms < LOOPMETER_IDLE_PERIOD_MS ||
+	    cpu_us * BUSY_CPU_SHARE > elapsed_ms * 1000u)
+		return LOOPMETER_PERIOD_MS;
+	return LOOPMETER_IDLE_PERIOD_MS;
+}
+
 static void
 arm(struct loopmeter *m, uint64_t now_ms)
 {
 	uint64_t wait;
 	struct timeval tv;
 
-	m->due_ms += LOOPMETER_PERIOD_MS;
+	m->due_ms += m->period_ms;
 	if (m->due_ms <= now_ms)	/* a stall: start afresh, no catch-up */
-		m->due_ms = now_ms + LOOPMETER_PERIOD_MS;
+		m->due_ms = now_ms + m->period_ms;
 	wait = m->due_ms - now_ms;
 	tv.tv_sec = (time_t)(wait / 1000u);
 	tv.tv_usec = (suseconds_t)(wait % 1000u * 1000u);
@@ -158,13 +175,14 @@ schedstat(const struct loopmeter *m, uint64_t *cpu_ns, uint64_t *delay_ns)
 }
 
 /*
- * The schedstat baseline is read every SCHEDSTAT_TICKS ticks and at each
- * stall, not at every tick: ten /proc reads a second, not a hundred, on a
- * daemon that is otherwise idle.  A stall's split then covers up to
- * SCHEDSTAT_TICKS periods before it as well, which on a loop that keeps
- * its ticks adds next to nothing.
+ * The schedstat baseline is read about every LOOPMETER_IDLE_PERIOD_MS
+ * (every tick of the idle period, every SCHEDSTAT_TICKS of the short one)
+ * and at each late tick, not at every tick: ten /proc reads a second, not
+ * a hundred.  A stall's split then covers up to that much before it as
+ * well, which on a loop that keeps its ticks adds next to nothing.  The
+ * same reads decide the period.
  */
-#define SCHEDSTAT_TICKS 10
+#define SCHEDSTAT_TICKS (LOOPMETER_IDLE_PERIOD_MS / LOOPMETER_PERIOD_MS)
 
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -172,17 +190,29 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct loopmeter *m = arg;
 	uint64_t now = loopmeter_now_ms();
 	uint64_t cpu = m->cpu_ns, delay = m->run_delay_ns;
-	bool stalled = now > m->due_ms + LOOPMETER_STALL_MS - 1;
+	uint64_t late = now > m->due_ms ? now - m->due_ms : 0;
+	uint64_t waited_ms, ran_ms;
+	bool read = late >= BUSY_LATE_MS ||
+		    m->period_ms == LOOPMETER_IDLE_PERIOD_MS ||
+		    ++m->ticks >= SCHEDSTAT_TICKS;
 
 	(void)fd;
 	(void)what;
-	if (stalled || ++m->ticks >= SCHEDSTAT_TICKS) {
+	if (read)
 		schedstat(m, &cpu, &delay);
+	/* A failed read gives 0s: nothing waited or ran. */
+	waited_ms = delay > m->run_delay_ns ? (delay - m->run_delay_ns) / 1000000u : 0;
+	ran_ms = cpu > m->cpu_ns ? (cpu - m->cpu_ns) / 1000000u : 0;
+	if (read) {
+		/* Late only for want of a CPU is not busy.  Without
+		 * schedstat the CPU reads 0: only lateness counts. */
+		m->period_ms = loopmeter_period(now - m->read_ms,
+			cpu > m->cpu_ns ? (cpu - m->cpu_ns) / 1000u : 0,
+			late > waited_ms ? late - waited_ms : 0);
+		m->read_ms = now;
 		m->ticks = 0;
 	}
-	loopmeter_note(m, m->due_ms, now,
-		       delay > m->run_delay_ns ? (delay - m->run_delay_ns) / 1000000u : 0,
-		       cpu > m->cpu_ns ? (cpu - m->cpu_ns) / 1000000u : 0);
+	loopmeter_note(m, m->due_ms, now, waited_ms, ran_ms);
 	m->run_delay_ns = delay;
 	m->cpu_ns = cpu;
 	arm(m, now);
@@ -200,6 +230,8 @@ loopmeter_create(struct event_base *base)
 	m->schedstat_fd = base ? open("/proc/thread-self/schedstat",
 				      O_RDONLY | O_CLOEXEC) : -1;
 	schedstat(m, &m->cpu_ns, &m->run_delay_ns);
+	m->period_ms = LOOPMETER_PERIOD_MS;
+	m->read_ms = loopmeter_now_ms();
 	if (base) {
 		if ((m->ev = evtimer_new(base, tick_cb, m)) == NULL) {
 			loopmeter_destroy(m);

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * How long the event loop was kept from its work: a timer due every
- * LOOPMETER_PERIOD_MS that notes how late it fired.  Whatever blocked
- * the loop (a long callback, a kernel call that takes its time) delays
- * it by as much, so a stall of S ms reads between S - period and S.
- * The way Node's monitorEventLoopDelay works; it costs one timer.
+ * How long the event loop was kept from its work: a timer that notes how
+ * late it fired.  Whatever blocked the loop (a long callback, a kernel
+ * call that takes its time) delays it by as much, so a stall of S ms
+ * reads between S - period and S.  The way Node's monitorEventLoopDelay
+ * works; it costs one timer.
+ *
+ * The period follows the loop: LOOPMETER_PERIOD_MS while the loop's
+ * thread works, LOOPMETER_IDLE_PERIOD_MS once it has been idle for a
+ * whole idle period (it used under 1 % of a CPU, and no tick was late by
+ * 5 ms or more): an idle daemon wakes 10 times a second for the meter,
+ * not 100 (loopmeter_period()).  The first late tick or busy period
+ * brings the short one back; a stall that begins while idle reads from
+ * S - LOOPMETER_IDLE_PERIOD_MS.
  */
 #ifndef TUNSTEER_LOOPMETER_H
 #define TUNSTEER_LOOPMETER_H
@@ -15,6 +23,7 @@ struct event_base;
 struct loopmeter;
 
 #define LOOPMETER_PERIOD_MS 10
+#define LOOPMETER_IDLE_PERIOD_MS 100
 /* Stalls at least this long are counted. */
 #define LOOPMETER_STALL_MS 50
 /* "recent" is the longest stall in the last this many seconds. */
@@ -29,6 +38,7 @@ struct loopmeter_stats {
 	 * loop itself held.  Equal to the above where the kernel keeps no
 	 * schedstat. */
 	uint32_t own_max_ms, own_recent_ms;
+	unsigned int period_ms;		/* the meter's period now */
 };
 
 /* Starts the timer on @base; NULL without memory or timer. */
@@ -48,6 +58,11 @@ void loopmeter_stats(const struct loopmeter *m, uint64_t now_ms,
 		     struct loopmeter_stats *st);
 
 uint64_t loopmeter_now_ms(void);
+
+/* The meter's next period (tests): after @elapsed_ms in which the loop's
+ * thread ran @cpu_us on a CPU and the last tick was @late_ms late. */
+unsigned int loopmeter_period(uint64_t elapsed_ms, uint64_t cpu_us,
+			      uint64_t late_ms);
 
 /*
  * Which work stalled the loop: a span from loopmeter_span_begin() to
