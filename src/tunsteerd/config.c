@@ -690,9 +690,8 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 		else if (strcmp(str, "ipsec") == 0) {
 			typed = false;
 			cfgp_field(f, path, "type");
-			cfgp_err(&p->cp, line, f, "\"ipsec\" needs a tunsteerd "
-				 "built with strongSwan; this one is GRE only "
-				 "(configure --without-strongswan)");
+			cfgp_err(&p->cp, line, f, "\"ipsec\" needs %s",
+				 ike_check_unavailable());
 		} else {
 			typed = false;
 			cfgp_field(f, path, "type");

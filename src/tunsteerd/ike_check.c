@@ -139,6 +139,12 @@ ike_check_available(void)
 	return true;
 }
 
+const char *
+ike_check_unavailable(void)
+{
+	return "";
+}
+
 static int why_f(char *why, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

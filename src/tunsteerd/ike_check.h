@@ -87,6 +87,10 @@ unsigned int ike_check_esp_mtu_algs(uint16_t enc, uint16_t integ,
  * ike_charon.c, and config.c refuses `type = "ipsec"`. */
 bool ike_check_available(void);
 
+/* Why not, when ike_check_available() is false: "needs …", for
+ * config.c's message about `type = "ipsec"`. */
+const char *ike_check_unavailable(void);
+
 /* Let go of libstrongswan if a check since the last call took it; a
  * no-op otherwise.  config.c calls it once a config has been checked. */
 void ike_check_end(void);

@@ -23,6 +23,13 @@ ike_check_available(void)
 	return false;
 }
 
+const char *
+ike_check_unavailable(void)
+{
+	return "a tunsteerd built with strongSwan; this one is GRE only "
+	       "(configure --without-strongswan)";
+}
+
 int
 ike_check_id(const char *id, bool local, const char **type, char *why,
 	     size_t len)
