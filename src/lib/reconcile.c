@@ -725,8 +725,8 @@ state_sort(struct kernel_state *st)
 }
 
 /* A copy of @src's arrays (never NULL, so empty ones need no care). */
-static int
-state_copy(struct kernel_state *dst, const struct kernel_state *src)
+int
+kernel_state_copy(struct kernel_state *dst, const struct kernel_state *src)
 {
 	kernel_state_init(dst);
 	for (size_t i = 0; i < N_KINDS; i++) {
@@ -783,7 +783,7 @@ pass_run(struct pass *pps, const struct kernel_state *have,
 	ps.want = &want;
 	ps.have = have;
 	/* Sorted copies of the desired arrays, for lookups both ways. */
-	if ((err = state_copy(&want, desired)) < 0)
+	if ((err = kernel_state_copy(&want, desired)) < 0)
 		return err;
 	written_sort(ps.rc);
 	state_sort(&want);
@@ -865,7 +865,7 @@ reconcile_apply_delta(struct reconcile *rc, const struct kernel_state *from,
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
-	if ((err = state_copy(&have, from)) < 0)
+	if ((err = kernel_state_copy(&have, from)) < 0)
 		return err;
 	state_sort(&have);
 	err = pass_run(&(struct pass){ .rc = rc, .stats = stats }, &have, to);

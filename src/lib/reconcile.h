@@ -44,6 +44,10 @@ struct reconcile_stats {
 
 void kernel_state_init(struct kernel_state *st);
 void kernel_state_free(struct kernel_state *st);
+/* A copy of @src into @dst, to compare, apply and free (not to grow with
+ * kernel_state_add_*()).  0 or -ENOMEM (then @dst is empty). */
+int kernel_state_copy(struct kernel_state *dst, const struct kernel_state *src)
+	__attribute__((warn_unused_result));
 int kernel_state_add_link(struct kernel_state *st, const struct kernel_link *l)
 	__attribute__((warn_unused_result));
 int kernel_state_add_addr(struct kernel_state *st, const struct kernel_addr *a)

@@ -10,6 +10,7 @@
 
 #include "tunsteerd/desired.h"
 #include "tunsteerd/engine.h"
+#include "lib/audit.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "tunsteerd/nft.h"
@@ -673,13 +674,27 @@ engine_kernel_gen(const struct engine *e)
  * dump the kernel on the loop.  Whatever changes after the audit's dumps
  * is someone's change, and its netlink event brings a resync of its own.
  */
+struct kernel_state *
+engine_want_copy(const struct engine *e)
+{
+	struct kernel_state *ks;
+
+	if (e->conf == NULL || (ks = malloc(sizeof(*ks))) == NULL)
+		return NULL;
+	if (kernel_state_copy(ks, &e->want) < 0) {
+		free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
 int
 engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
-		    unsigned long gen)
+		    unsigned long gen, unsigned int drift, const char *first)
 {
 	struct reconcile_stats st;
-	char first[256];
-	unsigned int n;
+	char here[256];
+	unsigned int n = drift;
 
 	if (e->conf == NULL)
 		return 0;
@@ -693,14 +708,19 @@ engine_audit_result(struct engine *e, struct kernel_state *observed, int err,
 		return -ESTALE;
 	}
 	e->audits++;
-	n = reconcile_drift(e->rc, observed, &e->want, first, sizeof(first));
+	/* The same generation: the thread compared with what we want now. */
+	if (n == AUDIT_DRIFT_UNKNOWN) {
+		n = reconcile_drift(e->rc, observed, &e->want, here, sizeof(here));
+		first = here;
+	}
 	if (n == 0)
 		return 0;
 	if (n == UINT_MAX)
 		log_warnx("engine", "audit: out of memory comparing; repairing");
 	else
 		log_notice("engine", "audit: %u of our kernel objects are not as "
-			   "we want them (first: %s); repairing", n, first);
+			   "we want them (first: %s); repairing", n,
+			   first ? first : "?");
 	e->kernel_gen++;
 	err = reconcile_apply_delta(e->rc, observed, &e->want, &st);
 	e->repairs++;

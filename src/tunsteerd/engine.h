@@ -123,15 +123,23 @@ void engine_ct_flushed(struct engine *e, unsigned int ok);
 /* Bumped whenever the engine changes the kernel (see lib/audit.h). */
 unsigned long engine_kernel_gen(const struct engine *e);
 
+/* A copy of the kernel state wanted now (at engine_kernel_gen()), for an
+ * audit to compare with off the loop; NULL without a config or memory. */
+struct kernel_state *engine_want_copy(const struct engine *e);
+
 /*
  * A kernel audit (lib/audit.h) begun at generation @gen saw @observed (or
- * failed with @err).  Compared with the desired state in memory; what
- * differs is repaired from @observed, without a dump on the loop.
- * Returns 0 (compared, repaired if needed), -ESTALE (begun before our
- * last change: dropped, and the caller should audit again), or @err.
+ * failed with @err).  @drift is how many objects its thread found
+ * different from engine_want_copy() of that generation
+ * (AUDIT_DRIFT_UNKNOWN: not compared; then the loop compares), @first
+ * the first of them.  What differs is repaired from @observed, without a
+ * dump on the loop.  Returns 0 (as wanted, or repaired), -ESTALE (begun
+ * before our last change: dropped, and the caller should audit again), or
+ * @err.
  */
 int engine_audit_result(struct engine *e, struct kernel_state *observed,
-			int err, unsigned long gen);
+			int err, unsigned long gen, unsigned int drift,
+			const char *first);
 /* The nft event socket is readable: 1 if other processes changed our
  * table (then call engine_nft_check()), 0 if not (nft_sync_drain()). */
 int engine_nft_drain(struct engine *e);

@@ -125,7 +125,9 @@ audit_kick(struct daemon *d)
 	if (!d->audit_wanted || audit_running(d->audit))
 		return;
 	d->audit_wanted = false;
-	if ((err = audit_start(d->audit, engine_kernel_gen(d->engine))) == 0)
+	/* With a copy of what we want, the thread compares too. */
+	if ((err = audit_start(d->audit, engine_kernel_gen(d->engine),
+			       engine_want_copy(d->engine))) == 0)
 		return;
 	errno = -err;
 	log_warn("engine", "cannot start a kernel audit; re-dumping on the loop");
@@ -205,14 +207,14 @@ ct_flushed_cb(unsigned int ok, unsigned int failed, double ms, void *arg)
 }
 
 static void
-audit_result_cb(struct kernel_state *observed, int err, unsigned long gen,
-	      void *arg)
+audit_result_cb(const struct audit_result *res, void *arg)
 {
 	struct daemon *d = arg;
 	uint64_t t = loopmeter_span_begin();
-	int r = engine_audit_result(d->engine, observed, err, gen);
+	int r = engine_audit_result(d->engine, res->observed, res->err,
+				    res->gen, res->drift, res->first);
 
-	loopmeter_span_end(t, "kernel audit compared");
+	loopmeter_span_end(t, "kernel audit result");
 	if (r < 0 && r != -ESTALE) {
 		/* The dump failed: the old way, once. */
 		t = loopmeter_span_begin();

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/audit.h"
@@ -28,19 +29,23 @@ struct result {
 	int calls, err;
 	unsigned long gen;
 	size_t links;
+	unsigned int drift;
+	char first[256];
 	bool on_loop_thread;
 	struct event_base *base;
 };
 
 static void
-done_cb(struct kernel_state *seen, int err, unsigned long gen, void *arg)
+done_cb(const struct audit_result *res, void *arg)
 {
 	struct result *r = arg;
 
 	r->calls++;
-	r->err = err;
-	r->gen = gen;
-	r->links = seen->n_links;
+	r->err = res->err;
+	r->gen = res->gen;
+	r->links = res->observed->n_links;
+	r->drift = res->drift;
+	snprintf(r->first, sizeof(r->first), "%s", res->first ? res->first : "");
 	r->on_loop_thread = pthread_equal(pthread_self(), loop_thread);
 	event_base_loopbreak(r->base);
 }
@@ -89,12 +94,13 @@ START_TEST(test_result_reaches_the_loop_thread_with_our_links_and_its_generation
 				       done_cb, &r);
 
 	ck_assert_ptr_nonnull(a);
-	ck_assert_int_eq(audit_start(a, 42), 0);
+	ck_assert_int_eq(audit_start(a, 42, NULL), 0);
 	ck_assert(audit_running(a));
 	wait_result(&r);
 	ck_assert_int_eq(r.err, 0);
 	ck_assert_uint_eq(r.gen, 42);
 	ck_assert_uint_eq(r.links, 2);
+	ck_assert_uint_eq(r.drift, AUDIT_DRIFT_UNKNOWN);	/* nothing to compare */
 	ck_assert(r.on_loop_thread);
 	ck_assert(!audit_running(a));
 	audit_destroy(a);
@@ -108,15 +114,61 @@ START_TEST(test_a_second_start_is_refused_until_the_first_result_is_taken)
 				       done_cb, &r);
 
 	ck_assert_ptr_nonnull(a);
-	ck_assert_int_eq(audit_start(a, 1), 0);
+	ck_assert_int_eq(audit_start(a, 1, NULL), 0);
 	/* However soon the thread ends, its result is the loop's to take. */
-	ck_assert_int_eq(audit_start(a, 2), -EBUSY);
+	ck_assert_int_eq(audit_start(a, 2, NULL), -EBUSY);
 	wait_result(&r);
 	ck_assert_uint_eq(r.gen, 1);
-	ck_assert_int_eq(audit_start(a, 3), 0);
+	ck_assert_int_eq(audit_start(a, 3, NULL), 0);
 	r.calls = 0;
 	wait_result(&r);
 	ck_assert_uint_eq(r.gen, 3);
+	audit_destroy(a);
+}
+END_TEST
+
+/* What the fake kernel holds of ours now, as a desired state. */
+static struct kernel_state *
+want_of_k(void)
+{
+	struct kernel_state *ks = malloc(sizeof(*ks));
+
+	ck_assert_ptr_nonnull(ks);
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, ks), 0);
+	return ks;
+}
+
+/* Given what the owner wants, the thread compares: the loop gets how
+ * many objects differ and the first, and does not compare itself. */
+START_TEST(test_the_audits_thread_compares_with_what_the_owner_wants)
+{
+	struct result r = { .base = base };
+	struct audit *a = audit_create(base, k, &kernel_marks_tunsteerd,
+				       done_cb, &r);
+	struct kernel_state *want = want_of_k();
+	struct kernel_link gone = want->links[0];
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(audit_start(a, 5, want), 0);
+	wait_result(&r);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.drift, 0);
+	ck_assert_str_eq(r.first, "");
+
+	/* One of our links deleted behind our back. */
+	ck_assert_int_eq(k->link_del(k, gone.name), 0);
+	r.calls = 0;
+	ck_assert_int_eq(audit_start(a, 6, want_of_k()), 0);
+	wait_result(&r);
+	ck_assert_uint_eq(r.drift, 0);	/* wanted as it is now */
+	want = want_of_k();
+	ck_assert_int_eq(kernel_state_add_link(want, &gone), 0);
+	r.calls = 0;
+	ck_assert_int_eq(audit_start(a, 7, want), 0);
+	wait_result(&r);
+	ck_assert_uint_eq(r.links, 1);
+	ck_assert_uint_eq(r.drift, 1);
+	ck_assert_msg(strstr(r.first, gone.name) != NULL, "%s", r.first);
 	audit_destroy(a);
 }
 END_TEST
@@ -129,7 +181,7 @@ START_TEST(test_destroy_while_running_waits_for_the_thread_and_drops_the_result)
 				       done_cb, &r);
 
 	ck_assert_ptr_nonnull(a);
-	ck_assert_int_eq(audit_start(a, 7), 0);
+	ck_assert_int_eq(audit_start(a, 7, want_of_k()), 0);
 	audit_destroy(a);
 	ck_assert_int_eq(r.calls, 0);
 }
@@ -145,6 +197,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_result_reaches_the_loop_thread_with_our_links_and_its_generation);
 	tcase_add_test(tc, test_a_second_start_is_refused_until_the_first_result_is_taken);
 	tcase_add_test(tc, test_destroy_while_running_waits_for_the_thread_and_drops_the_result);
+	tcase_add_test(tc, test_the_audits_thread_compares_with_what_the_owner_wants);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,6 +22,7 @@
 #include "tunsteerd/health.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/probe.h"
+#include "lib/audit.h"
 #include "lib/kernel_fake.h"
 #include "lib/log.h"
 #include "lib/reconcile.h"
@@ -325,7 +326,7 @@ START_TEST(test_audit_result_repairs_what_it_saw_without_dumping_on_the_loop)
 	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
 	(void)kernel_fake_dumps(k);
 	(void)kernel_fake_ops_log(k);
-	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e)), 0);
+	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e), AUDIT_DRIFT_UNKNOWN, NULL), 0);
 	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
 	ck_assert_uint_eq(lines_starting(kernel_fake_ops_log(k), "route replace"), 1);
 	ck_assert_int_eq(k->route_dump(k, group_route_cb, &found), 0);
@@ -349,9 +350,49 @@ START_TEST(test_audit_result_older_than_our_last_change_is_dropped)
 	ck_assert_uint_ne(engine_kernel_gen(e), gen);
 	(void)kernel_fake_ops_log(k);
 	/* -ESTALE: the daemon audits again. */
-	ck_assert_int_eq(engine_audit_result(e, &seen, 0, gen), -ESTALE);
+	ck_assert_int_eq(engine_audit_result(e, &seen, 0, gen, AUDIT_DRIFT_UNKNOWN, NULL), -ESTALE);
 	ck_assert_str_eq(kernel_fake_ops_log(k), "");
 	kernel_state_free(&seen);
+}
+END_TEST
+
+/* The audit's thread compared with engine_want_copy() of the same
+ * generation: the loop takes its word (no compare), and repairs from what
+ * it saw when it found a difference. */
+START_TEST(test_audit_compared_off_the_loop_repairs_only_what_it_found)
+{
+	struct kernel_state seen, *want = engine_want_copy(e);
+	struct reconcile *dry = reconcile_create(k, &kernel_marks_tunsteerd);
+	struct engine_counters before, after;
+	char first[256];
+	unsigned int n;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(dry);
+	delete_policy_route();
+	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
+	/* What the audit's thread does with the copy: one object differs. */
+	n = reconcile_drift(dry, &seen, want, first, sizeof(first));
+	ck_assert_uint_eq(n, 1);
+	(void)kernel_fake_dumps(k);
+	(void)kernel_fake_ops_log(k);
+	engine_counters(e, &before);
+	/* Said to be as wanted: the loop does not look again itself. */
+	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e),
+					     0, ""), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	/* Said to differ: repaired from what was seen, nothing dumped. */
+	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e),
+					     n, first), 0);
+	ck_assert_uint_eq(kernel_fake_dumps(k), 0);
+	ck_assert_uint_eq(lines_starting(kernel_fake_ops_log(k), "route replace"), 1);
+	engine_counters(e, &after);
+	ck_assert_uint_eq(after.audits, before.audits + 2);
+	ck_assert_uint_eq(after.repairs, before.repairs + 1);
+	reconcile_destroy(dry);
+	kernel_state_free(&seen);
+	kernel_state_free(want);
+	free(want);
 }
 END_TEST
 
@@ -361,7 +402,7 @@ START_TEST(test_audit_of_a_kernel_as_wanted_changes_nothing)
 
 	ck_assert_int_eq(reconcile_observe(k, &kernel_marks_tunsteerd, &seen), 0);
 	(void)kernel_fake_ops_log(k);
-	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e)), 0);
+	ck_assert_int_eq(engine_audit_result(e, &seen, 0, engine_kernel_gen(e), AUDIT_DRIFT_UNKNOWN, NULL), 0);
 	ck_assert_str_eq(kernel_fake_ops_log(k), "");
 	kernel_state_free(&seen);
 }
@@ -792,6 +833,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_audit_result_repairs_what_it_saw_without_dumping_on_the_loop);
 	tcase_add_test(tc, test_audit_result_older_than_our_last_change_is_dropped);
 	tcase_add_test(tc, test_audit_of_a_kernel_as_wanted_changes_nothing);
+	tcase_add_test(tc, test_audit_compared_off_the_loop_repairs_only_what_it_found);
 	tcase_add_test(tc, test_with_a_flusher_the_failed_tunnels_flush_is_queued_not_done);
 	suite_add_tcase(s, tc);
 	return s;
