@@ -180,11 +180,12 @@ flows_summary() {
 		"$FLOWS_REPORT"
 }
 
-# flows_on TUNNEL… — true if, over a short window, every flow arrived by
-# exactly one tunnel and that tunnel is one of TUNNEL… (edge names gt0…);
-# the per-flow result stays in $FLOWS_DIR/where.
+# flows_on TUNNEL… — true if, over a short window (FLOWS_WINDOW_S, default
+# 0.5 s), every flow arrived by exactly one tunnel and that tunnel is one
+# of TUNNEL… (edge names gt0…); the per-flow result stays in
+# $FLOWS_DIR/where.
 flows_on() {
-	flows_where 0.5 >"$FLOWS_DIR/where"
+	flows_where "${FLOWS_WINDOW_S:-0.5}" >"$FLOWS_DIR/where""
 	awk -v ok=" $* " '$2 == "-" || index($2, ",") || !index(ok, " " $2 " ") { bad = 1 }
 		END { exit bad }' "$FLOWS_DIR/where"
 }
