@@ -47,6 +47,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "reload", ctl_request, "re-read the configuration; on error the old one keeps running" },
 	{ "log-level", ctl_request, "[LEVEL]: show or set the daemon's log level" },
 	{ "rekey", ctl_request, "TUNNEL: rekey an ipsec tunnel's CHILD SA now" },
+	{ "standby", ctl_request, "withdraw egress (HA backup); tunnels stay up and probed" },
+	{ "active", ctl_request, "egress through the tunnels again (HA master)" },
 };
 
 static void

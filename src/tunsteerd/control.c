@@ -129,6 +129,40 @@ cmd_rekey(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	return true;
 }
 
+/* standby / active: the router's role in an HA pair (engine_set_standby()). */
+static bool
+set_role(struct control *c, bool standby, bool json, FILE *out)
+{
+	bool was = engine_standby(c->engine);
+	int err = engine_set_standby(c->engine, standby);
+
+	if (json)
+		fprintf(out, "{\"role\":\"%s\",\"changed\":%s,\"applied\":%s}\n",
+			standby ? "standby" : "active",
+			was != standby ? "true" : "false", err ? "false" : "true");
+	else
+		fprintf(out, "%s%s%s\n", standby ?
+			"standby: egress withdrawn; tunnels stay up and probed" :
+			"active: egress goes through the tunnels",
+			was == standby ? " (already)" : "",
+			err ? "; not in the kernel yet, being retried" : "");
+	return true;
+}
+
+static bool
+cmd_standby(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	(void)req;
+	return set_role(arg, true, json, out);
+}
+
+static bool
+cmd_active(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	(void)req;
+	return set_role(arg, false, json, out);
+}
+
 static const struct ctl_command control_cmds[] = {
 	{ "status", cmd_status, "daemon status and summary", CTL_ANYONE },
 	{ "tunnels", cmd_tunnels, "tunnels, their state and counters",
@@ -140,6 +174,10 @@ static const struct ctl_command control_cmds[] = {
 	{ "log-level", cmd_log_level, "[LEVEL]: show or set the "
 	  "daemon's log level", CTL_PRIVILEGED_TO_SET },
 	{ "rekey", cmd_rekey, "TUNNEL: rekey an ipsec tunnel's CHILD SA now",
+	  CTL_PRIVILEGED },
+	{ "standby", cmd_standby, "withdraw egress (HA backup); tunnels stay "
+	  "up and probed", CTL_PRIVILEGED },
+	{ "active", cmd_active, "egress through the tunnels again (HA master)",
 	  CTL_PRIVILEGED },
 };
 

@@ -498,6 +498,31 @@ desired_build_egress(const struct config *conf, const enum health_state *health,
 	return err;
 }
 
+int
+desired_build_standby(const struct config *conf, struct kernel_state *eg)
+{
+	int err = 0;
+
+	kernel_state_init(eg);
+	if (conf->n_policies > DESIRED_MAX_POLICIES)
+		return -E2BIG;
+	for (size_t p = 0; err == 0 && p < conf->n_policies; p++) {
+		struct kernel_route r = { .table = desired_policy_table(p),
+					  .protocol = KERNEL_RTPROT_TUNSTEER,
+					  .blackhole = true };
+
+		r.dst.family = AF_INET;
+		/* The same route as the fallback of an active policy, so
+		 * taking over leaves it in place. */
+		if (conf->policies[p].n_tunnels)
+			r.metric = DESIRED_FALLBACK_METRIC;
+		err = kernel_state_add_route(eg, &r);
+	}
+	if (err < 0)
+		kernel_state_free(eg);
+	return err;
+}
+
 static void
 tunnel_list(struct strbuf *b, const struct config *conf)
 {

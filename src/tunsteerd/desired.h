@@ -99,6 +99,16 @@ int desired_build_egress(const struct config *conf,
 	__attribute__((warn_unused_result));
 
 /*
+ * The same for a router in standby (the backup of an HA pair,
+ * `tunsteerctl standby`): each policy's table holds its blackhole fallback
+ * alone, whatever health and all_down say, so nothing from an authorized
+ * source leaves, through a tunnel or the ISP, while the tunnels stay up
+ * and probed; no group.  In place of desired_build_egress()'s objects.
+ */
+int desired_build_standby(const struct config *conf, struct kernel_state *eg)
+	__attribute__((warn_unused_result));
+
+/*
  * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids
  * follow names, not config order.  0 or -ENOMEM/-E2BIG.
  */

@@ -34,6 +34,7 @@ struct engine {
 	 * a state we have since left (engine_audit_result()). */
 	unsigned long kernel_gen;
 	bool kernel_ok;			/* last reconcile had no failures */
+	bool standby;			/* egress withdrawn (engine_set_standby) */
 	engine_retry_fn nft_retry_fn;	/* a failed nft apply wants a retry */
 	void *nft_retry_arg;
 	engine_health_fn health_fn;
@@ -239,6 +240,89 @@ apply(struct engine *e, const char *why)
 	return err < 0 ? err : nerr;
 }
 
+static int
+reserve(void **items, size_t *cap, size_t need, size_t size)
+{
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if ((p = reallocarray(*items, need, size)) == NULL)
+		return -ENOMEM;
+	*items = p;
+	*cap = need;
+	return 0;
+}
+
+/* Put @eg in place of @old at the end of @w (desired_build() put it
+ * there).  Fails only before changing anything. */
+static int
+splice(struct kernel_state *w, const struct kernel_state *old,
+       const struct kernel_state *eg)
+{
+	size_t r0 = w->n_routes - old->n_routes;
+	size_t g0 = w->n_nhobjs - old->n_nhobjs;
+
+	if (reserve((void **)&w->routes, &w->cap_routes, r0 + eg->n_routes,
+		    sizeof(*w->routes)) < 0 ||
+	    reserve((void **)&w->nhobjs, &w->cap_nhobjs, g0 + eg->n_nhobjs,
+		    sizeof(*w->nhobjs)) < 0)
+		return -ENOMEM;
+	if (eg->n_routes)
+		memcpy(w->routes + r0, eg->routes, eg->n_routes * sizeof(*w->routes));
+	if (eg->n_nhobjs)
+		memcpy(w->nhobjs + g0, eg->nhobjs, eg->n_nhobjs * sizeof(*w->nhobjs));
+	w->n_routes = r0 + eg->n_routes;
+	w->n_nhobjs = g0 + eg->n_nhobjs;
+	return 0;
+}
+
+/* The egress objects for @health, or a standby's. */
+static int
+build_egress(const struct engine *e, const struct config *conf,
+	     const enum health_state *health, struct kernel_state *eg)
+{
+	return e->standby ? desired_build_standby(conf, eg)
+			  : desired_build_egress(conf, health, eg);
+}
+
+/*
+ * The whole desired state of @conf now, into @ks and @ns, and its egress
+ * objects alone (those last in @ks) into @eg.  0, or a negative errno
+ * with nothing to free.
+ */
+static int
+build_state(const struct engine *e, const struct config *conf,
+	    struct kernel_state *ks, struct nft_state *ns,
+	    struct kernel_state *eg)
+{
+	enum health_state *health = health_states(e, conf);
+	struct kernel_state active;
+	int err;
+
+	if (health == NULL)
+		return -ENOMEM;
+	err = desired_build(conf, health, ks, ns);
+	if (err == 0 && (err = desired_build_egress(conf, health, &active)) == 0) {
+		if (!e->standby) {
+			*eg = active;
+		} else {
+			/* desired_build() made the active egress: put the
+			 * standby's in its place. */
+			if ((err = desired_build_standby(conf, eg)) == 0 &&
+			    (err = splice(ks, &active, eg)) < 0)
+				kernel_state_free(eg);
+			kernel_state_free(&active);
+		}
+	}
+	if (err < 0) {
+		kernel_state_free(ks);
+		nft_state_free(ns);
+	}
+	free(health);
+	return err;
+}
+
 int
 engine_load(struct engine *e, const char *path, FILE *errs)
 {
@@ -268,7 +352,6 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	struct kernel_state ks, eg;
 	struct nft_state ns;
 	double t0 = now_ms();
-	enum health_state *health;
 	int err;
 
 	/* 2. Prepare: may fail, allocates, touches nothing here; the
@@ -286,14 +369,7 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 		return err;
 	}
 	(void)follow_negotiated_mtus(e, conf, NULL);
-	health = health_states(e, conf);
-	err = desired_build(conf, health, &ks, &ns);
-	if (err == 0 && (err = desired_build_egress(conf, health, &eg)) < 0) {
-		kernel_state_free(&ks);
-		nft_state_free(&ns);
-	}
-	free(health);
-	if (err < 0) {
+	if ((err = build_state(e, conf, &ks, &ns, &eg)) < 0) {
 		if (e->stage.abort)
 			e->stage.abort(e->stage_arg);
 		errno = -err;
@@ -472,43 +548,6 @@ out:
 	free(is);
 }
 
-static int
-reserve(void **items, size_t *cap, size_t need, size_t size)
-{
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	if ((p = reallocarray(*items, need, size)) == NULL)
-		return -ENOMEM;
-	*items = p;
-	*cap = need;
-	return 0;
-}
-
-/* Put @eg in place of @e->egress at the end of @e->want (desired_build()
- * put it there).  Fails only before changing anything. */
-static int
-splice_egress(struct engine *e, const struct kernel_state *eg)
-{
-	struct kernel_state *w = &e->want;
-	size_t r0 = w->n_routes - e->egress.n_routes;
-	size_t g0 = w->n_nhobjs - e->egress.n_nhobjs;
-
-	if (reserve((void **)&w->routes, &w->cap_routes, r0 + eg->n_routes,
-		    sizeof(*w->routes)) < 0 ||
-	    reserve((void **)&w->nhobjs, &w->cap_nhobjs, g0 + eg->n_nhobjs,
-		    sizeof(*w->nhobjs)) < 0)
-		return -ENOMEM;
-	if (eg->n_routes)
-		memcpy(w->routes + r0, eg->routes, eg->n_routes * sizeof(*w->routes));
-	if (eg->n_nhobjs)
-		memcpy(w->nhobjs + g0, eg->nhobjs, eg->n_nhobjs * sizeof(*w->nhobjs));
-	w->n_routes = r0 + eg->n_routes;
-	w->n_nhobjs = g0 + eg->n_nhobjs;
-	return 0;
-}
-
 /*
  * Health decides only each policy's group and routes (desired_build_egress),
  * so a health change builds just those, compares them with the last ones
@@ -520,8 +559,14 @@ splice_egress(struct engine *e, const struct kernel_state *eg)
  * change failed, and on kernel events and the slow timer (engine_resync).
  * The nft table does not depend on health and is not looked at.
  */
-int
-engine_health_changed(struct engine *e)
+/*
+ * Rebuild the egress objects and change only what differs (see
+ * engine_health_changed()); @why names the change in the log.  A
+ * @failover is counted, and the conntrack entries of tunnels that left
+ * egress flushed; a role change (engine_set_standby()) is neither.
+ */
+static int
+egress_update(struct engine *e, const char *why, bool failover)
 {
 	struct reconcile_stats st;
 	struct kernel_state eg;
@@ -533,7 +578,7 @@ engine_health_changed(struct engine *e)
 		return 0;
 	if ((health = health_states(e, e->conf)) == NULL)
 		return -ENOMEM;
-	err = desired_build_egress(e->conf, health, &eg);
+	err = build_egress(e, e->conf, health, &eg);
 	if (err < 0) {
 		free(health);
 		errno = -err;
@@ -547,34 +592,36 @@ engine_health_changed(struct engine *e)
 		free(health);
 		return 0;
 	}
-	if ((err = splice_egress(e, &eg)) < 0) {
+	if ((err = splice(&e->want, &e->egress, &eg)) < 0) {
 		kernel_state_free(&eg);
 		free(health);
 		log_warnx("engine", "out of memory; egress not recomputed");
 		return err;
 	}
-	e->failovers++;
+	if (failover)
+		e->failovers++;
 	e->kernel_gen++;
 	/* The delta trusts that the kernel holds what we applied last; after
 	 * a pass with failures it may not, and a full pass retries them. */
 	err = e->kernel_ok ? reconcile_apply_delta(e->rc, &e->egress, &eg, &st)
 			   : -EAGAIN;
 	if (e->kernel_ok)
-		log_info("engine", "health: kernel +%u ~%u -%u (%u failed) (%.1f ms)",
-			 st.added, st.changed, st.deleted, st.failed,
+		log_info("engine", "%s: kernel +%u ~%u -%u (%u failed) (%.1f ms)",
+			 why, st.added, st.changed, st.deleted, st.failed,
 			 now_ms() - t0);
 	if (err < 0) {
 		/* A full pass finds out what the kernel holds, repairs and
 		 * retries. */
 		err = reconcile_apply(e->rc, &e->want, &st);
 		e->kernel_ok = err == 0;
-		log_info("engine", "health (full pass): kernel +%u ~%u -%u "
-			 "(%u failed) (%.1f ms)", st.added, st.changed,
+		log_info("engine", "%s (full pass): kernel +%u ~%u -%u "
+			 "(%u failed) (%.1f ms)", why, st.added, st.changed,
 			 st.deleted, st.failed, now_ms() - t0);
 	}
 	/* After the move: new packets of those flows already take the new
 	 * tunnel when their old entries go. */
-	flush_failed_tunnels(e, &e->egress, &eg, health);
+	if (failover)
+		flush_failed_tunnels(e, &e->egress, &eg, health);
 	kernel_state_free(&e->egress);
 	e->egress = eg;
 	free(health);
@@ -582,11 +629,40 @@ engine_health_changed(struct engine *e)
 }
 
 int
+engine_health_changed(struct engine *e)
+{
+	return egress_update(e, "health", true);
+}
+
+int
+engine_set_standby(struct engine *e, bool standby)
+{
+	int err;
+
+	if (e->standby == standby)
+		return 0;
+	e->standby = standby;
+	log_notice("engine", standby ?
+		   "standby: egress withdrawn (policy tables drop it); "
+		   "tunnels stay up and probed" :
+		   "active: egress through the tunnels resumed");
+	if ((err = egress_update(e, standby ? "standby" : "active", false)) < 0)
+		log_warnx("engine", "the role change is not in the kernel yet; "
+			  "the next pass retries");
+	return err;
+}
+
+bool
+engine_standby(const struct engine *e)
+{
+	return e->standby;
+}
+
+int
 engine_ipsec_mtu_changed(struct engine *e)
 {
 	struct kernel_state ks, eg;
 	struct nft_state ns;
-	enum health_state *health;
 	unsigned int *old;
 	int err;
 
@@ -600,14 +676,7 @@ engine_ipsec_mtu_changed(struct engine *e)
 	}
 	/* The links' MTU and the nft table's clamps: the whole state, once
 	 * per SA that changes it (a rekey negotiates what it had). */
-	health = health_states(e, e->conf);
-	err = health ? desired_build(e->conf, health, &ks, &ns) : -ENOMEM;
-	if (err == 0 && (err = desired_build_egress(e->conf, health, &eg)) < 0) {
-		kernel_state_free(&ks);
-		nft_state_free(&ns);
-	}
-	free(health);
-	if (err < 0) {
+	if ((err = build_state(e, e->conf, &ks, &ns, &eg)) < 0) {
 		for (size_t i = 0; i < e->conf->n_tunnels; i++)
 			config_tunnel_use_mtu(&e->conf->tunnels[i],
 					      e->conf->mss_clamp, old[i]);

@@ -120,6 +120,19 @@ typedef int (*engine_ct_flush_fn)(void *arg, uint32_t mark, uint32_t mask);
 void engine_set_ct_flusher(struct engine *e, engine_ct_flush_fn fn, void *arg);
 void engine_ct_flushed(struct engine *e, unsigned int ok);
 
+/*
+ * The router's role in an HA pair (keepalived's notify scripts run
+ * `tunsteerctl standby` and `tunsteerctl active`): in standby every
+ * policy's table holds its blackhole fallback alone
+ * (desired_build_standby()), so nothing authorized leaves, by a tunnel
+ * or the ISP, while the tunnels stay up and probed; active, egress
+ * follows health again.  Applied as a health change is (no dump);
+ * neither counts as a failover.  Kept across reloads; a new tunsteerd
+ * starts active.  0 or the apply's error (retried by the next pass).
+ */
+int engine_set_standby(struct engine *e, bool standby);
+bool engine_standby(const struct engine *e);
+
 /* Bumped whenever the engine changes the kernel (see lib/audit.h). */
 unsigned long engine_kernel_gen(const struct engine *e);
 

@@ -539,10 +539,12 @@ view_status(struct engine *e, bool json, FILE *out)
 			n.failovers, n.ct_flushes);
 		fprintf(out, ",\"loads\":%u,\"failed_loads\":%u,\"repairs\":%u,"
 			"\"audits\":%u,"
-			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu",
+			"\"kernel_ok\":%s,\"tunnels\":%zu,\"policies\":%zu,"
+			"\"role\":\"%s\"",
 			n.loads, n.failed_loads, n.repairs, n.audits,
 			n.kernel_ok && ns->in_sync ? "true" : "false",
-			c ? c->n_tunnels : 0, c ? c->n_policies : 0);
+			c ? c->n_tunnels : 0, c ? c->n_policies : 0,
+			engine_standby(e) ? "standby" : "active");
 		fprintf(out, ",\"nft_in_sync\":%s,\"nft_failures\":%u,"
 			"\"nft_out_of_sync_s\":%llu,\"nft_error\":",
 			ns->in_sync ? "true" : "false", ns->failures,
@@ -571,8 +573,9 @@ view_status(struct engine *e, bool json, FILE *out)
 		fprintf(out, "nft:      OUT OF SYNC for %llus, %u failed attempts: %s\n",
 			(unsigned long long)(ns->out_of_sync_ms / 1000u),
 			ns->failures, strerror(-ns->err));
-	fprintf(out, "egress:   %u failovers, %u conntrack flushes\n",
-		n.failovers, n.ct_flushes);
+	fprintf(out, "egress:   %s, %u failovers, %u conntrack flushes\n",
+		engine_standby(e) ? "STANDBY (withdrawn: tunsteerctl active "
+		"resumes it)" : "active", n.failovers, n.ct_flushes);
 	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
 		c ? c->n_policies : 0);
 	fprintf(out, "loop:     longest stall %" PRIu32 " ms in the last %ds, %"

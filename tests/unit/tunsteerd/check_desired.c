@@ -765,6 +765,30 @@ START_TEST(test_xfrm_interface_goes_over_the_tunnels_underlay_and_gre_has_no_if_
 }
 END_TEST
 
+/* A standby's egress: each policy's blackhole fallback alone, the same
+ * route an active table keeps beside its group. */
+START_TEST(test_standby_egress_is_each_policys_blackhole_alone)
+{
+	struct kernel_state sb, eg;
+
+	ck_assert_int_eq(desired_build_standby(&conf, &sb), 0);
+	ck_assert_int_eq(desired_build_egress(&conf, NULL, &eg), 0);
+	ck_assert_uint_eq(sb.n_nhobjs, 0);
+	ck_assert_uint_eq(sb.n_routes, conf.n_policies);
+	for (size_t i = 0; i < sb.n_routes; i++) {
+		bool same = false;
+
+		ck_assert(sb.routes[i].blackhole);
+		ck_assert_uint_eq(sb.routes[i].table, desired_policy_table(i));
+		for (size_t j = 0; j < eg.n_routes; j++)
+			same = same || kernel_route_equal(&sb.routes[i], &eg.routes[j]);
+		ck_assert_msg(same, "policy %zu: not the active fallback", i);
+	}
+	kernel_state_free(&sb);
+	kernel_state_free(&eg);
+}
+END_TEST
+
 static Suite *
 desired_suite(void)
 {
@@ -775,6 +799,7 @@ desired_suite(void)
 	tcase_add_test(tc, test_policy_table_spreads_over_best_priority_tunnels_by_weight);
 	tcase_add_test(tc, test_policy_route_goes_through_a_resilient_group_with_l4_hash);
 	tcase_add_test(tc, test_nexthop_ids_follow_names_not_config_order);
+	tcase_add_test(tc, test_standby_egress_is_each_policys_blackhole_alone);
 	tcase_add_test(tc, test_down_best_tunnels_fail_over_to_next_priority);
 	tcase_add_test(tc, test_degraded_tunnel_ranks_behind_every_healthy_one);
 	tcase_add_test(tc, test_all_down_keeps_the_best_configured_route_like_the_provider);

@@ -219,6 +219,74 @@ START_TEST(test_policy_table_still_fails_closed_when_our_links_are_deleted_under
 }
 END_TEST
 
+/* The policy table's routes now, as "blackhole" / "group" lines. */
+static void
+table_route_cb(const struct kernel_route *r, void *arg)
+{
+	char *out = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE)
+		strcat(out, r->blackhole ? "blackhole\n" : r->nhid ? "group\n" : "other\n");
+}
+
+static void
+table_routes(char *out)
+{
+	out[0] = '\0';
+	ck_assert_int_eq(k->route_dump(k, table_route_cb, out), 0);
+}
+
+/*
+ * An HA backup (tunsteerctl standby): the policy table keeps only its
+ * blackhole, whatever health says, and nothing counts as a failover; a
+ * reload keeps the role; active brings the group back.
+ */
+START_TEST(test_standby_withdraws_egress_to_the_blackhole_and_active_restores_it)
+{
+	struct engine_counters before, after;
+	char routes[256];
+	const char *log;
+
+	table_routes(routes);
+	ck_assert_msg(strstr(routes, "group\n") && strstr(routes, "blackhole\n") &&
+		      strlen(routes) == 16, "%s", routes);
+	engine_counters(e, &before);
+	ck_assert_int_eq(engine_set_standby(e, true), 0);
+	ck_assert(engine_standby(e));
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(lines_starting(log, "route del") == 1, "%s", log);
+	ck_assert_msg(lines_starting(log, "nexthop del") == 1, "%s", log);
+	ck_assert_msg(strstr(log, "link ") == NULL, "%s", log);
+	table_routes(routes);
+	ck_assert_str_eq(routes, "blackhole\n");
+	/* Health moves nothing while withdrawn. */
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+	/* Again: nothing to do. */
+	ck_assert_int_eq(engine_set_standby(e, true), 0);
+	ck_assert_uint_eq(kernel_fake_ops_count(k), 0);
+	/* A reload stays in standby. */
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	table_routes(routes);
+	ck_assert_str_eq(routes, "blackhole\n");
+	engine_counters(e, &after);
+	ck_assert_uint_eq(after.failovers, before.failovers);
+
+	ck_assert_int_eq(engine_set_standby(e, false), 0);
+	ck_assert(!engine_standby(e));
+	table_routes(routes);
+	ck_assert_msg(strstr(routes, "group\n") && strstr(routes, "blackhole\n") &&
+		      strlen(routes) == 16, "%s", routes);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strstr(log, "nexthop replace id 0x7474") != NULL, "%s", log);
+	engine_counters(e, &after);
+	ck_assert_uint_eq(after.failovers, before.failovers);
+	/* Active again, health moves egress again. */
+	set_health(HEALTH_UP, HEALTH_UP, HEALTH_UP);
+	ck_assert_ptr_nonnull(strstr(kernel_fake_ops_log(k), "nexthop replace"));
+}
+END_TEST
+
 /* Egress moves by replacing the policy's group, nothing else. */
 START_TEST(test_failover_replaces_the_group_and_touches_no_route)
 {
@@ -825,6 +893,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
 	tcase_add_test(tc, test_all_down_keeps_the_best_and_their_connections);
 	tcase_add_test(tc, test_ipsec_mtu_follows_the_negotiated_transform_unless_configured);
+	tcase_add_test(tc, test_standby_withdraws_egress_to_the_blackhole_and_active_restores_it);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("staging");
