@@ -735,6 +735,7 @@ metrics_commit(struct metrics *m)
 	m->http = m->next;
 	m->on = m->next_on;
 	m->port = m->http ? m->next_port : 0;
+	m->on.port = (uint16_t)m->port;	/* a config's 0 (tests): the kernel's */
 	m->next = NULL;
 }
 
