@@ -628,6 +628,44 @@ START_TEST(test_listener_serves_metrics_only_and_survives_garbage)
 }
 END_TEST
 
+/* Every family rendered is documented in tunsteerd.conf(5) and shown by
+ * the Grafana dashboard, which uses no other tunsteer_ name. */
+START_TEST(test_every_family_is_documented_and_the_dashboard_uses_only_them)
+{
+	char *text = render(), *man = slurp(TOP_SRCDIR "/man/tunsteerd.conf.5");
+	char *dash = slurp(TOP_SRCDIR "/contrib/grafana/tunsteer.json");
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++) {
+		char name[80], quoted[96];
+
+		ck_assert_int_eq(sscanf(p + 7, "%79s", name), 1);
+		snprintf(quoted, sizeof(quoted), ".It Li %s", name);
+		ck_assert_msg(strstr(man, quoted), "%s not in tunsteerd.conf.5", name);
+		snprintf(quoted, sizeof(quoted), "%s{", name);
+		ck_assert_msg(strstr(dash, quoted) || strstr(dash, name),
+			      "%s not on the dashboard", name);
+		n++;
+	}
+	ck_assert_uint_ge(n, 20);
+	for (const char *p = dash; (p = strstr(p, "tunsteer_")) != NULL; ) {
+		char name[80], head[96];
+		size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+
+		ck_assert_uint_lt(len, sizeof(name));
+		memcpy(name, p, len);
+		name[len] = '\0';
+		snprintf(head, sizeof(head), "# HELP %s ", name);
+		ck_assert_msg(strstr(text, head), "the dashboard's %s is no metric",
+			      name);
+		p += len;
+	}
+	free(dash);
+	free(man);
+	free(text);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -642,6 +680,7 @@ metrics_suite(void)
 	tcase_add_test(text, test_failovers_are_counted_per_policy_and_reloads_by_result);
 	tcase_add_test(text, test_label_values_escape_backslash_quote_and_newline);
 	tcase_add_test(text, test_check_is_the_worst_policy_by_its_best_tunnel);
+	tcase_add_test(text, test_every_family_is_documented_and_the_dashboard_uses_only_them);
 	suite_add_tcase(s, text);
 	tcase_add_test(config, test_metrics_are_off_by_default_and_listen_is_printed_normalised);
 	tcase_add_test(config, test_bad_listen_addresses_are_refused_at_their_line);
