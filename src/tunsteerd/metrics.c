@@ -42,6 +42,9 @@ struct snap {
 	bool *found;				/* links[i] was dumped */
 	bool *active;				/* carries some policy's egress */
 	size_t *by_name;			/* tunnel indexes by name */
+	/* Each tunnel's name escaped as a label value, once per scrape
+	 * rather than once per sample. */
+	char (*label)[2 * IFNAMSIZ];
 };
 
 static int
@@ -86,6 +89,20 @@ link_cb(const struct kernel_link *l, void *arg)
 	}
 }
 
+/* @name (shorter than IFNAMSIZ) escaped as a label value into @out. */
+static void
+label_escape(char out[2 * IFNAMSIZ], const char *name)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; name[i] && i < IFNAMSIZ - 1; i++) {
+		if (name[i] == '\\' || name[i] == '"' || name[i] == '\n')
+			out[o++] = '\\';
+		out[o++] = name[i] == '\n' ? 'n' : name[i];
+	}
+	out[o] = '\0';
+}
+
 static void
 snap_free(struct snap *s)
 {
@@ -95,6 +112,7 @@ snap_free(struct snap *s)
 	free(s->found);
 	free(s->active);
 	free(s->by_name);
+	free(s->label);
 }
 
 /* 0 or -ENOMEM (@s freed).  A failed link dump leaves the byte and packet
@@ -118,9 +136,10 @@ snap_take(struct snap *s, struct engine *e)
 	s->found = calloc(n + 1, sizeof(*s->found));
 	s->active = calloc(n + 1, sizeof(*s->active));
 	s->by_name = calloc(n + 1, sizeof(*s->by_name));
+	s->label = calloc(n + 1, sizeof(*s->label));
 	path = calloc(n + 1, sizeof(*path));
 	if (!s->health || !s->checks || !s->links || !s->found || !s->active ||
-	    !s->by_name || !path)
+	    !s->by_name || !s->label || !path)
 		goto out;
 	if (c == NULL) {
 		err = 0;
@@ -133,6 +152,7 @@ snap_take(struct snap *s, struct engine *e)
 		const char *name = c->tunnels[i].name;
 
 		s->by_name[i] = i;
+		label_escape(s->label[i], name);
 		s->health[i] = engine_health(e, name);
 		s->checks[i] = engine_checks(e, name);
 		s->active[i] = n_carried > 0 &&
@@ -216,12 +236,11 @@ begin(struct render *r, const char *name, const char *key, const char *val)
 	put(r, "\"");
 }
 
+/* One sample of a tunnel, its label escaped already (snap->label). */
 static void
-tunnel_u64(struct render *r, const char *name, const char *tunnel,
-	   uint64_t v)
+tunnel_u64(struct render *r, const char *name, const char *label, uint64_t v)
 {
-	begin(r, name, "tunnel", tunnel);
-	put(r, "} %" PRIu64 "\n", v);
+	put(r, "%s{tunnel=\"%s\"} %" PRIu64 "\n", name, label, v);
 }
 
 /* Per tunnel, gauges and counters that every tunnel has. */
@@ -234,8 +253,7 @@ render_tunnels(struct render *r, const struct snap *s)
 	head(r, "tunsteer_tunnel_info", "gauge",
 	     "A configured tunnel (always 1), with its type.");
 	for (size_t i = 0; i < s->n; i++) {
-		begin(r, "tunsteer_tunnel_info", "tunnel", c->tunnels[i].name);
-		put(r, ",type=\"%s\"} 1\n",
+		put(r, "tunsteer_tunnel_info{tunnel=\"%s\",type=\"%s\"} 1\n", s->label[i],
 		    c->tunnels[i].type == TUNNEL_IPSEC ? "ipsec" : "gre");
 	}
 	head(r, "tunsteer_tunnel_health_state", "gauge",
@@ -246,24 +264,21 @@ render_tunnels(struct render *r, const struct snap *s)
 						      HEALTH_INIT;
 
 		for (unsigned int k = 0; k < 4; k++) {
-			begin(r, "tunsteer_tunnel_health_state", "tunnel",
-			      c->tunnels[i].name);
-			put(r, ",state=\"%s\"} %d\n", hs[k], st == k);
+			put(r, "tunsteer_tunnel_health_state{tunnel=\"%s\",state=\"%s\"} %d\n", s->label[i], hs[k], st == k);
 		}
 	}
 	head(r, "tunsteer_tunnel_health_transitions_total", "counter",
 	     "Changes of the tunnel's health, by the state entered.");
 	for (size_t i = 0; i < s->n; i++)
 		for (unsigned int k = 1; k < 4; k++) {
-			begin(r, "tunsteer_tunnel_health_transitions_total",
-			      "tunnel", c->tunnels[i].name);
-			put(r, ",to=\"%s\"} %" PRIu64 "\n", hs[k],
+			put(r, "tunsteer_tunnel_health_transitions_total{tunnel="
+			    "\"%s\",to=\"%s\"} %" PRIu64 "\n", s->label[i], hs[k],
 			    s->health[i] ? s->health[i]->entered[k] : 0);
 		}
 	head(r, "tunsteer_tunnel_egress_active", "gauge",
 	     "1 if the tunnel carries some egress policy's traffic now.");
 	for (size_t i = 0; i < s->n; i++)
-		tunnel_u64(r, "tunsteer_tunnel_egress_active", c->tunnels[i].name,
+		tunnel_u64(r, "tunsteer_tunnel_egress_active", s->label[i],
 			   s->active[i]);
 
 	/* Over the last HEALTH_WINDOW probes; left out until there are any. */
@@ -271,37 +286,29 @@ render_tunnels(struct render *r, const struct snap *s)
 	     "Mean round-trip time of the tunnel's recent answered probes.");
 	for (size_t i = 0; i < s->n; i++)
 		if (s->health[i] && s->health[i]->answered) {
-			begin(r, "tunsteer_tunnel_probe_rtt_seconds", "tunnel",
-			      c->tunnels[i].name);
-			put(r, "} %.6f\n", health_rtt_us(s->health[i]) / 1e6);
+			put(r, "tunsteer_tunnel_probe_rtt_seconds{tunnel=\"%s\"} %.6f\n", s->label[i], health_rtt_us(s->health[i]) / 1e6);
 		}
 	head(r, "tunsteer_tunnel_probe_jitter_seconds", "gauge",
 	     "Mean difference of consecutive RTTs of the recent probes.");
 	for (size_t i = 0; i < s->n; i++)
 		if (s->health[i] && s->health[i]->answered) {
-			begin(r, "tunsteer_tunnel_probe_jitter_seconds", "tunnel",
-			      c->tunnels[i].name);
-			put(r, "} %.6f\n", health_jitter_us(s->health[i]) / 1e6);
+			put(r, "tunsteer_tunnel_probe_jitter_seconds{tunnel=\"%s\"} %.6f\n", s->label[i], health_jitter_us(s->health[i]) / 1e6);
 		}
 	head(r, "tunsteer_tunnel_probe_loss_ratio", "gauge",
 	     "Share of the recent probes lost (0 to 1).");
 	for (size_t i = 0; i < s->n; i++)
 		if (s->health[i] && s->health[i]->sent) {
-			begin(r, "tunsteer_tunnel_probe_loss_ratio", "tunnel",
-			      c->tunnels[i].name);
-			put(r, "} %.2f\n", health_loss_pct(s->health[i]) / 100.0);
+			put(r, "tunsteer_tunnel_probe_loss_ratio{tunnel=\"%s\"} %.2f\n", s->label[i], health_loss_pct(s->health[i]) / 100.0);
 		}
 	head(r, "tunsteer_tunnel_probes_sent_total", "counter",
 	     "Probes sent through the tunnel whose outcome is known.");
 	for (size_t i = 0; i < s->n; i++)
-		tunnel_u64(r, "tunsteer_tunnel_probes_sent_total",
-			   c->tunnels[i].name,
+		tunnel_u64(r, "tunsteer_tunnel_probes_sent_total", s->label[i],
 			   s->health[i] ? s->health[i]->sent : 0);
 	head(r, "tunsteer_tunnel_probes_lost_total", "counter",
 	     "Probes sent through the tunnel and not answered in time.");
 	for (size_t i = 0; i < s->n; i++)
-		tunnel_u64(r, "tunsteer_tunnel_probes_lost_total",
-			   c->tunnels[i].name, s->health[i] ?
+		tunnel_u64(r, "tunsteer_tunnel_probes_lost_total", s->label[i], s->health[i] ?
 			   s->health[i]->sent - s->health[i]->answered : 0);
 }
 
@@ -337,13 +344,13 @@ render_links(struct render *r, const struct snap *s)
 				continue;
 			memcpy(&v, (const char *)&s->links[i] + ctr[k].off,
 			       sizeof(v));
-			tunnel_u64(r, ctr[k].name, s->conf->tunnels[i].name, v);
+			tunnel_u64(r, ctr[k].name, s->label[i], v);
 		}
 	}
 	head(r, "tunsteer_tunnel_link_up", "gauge",
 	     "1 if the tunnel's interface exists and is up.");
 	for (size_t i = 0; i < s->n; i++)
-		tunnel_u64(r, "tunsteer_tunnel_link_up", s->conf->tunnels[i].name,
+		tunnel_u64(r, "tunsteer_tunnel_link_up", s->label[i],
 			   s->found[i] && s->links[i].up);
 }
 
@@ -354,9 +361,8 @@ render_checks(struct render *r, const struct snap *s)
 	     "The provider's health checks seen on the tunnel, by kind.");
 	for (size_t i = 0; i < s->n; i++)
 		for (int k = 0; k < PASSIVE_KINDS; k++) {
-			begin(r, "tunsteer_tunnel_provider_checks_total", "tunnel",
-			      s->conf->tunnels[i].name);
-			put(r, ",kind=\"%s\"} %" PRIu64 "\n",
+			put(r, "tunsteer_tunnel_provider_checks_total{tunnel="
+			    "\"%s\",kind=\"%s\"} %" PRIu64 "\n", s->label[i],
 			    passive_kind_name((enum passive_kind)k),
 			    s->checks[i] ? s->checks[i]->count[k] : 0);
 		}
@@ -392,9 +398,7 @@ render_ike(struct render *r, struct engine *e, const struct snap *s)
 		if (s->conf->tunnels[i].type != TUNNEL_IPSEC)
 			continue;
 		for (unsigned int k = 0; k <= IKE_SA_NONE; k++) {
-			begin(r, "tunsteer_tunnel_ike_sa_state", "tunnel",
-			      s->conf->tunnels[i].name);
-			put(r, ",state=\"%s\"} %d\n",
+			put(r, "tunsteer_tunnel_ike_sa_state{tunnel=\"%s\",state=\"%s\"} %d\n", s->label[i],
 			    ike_sa_state_name((enum ike_sa_state)k), ike[i] == k);
 		}
 	}
@@ -405,9 +409,7 @@ render_ike(struct render *r, struct engine *e, const struct snap *s)
 		if (s->conf->tunnels[i].type != TUNNEL_IPSEC)
 			continue;
 		for (unsigned int k = 0; k <= IKE_CHILD_NONE; k++) {
-			begin(r, "tunsteer_tunnel_child_sa_state", "tunnel",
-			      s->conf->tunnels[i].name);
-			put(r, ",state=\"%s\"} %d\n",
+			put(r, "tunsteer_tunnel_child_sa_state{tunnel=\"%s\",state=\"%s\"} %d\n", s->label[i],
 			    ike_child_state_name((enum ike_child_state)k),
 			    child[i] == k);
 		}
