@@ -17,7 +17,6 @@
 #include "tunsteerd/desired.h"
 #include "tunsteerd/health.h"
 #include "tunsteerd/ike.h"
-#include "tunsteerd/ike_check.h"
 #include "tunsteerd/loopmeter.h"
 #include "tunsteerd/metrics.h"
 #include "tunsteerd/passive.h"
@@ -427,13 +426,14 @@ render_daemon(struct render *r, struct engine *e, const struct snap *s)
 	struct engine_counters n;
 
 	engine_counters(e, &n);
+	/* strongSwan's version as built, not as loaded: asking whether the
+	 * IPsec module loads would load it on a GRE-only site. */
 	head(r, "tunsteer_build_info", "gauge",
-	     "The running tunsteerd's version and whether it has IPsec "
-	     "(always 1).");
-	put(r, "tunsteer_build_info{version=\"");
-	if (metrics_put_label(r->out, PACKAGE_VERSION) < 0)
-		r->oom = true;
-	put(r, "\",ipsec=\"%s\"} 1\n", ike_check_available() ? "yes" : "no");
+	     "The running tunsteerd's version and the strongSwan it was built "
+	     "with (always 1).");
+	put(r, "tunsteer_build_info{version=\"%s\",strongswan=\"%s\"} 1\n",
+	    PACKAGE_VERSION, strncmp(STRONGSWAN_VERSION, "none", 4) == 0 ?
+	    "none" : STRONGSWAN_VERSION);
 	head(r, "tunsteer_policy_failovers_total", "counter",
 	     "Moves of the policy's egress to other tunnels as their health "
 	     "changed.");

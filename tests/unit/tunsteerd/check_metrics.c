@@ -32,7 +32,6 @@
 #include "tunsteerd/config.h"
 #include "tunsteerd/engine.h"
 #include "tunsteerd/health.h"
-#include "tunsteerd/ike_check.h"
 #include "tunsteerd/metrics.h"
 #include "tunsteerd/passive.h"
 #include "testlib.h"
@@ -217,9 +216,10 @@ START_TEST(test_values_are_the_engines)
 {
 	char *t = render();
 
-	ck_line(t, ike_check_available() ?
-		"tunsteer_build_info{version=\"" PACKAGE_VERSION "\",ipsec=\"yes\"} 1" :
-		"tunsteer_build_info{version=\"" PACKAGE_VERSION "\",ipsec=\"no\"} 1");
+	ck_line(t, strncmp(STRONGSWAN_VERSION, "none", 4) == 0 ?
+		"tunsteer_build_info{version=\"" PACKAGE_VERSION "\",strongswan=\"none\"} 1" :
+		"tunsteer_build_info{version=\"" PACKAGE_VERSION "\",strongswan=\""
+		STRONGSWAN_VERSION "\"} 1");
 	ck_line(t, "tunsteer_tunnel_info{tunnel=\"cf1\",type=\"gre\"} 1");
 	ck_line(t, "tunsteer_tunnel_health_state{tunnel=\"cf1\",state=\"up\"} 1");
 	ck_line(t, "tunsteer_tunnel_health_state{tunnel=\"cf1\",state=\"init\"} 0");
