@@ -5,7 +5,8 @@
  * shape of bench/apply_1000_tunnels_10000_prefixes, against the fake
  * kernel backend (src/lib/kernel_fake.c): the daemon's own work, without
  * the kernel's.  Prints, per kind of change, the mean and worst wall time
- * of engine_health_changed() and the operations it issued.
+ * of engine_health_changed() and the operations it issued, and what the
+ * control views and a metrics scrape cost.
  *
  *   make bench/health_change_cost && bench/health_change_cost [N [P [POLICIES]]]
  *
@@ -44,6 +45,7 @@
 #include "tunsteerd/engine.h"
 #include "tunsteerd/loop.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/metrics.h"
 #include "tunsteerd/view.h"
 
 static struct health *hs;
@@ -362,6 +364,11 @@ main(int argc, char **argv)
 		for (int r = 0; r < 5; r++)
 			view_tunnels(e, true, null);
 		printf("%-44s %9.2f ms mean\n", "tunnels view (json)", (now_ms() - t) / 5);
+		t = now_ms();
+		for (int r = 0; r < 5; r++)
+			metrics_print(e, null);
+		printf("%-44s %9.2f ms mean\n", "metrics scrape (Prometheus text)",
+		       (now_ms() - t) / 5);
 		fclose(null);
 	}
 	{

@@ -107,7 +107,8 @@ no_answer(const struct ctl_client *c, int fd)
 }
 
 int
-ctl_client_run(const struct ctl_client *c, int argc, char **argv)
+ctl_client_call(const struct ctl_client *c, int argc, char **argv,
+		char **reply, bool *ok)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char *args[CTL_MAX_ARGS];
@@ -116,7 +117,6 @@ ctl_client_run(const struct ctl_client *c, int argc, char **argv)
 	struct deadline dl = { .set = c->timeout_s > 0 };
 	uint32_t len;
 	char *rep;
-	bool ok;
 
 	clock_gettime(CLOCK_MONOTONIC, &dl.at);
 	dl.at.tv_sec += c->timeout_s;
@@ -180,13 +180,27 @@ ctl_client_run(const struct ctl_client *c, int argc, char **argv)
 	}
 	close(fd);
 	rep[len] = '\0';
-	ok = strncmp(rep, "ok\n", 3) == 0;
-	if (!ok && strncmp(rep, "error\n", 6) != 0) {
+	*ok = strncmp(rep, "ok\n", 3) == 0;
+	if (!*ok && strncmp(rep, "error\n", 6) != 0) {
 		log_warnx("ctl", "malformed reply");
 		free(rep);
 		return CTL_EXIT_ERROR;
 	}
-	fputs(rep + (ok ? 3 : 6), ok ? stdout : stderr);
+	memmove(rep, rep + (*ok ? 3 : 6), len + 1 - (*ok ? 3 : 6));
+	*reply = rep;
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_client_run(const struct ctl_client *c, int argc, char **argv)
+{
+	char *rep;
+	bool ok;
+	int st = ctl_client_call(c, argc, argv, &rep, &ok);
+
+	if (st != CTL_EXIT_OK)
+		return st;
+	fputs(rep, ok ? stdout : stderr);
 	free(rep);
 	return ok ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 }

@@ -43,4 +43,14 @@ int ctl_client_parse_timeout(const char *arg, unsigned *secs)
  */
 int ctl_client_run(const struct ctl_client *c, int argc, char **argv);
 
+/*
+ * ctl_client_run() without the printing: on CTL_EXIT_OK an answer came,
+ * *@ok says whether it was "ok" or "error" and *@reply (the caller frees
+ * it) holds its text.  Any other status is ctl_client_run()'s for a
+ * request that got no answer, its message printed as there.
+ */
+int ctl_client_call(const struct ctl_client *c, int argc, char **argv,
+		    char **reply, bool *ok)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/ctl_client.h"
@@ -40,6 +41,62 @@ ctl_request(struct ctl_ctx *ctx, int argc, char **argv)
 	return ctl_client_run(&c, argc, argv);
 }
 
+/* check's exit statuses (Nagios plugins' OK, WARNING, CRITICAL, UNKNOWN). */
+enum {
+	CHECK_UP = 0,		/* every policy has an up tunnel */
+	CHECK_DEGRADED = 1,	/* some policy has only degraded ones */
+	CHECK_DOWN = 2,		/* some policy has neither */
+	CHECK_UNKNOWN = 3,	/* no answer, no such policy, bad usage */
+};
+
+/* The verdict at the start of tunsteerd's answer to check: "check: WORD"
+ * as text, {"check":"WORD" as JSON. */
+static int
+check_verdict(const char *reply)
+{
+	static const char *const words[] = { "up", "degraded", "down" };
+	const char *p;
+	size_t n;
+
+	if (strncmp(reply, "check: ", 7) == 0)
+		p = reply + 7;
+	else if (strncmp(reply, "{\"check\":\"", 10) == 0)
+		p = reply + 10;
+	else
+		return CHECK_UNKNOWN;
+	n = strcspn(p, "\"\n");
+	for (int v = 0; v < 3; v++)
+		if (strlen(words[v]) == n && strncmp(p, words[v], n) == 0)
+			return v;
+	return CHECK_UNKNOWN;
+}
+
+/* check [POLICY]: print tunsteerd's answer, exit with its verdict. */
+static int
+ctl_check(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	const struct ctl_client c = {
+		.prog = "tunsteerctl", .sock = ctx->sock, .server = "tunsteerd",
+		.timeout_s = ctx->timeout_s, .json = ctx->json,
+	};
+	char *reply;
+	bool ok;
+	int v;
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		log_warnx("ctl", "usage: tunsteerctl check [POLICY]");
+		return CHECK_UNKNOWN;
+	}
+	if (ctl_client_call(&c, argc, argv, &reply, &ok) != CTL_EXIT_OK)
+		return CHECK_UNKNOWN;
+	fputs(reply, ok ? stdout : stderr);
+	v = ok ? check_verdict(reply) : CHECK_UNKNOWN;
+	if (ok && v == CHECK_UNKNOWN)
+		log_warnx("ctl", "check: tunsteerd's answer has no verdict");
+	free(reply);
+	return v;
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", ctl_request, "daemon status and summary" },
 	{ "tunnels", ctl_request, "tunnels, their state and counters" },
@@ -49,6 +106,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "rekey", ctl_request, "TUNNEL: rekey an ipsec tunnel's CHILD SA now" },
 	{ "standby", ctl_request, "withdraw egress (HA backup); tunnels stay up and probed" },
 	{ "active", ctl_request, "egress through the tunnels again (HA master)" },
+	{ "metrics", ctl_request, "every metric, in Prometheus text format" },
+	{ "check", ctl_check, "[POLICY]: exit 0 if every policy (or POLICY) has "
+	  "an up tunnel, 1 if only degraded ones, 2 if none; 3: unknown" },
 };
 
 static void

@@ -114,7 +114,7 @@ struct parse {
 
 static const char *const root_keys[] = {
 	"log_level", "mss_clamp", "unauthorized", "control", "probe",
-	"tunnels", "egress", "allow_empty", NULL
+	"tunnels", "egress", "allow_empty", "metrics", NULL
 };
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
@@ -122,6 +122,7 @@ static const char *const probe_keys[] = {
 	"passive_timeout_ms", "passive_target", NULL
 };
 static const char *const control_keys[] = { "socket", NULL };
+static const char *const metrics_keys[] = { "listen", NULL };
 static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "address", "peer", "mtu", "ttl",
 	"underlay", "ike", "probe", NULL
@@ -159,6 +160,73 @@ fmt_addr(struct in_addr a, char *buf)
 }
 
 /* --- tunnels ------------------------------------------------------------ */
+
+/*
+ * metrics.listen: "ADDRESS:PORT", an IPv4 address or an IPv6 one in
+ * brackets, never a name (nothing is resolved), and a port 1..65535.
+ * Into @m in the form that prints back the same; 0 or -EINVAL.
+ */
+static int
+parse_listen(const char *text, struct config_metrics *m)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *h = text;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t hlen;
+	unsigned long port;
+	char *end;
+	int af = AF_INET;
+
+	if ((colon = strrchr(text, ':')) == NULL)
+		return -EINVAL;
+	hlen = (size_t)(colon - text);
+	if (text[0] == '[') {
+		if (hlen < 2 || text[hlen - 1] != ']')
+			return -EINVAL;
+		h = text + 1;
+		hlen -= 2;
+		af = AF_INET6;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(af, host, af == AF_INET ? (void *)&a4 : (void *)&a6) != 1)
+		return -EINVAL;
+	if (colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		return -EINVAL;
+	if (inet_ntop(af, af == AF_INET ? (void *)&a4 : (void *)&a6, m->host,
+		      sizeof(m->host)) == NULL)
+		return -EINVAL;
+	m->port = (uint16_t)port;
+	m->set = true;
+	return 0;
+}
+
+static void
+parse_metrics(struct parse *p, const config_setting_t *s)
+{
+	struct config_metrics *m = &p->conf->metrics;
+	const char *str;
+	enum cfgp_got g;
+	int line;
+
+	cfgp_check_keys(&p->cp, s, "metrics", metrics_keys);
+	g = cfgp_string(&p->cp, s, "metrics", "listen", &str, &line);
+	cfgp_required(&p->cp, g, s, "metrics", "listen");
+	if (g != CFGP_OK)
+		return;
+	m->line = line;
+	if (parse_listen(str, m) < 0)
+		cfgp_err(&p->cp, line, "metrics.listen", "\"%s\" is not "
+			 "ADDRESS:PORT (an IPv4 address, or an IPv6 one in "
+			 "brackets, and a port 1..65535)", str);
+}
 
 static void
 parse_underlay(struct parse *p, const config_setting_t *s, const char *tpath,
@@ -1474,6 +1542,9 @@ parse_root(struct parse *p, const config_setting_t *root)
 		}
 	}
 
+	if (cfgp_group(&p->cp, root, "", "metrics", &s) == CFGP_OK)
+		parse_metrics(p, s);
+
 	/* Before the tunnels: their probe settings start from these. */
 	if (cfgp_group(&p->cp, root, "", "probe", &s) == CFGP_OK)
 		parse_probe(p, s, "", &c->probe, false);
@@ -1839,6 +1910,18 @@ config_print(const struct config *conf, FILE *out,
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
 	print_probe(out, "", &conf->probe);
+	if (conf->metrics.set) {
+		char listen[INET6_ADDRSTRLEN + 16];
+
+		snprintf(listen, sizeof(listen), strchr(conf->metrics.host, ':') ?
+			 "[%s]:%u" : "%s:%u", conf->metrics.host,
+			 conf->metrics.port);
+		fputs("metrics = {\n", out);
+		print_kv(out, "\t", "listen", listen);
+		fputs("};\n", out);
+	} else {
+		fputs("# metrics: off (no metrics group)\n", out);
+	}
 	fprintf(out, "allow_empty = %s;\n", conf->allow_empty ? "true" : "false");
 
 	fputs("tunnels = (", out);

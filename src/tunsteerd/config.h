@@ -146,6 +146,18 @@ struct config_policy {
 	int line;
 };
 
+/*
+ * The Prometheus endpoint (metrics.c): off unless a metrics group names
+ * where to listen.  @host is an address literal as inet_ntop() prints it
+ * (never a name to resolve), @port 1..65535.
+ */
+struct config_metrics {
+	bool set;
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port;
+	int line;			/* of listen */
+};
+
 struct config {
 	char *path;
 	struct config_tunnel *tunnels;
@@ -157,6 +169,7 @@ struct config {
 	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int log_level;			/* enum log_level; default info */
 	struct config_probe probe;	/* defaults for every tunnel */
+	struct config_metrics metrics;
 	bool allow_empty;		/* no tunnels is meant, not a mistake */
 	char **warnings;		/* "FILE:LINE: FIELD: what", file order: */
 	size_t n_warnings;		/* accepted, but said (config_load()) */

@@ -8,6 +8,7 @@
 
 #include "tunsteerd/control.h"
 #include "tunsteerd/loopmeter.h"
+#include "tunsteerd/metrics.h"
 #include "lib/ctl_server.h"
 #include "lib/daemon.h"
 #include "lib/json.h"
@@ -53,6 +54,29 @@ cmd_egress(void *arg, const struct ctl_request *req, bool json, FILE *out)
 	(void)req;
 	view_egress(c->engine, json, out);
 	return true;
+}
+
+/* The Prometheus text the HTTP endpoint serves (for node_exporter's
+ * textfile collector); the same with or without --json. */
+static bool
+cmd_metrics(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	(void)req;
+	(void)json;
+	metrics_print(c->engine, out);
+	return true;
+}
+
+/* check [POLICY]: the verdict is in the answer (tunsteerctl makes it the
+ * exit status); only an unknown policy is an error. */
+static bool
+cmd_check(void *arg, const struct ctl_request *req, bool json, FILE *out)
+{
+	struct control *c = arg;
+
+	return metrics_check(c->engine, ctl_request_value(req), json, out) >= 0;
 }
 
 static bool
@@ -179,6 +203,10 @@ static const struct ctl_command control_cmds[] = {
 	  "up and probed", CTL_PRIVILEGED },
 	{ "active", cmd_active, "egress through the tunnels again (HA master)",
 	  CTL_PRIVILEGED },
+	{ "metrics", cmd_metrics, "every metric, in Prometheus text format",
+	  CTL_ANYONE },
+	{ "check", cmd_check, "[POLICY]: does every policy (or POLICY) have "
+	  "an up tunnel?", CTL_ANYONE },
 };
 
 static bool

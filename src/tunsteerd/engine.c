@@ -30,6 +30,7 @@ struct engine {
 	struct timespec started;	/* CLOCK_MONOTONIC: uptime survives clock steps */
 	unsigned int loads, failed_loads, repairs, failovers, ct_flushes;
 	unsigned int audits;		/* audits compared with want */
+	uint64_t *policy_failovers;	/* per policy of conf (metrics) */
 	/* Bumped whenever we change the kernel: an audit begun before holds
 	 * a state we have since left (engine_audit_result()). */
 	unsigned long kernel_gen;
@@ -204,6 +205,7 @@ engine_destroy(struct engine *e, bool keep_state)
 	kernel_state_free(&e->egress);
 	nft_state_free(&e->nft_want);
 	config_free(e->conf);
+	free(e->policy_failovers);
 	free(e);
 }
 
@@ -346,12 +348,36 @@ engine_load(struct engine *e, const char *path, FILE *errs)
 	return engine_use(e, conf, errs);
 }
 
+/* @next's failover counters, each policy's carried over by name from the
+ * running config (most keep their place: looked for there first).  NULL
+ * if out of memory. */
+static uint64_t *
+policy_counts(const struct engine *e, const struct config *next)
+{
+	const struct config *c = e->conf;
+	uint64_t *pf = calloc(next->n_policies + 1, sizeof(*pf));
+
+	for (size_t p = 0; pf && c && p < next->n_policies; p++) {
+		const char *name = next->policies[p].name;
+
+		if (p < c->n_policies && strcmp(c->policies[p].name, name) == 0) {
+			pf[p] = e->policy_failovers[p];
+			continue;
+		}
+		for (size_t q = 0; q < c->n_policies; q++)
+			if (strcmp(c->policies[q].name, name) == 0)
+				pf[p] = e->policy_failovers[q];
+	}
+	return pf;
+}
+
 int
 engine_use(struct engine *e, struct config *conf, FILE *errs)
 {
 	struct kernel_state ks, eg;
 	struct nft_state ns;
 	double t0 = now_ms();
+	uint64_t *pf = NULL;
 	int err;
 
 	/* 2. Prepare: may fail, allocates, touches nothing here; the
@@ -369,7 +395,14 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 		return err;
 	}
 	(void)follow_negotiated_mtus(e, conf, NULL);
-	if ((err = build_state(e, conf, &ks, &ns, &eg)) < 0) {
+	err = build_state(e, conf, &ks, &ns, &eg);
+	if (err == 0 && (pf = policy_counts(e, conf)) == NULL) {
+		kernel_state_free(&ks);
+		kernel_state_free(&eg);
+		nft_state_free(&ns);
+		err = -ENOMEM;
+	}
+	if (err < 0) {
 		if (e->stage.abort)
 			e->stage.abort(e->stage_arg);
 		errno = -err;
@@ -389,6 +422,8 @@ engine_use(struct engine *e, struct config *conf, FILE *errs)
 	kernel_state_free(&e->egress);
 	nft_state_free(&e->nft_want);
 	config_free(e->conf);
+	free(e->policy_failovers);
+	e->policy_failovers = pf;
 	e->conf = conf;
 	e->want = ks;
 	e->egress = eg;
@@ -416,6 +451,67 @@ egress_differs(const struct kernel_state *a, const struct kernel_state *b)
 		if (!kernel_nhobj_equal(&a->nhobjs[i], &b->nhobjs[i]))
 			return true;
 	return false;
+}
+
+/* The group @r goes through in @ks: at *@gi, where desired_build_egress()
+ * put it (each policy's group in the order of its routes), else looked
+ * for.  NULL for a route through none. */
+static const struct kernel_nhobj *
+route_group(const struct kernel_state *ks, const struct kernel_route *r,
+	    size_t gi)
+{
+	if (r->nhid == 0)
+		return NULL;
+	if (gi < ks->n_nhobjs && ks->nhobjs[gi].id == r->nhid)
+		return &ks->nhobjs[gi];
+	for (size_t i = 0; i < ks->n_nhobjs; i++)
+		if (ks->nhobjs[i].id == r->nhid)
+			return &ks->nhobjs[i];
+	return NULL;
+}
+
+/*
+ * One failover more for each policy whose egress differs from @a to @b
+ * (its table's routes, or the group they go through).  Both are
+ * desired_build_egress()'s: routes by policy, in policy order, so one
+ * walk of each, not a search per policy.
+ */
+static void
+count_policy_failovers(struct engine *e, const struct kernel_state *a,
+		       const struct kernel_state *b)
+{
+	size_t ra = 0, rb = 0, ga = 0, gb = 0;
+
+	for (size_t p = 0; p < e->conf->n_policies; p++) {
+		unsigned int t = desired_policy_table(p);
+		bool moved = false;
+
+		for (;;) {
+			const struct kernel_route *x = ra < a->n_routes &&
+				a->routes[ra].table == t ? &a->routes[ra] : NULL;
+			const struct kernel_route *y = rb < b->n_routes &&
+				b->routes[rb].table == t ? &b->routes[rb] : NULL;
+			const struct kernel_nhobj *gx, *gy;
+
+			if (x == NULL && y == NULL)
+				break;
+			gx = x ? route_group(a, x, ga) : NULL;
+			gy = y ? route_group(b, y, gb) : NULL;
+			if (x == NULL || y == NULL || !kernel_route_equal(x, y) ||
+			    (gx == NULL) != (gy == NULL) ||
+			    (gx && !kernel_nhobj_equal(gx, gy)))
+				moved = true;
+			if (x) {
+				ga += x->nhid != 0;
+				ra++;
+			}
+			if (y) {
+				gb += y->nhid != 0;
+				rb++;
+			}
+		}
+		e->policy_failovers[p] += moved;
+	}
 }
 
 static int
@@ -598,8 +694,10 @@ egress_update(struct engine *e, const char *why, bool failover)
 		log_warnx("engine", "out of memory; egress not recomputed");
 		return err;
 	}
-	if (failover)
+	if (failover) {
 		e->failovers++;
+		count_policy_failovers(e, &e->egress, &eg);
+	}
 	e->kernel_gen++;
 	/* The delta trusts that the kernel holds what we applied last; after
 	 * a pass with failures it may not, and a full pass retries them. */
@@ -852,6 +950,18 @@ engine_ipsec_status(const struct engine *e, const char *name,
 		    struct ike_status *st)
 {
 	return e->ipsec_fn ? e->ipsec_fn(e->ipsec_arg, name, st) : -ENOENT;
+}
+
+uint64_t
+engine_policy_failovers(const struct engine *e, size_t p)
+{
+	return e->conf && p < e->conf->n_policies ? e->policy_failovers[p] : 0;
+}
+
+ssize_t
+engine_egress_paths(const struct engine *e, uint32_t **ids)
+{
+	return carried_paths(&e->egress, ids);
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "tunsteerd/config.h"
@@ -186,5 +187,14 @@ struct engine_counters {
 void engine_set_loop_meter(struct engine *e, const struct loopmeter *m);
 
 void engine_counters(const struct engine *e, struct engine_counters *c);
+
+/* How often policy @p of the running config moved its egress (a
+ * failover: its route or group changed with health), carried over reloads
+ * by the policy's name; 0 for no such policy. */
+uint64_t engine_policy_failovers(const struct engine *e, size_t p);
+
+/* The path ids (desired_path_ids()) that carry some policy's egress now,
+ * sorted, into *@ids (the caller frees it); their number, or -ENOMEM. */
+ssize_t engine_egress_paths(const struct engine *e, uint32_t **ids);
 
 #endif

@@ -290,6 +290,7 @@ health_feed(struct health *h, bool answered, uint32_t rtt_us, uint64_t now_ms)
 	}
 	record(h, answered, rtt_us);
 	h->state = transitions[old][answered ? EV_ANSWER : EV_LOST](h, now_ms);
+	h->entered[h->state] += h->state != old;
 	return old;
 }
 
@@ -305,6 +306,7 @@ level(struct health *h, bool *flag, bool now_set, enum health_event on,
 		return old;
 	*flag = now_set;
 	h->state = transitions[old][now_set ? on : off](h, now_ms);
+	h->entered[h->state] += h->state != old;
 	return old;
 }
 

@@ -56,6 +56,7 @@ struct health {
 	unsigned int n, pos;
 	uint32_t last_rtt_us;
 	uint64_t sent, answered;	/* since start */
+	uint64_t entered[4];		/* transitions into each state */
 	bool checks_missing;		/* the provider's checks stopped */
 	bool sa_missing;		/* ipsec: no CHILD_SA installed */
 	char reason[96];		/* why the last transition happened */

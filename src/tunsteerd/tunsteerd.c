@@ -26,6 +26,7 @@
 #include "tunsteerd/ipsec.h"
 #include "tunsteerd/loop.h"
 #include "tunsteerd/loopmeter.h"
+#include "tunsteerd/metrics.h"
 #include "lib/audit.h"
 #include "lib/ctflush.h"
 #include "lib/kernel_nl.h"
@@ -75,6 +76,7 @@ struct daemon {
 	bool audit_wanted;		/* another once the running one ends */
 	struct ctflush *ctflush;
 	struct ipsec *ipsec;		/* IKE, once a config has ipsec tunnels */
+	struct metrics *metrics;	/* /metrics, when the config says where */
 	bool debug;			/* -d: debug whatever log_level says */
 	const struct config *next;	/* being prepared; committed next */
 	size_t n_up, n_tunnels, n_policies;	/* for STATUS= */
@@ -421,9 +423,13 @@ config_prepare_cb(void *arg, const struct config *conf)
 				strerror(-err));
 		return err;
 	}
-	err = passive_prepare(d->passive, conf);
-
-	return err < 0 ? err : probe_engine_prepare(d->probes, conf);
+	if ((err = passive_prepare(d->passive, conf)) < 0 ||
+	    (err = probe_engine_prepare(d->probes, conf)) < 0)
+		return err;
+	if ((err = metrics_prepare(d->metrics, conf)) < 0 && out)
+		fprintf(out, "%s:%d: metrics.listen: cannot listen there: %s\n",
+			conf->path, conf->metrics.line, strerror(-err));
+	return err;
 }
 
 static void
@@ -435,6 +441,7 @@ config_commit_cb(void *arg)
 
 	passive_commit(d->passive);
 	probe_engine_commit(d->probes);
+	metrics_commit(d->metrics);
 	/* Last: what IKE does now reaches the committed prober. */
 	ipsec_commit(d->ipsec);
 	/* The file's log_level, at start and on every reload; -d wins. */
@@ -460,6 +467,7 @@ config_abort_cb(void *arg)
 
 	passive_abort(d->passive);
 	probe_engine_abort(d->probes);
+	metrics_abort(d->metrics);
 	ipsec_abort(d->ipsec);
 	d->next = NULL;
 }
@@ -612,7 +620,7 @@ main(int argc, char **argv)
 	}
 	d.ipsec = ipsec_create(d.base, &(struct ipsec_hooks){
 		.driver = ike_driver_cb, .sa_changed = sa_changed_cb, .arg = &d });
-	if (d.ipsec == NULL)
+	if (d.ipsec == NULL || (d.metrics = metrics_create(d.base, d.engine)) == NULL)
 		fatalx("main", "out of memory");
 	control_set_log_hook(ctl, log_level_cb, &d);
 	control_set_rekey_hook(ctl, rekey_cb, &d);
@@ -686,6 +694,7 @@ main(int argc, char **argv)
 		event_free(d.watchdog_ev);
 
 	control_close(ctl);
+	metrics_destroy(d.metrics);
 	engine_set_loop_meter(d.engine, NULL);
 	loopmeter_destroy(d.meter);
 	daemon_signals_free(sigs);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/ctl_proto.h"
 #include "testlib.h"
 
 #define TUNSTEERCTL TOP_BUILDDIR "/src/tunsteerctl/tunsteerctl"
@@ -205,6 +206,88 @@ START_TEST(test_a_bad_timeout_is_a_usage_error)
 }
 END_TEST
 
+START_TEST(test_tunsteerctl_check_is_3_when_the_daemon_is_silent_or_gone)
+{
+	char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "-t", "1", "check", NULL };
+	char *gone[] = { TUNSTEERCTL, "-S", "/nonexistent/tunsteerd.sock", "check",
+			 NULL };
+	int lfd = mute_server(16);
+	struct run r;
+
+	run_client(argv, lfd, true, 8, &r);
+	assert_gave_up(&r, "tunsteerctl", "tunsteerd", 1);
+	close(lfd);
+	run_client(gone, -1, false, 8, &r);
+	ck_assert_msg(r.status == 3, "exit %d: %s", r.status, r.err);
+}
+END_TEST
+
+/* A server answering one request with @reply ("ok\n…" or "error\n…"),
+ * in a child; its pid. */
+static pid_t
+canned_server(int lfd, const char *reply)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		uint8_t hdr[4], req[CTL_MAX_REQUEST];
+		int fd;
+
+		fcntl(lfd, F_SETFL, 0);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    read(fd, hdr, 4) != 4 ||
+		    ctl_frame_len(hdr) > sizeof(req) ||
+		    read(fd, req, ctl_frame_len(hdr)) < 0)
+			_exit(1);
+		ctl_frame_header(hdr, (uint32_t)strlen(reply));
+		if (write(fd, hdr, 4) != 4 ||
+		    write(fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
+			_exit(1);
+		close(fd);
+		_exit(0);
+	}
+	return pid;
+}
+
+START_TEST(test_tunsteerctl_check_exits_with_the_daemons_verdict)
+{
+	static const struct { const char *reply; int status; bool json; } cases[] = {
+		{ "ok\ncheck: up\npolicy office: up (1 up, 0 degraded, 0 down)\n", 0, false },
+		{ "ok\ncheck: degraded\n", 1, false },
+		{ "ok\ncheck: down\n", 2, false },
+		{ "ok\n{\"check\":\"degraded\",\"policies\":[]}\n", 1, true },
+		{ "ok\n{\"check\":\"down\",\"policies\":[]}\n", 2, true },
+		{ "ok\ncheck: upside\n", 3, false },
+		{ "ok\nsomething else\n", 3, false },
+		{ "error\ncheck: no egress policy called \"x\"\n", 3, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { TUNSTEERCTL, "-S", testlib_sock,
+				 cases[i].json ? "--json" : "-t", cases[i].json ? "check" : "5",
+				 cases[i].json ? NULL : "check", NULL };
+		int lfd = mute_server(16), st;
+		pid_t srv = canned_server(lfd, cases[i].reply);
+		struct run r;
+
+		run_client(argv, -1, false, 8, &r);
+		ck_assert_int_eq(waitpid(srv, &st, 0), srv);
+		ck_assert_msg(r.status == cases[i].status, "%s: exit %d, not %d (%s)",
+			      cases[i].reply, r.status, cases[i].status, r.err);
+		close(lfd);
+	}
+	{
+		char *argv[] = { TUNSTEERCTL, "-S", testlib_sock, "check", "a", "b",
+				 NULL };
+		struct run r;
+
+		run_client(argv, -1, false, 8, &r);
+		ck_assert_int_eq(r.status, 3);
+	}
+}
+END_TEST
+
 static Suite *
 ctl_client_suite(void)
 {
@@ -217,6 +300,8 @@ ctl_client_suite(void)
 	tcase_add_test(tc, test_tunsteerctl_waits_10_s_by_default);
 	tcase_add_test(tc, test_tunsteer_edge_client_gives_up_on_a_server_that_never_answers);
 	tcase_add_test(tc, test_a_bad_timeout_is_a_usage_error);
+	tcase_add_test(tc, test_tunsteerctl_check_is_3_when_the_daemon_is_silent_or_gone);
+	tcase_add_test(tc, test_tunsteerctl_check_exits_with_the_daemons_verdict);
 	suite_add_tcase(s, tc);
 	return s;
 }
