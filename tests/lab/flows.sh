@@ -185,7 +185,7 @@ flows_summary() {
 # of TUNNEL… (edge names gt0…); the per-flow result stays in
 # $FLOWS_DIR/where.
 flows_on() {
-	flows_where "${FLOWS_WINDOW_S:-0.5}" >"$FLOWS_DIR/where""
+	flows_where "${FLOWS_WINDOW_S:-0.5}" >"$FLOWS_DIR/where"
 	awk -v ok=" $* " '$2 == "-" || index($2, ",") || !index(ok, " " $2 " ") { bad = 1 }
 		END { exit bad }' "$FLOWS_DIR/where"
 }
