@@ -8,8 +8,9 @@
  *
  * The period follows the loop: LOOPMETER_PERIOD_MS while the loop's
  * thread works, LOOPMETER_IDLE_PERIOD_MS once it has been idle for a
- * whole idle period (it used under 1 % of a CPU, and no tick was late by
- * 5 ms or more): an idle daemon wakes 10 times a second for the meter,
+ * whole idle period (it used under 10 % of a CPU, and no tick was late by
+ * 20 ms or more of its own doing): an idle daemon wakes 10 times a second
+ * for the meter,
  * not 100 (loopmeter_period()).  The first late tick or busy period
  * brings the short one back; a stall that begins while idle reads from
  * S - LOOPMETER_IDLE_PERIOD_MS.

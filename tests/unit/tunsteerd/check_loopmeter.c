@@ -65,23 +65,23 @@ START_TEST(test_time_spent_waiting_for_a_cpu_is_not_the_loops_own_stall)
 }
 END_TEST
 
-/* Idle (under 1 % of a CPU over a whole idle period, no tick 5 ms late
+/* Idle (under 10 % of a CPU over a whole idle period, no tick 20 ms late
  * of its own doing): the long period; anything else: the short one. */
 START_TEST(test_period_is_long_only_after_a_whole_idle_period)
 {
-	ck_assert_uint_eq(loopmeter_period(100, 999, 0), LOOPMETER_IDLE_PERIOD_MS);
-	ck_assert_uint_eq(loopmeter_period(100, 0, 4), LOOPMETER_IDLE_PERIOD_MS);
-	ck_assert_uint_eq(loopmeter_period(100, 1001, 0), LOOPMETER_PERIOD_MS);
-	ck_assert_uint_eq(loopmeter_period(100, 0, 5), LOOPMETER_PERIOD_MS);
+	ck_assert_uint_eq(loopmeter_period(100, 9999, 0), LOOPMETER_IDLE_PERIOD_MS);
+	ck_assert_uint_eq(loopmeter_period(100, 0, 19), LOOPMETER_IDLE_PERIOD_MS);
+	ck_assert_uint_eq(loopmeter_period(100, 10001, 0), LOOPMETER_PERIOD_MS);
+	ck_assert_uint_eq(loopmeter_period(100, 0, 20), LOOPMETER_PERIOD_MS);
 	ck_assert_uint_eq(loopmeter_period(99, 0, 0), LOOPMETER_PERIOD_MS);
-	ck_assert_uint_eq(loopmeter_period(1000, 9000, 0), LOOPMETER_IDLE_PERIOD_MS);
+	ck_assert_uint_eq(loopmeter_period(1000, 90000, 0), LOOPMETER_IDLE_PERIOD_MS);
 }
 END_TEST
 
 static void
 spin_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t until = loopmeter_now_ms() + 3;
+	uint64_t until = loopmeter_now_ms() + 6;
 
 	(void)fd, (void)what, (void)arg;
 	while (loopmeter_now_ms() < until)
@@ -108,7 +108,7 @@ run_until_period(struct event_base *base, struct loopmeter *m,
 }
 
 /* On a real loop: nothing to do slows the meter down; a loop that spends
- * 3 ms of every 20 working speeds it up again. */
+ * 6 ms of every 20 working speeds it up again. */
 START_TEST(test_idle_loop_slows_the_meter_and_work_speeds_it_up)
 {
 	struct event_base *base = event_base_new();
