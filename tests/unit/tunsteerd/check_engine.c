@@ -20,6 +20,7 @@
 #include "tunsteerd/desired.h"
 #include "tunsteerd/engine.h"
 #include "tunsteerd/health.h"
+#include "tunsteerd/ike_check.h"
 #include "tunsteerd/passive.h"
 #include "tunsteerd/probe.h"
 #include "lib/audit.h"
@@ -892,7 +893,9 @@ engine_suite(void)
 	tcase_add_test(tc, test_failback_flushes_nothing);
 	tcase_add_test(tc, test_idle_tunnel_going_down_flushes_nothing);
 	tcase_add_test(tc, test_all_down_keeps_the_best_and_their_connections);
-	tcase_add_test(tc, test_ipsec_mtu_follows_the_negotiated_transform_unless_configured);
+	/* A GRE-only build (--without-strongswan) has no ipsec tunnels. */
+	if (ike_check_available())
+		tcase_add_test(tc, test_ipsec_mtu_follows_the_negotiated_transform_unless_configured);
 	tcase_add_test(tc, test_standby_withdraws_egress_to_the_blackhole_and_active_restores_it);
 	suite_add_tcase(s, tc);
 
