@@ -146,7 +146,9 @@ kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b)
 	    a->n_members != b->n_members)
 		return false;
 	if (a->n_members == 0)
-		return strcmp(a->dev, b->dev) == 0 && a->gw.s_addr == b->gw.s_addr;
+		return strcmp(a->dev, b->dev) == 0 &&
+		       a->gw.s_addr == b->gw.s_addr &&
+		       a->blackhole == b->blackhole;
 	for (unsigned int i = 0; i < a->n_members; i++)
 		if (a->member[i].id != b->member[i].id ||
 		    a->member[i].weight != b->member[i].weight)
@@ -259,6 +261,10 @@ kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
 
 	off = (size_t)snprintf(buf, len, "id %#x proto %u", nh->id,
 			       nh->protocol);
+	if (nh->n_members == 0 && nh->blackhole) {
+		snprintf(buf + off, off < len ? len - off : 0, " blackhole");
+		return;
+	}
 	if (nh->n_members == 0) {
 		char gw[INET_ADDRSTRLEN] = "";
 
@@ -276,6 +282,32 @@ kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
 		snprintf(buf + off, len - off,
 			 " resilient buckets %u idle_timer %u unbalanced_timer %u",
 			 nh->buckets, nh->idle_timer, nh->unbalanced_timer);
+}
+
+int
+kernel_nhobj_probe_resilient(struct kernel_ops *ops, uint32_t path_id,
+			     uint32_t group_id, uint8_t protocol,
+			     uint16_t buckets)
+{
+	/* A blackhole needs no device, and one alone may be a group's
+	 * member: the test depends on no link and no address. */
+	struct kernel_nhobj path = { .id = path_id, .protocol = protocol,
+				     .blackhole = true };
+	struct kernel_nhobj group = { .id = group_id, .protocol = protocol,
+				      .n_members = 1, .resilient = true,
+				      .buckets = buckets };
+	int err;
+
+	group.member[0] = (struct kernel_nhobj_member){ path_id, 1 };
+	if ((err = ops->nhobj_replace(ops, &path)) < 0)
+		return err;
+	err = ops->nhobj_replace(ops, &group);
+	if (err == 0)
+		(void)ops->nhobj_del(ops, group_id);
+	(void)ops->nhobj_del(ops, path_id);
+	if (err == -EINVAL || err == -EOPNOTSUPP)
+		return 0;
+	return err < 0 ? err : 1;
 }
 
 /* --- nft helpers -------------------------------------------------------- */

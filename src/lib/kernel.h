@@ -110,9 +110,12 @@ struct kernel_nhobj_member {
 struct kernel_nhobj {
 	uint32_t id;
 	uint8_t protocol;
-	/* One path. */
+	/* One path: through @dev (and @gw), or a @blackhole, which has
+	 * neither.  tunsteerd makes a blackhole only to test the kernel
+	 * (kernel_nhobj_probe_resilient()); dumps never show one. */
 	char dev[IFNAMSIZ];
 	struct in_addr gw;		/* 0: on-link through dev */
+	bool blackhole;
 	/* A group: members sorted by id. */
 	unsigned int n_members;
 	struct kernel_nhobj_member member[KERNEL_MAX_NEXTHOPS];
@@ -322,6 +325,20 @@ bool kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b)
 bool kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b);
 bool kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b);
 bool kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b);
+
+/*
+ * Does the kernel behind @ops make resilient nexthop groups (Linux 5.13
+ * and later; OpenWrt before 23.05 runs older kernels)?  Tries: a blackhole
+ * path @path_id, a resilient group @group_id over it with @buckets, both
+ * with @protocol, then deletes both.  The ids must be the caller's and
+ * unused (they are replaced).  Returns 1 (it does), 0 (the kernel refused
+ * the group with EINVAL or EOPNOTSUPP: it does not) or a negative errno
+ * (the test itself failed; the answer is unknown).
+ */
+int kernel_nhobj_probe_resilient(struct kernel_ops *ops, uint32_t path_id,
+				 uint32_t group_id, uint8_t protocol,
+				 uint16_t buckets)
+	__attribute__((warn_unused_result));
 
 /* One-line text forms, used by the fake backend, logs and tests. */
 void kernel_link_format(const struct kernel_link *link, char *buf, size_t len);

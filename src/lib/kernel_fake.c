@@ -18,6 +18,7 @@ struct kernel_fake {
 	size_t log_len, log_cap;
 	unsigned int n_ops;
 	int fail_next;
+	bool resilient;		/* makes resilient nexthop groups */
 	unsigned int dumps;	/* kernel_fake_dumps() */
 	/* Our nft table (KERNEL_NFT_TABLE): whether it exists, its chains
 	 * and named sets by name; what other processes changed in it. */
@@ -355,8 +356,10 @@ fake_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
 	struct kernel_fake *f = fake_of(ops);
 
 	f->dumps++;
+	/* As kernel_nl's: a blackhole is never shown. */
 	for (size_t i = 0; i < f->nhobjs.n; i++)
-		cb(vec_at(&f->nhobjs, i), arg);
+		if (!((struct kernel_nhobj *)vec_at(&f->nhobjs, i))->blackhole)
+			cb(vec_at(&f->nhobjs, i), arg);
 	return 0;
 }
 
@@ -369,14 +372,21 @@ nhobj_check(struct kernel_fake *f, const struct kernel_nhobj *nh)
 	const struct kernel_nhobj *old = nhobj_get(f, nh->id);
 	struct kernel_link key = { 0 };
 
+	if (nh->n_members == 0 && nh->blackhole)
+		return 0;
 	if (nh->n_members == 0) {
 		snprintf(key.name, sizeof(key.name), "%s", nh->dev);
 		return vec_find(&f->links, &key, link_same) < 0 ? -ENODEV : 0;
 	}
+	/* Linux before 5.13: NHA_GROUP_TYPE 1 and NHA_RES_GROUP are
+	 * unknown, and the request is refused as invalid. */
+	if (nh->resilient && !f->resilient)
+		return -EINVAL;
 	for (unsigned int m = 0; m < nh->n_members; m++) {
 		const struct kernel_nhobj *x = nhobj_get(f, nh->member[m].id);
 
-		if (x == NULL || x->n_members != 0)
+		if (x == NULL || x->n_members != 0 ||
+		    (x->blackhole && nh->n_members > 1))
 			return -EINVAL;
 	}
 	if (old && (old->n_members == 0 || old->resilient != nh->resilient ||
@@ -915,6 +925,7 @@ kernel_fake_create(void)
 	f->nhobjs.size = sizeof(struct kernel_nhobj);
 	f->nft_chains.size = 64;
 	f->nft_sets.size = sizeof(struct fake_set);
+	f->resilient = true;
 	return &f->ops;
 }
 
@@ -952,6 +963,12 @@ void
 kernel_fake_fail_next(struct kernel_ops *ops, int err)
 {
 	fake_of(ops)->fail_next = err;
+}
+
+void
+kernel_fake_set_resilient(struct kernel_ops *ops, bool resilient)
+{
+	fake_of(ops)->resilient = resilient;
 }
 
 int

@@ -28,6 +28,10 @@ unsigned int kernel_fake_dumps(struct kernel_ops *ops);
 /* Make the next mutating call fail with @err (negative errno), once. */
 void kernel_fake_fail_next(struct kernel_ops *ops, int err);
 
+/* With false, behave as a kernel before 5.13: a resilient nexthop group
+ * is refused with EINVAL.  Default true. */
+void kernel_fake_set_resilient(struct kernel_ops *ops, bool resilient);
+
 /*
  * Change the "kernel" behind the reconciler's back, as another program or
  * an operator would; not recorded in the log.

@@ -1175,7 +1175,7 @@ knl_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 	int err = -EMSGSIZE;
 
 	if (nh->id == 0 || nh->n_members > KERNEL_MAX_NEXTHOPS ||
-	    (nh->n_members == 0 && !name_ok(nh->dev)))
+	    (nh->n_members == 0 && !nh->blackhole && !name_ok(nh->dev)))
 		return -EINVAL;
 	msg = nlmsg_alloc_simple(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
 	if (msg == NULL)
@@ -1183,7 +1183,10 @@ knl_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 	if (nlmsg_append(msg, &nhm, sizeof(nhm), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_u32(msg, NHA_ID, nh->id) < 0)
 		goto fail;
-	if (nh->n_members == 0) {
+	if (nh->n_members == 0 && nh->blackhole) {
+		if (nla_put_flag(msg, NHA_BLACKHOLE) < 0)
+			goto fail;
+	} else if (nh->n_members == 0) {
 		unsigned int ifindex = if_nametoindex(nh->dev);
 
 		if (ifindex == 0) {

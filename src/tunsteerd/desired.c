@@ -226,7 +226,8 @@ assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 	if ((used = calloc(DESIRED_NH_IDS / 64, sizeof(*used))) == NULL)
 		return -ENOMEM;
 	/* Slot 0 stays free: a tunnel's slot is also its conntrack mark,
-	 * and mark 0 is every connection nobody marked. */
+	 * and mark 0 is every connection nobody marked; and the kernel test
+	 * at start uses it (DESIRED_NH_PROBE_PATH, _GROUP). */
 	used[0] = 1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t slot = name_hash(names[i]) % DESIRED_NH_IDS;
@@ -709,4 +710,17 @@ desired_build(const struct config *conf, const enum health_state *health,
 	free(path_id);
 	free(if_id);
 	return err;
+}
+
+void
+desired_plain_groups(struct kernel_state *ks)
+{
+	for (size_t i = 0; i < ks->n_nhobjs; i++) {
+		struct kernel_nhobj *nh = &ks->nhobjs[i];
+
+		nh->resilient = false;
+		nh->buckets = 0;
+		nh->idle_timer = 0;
+		nh->unbalanced_timer = 0;
+	}
 }

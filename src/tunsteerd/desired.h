@@ -54,6 +54,10 @@
 #define DESIRED_NH_BUCKETS 512
 #define DESIRED_NH_IDLE_TIMER 5
 #define DESIRED_NH_UNBALANCED_TIMER 0
+/* The two ids that engine_probe_nh_groups() tests the kernel with: slot
+ * 0 of each range, which no tunnel and no policy is ever given. */
+#define DESIRED_NH_PROBE_PATH DESIRED_NH_PATH_BASE
+#define DESIRED_NH_PROBE_GROUP DESIRED_NH_GROUP_BASE
 
 /* One named nft set of IPv4 prefixes. */
 struct nft_set {
@@ -107,6 +111,14 @@ int desired_build_egress(const struct config *conf,
  */
 int desired_build_standby(const struct config *conf, struct kernel_state *eg)
 	__attribute__((warn_unused_result));
+
+/*
+ * For a kernel without resilient nexthop groups (Linux before 5.13): make
+ * every group of @ks a plain one (hash-threshold multipath, the same
+ * members and weights).  Flows then stay on their tunnel only while the
+ * group's members do not change.
+ */
+void desired_plain_groups(struct kernel_state *ks);
 
 /*
  * Tunnel i's path nexthop id, into @ids[i] (n_tunnels of them).  Ids

@@ -36,6 +36,7 @@ struct engine {
 	unsigned long kernel_gen;
 	bool kernel_ok;			/* last reconcile had no failures */
 	bool standby;			/* egress withdrawn (engine_set_standby) */
+	bool plain_groups;		/* no resilient nexthop groups */
 	engine_retry_fn nft_retry_fn;	/* a failed nft apply wants a retry */
 	void *nft_retry_arg;
 	engine_health_fn health_fn;
@@ -209,6 +210,38 @@ engine_destroy(struct engine *e, bool keep_state)
 	free(e);
 }
 
+void
+engine_probe_nh_groups(struct engine *e)
+{
+	int r = kernel_nhobj_probe_resilient(e->ops, DESIRED_NH_PROBE_PATH,
+					     DESIRED_NH_PROBE_GROUP,
+					     KERNEL_RTPROT_TUNSTEER,
+					     DESIRED_NH_BUCKETS);
+
+	/* Unknown counts as absent: plain groups work on every kernel with
+	 * nexthop objects, while resilient ones the kernel refuses would
+	 * leave every policy on its blackhole fallback. */
+	e->plain_groups = r != 1;
+	if (r == 1)
+		log_info("engine", "nexthop groups: resilient");
+	else if (r == 0)
+		log_notice("engine", "nexthop groups: plain; the kernel has no"
+			   " resilient groups (Linux 5.13 or later), so a"
+			   " failover may move flows between the tunnels that"
+			   " stay up");
+	else {
+		errno = -r;
+		log_warn("engine", "nexthop groups: plain; cannot test the"
+			 " kernel for resilient groups");
+	}
+}
+
+const char *
+engine_nh_groups(const struct engine *e)
+{
+	return e->plain_groups ? "plain" : "resilient";
+}
+
 static double
 now_ms(void)
 {
@@ -320,6 +353,9 @@ build_state(const struct engine *e, const struct config *conf,
 	if (err < 0) {
 		kernel_state_free(ks);
 		nft_state_free(ns);
+	} else if (e->plain_groups) {
+		desired_plain_groups(ks);
+		desired_plain_groups(eg);
 	}
 	free(health);
 	return err;
@@ -681,6 +717,8 @@ egress_update(struct engine *e, const char *why, bool failover)
 		log_warn("engine", "cannot recompute egress; keeping the current one");
 		return err;
 	}
+	if (e->plain_groups)
+		desired_plain_groups(&eg);
 	/* A failover is a change of where egress goes, not any change of
 	 * health (init -> up, say, moves nothing). */
 	if (!egress_differs(&e->egress, &eg)) {

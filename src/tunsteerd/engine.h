@@ -33,6 +33,17 @@ struct engine *engine_create(struct kernel_ops *ops);
 void engine_destroy(struct engine *e, bool keep_state);
 
 /*
+ * Test once, before the first load, whether the kernel makes resilient
+ * nexthop groups, and log the answer.  Without them (Linux before 5.13,
+ * or when the test itself fails) every policy's group is a plain
+ * hash-threshold group.  Without this call the engine makes resilient
+ * groups.
+ */
+void engine_probe_nh_groups(struct engine *e);
+/* "resilient" or "plain": the kind of group the policies get. */
+const char *engine_nh_groups(const struct engine *e);
+
+/*
  * Load @path as the new config.  On failure returns a negative errno and,
  * if @errs is not NULL, appends one line per problem to it (file:line:
  * field: message); the old config keeps running.

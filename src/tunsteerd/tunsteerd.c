@@ -631,6 +631,7 @@ main(int argc, char **argv)
 	engine_set_health_source(d.engine, health_by_name_cb, &d);
 	engine_set_stage(d.engine, &(struct engine_stage){
 		config_prepare_cb, config_commit_cb, config_abort_cb }, &d);
+	engine_probe_nh_groups(d.engine);
 	if (engine_use(d.engine, conf, NULL) < 0)
 		fatalx("main", "cannot use %s", o.conf);
 

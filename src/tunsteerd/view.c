@@ -545,6 +545,7 @@ view_status(struct engine *e, bool json, FILE *out)
 			n.kernel_ok && ns->in_sync ? "true" : "false",
 			c ? c->n_tunnels : 0, c ? c->n_policies : 0,
 			engine_standby(e) ? "standby" : "active");
+		fprintf(out, ",\"nexthop_groups\":\"%s\"", engine_nh_groups(e));
 		fprintf(out, ",\"nft_in_sync\":%s,\"nft_failures\":%u,"
 			"\"nft_out_of_sync_s\":%llu,\"nft_error\":",
 			ns->in_sync ? "true" : "false", ns->failures,
@@ -578,6 +579,7 @@ view_status(struct engine *e, bool json, FILE *out)
 		"resumes it)" : "active", n.failovers, n.ct_flushes);
 	fprintf(out, "tunnels:  %zu, egress policies: %zu\n", c ? c->n_tunnels : 0,
 		c ? c->n_policies : 0);
+	fprintf(out, "nexthops: %s groups\n", engine_nh_groups(e));
 	fprintf(out, "loop:     longest stall %" PRIu32 " ms in the last %ds, %"
 		PRIu32 " ms since start; %" PRIu64 " of %d ms or more\n",
 		n.loop.recent_ms, LOOPMETER_WINDOW_S, n.loop.max_ms,

@@ -1121,6 +1121,41 @@ START_TEST(resilient_group_of_gre_paths_replaced_in_place_keeps_surviving_bucket
 }
 END_TEST
 
+/*
+ * The start-up test for resilient groups says yes on this kernel and
+ * leaves nothing behind; a plain group (what an older kernel gets) goes
+ * in and dumps back as plain.
+ */
+START_TEST(resilient_probe_says_yes_leaves_nothing_and_plain_groups_round_trip)
+{
+	struct kernel_link g1 = gre("gre1", "192.0.2.1", 64, 1476);
+	struct kernel_nhobj p1 = { .id = 0x74730001, .protocol = 227, .dev = "gre1" };
+	struct kernel_nhobj grp = { .id = 0x74740001, .protocol = 227,
+				    .n_members = 1 };
+	struct kernel_nhobj have;
+	char *t;
+
+	ck_assert_int_eq(kernel_nhobj_probe_resilient(k, 0x74730000,
+						      0x74740000, 227, 512), 1);
+	t = out_of("ip nexthop show");
+	ck_assert_msg(strstr(t, "id 1953693696 ") == NULL &&
+		      strstr(t, "id 1953759232 ") == NULL,
+		      "the probe left: %s", t);
+	free(t);
+
+	ck_assert_int_eq(k->link_set(k, &g1), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p1), 0);
+	grp.member[0] = (struct kernel_nhobj_member){ p1.id, 2 };
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert(!have.resilient);
+	ck_assert_msg(kernel_nhobj_equal(&grp, &have), "group dumped back differs");
+	t = out_of("ip nexthop show id %u", grp.id);
+	ck_assert_msg(strstr(t, "resilient") == NULL, "not plain: %s", t);
+	free(t);
+}
+END_TEST
+
 START_TEST(nexthop_monitor_reports_foreign_group_change)
 {
 	struct kernel_link g1 = gre("gre1", "192.0.2.1", 64, 1476);
@@ -1243,6 +1278,8 @@ kernel_nl_suite(void)
 	tcase_add_test(tc, blackhole_route_replace_dump_and_del);
 	tcase_add_test(tc,
 		       resilient_group_of_gre_paths_replaced_in_place_keeps_surviving_buckets);
+	tcase_add_test(tc,
+		       resilient_probe_says_yes_leaves_nothing_and_plain_groups_round_trip);
 	tcase_add_test(tc, nexthop_monitor_reports_foreign_group_change);
 	tcase_add_test(tc, conntrack_flush_deletes_only_entries_under_the_mark_and_mask);
 	tcase_add_test(tc,

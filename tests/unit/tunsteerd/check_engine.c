@@ -2,9 +2,10 @@
 /*
  * The engine against the fake kernel: what a health change does to egress
  * (one group replacement per policy) and to conntrack (only a failed
- * tunnel's entries go, never a survivor's, never on a failback), and
- * that a reload refused late leaves the prober and the passive watch as
- * they were.
+ * tunnel's entries go, never a survivor's, never on a failback), that
+ * a reload refused late leaves the prober and the passive watch as they
+ * were, and that a kernel without resilient nexthop groups gets plain
+ * ones.
  */
 #include "autoconfig.h"
 
@@ -875,6 +876,127 @@ START_TEST(test_ipsec_mtu_follows_the_negotiated_transform_unless_configured)
 }
 END_TEST
 
+/*
+ * Nexthop groups on a kernel with and without resilient ones (Linux
+ * before 5.13, OpenWrt before 23.05): the engine tests once, before the
+ * first load, and falls back to plain groups by itself.
+ */
+static void
+setup_bare(void)
+{
+	log_init("check_engine", true, LOG_LVL_ERR);
+	path = temp_file(conf_text);
+	k = kernel_fake_create();
+	ck_assert_ptr_nonnull(k);
+	e = NULL;
+	memset(h, 0, sizeof(h));
+}
+
+/* Start as the daemon does: test the kernel, then load; returns the
+ * operations of the test alone. */
+static char *
+start(bool resilient, int fail_first)
+{
+	char *probe_ops;
+
+	kernel_fake_set_resilient(k, resilient);
+	e = engine_create(k);
+	ck_assert_ptr_nonnull(e);
+	engine_set_health_source(e, health_cb, NULL);
+	h[0].state = h[1].state = h[2].state = HEALTH_UP;
+	(void)kernel_fake_ops_log(k);
+	if (fail_first)
+		kernel_fake_fail_next(k, fail_first);
+	engine_probe_nh_groups(e);
+	probe_ops = strdup(kernel_fake_ops_log(k));
+	ck_assert_ptr_nonnull(probe_ops);
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	return probe_ops;
+}
+
+static void
+count_cb(const struct kernel_nhobj *nh, void *arg)
+{
+	unsigned int *n = arg;
+
+	ck_assert(nh->id != DESIRED_NH_PROBE_PATH &&
+		  nh->id != DESIRED_NH_PROBE_GROUP);
+	(*n)++;
+}
+
+START_TEST(test_kernel_with_resilient_groups_gets_them_and_the_test_leaves_nothing)
+{
+	char *probe_ops = start(true, 0);
+	char want[256];
+	const char *log;
+	unsigned int n = 0;
+
+	snprintf(want, sizeof(want),
+		 "nexthop replace id %#x proto 227 blackhole\n"
+		 "nexthop replace id %#x proto 227 group %#x,1 resilient"
+		 " buckets 512 idle_timer 0 unbalanced_timer 0\n"
+		 "nexthop del id %#x\n"
+		 "nexthop del id %#x\n",
+		 DESIRED_NH_PROBE_PATH, DESIRED_NH_PROBE_GROUP,
+		 DESIRED_NH_PROBE_PATH, DESIRED_NH_PROBE_GROUP,
+		 DESIRED_NH_PROBE_PATH);
+	ck_assert_str_eq(probe_ops, want);
+	free(probe_ops);
+	ck_assert_str_eq(engine_nh_groups(e), "resilient");
+	log = kernel_fake_ops_log(k);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 1);
+	ck_assert_ptr_nonnull(strstr(log, " resilient buckets 512"));
+	ck_assert_int_eq(k->nhobj_dump(k, count_cb, &n), 0);
+	ck_assert_uint_eq(n, 4);	/* three paths, one group */
+}
+END_TEST
+
+START_TEST(test_kernel_without_resilient_groups_gets_plain_ones_and_fails_over)
+{
+	char *probe_ops = start(false, 0);
+	const char *log;
+
+	ck_assert_ptr_nonnull(strstr(probe_ops, "resilient buckets 512 idle_timer"
+					       " 0 unbalanced_timer 0 (failed)\n"));
+	free(probe_ops);
+	ck_assert_str_eq(engine_nh_groups(e), "plain");
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_null(strstr(log, "(failed)"));
+	ck_assert_ptr_null(strstr(log, "resilient"));
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 1);
+	ck_assert_ptr_nonnull(strstr(log, "/"));	/* cf1 and cf2 together */
+
+	/* A failover replaces the plain group in place, as a resilient one. */
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	log = kernel_fake_ops_log(k);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 1);
+	ck_assert_ptr_null(strstr(log, "(failed)"));
+	ck_assert_ptr_null(strstr(log, "resilient"));
+	ck_assert_int_eq(engine_resync(e), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(k), "");
+}
+END_TEST
+
+/* A test that cannot tell (here: EPERM) gives the groups every kernel
+ * makes, not ones it may refuse, which would leave egress on the
+ * blackhole fallback. */
+START_TEST(test_kernel_test_that_fails_falls_back_to_plain_groups)
+{
+	free(start(true, -EPERM));
+	ck_assert_str_eq(engine_nh_groups(e), "plain");
+	ck_assert_ptr_null(strstr(kernel_fake_ops_log(k), "resilient"));
+}
+END_TEST
+
+static void
+teardown_bare(void)
+{
+	engine_destroy(e, true);
+	k->destroy(k);
+	unlink(path);
+	free(path);
+}
+
 static Suite *
 engine_suite(void)
 {
@@ -907,6 +1029,13 @@ engine_suite(void)
 	tcase_add_test(tc, test_audit_of_a_kernel_as_wanted_changes_nothing);
 	tcase_add_test(tc, test_audit_compared_off_the_loop_repairs_only_what_it_found);
 	tcase_add_test(tc, test_with_a_flusher_the_failed_tunnels_flush_is_queued_not_done);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nexthop groups");
+	tcase_add_checked_fixture(tc, setup_bare, teardown_bare);
+	tcase_add_test(tc, test_kernel_with_resilient_groups_gets_them_and_the_test_leaves_nothing);
+	tcase_add_test(tc, test_kernel_without_resilient_groups_gets_plain_ones_and_fails_over);
+	tcase_add_test(tc, test_kernel_test_that_fails_falls_back_to_plain_groups);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -162,7 +162,7 @@ view(view_fn fn, bool json)
 
 /* Written by the views before they moved out of engine.c. */
 #define STATUS_JSON \
-	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"audits\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"role\":\"active\",\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null,\"loop_stall_max_ms\":0,\"loop_stall_recent_ms\":0,\"loop_stall_own_max_ms\":0,\"loop_stall_own_recent_ms\":0,\"loop_stalls\":0}\n"
+	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"audits\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"role\":\"active\",\"nexthop_groups\":\"resilient\",\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null,\"loop_stall_max_ms\":0,\"loop_stall_recent_ms\":0,\"loop_stall_own_max_ms\":0,\"loop_stall_own_recent_ms\":0,\"loop_stalls\":0}\n"
 
 #define STATUS_TEXT \
 	"tunsteerd " PACKAGE_VERSION ", up Us\n" \
@@ -171,6 +171,7 @@ view(view_fn fn, bool json)
 	"nft:      in sync\n" \
 	"egress:   active, 0 failovers, 0 conntrack flushes\n" \
 	"tunnels:  3, egress policies: 2\n" \
+	"nexthops: resilient groups\n" \
 	"loop:     longest stall 0 ms in the last 60s, 0 ms since start; 0 of 50 ms or more\n" \
 	"          without waiting for a CPU: 0 ms in the last 60s, 0 ms since start\n"
 
