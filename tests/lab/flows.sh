@@ -22,6 +22,12 @@ FLOWS_REPORT=$FLOWS_DIR/report.json
 # LAN host to the cpe's own LAN address, so it never crosses a tunnel nor
 # the cpe's forwarding.  What it loses in a window, the VM lost.
 FLOWS_CTL_PORT=9001
+# Where the control flow goes: the cpe's LAN address by default; the HA
+# lab moves that address between routers, so it uses one of the LAN's.
+FLOWS_CTL_NS=${FLOWS_CTL_NS:-cpe}
+FLOWS_CTL_ADDR=${FLOWS_CTL_ADDR:-$LAN_CPE}
+# The edge tunnels whose per-flow counters flows_counters_install makes.
+FLOWS_TUNNELS=${FLOWS_TUNNELS:-0 1 2}
 FLOWS_CTL_REPORT=$FLOWS_DIR/control.json
 FLOWS_RX_PID=
 FLOWS_CTL_PID=
@@ -51,15 +57,15 @@ flows_conf3() {
 	chmod 600 "$TS_CONF"
 }
 
-# flows_counters_install — on every edge, one counter per (tunnel gt0..gt2,
-# flow source port), in a table of its own.
+# flows_counters_install — on every edge, one counter per (tunnel gt<t>
+# for t in FLOWS_TUNNELS, flow source port), in a table of its own.
 flows_counters_install() {
 	local k t i
 	for k in $(seq 1 "$(lab_edges)"); do
 		{
 			echo "table inet labflows {"
 			echo "  chain count { type filter hook prerouting priority raw; policy accept;"
-			for t in 0 1 2; do
+			for t in $FLOWS_TUNNELS; do
 				for i in $(seq 0 $((FLOWS_N - 1))); do
 					echo "    iifname \"gt$t\" udp sport $((FLOWS_SPORT + i)) counter"
 				done
@@ -105,14 +111,14 @@ flows_start() {
 	ip netns exec inet "$FLOWS_BIN" recv -b "$FLOWS_PORT" -o "$FLOWS_REPORT" \
 		>"$FLOWS_DIR/recv.log" 2>&1 &
 	FLOWS_RX_PID=$!
-	ip netns exec cpe "$FLOWS_BIN" recv -b "$LAN_CPE:$FLOWS_CTL_PORT" -o "$FLOWS_CTL_REPORT" \
+	ip netns exec "$FLOWS_CTL_NS" "$FLOWS_BIN" recv -b "$FLOWS_CTL_ADDR:$FLOWS_CTL_PORT" -o "$FLOWS_CTL_REPORT" \
 		-m $((FLOWS_N + 1)) >"$FLOWS_DIR/control.log" 2>&1 &
 	FLOWS_CTL_PID=$!
 	FLOWS_REPORTS=0
 	lab_wait 10 "receiver bound" sh -c "ip netns exec inet ss -Hlun 'sport = :$FLOWS_PORT' | grep -q ."
-	lab_wait 10 "control receiver bound" sh -c "ip netns exec cpe ss -Hlun 'sport = :$FLOWS_CTL_PORT' | grep -q ."
+	lab_wait 10 "control receiver bound" sh -c "ip netns exec $FLOWS_CTL_NS ss -Hlun 'sport = :$FLOWS_CTL_PORT' | grep -q ."
 	ip netns exec lan "$FLOWS_BIN" send -s "$LAN_AUTH" -d "$INET_HOST:$FLOWS_PORT" \
-		-c "$LAN_CPE:$FLOWS_CTL_PORT" \
+		-c "$FLOWS_CTL_ADDR:$FLOWS_CTL_PORT" \
 		-n "$FLOWS_N" -p "$FLOWS_SPORT" -r "$FLOWS_PPS" >"$FLOWS_DIR/send.log" 2>&1 &
 	FLOWS_TX_PID=$!
 	lab_wait 20 "all $FLOWS_N flows and the control flow arriving" flows_all_arrive
@@ -148,7 +154,7 @@ flows_control() { jq -r --arg f "$1" '[.flows[] | .[$f]] | max // 0' "$FLOWS_CTL
 # flows_vm_part — one line on what the VM did in the last report's window:
 # the control flow's loss and longest gap, the longest vCPU stall.
 flows_vm_part() {
-	echo "control flow (lan -> cpe, no tunnel) lost $(flows_control lost)," \
+	echo "control flow (lan -> $FLOWS_CTL_NS, no tunnel) lost $(flows_control lost)," \
 		"longest gap $(flows_control max_gap_ms) ms;" \
 		"longest vCPU stall $(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END") ms"
 }

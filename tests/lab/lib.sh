@@ -30,9 +30,11 @@ INET_NET=198.18.0.0/24
 ANYCAST=(192.0.2.1 192.0.2.2)  # the provider's two tunnel endpoints
 ISPS=(isp1 isp2)
 
-# cpe's underlay address on ISP n (1-based) and the ISP's side of it.
-cpe_wan_addr() { echo "198.51.100.$(( ($1 - 1) * 4 + 2 ))"; }
-isp_cpe_addr() { echo "198.51.100.$(( ($1 - 1) * 4 + 1 ))"; }
+# cpe's underlay address on ISP n (1-based) and the ISP's side of it.  The
+# HA lab (ha.sh) has a second customer router, cpe2: its /30s follow the
+# first's (optional second argument C, the router, default 1).
+cpe_wan_addr() { echo "198.51.100.$(( (${2:-1} - 1) * 8 + ($1 - 1) * 4 + 2 ))"; }
+isp_cpe_addr() { echo "198.51.100.$(( (${2:-1} - 1) * 8 + ($1 - 1) * 4 + 1 ))"; }
 # ISP n ↔ edge k link (/30 from 198.19.n.0/24): ISP side, edge side.
 isp_edge_addr() { echo "198.19.$1.$(( ($2 - 1) * 4 + 1 ))"; }
 edge_isp_addr() { echo "198.19.$1.$(( ($2 - 1) * 4 + 2 ))"; }
@@ -151,9 +153,14 @@ lab_on_exit() {
 }
 
 # The provider recommends one tunnel per ISP × anycast endpoint: tunnel t
-# (0..3) runs over ISP t/2+1 to endpoint t%2.
-tun_isp() { echo $(( $1 / 2 + 1 )); }
+# (0..3) runs over ISP t/2+1 to endpoint t%2.  Tunnels 4..7 are the same
+# four of the HA lab's second router, cpe2 (tun_cpe).
+tun_isp() { echo $(( $1 % 4 / 2 + 1 )); }
 tun_anycast() { echo "${ANYCAST[$(( $1 % 2 ))]}"; }
+tun_cpe() { echo $(( $1 / 4 + 1 )); }
+# The lab tunnels the edges serve (lab_edge_conf): cpe's four, and cpe2's
+# in the HA lab.
+LAB_EDGE_TUNNELS=${LAB_EDGE_TUNNELS:-0 1 2 3}
 
 # lab_edge_tunnels — the provider side of tunnels 0..3 on every edge.
 # With LAB_EDGE=tunsteer-edge (the default): one tunsteer-edge per edge
@@ -207,24 +214,25 @@ edge_log() { echo "$LAB_RUN/edge$1.log"; }
 edge_ctl() { local k=$1; shift; "$LAB_EDGE_BIN" -S "$(edge_sock "$k")" "$@"; }
 
 # lab_edge_conf K — write edge K's config: both anycast endpoints, the
-# four tunnels of the lab (gt<t> over ISP t/2+1 to endpoint t%2, provider
-# side of 198.19.0.2t/31), the customer's prefix routed over them with
-# EDGE_PRIORITIES, 203.0.113.0/25 authorized, check answers relayed
-# between the edges over inet.
+# lab tunnels LAB_EDGE_TUNNELS (gt<t> over ISP t/2+1 to endpoint t%2,
+# provider side of 198.19.0.2t/31; 4..7 the same to cpe2), the customer's
+# prefix routed over them with EDGE_PRIORITIES (of gt0..gt3; cpe2's
+# tunnels take those of cpe's), 203.0.113.0/25 authorized, check answers
+# relayed between the edges over inet.
 lab_edge_conf() {
 	local k=$1 j t n peers="" routes="" tunnels="" prio
 	read -r -a prio <<<"$EDGE_PRIORITIES"
 	for j in $(seq 1 "$(lab_edges)"); do
 		[ "$j" = "$k" ] || peers+="${peers:+, }\"$(edge_inet_addr "$j")\""
 	done
-	for t in 0 1 2 3; do
+	for t in $LAB_EDGE_TUNNELS; do
 		n=$(tun_isp $t)
 		tunnels+="${tunnels:+,
 }	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
-	      customer_gre_endpoint = \"$(cpe_wan_addr "$n")\";
+	      customer_gre_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
 	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
 		routes+="${routes:+,
-}	    { prefix = \"$LAN_NET\"; tunnel = \"gt$t\"; priority = ${prio[$t]}; }"
+}	    { prefix = \"$LAN_NET\"; tunnel = \"gt$t\"; priority = ${prio[$((t % 4))]}; }"
 	done
 	mkdir -p "$LAB_RUN"
 	cat >"$(edge_conf_file "$k")" <<-CONF

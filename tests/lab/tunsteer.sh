@@ -17,21 +17,24 @@ rm -f "$TS_LOG"
 
 [ -x "$TS_BIN_D" ] || lab_fail "no tunsteerd in ${TS_BIN_D%/*} (build first)"
 
-# ts_tunnels N — tunsteerd's "tunnels = ( … );" for lab tunnels 0..N-1
+# ts_tunnels N [C] — tunsteerd's "tunnels = ( … );" for lab tunnels 0..N-1
 # (N at most 4): tunnel i is cf<i+1>, over ISP 1 (i = 0, 1) or 2 (i = 2,
-# 3) to anycast endpoint i % 2, its underlay pinned to that uplink.  The
-# one generator of tunnel blocks: ts_conf and flows_conf3 use it.
+# 3) to anycast endpoint i % 2, its underlay pinned to that uplink.  C is
+# the customer router (default 1; 2 is the HA lab's cpe2, whose cf<i+1>
+# is lab tunnel 4 + i).  The one generator of tunnel blocks: ts_conf,
+# flows_conf3 and ha.sh use it.
 ts_tunnels() {
-	local n=$1 i w sep
+	local n=$1 c=${2:-1} i w t sep
 	echo "tunnels = ("
 	for i in $(seq 0 $((n - 1))); do
 		w=$((i / 2 + 1))
+		t=$(( (c - 1) * 4 + i ))
 		sep=,
 		[ "$i" -eq $((n - 1)) ] && sep=
 		cat <<-BLOCK
-		  { name = "cf$((i + 1))"; type = "gre"; local = "$(cpe_wan_addr $w)"; remote = "${ANYCAST[$((i % 2))]}";
-		    address = "$(tun_cpe_addr $i)/31";
-		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w)"; }; }$sep
+		  { name = "cf$((i + 1))"; type = "gre"; local = "$(cpe_wan_addr $w $c)"; remote = "${ANYCAST[$((i % 2))]}";
+		    address = "$(tun_cpe_addr $t)/31";
+		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w $c)"; }; }$sep
 		BLOCK
 	done
 	echo ");"

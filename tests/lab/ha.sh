@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The HA lab: a second customer router in front of the same LAN, as
+# contrib/keepalived describes.  Sourced after lib.sh and tunsteer.sh.
+#
+#                 lan (203.0.113.10, .130, .20; gateway 203.0.113.1)
+#                        br0 ── eth0 ─┬─ eth1
+#                                     │      │
+#            lan0 203.0.113.2 ┌───────┴┐   ┌─┴──────┐ lan0 203.0.113.3
+#     VRRP 203.0.113.1 moves  │  cpe   │   │  cpe2  │  (keepalived in each)
+#                             └─┬────┬─┘   └─┬────┬─┘
+#                             wan1  wan2   wan1  wan2
+#                      198.51.100.2  .6    .10   .14
+#                               isp1, isp2 (cpe0 / cpe2 links)
+#
+# cpe2's tunnels are lab tunnels 4..7 (inner 198.19.0.8/31 … .14/31), its
+# own cf1..cf4; the edges serve all eight (LAB_EDGE_TUNNELS) and route
+# the LAN back over either router's tunnels.  Each router runs its own
+# tunsteerd (socket, config and log per router) and keepalived with the
+# shipped contrib/keepalived files, in which only the paths of tunsteerctl
+# and of the notify script change.
+
+HA_VIP=$LAN_CPE			# 203.0.113.1: the LAN's gateway, held by VRRP
+HA_LAN_ADDR=(- 203.0.113.2 203.0.113.3)	# each router's own (index 1, 2)
+HA_LAN_CTL=203.0.113.20		# the LAN's own address for the control flow
+HA_NS=(- cpe cpe2)
+HA_DIR=$LAB_RUN/ha
+HA_PID=(- "" "")		# tunsteerd per router
+LAB_EDGE_TUNNELS="0 1 2 3 4 5 6 7"
+
+ha_sock() { echo "$HA_DIR/cpe$1.sock"; }
+ha_conf_file() { echo "$HA_DIR/cpe$1.conf"; }
+ha_log() { echo "$HA_DIR/tunsteerd-cpe$1.log"; }
+ha_kalog() { echo "$HA_DIR/keepalived-cpe$1.log"; }
+# ha_ctl C ARGS… — tunsteerctl against router C's tunsteerd.
+ha_ctl() { local c=$1; shift; nsx "${HA_NS[$c]}" "$TS_BIN_CTL" -S "$(ha_sock "$c")" "$@"; }
+
+# ha_up — the standard lab with 2 edges (lab_up), then cpe2 and the LAN
+# bridge; no address on either router holds the gateway yet.
+ha_up() {
+	local n
+	lab_up --edges 2
+	mkdir -p "$HA_DIR"
+	echo cpe2 >>"$LAB_STATE/namespaces"	# topology down removes it
+	ip netns add cpe2
+	lab_sysctl cpe2 net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	nsx cpe2 ip link set lo up
+
+	# The LAN becomes a bridge with both routers on it.
+	lab_veth lan eth1 cpe2 lan0
+	nsx lan ip -batch - <<-EOF || lab_fail "lan bridge"
+	link add br0 type bridge
+	link set br0 up
+	addr flush dev eth0
+	link set eth0 master br0
+	link set eth1 master br0
+	addr add $LAN_AUTH/24 dev br0
+	addr add $LAN_UNAUTH/24 dev br0
+	addr add $HA_LAN_CTL/24 dev br0
+	route add default via $HA_VIP src $LAN_AUTH
+	EOF
+	nsx cpe ip -batch - <<-EOF || lab_fail "cpe lan address"
+	addr del $LAN_CPE/24 dev lan0
+	addr add ${HA_LAN_ADDR[1]}/24 dev lan0
+	EOF
+	nsx cpe2 ip addr add "${HA_LAN_ADDR[2]}/24" dev lan0
+
+	# cpe2 ↔ ISPs, like cpe; each edge answers cpe2's underlay via that ISP.
+	for n in 1 2; do
+		lab_veth cpe2 "wan$n" "isp$n" cpe2
+		nsx cpe2 ip addr add "$(cpe_wan_addr "$n" 2)/30" dev "wan$n"
+		nsx "isp$n" ip addr add "$(isp_cpe_addr "$n" 2)/30" dev cpe2
+		for k in $(seq 1 "$(lab_edges)"); do
+			nsx "edge$k" ip route add "$(cpe_wan_addr "$n" 2)/32" via "$(isp_edge_addr "$n" "$k")"
+		done
+	done
+	nsx cpe2 ip route add default via "$(isp_cpe_addr 1 2)" dev wan1
+	lab_log "HA lab: cpe2 and the LAN bridge up"
+}
+
+# ha_conf C — router C's tunsteerd config: its four tunnels, the
+# authorized prefix preferring cf1 and cf3 (the lab's ts_conf).
+ha_conf() {
+	local c=$1 out
+	out=$(ha_conf_file "$c")
+	cat >"$out" <<-CONF
+	log_level = "debug";
+	$(ts_tunnels 4 "$c")
+	egress = (
+	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
+	    tunnels = ( { tunnel = "cf1"; priority = 100; },
+	                { tunnel = "cf3"; priority = 100; },
+	                { tunnel = "cf2"; priority = 200; },
+	                { tunnel = "cf4"; priority = 200; } ); }
+	);
+	CONF
+	chmod 600 "$out"
+}
+
+# ha_ts_start C — start router C's tunsteerd and wait until it answers.
+ha_ts_start() {
+	local c=$1
+	[ -r "$(ha_conf_file "$c")" ] || ha_conf "$c"
+	# Not through nsx: $! must be tunsteerd itself.
+	ip netns exec "${HA_NS[$c]}" "$TS_BIN_D" -d -c "$(ha_conf_file "$c")" \
+		-S "$(ha_sock "$c")" >>"$(ha_log "$c")" 2>&1 &
+	HA_PID[$c]=$!
+	lab_wait 30 "tunsteerd on ${HA_NS[$c]} answers" ha_ctl "$c" status
+}
+
+# ha_role C — router C's tunsteerd role (active or standby).
+ha_role() { ha_ctl "$1" --json status | jq -r .role; }
+
+# ha_keepalived_start C — keepalived in router C's namespace from the
+# shipped contrib/keepalived files, with this build's tunsteerctl (a
+# root-owned wrapper naming C's socket) and a copy of the notify script.
+ha_keepalived_start() {
+	local c=$1 d=$HA_DIR/ka$1
+	mkdir -p "$d"
+	chmod 755 "$d"
+	cat >"$d/tunsteerctl" <<-EOF
+	#!/bin/sh
+	exec "$TS_BIN_CTL" -S "$(ha_sock "$c")" "\$@"
+	EOF
+	sed "s|/usr/sbin/tunsteerctl|$d/tunsteerctl|" \
+		"$LAB_TOP/contrib/keepalived/keepalived-notify" >"$d/keepalived-notify"
+	chmod 755 "$d/tunsteerctl" "$d/keepalived-notify"
+	sed -e "s|/usr/sbin/tunsteerctl|$d/tunsteerctl|" \
+		-e "s|/usr/lib/tunsteer/keepalived-notify|$d/keepalived-notify|" \
+		"$LAB_TOP/contrib/keepalived/keepalived.conf" >"$d/keepalived.conf"
+	grep -q "$d/tunsteerctl" "$d/keepalived.conf" &&
+		grep -q "$d/keepalived-notify" "$d/keepalived.conf" ||
+		lab_fail "contrib/keepalived/keepalived.conf no longer names the paths this lab replaces"
+	ip netns exec "${HA_NS[$c]}" keepalived -n -l -D -G -P -f "$d/keepalived.conf" \
+		-p "$d/keepalived.pid" -r "$d/vrrp.pid" -i "cpe$c" \
+		>>"$(ha_kalog "$c")" 2>&1 &
+	echo $! >"$d/main.pid"
+	disown $!
+}
+
+# ha_keepalived_stop C — stop router C's keepalived (it gives up the
+# address first).
+ha_keepalived_stop() {
+	local pid
+	pid=$(cat "$HA_DIR/ka$1/main.pid" 2>/dev/null) || return 0
+	rm -f "$HA_DIR/ka$1/main.pid"
+	kill "$pid" 2>/dev/null || true
+	lab_wait 10 "keepalived on cpe$1 exits" lab_gone "$pid"
+}
+
+# ha_holds_vip C — router C holds the LAN's gateway address.
+ha_holds_vip() { nsx "${HA_NS[$1]}" ip -br addr show dev lan0 | grep -qw "$HA_VIP/24"; }
+
+# ha_is_master C — router C holds the address and its tunsteerd is active,
+# the other router does not hold it and its tunsteerd (if it answers) is in
+# standby.
+ha_is_master() {
+	local c=$1 o=$((3 - $1))
+	ha_holds_vip "$c" && [ "$(ha_role "$c")" = active ] && ! ha_holds_vip "$o" &&
+		{ ! ha_ctl "$o" -t 2 status >/dev/null 2>&1 || [ "$(ha_role "$o")" = standby ]; }
+}
+
+# ha_on_exit — stop both daemons and keepalived, show logs on failure.
+ha_on_exit() {
+	local rc=$? c
+	flows_stop 2>/dev/null || true
+	for c in 1 2; do
+		pkill -f "keepalived.*$HA_DIR/ka$c/" 2>/dev/null || true
+		[ -z "${HA_PID[$c]}" ] || kill "${HA_PID[$c]}" 2>/dev/null || true
+	done
+	if [ $rc -ne 0 ]; then
+		for c in 1 2; do
+			echo "--- cpe$c keepalived log (last 30 lines)" >&2
+			tail -n 30 "$(ha_kalog "$c")" 2>/dev/null >&2 || true
+			echo "--- cpe$c tunsteerd log (last 40 lines)" >&2
+			tail -n 40 "$(ha_log "$c")" 2>/dev/null >&2 || true
+		done
+		lab_edge_logs
+	fi
+	"$LAB_DIR/topology" down
+}
