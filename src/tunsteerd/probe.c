@@ -16,6 +16,7 @@
 #include "lib/random.h"
 #include "lib/rawsock.h"
 #include "tunsteerd/loop.h"
+#include "tunsteerd/loopmeter.h"
 #include "tunsteerd/probe.h"
 #include "tunsteerd/probe_pkt.h"
 
@@ -326,9 +327,12 @@ drain(struct probe_engine *pe)
 static void
 rx_cb(evutil_socket_t fd, short what, void *arg)
 {
+	uint64_t t = loopmeter_span_begin();
+
 	(void)fd;
 	(void)what;
 	drain(arg);
+	loopmeter_span_end(t, "probe answers read");
 }
 
 struct probe_engine *

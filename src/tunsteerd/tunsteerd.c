@@ -128,8 +128,11 @@ audit_kick(struct daemon *d)
 		return;
 	d->audit_wanted = false;
 	/* With a copy of what we want, the thread compares too. */
-	if ((err = audit_start(d->audit, engine_kernel_gen(d->engine),
-			       engine_want_copy(d->engine))) == 0)
+	t = loopmeter_span_begin();
+	err = audit_start(d->audit, engine_kernel_gen(d->engine),
+			  engine_want_copy(d->engine));
+	loopmeter_span_end(t, "kernel audit started");
+	if (err == 0)
 		return;
 	errno = -err;
 	log_warn("engine", "cannot start a kernel audit; re-dumping on the loop");
@@ -237,8 +240,10 @@ static void
 monitor_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	uint64_t t = loopmeter_span_begin();
 	int rc = d->ops->monitor_drain(d->ops);
 
+	loopmeter_span_end(t, "netlink events read");
 	if (rc == -ENOBUFS)
 		log_notice("kernel", "netlink events lost; re-dumping");
 	if (rc != 0)
