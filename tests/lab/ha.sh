@@ -38,8 +38,9 @@ ha_ctl() { local c=$1; shift; nsx "${HA_NS[$c]}" "$TS_BIN_CTL" -S "$(ha_sock "$c
 # ha_up — the standard lab with 2 edges (lab_up), then cpe2 and the LAN
 # bridge; no address on either router holds the gateway yet.
 ha_up() {
-	local n
+	local n k
 	lab_up --edges 2
+	rm -rf "$HA_DIR"	# this scenario's logs only
 	mkdir -p "$HA_DIR"
 	echo cpe2 >>"$LAB_STATE/namespaces"	# topology down removes it
 	ip netns add cpe2
