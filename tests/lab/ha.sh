@@ -174,10 +174,11 @@ ha_on_exit() {
 	done
 	if [ $rc -ne 0 ]; then
 		for c in 1 2; do
+			echo "--- cpe$c lan0: $(nsx "${HA_NS[$c]}" ip -br addr show dev lan0 2>&1)" >&2
 			echo "--- cpe$c keepalived log (last 30 lines)" >&2
-			tail -n 30 "$(ha_kalog "$c")" 2>/dev/null >&2 || true
+			tail -n 30 "$(ha_kalog "$c")" >&2 2>/dev/null || true
 			echo "--- cpe$c tunsteerd log (last 40 lines)" >&2
-			tail -n 40 "$(ha_log "$c")" 2>/dev/null >&2 || true
+			tail -n 40 "$(ha_log "$c")" >&2 2>/dev/null || true
 		done
 		lab_edge_logs
 	fi
