@@ -164,14 +164,10 @@ ha_is_master() {
 		{ ! ha_ctl "$o" -t 2 status >/dev/null 2>&1 || [ "$(ha_role "$o")" = standby ]; }
 }
 
-# ha_on_exit — stop both daemons and keepalived, show logs on failure.
+# ha_on_exit — on failure, both routers' addresses and logs and the
+# edges' logs (before anything is stopped); then the lab goes.
 ha_on_exit() {
 	local rc=$? c
-	flows_stop 2>/dev/null || true
-	for c in 1 2; do
-		pkill -f "keepalived.*$HA_DIR/ka$c/" 2>/dev/null || true
-		[ -z "${HA_PID[$c]}" ] || kill "${HA_PID[$c]}" 2>/dev/null || true
-	done
 	if [ $rc -ne 0 ]; then
 		for c in 1 2; do
 			echo "--- cpe$c lan0: $(nsx "${HA_NS[$c]}" ip -br addr show dev lan0 2>&1)" >&2
@@ -182,5 +178,10 @@ ha_on_exit() {
 		done
 		lab_edge_logs
 	fi
+	flows_stop 2>/dev/null || true
+	for c in 1 2; do
+		pkill -f "keepalived.*$HA_DIR/ka$c/" 2>/dev/null || true
+		[ -z "${HA_PID[$c]}" ] || kill "${HA_PID[$c]}" 2>/dev/null || true
+	done
 	"$LAB_DIR/topology" down
 }
