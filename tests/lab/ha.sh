@@ -83,12 +83,17 @@ ha_up() {
 }
 
 # ha_conf C — router C's tunsteerd config: its four tunnels, the
-# authorized prefix preferring cf1 and cf3 (the lab's ts_conf).
+# authorized prefix preferring cf1 and cf3 (the lab's ts_conf).  Tunnel
+# health is not what the HA lab tests, so it is held still against the
+# emulated VM's stalls: down only after 5 s without an answer, never
+# degraded by loss (tunsteerctl check, keepalived's tunnel weight, stays
+# put).
 ha_conf() {
 	local c=$1 out
 	out=$(ha_conf_file "$c")
 	cat >"$out" <<-CONF
 	log_level = "debug";
+	probe = { interval_ms = 200; timeout_ms = 1000; down_after = 25; degraded_loss_pct = 100; };
 	$(ts_tunnels 4 "$c")
 	egress = (
 	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
