@@ -178,6 +178,12 @@ edge_load_config(const char *path, FILE *errs_out)
 	struct config_errors errs = { 0 };
 	struct edge_config *c = edge_config_load(path, &errs);
 
+	/* A config this program cannot serve is refused like a bad one:
+	 * at start, at -n and at reload (the running one stays). */
+	if (c && edge_config_check_serve(c, &errs) != 0) {
+		edge_config_free(c);
+		c = NULL;
+	}
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(errs_out, "%s\n", errs.msgs[i]);
 	config_errors_free(&errs);

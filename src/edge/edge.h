@@ -48,7 +48,8 @@ struct edge {
 	bool debug;			/* -d: the log level stays debug */
 };
 
-/* Parse and validate @path; every error goes to @errs as FILE:LINE: …
+/* Parse and validate @path, refusing what this tunsteer-edge cannot serve
+ * (edge_config_check_serve()); every error goes to @errs as FILE:LINE: …
  * NULL if there was one. */
 struct edge_config *edge_load_config(const char *path, FILE *errs);
 

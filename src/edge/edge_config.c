@@ -7,6 +7,7 @@
 #include "autoconfig.h"
 
 #include "edge/edge_config.h"
+#include "edge/edge_ike.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 #include "lib/cfgparse.h"
 #include "lib/log.h"
+#include "lib/secmem.h"
 
 #define EDGE_DEFAULT_SOCKET TS_RUNDIR "/tunsteer-edge.sock"
 
@@ -36,13 +38,17 @@ static const char *const hc_tunnel_keys[] = {
 };
 static const char *const relay_keys[] = { "address", "port", "peers", NULL };
 static const char *const customer_keys[] = {
-	"name", "authorized", "tunnels", "routes", NULL
+	"name", "account_id", "authorized", "tunnels", "routes", NULL
 };
 static const char *const tunnel_keys[] = {
 	"name", "type", "cloudflare_gre_endpoint", "customer_gre_endpoint",
+	"cloudflare_endpoint", "customer_endpoint", "tunnel_id", "psk",
+	"replay_protection", "allow_null_cipher",
 	"interface_address", "interface_address_side", "mtu", "ttl",
 	"health_check", NULL
 };
+/* Keys whose string values never reach libconfig (cfgp_parse()). */
+static const char *const secret_keys[] = { "psk", NULL };
 static const char *const route_keys[] = {
 	"prefix", "tunnel", "nexthop", "priority", "weight", NULL
 };
@@ -54,7 +60,7 @@ static const char *const fw_keys[] = {
 /* What validation remembers besides the config itself. */
 struct tun_aux {
 	bool named, addr_ok, ends_ok;
-	int name_line, addr_line, cf_line;
+	int name_line, addr_line, cf_line, tid_line;
 	char path[CFGP_FIELD_MAX];	/* customers[i].tunnels[j] */
 };
 
@@ -64,6 +70,7 @@ struct parse {
 	struct tun_aux *taux;		/* per tunnel */
 	int *auth_lines;		/* per customer: line of its list */
 	int pubaddr_line;
+	bool secrets;			/* some psk was given */
 };
 
 static const char *
@@ -207,6 +214,84 @@ parse_interface_address(struct parse *x, const config_setting_t *s,
 	a->addr_line = line;
 }
 
+static const char *const ipsec_only_keys[] = {
+	"cloudflare_endpoint", "customer_endpoint", "tunnel_id", "psk",
+	"replay_protection", "allow_null_cipher", NULL
+};
+
+/* Report each of @keys present in @s as "@why" (a GRE tunnel's psk is
+ * still taken out of the table, so it is wiped at once). */
+static void
+refuse_keys(struct parse *x, const config_setting_t *s, const char *path,
+	    const char *const *keys, const char *why)
+{
+	char f[CFGP_FIELD_MAX];
+
+	for (size_t i = 0; keys[i]; i++) {
+		const config_setting_t *m = config_setting_get_member(s, keys[i]);
+		char *psk;
+		int line;
+
+		if (!m)
+			continue;
+		if (strcmp(keys[i], "psk") == 0 &&
+		    cfgp_secret(&x->p, s, path, "psk", &psk, &line) == CFGP_OK)
+			secmem_free_str(psk);
+		cfgp_field(f, path, keys[i]);
+		cfgp_err(&x->p, cfgp_line(m), f, "%s", why);
+	}
+}
+
+/* The provider's account and tunnel IDs: 32 hex digits; we take 1..32
+ * lower-case ones (the lab's are short). */
+static bool
+id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < EDGE_ID_MAX &&
+		strspn(s, "0123456789abcdef") == n;
+}
+
+static void
+parse_ipsec(struct parse *x, const config_setting_t *s, const char *path,
+	    struct edge_tunnel *t, struct tun_aux *a)
+{
+	struct cfgp *p = &x->p;
+	char f[CFGP_FIELD_MAX];
+	const char *str;
+	char *psk;
+	int line;
+	enum cfgp_got g;
+
+	g = cfgp_string(p, s, path, "tunnel_id", &str, &line);
+	cfgp_required(p, g, s, path, "tunnel_id");
+	if (g == CFGP_OK) {
+		cfgp_field(f, path, "tunnel_id");
+		if (id_ok(str)) {
+			strcpy(t->ipsec.tunnel_id, str);
+			a->tid_line = line;
+		} else {
+			cfgp_err(p, line, f, "\"%s\" is not a tunnel ID (1..%d "
+				 "hex digits, lower case)", str, EDGE_ID_MAX - 1);
+		}
+	}
+	g = cfgp_secret(p, s, path, "psk", &psk, &line);
+	cfgp_required(p, g, s, path, "psk");
+	if (g == CFGP_OK) {
+		x->secrets = true;
+		if (*psk == '\0') {
+			cfgp_field(f, path, "psk");
+			cfgp_err(p, line, f, "must not be empty");
+			secmem_free_str(psk);
+		} else {
+			t->ipsec.psk = psk;
+		}
+	}
+	cfgp_bool(p, s, path, "replay_protection", &t->ipsec.replay_protection);
+	cfgp_bool(p, s, path, "allow_null_cipher", &t->ipsec.allow_null_cipher);
+}
+
 static void
 parse_tunnel(struct parse *x, const config_setting_t *s, const char *path,
 	     size_t customer)
@@ -222,6 +307,7 @@ parse_tunnel(struct parse *x, const config_setting_t *s, const char *path,
 	int line;
 	enum cfgp_got g;
 	bool cf_ok = false, cu_ok = false;
+	const char *cf_key, *cu_key;
 
 	if (!config_setting_is_group(s)) {
 		cfgp_type_err(p, s, path, "a group { ... }");
@@ -261,19 +347,28 @@ parse_tunnel(struct parse *x, const config_setting_t *s, const char *path,
 				 str, IFNAMSIZ - 1);
 		}
 	}
-	if (cfgp_string(p, s, path, "type", &str, &line) == CFGP_OK &&
-	    strcmp(str, "gre") != 0) {
+	if (cfgp_string(p, s, path, "type", &str, &line) == CFGP_OK) {
 		cfgp_field(f, path, "type");
 		if (strcmp(str, "ipsec") == 0)
-			cfgp_err(p, line, f, "ipsec tunnels are not emulated yet; "
-				 "only \"gre\"");
-		else
-			cfgp_err(p, line, f, "\"%s\" is not \"gre\"", str);
+			t->type = EDGE_TUNNEL_IPSEC;
+		else if (strcmp(str, "gre") != 0)
+			cfgp_err(p, line, f, "\"%s\" is not \"gre\" or \"ipsec\"",
+				 str);
 	}
-	g = cfgp_string(p, s, path, "cloudflare_gre_endpoint", &str, &line);
-	cfgp_required(p, g, s, path, "cloudflare_gre_endpoint");
+	if (t->type == EDGE_TUNNEL_IPSEC) {
+		t->mtu = EDGE_IPSEC_MTU;
+		parse_ipsec(x, s, path, t, a);
+	} else {
+		refuse_keys(x, s, path, ipsec_only_keys, "ipsec tunnels only");
+	}
+	cf_key = t->type == EDGE_TUNNEL_GRE ? "cloudflare_gre_endpoint" :
+		"cloudflare_endpoint";
+	cu_key = t->type == EDGE_TUNNEL_GRE ? "customer_gre_endpoint" :
+		"customer_endpoint";
+	g = cfgp_string(p, s, path, cf_key, &str, &line);
+	cfgp_required(p, g, s, path, cf_key);
 	if (g == CFGP_OK) {
-		cfgp_field(f, path, "cloudflare_gre_endpoint");
+		cfgp_field(f, path, cf_key);
 		cf_ok = cfgp_host(p, line, f, str, &t->cloudflare_endpoint);
 		if (cf_ok && !is_anycast(c, t->cloudflare_endpoint)) {
 			cfgp_err(p, line, f, "%s is not one of the anycast "
@@ -282,24 +377,37 @@ parse_tunnel(struct parse *x, const config_setting_t *s, const char *path,
 		}
 		a->cf_line = line;
 	}
-	g = cfgp_string(p, s, path, "customer_gre_endpoint", &str, &line);
-	cfgp_required(p, g, s, path, "customer_gre_endpoint");
+	g = cfgp_string(p, s, path, cu_key, &str, &line);
+	if (t->type == EDGE_TUNNEL_GRE)
+		cfgp_required(p, g, s, path, cu_key);
+	else if (g == CFGP_NONE)
+		cu_ok = true;	/* optional: the IKE packets say where */
 	if (g == CFGP_OK) {
-		cfgp_field(f, path, "customer_gre_endpoint");
+		cfgp_field(f, path, cu_key);
 		cu_ok = cfgp_host(p, line, f, str, &t->customer_endpoint);
 		if (cu_ok && is_anycast(c, t->customer_endpoint)) {
 			cfgp_err(p, line, f, "%s is an anycast address of the "
 				 "provider", fmt_addr(t->customer_endpoint, b));
 			cu_ok = false;
 		}
+		t->has_customer_endpoint = cu_ok;
 	}
 	a->ends_ok = cf_ok && cu_ok;
 	parse_interface_address(x, s, path, t, a);
-	if (cfgp_int(p, s, path, "mtu", EDGE_MTU_MIN, EDGE_GRE_MTU, &v, &line) ==
-	    CFGP_OK)
+	if (cfgp_int(p, s, path, "mtu", EDGE_MTU_MIN,
+		     t->type == EDGE_TUNNEL_GRE ? EDGE_GRE_MTU : EDGE_IPSEC_MTU,
+		     &v, &line) == CFGP_OK)
 		t->mtu = (unsigned int)v;
-	if (cfgp_int(p, s, path, "ttl", 1, 255, &v, &line) == CFGP_OK)
+	if (t->type == EDGE_TUNNEL_IPSEC) {
+		static const char *const gre_only[] = {
+			"cloudflare_gre_endpoint", "customer_gre_endpoint", "ttl",
+			NULL
+		};
+
+		refuse_keys(x, s, path, gre_only, "GRE tunnels only");
+	} else if (cfgp_int(p, s, path, "ttl", 1, 255, &v, &line) == CFGP_OK) {
 		t->ttl = (unsigned int)v;
+	}
 	t->hc = c->hc;
 	if (cfgp_group(p, s, path, "health_check", &g_s) == CFGP_OK)
 		parse_hc(x, g_s, path, &t->hc, true);
@@ -521,6 +629,14 @@ parse_customer(struct parse *x, const config_setting_t *s, size_t ci)
 				cfgp_err(p, line, f, "\"%s\" is already defined "
 					 "at line %d", str, c->customers[j].line);
 	}
+	if (cfgp_string(p, s, path, "account_id", &str, &line) == CFGP_OK) {
+		cfgp_field(f, path, "account_id");
+		if (id_ok(str))
+			strcpy(cu->account_id, str);
+		else
+			cfgp_err(p, line, f, "\"%s\" is not an account ID (1..%d "
+				 "hex digits, lower case)", str, EDGE_ID_MAX - 1);
+	}
 	parse_authorized(x, s, path, cu, ci);
 
 	g = cfgp_list(p, s, path, "tunnels", &l);
@@ -535,6 +651,19 @@ parse_customer(struct parse *x, const config_setting_t *s, size_t ci)
 			parse_tunnel(x, config_setting_get_elem(l, (unsigned int)k),
 				     f2, ci);
 		}
+	}
+	/* The customer's IKE identities are made of its account ID. */
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		const struct edge_tunnel *t = &c->tunnels[i];
+
+		if (t->customer != ci || t->type != EDGE_TUNNEL_IPSEC ||
+		    config_setting_get_member(s, "account_id"))
+			continue;
+		cfgp_field(f, path, "account_id");
+		cfgp_err(p, cu->line, f, "required with ipsec tunnels (tunnel "
+			 "\"%s\", line %d): the customer's IKE identities are "
+			 "made of it", t->name, t->line);
+		break;
 	}
 	g = cfgp_list(p, s, path, "routes", &l);
 	if (g == CFGP_OK) {
@@ -580,13 +709,53 @@ check_tunnels(struct parse *x)
 							  b2, sizeof(b2)),
 					 u->name, b->addr_line);
 			cfgp_fieldf(f, "%s.cloudflare_gre_endpoint", a->path);
-			if (a->ends_ok && b->ends_ok &&
+			if (t->type == EDGE_TUNNEL_GRE &&
+			    u->type == EDGE_TUNNEL_GRE &&
+			    a->ends_ok && b->ends_ok &&
 			    t->cloudflare_endpoint.s_addr ==
 			    u->cloudflare_endpoint.s_addr &&
 			    t->customer_endpoint.s_addr == u->customer_endpoint.s_addr)
 				cfgp_err(&x->p, a->cf_line, f, "tunnel \"%s\" (line "
 					 "%d) has the same endpoints; GRE cannot "
 					 "tell the two apart", u->name, u->line);
+			if (t->type != EDGE_TUNNEL_IPSEC ||
+			    u->type != EDGE_TUNNEL_IPSEC)
+				continue;
+			cfgp_fieldf(f, "%s.tunnel_id", a->path);
+			if (a->tid_line && b->tid_line &&
+			    strcmp(t->ipsec.tunnel_id, u->ipsec.tunnel_id) == 0 &&
+			    strcmp(c->customers[t->customer].account_id,
+				   c->customers[u->customer].account_id) == 0)
+				cfgp_err(&x->p, a->tid_line, f, "\"%s\" of account "
+					 "\"%s\" is already tunnel \"%s\" (line "
+					 "%d); the customer's IKE identities "
+					 "would be the same", t->ipsec.tunnel_id,
+					 c->customers[t->customer].account_id,
+					 u->name, b->tid_line);
+		}
+		if (t->type == EDGE_TUNNEL_IPSEC && t->has_customer_endpoint) {
+			bool unique = true;
+
+			for (size_t j = 0; j < c->n_tunnels; j++) {
+				const struct edge_tunnel *u = &c->tunnels[j];
+
+				if (j != i && u->type == EDGE_TUNNEL_IPSEC &&
+				    u->has_customer_endpoint &&
+				    u->customer_endpoint.s_addr ==
+				    t->customer_endpoint.s_addr &&
+				    u->cloudflare_endpoint.s_addr ==
+				    t->cloudflare_endpoint.s_addr)
+					unique = false;
+			}
+			c->tunnels[i].ipsec.id_ipv4_ok = unique;
+		}
+		if (t->hc.enabled && t->hc.direction == EDGE_HC_UNIDIRECTIONAL &&
+		    !t->hc.has_target && t->type == EDGE_TUNNEL_IPSEC &&
+		    !t->has_customer_endpoint && a->ends_ok) {
+			cfgp_fieldf(f, "%s.health_check", a->path);
+			cfgp_err(&x->p, t->line, f, "unidirectional checks of a "
+				 "tunnel without customer_endpoint need "
+				 "health_check.target");
 		}
 		if (t->hc.enabled && t->hc.direction == EDGE_HC_UNIDIRECTIONAL &&
 		    !c->has_public_address && x->pubaddr_line == 0) {
@@ -872,9 +1041,10 @@ config_new(const char *path)
 	return c;
 }
 
+/* @st: the file's, to judge who may read its secrets; NULL: a string. */
 static struct edge_config *
 parse_text(const char *text, size_t len, const char *name,
-	   struct config_errors *errs)
+	   const struct stat *st, struct config_errors *errs)
 {
 	struct parse x = { .p = { .file = name } };
 	config_t cf;
@@ -883,9 +1053,11 @@ parse_text(const char *text, size_t len, const char *name,
 	x.c = config_new(name);
 	if (!x.c)
 		x.p.oom = true;
-	else if (cfgp_parse(&x.p, &cf, text, len, NULL))
+	else if (cfgp_parse(&x.p, &cf, text, len, secret_keys))
 		parse_root(&x, config_root_setting(&cf));
-	config_destroy(&cf);
+	if (st && x.secrets)
+		cfgp_check_secrets(&x.p, st, "psk");
+	cfgp_destroy(&cf);		/* psk is "" there; wipes the rest */
 	free(x.taux);
 	free(x.auth_lines);
 	if (cfgp_failed(&x.p)) {
@@ -893,7 +1065,7 @@ parse_text(const char *text, size_t len, const char *name,
 		cfgp_flush(&x.p, errs ? &errs->msgs : NULL, errs ? &errs->n : NULL);
 		return NULL;
 	}
-	free(x.p.msgs);
+	cfgp_flush(&x.p, NULL, NULL);	/* frees the secrets table too */
 	return x.c;
 }
 
@@ -902,7 +1074,7 @@ edge_config_load_string(const char *text, const char *name,
 			struct config_errors *errs)
 {
 	return parse_text(text ? text : "", text ? strlen(text) : 0,
-			  name ? name : "<string>", errs);
+			  name ? name : "<string>", NULL, errs);
 }
 
 struct edge_config *
@@ -910,14 +1082,15 @@ edge_config_load(const char *path, struct config_errors *errs)
 {
 	struct cfgp p = { .file = path };
 	struct edge_config *c;
+	struct stat st;
 	size_t len;
-	char *text = cfgp_read_file(&p, path, &len, NULL);
+	char *text = cfgp_read_file(&p, path, &len, &st);
 
 	if (!text) {
 		cfgp_flush(&p, errs ? &errs->msgs : NULL, errs ? &errs->n : NULL);
 		return NULL;
 	}
-	c = parse_text(text, len, path, errs);
+	c = parse_text(text, len, path, &st, errs);
 	cfgp_free_text(text, len);
 	return c;
 }
@@ -930,6 +1103,8 @@ edge_config_free(struct edge_config *c)
 	for (size_t i = 0; i < c->n_customers; i++)
 		free(c->customers[i].authorized);
 	free(c->customers);
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		secmem_free_str(c->tunnels[i].ipsec.psk);
 	free(c->tunnels);
 	free(c->routes);
 	free(c->firewall);
@@ -945,6 +1120,68 @@ edge_config_tunnel_index(const struct edge_config *c, const char *name)
 		if (strcmp(c->tunnels[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *
+edge_tunnel_type_name(enum edge_tunnel_type t)
+{
+	return t == EDGE_TUNNEL_IPSEC ? "ipsec" : "gre";
+}
+
+int
+edge_config_check_serve(const struct edge_config *c,
+			struct config_errors *errs)
+{
+	struct cfgp p = { .file = c->path ? c->path : "<string>" };
+	char f[CFGP_FIELD_MAX];
+	bool refused = false;
+	const char *why = edge_ike_unavailable();
+
+	for (size_t i = 0; i < c->n_tunnels && why; i++) {
+		const struct edge_tunnel *t = &c->tunnels[i];
+		size_t j = 0;
+
+		if (t->type != EDGE_TUNNEL_IPSEC)
+			continue;
+		for (size_t o = 0; o < i; o++)
+			j += c->tunnels[o].customer == t->customer;
+		cfgp_fieldf(f, "customers[%zu].tunnels[%zu]", t->customer,
+			    j);
+		cfgp_err(&p, t->line, f, "tunnel \"%s\": %s", t->name, why);
+		refused = true;
+	}
+	if (!refused) {
+		cfgp_flush(&p, NULL, NULL);
+		return 0;
+	}
+	cfgp_flush(&p, errs ? &errs->msgs : NULL, errs ? &errs->n : NULL);
+	return -ENOTSUP;
+}
+
+size_t
+edge_ipsec_ids(const struct edge_config *c, size_t ti,
+	       struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX])
+{
+	const struct edge_tunnel *t = &c->tunnels[ti];
+	const char *acct = c->customers[t->customer].account_id;
+	const char *tid = t->ipsec.tunnel_id;
+	size_t n = 0;
+
+	if (t->type != EDGE_TUNNEL_IPSEC)
+		return 0;
+	ids[n].type = "rfc822";
+	snprintf(ids[n++].text, EDGE_IPSEC_ID_STRLEN, "ipsec@%s.%s.%s", tid,
+		 acct, EDGE_IPSEC_ID_DOMAIN);
+	ids[n].type = "fqdn";
+	snprintf(ids[n++].text, EDGE_IPSEC_ID_STRLEN, "%s.%s.%s", tid, acct,
+		 EDGE_IPSEC_ID_DOMAIN);
+	ids[n].type = "key_id";
+	snprintf(ids[n++].text, EDGE_IPSEC_ID_STRLEN, "%s_%s", acct, tid);
+	if (t->ipsec.id_ipv4_ok) {
+		ids[n].type = "ipv4";
+		fmt_addr(t->customer_endpoint, ids[n++].text);
+	}
+	return n;
 }
 
 const char *
@@ -995,8 +1232,46 @@ proto_name(uint8_t p)
 	}
 }
 
-void
-edge_config_print(const struct edge_config *c, FILE *out)
+static void
+print_tunnel_ends(FILE *out, const struct edge_config *c,
+		  const struct edge_tunnel *t, size_t ti, bool secrets)
+{
+	char b[INET_ADDRSTRLEN];
+	bool gre = t->type == EDGE_TUNNEL_GRE;
+
+	fprintf(out, "\t\t\t\t%s = \"%s\";\n",
+		gre ? "cloudflare_gre_endpoint" : "cloudflare_endpoint",
+		fmt_addr(t->cloudflare_endpoint, b));
+	if (t->has_customer_endpoint)
+		fprintf(out, "\t\t\t\t%s = \"%s\";\n",
+			gre ? "customer_gre_endpoint" : "customer_endpoint",
+			fmt_addr(t->customer_endpoint, b));
+	if (gre)
+		return;
+	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX];
+	size_t n = edge_ipsec_ids(c, ti, ids);
+
+	fprintf(out, "\t\t\t\ttunnel_id = \"%s\";\n", t->ipsec.tunnel_id);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "\t\t\t\t# the customer may be %s %s\n",
+			ids[i].type, ids[i].text);
+	if (secrets) {
+		fputs("\t\t\t\tpsk = ", out);
+		cfgp_print_str(out, t->ipsec.psk);
+		fputs(";\n", out);
+	} else {
+		fputs("\t\t\t\tpsk = <redacted>;\n", out);
+	}
+	fprintf(out, "\t\t\t\treplay_protection = %s;\n"
+		"\t\t\t\t# replay window %u\n"
+		"\t\t\t\tallow_null_cipher = %s;\n",
+		t->ipsec.replay_protection ? "true" : "false",
+		t->ipsec.replay_protection ? EDGE_REPLAY_WINDOW : 0,
+		t->ipsec.allow_null_cipher ? "true" : "false");
+}
+
+static void
+print_conf(const struct edge_config *c, FILE *out, bool secrets)
 {
 	char b[TS_PREFIX_STRLEN];
 
@@ -1026,8 +1301,12 @@ edge_config_print(const struct edge_config *c, FILE *out)
 		const struct edge_customer *cu = &c->customers[ci];
 		bool first = true;
 
-		fprintf(out, "%s\t{\n\t\tname = \"%s\";\n\t\tauthorized = [",
-			ci ? ",\n" : "\n", cu->name);
+		fprintf(out, "%s\t{\n\t\tname = \"%s\";\n", ci ? ",\n" : "\n",
+			cu->name);
+		if (cu->account_id[0])
+			fprintf(out, "\t\taccount_id = \"%s\";\n",
+				cu->account_id);
+		fputs("\t\tauthorized = [", out);
 		for (size_t i = 0; i < cu->n_authorized; i++)
 			fprintf(out, "%s\"%s\"", i ? ", " : " ",
 				ts_prefix_format(&cu->authorized[i], b, sizeof(b)));
@@ -1039,12 +1318,9 @@ edge_config_print(const struct edge_config *c, FILE *out)
 				continue;
 			fprintf(out, "%s\t\t\t{\n", first ? "\n" : ",\n");
 			first = false;
-			fprintf(out, "\t\t\t\tname = \"%s\";\n\t\t\t\ttype = \"gre\";\n",
-				t->name);
-			fprintf(out, "\t\t\t\tcloudflare_gre_endpoint = \"%s\";\n",
-				fmt_addr(t->cloudflare_endpoint, b));
-			fprintf(out, "\t\t\t\tcustomer_gre_endpoint = \"%s\";\n",
-				fmt_addr(t->customer_endpoint, b));
+			fprintf(out, "\t\t\t\tname = \"%s\";\n\t\t\t\ttype = \"%s\";\n",
+				t->name, edge_tunnel_type_name(t->type));
+			print_tunnel_ends(out, c, t, i, secrets);
 			fprintf(out, "\t\t\t\tinterface_address = \"%s\";\n",
 				ts_prefix_format(&t->interface_address, b, sizeof(b)));
 			fprintf(out, "\t\t\t\tinterface_address_side = \"%s\";\n",
@@ -1052,8 +1328,9 @@ edge_config_print(const struct edge_config *c, FILE *out)
 			fprintf(out, "\t\t\t\t# provider side %s, ",
 				fmt_addr(t->provider_addr, b));
 			fprintf(out, "customer side %s\n", fmt_addr(t->customer_addr, b));
-			fprintf(out, "\t\t\t\tmtu = %u;\n\t\t\t\tttl = %u;\n", t->mtu,
-				t->ttl);
+			fprintf(out, "\t\t\t\tmtu = %u;\n", t->mtu);
+			if (t->type == EDGE_TUNNEL_GRE)
+				fprintf(out, "\t\t\t\tttl = %u;\n", t->ttl);
 			print_hc(out, "\t\t\t\t", &t->hc, c, false);
 			fputs("\t\t\t}", out);
 		}
@@ -1098,4 +1375,16 @@ edge_config_print(const struct edge_config *c, FILE *out)
 		fputs(" }", out);
 	}
 	fputs(c->n_firewall ? "\n);\n" : ");\n", out);
+}
+
+void
+edge_config_print(const struct edge_config *c, FILE *out)
+{
+	print_conf(c, out, false);
+}
+
+void
+edge_config_print_secrets(const struct edge_config *c, FILE *out)
+{
+	print_conf(c, out, true);
 }

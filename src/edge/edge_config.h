@@ -10,7 +10,10 @@
  *
  * Names follow the provider's API where it has one (cloudflare_gre_endpoint,
  * customer_gre_endpoint, interface_address, health_check.type/direction/
- * target, routes' prefix/priority/weight).
+ * target, routes' prefix/priority/weight; for ipsec tunnels
+ * cloudflare_endpoint, customer_endpoint, psk, replay_protection,
+ * allow_null_cipher, and the account and tunnel IDs the customer's IKE
+ * identities are made of: ../shared/PROVIDER.md §3).
  */
 #ifndef TUNSTEER_EDGE_CONFIG_H
 #define TUNSTEER_EDGE_CONFIG_H
@@ -37,6 +40,13 @@
 #define EDGE_ECMP_MAX 64		/* provider: equal-cost routes per priority */
 #define EDGE_WEIGHT_MAX 256		/* provider: route weights 1..256 */
 #define EDGE_GRE_MTU 1476		/* provider default (and maximum) */
+#define EDGE_IPSEC_MTU 1450		/* provider: "typically 1400-1450" */
+#define EDGE_ID_MAX 33			/* account and tunnel IDs: 32 hex + NUL */
+/* The provider's IKE identities end in this (PROVIDER.md §3). */
+#define EDGE_IPSEC_ID_DOMAIN "ipsec.cloudflare.com"
+/* The replay window of an SA when replay_protection = true (the
+ * provider's windows are "typically 64-1024"); false: 0, off. */
+#define EDGE_REPLAY_WINDOW 64
 #define EDGE_MTU_MIN 576		/* provider minimum */
 #define EDGE_TTL 64			/* provider default */
 #define EDGE_RELAY_PORT 7474
@@ -70,17 +80,39 @@ struct edge_hc {
 	.direction = EDGE_HC_BIDIRECTIONAL, .interval_ms = 1000, \
 	.timeout_ms = 250, .retries = 2, .min_state_ms = 300000 }
 
+enum edge_tunnel_type {
+	EDGE_TUNNEL_GRE,
+	EDGE_TUNNEL_IPSEC,
+};
+
+/* What only an ipsec tunnel has. */
+struct edge_ipsec {
+	char tunnel_id[EDGE_ID_MAX];	/* the provider's tunnel ID */
+	char *psk;			/* secret memory (lib/secmem.h) */
+	bool replay_protection;		/* default false: replay window 0 */
+	bool allow_null_cipher;		/* default false: ENCR_NULL refused */
+	/* The customer may identify as its customer_endpoint (ID_IPV4_ADDR):
+	 * only with one set and no other ipsec tunnel on the same pair
+	 * (cloudflare_endpoint, customer_endpoint). */
+	bool id_ipv4_ok;
+};
+
 struct edge_tunnel {
 	char name[IFNAMSIZ];		/* also the interface name */
 	size_t customer;		/* index into edge_config.customers */
+	enum edge_tunnel_type type;
 	struct in_addr cloudflare_endpoint;	/* an anycast address: outer source */
-	struct in_addr customer_endpoint;	/* outer destination */
+	/* Outer destination.  Always set for GRE; optional for ipsec (the
+	 * customer's IKE packets say where it is). */
+	bool has_customer_endpoint;
+	struct in_addr customer_endpoint;
 	struct ts_prefix interface_address;	/* as written (/31 or /30) */
 	bool given_is_customer;		/* interface_address_side = "customer" */
 	struct in_addr provider_addr;	/* inner: ours */
 	struct in_addr customer_addr;	/* inner: the customer's */
-	unsigned int mtu, ttl;
+	unsigned int mtu, ttl;		/* ttl: GRE only */
 	struct edge_hc hc;		/* effective: defaults + own */
+	struct edge_ipsec ipsec;	/* EDGE_TUNNEL_IPSEC only */
 	int line;
 };
 
@@ -94,6 +126,7 @@ struct edge_route {
 
 struct edge_customer {
 	char name[EDGE_NAME_MAX];
+	char account_id[EDGE_ID_MAX];	/* "": none (required with ipsec) */
 	struct ts_prefix *authorized;	/* egress sources accepted, masked */
 	size_t n_authorized;
 	int line;
@@ -158,13 +191,40 @@ struct edge_config *edge_config_load_string(const char *text, const char *name,
 	__attribute__((warn_unused_result));
 void edge_config_free(struct edge_config *conf);
 
-/* Print @conf normalised (every default explicit) in the file syntax;
- * loading the output gives an equal config. */
+/* Print @conf normalised (every default explicit) in the file syntax,
+ * each psk as <redacted> (tunsteer-edge -nv), which does not parse. */
 void edge_config_print(const struct edge_config *conf, FILE *out);
+/* The same with the psks themselves: loading the output gives an equal
+ * config (tests, fuzzing). */
+void edge_config_print_secrets(const struct edge_config *conf, FILE *out);
+
+/*
+ * Can this tunsteer-edge serve @conf?  Not its ipsec tunnels while
+ * edge_ike_unavailable() says why (edge_ike.h): each is reported as
+ * "FILE:LINE: FIELD: message" in @errs.  0 or -ENOTSUP.
+ * edge_config_load() does not ask: a config is checked for what it
+ * says, this for what the program does with it.
+ */
+int edge_config_check_serve(const struct edge_config *conf,
+			    struct config_errors *errs);
+
+/* The customer's IKE identities an ipsec tunnel accepts, in the
+ * provider's order: RFC 822, FQDN, key ID, then IPv4 when allowed. */
+#define EDGE_IPSEC_IDS_MAX 4
+#define EDGE_IPSEC_ID_STRLEN 96
+struct edge_ipsec_id {
+	const char *type;		/* "rfc822", "fqdn", "key_id", "ipv4" */
+	char text[EDGE_IPSEC_ID_STRLEN];
+};
+/* Fill @ids for tunnel @ti of @conf; the count (3 or 4), 0 for a GRE
+ * tunnel. */
+size_t edge_ipsec_ids(const struct edge_config *conf, size_t ti,
+		      struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX]);
 
 /* Index of the tunnel called @name, or -1. */
 int edge_config_tunnel_index(const struct edge_config *conf, const char *name);
 
+const char *edge_tunnel_type_name(enum edge_tunnel_type t);
 const char *edge_hc_type_name(enum edge_hc_type t);
 const char *edge_hc_direction_name(enum edge_hc_direction d);
 

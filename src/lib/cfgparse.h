@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "lib/addr.h"
@@ -168,6 +169,9 @@ char *cfgp_read_file(struct cfgp *p, const char *path, size_t *len,
 char *cfgp_read_secret_file(struct cfgp *p, int line, const char *field,
 			    const char *path, const char *what, size_t max,
 			    size_t *len);
+/* @s as a libconfig string literal, quoted: '"' and '\\' escaped, control
+ * bytes, DEL and non-ASCII as \xHH (config_print(), edge_config_print()). */
+void cfgp_print_str(FILE *out, const char *s);
 /* Zero @text (it may hold secrets), then free it.  The buffer is secret
  * memory (lib/secmem.h: never in a core dump), wiped whole. */
 void cfgp_free_text(char *text, size_t len);

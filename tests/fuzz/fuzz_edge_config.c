@@ -28,7 +28,7 @@ load_cb(const char *text, const char *name, struct config_errors *errs)
 static void
 print_cb(const void *conf, FILE *out)
 {
-	edge_config_print(conf, out);
+	edge_config_print_secrets(conf, out);
 }
 
 static void

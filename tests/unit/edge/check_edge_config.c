@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "edge/edge_config.h"
 #include "lib/log.h"
@@ -200,13 +202,13 @@ static const struct {
 	  "t.conf:4: health_check.retries: 3 is out of range (0..2)" },
 	{ "anycast = [ \"192.0.2.1\" ];\n"
 	  "customers = ( { name = \"c\"; authorized = [ \"203.0.113.1/25\", \"10.0.0.0/8\", \"10.1.0.0/16\" ];\n"
-	  "  tunnels = ( { name = \"t0\"; type = \"ipsec\"; cloudflare_gre_endpoint = \"192.0.2.2\";\n"
+	  "  tunnels = ( { name = \"t0\"; type = \"l2tp\"; cloudflare_gre_endpoint = \"192.0.2.2\";\n"
 	  "    customer_gre_endpoint = \"192.0.2.1\"; interface_address = \"10.0.0.8/29\";\n"
 	  "    mtu = 1500; ttl = 0; health_check = { direction = \"unidirectional\"; }; } );\n"
 	  "  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"t9\"; priority = 100; } ); } );\n",
 	  "t.conf:2: customers[0].authorized[0]: 203.0.113.1/25 has host bits set; did you mean 203.0.113.0/25?\n"
 	  "t.conf:2: customers[0].authorized: 10.1.0.0/16 overlaps 10.0.0.0/8\n"
-	  "t.conf:3: customers[0].tunnels[0].type: ipsec tunnels are not emulated yet; only \"gre\"\n"
+	  "t.conf:3: customers[0].tunnels[0].type: \"l2tp\" is not \"gre\" or \"ipsec\"\n"
 	  "t.conf:3: customers[0].tunnels[0].cloudflare_gre_endpoint: 192.0.2.2 is not one of the anycast addresses\n"
 	  "t.conf:3: customers[0].tunnels[0].health_check: unidirectional checks need health_check.public_address (this server's address the customer answers to)\n"
 	  "t.conf:4: customers[0].tunnels[0].customer_gre_endpoint: 192.0.2.1 is an anycast address of the provider\n"
@@ -247,6 +249,45 @@ static const struct {
 	  "t.conf:4: firewall[0].protocol: \"sctp\" is not tcp, udp, icmp or any\n"
 	  "t.conf:5: firewall[1].src: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?\n"
 	  "t.conf:5: firewall[1].dport: ports need protocol \"tcp\" or \"udp\"" },
+	/* ipsec tunnels: the provider's vocabulary, each refusal. */
+	{ "anycast = [ \"192.0.2.1\" ];\n"
+	  "customers = ( { name = \"c\"; account_id = \"ABC\"; authorized = [ ];\n"
+	  "  tunnels = ( { name = \"i0\"; type = \"ipsec\"; tunnel_id = \"12_34\";\n"
+	  "    cloudflare_endpoint = \"192.0.2.9\"; customer_endpoint = \"192.0.2.1\";\n"
+	  "    psk = \"\"; replay_protection = 1; allow_null_cipher = \"yes\";\n"
+	  "    interface_address = \"10.0.0.8/31\"; mtu = 1451; ttl = 64; },\n"
+	  "  { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\"; cloudflare_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.10/31\";\n"
+	  "    tunnel_id = \"1\"; psk = \"s\"; } ); } );\n",
+	  "t.conf:2: customers[0].account_id: \"ABC\" is not an account ID (1..32 hex digits, lower case)\n"
+	  "t.conf:3: customers[0].tunnels[0].tunnel_id: \"12_34\" is not a tunnel ID (1..32 hex digits, lower case)\n"
+	  "t.conf:4: customers[0].tunnels[0].cloudflare_endpoint: 192.0.2.9 is not one of the anycast addresses\n"
+	  "t.conf:4: customers[0].tunnels[0].customer_endpoint: 192.0.2.1 is an anycast address of the provider\n"
+	  "t.conf:5: customers[0].tunnels[0].psk: must not be empty\n"
+	  "t.conf:5: customers[0].tunnels[0].replay_protection: expected a boolean (true or false), not an integer\n"
+	  "t.conf:5: customers[0].tunnels[0].allow_null_cipher: expected a boolean (true or false), not a string\n"
+	  "t.conf:6: customers[0].tunnels[0].mtu: 1451 is out of range (576..1450)\n"
+	  "t.conf:6: customers[0].tunnels[0].ttl: GRE tunnels only\n"
+	  "t.conf:7: customers[0].tunnels[1].cloudflare_endpoint: ipsec tunnels only\n"
+	  "t.conf:9: customers[0].tunnels[1].tunnel_id: ipsec tunnels only\n"
+	  "t.conf:9: customers[0].tunnels[1].psk: ipsec tunnels only" },
+	{ "anycast = [ \"192.0.2.1\" ];\n"
+	  "customers = ( { name = \"c\"; authorized = [ ];\n"
+	  "  tunnels = ( { name = \"i0\"; type = \"ipsec\";\n"
+	  "    interface_address = \"10.0.0.8/31\"; } ); },\n"
+	  "  { name = \"d\"; account_id = \"ab\"; authorized = [ ];\n"
+	  "  tunnels = ( { name = \"i1\"; type = \"ipsec\"; tunnel_id = \"01\"; psk = \"k\";\n"
+	  "    cloudflare_endpoint = \"192.0.2.1\"; interface_address = \"10.0.0.10/31\";\n"
+	  "    health_check = { direction = \"unidirectional\"; }; },\n"
+	  "  { name = \"i2\"; type = \"ipsec\"; tunnel_id = \"01\"; psk = \"k\";\n"
+	  "    cloudflare_endpoint = \"192.0.2.1\"; interface_address = \"10.0.0.12/31\"; } ); } );\n"
+	  "health_check = { public_address = \"192.0.2.77\"; };\n",
+	  "t.conf:2: customers[0].account_id: required with ipsec tunnels (tunnel \"i0\", line 3): the customer's IKE identities are made of it\n"
+	  "t.conf:3: customers[0].tunnels[0].tunnel_id: required\n"
+	  "t.conf:3: customers[0].tunnels[0].psk: required\n"
+	  "t.conf:3: customers[0].tunnels[0].cloudflare_endpoint: required\n"
+	  "t.conf:6: customers[1].tunnels[0].health_check: unidirectional checks of a tunnel without customer_endpoint need health_check.target\n"
+	  "t.conf:9: customers[1].tunnels[1].tunnel_id: \"01\" of account \"ab\" is already tunnel \"i1\" (line 6); the customer's IKE identities would be the same" },
 };
 
 START_TEST(test_bad_input_gives_exact_messages)
@@ -284,6 +325,185 @@ print_of(const struct edge_config *c)
 	fclose(m);
 	return s;
 }
+
+static char *
+print_secrets_of(const struct edge_config *c)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&s, &n);
+
+	edge_config_print_secrets(c, m);
+	fclose(m);
+	return s;
+}
+
+/* Two ipsec tunnels of one account on different anycast addresses, one
+ * without customer_endpoint, and a GRE tunnel beside them. */
+#define IPSEC \
+	"anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n" \
+	"customers = ( { name = \"c\"; account_id = \"0123abcd\";\n" \
+	"  authorized = [ \"203.0.113.0/25\" ];\n" \
+	"  tunnels = ( { name = \"i0\"; type = \"ipsec\"; tunnel_id = \"4567ef\";\n" \
+	"    psk = \"s3cr\\\"et\\\\\"; cloudflare_endpoint = \"192.0.2.1\";\n" \
+	"    customer_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\"; },\n" \
+	"  { name = \"i1\"; type = \"ipsec\"; tunnel_id = \"89\"; psk = \"other\";\n" \
+	"    replay_protection = true; allow_null_cipher = true; mtu = 1400;\n" \
+	"    cloudflare_endpoint = \"192.0.2.2\"; interface_address = \"10.0.0.10/31\"; },\n" \
+	"  { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n" \
+	"    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } );\n" \
+	"  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"i0\"; priority = 100; },\n" \
+	"    { prefix = \"203.0.113.0/24\"; tunnel = \"i1\"; priority = 200; } ); } );\n"
+
+START_TEST(test_ipsec_tunnels_load_with_the_providers_defaults)
+{
+	struct edge_config *c = load_ok(IPSEC);
+	const struct edge_tunnel *i0 = &c->tunnels[0], *i1 = &c->tunnels[1];
+
+	ck_assert_uint_eq(c->n_tunnels, 3);
+	ck_assert_str_eq(c->customers[0].account_id, "0123abcd");
+	ck_assert_int_eq(i0->type, EDGE_TUNNEL_IPSEC);
+	ck_assert_int_eq(c->tunnels[2].type, EDGE_TUNNEL_GRE);
+	ck_assert_str_eq(i0->ipsec.tunnel_id, "4567ef");
+	ck_assert_str_eq(i0->ipsec.psk, "s3cr\"et\\");
+	ck_assert_str_eq(i1->ipsec.psk, "other");
+	/* replay protection off (window 0) and no null cipher by default */
+	ck_assert(!i0->ipsec.replay_protection);
+	ck_assert(!i0->ipsec.allow_null_cipher);
+	ck_assert(i1->ipsec.replay_protection);
+	ck_assert(i1->ipsec.allow_null_cipher);
+	ck_assert_uint_eq(i0->mtu, EDGE_IPSEC_MTU);
+	ck_assert_uint_eq(i1->mtu, 1400);
+	ck_assert(i0->has_customer_endpoint);
+	ck_assert(!i1->has_customer_endpoint);
+	ck_assert_str_eq(inet_ntoa(i0->provider_addr), "10.0.0.8");
+	ck_assert_uint_eq(c->routes[1].tunnel, 1);
+	ck_assert_uint_eq(c->routes[1].priority, 200);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_ipsec_customer_ids_in_the_providers_four_formats)
+{
+	struct edge_config *c = load_ok(IPSEC);
+	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX];
+
+	ck_assert_uint_eq(edge_ipsec_ids(c, 0, ids), 4);
+	ck_assert_str_eq(ids[0].type, "rfc822");
+	ck_assert_str_eq(ids[0].text, "ipsec@4567ef.0123abcd.ipsec.cloudflare.com");
+	ck_assert_str_eq(ids[1].type, "fqdn");
+	ck_assert_str_eq(ids[1].text, "4567ef.0123abcd.ipsec.cloudflare.com");
+	ck_assert_str_eq(ids[2].type, "key_id");
+	ck_assert_str_eq(ids[2].text, "0123abcd_4567ef");
+	ck_assert_str_eq(ids[3].type, "ipv4");
+	ck_assert_str_eq(ids[3].text, "198.51.100.2");
+	/* Without customer_endpoint, no ID_IPV4_ADDR. */
+	ck_assert_uint_eq(edge_ipsec_ids(c, 1, ids), 3);
+	ck_assert_str_eq(ids[2].text, "0123abcd_89");
+	/* A GRE tunnel has none. */
+	ck_assert_uint_eq(edge_ipsec_ids(c, 2, ids), 0);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_ipsec_ipv4_id_only_for_a_unique_endpoint_pair)
+{
+	static const char text[] =
+		"anycast = [ \"192.0.2.1\" ];\n"
+		"customers = ( { name = \"c\"; account_id = \"aa\"; authorized = [ ];\n"
+		"  tunnels = ( { name = \"i0\"; type = \"ipsec\"; tunnel_id = \"1\"; psk = \"k\";\n"
+		"    cloudflare_endpoint = \"192.0.2.1\"; customer_endpoint = \"198.51.100.2\";\n"
+		"    interface_address = \"10.0.0.8/31\"; },\n"
+		"  { name = \"i1\"; type = \"ipsec\"; tunnel_id = \"2\"; psk = \"k\";\n"
+		"    cloudflare_endpoint = \"192.0.2.1\"; customer_endpoint = \"198.51.100.2\";\n"
+		"    interface_address = \"10.0.0.10/31\"; } ); } );\n";
+	struct edge_config *c = load_ok(text);
+	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX];
+
+	/* Two IPsec tunnels on one pair are allowed (IKE IDs tell them
+	 * apart), but then neither may be known by its address. */
+	ck_assert_uint_eq(edge_ipsec_ids(c, 0, ids), 3);
+	ck_assert_uint_eq(edge_ipsec_ids(c, 1, ids), 3);
+	edge_config_free(c);
+}
+END_TEST
+
+START_TEST(test_ipsec_print_round_trips_and_never_shows_the_psk)
+{
+	struct edge_config *a = load_ok(IPSEC), *b;
+	char *pa = print_secrets_of(a), *pb, *red = print_of(a);
+	struct config_errors errs = { 0 };
+
+	b = load_ok(pa);
+	pb = print_secrets_of(b);
+	ck_assert_str_eq(pa, pb);
+	ck_assert_str_eq(b->tunnels[0].ipsec.psk, "s3cr\"et\\");
+	ck_assert(b->tunnels[1].ipsec.replay_protection);
+	ck_assert_ptr_nonnull(strstr(pa, "\t\t\t\t# replay window 0\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "\t\t\t\t# replay window 64\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "# the customer may be key_id 0123abcd_4567ef\n"));
+	/* -nv: redacted, and what is redacted does not load. */
+	ck_assert_ptr_null(strstr(red, "s3cr"));
+	ck_assert_ptr_null(strstr(red, "other"));
+	ck_assert_ptr_nonnull(strstr(red, "psk = <redacted>;"));
+	ck_assert_ptr_null(edge_config_load_string(red, "t.conf", &errs));
+	config_errors_free(&errs);
+	free(pa);
+	free(pb);
+	free(red);
+	edge_config_free(a);
+	edge_config_free(b);
+}
+END_TEST
+
+START_TEST(test_a_file_with_a_psk_readable_by_others_is_refused)
+{
+	char *path = temp_file(IPSEC);
+	struct config_errors errs = { 0 };
+	struct edge_config *c;
+
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_ptr_null(edge_config_load(path, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "holds secrets (psk) but is "
+				     "readable by others (mode 0644)"));
+	ck_assert_ptr_null(strstr(errs.msgs[0], "s3cr"));
+	config_errors_free(&errs);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	c = edge_config_load(path, &errs);
+	ck_assert_ptr_nonnull(c);
+	edge_config_free(c);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_this_build_refuses_to_serve_ipsec_tunnels_by_line)
+{
+	struct edge_config *c = load_ok(IPSEC), *g = load_ok(MINIMAL);
+	struct config_errors errs = { 0 };
+
+	ck_assert_int_eq(edge_config_check_serve(g, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_int_eq(edge_config_check_serve(c, &errs), -ENOTSUP);
+	ck_assert_uint_eq(errs.n, 2);
+#ifdef HAVE_STRONGSWAN
+	ck_assert_str_eq(errs.msgs[0], "t.conf:4: customers[0].tunnels[0]: "
+			 "tunnel \"i0\": this tunsteer-edge has no IKEv2 "
+			 "responder yet; it serves GRE tunnels only");
+#else
+	ck_assert_str_eq(errs.msgs[0], "t.conf:4: customers[0].tunnels[0]: "
+			 "tunnel \"i0\": this tunsteer-edge was built without "
+			 "strongSwan (--without-strongswan); it serves GRE "
+			 "tunnels only");
+#endif
+	ck_assert_ptr_nonnull(strstr(errs.msgs[1], "t.conf:7: customers[0].tunnels[1]: "
+				     "tunnel \"i1\""));
+	config_errors_free(&errs);
+	edge_config_free(c);
+	edge_config_free(g);
+}
+END_TEST
 
 START_TEST(test_print_round_trips)
 {
@@ -340,6 +560,12 @@ edge_config_suite(void)
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_missing_file_is_one_clear_message);
 	tcase_add_test(tc, test_print_round_trips);
+	tcase_add_test(tc, test_ipsec_tunnels_load_with_the_providers_defaults);
+	tcase_add_test(tc, test_ipsec_customer_ids_in_the_providers_four_formats);
+	tcase_add_test(tc, test_ipsec_ipv4_id_only_for_a_unique_endpoint_pair);
+	tcase_add_test(tc, test_ipsec_print_round_trips_and_never_shows_the_psk);
+	tcase_add_test(tc, test_a_file_with_a_psk_readable_by_others_is_refused);
+	tcase_add_test(tc, test_this_build_refuses_to_serve_ipsec_tunnels_by_line);
 	tcase_add_test(tc, test_every_truncation_of_the_example_is_handled);
 	suite_add_tcase(s, tc);
 	return s;
