@@ -1807,29 +1807,11 @@ config_tunnel_index(const struct config *conf, const char *name)
 
 /* --- printing ---------------------------------------------------------- */
 
-/* A libconfig string literal. */
-static void
-print_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 static void
 print_kv(FILE *out, const char *indent, const char *key, const char *val)
 {
 	fprintf(out, "%s%s = ", indent, key);
-	print_str(out, val);
+	cfgp_print_str(out, val);
 	fputs(";\n", out);
 }
 
@@ -1863,7 +1845,7 @@ print_id(FILE *out, const char *key, const char *id, const char *type)
 	if (!id)
 		return;
 	fprintf(out, "\t\t\t%s = ", key);
-	print_str(out, id);
+	cfgp_print_str(out, id);
 	fprintf(out, ";%s%s\n", type ? "\t# " : "", type ? type : "");
 }
 
@@ -1968,8 +1950,8 @@ config_print(const struct config *conf, FILE *out,
 		fputs("\t\tprefixes = [", out);
 		for (j = 0; j < pol->n_prefixes; j++) {
 			fputs(j ? ", " : " ", out);
-			print_str(out, ts_prefix_format(&pol->prefixes[j], b,
-							sizeof(b)));
+			cfgp_print_str(out, ts_prefix_format(&pol->prefixes[j],
+							     b, sizeof(b)));
 		}
 		fputs(" ];\n", out);
 		print_kv(out, "\t\t", "all_down", pol->all_down_isp ? "isp" : "keep");
@@ -1979,7 +1961,7 @@ config_print(const struct config *conf, FILE *out,
 				&pol->tunnels[j];
 
 			fputs("\t\t\t{ tunnel = ", out);
-			print_str(out, conf->tunnels[pt->tunnel].name);
+			cfgp_print_str(out, conf->tunnels[pt->tunnel].name);
 			/* libconfig 1.5 needs the L past 32 bits. */
 			fprintf(out, "; priority = %" PRIu32 "%s; weight = %u; "
 				"}%s\n", pt->priority,
