@@ -13,6 +13,7 @@
 
 #include "edge/edge_kernel.h"
 #include "edge/edge_steer.h"
+#include "lib/ifid.h"
 #include "lib/log.h"
 
 const struct kernel_marks edge_kernel_marks = {
@@ -23,7 +24,28 @@ const struct kernel_marks edge_kernel_marks = {
 	.rule_prio_min = EDGE_TABLE_BASE + 1,
 	.rule_prio_max = EDGE_TABLE_MAX,
 	/* No nexthop objects: the reconciler neither dumps nor touches any. */
+	.xfrm_if_id_min = EDGE_XFRM_IF_ID_MIN,
+	.xfrm_if_id_max = EDGE_XFRM_IF_ID_MAX,
 };
+
+int
+edge_kernel_xfrm_if_ids(const struct edge_config *c, uint32_t *ids)
+{
+	const char **names;
+	int err;
+
+	if (c->n_tunnels == 0)
+		return 0;
+	if ((names = calloc(c->n_tunnels, sizeof(*names))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC)
+			names[i] = c->tunnels[i].name;
+	err = ifid_assign(names, c->n_tunnels, EDGE_XFRM_IF_ID_MIN,
+			  EDGE_XFRM_IF_ID_MAX, ids);
+	free(names);
+	return err;
+}
 
 static void
 want_link(const struct edge_tunnel *t, struct kernel_link *l)

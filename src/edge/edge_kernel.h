@@ -22,9 +22,24 @@
 #include "lib/kernel.h"
 #include "lib/reconcile.h"
 
-/* The edge's marks: links by alias, routes by protocol 228 in tables
+/* The edge's XFRM interface if_ids ("te"), apart from tunsteerd's
+ * 0x7473xxxx, so that the two may share a namespace. */
+#define EDGE_XFRM_IF_ID_MIN 0x74650001u
+#define EDGE_XFRM_IF_ID_MAX 0x7465ffffu
+
+/* The edge's marks: links by alias (XFRM interfaces also by an if_id in
+ * EDGE_XFRM_IF_ID_MIN..MAX), routes by protocol 228 in tables
  * 22001-22999, rules by priority 22001-22999, no nexthop objects. */
 extern const struct kernel_marks edge_kernel_marks;
+
+/*
+ * The XFRM if_id of each ipsec tunnel of @c into @ids[i] (n_tunnels of
+ * them; 0 for GRE tunnels), by name (src/lib/ifid.h): the same on every
+ * server with the same tunnels, whatever their order, so that an SA
+ * negotiated on one installs on another as it is.  0, -E2BIG or -ENOMEM.
+ */
+int edge_kernel_xfrm_if_ids(const struct edge_config *c, uint32_t *ids)
+	__attribute__((warn_unused_result));
 
 /*
  * Fill @st (initialised, empty) with every object @c's tunnels need.

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tunsteerd/desired.h"
+#include "lib/ifid.h"
 #include "lib/strbuf.h"
 
 void
@@ -205,16 +206,6 @@ effective(const struct config_policy_tunnel *pt, const enum health_state *health
  * and with them the groups' buckets (the flows' tunnels).  A collision
  * takes the next free id, in config order.
  */
-static uint32_t
-name_hash(const char *name)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *name; name++)
-		h = (h ^ (uint8_t)*name) * 16777619u;
-	return h;
-}
-
 static int
 assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 {
@@ -230,7 +221,7 @@ assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 	 * at start uses it (DESIRED_NH_PROBE_PATH, _GROUP). */
 	used[0] = 1;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t slot = name_hash(names[i]) % DESIRED_NH_IDS;
+		uint32_t slot = ifid_name_hash(names[i]) % DESIRED_NH_IDS;
 
 		while (used[slot / 64] & (UINT64_C(1) << (slot % 64)))
 			slot = (slot + 1) % DESIRED_NH_IDS;
@@ -348,76 +339,25 @@ desired_path_ids(const struct config *conf, uint32_t *ids)
 	return err;
 }
 
-/*
- * XFRM if_ids, like nexthop ids, follow names: a tunnel's home slot in
- * the owner's range is a hash of its name.  Tunnels are placed in the
- * order of (home slot, name), each taking the first free slot from its
- * home on (wrapping), so the result depends on the set of names only,
- * never on their order in the file; adding or removing a tunnel moves
- * no other tunnel's if_id unless their slots collide, and then always
- * the same way.
- */
-struct xfrm_slot {
-	const char *name;
-	uint32_t home;
-	size_t tunnel;
-};
-
-static int
-xfrm_slot_cmp(const void *a, const void *b)
-{
-	const struct xfrm_slot *x = a, *y = b;
-
-	if (x->home != y->home)
-		return x->home < y->home ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
+/* XFRM if_ids, like nexthop ids, follow names, in tunsteerd's range:
+ * src/lib/ifid.h, which tunsteer-edge's if_ids share. */
 int
 desired_xfrm_if_ids(const struct config *conf, uint32_t *ids)
 {
 	const struct kernel_marks *m = &kernel_marks_tunsteerd;
-	uint32_t span = m->xfrm_if_id_max - m->xfrm_if_id_min + 1;
-	struct xfrm_slot *slots;
-	uint64_t *used;
-	size_t n = 0;
-	int err = 0;
+	const char **names;
+	int err;
 
-	for (size_t i = 0; i < conf->n_tunnels; i++) {
-		ids[i] = 0;
-		n += conf->tunnels[i].type == TUNNEL_IPSEC;
-	}
-	if (n == 0)
+	if (conf->n_tunnels == 0)
 		return 0;
-	if (n > span)
-		return -E2BIG;
-	slots = calloc(n, sizeof(*slots));
-	used = calloc(span / 64 + 1, sizeof(*used));
-	if (slots == NULL || used == NULL) {
-		err = -ENOMEM;
-		goto out;
-	}
-	n = 0;
-	for (size_t i = 0; i < conf->n_tunnels; i++) {
-		if (conf->tunnels[i].type != TUNNEL_IPSEC)
-			continue;
-		slots[n].name = conf->tunnels[i].name;
-		slots[n].home = name_hash(slots[n].name) % span;
-		slots[n].tunnel = i;
-		n++;
-	}
-	qsort(slots, n, sizeof(*slots), xfrm_slot_cmp);
-	for (size_t k = 0; k < n; k++) {
-		uint32_t slot = slots[k].home;
-
-		while (used[slot / 64] & (UINT64_C(1) << (slot % 64)))
-			slot = (slot + 1) % span;
-		used[slot / 64] |= UINT64_C(1) << (slot % 64);
-		ids[slots[k].tunnel] = m->xfrm_if_id_min + slot;
-	}
-out:
-	free(slots);
-	free(used);
+	if ((names = calloc(conf->n_tunnels, sizeof(*names))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		if (conf->tunnels[i].type == TUNNEL_IPSEC)
+			names[i] = conf->tunnels[i].name;
+	err = ifid_assign(names, conf->n_tunnels, m->xfrm_if_id_min,
+			  m->xfrm_if_id_max, ids);
+	free(names);
 	return err;
 }
 

@@ -249,6 +249,46 @@ START_TEST(test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other)
 }
 END_TEST
 
+#define IPSEC_A \
+	",\n    { name = \"it0\"; type = \"ipsec\"; tunnel_id = \"a0\"; psk = \"k\"; cloudflare_endpoint = \"192.0.2.1\"; interface_address = \"198.19.0.4/31\"; }"
+#define IPSEC_B \
+	",\n    { name = \"it1\"; type = \"ipsec\"; tunnel_id = \"a1\"; psk = \"k\"; cloudflare_endpoint = \"192.0.2.2\"; interface_address = \"198.19.0.6/31\"; }"
+/* HEAD with the account ID ipsec tunnels need. */
+#define HEAD_ACCOUNT \
+	"anycast = [ \"192.0.2.1\", \"192.0.2.2\" ];\n" \
+	"customers = ( { name = \"lab\"; account_id = \"ab\"; authorized = [ \"203.0.113.0/25\" ];\n" \
+	"  tunnels = (\n" \
+	"    { name = \"gt0\"; cloudflare_gre_endpoint = \"192.0.2.1\"; customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"198.19.0.0/31\"; }"
+
+/* Every server with the same tunnels gives each ipsec tunnel the same
+ * if_id, in the edge's range, whatever the order in its file. */
+START_TEST(test_ipsec_if_ids_follow_names_in_the_edge_range)
+{
+	struct edge_config *a = load(HEAD_ACCOUNT IPSEC_A IPSEC_B TAIL);
+	struct edge_config *b = load(HEAD_ACCOUNT IPSEC_B IPSEC_A TAIL);
+	uint32_t ia[3], ib[3];
+
+	ck_assert_int_eq(edge_kernel_xfrm_if_ids(a, ia), 0);
+	ck_assert_int_eq(edge_kernel_xfrm_if_ids(b, ib), 0);
+	ck_assert_str_eq(a->tunnels[1].name, "it0");
+	ck_assert_str_eq(b->tunnels[1].name, "it1");
+	ck_assert_uint_eq(ia[0], 0);		/* gt0: GRE */
+	ck_assert_uint_eq(ib[0], 0);
+	ck_assert_uint_eq(ia[1], ib[2]);	/* it0 */
+	ck_assert_uint_eq(ia[2], ib[1]);	/* it1 */
+	ck_assert_uint_ne(ia[1], ia[2]);
+	for (int i = 1; i < 3; i++) {
+		ck_assert(ia[i] >= EDGE_XFRM_IF_ID_MIN && ia[i] <= EDGE_XFRM_IF_ID_MAX);
+		ck_assert(ia[i] < kernel_marks_tunsteerd.xfrm_if_id_min ||
+			  ia[i] > kernel_marks_tunsteerd.xfrm_if_id_max);
+	}
+	ck_assert_uint_eq(edge_kernel_marks.xfrm_if_id_min, EDGE_XFRM_IF_ID_MIN);
+	ck_assert_uint_eq(edge_kernel_marks.xfrm_if_id_max, EDGE_XFRM_IF_ID_MAX);
+	edge_config_free(a);
+	edge_config_free(b);
+}
+END_TEST
+
 static Suite *
 edge_kernel_suite(void)
 {
@@ -260,6 +300,7 @@ edge_kernel_suite(void)
 	tcase_add_test(tc, test_removed_tunnel_is_removed);
 	tcase_add_test(tc, test_failed_operation_is_retried_next_time);
 	tcase_add_test(tc, test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other);
+	tcase_add_test(tc, test_ipsec_if_ids_follow_names_in_the_edge_range);
 	suite_add_tcase(s, tc);
 	return s;
 }
