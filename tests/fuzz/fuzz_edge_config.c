@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* For driver.c: the corpus below $srcdir. */
 extern const char *const fuzz_corpus[];
-const char *const fuzz_corpus[] = { "etc", NULL };
+const char *const fuzz_corpus[] = { "etc", "tests/fuzz/corpus/edge", NULL };
 
 static void *
 load_cb(const char *text, const char *name, struct config_errors *errs)
