@@ -85,7 +85,7 @@ ha_up() {
 # ha_conf C — router C's tunsteerd config: its four tunnels, the
 # authorized prefix preferring cf1 and cf3 (the lab's ts_conf).  Tunnel
 # health is not what the HA lab tests, so it is held still against the
-# emulated VM's stalls: down only after 5 s without an answer, never
+# emulated VM's stalls: down only after 20 s without an answer, never
 # degraded by loss (tunsteerctl check, keepalived's tunnel weight, stays
 # put).
 ha_conf() {
@@ -93,7 +93,7 @@ ha_conf() {
 	out=$(ha_conf_file "$c")
 	cat >"$out" <<-CONF
 	log_level = "debug";
-	probe = { interval_ms = 200; timeout_ms = 1000; down_after = 25; degraded_loss_pct = 100; };
+	probe = { interval_ms = 500; timeout_ms = 5000; down_after = 40; degraded_loss_pct = 100; };
 	$(ts_tunnels 4 "$c")
 	egress = (
 	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
@@ -123,6 +123,13 @@ ha_role() { ha_ctl "$1" --json status | jq -r .role; }
 # ha_keepalived_start C — keepalived in router C's namespace from the
 # shipped contrib/keepalived files, with this build's tunsteerctl (a
 # root-owned wrapper naming C's socket) and a copy of the notify script.
+# One more change, for the emulator: how long a check may take.  On a
+# router `tunsteerctl status` answers in milliseconds; in the TCG VM on a
+# busy 2-core host a sanitizer-built tunsteerctl and tunsteerd took over
+# 3 s, and a check that times out puts the router in FAULT, as a dead
+# tunsteerd does.  So tunsteerctl's -t 2 becomes -t 30 and the scripts'
+# timeouts 40 s.  What the lab tests does not depend on them: a dead
+# tunsteerd refuses the connection at once.
 ha_keepalived_start() {
 	local c=$1 d=$HA_DIR/ka$1
 	mkdir -p "$d"
@@ -134,12 +141,18 @@ ha_keepalived_start() {
 	sed "s|/usr/sbin/tunsteerctl|$d/tunsteerctl|" \
 		"$LAB_TOP/contrib/keepalived/keepalived-notify" >"$d/keepalived-notify"
 	chmod 755 "$d/tunsteerctl" "$d/keepalived-notify"
-	sed -e "s|/usr/sbin/tunsteerctl|$d/tunsteerctl|" \
+	sed -e "s|/usr/sbin/tunsteerctl -t 2 |$d/tunsteerctl -t 30 |" \
 		-e "s|/usr/lib/tunsteer/keepalived-notify|$d/keepalived-notify|" \
+		-e 's/^\( *timeout\) [0-9]*$/\1 40/' \
 		"$LAB_TOP/contrib/keepalived/keepalived.conf" >"$d/keepalived.conf"
-	grep -q "$d/tunsteerctl" "$d/keepalived.conf" &&
+	[ "$(grep -c "$d/tunsteerctl -t 30 " "$d/keepalived.conf")" = 2 ] &&
+		[ "$(grep -c '^ *timeout 40$' "$d/keepalived.conf")" = 2 ] &&
 		grep -q "$d/keepalived-notify" "$d/keepalived.conf" ||
-		lab_fail "contrib/keepalived/keepalived.conf no longer names the paths this lab replaces"
+		lab_fail "contrib/keepalived/keepalived.conf no longer has the paths and timeouts this lab replaces"
+	# The notify script's own -t 5, likewise.
+	sed -i 's/ -t 5 / -t 30 /' "$d/keepalived-notify"
+	grep -q ' -t 30 ' "$d/keepalived-notify" ||
+		lab_fail "contrib/keepalived/keepalived-notify no longer calls tunsteerctl -t 5"
 	ip netns exec "${HA_NS[$c]}" keepalived -n -l -D -G -P -f "$d/keepalived.conf" \
 		-p "$d/keepalived.pid" -r "$d/vrrp.pid" -i "cpe$c" \
 		>>"$(ha_kalog "$c")" 2>&1 &
