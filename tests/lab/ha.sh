@@ -170,6 +170,32 @@ ha_keepalived_stop() {
 	lab_wait 10 "keepalived on cpe$1 exits" lab_gone "$pid"
 }
 
+# ha_counters_install C — on router C, in a table of the lab's own, the
+# flow's datagrams in from the LAN and out by any tunnel (cf*).
+ha_counters_install() {
+	nsx "${HA_NS[$1]}" nft -f - <<-EOF || lab_fail "cpe$1: flow counters not installed"
+	table inet labha {
+		counter in_lan { }
+		counter out_tunnels { }
+		chain in {
+			type filter hook prerouting priority raw; policy accept;
+			iifname "lan0" udp dport $FLOWS_PORT counter name "in_lan"
+		}
+		chain out {
+			type filter hook postrouting priority 500; policy accept;
+			oifname "cf*" udp dport $FLOWS_PORT counter name "out_tunnels"
+		}
+	}
+	EOF
+}
+
+# ha_counters C — "IN OUT": router C's counts of the flow's datagrams.
+ha_counters() {
+	nsx "${HA_NS[$1]}" nft list counters table inet labha |
+		awk '$1 == "counter" { n = $2 } $1 == "packets" { c[n] = $2 }
+			END { printf "%d %d\n", c["in_lan"], c["out_tunnels"] }'
+}
+
 # ha_holds_vip C — router C holds the LAN's gateway address.
 ha_holds_vip() { nsx "${HA_NS[$1]}" ip -br addr show dev lan0 | grep -qw "$HA_VIP/24"; }
 
