@@ -136,8 +136,9 @@ static const char *const ike_keys[] = {
 /* Keys whose string values never reach libconfig (cfgp_parse()). */
 static const char *const secret_keys[] = { "psk", NULL };
 static const char *const policy_keys[] = {
-	"name", "prefixes", "tunnels", "all_down", NULL
+	"name", "prefixes", "tunnels", "all_down", "nat", NULL
 };
+static const char *const nat_keys[] = { "from", "to", NULL };
 static const char *const ptunnel_keys[] = {
 	"tunnel", "priority", "weight", NULL
 };
@@ -1227,6 +1228,94 @@ nft_same(const char *a, const char *b)
 	return *a == *b;
 }
 
+/*
+ * One prefix of nat: IPv4 only.  An IPv6 one gets its own message, since
+ * the reason is not a typo: NAT66 is not offered.
+ */
+static bool
+nat_prefix(struct parse *p, int line, const char *f, const char *str,
+	   struct ts_prefix *out)
+{
+	struct ts_prefix x;
+
+	if (ts_prefix_parse(str, false, &x) == 0 && x.family == AF_INET6) {
+		cfgp_err(&p->cp, line, f, "\"%s\" is an IPv6 prefix; NAT66 is "
+			 "not offered (nat translates IPv4 sources only)", str);
+		return false;
+	}
+	return cfgp_prefix(&p->cp, line, f, str, out);
+}
+
+static void
+parse_nat(struct parse *p, const config_setting_t *s, const char *path,
+	  struct config_policy *pol)
+{
+	struct config_nat *nat = &pol->nat;
+	char np[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX], f2[CFGP_FIELD_MAX];
+	config_setting_t *g_s, *l;
+	const char *str;
+	enum cfgp_got g;
+	int line, n;
+
+	if (cfgp_group(&p->cp, s, path, "nat", &g_s) != CFGP_OK)
+		return;
+	cfgp_field(np, path, "nat");
+	cfgp_check_keys(&p->cp, g_s, np, nat_keys);
+	nat->line = cfgp_line(g_s);
+
+	g = cfgp_string(&p->cp, g_s, np, "to", &str, &line);
+	cfgp_required(&p->cp, g, g_s, np, "to");
+	if (g == CFGP_OK) {
+		cfgp_field(f, np, "to");
+		nat->to_line = line;
+		if (nat_prefix(p, line, f, str, &nat->to)) {
+			if (nat->to.len < CONFIG_NAT_TO_MIN_LEN) {
+				cfgp_err(&p->cp, line, f, "%s holds %llu "
+					 "addresses; at most %u allowed (a /%d)",
+					 str, 1ULL << (32 - nat->to.len),
+					 1u << (32 - CONFIG_NAT_TO_MIN_LEN),
+					 CONFIG_NAT_TO_MIN_LEN);
+				nat->to_line = 0;
+			}
+		} else {
+			nat->to_line = 0;
+		}
+	}
+
+	g = cfgp_strings(&p->cp, g_s, np, "from", &l);
+	cfgp_required(&p->cp, g, g_s, np, "from");
+	if (g != CFGP_OK)
+		return;
+	cfgp_field(f, np, "from");
+	n = config_setting_length(l);
+	if (n == 0) {
+		cfgp_err(&p->cp, cfgp_line(l), f, "must not be empty");
+		return;
+	}
+	if (n > CONFIG_NAT_MAX_FROM) {
+		cfgp_err(&p->cp, cfgp_line(l), f, "%d prefixes; at most %d "
+			 "allowed", n, CONFIG_NAT_MAX_FROM);
+		return;
+	}
+	nat->from = calloc((size_t)n, sizeof(*nat->from));
+	nat->from_lines = calloc((size_t)n, sizeof(*nat->from_lines));
+	if (!nat->from || !nat->from_lines) {
+		p->cp.oom = true;
+		return;
+	}
+	for (int k = 0; k < n; k++) {
+		const config_setting_t *e = config_setting_get_elem(l, k);
+
+		cfgp_fieldf(f2, "%s[%d]", f, k);
+		str = cfgp_elem_string(&p->cp, l, k, f2);
+		if (!str || !nat_prefix(p, cfgp_line(e), f2, str,
+					&nat->from[nat->n_from]))
+			continue;
+		nat->from_lines[nat->n_from++] = cfgp_line(e);
+	}
+	nat->set = true;
+}
+
 static void
 parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 {
@@ -1286,6 +1375,8 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 		else if (strcmp(str, "keep") != 0)
 			cfgp_err(&p->cp, line, f, "\"%s\" is not \"keep\" or \"isp\"", str);
 	}
+
+	parse_nat(p, s, path, pol);
 
 	g = cfgp_list(&p->cp, s, path, "tunnels", &l);
 	cfgp_required(&p->cp, g, s, path, "tunnels");
@@ -1491,6 +1582,171 @@ check_prefixes(struct parse *p)
 	free(v);
 }
 
+/* [start, end] of IPv4 prefix @x. */
+static struct pfx_ref
+pfx_interval(const struct ts_prefix *x, size_t policy, size_t index, int line)
+{
+	uint32_t start = ntohl(x->v4.s_addr);
+	uint32_t host = (uint32_t)((1ULL << (32 - x->len)) - 1);
+
+	return (struct pfx_ref){ start, start | host, policy, index, line };
+}
+
+/* The last of @v (sorted by start, @n of them) starting at or below @h,
+ * or NULL. */
+static const struct pfx_ref *
+pfx_floor(const struct pfx_ref *v, size_t n, uint32_t h)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].start <= h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &v[lo - 1] : NULL;
+}
+
+/*
+ * nat: `to` inside one of the policy's own prefixes (the provider takes
+ * only those as sources); every `from` prefix outside every authorized
+ * prefix (those leave untranslated, a source cannot be both) and
+ * disjoint from every other `from` (one source, one policy, one
+ * mapping); no tunnel endpoint inside one (it would be steered into its
+ * own tunnel).  Authorized prefixes are disjoint once check_prefixes()
+ * passed, so the one that may overlap [s, e] is the last starting at or
+ * below e.
+ */
+static void
+check_nat(struct parse *p)
+{
+	struct config *c = p->conf;
+	struct pfx_ref *auth = NULL, *from = NULL, *cover = NULL;
+	char f[CFGP_FIELD_MAX], b1[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
+	size_t na = 0, nf = 0, i, j;
+
+	for (i = 0; i < c->n_policies; i++) {
+		const struct config_policy *pol = &c->policies[i];
+		bool inside = false;
+
+		nf += pol->nat.n_from;
+		na += pol->n_prefixes;
+		if (!pol->nat.set || !pol->nat.to_line)
+			continue;
+		for (j = 0; j < pol->n_prefixes && !inside; j++)
+			inside = ts_prefix_contains(&pol->prefixes[j], &pol->nat.to);
+		if (!inside && pol->n_prefixes) {
+			cfgp_fieldf(f, "egress[%zu].nat.to", i);
+			cfgp_err(&p->cp, pol->nat.to_line, f, "%s is not inside "
+				 "any of egress \"%s\"'s prefixes; the provider "
+				 "accepts only authorized sources",
+				 ts_prefix_format(&pol->nat.to, b1, sizeof(b1)),
+				 pol->name);
+		}
+	}
+	if (nf == 0)
+		return;
+	auth = calloc(na + 1, sizeof(*auth));
+	from = calloc(nf, sizeof(*from));
+	if (!auth || !from) {
+		p->cp.oom = true;
+		goto out;
+	}
+	na = nf = 0;
+	for (i = 0; i < c->n_policies; i++) {
+		const struct config_policy *pol = &c->policies[i];
+
+		for (j = 0; j < pol->n_prefixes && p->prefix_lines[i]; j++)
+			auth[na++] = pfx_interval(&pol->prefixes[j], i, j,
+						  p->prefix_lines[i][j]);
+		for (j = 0; j < pol->nat.n_from; j++)
+			from[nf++] = pfx_interval(&pol->nat.from[j], i, j,
+						  pol->nat.from_lines[j]);
+	}
+	qsort(auth, na, sizeof(*auth), pfx_ref_cmp);
+	for (i = 0; i < nf; i++) {
+		const struct pfx_ref *r = pfx_floor(auth, na, from[i].end);
+		const struct ts_prefix *x =
+			&c->policies[from[i].policy].nat.from[from[i].index];
+
+		if (r == NULL || r->end < from[i].start)
+			continue;
+		cfgp_fieldf(f, "egress[%zu].nat.from[%zu]", from[i].policy,
+			    from[i].index);
+		cfgp_err(&p->cp, from[i].line, f, "%s overlaps authorized prefix "
+			 "%s of egress \"%s\" (line %d); nat.from must be "
+			 "outside every authorized prefix",
+			 ts_prefix_format(x, b1, sizeof(b1)),
+			 ts_prefix_format(&c->policies[r->policy].prefixes[r->index],
+					  b2, sizeof(b2)),
+			 c->policies[r->policy].name, r->line);
+	}
+	/* As check_prefixes(): sorted by start, wider first, an overlap is
+	 * a start at or below the widest end so far; blamed on the later. */
+	qsort(from, nf, sizeof(*from), pfx_ref_cmp);
+	for (i = 0; i < nf; i++) {
+		if (cover && from[i].start <= cover->end) {
+			bool swap = pfx_ref_later(cover, &from[i]);
+			const struct pfx_ref *late = swap ? cover : &from[i];
+			const struct pfx_ref *early = swap ? &from[i] : cover;
+			const struct ts_prefix *lp =
+				&c->policies[late->policy].nat.from[late->index];
+			const struct ts_prefix *ep =
+				&c->policies[early->policy].nat.from[early->index];
+
+			cfgp_fieldf(f, "egress[%zu].nat.from[%zu]", late->policy,
+				    late->index);
+			cfgp_err(&p->cp, late->line, f, "%s %s %s in egress "
+				 "\"%s\"'s nat.from (line %d)",
+				 ts_prefix_format(lp, b1, sizeof(b1)),
+				 ts_prefix_equal(lp, ep) ? "is also listed as" :
+							   "overlaps",
+				 ts_prefix_format(ep, b2, sizeof(b2)),
+				 c->policies[early->policy].name, early->line);
+		}
+		if (!cover || from[i].end > cover->end)
+			cover = &from[i];
+	}
+	for (i = 0; i < c->n_tunnels; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct tun_aux *a = &p->taux[i];
+
+		for (int side = 0; side < 2; side++) {
+			struct in_addr ad = side ? t->remote : t->local;
+			const struct pfx_ref *r;
+			char ab[INET_ADDRSTRLEN];
+			size_t k;
+
+			if (!(side ? a->remote_ok : a->local_ok))
+				continue;
+			/* from is not disjoint when this runs with errors:
+			 * look at every prefix starting at or below. */
+			for (k = 0; k < nf && from[k].start <= ntohl(ad.s_addr); k++) {
+				r = &from[k];
+				if (ntohl(ad.s_addr) > r->end)
+					continue;
+				cfgp_fieldf(f, "egress[%zu].nat.from[%zu]",
+					    r->policy, r->index);
+				cfgp_err(&p->cp, r->line, f, "%s contains the %s "
+					 "address %s of tunnel \"%s\" (line %d)",
+					 ts_prefix_format(&c->policies[r->policy].
+							  nat.from[r->index], b1,
+							  sizeof(b1)),
+					 side ? "remote" : "local", fmt_addr(ad, ab),
+					 t->name, side ? a->remote_line :
+							 a->local_line);
+				break;
+			}
+		}
+	}
+out:
+	free(auth);
+	free(from);
+}
+
 /* --- top level ------------------------------------------------------- */
 
 static void
@@ -1596,6 +1852,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 					     s, (unsigned int)i), i);
 	}
 	check_prefixes(p);
+	check_nat(p);
 	check_probe_sources(p);
 
 	/* Fail closed: a file cut short, emptied or commented out must not
@@ -1764,6 +2021,8 @@ config_free(struct config *conf)
 	for (size_t i = 0; i < conf->n_policies; i++) {
 		free(conf->policies[i].prefixes);
 		free(conf->policies[i].tunnels);
+		free(conf->policies[i].nat.from);
+		free(conf->policies[i].nat.from_lines);
 	}
 	free(conf->tunnels);
 	free(conf->policies);
@@ -1955,6 +2214,18 @@ config_print(const struct config *conf, FILE *out,
 		}
 		fputs(" ];\n", out);
 		print_kv(out, "\t\t", "all_down", pol->all_down_isp ? "isp" : "keep");
+		if (pol->nat.set) {
+			fputs("\t\tnat = {\n\t\t\tfrom = [", out);
+			for (j = 0; j < pol->nat.n_from; j++) {
+				fputs(j ? ", " : " ", out);
+				print_str(out, ts_prefix_format(&pol->nat.from[j],
+								b, sizeof(b)));
+			}
+			fputs(" ];\n", out);
+			print_kv(out, "\t\t\t", "to",
+				 ts_prefix_format(&pol->nat.to, b, sizeof(b)));
+			fputs("\t\t};\n", out);
+		}
 		fputs("\t\ttunnels = (\n", out);
 		for (j = 0; j < pol->n_tunnels; j++) {
 			const struct config_policy_tunnel *pt =

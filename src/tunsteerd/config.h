@@ -29,6 +29,8 @@
 #define CONFIG_WEIGHT_MAX 256		/* provider route weights: 1..256 */
 #define CONFIG_MAX_TUNNELS 4096
 #define CONFIG_MAX_PREFIXES 65536	/* per policy */
+#define CONFIG_NAT_MAX_FROM 1024	/* nat.from prefixes per policy */
+#define CONFIG_NAT_TO_MIN_LEN 24	/* nat.to: at most 256 addresses */
 
 enum tunnel_type {
 	TUNNEL_GRE,
@@ -133,6 +135,22 @@ struct config_policy_tunnel {
 	unsigned int weight;		/* 1..256, default 1 */
 };
 
+/*
+ * Source NAT onto a leased prefix (issue 14): sources in @from (private,
+ * outside every authorized prefix) are steered like the policy's own and
+ * leave every tunnel translated to an address of @to, a prefix inside one
+ * of the policy's authorized prefixes.  IPv4 only: NAT66 is not offered.
+ */
+struct config_nat {
+	bool set;			/* nat { } given */
+	struct ts_prefix *from;		/* masked, in file order */
+	size_t n_from;
+	int *from_lines;
+	struct ts_prefix to;
+	int to_line;
+	int line;			/* of nat */
+};
+
 struct config_policy {
 	char name[CONFIG_NAME_MAX];
 	struct ts_prefix *prefixes;	/* authorized sources, masked */
@@ -143,6 +161,7 @@ struct config_policy {
 					 * to the main table when every tunnel
 					 * is down; default "keep" (the best
 					 * configured tunnels, as the provider) */
+	struct config_nat nat;
 	int line;
 };
 

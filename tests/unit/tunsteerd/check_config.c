@@ -192,6 +192,13 @@ assert_config_equal(const struct config *a, const struct config *b)
 			ck_assert_uint_eq(x->tunnels[j].weight,
 					  y->tunnels[j].weight);
 		}
+		ck_assert_int_eq(x->nat.set, y->nat.set);
+		ck_assert_uint_eq(x->nat.n_from, y->nat.n_from);
+		for (size_t j = 0; j < x->nat.n_from; j++)
+			ck_assert(ts_prefix_equal(&x->nat.from[j],
+						  &y->nat.from[j]));
+		if (x->nat.set)
+			ck_assert(ts_prefix_equal(&x->nat.to, &y->nat.to));
 	}
 }
 
@@ -1981,6 +1988,209 @@ START_TEST(test_truncated_files_at_every_offset_never_crash)
 }
 END_TEST
 
+/* --- source NAT (nat { from; to; }) ------------------------------------ */
+
+/*
+ * Two tunnels, policy "office" (203.0.113.0/25; its nat, one line, is
+ * line 13) and policy "lab" (198.18.64.0/24; its nat is line 18).  Each
+ * nat argument is one line, "\n" for none.
+ */
+static char *
+nat_conf(const char *office, const char *lab)
+{
+	static const char fmt[] =
+		"tunnels = (\n"						/* 1 */
+		"\t{ name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";\n"
+		"\t  remote = \"192.0.2.1\"; address = \"198.19.0.1/31\"; },\n"
+		"\t{ name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";\n"
+		"\t  remote = \"192.0.2.2\"; address = \"198.19.0.3/31\"; }\n"
+		");\n"							/* 6 */
+		"egress = (\n"
+		"\t{\n"
+		"\t\tname = \"office\";\n"
+		"\t\tprefixes = [ \"203.0.113.0/25\" ];\n"		/* 10 */
+		"\t\ttunnels = ( { tunnel = \"cf1\"; priority = 100; },\n"
+		"\t\t\t{ tunnel = \"cf2\"; priority = 200; } );\n"
+		"%s"							/* 13 */
+		"\t},\n"
+		"\t{\n"
+		"\t\tname = \"lab\";\n"
+		"\t\tprefixes = [ \"198.18.64.0/24\" ];\n"		/* 17 */
+		"%s"							/* 18 */
+		"\t\ttunnels = ( { tunnel = \"cf2\"; priority = 100; } );\n"
+		"\t}\n"
+		");\n";
+	size_t len = sizeof(fmt) + strlen(office) + strlen(lab);
+	char *text = malloc(len);
+
+	ck_assert_ptr_nonnull(text);
+	snprintf(text, len, fmt, office, lab);
+	return text;
+}
+
+#define NAT_OFFICE "\t\tnat = { from = [ \"192.168.0.0/16\", \"10.1.0.0/24\" ]; " \
+	"to = \"203.0.113.8/29\"; };\n"
+
+START_TEST(test_nat_is_parsed_printed_and_round_trips)
+{
+	char *text = nat_conf(NAT_OFFICE, "\n"), *out = NULL;
+	struct config_errors errs = { 0 };
+	struct config *c = config_load_string(text, "t.conf", &errs);
+	char b[TS_PREFIX_STRLEN];
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_msg(c != NULL, "rejected:%s", errors_text(&errs));
+	ck_assert(c->policies[0].nat.set);
+	ck_assert(!c->policies[1].nat.set);
+	ck_assert_uint_eq(c->policies[0].nat.n_from, 2);
+	ck_assert_str_eq(ts_prefix_format(&c->policies[0].nat.from[0], b,
+					  sizeof(b)), "192.168.0.0/16");
+	ck_assert_str_eq(ts_prefix_format(&c->policies[0].nat.from[1], b,
+					  sizeof(b)), "10.1.0.0/24");
+	ck_assert_str_eq(ts_prefix_format(&c->policies[0].nat.to, b,
+					  sizeof(b)), "203.0.113.8/29");
+	assert_round_trip(c);
+	f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	config_print(c, f, CONFIG_PRINT_REDACTED);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(strstr(out, "\t\tall_down = \"keep\";\n"
+			     "\t\tnat = {\n"
+			     "\t\t\tfrom = [ \"192.168.0.0/16\", \"10.1.0.0/24\" ];\n"
+			     "\t\t\tto = \"203.0.113.8/29\";\n"
+			     "\t\t};\n"
+			     "\t\ttunnels = (\n"), "%s", out);
+	/* Printed once: the policy without nat prints none. */
+	ck_assert_ptr_null(strstr(strstr(out, "nat = {") + 1, "nat = {"));
+	free(out);
+	config_free(c);
+	free(text);
+}
+END_TEST
+
+/* @office and @lab as nat_conf(): refused, with @msg among the errors. */
+static void
+nat_refused(const char *office, const char *lab, const char *msg)
+{
+	char *text = nat_conf(office, lab);
+	struct config_errors errs = { 0 };
+
+	ck_assert_ptr_null(config_load_string(text, "t.conf", &errs));
+	ck_assert_msg(has_msg(&errs, msg), "want %s, got:%s", msg,
+		      errors_text(&errs));
+	config_errors_free(&errs);
+	free(text);
+}
+
+START_TEST(test_nat_to_outside_the_policys_prefixes_is_refused)
+{
+	/* Inside another policy's prefix is no better: the provider takes
+	 * the policy's egress only from its own. */
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; "
+		    "to = \"198.18.64.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.to: 198.18.64.8/29 is not inside "
+		    "any of egress \"office\"'s prefixes; the provider accepts "
+		    "only authorized sources");
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; "
+		    "to = \"203.0.113.124/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.to: 203.0.113.124/29 has host bits "
+		    "set; did you mean 203.0.113.120/29?");
+}
+END_TEST
+
+START_TEST(test_nat_from_overlapping_any_authorized_prefix_is_refused)
+{
+	nat_refused("\t\tnat = { from = [ \"203.0.112.0/23\" ]; "
+		    "to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from[0]: 203.0.112.0/23 overlaps "
+		    "authorized prefix 203.0.113.0/25 of egress \"office\" "
+		    "(line 10); nat.from must be outside every authorized prefix");
+	/* Another policy's prefix, inside the from prefix. */
+	nat_refused("\t\tnat = { from = [ \"10.0.0.0/8\", \"198.18.0.0/16\" ]; "
+		    "to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from[1]: 198.18.0.0/16 overlaps "
+		    "authorized prefix 198.18.64.0/24 of egress \"lab\" (line 17)");
+	/* And one inside another policy's prefix. */
+	nat_refused("\n", "\t\tnat = { from = [ \"203.0.113.64/26\" ]; "
+		    "to = \"198.18.64.0/32\"; };\n",
+		    "t.conf:18: egress[1].nat.from[0]: 203.0.113.64/26 overlaps "
+		    "authorized prefix 203.0.113.0/25 of egress \"office\" "
+		    "(line 10)");
+}
+END_TEST
+
+START_TEST(test_nat_from_overlapping_another_nat_from_is_refused)
+{
+	nat_refused(NAT_OFFICE, "\t\tnat = { from = [ \"192.168.50.0/24\" ]; "
+		    "to = \"198.18.64.0/30\"; };\n",
+		    "t.conf:18: egress[1].nat.from[0]: 192.168.50.0/24 overlaps "
+		    "192.168.0.0/16 in egress \"office\"'s nat.from (line 13)");
+	nat_refused("\t\tnat = { from = [ \"10.1.0.0/24\", \"10.1.0.0/24\" ]; "
+		    "to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from[1]: 10.1.0.0/24 is also listed "
+		    "as 10.1.0.0/24 in egress \"office\"'s nat.from (line 13)");
+}
+END_TEST
+
+START_TEST(test_nat_is_ipv4_only_and_says_nat66_is_not_offered)
+{
+	nat_refused("\t\tnat = { from = [ \"fd00::/8\" ]; "
+		    "to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from[0]: \"fd00::/8\" is an IPv6 "
+		    "prefix; NAT66 is not offered (nat translates IPv4 sources "
+		    "only)");
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; "
+		    "to = \"2001:db8::/64\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.to: \"2001:db8::/64\" is an IPv6 "
+		    "prefix; NAT66 is not offered");
+}
+END_TEST
+
+START_TEST(test_nat_needs_from_and_to_within_limits)
+{
+	char *many, *nat;
+	size_t off;
+
+	nat_refused("\t\tnat = { from = [ ]; to = \"203.0.113.8/29\"; };\n",
+		    "\n", "t.conf:13: egress[0].nat.from: must not be empty");
+	nat_refused("\t\tnat = { to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from: required");
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; };\n", "\n",
+		    "t.conf:13: egress[0].nat.to: required");
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; "
+		    "to = \"203.0.112.0/23\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.to: 203.0.112.0/23 holds 512 "
+		    "addresses; at most 256 allowed (a /24)");
+	nat_refused("\t\tnat = { from = [ \"192.168.0.0/16\" ]; "
+		    "to = \"203.0.113.8/29\"; pool = 1; };\n", "\n",
+		    "t.conf:13: egress[0].nat.pool: unknown setting");
+	nat_refused("\t\tnat = \"192.168.0.0/16\";\n", "\n",
+		    "t.conf:13: egress[0].nat: expected a group");
+	/* One more from prefix than allowed. */
+	many = malloc(CONFIG_NAT_MAX_FROM * 24 + 128);
+	ck_assert_ptr_nonnull(many);
+	off = (size_t)sprintf(many, "\t\tnat = { to = \"203.0.113.8/29\"; from = [ ");
+	for (unsigned int i = 0; i <= CONFIG_NAT_MAX_FROM; i++)
+		off += (size_t)sprintf(many + off, "%s\"10.%u.%u.0/24\"",
+				       i ? ", " : "", i / 256, i % 256);
+	sprintf(many + off, " ]; };\n");
+	nat = many;
+	nat_refused(nat, "\n", "t.conf:13: egress[0].nat.from: 1025 prefixes; "
+		    "at most 1024 allowed");
+	free(many);
+}
+END_TEST
+
+START_TEST(test_nat_from_holding_a_tunnel_endpoint_is_refused)
+{
+	nat_refused("\t\tnat = { from = [ \"198.51.100.0/24\" ]; "
+		    "to = \"203.0.113.8/29\"; };\n", "\n",
+		    "t.conf:13: egress[0].nat.from[0]: 198.51.100.0/24 contains "
+		    "the local address 198.51.100.2 of tunnel \"cf1\" (line 2)");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1990,6 +2200,13 @@ config_suite(void)
 	TCase *ike;
 
 	tcase_add_test(good, test_minimal_file_gets_every_default);
+	tcase_add_test(good, test_nat_is_parsed_printed_and_round_trips);
+	tcase_add_test(bad, test_nat_to_outside_the_policys_prefixes_is_refused);
+	tcase_add_test(bad, test_nat_from_overlapping_any_authorized_prefix_is_refused);
+	tcase_add_test(bad, test_nat_from_overlapping_another_nat_from_is_refused);
+	tcase_add_test(bad, test_nat_is_ipv4_only_and_says_nat66_is_not_offered);
+	tcase_add_test(bad, test_nat_needs_from_and_to_within_limits);
+	tcase_add_test(bad, test_nat_from_holding_a_tunnel_endpoint_is_refused);
 	tcase_add_test(good, test_passive_timeout_is_off_by_default_global_and_per_tunnel);
 	tcase_add_test(good, test_tunnel_probe_inherits_global_defaults_and_overrides_keys);
 	tcase_add_test(good, test_example_in_etc_is_valid_and_prefers_isp1);
