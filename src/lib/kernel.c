@@ -325,6 +325,7 @@ kernel_nft_names_free(struct kernel_nft_names *names)
 {
 	free_strv(names->chains, names->n_chains);
 	free_strv(names->sets, names->n_sets);
+	free_strv(names->counters, names->n_counters);
 	memset(names, 0, sizeof(*names));
 }
 

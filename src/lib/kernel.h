@@ -152,12 +152,21 @@ struct kernel_nft_elems {
 	size_t n;
 };
 
-/* The chains and named sets of our table (kernel_ops.nft_names). */
+/* The chains, named sets and named counters of our table
+ * (kernel_ops.nft_names). */
 struct kernel_nft_names {
 	char **chains;
 	size_t n_chains;
 	char **sets;
 	size_t n_sets;
+	char **counters;
+	size_t n_counters;
+};
+
+/* A named counter of our table and its count (kernel_ops.nft_counters). */
+struct kernel_nft_counter {
+	char name[64];
+	uint64_t packets, bytes;
 };
 void kernel_nft_names_free(struct kernel_nft_names *names);
 
@@ -257,6 +266,11 @@ struct kernel_ops {
 	/* The chains and named sets of KERNEL_NFT_TABLE (-ENOENT: no table);
 	 * free with kernel_nft_names_free(). */
 	int (*nft_names)(struct kernel_ops *ops, struct kernel_nft_names *names);
+	/* The named counters of KERNEL_NFT_TABLE with their counts, in
+	 * *@out (malloc'd, owned by the caller; NULL when there are none);
+	 * -ENOENT: no table.  One dump of the counters alone: cheap. */
+	int (*nft_counters)(struct kernel_ops *ops,
+			    struct kernel_nft_counter **out, size_t *n);
 	/*
 	 * Like monitor_fd(), for nftables changes: readable when a drain
 	 * has something to say.  nft_monitor_drain() adds to @ch what

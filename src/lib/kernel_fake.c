@@ -25,6 +25,7 @@ struct kernel_fake {
 	bool nft_table;
 	struct vec nft_chains;		/* char[64] */
 	struct vec nft_sets;		/* struct fake_set */
+	struct vec nft_counters;	/* struct kernel_nft_counter */
 	struct kernel_nft_changes nft_foreign;
 };
 
@@ -547,6 +548,31 @@ fake_chain_del(struct kernel_fake *f, const char *name)
 		}
 }
 
+static void
+fake_counter_del(struct kernel_fake *f, const char *name)
+{
+	for (size_t i = 0; i < f->nft_counters.n; i++)
+		if (strcmp(((struct kernel_nft_counter *)
+			    vec_at(&f->nft_counters, i))->name, name) == 0) {
+			vec_remove(&f->nft_counters, i);
+			return;
+		}
+}
+
+/* As nft's "add": a counter already there keeps its count. */
+static int
+fake_counter_add(struct kernel_fake *f, const char *name)
+{
+	struct kernel_nft_counter c = { .packets = 0 };
+
+	for (size_t i = 0; i < f->nft_counters.n; i++)
+		if (strcmp(((struct kernel_nft_counter *)
+			    vec_at(&f->nft_counters, i))->name, name) == 0)
+			return 0;
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	return vec_push(&f->nft_counters, &c);
+}
+
 static int
 fake_chain_add(struct kernel_fake *f, const char *name)
 {
@@ -565,6 +591,7 @@ fake_table_del(struct kernel_fake *f)
 	while (f->nft_sets.n)
 		fake_set_del(f, ((struct fake_set *)vec_at(&f->nft_sets, 0))->name);
 	f->nft_chains.n = 0;
+	f->nft_counters.n = 0;
 	f->nft_table = false;
 }
 
@@ -612,6 +639,12 @@ fake_nft_line(struct kernel_fake *f, const char *l, size_t n, bool *in_ours)
 		fake_set_del(f, w);
 		return 0;
 	}
+	if (word_after(l, n, "delete counter " KERNEL_NFT_TABLE " ", w, sizeof(w))) {
+		fake_counter_del(f, w);
+		return 0;
+	}
+	if (*in_ours && word_after(l, n, "\tcounter ", w, sizeof(w)))
+		return fake_counter_add(f, w);
 	if (*in_ours && word_after(l, n, "\tchain ", w, sizeof(w)))
 		return fake_chain_add(f, w);
 	if (*in_ours && word_after(l, n, "\tset ", w, sizeof(w)))
@@ -807,9 +840,55 @@ fake_nft_names(struct kernel_ops *ops, struct kernel_nft_names *names)
 		if ((names->sets[i] = strdup(((struct fake_set *)
 					      vec_at(&f->nft_sets, i))->name)) == NULL)
 			err = -ENOMEM;
+	if (err == 0 && f->nft_counters.n &&
+	    (names->counters = calloc(f->nft_counters.n, sizeof(char *))) == NULL)
+		err = -ENOMEM;
+	for (size_t i = 0; i < f->nft_counters.n && err == 0; i++, names->n_counters++)
+		if ((names->counters[i] = strdup(((struct kernel_nft_counter *)
+						  vec_at(&f->nft_counters, i))->name)) == NULL)
+			err = -ENOMEM;
 	if (err)
 		kernel_nft_names_free(names);
 	return err;
+}
+
+/* Not recorded: a read, as a view or a scrape makes. */
+static int
+fake_nft_counters(struct kernel_ops *ops, struct kernel_nft_counter **out,
+		  size_t *n)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	*out = NULL;
+	*n = 0;
+	if (!f->nft_table)
+		return -ENOENT;
+	if (f->nft_counters.n == 0)
+		return 0;
+	if ((*out = malloc(f->nft_counters.n * sizeof(**out))) == NULL)
+		return -ENOMEM;
+	memcpy(*out, vec_at(&f->nft_counters, 0),
+	       f->nft_counters.n * sizeof(**out));
+	*n = f->nft_counters.n;
+	return 0;
+}
+
+int
+kernel_fake_nft_count(struct kernel_ops *ops, const char *counter,
+		      uint64_t packets)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	for (size_t i = 0; i < f->nft_counters.n; i++) {
+		struct kernel_nft_counter *c = vec_at(&f->nft_counters, i);
+
+		if (strcmp(c->name, counter) == 0) {
+			c->packets += packets;
+			c->bytes += 60 * packets;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int
@@ -879,6 +958,7 @@ fake_destroy(struct kernel_ops *ops)
 	fake_table_del(f);
 	vec_free(&f->nft_chains);
 	vec_free(&f->nft_sets);
+	vec_free(&f->nft_counters);
 	kernel_nft_changes_free(&f->nft_foreign);
 	free(f);
 }
@@ -912,6 +992,7 @@ kernel_fake_create(void)
 		.nft_elems = fake_nft_elems,
 		.nft_set_get = fake_nft_set_get,
 		.nft_names = fake_nft_names,
+		.nft_counters = fake_nft_counters,
 		.nft_monitor_fd = fake_nft_monitor_fd,
 		.nft_monitor_drain = fake_nft_monitor_drain,
 		.monitor_fd = fake_monitor_fd,
@@ -925,6 +1006,7 @@ kernel_fake_create(void)
 	f->nhobjs.size = sizeof(struct kernel_nhobj);
 	f->nft_chains.size = 64;
 	f->nft_sets.size = sizeof(struct fake_set);
+	f->nft_counters.size = sizeof(struct kernel_nft_counter);
 	f->resilient = true;
 	return &f->ops;
 }

@@ -49,6 +49,10 @@ void kernel_fake_nft_tamper(struct kernel_ops *ops);
 int kernel_fake_nft_tamper_elem(struct kernel_ops *ops, const char *set,
 				const struct ts_prefix *p, bool add)
 	__attribute__((warn_unused_result));
+/* Packets counted by named counter @counter of our nft table (each
+ * counted as 60 bytes); -ENOENT: no such counter. */
+int kernel_fake_nft_count(struct kernel_ops *ops, const char *counter,
+			  uint64_t packets) __attribute__((warn_unused_result));
 void kernel_fake_remove_route(struct kernel_ops *ops, const struct kernel_route *r);
 int kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 	__attribute__((warn_unused_result));

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +22,7 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <netlink/attr.h>
@@ -869,6 +871,88 @@ set_msg_cb(const struct nlmsghdr *nh, void *arg)
 	return err;
 }
 
+/* Named counters of our table: their names (@names), or names and
+ * counts (@ctrs). */
+struct counter_dump {
+	struct kernel_nft_names *names;
+	struct kernel_nft_counter *ctrs;
+	size_t n, cap;
+};
+
+static int
+counter_msg_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct counter_dump *d = arg;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	const char *t, *name;
+	int err = 0;
+
+	if (o == NULL)
+		return -ENOMEM;
+	if (nftnl_obj_nlmsg_parse(nh, o) < 0) {
+		err = -EIO;
+	} else if ((t = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE)) == NULL ||
+		   strcmp(t, TABLE_NAME) != 0 ||
+		   nftnl_obj_get_u32(o, NFTNL_OBJ_FAMILY) != TABLE_FAMILY ||
+		   nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER ||
+		   (name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME)) == NULL) {
+		/* not ours */
+	} else if (d->names) {
+		err = push_name(&d->names->counters, &d->names->n_counters, name);
+	} else {
+		if (d->n == d->cap) {
+			size_t cap = d->cap ? 2 * d->cap : 8;
+			struct kernel_nft_counter *c =
+				realloc(d->ctrs, cap * sizeof(*c));
+
+			if (c == NULL) {
+				nftnl_obj_free(o);
+				return -ENOMEM;
+			}
+			d->ctrs = c;
+			d->cap = cap;
+		}
+		memset(&d->ctrs[d->n], 0, sizeof(d->ctrs[d->n]));
+		snprintf(d->ctrs[d->n].name, sizeof(d->ctrs[d->n].name), "%s",
+			 name);
+		d->ctrs[d->n].packets = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+		d->ctrs[d->n].bytes = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+		d->n++;
+	}
+	nftnl_obj_free(o);
+	return err;
+}
+
+static int
+counter_dump(struct kernel_nft *kn, struct counter_dump *d)
+{
+	char req[256] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nh;
+
+	nh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETOBJ, TABLE_FAMILY,
+				   NLM_F_DUMP, kn->seq++);
+	mnl_attr_put_strz(nh, NFTA_OBJ_TABLE, TABLE_NAME);
+	mnl_attr_put_u32(nh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+	return dump(kn, nh, counter_msg_cb, d);
+}
+
+int
+kernel_nft_counters(struct kernel_nft *kn, struct kernel_nft_counter **out,
+		    size_t *n)
+{
+	struct counter_dump d = { 0 };
+	int err = counter_dump(kn, &d);
+
+	if (err < 0) {
+		free(d.ctrs);
+		d.ctrs = NULL;
+		d.n = 0;
+	}
+	*out = d.ctrs;
+	*n = d.n;
+	return err;
+}
+
 int
 kernel_nft_names(struct kernel_nft *kn, struct kernel_nft_names *names)
 {
@@ -886,6 +970,11 @@ kernel_nft_names(struct kernel_nft *kn, struct kernel_nft_names *names)
 					   NLM_F_DUMP, kn->seq++);
 		mnl_attr_put_strz(nh, NFTA_SET_TABLE, TABLE_NAME);
 		err = dump(kn, nh, set_msg_cb, names);
+	}
+	if (err == 0) {
+		struct counter_dump d = { .names = names };
+
+		err = counter_dump(kn, &d);
 	}
 	if (err < 0)
 		kernel_nft_names_free(names);

@@ -30,6 +30,9 @@ int kernel_nft_set_get(struct kernel_nft *kn, const char *set,
 	__attribute__((warn_unused_result));
 int kernel_nft_names(struct kernel_nft *kn, struct kernel_nft_names *names)
 	__attribute__((warn_unused_result));
+/* As kernel_ops.nft_counters. */
+int kernel_nft_counters(struct kernel_nft *kn, struct kernel_nft_counter **out,
+			size_t *n) __attribute__((warn_unused_result));
 /* As kernel_ops.nft_monitor_fd / nft_monitor_drain. */
 int kernel_nft_monitor_fd(struct kernel_nft *kn);
 int kernel_nft_monitor_drain(struct kernel_nft *kn, struct kernel_nft_changes *ch);

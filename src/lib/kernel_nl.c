@@ -1634,6 +1634,13 @@ knl_nft_names(struct kernel_ops *ops, struct kernel_nft_names *names)
 }
 
 static int
+knl_nft_counters(struct kernel_ops *ops, struct kernel_nft_counter **out,
+		 size_t *n)
+{
+	return kernel_nft_counters(knl_of(ops)->nft, out, n);
+}
+
+static int
 knl_nft_monitor_drain(struct kernel_ops *ops, struct kernel_nft_changes *ch)
 {
 	return kernel_nft_monitor_drain(knl_of(ops)->nft, ch);
@@ -1716,6 +1723,7 @@ kernel_nl_create_marked(const char *link_mark, int *err)
 		.nft_elems = knl_nft_elems,
 		.nft_set_get = knl_nft_set_get,
 		.nft_names = knl_nft_names,
+		.nft_counters = knl_nft_counters,
 		.nft_monitor_fd = knl_nft_monitor_fd,
 		.nft_monitor_drain = knl_nft_monitor_drain,
 		.monitor_fd = knl_monitor_fd,
