@@ -18,6 +18,9 @@ nft_state_free(struct nft_state *ns)
 	for (size_t i = 0; i < ns->n_sets; i++)
 		free(ns->sets[i].elems);
 	free(ns->sets);
+	for (size_t i = 0; i < ns->n_counters; i++)
+		free(ns->counters[i]);
+	free(ns->counters);
 	free(ns->chains);
 	memset(ns, 0, sizeof(*ns));
 }
@@ -25,15 +28,41 @@ nft_state_free(struct nft_state *ns)
 /* nft identifiers take [A-Za-z0-9_]; policy names may also hold '-' or
  * '.', which become '_'. */
 static void
-set_name(char *out, size_t len, const char *policy)
+ident(char *out, size_t len, const char *prefix, const char *policy)
 {
-	size_t n = (size_t)snprintf(out, len, "auth_%s", policy);
+	size_t n = (size_t)snprintf(out, len, "%s%s", prefix, policy);
 
-	for (size_t i = 5; i < n && i < len; i++)
+	for (size_t i = strlen(prefix); i < n && i < len; i++)
 		if (!(out[i] == '_' || (out[i] >= 'a' && out[i] <= 'z') ||
 		      (out[i] >= 'A' && out[i] <= 'Z') ||
 		      (out[i] >= '0' && out[i] <= '9')))
 			out[i] = '_';
+}
+
+static void
+set_name(char *out, size_t len, const char *policy)
+{
+	ident(out, len, "auth_", policy);
+}
+
+void
+desired_nat_name(char *out, size_t len, const char *policy)
+{
+	ident(out, len, "nat_", policy);
+}
+
+static int
+add_counter(struct nft_state *ns, const char *name)
+{
+	char **c = realloc(ns->counters, (ns->n_counters + 1) * sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	ns->counters = c;
+	if ((c[ns->n_counters] = strdup(name)) == NULL)
+		return -ENOMEM;
+	ns->n_counters++;
+	return 0;
 }
 
 static int
@@ -473,6 +502,113 @@ tunnel_list(struct strbuf *b, const struct config *conf)
 	strbuf_printf(b, " }");
 }
 
+static bool
+any_nat(const struct config *conf)
+{
+	for (size_t p = 0; p < conf->n_policies; p++)
+		if (conf->policies[p].nat.set)
+			return true;
+	return false;
+}
+
+/*
+ * Source NAT's sets and counters: per policy with nat, set nat_<policy>
+ * (its nat.from) and counter nat_<policy> (its translated connections);
+ * set `translated` (every policy's nat.from) and `translated_to` (every
+ * nat.to).  Names of neither kind can clash with auth_<policy>,
+ * `authorized` or `tunnel_addrs`.  Both sets' prefixes are disjoint:
+ * config.c refuses overlapping nat.from, and each nat.to lies inside
+ * its own policy's prefixes, which are disjoint from the others'.
+ */
+static int
+build_nat_sets(const struct config *conf, struct nft_state *ns)
+{
+	struct ts_prefix *from, *to;
+	size_t nf = 0, nt = 0;
+	int err = 0;
+
+	for (size_t p = 0; p < conf->n_policies; p++)
+		nf += conf->policies[p].nat.n_from;
+	from = calloc(nf + 1, sizeof(*from));
+	to = calloc(conf->n_policies + 1, sizeof(*to));
+	if (from == NULL || to == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nf = 0;
+	for (size_t p = 0; p < conf->n_policies && err == 0; p++) {
+		const struct config_nat *nat = &conf->policies[p].nat;
+		char name[64];
+
+		if (!nat->set)
+			continue;
+		desired_nat_name(name, sizeof(name), conf->policies[p].name);
+		if ((err = add_set(ns, name, nat->from, nat->n_from)) < 0 ||
+		    (err = add_counter(ns, name)) < 0)
+			break;
+		if (nat->n_from)
+			memcpy(from + nf, nat->from, nat->n_from * sizeof(*from));
+		nf += nat->n_from;
+		to[nt++] = nat->to;
+	}
+	if (err == 0)
+		err = add_set(ns, "translated", from, nf);
+	if (err == 0)
+		err = add_set(ns, "translated_to", to, nt);
+out:
+	free(from);
+	free(to);
+	return err;
+}
+
+/* "{ "t1", "t2" }" for the tunnels of @pol. */
+static void
+policy_tunnel_list(struct strbuf *b, const struct config *conf,
+		   const struct config_policy *pol)
+{
+	strbuf_printf(b, "{ ");
+	for (size_t i = 0; i < pol->n_tunnels; i++)
+		strbuf_printf(b, "%s\"%s\"", i ? ", " : "",
+			      conf->tunnels[pol->tunnels[i].tunnel].name);
+	strbuf_printf(b, " }");
+}
+
+/*
+ * The translation of @pol's nat.from: one address of nat.to per source,
+ * jhash(source) mod the size of nat.to with a fixed seed, so a source
+ * gets the same address on every tunnel, across reloads and restarts,
+ * and a failover that moves its flows keeps their translated source.
+ * The source port is kept where it is free (snat without a port range).
+ */
+static void
+snat_rule(struct strbuf *b, const struct config *conf, size_t p)
+{
+	const struct config_policy *pol = &conf->policies[p];
+	uint32_t base = ntohl(pol->nat.to.v4.s_addr);
+	uint32_t n = 1u << (32 - pol->nat.to.len);
+	char name[64], a[INET_ADDRSTRLEN];
+
+	desired_nat_name(name, sizeof(name), pol->name);
+	strbuf_printf(b, "\t\toifname ");
+	policy_tunnel_list(b, conf, pol);
+	strbuf_printf(b, " ip saddr @%s counter name \"%s\" snat ip to ", name,
+		      name);
+	if (n == 1) {
+		strbuf_printf(b, "%s\n", inet_ntop(AF_INET, &pol->nat.to.v4, a,
+						   sizeof(a)));
+		return;
+	}
+	strbuf_printf(b, "jhash ip saddr mod %u seed %#x map { ", n,
+		      DESIRED_NAT_HASH_SEED);
+	for (uint32_t i = 0; i < n; i++) {
+		struct in_addr x = { htonl(base + i) };
+
+		strbuf_printf(b, "%s%u : %s", i ? ", " : "", i,
+			      inet_ntop(AF_INET, &x, a, sizeof(a)));
+	}
+	strbuf_printf(b, " }\n");
+}
+
 static int
 build_nft(const struct config *conf, const uint32_t *path_id,
 	  struct nft_state *ns)
@@ -480,6 +616,12 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 	struct strbuf b = { 0 };
 	struct ts_prefix *all = NULL;
 	size_t n_all = 0;
+	bool nat = any_nat(conf);
+	/* With nat, the sources in nat.from are the site's too: traffic to
+	 * them stays on the LAN, and they may enter a tunnel (translated,
+	 * which chain translate_check makes sure of). */
+	const char *not_nat_dst = nat ? " ip daddr != @translated" : "";
+	const char *not_nat_src = nat ? " ip saddr != @translated" : "";
 	int err = 0;
 
 	for (size_t p = 0; p < conf->n_policies; p++)
@@ -520,6 +662,8 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 		err = add_set(ns, "tunnel_addrs", inner, conf->n_tunnels);
 		free(inner);
 	}
+	if (err == 0 && nat)
+		err = build_nat_sets(conf, ns);
 	if (err)
 		return err;
 
@@ -540,9 +684,28 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 			char name[64];
 
 			set_name(name, sizeof(name), conf->policies[p].name);
-			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized "
-				    "meta mark set %#x\n", name,
+			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized%s "
+				    "meta mark set %#x\n", name, not_nat_dst,
 				    desired_policy_fwmark(p));
+			if (!conf->policies[p].nat.set)
+				continue;
+			/* nat.from follows the policy's tunnels. */
+			desired_nat_name(name, sizeof(name), conf->policies[p].name);
+			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized%s "
+				    "meta mark set %#x\n", name, not_nat_dst,
+				    desired_policy_fwmark(p));
+		}
+		/* A packet from the provider to a translated address that
+		 * belongs to no connection has nowhere to go (nothing lives
+		 * at those addresses).  Dropped before conntrack confirms it,
+		 * so no such entry takes the tuple that a LAN host's flow
+		 * needs again after a failover deleted its entry. */
+		if (h == 0 && nat && conf->n_tunnels) {
+			strbuf_printf(&b, "\t\tiifname ");
+			tunnel_list(&b, conf);
+			strbuf_printf(&b, " ip daddr @translated_to ct state new "
+				      "counter drop comment \"no connection to a "
+				      "translated address\"\n");
 		}
 		strbuf_printf(&b, "\t}\n");
 	}
@@ -569,8 +732,9 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 		 * source that is not authorized never enters a tunnel. */
 		strbuf_printf(&b, "\t\toifname ");
 		tunnel_list(&b, conf);
-		strbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs "
-			    "counter drop comment \"unauthorized source into a tunnel\"\n");
+		strbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs%s "
+			    "counter drop comment \"unauthorized source into a tunnel\"\n",
+			    not_nat_src);
 	}
 	if (conf->unauthorized == UNAUTH_DROP) {
 		bool any = false;
@@ -594,8 +758,8 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 			any = true;
 		}
 		if (any)
-			strbuf_printf(&b, " } ip saddr != @authorized counter drop "
-				    "comment \"unauthorized egress\"\n");
+			strbuf_printf(&b, " } ip saddr != @authorized%s counter drop "
+				    "comment \"unauthorized egress\"\n", not_nat_src);
 	}
 	if (conf->mss_clamp) {
 		/* Both directions of every tunnel: SYNs leaving through it and
@@ -616,6 +780,31 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 		}
 	}
 	strbuf_printf(&b, "\t}\n");
+	if (nat) {
+		/* nat chains see a connection's first packet only: the
+		 * counter counts translated connections. */
+		strbuf_printf(&b, "\tchain translate {\n\t\ttype nat hook "
+			      "postrouting priority srcnat; policy accept;\n");
+		for (size_t p = 0; p < conf->n_policies; p++)
+			if (conf->policies[p].nat.set &&
+			    conf->policies[p].n_tunnels)
+				snat_rule(&b, conf, p);
+		strbuf_printf(&b, "\t}\n");
+		/* Fail closed, after the translation: a source of nat.from
+		 * never enters a tunnel as it is (a connection that began
+		 * before its nat { }, a tunnel of another policy). */
+		strbuf_printf(&b, "\tchain translate_check {\n\t\ttype filter "
+			      "hook postrouting priority srcnat + 1; policy "
+			      "accept;\n");
+		if (conf->n_tunnels) {
+			strbuf_printf(&b, "\t\toifname ");
+			tunnel_list(&b, conf);
+			strbuf_printf(&b, " ip saddr @translated counter drop "
+				      "comment \"untranslated source into a "
+				      "tunnel\"\n");
+		}
+		strbuf_printf(&b, "\t}\n");
+	}
 	ns->chains = strbuf_take(&b, &err);
 	return err;
 }

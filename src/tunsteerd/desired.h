@@ -67,10 +67,14 @@ struct nft_set {
 };
 
 /* Our nft table: sets (with elements kept apart, so a prefix change can be
- * applied element by element) and the chains as nft script text. */
+ * applied element by element), named counters (objects that outlive a
+ * replacement of the chains, so their counts survive reloads) and the
+ * chains as nft script text. */
 struct nft_state {
 	struct nft_set *sets;
 	size_t n_sets;
+	char **counters;		/* names, owned */
+	size_t n_counters;
 	char *chains;			/* "chain … { … }" blocks, owned */
 };
 
@@ -147,6 +151,17 @@ int desired_xfrm_if_ids(const struct config *conf, uint32_t *ids)
 #define DESIRED_CT_MARK_MASK 0xffff0000u
 static inline uint32_t desired_ct_mark(uint32_t path_id)
 { return (path_id - DESIRED_NH_PATH_BASE) << 16; }
+
+/*
+ * Source NAT (a policy's nat { }): the jhash seed of the mapping from a
+ * source to an address of nat.to.  Fixed, so that the mapping is the same
+ * on every tunnel, across reloads and restarts (DESIGN.md, "Source NAT").
+ */
+#define DESIRED_NAT_HASH_SEED 0x74730000u
+
+/* The named nft counter (and set) of policy @policy's nat.from, into
+ * @out: "nat_<name>", '-' and '.' made '_'. */
+void desired_nat_name(char *out, size_t len, const char *policy);
 
 /* The fwmark and table of policy @i. */
 static inline unsigned int desired_policy_fwmark(size_t i)

@@ -59,18 +59,24 @@ nft_script_full(const struct nft_state *ns)
 		}
 		strbuf_printf(&b, "\t}\n");
 	}
+	for (size_t i = 0; i < ns->n_counters; i++)
+		strbuf_printf(&b, "\tcounter %s { }\n", ns->counters[i]);
 	strbuf_printf(&b, "%s}\n", ns->chains ? ns->chains : "");
 	return strbuf_take(&b, NULL);
 }
 
-/* Same sets (by name, in order) and same chains: elements may differ. */
+/* Same sets and counters (by name, in order) and same chains: elements
+ * may differ. */
 static bool
 same_shape(const struct nft_state *a, const struct nft_state *b)
 {
-	if (a->n_sets != b->n_sets)
+	if (a->n_sets != b->n_sets || a->n_counters != b->n_counters)
 		return false;
 	for (size_t i = 0; i < a->n_sets; i++)
 		if (strcmp(a->sets[i].name, b->sets[i].name) != 0)
+			return false;
+	for (size_t i = 0; i < a->n_counters; i++)
+		if (strcmp(a->counters[i], b->counters[i]) != 0)
 			return false;
 	return strcmp(a->chains ? a->chains : "", b->chains ? b->chains : "") == 0;
 }
@@ -212,8 +218,22 @@ apply_fast(struct nft_sync *s, const struct nft_state *want)
 			strbuf_printf(&b, "delete set %s %s\n", KERNEL_NFT_TABLE,
 				      names.sets[i]);
 	}
-	strbuf_printf(&b, "table %s {\n%s}\n", KERNEL_NFT_TABLE,
-		      want->chains ? want->chains : "");
+	/* Counters stay (and keep counting across reloads) while wanted;
+	 * the rules naming the others are gone by now, in this
+	 * transaction. */
+	for (size_t i = 0; i < names.n_counters; i++) {
+		bool wanted = false;
+
+		for (size_t j = 0; j < want->n_counters && !wanted; j++)
+			wanted = strcmp(want->counters[j], names.counters[i]) == 0;
+		if (!wanted)
+			strbuf_printf(&b, "delete counter %s %s\n",
+				      KERNEL_NFT_TABLE, names.counters[i]);
+	}
+	strbuf_printf(&b, "table %s {\n", KERNEL_NFT_TABLE);
+	for (size_t i = 0; i < want->n_counters; i++)
+		strbuf_printf(&b, "\tcounter %s { }\n", want->counters[i]);
+	strbuf_printf(&b, "%s}\n", want->chains ? want->chains : "");
 	if ((script = strbuf_take(&b, NULL)) == NULL) {
 		err = -ENOMEM;
 		goto out;
@@ -245,6 +265,12 @@ copy_state(struct nft_state *dst, const struct nft_state *src)
 			memcpy(dst->sets[i].elems, src->sets[i].elems, sz);
 		}
 	}
+	if (src->n_counters &&
+	    (dst->counters = calloc(src->n_counters, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_counters; i++, dst->n_counters++)
+		if ((dst->counters[i] = strdup(src->counters[i])) == NULL)
+			return -ENOMEM;
 	if (src->chains && (dst->chains = strdup(src->chains)) == NULL)
 		return -ENOMEM;
 	return 0;

@@ -789,6 +789,197 @@ START_TEST(test_standby_egress_is_each_policys_blackhole_alone)
 }
 END_TEST
 
+/* Too long for Check's messages: the text goes to stderr. */
+static void
+same_text(const char *got, const char *want)
+{
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "got:\n%s\nwant:\n%s\n", got, want);
+		ck_abort_msg("texts differ (on stderr)");
+	}
+}
+
+/* Policy office gets nat { from = [ 192.168.0.0/16 ]; to = @to; }, on
+ * its tunnels cf1 and cf2 only (cf3 leaves it). */
+static struct ts_prefix nat_from[1];
+
+static void
+with_nat(const char *to)
+{
+	ck_assert_int_eq(ts_prefix_parse("192.168.0.0/16", true, &nat_from[0]), 0);
+	pol.nat.set = true;
+	pol.nat.from = nat_from;
+	pol.nat.n_from = 1;
+	ck_assert_int_eq(ts_prefix_parse(to, true, &pol.nat.to), 0);
+	pol.n_tunnels = 2;
+}
+
+/*
+ * nat: its sources are marked like the policy's own, translated on the
+ * policy's tunnels by one rule (a jhash of the source into nat.to, the
+ * same seed everywhere), counted by a named counter; nothing of theirs
+ * enters a tunnel untranslated, and a packet from a tunnel to a
+ * translated address that belongs to no connection is dropped.  A
+ * config without nat renders none of it.
+ */
+START_TEST(test_nft_nat_marks_translates_on_the_policys_tunnels_and_counts)
+{
+	static const char *const want_sets[] = { "auth_office", "authorized",
+		"tunnel_addrs", "nat_office", "translated", "translated_to" };
+	struct kernel_state ks;
+	struct nft_state ns;
+	char p[TS_PREFIX_STRLEN];
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_uint_eq(ns.n_sets, 3);
+	ck_assert_uint_eq(ns.n_counters, 0);
+	ck_assert_ptr_null(strstr(ns.chains, "translate"));
+	ck_assert_ptr_null(strstr(ns.chains, "nat"));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	with_nat("203.0.113.8/29");
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_uint_eq(ns.n_sets, 6);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_str_eq(ns.sets[i].name, want_sets[i]);
+	ck_assert_uint_eq(ns.sets[3].n_elems, 1);
+	ck_assert_str_eq(ts_prefix_format(&ns.sets[3].elems[0], p, sizeof(p)),
+			 "192.168.0.0/16");
+	ck_assert_uint_eq(ns.sets[4].n_elems, 1);
+	ck_assert_uint_eq(ns.sets[5].n_elems, 1);
+	ck_assert_str_eq(ts_prefix_format(&ns.sets[5].elems[0], p, sizeof(p)),
+			 "203.0.113.8/29");
+	ck_assert_uint_eq(ns.n_counters, 1);
+	ck_assert_str_eq(ns.counters[0], "nat_office");
+	same_text(ns.chains,
+	    "\tchain prerouting {\n"
+	    "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+	    "\t\tip saddr @auth_office ip daddr != @authorized ip daddr != @translated meta mark set 0x74730001\n"
+	    "\t\tip saddr @nat_office ip daddr != @authorized ip daddr != @translated meta mark set 0x74730001\n"
+	    "\t\tiifname { \"cf1\", \"cf2\", \"cf3\" } ip daddr @translated_to ct state new counter drop comment \"no connection to a translated address\"\n"
+	    "\t}\n"
+	    "\tchain output {\n"
+	    "\t\ttype route hook output priority mangle; policy accept;\n"
+	    "\t\tip saddr @auth_office ip daddr != @authorized ip daddr != @translated meta mark set 0x74730001\n"
+	    "\t\tip saddr @nat_office ip daddr != @authorized ip daddr != @translated meta mark set 0x74730001\n"
+	    "\t}\n"
+	    "\tchain conntrack {\n"
+	    "\t\ttype filter hook postrouting priority mangle; policy accept;\n"
+	    "\t\tct state new ct mark set oifname map { \"cf1\" : 0x4170000, \"cf2\" : 0x5aa0000, \"cf3\" : 0x73d0000 }\n"
+	    "\t}\n"
+	    "\tchain forward {\n"
+	    "\t\ttype filter hook forward priority mangle; policy accept;\n"
+	    "\t\toifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr != @authorized ip saddr != @tunnel_addrs ip saddr != @translated counter drop comment \"unauthorized source into a tunnel\"\n"
+	    "\t\toifname \"cf1\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t\tiifname \"cf1\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t\toifname \"cf2\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t\tiifname \"cf2\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t\toifname \"cf3\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t\tiifname \"cf3\" tcp flags syn / syn,rst tcp option maxseg size > 1436 tcp option maxseg size set 1436\n"
+	    "\t}\n"
+	    "\tchain translate {\n"
+	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+	    "\t\toifname { \"cf1\", \"cf2\" } ip saddr @nat_office counter name \"nat_office\" snat ip to jhash ip saddr mod 8 seed 0x74730000 map { 0 : 203.0.113.8, 1 : 203.0.113.9, 2 : 203.0.113.10, 3 : 203.0.113.11, 4 : 203.0.113.12, 5 : 203.0.113.13, 6 : 203.0.113.14, 7 : 203.0.113.15 }\n"
+	    "\t}\n"
+	    "\tchain translate_check {\n"
+	    "\t\ttype filter hook postrouting priority srcnat + 1; policy accept;\n"
+	    "\t\toifname { \"cf1\", \"cf2\", \"cf3\" } ip saddr @translated counter drop comment \"untranslated source into a tunnel\"\n"
+	    "\t}\n");
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	/* A single address needs no hash; unauthorized = "drop" lets the
+	 * nat sources through to the tunnels as it does authorized ones. */
+	with_nat("203.0.113.9/32");
+	conf.unauthorized = UNAUTH_DROP;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "ip saddr @nat_office counter name \"nat_office\" snat ip to 203.0.113.9\n"));
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname { \"wan1\", \"wan2\" } ip saddr != @authorized ip saddr != @translated"
+	    " counter drop comment \"unauthorized egress\""));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+}
+END_TEST
+
+/*
+ * The nat counter is a named object: made with the table, kept (with
+ * its count) when the chains are replaced, put back when someone
+ * deletes the table, deleted when its nat goes.
+ */
+START_TEST(test_nft_nat_counter_outlives_chain_changes_and_leaves_with_its_nat)
+{
+	struct kernel_ops *k = kernel_fake_create();
+	struct nft_sync *s = nft_sync_create(k);
+	struct kernel_nft_counter *c;
+	struct kernel_state ks;
+	struct nft_state ns;
+	const char *log;
+	size_t n;
+
+	with_nat("203.0.113.8/29");
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, NULL), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log,
+	    "nft replace set inet tunsteer nat_office { 192.168.0.0/16 }\n"
+	    "nft replace set inet tunsteer translated { 192.168.0.0/16 }\n"
+	    "nft replace set inet tunsteer translated_to { 203.0.113.8/29 }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft table inet tunsteer {\n"
+				     "nft \tcounter nat_office { }\n"
+				     "nft \tchain prerouting {\n"));
+	ck_assert_int_eq(kernel_fake_nft_count(k, "nat_office", 3), 0);
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	/* Other chains (no MSS clamp): a whole apply; the count stays. */
+	conf.mss_clamp = false;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, NULL), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft delete chain inet tunsteer translate\n"));
+	ck_assert_ptr_null(strstr(log, "delete counter"));
+	ck_assert_int_eq(k->nft_counters(k, &c, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(c[0].name, "nat_office");
+	ck_assert_uint_eq(c[0].packets, 3);
+	free(c);
+
+	/* Someone deletes the table: all of it comes back, the counter too. */
+	kernel_fake_nft_tamper(k);
+	ck_assert_int_eq(nft_sync_drain(s), 1);
+	ck_assert_int_eq(nft_sync_check(s), 1);
+	ck_assert_ptr_nonnull(strstr(kernel_fake_ops_log(k),
+				     "nft \tcounter nat_office { }\n"));
+	ck_assert_int_eq(k->nft_counters(k, &c, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	free(c);
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	/* nat removed: its sets, chains and counter go, in one apply. */
+	pol.nat.set = false;
+	pol.nat.n_from = 0;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_int_eq(nft_sync_apply(s, &ns, NULL), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log,
+	    "nft delete chain inet tunsteer translate_check\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete set inet tunsteer nat_office\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete set inet tunsteer translated_to\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete counter inet tunsteer nat_office\n"));
+	ck_assert_int_eq(k->nft_counters(k, &c, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(c);
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+	nft_sync_destroy(s);
+	k->destroy(k);
+}
+END_TEST
+
 static Suite *
 desired_suite(void)
 {
@@ -797,6 +988,8 @@ desired_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy_table_spreads_over_best_priority_tunnels_by_weight);
+	tcase_add_test(tc, test_nft_nat_marks_translates_on_the_policys_tunnels_and_counts);
+	tcase_add_test(tc, test_nft_nat_counter_outlives_chain_changes_and_leaves_with_its_nat);
 	tcase_add_test(tc, test_policy_route_goes_through_a_resilient_group_with_l4_hash);
 	tcase_add_test(tc, test_nexthop_ids_follow_names_not_config_order);
 	tcase_add_test(tc, test_standby_egress_is_each_policys_blackhole_alone);
