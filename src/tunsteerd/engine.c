@@ -996,6 +996,37 @@ engine_policy_failovers(const struct engine *e, size_t p)
 	return e->conf && p < e->conf->n_policies ? e->policy_failovers[p] : 0;
 }
 
+int
+engine_nat_counts(const struct engine *e, uint64_t *out)
+{
+	const struct config *c = e->conf;
+	struct kernel_nft_counter *ctr = NULL;
+	size_t n = 0;
+	bool any = false;
+	int err;
+
+	for (size_t p = 0; c && p < c->n_policies; p++) {
+		out[p] = ENGINE_NAT_NONE;
+		any |= c->policies[p].nat.set;
+	}
+	if (!any)
+		return 0;
+	if ((err = e->ops->nft_counters(e->ops, &ctr, &n)) < 0)
+		return err;
+	for (size_t p = 0; p < c->n_policies; p++) {
+		char name[64];
+
+		if (!c->policies[p].nat.set)
+			continue;
+		desired_nat_name(name, sizeof(name), c->policies[p].name);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(ctr[i].name, name) == 0)
+				out[p] = ctr[i].packets;
+	}
+	free(ctr);
+	return 0;
+}
+
 ssize_t
 engine_egress_paths(const struct engine *e, uint32_t **ids)
 {

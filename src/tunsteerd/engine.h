@@ -204,6 +204,16 @@ void engine_counters(const struct engine *e, struct engine_counters *c);
  * by the policy's name; 0 for no such policy. */
 uint64_t engine_policy_failovers(const struct engine *e, size_t p);
 
+/*
+ * Connections translated so far by each policy's nat (its nft counter,
+ * read from the kernel now: one dump of our table's counters), into
+ * @out[p] for every policy of the running config; ENGINE_NAT_NONE for a
+ * policy without nat, or whose counter the kernel does not have (the
+ * table out of sync).  0, or a negative errno with every @out[p] NONE.
+ */
+#define ENGINE_NAT_NONE UINT64_MAX
+int engine_nat_counts(const struct engine *e, uint64_t *out);
+
 /* The path ids (desired_path_ids()) that carry some policy's egress now,
  * sorted, into *@ids (the caller frees it); their number, or -ENOMEM. */
 ssize_t engine_egress_paths(const struct engine *e, uint32_t **ids);

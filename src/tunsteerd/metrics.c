@@ -442,6 +442,25 @@ render_daemon(struct render *r, struct engine *e, const struct snap *s)
 		      c->policies[p].name);
 		put(r, "} %" PRIu64 "\n", engine_policy_failovers(e, p));
 	}
+	/* Only policies with nat, and only a count the kernel gave: a made
+	 * up 0 would read as a counter reset. */
+	head(r, "tunsteer_policy_translated_connections_total", "counter",
+	     "Connections of the policy's nat.from sources translated to an "
+	     "address of nat.to (counted since the nft table was made).");
+	if (c && c->n_policies) {
+		uint64_t *nat = calloc(c->n_policies, sizeof(*nat));
+
+		if (nat)
+			(void)engine_nat_counts(e, nat);
+		for (size_t p = 0; nat && p < c->n_policies; p++) {
+			if (nat[p] == ENGINE_NAT_NONE)
+				continue;
+			begin(r, "tunsteer_policy_translated_connections_total",
+			      "policy", c->policies[p].name);
+			put(r, "} %" PRIu64 "\n", nat[p]);
+		}
+		free(nat);
+	}
 	head(r, "tunsteer_conntrack_flushes_total", "counter",
 	     "Deletions of a failed tunnel's conntrack entries.");
 	put(r, "tunsteer_conntrack_flushes_total %u\n", n.ct_flushes);

@@ -453,11 +453,15 @@ view_egress(struct engine *e, bool json, FILE *out)
 	size_t n = c ? c->n_policies : 0;
 	char pfx[TS_PREFIX_STRLEN];
 	struct egress_map m;
+	uint64_t *nat = calloc(n + 1, sizeof(*nat));
 
-	if (map_build(&m, e) < 0) {
+	if (nat == NULL || map_build(&m, e) < 0) {
+		free(nat);
 		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
 		return;
 	}
+	/* A failure leaves every count unknown (shown as null, "?"). */
+	(void)engine_nat_counts(e, nat);
 	if (json)
 		fprintf(out, "{\"policies\":[");
 	for (size_t p = 0; p < n; p++) {
@@ -474,7 +478,22 @@ view_egress(struct engine *e, bool json, FILE *out)
 			for (size_t i = 0; i < pol->n_prefixes; i++)
 				fprintf(out, "%s\"%s\"", i ? "," : "",
 					ts_prefix_format(&pol->prefixes[i], pfx, sizeof(pfx)));
-			fprintf(out, "],\"active_tunnels\":[");
+			if (pol->nat.set) {
+				fprintf(out, "],\"nat\":{\"from\":[");
+				for (size_t i = 0; i < pol->nat.n_from; i++)
+					fprintf(out, "%s\"%s\"", i ? "," : "",
+						ts_prefix_format(&pol->nat.from[i],
+								 pfx, sizeof(pfx)));
+				fprintf(out, "],\"to\":\"%s\",\"translated_connections\":",
+					ts_prefix_format(&pol->nat.to, pfx, sizeof(pfx)));
+				if (nat[p] == ENGINE_NAT_NONE)
+					fprintf(out, "null}");
+				else
+					fprintf(out, "%" PRIu64 "}", nat[p]);
+				fprintf(out, ",\"active_tunnels\":[");
+			} else {
+				fprintf(out, "],\"active_tunnels\":[");
+			}
 			for (size_t i = 0; i < pol->n_tunnels; i++) {
 				const char *tn = c->tunnels[pol->tunnels[i].tunnel].name;
 
@@ -499,6 +518,19 @@ view_egress(struct engine *e, bool json, FILE *out)
 			for (size_t i = 0; i < pol->n_prefixes; i++)
 				fprintf(out, " %s", ts_prefix_format(&pol->prefixes[i],
 								     pfx, sizeof(pfx)));
+			if (pol->nat.set) {
+				fprintf(out, "\n  nat from:");
+				for (size_t i = 0; i < pol->nat.n_from; i++)
+					fprintf(out, " %s", ts_prefix_format(
+						&pol->nat.from[i], pfx, sizeof(pfx)));
+				fprintf(out, "\n  nat to:   %s, ", ts_prefix_format(
+					&pol->nat.to, pfx, sizeof(pfx)));
+				if (nat[p] == ENGINE_NAT_NONE)
+					fprintf(out, "? translated connections");
+				else
+					fprintf(out, "%" PRIu64 " translated connections",
+						nat[p]);
+			}
 			fprintf(out, "\n  %-15s %10s %6s %s\n", "TUNNEL", "PRIORITY",
 				"WEIGHT", "ACTIVE");
 			for (size_t i = 0; i < pol->n_tunnels; i++) {
@@ -513,6 +545,7 @@ view_egress(struct engine *e, bool json, FILE *out)
 	if (json)
 		fprintf(out, "]}\n");
 	map_free(&m);
+	free(nat);
 }
 
 void

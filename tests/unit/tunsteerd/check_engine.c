@@ -997,6 +997,96 @@ teardown_bare(void)
 	free(path);
 }
 
+/*
+ * Source NAT with the engine: a config with nat puts its sets, counter
+ * and chains in the table and reads its count; the failed tunnel's
+ * conntrack entries are still deleted (NAT'd flows start afresh, to the
+ * same address, DESIGN.md "Source NAT"); someone deleting the table
+ * gets all of it back; a reload that changes the chains keeps the
+ * count; a reload without nat takes every nat object away.
+ */
+START_TEST(test_nat_objects_are_applied_repaired_counted_and_removed)
+{
+	static const char nat[] = "\"203.0.113.0/25\" ];\n"
+		"  nat = { from = [ \"192.168.50.0/24\" ]; to = \"203.0.113.16/29\"; };\n";
+	char *text = calloc(1, sizeof(conf_text) + sizeof(nat) + 64), *p2;
+	const char *at = strstr(conf_text, "\"203.0.113.0/25\" ];\n");
+	char want[96], *got;
+	const char *log;
+	uint64_t n[1];
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(at);
+	memcpy(text, conf_text, (size_t)(at - conf_text));
+	strcat(text, nat);
+	strcat(text, strchr(at, '\n') + 1);
+	p2 = temp_file(text);
+	ck_assert_int_eq(engine_load(e, p2, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft replace set inet tunsteer nat_office { 192.168.50.0/24 }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft \tcounter nat_office { }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft \tchain translate {\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft \tchain translate_check {\n"));
+	ck_assert_int_eq(engine_nat_counts(e, n), 0);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_int_eq(kernel_fake_nft_count(k, "nat_office", 5), 0);
+	ck_assert_int_eq(engine_nat_counts(e, n), 0);
+	ck_assert_uint_eq(n[0], 5);
+
+	/* cf1 fails: its entries go, NAT'd or not. */
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	got = flushes();
+	flush_line(0, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+
+	/* The table deleted under us: back whole, counter included. */
+	kernel_fake_nft_tamper(k);
+	ck_assert_int_eq(engine_nat_counts(e, n), -ENOENT);
+	ck_assert_uint_eq(n[0], ENGINE_NAT_NONE);
+	ck_assert_int_eq(engine_nft_drain(e), 1);
+	ck_assert_int_ge(engine_nft_check(e), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft \tcounter nat_office { }\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft \tchain translate {\n"));
+	ck_assert_int_eq(engine_nat_counts(e, n), 0);
+	ck_assert_uint_eq(n[0], 0);
+
+	/* Other chains (no MSS clamp): the count stays. */
+	ck_assert_int_eq(kernel_fake_nft_count(k, "nat_office", 3), 0);
+	unlink(p2);
+	free(p2);
+	{
+		char *t2 = calloc(1, strlen(text) + 32);
+
+		ck_assert_ptr_nonnull(t2);
+		strcpy(t2, "mss_clamp = false;\n");
+		strcat(t2, text);
+		p2 = temp_file(t2);
+		free(t2);
+	}
+	ck_assert_int_eq(engine_load(e, p2, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft delete chain inet tunsteer forward\n"));
+	ck_assert_ptr_null(strstr(log, "delete counter"));
+	ck_assert_int_eq(engine_nat_counts(e, n), 0);
+	ck_assert_uint_eq(n[0], 3);
+
+	/* Without nat: every nat object goes; nothing to count. */
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "nft delete counter inet tunsteer nat_office\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete set inet tunsteer translated\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete chain inet tunsteer translate\n"));
+	ck_assert_ptr_null(strstr(log, "nft \tchain translate"));
+	ck_assert_int_eq(engine_nat_counts(e, n), 0);
+	ck_assert_uint_eq(n[0], ENGINE_NAT_NONE);
+	unlink(p2);
+	free(p2);
+	free(text);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -1005,6 +1095,7 @@ engine_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_failed_tunnel_alone_loses_its_conntrack_entries);
+	tcase_add_test(tc, test_nat_objects_are_applied_repaired_counted_and_removed);
 	tcase_add_test(tc, test_failover_replaces_the_group_and_touches_no_route);
 	tcase_add_test(tc, test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us);
 	tcase_add_test(tc, test_health_change_dumps_nothing_and_changes_only_the_group);

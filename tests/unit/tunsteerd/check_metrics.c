@@ -666,6 +666,38 @@ START_TEST(test_every_family_is_documented_and_the_dashboard_uses_only_them)
 }
 END_TEST
 
+/* A policy with nat: its translated connections, as the nft counter
+ * says; none for a policy without nat, and none when the kernel has no
+ * count (a made-up 0 would read as a reset). */
+START_TEST(test_translated_connections_are_the_nat_counters)
+{
+	char *text, *p2, *t;
+	const char *at = strstr(conf_text, "tunnels = ( { tunnel = \"cf3\"; priority = 1; }");
+
+	ck_assert_ptr_nonnull(at);
+	text = calloc(1, strlen(conf_text) + 128);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, conf_text, (size_t)(at - conf_text));
+	strcat(text, "nat = { from = [ \"10.8.0.0/16\" ]; to = \"203.0.113.200/30\"; };\n");
+	strcat(text, at);
+	p2 = temp_file(text);
+	ck_assert_int_eq(engine_load(e, p2, stderr), 0);
+	ck_assert_int_eq(kernel_fake_nft_count(k, "nat_lab", 7), 0);
+	t = render();
+	ck_line(t, "tunsteer_policy_translated_connections_total{policy=\"lab\"} 7");
+	ck_assert_ptr_null(strstr(t, "tunsteer_policy_translated_connections_total{policy=\"office\"}"));
+	free(t);
+	kernel_fake_nft_tamper(k);
+	t = render();
+	ck_assert_ptr_nonnull(strstr(t, "# TYPE tunsteer_policy_translated_connections_total counter\n"));
+	ck_assert_ptr_null(strstr(t, "tunsteer_policy_translated_connections_total{"));
+	free(t);
+	unlink(p2);
+	free(p2);
+	free(text);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -678,6 +710,7 @@ metrics_suite(void)
 	tcase_add_test(text, test_every_family_has_help_and_type_once_before_its_samples);
 	tcase_add_test(text, test_values_are_the_engines);
 	tcase_add_test(text, test_failovers_are_counted_per_policy_and_reloads_by_result);
+	tcase_add_test(text, test_translated_connections_are_the_nat_counters);
 	tcase_add_test(text, test_label_values_escape_backslash_quote_and_newline);
 	tcase_add_test(text, test_check_is_the_worst_policy_by_its_best_tunnel);
 	tcase_add_test(text, test_every_family_is_documented_and_the_dashboard_uses_only_them);

@@ -336,6 +336,62 @@ START_TEST(test_ipsec_tunnel_without_ike_shows_none)
 }
 END_TEST
 
+/* --- source NAT ----------------------------------------------------------- */
+
+/* The same config with nat on office: its view shows what it translates
+ * and how many connections, read from the nft counter; lab's is as it
+ * was. */
+START_TEST(test_egress_view_shows_nat_and_its_translated_connections)
+{
+	static const char nat[] = "  prefixes = [ \"203.0.113.0/25\", \"198.18.7.0/24\" ];\n"
+		"  nat = { from = [ \"192.168.0.0/16\", \"10.9.0.0/24\" ]; "
+		"to = \"203.0.113.8/29\"; };\n";
+	char *text = malloc(sizeof(conf_text) + sizeof(nat)), *got;
+	const char *at = strstr(conf_text, "  prefixes = [ \"203.0.113.0/25\", \"198.18.7.0/24\" ];\n");
+	char *p2;
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(at);
+	memcpy(text, conf_text, (size_t)(at - conf_text));
+	strcpy(text + (at - conf_text), nat);
+	strcat(text, strchr(at, '\n') + 1);
+	p2 = temp_file(text);
+	ck_assert_int_eq(engine_load(e, p2, stderr), 0);
+	ck_assert_int_eq(kernel_fake_nft_count(k, "nat_office", 42), 0);
+
+	got = view(view_egress, true);
+	ck_assert_msg(strstr(got, "{\"name\":\"office\",\"fwmark\":1953693697,"
+			     "\"table\":21100,\"prefixes\":[\"203.0.113.0/25\","
+			     "\"198.18.7.0/24\"],\"nat\":{\"from\":[\"192.168.0.0/16\","
+			     "\"10.9.0.0/24\"],\"to\":\"203.0.113.8/29\","
+			     "\"translated_connections\":42},\"active_tunnels\":"
+			     "[\"cf1\"],"), "%s", got);
+	ck_assert_msg(strstr(got, "{\"name\":\"lab\",\"fwmark\":1953693698,"
+			     "\"table\":21101,\"prefixes\":[\"203.0.113.128/25\"],"
+			     "\"active_tunnels\":[\"cf3\"],"), "%s", got);
+	free(got);
+	got = view(view_egress, false);
+	ck_assert_msg(strstr(got, "policy office (fwmark 0x74730001, table 21100)\n"
+			     "  prefixes: 203.0.113.0/25 198.18.7.0/24\n"
+			     "  nat from: 192.168.0.0/16 10.9.0.0/24\n"
+			     "  nat to:   203.0.113.8/29, 42 translated connections\n"
+			     "  TUNNEL            PRIORITY WEIGHT ACTIVE\n"), "%s", got);
+	free(got);
+
+	/* The table gone (out of sync): unknown, not 0. */
+	kernel_fake_nft_tamper(k);
+	got = view(view_egress, true);
+	ck_assert_msg(strstr(got, "\"translated_connections\":null}"), "%s", got);
+	free(got);
+	got = view(view_egress, false);
+	ck_assert_msg(strstr(got, "203.0.113.8/29, ? translated connections\n"), "%s", got);
+	free(got);
+	unlink(p2);
+	free(p2);
+	free(text);
+}
+END_TEST
+
 static Suite *
 view_suite(void)
 {
@@ -346,6 +402,7 @@ view_suite(void)
 	tcase_add_test(tc, test_status_view_is_unchanged);
 	tcase_add_test(tc, test_tunnels_view_is_unchanged);
 	tcase_add_test(tc, test_egress_view_is_unchanged);
+	tcase_add_test(tc, test_egress_view_shows_nat_and_its_translated_connections);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ipsec");
 	tcase_add_checked_fixture(tc, setup_ipsec, teardown);
