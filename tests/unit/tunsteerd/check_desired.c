@@ -947,6 +947,20 @@ START_TEST(test_nft_nat_counter_outlives_chain_changes_and_leaves_with_its_nat)
 	ck_assert_uint_eq(c[0].packets, 3);
 	free(c);
 
+	/* A new process (kill -9, --keep-state) adopts the table: the
+	 * whole apply of its start keeps the counter and its count. */
+	{
+		struct nft_sync *s2 = nft_sync_create(k);
+
+		ck_assert_int_eq(nft_sync_apply(s2, &ns, NULL), 0);
+		ck_assert_ptr_null(strstr(kernel_fake_ops_log(k), "delete counter"));
+		ck_assert_int_eq(k->nft_counters(k, &c, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_uint_eq(c[0].packets, 3);
+		free(c);
+		nft_sync_destroy(s2);
+	}
+
 	/* Someone deletes the table: all of it comes back, the counter too. */
 	kernel_fake_nft_tamper(k);
 	ck_assert_int_eq(nft_sync_drain(s), 1);
