@@ -1718,28 +1718,22 @@ check_nat(struct parse *p)
 			struct in_addr ad = side ? t->remote : t->local;
 			const struct pfx_ref *r;
 			char ab[INET_ADDRSTRLEN];
-			size_t k;
 
 			if (!(side ? a->remote_ok : a->local_ok))
 				continue;
-			/* from is not disjoint when this runs with errors:
-			 * look at every prefix starting at or below. */
-			for (k = 0; k < nf && from[k].start <= ntohl(ad.s_addr); k++) {
-				r = &from[k];
-				if (ntohl(ad.s_addr) > r->end)
-					continue;
-				cfgp_fieldf(f, "egress[%zu].nat.from[%zu]",
-					    r->policy, r->index);
-				cfgp_err(&p->cp, r->line, f, "%s contains the %s "
-					 "address %s of tunnel \"%s\" (line %d)",
-					 ts_prefix_format(&c->policies[r->policy].
-							  nat.from[r->index], b1,
-							  sizeof(b1)),
-					 side ? "remote" : "local", fmt_addr(ad, ab),
-					 t->name, side ? a->remote_line :
-							 a->local_line);
-				break;
-			}
+			/* Disjoint unless reported above: the one that may
+			 * hold the address is the last starting at or below. */
+			r = pfx_floor(from, nf, ntohl(ad.s_addr));
+			if (r == NULL || ntohl(ad.s_addr) > r->end)
+				continue;
+			cfgp_fieldf(f, "egress[%zu].nat.from[%zu]", r->policy,
+				    r->index);
+			cfgp_err(&p->cp, r->line, f, "%s contains the %s address "
+				 "%s of tunnel \"%s\" (line %d)",
+				 ts_prefix_format(&c->policies[r->policy].
+						  nat.from[r->index], b1, sizeof(b1)),
+				 side ? "remote" : "local", fmt_addr(ad, ab),
+				 t->name, side ? a->remote_line : a->local_line);
 		}
 	}
 out:
