@@ -2212,7 +2212,7 @@ config_print(const struct config *conf, FILE *out,
 			fputs("\t\tnat = {\n\t\t\tfrom = [", out);
 			for (j = 0; j < pol->nat.n_from; j++) {
 				fputs(j ? ", " : " ", out);
-				print_str(out, ts_prefix_format(&pol->nat.from[j],
+				cfgp_print_str(out, ts_prefix_format(&pol->nat.from[j],
 								b, sizeof(b)));
 			}
 			fputs(" ];\n", out);
