@@ -47,7 +47,6 @@
 #define BATCH_OVERRUN (64u * 1024u + 4096u)
 
 struct kernel_nft {
-	struct nft_ctx *ctx;
 	struct nl_sock *mon;	/* NFNLGRP_NFTABLES events */
 	struct nl_sock *req;	/* NFT_MSG_GETGEN requests */
 	int fd;			/* libnftnl batches and dumps */
@@ -307,17 +306,6 @@ kernel_nft_create(int *err)
 		*err = -ENOMEM;
 		goto fail;
 	}
-	kn->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (kn->ctx == NULL) {
-		*err = -ENOMEM;
-		goto fail;
-	}
-	/* Keep nft's words: errors are returned, listings compared. */
-	nft_ctx_output_set_flags(kn->ctx, NFT_CTX_OUTPUT_STATELESS);
-	if (nft_ctx_buffer_output(kn->ctx) || nft_ctx_buffer_error(kn->ctx)) {
-		*err = -ENOMEM;
-		goto fail;
-	}
 	kn->mon = nl_socket_alloc();
 	if (kn->mon == NULL) {
 		*err = -ENOMEM;
@@ -382,8 +370,6 @@ kernel_nft_destroy(struct kernel_nft *kn)
 		nl_socket_free(kn->mon);
 	if (kn->req)
 		nl_socket_free(kn->req);
-	if (kn->ctx)
-		nft_ctx_free(kn->ctx);
 	if (kn->fd >= 0)
 		close(kn->fd);
 	if (kn->wake >= 0)
@@ -396,34 +382,58 @@ kernel_nft_destroy(struct kernel_nft *kn)
 	free(kn);
 }
 
+/*
+ * A libnftables context for one run, freed after it.  A context keeps
+ * its cache of what it listed: five hash tables of 128 KiB each for our
+ * one table (the ruleset's and each of the table's chains, sets,
+ * objects, flowtables), 640 KiB of heap for as long as the context
+ * lives, while scripts run only to apply a table whole (start, reload,
+ * repair).  Making one costs a few small files read (/etc/iproute2).
+ */
+static struct nft_ctx *
+nft_ctx_open(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (ctx == NULL)
+		return NULL;
+	/* Keep nft's words: errors are returned, listings compared. */
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
+	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {
+		nft_ctx_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int
 kernel_nft_run(struct kernel_nft *kn, const char *script, char **output)
 {
+	struct nft_ctx *ctx;
 	const char *out, *errs;
 	bool commit = strncmp(script, "list ", 5) != 0;
 	uint32_t gen0 = 0;
-	int rc;
+	int rc, err = 0;
 
 	if (output)
 		*output = NULL;
+	if ((ctx = nft_ctx_open()) == NULL)
+		return -ENOMEM;
 	if (commit)
 		gen0 = commit_begin(kn);
 	/* libnftables runs the whole buffer as one netlink batch: atomic. */
-	rc = nft_run_cmd_from_buffer(kn->ctx, script);
+	rc = nft_run_cmd_from_buffer(ctx, script);
 	if (commit)
 		commit_end(kn, gen0, rc == 0);
-	errs = nft_ctx_get_error_buffer(kn->ctx);
-	out = nft_ctx_get_output_buffer(kn->ctx);
+	errs = nft_ctx_get_error_buffer(ctx);
+	out = nft_ctx_get_output_buffer(ctx);
 	if (rc != 0) {
 		log_warnx("kernel", "nft: %s", errs && *errs ? errs : "failed");
-		return -EINVAL;
-	}
-	if (output) {
-		*output = strdup(out ? out : "");
-		if (*output == NULL)
-			return -ENOMEM;
-	}
-	return 0;
+		err = -EINVAL;
+	} else if (output && (*output = strdup(out ? out : "")) == NULL)
+		err = -ENOMEM;
+	nft_ctx_free(ctx);
+	return err;
 }
 
 /* --- libnftnl: set elements in bulk ------------------------------------- */
