@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -383,56 +384,101 @@ kernel_nft_destroy(struct kernel_nft *kn)
 }
 
 /*
- * A libnftables context for one run, freed after it.  A context keeps
- * its cache of what it listed: five hash tables of 128 KiB each for our
- * one table (the ruleset's and each of the table's chains, sets,
- * objects, flowtables), 640 KiB of heap for as long as the context
- * lives, while scripts run only to apply a table whole (start, reload,
- * repair).  Making one costs a few small files read (/etc/iproute2).
+ * libnftables for one script run: loaded, given a context, and unloaded
+ * after it.  Scripts run only to apply the table whole (start, reload,
+ * repair; set elements go through libnftnl), so for the rest of the
+ * daemon's life neither libnftables nor what it alone needs (libgmp,
+ * libjansson, libxtables) is mapped: 1.3 MiB of resident pages with the
+ * example config.  A context kept between runs also kept its cache of
+ * what it listed, five hash tables of 128 KiB each for our one table
+ * (the ruleset's, and the table's chains, sets, objects, flowtables).
+ * A run costs the load (a few ms) and a few small files read
+ * (/etc/iproute2).
  */
-static struct nft_ctx *
-nft_ctx_open(void)
-{
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+struct nftables {
+	void *dl;
+	struct nft_ctx *ctx;
+	__typeof__(nft_ctx_free) *ctx_free;
+	__typeof__(nft_run_cmd_from_buffer) *run;
+	__typeof__(nft_ctx_get_error_buffer) *error;
+	__typeof__(nft_ctx_get_output_buffer) *output;
+};
 
-	if (ctx == NULL)
-		return NULL;
-	/* Keep nft's words: errors are returned, listings compared. */
-	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
-	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {
-		nft_ctx_free(ctx);
-		return NULL;
+#define NFTABLES_SONAME "libnftables.so.1"
+
+static void
+nftables_close(struct nftables *n)
+{
+	if (n->ctx)
+		n->ctx_free(n->ctx);
+	if (n->dl)
+		dlclose(n->dl);
+	memset(n, 0, sizeof(*n));
+}
+
+/* 0, or -ENOENT (not loadable: logged) or -ENOMEM. */
+static int
+nftables_open(struct nftables *n)
+{
+	__typeof__(nft_ctx_new) *ctx_new;
+	__typeof__(nft_ctx_output_set_flags) *set_flags;
+	__typeof__(nft_ctx_buffer_output) *buffer_output;
+	__typeof__(nft_ctx_buffer_error) *buffer_error;
+
+	memset(n, 0, sizeof(*n));
+	if ((n->dl = dlopen(NFTABLES_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	    (ctx_new = (__typeof__(ctx_new))dlsym(n->dl, "nft_ctx_new")) == NULL ||
+	    (set_flags = (__typeof__(set_flags))dlsym(n->dl, "nft_ctx_output_set_flags")) == NULL ||
+	    (buffer_output = (__typeof__(buffer_output))dlsym(n->dl, "nft_ctx_buffer_output")) == NULL ||
+	    (buffer_error = (__typeof__(buffer_error))dlsym(n->dl, "nft_ctx_buffer_error")) == NULL ||
+	    (n->ctx_free = (__typeof__(n->ctx_free))dlsym(n->dl, "nft_ctx_free")) == NULL ||
+	    (n->run = (__typeof__(n->run))dlsym(n->dl, "nft_run_cmd_from_buffer")) == NULL ||
+	    (n->error = (__typeof__(n->error))dlsym(n->dl, "nft_ctx_get_error_buffer")) == NULL ||
+	    (n->output = (__typeof__(n->output))dlsym(n->dl, "nft_ctx_get_output_buffer")) == NULL) {
+		log_warnx("kernel", "cannot use " NFTABLES_SONAME ": %s", dlerror());
+		nftables_close(n);
+		return -ENOENT;
 	}
-	return ctx;
+	if ((n->ctx = ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		nftables_close(n);
+		return -ENOMEM;
+	}
+	/* Keep nft's words: errors are returned, listings compared. */
+	set_flags(n->ctx, NFT_CTX_OUTPUT_STATELESS);
+	if (buffer_output(n->ctx) || buffer_error(n->ctx)) {
+		nftables_close(n);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int
 kernel_nft_run(struct kernel_nft *kn, const char *script, char **output)
 {
-	struct nft_ctx *ctx;
+	struct nftables n;
 	const char *out, *errs;
 	bool commit = strncmp(script, "list ", 5) != 0;
 	uint32_t gen0 = 0;
-	int rc, err = 0;
+	int rc, err;
 
 	if (output)
 		*output = NULL;
-	if ((ctx = nft_ctx_open()) == NULL)
-		return -ENOMEM;
+	if ((err = nftables_open(&n)) < 0)
+		return err;
 	if (commit)
 		gen0 = commit_begin(kn);
 	/* libnftables runs the whole buffer as one netlink batch: atomic. */
-	rc = nft_run_cmd_from_buffer(ctx, script);
+	rc = n.run(n.ctx, script);
 	if (commit)
 		commit_end(kn, gen0, rc == 0);
-	errs = nft_ctx_get_error_buffer(ctx);
-	out = nft_ctx_get_output_buffer(ctx);
+	errs = n.error(n.ctx);
+	out = n.output(n.ctx);
 	if (rc != 0) {
 		log_warnx("kernel", "nft: %s", errs && *errs ? errs : "failed");
 		err = -EINVAL;
 	} else if (output && (*output = strdup(out ? out : "")) == NULL)
 		err = -ENOMEM;
-	nft_ctx_free(ctx);
+	nftables_close(&n);
 	return err;
 }
 
