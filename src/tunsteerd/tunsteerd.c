@@ -81,6 +81,7 @@ struct daemon {
 	const struct config *next;	/* being prepared; committed next */
 	size_t n_up, n_tunnels, n_policies;	/* for STATUS= */
 	struct event *watchdog_ev;	/* WATCHDOG=1, when asked for */
+	bool ready;			/* READY=1 said: STATUS= may follow */
 };
 
 /* STATUS= for systemctl status: tunnels up of all, and policies.  Kept
@@ -91,6 +92,11 @@ notify_status(const struct daemon *d)
 {
 	char state[128];
 
+	/* Not before READY=1, which main() follows with a STATUS= of its
+	 * own: at the first commit it loaded libsystemd while the first
+	 * apply had libnftables mapped, 1 MB on the start's peak RSS. */
+	if (!d->ready)
+		return;
 	snprintf(state, sizeof(state), "STATUS=%zu/%zu tunnels up, %zu policies",
 		 d->n_up, d->n_tunnels, d->n_policies);
 	(void)daemon_notify(state);
@@ -693,6 +699,7 @@ main(int argc, char **argv)
 			fatalx("main", "cannot set up the watchdog timer");
 	}
 	(void)daemon_notify("READY=1");
+	d.ready = true;
 	notify_status(&d);
 	event_base_dispatch(d.base);
 	(void)daemon_notify("STOPPING=1");
