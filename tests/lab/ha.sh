@@ -82,28 +82,14 @@ ha_up() {
 	lab_log "HA lab: cpe2 and the LAN bridge up"
 }
 
-# ha_conf C — router C's tunsteerd config: its four tunnels, the
-# authorized prefix preferring cf1 and cf3 (the lab's ts_conf).  Tunnel
-# health is not what the HA lab tests, so it is held still against the
-# emulated VM's stalls: down only after 20 s without an answer, never
-# degraded by loss (tunsteerctl check, keepalived's tunnel weight, stays
-# put).
+# ha_conf C — router C's tunsteerd config: the lab's (ts_conf) with its
+# own four tunnels.  Tunnel health is not what the HA lab tests, so it is
+# held still against the emulated VM's stalls: down only after 20 s
+# without an answer, never degraded by loss (tunsteerctl check,
+# keepalived's tunnel weight, stays put).
 ha_conf() {
-	local c=$1 out
-	out=$(ha_conf_file "$c")
-	cat >"$out" <<-CONF
-	log_level = "debug";
-	probe = { interval_ms = 500; timeout_ms = 5000; down_after = 40; degraded_loss_pct = 100; };
-	$(ts_tunnels 4 "$c")
-	egress = (
-	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
-	    tunnels = ( { tunnel = "cf1"; priority = 100; },
-	                { tunnel = "cf3"; priority = 100; },
-	                { tunnel = "cf2"; priority = 200; },
-	                { tunnel = "cf4"; priority = 200; } ); }
-	);
-	CONF
-	chmod 600 "$out"
+	TS_PROBE="interval_ms = 500; timeout_ms = 5000; down_after = 40; degraded_loss_pct = 100;" \
+		ts_conf "$(ha_conf_file "$1")" "$1"
 }
 
 # ha_ts_start C — start router C's tunsteerd and wait until it answers.

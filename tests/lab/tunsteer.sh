@@ -40,18 +40,19 @@ ts_tunnels() {
 	echo ");"
 }
 
-# ts_conf [FILE] — the lab's config: the four tunnels of
-# etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3), and the authorized
-# prefix 203.0.113.0/25 preferring cf1 and cf3 (one per ISP) over cf2, cf4.
-# TS_PROBE, if set, is the body of the global probe group.
+# ts_conf [FILE [C]] — the lab's config: the four tunnels of
+# etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3; of router C, default 1:
+# ts_tunnels), and the authorized prefix 203.0.113.0/25 preferring cf1
+# and cf3 (one per ISP) over cf2, cf4.  TS_PROBE, if set, is the body of
+# the global probe group.
 ts_conf() {
-	local out=${1:-$TS_CONF} probe=
+	local out=${1:-$TS_CONF} c=${2:-1} probe=
 	[ -z "${TS_PROBE:-}" ] || probe="probe = { $TS_PROBE };"
 	mkdir -p "$(dirname "$out")"
 	cat >"$out" <<-CONF
 	log_level = "debug";
 	$probe
-	$(ts_tunnels 4)
+	$(ts_tunnels 4 "$c")
 	egress = (
 	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
 	    tunnels = ( { tunnel = "cf1"; priority = 100; },
