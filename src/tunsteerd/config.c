@@ -1103,49 +1103,74 @@ check_uplinks(struct parse *p)
 
 /* --- egress policies ------------------------------------------------- */
 
-static void
-parse_prefixes(struct parse *p, const config_setting_t *s, const char *path,
-	       struct config_policy *pol, size_t pi)
+/* One element of a prefix list: parsed into @out, or an error at @line. */
+typedef bool prefix_fn(struct parse *p, int line, const char *f,
+		       const char *str, struct ts_prefix *out);
+
+static bool
+any_prefix(struct parse *p, int line, const char *f, const char *str,
+	   struct ts_prefix *out)
+{
+	return cfgp_prefix(&p->cp, line, f, str, out);
+}
+
+/*
+ * @s's list @key of at most @max prefixes, each through @one, into a new
+ * array *@out (and each one's line into *@lines) of *@n good ones.  An
+ * array [ ] is the natural syntax; a list ( ) of strings is accepted too.
+ * False if the list is missing, empty, too long or memory ran out (said).
+ */
+static bool
+parse_prefix_list(struct parse *p, const config_setting_t *s,
+		  const char *path, const char *key, int max, prefix_fn *one,
+		  struct ts_prefix **out, int **lines, size_t *n)
 {
 	char f[CFGP_FIELD_MAX], f2[CFGP_FIELD_MAX];
 	config_setting_t *l;
 	enum cfgp_got g;
-	int n, k;
+	int len;
 
-	/* An array [ ] is the natural syntax; a list ( ) of strings is
-	 * accepted too. */
-	g = cfgp_strings(&p->cp, s, path, "prefixes", &l);
-	cfgp_required(&p->cp, g, s, path, "prefixes");
+	g = cfgp_strings(&p->cp, s, path, key, &l);
+	cfgp_required(&p->cp, g, s, path, key);
 	if (g != CFGP_OK)
-		return;
-	cfgp_field(f, path, "prefixes");
-	n = config_setting_length(l);
-	if (n == 0) {
+		return false;
+	cfgp_field(f, path, key);
+	len = config_setting_length(l);
+	if (len == 0) {
 		cfgp_err(&p->cp, cfgp_line(l), f, "must not be empty");
-		return;
+		return false;
 	}
-	if (n > CONFIG_MAX_PREFIXES) {
+	if (len > max) {
 		cfgp_err(&p->cp, cfgp_line(l), f, "%d prefixes; at most %d "
-			 "allowed", n, CONFIG_MAX_PREFIXES);
-		return;
+			 "allowed", len, max);
+		return false;
 	}
-	pol->prefixes = calloc((size_t)n, sizeof(*pol->prefixes));
-	p->prefix_lines[pi] = calloc((size_t)n, sizeof(int));
-	if (!pol->prefixes || !p->prefix_lines[pi]) {
+	*out = calloc((size_t)len, sizeof(**out));
+	*lines = calloc((size_t)len, sizeof(**lines));
+	if (!*out || !*lines) {
 		p->cp.oom = true;
-		return;
+		return false;
 	}
-	for (k = 0; k < n; k++) {
+	for (int k = 0; k < len; k++) {
 		const config_setting_t *e = config_setting_get_elem(l, k);
 		const char *str;
 
 		cfgp_fieldf(f2, "%s[%d]", f, k);
 		str = cfgp_elem_string(&p->cp, l, k, f2);
-		if (!str || !cfgp_prefix(&p->cp, cfgp_line(e), f2, str,
-					 &pol->prefixes[pol->n_prefixes]))
+		if (!str || !one(p, cfgp_line(e), f2, str, &(*out)[*n]))
 			continue;
-		p->prefix_lines[pi][pol->n_prefixes++] = cfgp_line(e);
+		(*lines)[(*n)++] = cfgp_line(e);
 	}
+	return true;
+}
+
+static void
+parse_prefixes(struct parse *p, const config_setting_t *s, const char *path,
+	       struct config_policy *pol, size_t pi)
+{
+	(void)parse_prefix_list(p, s, path, "prefixes", CONFIG_MAX_PREFIXES,
+				any_prefix, &pol->prefixes, &p->prefix_lines[pi],
+				&pol->n_prefixes);
 }
 
 static void
@@ -1251,11 +1276,11 @@ parse_nat(struct parse *p, const config_setting_t *s, const char *path,
 	  struct config_policy *pol)
 {
 	struct config_nat *nat = &pol->nat;
-	char np[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX], f2[CFGP_FIELD_MAX];
-	config_setting_t *g_s, *l;
+	char np[CFGP_FIELD_MAX], f[CFGP_FIELD_MAX];
+	config_setting_t *g_s;
 	const char *str;
 	enum cfgp_got g;
-	int line, n;
+	int line;
 
 	if (cfgp_group(&p->cp, s, path, "nat", &g_s) != CFGP_OK)
 		return;
@@ -1282,38 +1307,9 @@ parse_nat(struct parse *p, const config_setting_t *s, const char *path,
 		}
 	}
 
-	g = cfgp_strings(&p->cp, g_s, np, "from", &l);
-	cfgp_required(&p->cp, g, g_s, np, "from");
-	if (g != CFGP_OK)
-		return;
-	cfgp_field(f, np, "from");
-	n = config_setting_length(l);
-	if (n == 0) {
-		cfgp_err(&p->cp, cfgp_line(l), f, "must not be empty");
-		return;
-	}
-	if (n > CONFIG_NAT_MAX_FROM) {
-		cfgp_err(&p->cp, cfgp_line(l), f, "%d prefixes; at most %d "
-			 "allowed", n, CONFIG_NAT_MAX_FROM);
-		return;
-	}
-	nat->from = calloc((size_t)n, sizeof(*nat->from));
-	nat->from_lines = calloc((size_t)n, sizeof(*nat->from_lines));
-	if (!nat->from || !nat->from_lines) {
-		p->cp.oom = true;
-		return;
-	}
-	for (int k = 0; k < n; k++) {
-		const config_setting_t *e = config_setting_get_elem(l, k);
-
-		cfgp_fieldf(f2, "%s[%d]", f, k);
-		str = cfgp_elem_string(&p->cp, l, k, f2);
-		if (!str || !nat_prefix(p, cfgp_line(e), f2, str,
-					&nat->from[nat->n_from]))
-			continue;
-		nat->from_lines[nat->n_from++] = cfgp_line(e);
-	}
-	nat->set = true;
+	nat->set = parse_prefix_list(p, g_s, np, "from", CONFIG_NAT_MAX_FROM,
+				     nat_prefix, &nat->from, &nat->from_lines,
+				     &nat->n_from);
 }
 
 static void
