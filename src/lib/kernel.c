@@ -103,6 +103,24 @@ prefix_equal(const struct ts_prefix *a, const struct ts_prefix *b)
 	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
 }
 
+int
+kernel_route_family(const struct kernel_route *r)
+{
+	return r->dst.family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+int
+kernel_rule_family(const struct kernel_rule *r)
+{
+	return r->family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+int
+kernel_nhobj_family(const struct kernel_nhobj *nh)
+{
+	return nh->family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
 bool
 kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b)
 {
@@ -117,7 +135,9 @@ kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b)
 bool
 kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b)
 {
-	if (a->table != b->table || !prefix_equal(&a->dst, &b->dst) ||
+	if (a->table != b->table ||
+	    kernel_route_family(a) != kernel_route_family(b) ||
+	    !prefix_equal(&a->dst, &b->dst) ||
 	    a->metric != b->metric || a->protocol != b->protocol ||
 	    a->blackhole != b->blackhole || a->nhid != b->nhid ||
 	    a->n_nexthops != b->n_nexthops)
@@ -134,7 +154,8 @@ kernel_route_equal(const struct kernel_route *a, const struct kernel_route *b)
 bool
 kernel_rule_equal(const struct kernel_rule *a, const struct kernel_rule *b)
 {
-	return a->priority == b->priority && a->table == b->table &&
+	return kernel_rule_family(a) == kernel_rule_family(b) &&
+	       a->priority == b->priority && a->table == b->table &&
 	       a->fwmark == b->fwmark && a->fwmask == b->fwmask &&
 	       prefix_equal(&a->src, &b->src);
 }
@@ -143,6 +164,7 @@ bool
 kernel_nhobj_equal(const struct kernel_nhobj *a, const struct kernel_nhobj *b)
 {
 	if (a->id != b->id || a->protocol != b->protocol ||
+	    kernel_nhobj_family(a) != kernel_nhobj_family(b) ||
 	    a->n_members != b->n_members)
 		return false;
 	if (a->n_members == 0)
@@ -245,13 +267,15 @@ kernel_rule_format(const struct kernel_rule *r, char *buf, size_t len)
 {
 	char src[64];
 
+	const char *six = kernel_rule_family(r) == AF_INET6 ? "-6 " : "";
+
 	fmt_prefix(&r->src, src, sizeof(src));
 	if (r->fwmask != 0)
-		snprintf(buf, len, "prio %u from %s fwmark %#x/%#x table %u",
-			 r->priority, src, r->fwmark, r->fwmask, r->table);
+		snprintf(buf, len, "%sprio %u from %s fwmark %#x/%#x table %u",
+			 six, r->priority, src, r->fwmark, r->fwmask, r->table);
 	else
-		snprintf(buf, len, "prio %u from %s table %u", r->priority, src,
-			 r->table);
+		snprintf(buf, len, "%sprio %u from %s table %u", six,
+			 r->priority, src, r->table);
 }
 
 void
@@ -259,8 +283,9 @@ kernel_nhobj_format(const struct kernel_nhobj *nh, char *buf, size_t len)
 {
 	size_t off;
 
-	off = (size_t)snprintf(buf, len, "id %#x proto %u", nh->id,
-			       nh->protocol);
+	off = (size_t)snprintf(buf, len, "%sid %#x proto %u",
+			       kernel_nhobj_family(nh) == AF_INET6 ? "-6 " : "",
+			       nh->id, nh->protocol);
 	if (nh->n_members == 0 && nh->blackhole) {
 		snprintf(buf + off, off < len ? len - off : 0, " blackhole");
 		return;

@@ -37,9 +37,10 @@
 #define KERNEL_XFRM_IF_ID_MIN 0x74730001u
 #define KERNEL_XFRM_IF_ID_MAX 0x7473ffffu
 #define KERNEL_NFT_TABLE "inet tunsteer"
-/* Nexthop objects: nh_protocol 227 and ids in this range. */
+/* Nexthop objects: nh_protocol 227 and ids in this range (IPv4 paths and
+ * groups in its first half, IPv6 ones in its second). */
 #define KERNEL_NHID_MIN 0x74730000u
-#define KERNEL_NHID_MAX 0x7474ffffu
+#define KERNEL_NHID_MAX 0x7476ffffu
 
 enum kernel_link_kind {
 	KERNEL_LINK_GRE,
@@ -66,10 +67,15 @@ struct kernel_link {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 };
 
+/*
+ * An address of either family.  IPv6 link-local addresses are the
+ * kernel's own (it makes one on every link it brings up): dumps never
+ * report them and they cannot be added or deleted here.
+ */
 struct kernel_addr {
 	char ifname[IFNAMSIZ];
 	struct ts_prefix local;		/* address and prefix length */
-	struct in_addr peer;		/* 0: none */
+	struct in_addr peer;		/* IPv4 only; 0: none */
 };
 
 struct kernel_nexthop {
@@ -81,7 +87,10 @@ struct kernel_nexthop {
 /*
  * A route goes either through a nexthop object (@nhid, no @nh) or through
  * its own list of nexthops.  Dumps of an @nhid route leave @nh empty even
- * where the kernel also reports the expanded paths.
+ * where the kernel also reports the expanded paths.  Its family is
+ * @dst's (kernel_route_family()): IPv6 routes take an AF_INET6 nexthop
+ * object, or @nh without gateways; IPv4 and IPv6 tables of one number
+ * are apart, as in the kernel.
  */
 struct kernel_route {
 	uint32_t table;
@@ -110,6 +119,11 @@ struct kernel_nhobj_member {
 struct kernel_nhobj {
 	uint32_t id;
 	uint8_t protocol;
+	/* AF_INET or AF_INET6 (0: AF_INET, kernel_nhobj_family()): an IPv6
+	 * route takes only an AF_INET6 path or a group of them, an IPv4 one
+	 * only AF_INET ones.  A group is of its members' family; dumps
+	 * report it so. */
+	uint8_t family;
 	/* One path: through @dev (and @gw), or a @blackhole, which has
 	 * neither.  tunsteerd makes a blackhole only to test the kernel
 	 * (kernel_nhobj_probe_resilient()); dumps never show one. */
@@ -125,7 +139,10 @@ struct kernel_nhobj {
 	uint32_t unbalanced_timer;	/* seconds, 0: never force */
 };
 
+/* IPv4 and IPv6 rules are apart (`ip rule`, `ip -6 rule`): one of each
+ * family may share a priority. */
 struct kernel_rule {
+	uint8_t family;			/* AF_INET or AF_INET6; 0: AF_INET */
 	uint32_t priority;
 	uint32_t table;
 	uint32_t fwmark, fwmask;	/* fwmask 0: no fwmark match */
@@ -136,7 +153,7 @@ struct kernel_rule {
 /*
  * Set elements of our nft table in bulk (kernel_ops.nft_elems): one entry
  * adds or deletes @n prefixes of set @set, or replaces its whole content
- * (making the table and the set, type ipv4_addr with flags interval, if
+ * (making the table and the set, of @family's type with flags interval, if
  * they are missing).  @elems are sorted and do not overlap.
  */
 enum kernel_nft_elems_op {
@@ -150,6 +167,9 @@ struct kernel_nft_elems {
 	const char *set;
 	const struct ts_prefix *elems;
 	size_t n;
+	/* AF_INET (or 0) or AF_INET6: the set's type, ipv4_addr or
+	 * ipv6_addr, and every element's family. */
+	uint8_t family;
 };
 
 /* The chains, named sets and named counters of our table
@@ -333,6 +353,11 @@ bool kernel_link_is_ours(const struct kernel_link *link);
 bool kernel_route_is_ours(const struct kernel_route *route);
 bool kernel_rule_is_ours(const struct kernel_rule *rule);
 bool kernel_nhobj_is_ours(const struct kernel_nhobj *nh);
+
+/* The family of an object: AF_INET or AF_INET6 (0 taken as AF_INET). */
+int kernel_route_family(const struct kernel_route *route);
+int kernel_rule_family(const struct kernel_rule *rule);
+int kernel_nhobj_family(const struct kernel_nhobj *nh);
 
 /* Equality of everything the reconciler sets (not observed-only fields). */
 bool kernel_link_equal(const struct kernel_link *a, const struct kernel_link *b);

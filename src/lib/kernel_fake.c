@@ -31,6 +31,7 @@ struct kernel_fake {
 
 struct fake_set {
 	char name[64];
+	uint8_t family;			/* 0: not yet known (made by a script) */
 	struct ts_prefix *e;		/* sorted */
 	size_t n;
 };
@@ -123,7 +124,8 @@ route_same(const void *a, const void *b)
 {
 	const struct kernel_route *x = a, *y = b;
 
-	return x->table == y->table && x->metric == y->metric &&
+	return kernel_route_family(x) == kernel_route_family(y) &&
+	       x->table == y->table && x->metric == y->metric &&
 	       ts_prefix_equal(&x->dst, &y->dst);
 }
 
@@ -330,9 +332,16 @@ fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
 	char buf[2048];
 	int err = fake_take_failure(f);
 
-	/* As the kernel: a route's nexthop object must exist. */
-	if (err == 0 && route->nhid != 0 && nhobj_get(f, route->nhid) == NULL)
-		err = -EINVAL;
+	/* As the kernel: a route's nexthop object must exist, and be of the
+	 * route's family (an IPv4 path with no gateway can carry no IPv6
+	 * route, nor an IPv6 one an IPv4 route). */
+	if (err == 0 && route->nhid != 0) {
+		const struct kernel_nhobj *nh = nhobj_get(f, route->nhid);
+
+		if (nh == NULL ||
+		    kernel_nhobj_family(nh) != kernel_route_family(route))
+			err = -EINVAL;
+	}
 	kernel_route_format(route, buf, sizeof(buf));
 	fake_record(f, "route replace %s%s", buf, err ? " (failed)" : "");
 	return err ? err : vec_upsert(&f->routes, route, route_same);
@@ -387,7 +396,8 @@ nhobj_check(struct kernel_fake *f, const struct kernel_nhobj *nh)
 		const struct kernel_nhobj *x = nhobj_get(f, nh->member[m].id);
 
 		if (x == NULL || x->n_members != 0 ||
-		    (x->blackhole && nh->n_members > 1))
+		    (x->blackhole && nh->n_members > 1) ||
+		    kernel_nhobj_family(x) != kernel_nhobj_family(nh))
 			return -EINVAL;
 	}
 	if (old && (old->n_members == 0 || old->resilient != nh->resilient ||
@@ -746,6 +756,12 @@ fake_record_elems(struct kernel_fake *f, const struct kernel_nft_elems *x,
 			    ts_prefix_format(&x->elems[i], p, sizeof(p)), failed);
 }
 
+static int
+elems_family(const struct kernel_nft_elems *x)
+{
+	return x->family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
 /* One transaction: checked whole first (a missing set or element fails
  * it all, as in the kernel), then applied. */
 static int
@@ -759,10 +775,18 @@ fake_nft_elems(struct kernel_ops *ops, const struct kernel_nft_elems *batch,
 		const struct kernel_nft_elems *x = &batch[i];
 		struct fake_set *s;
 
-		if (x->op == KERNEL_NFT_ELEMS_REPLACE)
+		/* As the kernel: an element of the set's type only. */
+		for (size_t j = 0; j < x->n; j++)
+			if (x->elems[j].family != elems_family(x))
+				err = -EINVAL;
+		if (err || x->op == KERNEL_NFT_ELEMS_REPLACE)
 			continue;
 		if ((s = fake_set_get(f, x->set, false)) == NULL) {
 			err = -ENOENT;
+			break;
+		}
+		if (s->family && s->family != elems_family(x)) {
+			err = -EINVAL;
 			break;
 		}
 		for (size_t j = 0; j < x->n && x->op == KERNEL_NFT_ELEMS_DEL; j++) {
@@ -788,6 +812,7 @@ fake_nft_elems(struct kernel_ops *ops, const struct kernel_nft_elems *batch,
 			f->nft_table = true;
 			s->n = 0;
 		}
+		s->family = (uint8_t)elems_family(x);
 		for (size_t j = 0; j < x->n; j++)
 			if ((err = fake_set_change(s, &x->elems[j],
 						   x->op != KERNEL_NFT_ELEMS_DEL)) < 0)

@@ -124,12 +124,14 @@ addr_key_cmp(const void *pa, const void *pb)
 	return c ? c : ts_prefix_cmp(&a->local, &b->local);
 }
 
-/* Routes are identified by (table, dst, metric), as the kernel does. */
+/* Routes are identified by (family, table, dst, metric), as the kernel
+ * does. */
 static int
 route_key_cmp(const void *pa, const void *pb)
 {
 	const struct kernel_route *a = pa, *b = pb;
 
+	CMP(kernel_route_family(a), kernel_route_family(b));
 	CMP(a->table, b->table);
 	CMP(a->metric, b->metric);
 	return ts_prefix_cmp(&a->dst, &b->dst);
@@ -141,6 +143,7 @@ rule_cmp(const void *pa, const void *pb)
 {
 	const struct kernel_rule *a = pa, *b = pb;
 
+	CMP(kernel_rule_family(a), kernel_rule_family(b));
 	CMP(a->priority, b->priority);
 	CMP(a->table, b->table);
 	CMP(a->fwmark, b->fwmark);

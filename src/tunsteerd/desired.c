@@ -72,8 +72,8 @@ prefix_sort_cmp(const void *a, const void *b)
 }
 
 static int
-add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
-	size_t n)
+add_set(struct nft_state *ns, const char *name, int family,
+	const struct ts_prefix *elems, size_t n)
 {
 	struct nft_set *sets = realloc(ns->sets, (ns->n_sets + 1) * sizeof(*sets));
 	struct nft_set *s;
@@ -84,6 +84,7 @@ add_set(struct nft_state *ns, const char *name, const struct ts_prefix *elems,
 	s = &sets[ns->n_sets];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->family = (uint8_t)family;
 	if (n) {
 		s->elems = malloc(n * sizeof(*elems));
 		if (s->elems == NULL)
@@ -543,7 +544,7 @@ build_nat_sets(const struct config *conf, struct nft_state *ns)
 		if (!nat->set)
 			continue;
 		desired_nat_name(name, sizeof(name), conf->policies[p].name);
-		if ((err = add_set(ns, name, nat->from, nat->n_from)) < 0 ||
+		if ((err = add_set(ns, name, AF_INET, nat->from, nat->n_from)) < 0 ||
 		    (err = add_counter(ns, name)) < 0)
 			break;
 		if (nat->n_from)
@@ -552,9 +553,9 @@ build_nat_sets(const struct config *conf, struct nft_state *ns)
 		to[nt++] = nat->to;
 	}
 	if (err == 0)
-		err = add_set(ns, "translated", from, nf);
+		err = add_set(ns, "translated", AF_INET, from, nf);
 	if (err == 0)
-		err = add_set(ns, "translated_to", to, nt);
+		err = add_set(ns, "translated_to", AF_INET, to, nt);
 out:
 	free(from);
 	free(to);
@@ -638,14 +639,14 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 			if (strcmp(ns->sets[s].name, name) == 0)
 				err = -ENOTUNIQ;
 		if (err == 0)
-			err = add_set(ns, name, pol->prefixes, pol->n_prefixes);
+			err = add_set(ns, name, AF_INET, pol->prefixes, pol->n_prefixes);
 		if (pol->n_prefixes)
 			memcpy(all + n_all, pol->prefixes,
 			       pol->n_prefixes * sizeof(*all));
 		n_all += pol->n_prefixes;
 	}
 	if (err == 0)
-		err = add_set(ns, "authorized", all, n_all);
+		err = add_set(ns, "authorized", AF_INET, all, n_all);
 	free(all);
 	/* Our tunnels' inner addresses: the provider's health checks are
 	 * answered from them (and reply-type checks forwarded back with
@@ -659,7 +660,7 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 			inner[i] = conf->tunnels[i].address;
 			inner[i].len = 32;
 		}
-		err = add_set(ns, "tunnel_addrs", inner, conf->n_tunnels);
+		err = add_set(ns, "tunnel_addrs", AF_INET, inner, conf->n_tunnels);
 		free(inner);
 	}
 	if (err == 0 && nat)

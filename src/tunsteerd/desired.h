@@ -59,9 +59,10 @@
 #define DESIRED_NH_PROBE_PATH DESIRED_NH_PATH_BASE
 #define DESIRED_NH_PROBE_GROUP DESIRED_NH_GROUP_BASE
 
-/* One named nft set of IPv4 prefixes. */
+/* One named nft set of prefixes of one family. */
 struct nft_set {
 	char name[64];
+	uint8_t family;			/* AF_INET or AF_INET6 */
 	struct ts_prefix *elems;	/* sorted, owned */
 	size_t n_elems;
 };

@@ -50,8 +50,9 @@ nft_script_full(const struct nft_state *ns)
 	strbuf_printf(&b, "table %s {}\ndelete table %s\ntable %s {\n",
 		   KERNEL_NFT_TABLE, KERNEL_NFT_TABLE, KERNEL_NFT_TABLE);
 	for (size_t i = 0; i < ns->n_sets; i++) {
-		strbuf_printf(&b, "\tset %s {\n\t\ttype ipv4_addr; flags interval;\n",
-			   ns->sets[i].name);
+		strbuf_printf(&b, "\tset %s {\n\t\ttype %s; flags interval;\n",
+			   ns->sets[i].name, ns->sets[i].family == AF_INET6
+			   ? "ipv6_addr" : "ipv4_addr");
 		if (ns->sets[i].n_elems) {
 			strbuf_printf(&b, "\t\telements = { ");
 			str_elements(&b, ns->sets[i].elems, ns->sets[i].n_elems);
@@ -65,15 +66,16 @@ nft_script_full(const struct nft_state *ns)
 	return strbuf_take(&b, NULL);
 }
 
-/* Same sets and counters (by name, in order) and same chains: elements
- * may differ. */
+/* Same sets (by name and family, in order), counters (by name, in order)
+ * and chains: elements may differ. */
 static bool
 same_shape(const struct nft_state *a, const struct nft_state *b)
 {
 	if (a->n_sets != b->n_sets || a->n_counters != b->n_counters)
 		return false;
 	for (size_t i = 0; i < a->n_sets; i++)
-		if (strcmp(a->sets[i].name, b->sets[i].name) != 0)
+		if (strcmp(a->sets[i].name, b->sets[i].name) != 0 ||
+		    a->sets[i].family != b->sets[i].family)
 			return false;
 	for (size_t i = 0; i < a->n_counters; i++)
 		if (strcmp(a->counters[i], b->counters[i]) != 0)
@@ -121,10 +123,10 @@ diff_set(const char *set, const struct nft_set *old, const struct nft_set *new,
 	}
 	if (nd)
 		batch[(*n_batch)++] = (struct kernel_nft_elems){
-			KERNEL_NFT_ELEMS_DEL, set, *del, nd };
+			KERNEL_NFT_ELEMS_DEL, set, *del, nd, new->family };
 	if (na)
 		batch[(*n_batch)++] = (struct kernel_nft_elems){
-			KERNEL_NFT_ELEMS_ADD, set, *add, na };
+			KERNEL_NFT_ELEMS_ADD, set, *add, na, new->family };
 	return (long)(nd + na);
 }
 
@@ -196,7 +198,8 @@ apply_fast(struct nft_sync *s, const struct nft_state *want)
 	}
 	for (size_t i = 0; i < want->n_sets; i++)
 		batch[i] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE,
-			want->sets[i].name, want->sets[i].elems, want->sets[i].n_elems };
+			want->sets[i].name, want->sets[i].elems,
+			want->sets[i].n_elems, want->sets[i].family };
 	if (want->n_sets &&
 	    (err = s->ops->nft_elems(s->ops, batch, want->n_sets)) < 0)
 		goto out;
@@ -453,7 +456,7 @@ check_sets(struct nft_sync *s, const struct kernel_nft_changes *ch)
 		log_notice("nft", "set %s of table %s was changed by someone "
 			   "else; restoring it", set->name, KERNEL_NFT_TABLE);
 		batch[nb++] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE,
-			set->name, set->elems, set->n_elems };
+			set->name, set->elems, set->n_elems, set->family };
 	}
 	if (nb)
 		err = s->ops->nft_elems(s->ops, batch, nb);

@@ -850,8 +850,8 @@ START_TEST(nft_sets_in_bulk_read_back_and_foreign_changes_are_named)
 	struct ts_prefix want[] = { pfx("10.0.0.1", 32), pfx("10.0.0.2", 32),
 				    pfx("10.1.0.0", 16), pfx("255.255.255.255", 32) };
 	struct kernel_nft_elems batch[] = {
-		{ KERNEL_NFT_ELEMS_REPLACE, "auth_a", want, 4 },
-		{ KERNEL_NFT_ELEMS_REPLACE, "authorized", want, 3 },
+		{ KERNEL_NFT_ELEMS_REPLACE, "auth_a", want, 4, AF_INET },
+		{ KERNEL_NFT_ELEMS_REPLACE, "authorized", want, 3, AF_INET },
 	};
 	struct kernel_nft_changes ch = { 0 };
 	struct kernel_nft_names names;
@@ -887,7 +887,7 @@ START_TEST(nft_sets_in_bulk_read_back_and_foreign_changes_are_named)
 	/* Ours: never reported. */
 	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
 
-	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1 };
+	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1, AF_INET };
 	ck_assert_int_eq(k->nft_elems(k, batch, 1), 0);
 	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
 	ck_assert_uint_eq(n, 3);
@@ -915,14 +915,14 @@ START_TEST(nft_sets_in_bulk_read_back_and_foreign_changes_are_named)
 
 	/* Replacing empties first: the foreign element is gone. */
 	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE, "auth_a",
-					      &want[2], 1 };
+					      &want[2], 1, AF_INET };
 	ck_assert_int_eq(k->nft_elems(k, batch, 1), 0);
 	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(ts_prefix_cmp(&got[0], &want[2]), 0);
 	free(got);
 	/* A refused batch changes nothing: deleting what is not there. */
-	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1 };
+	batch[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth_a", want, 1, AF_INET };
 	ck_assert_int_lt(k->nft_elems(k, batch, 1), 0);
 	ck_assert_int_eq(k->nft_monitor_drain(k, &ch), 0);
 }
