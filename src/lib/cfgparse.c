@@ -481,6 +481,13 @@ bool
 cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 	    struct ts_prefix *out)
 {
+	return cfgp_prefix_af(p, line, field, text, AF_INET, out);
+}
+
+bool
+cfgp_prefix_af(struct cfgp *p, int line, const char *field, const char *text,
+	       int family, struct ts_prefix *out)
+{
 	char b[TS_PREFIX_STRLEN], b2[TS_PREFIX_STRLEN];
 	int r = ts_prefix_parse(text, true, out);
 
@@ -493,8 +500,10 @@ cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 			 ts_prefix_format(&m, b2, sizeof(b2)));
 		return false;
 	}
-	if (r != 0 || out->family != AF_INET) {
-		cfgp_err(p, line, field, "\"%s\" is not an IPv4 prefix", text);
+	if (r != 0 || (family != AF_UNSPEC && out->family != family)) {
+		cfgp_err(p, line, field, "\"%s\" is not an %s prefix", text,
+			 family == AF_INET ? "IPv4" : family == AF_INET6 ?
+			 "IPv6" : "IPv4 or IPv6");
 		return false;
 	}
 	return true;

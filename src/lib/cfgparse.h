@@ -144,6 +144,9 @@ bool cfgp_host(struct cfgp *p, int line, const char *field, const char *text,
  * mean …?").  Reported if not. */
 bool cfgp_prefix(struct cfgp *p, int line, const char *field, const char *text,
 		 struct ts_prefix *out);
+/* The same of family @family: AF_INET, AF_INET6 or AF_UNSPEC (either). */
+bool cfgp_prefix_af(struct cfgp *p, int line, const char *field,
+		    const char *text, int family, struct ts_prefix *out);
 
 /*
  * Read @path (a regular file of at most CFGP_FILE_MAX bytes) into a

@@ -66,6 +66,7 @@
 #define CONFIG_IPSEC_MTU 1438
 #define CONFIG_IPSEC_MSS_MAX 1360	/* the provider's limit for IPsec */
 #define CONFIG_MSS_OVERHEAD 40		/* IPv4 + TCP headers */
+#define CONFIG_MSS6_EXTRA 20		/* an IPv6 header's 40 less IPv4's 20 */
 #define CONFIG_ECMP_MAX 64		/* provider: paths per priority */
 
 /*
@@ -92,13 +93,22 @@
 struct tun_aux {
 	bool named, local_ok, remote_ok, addr_ok;
 	int name_line, local_line, remote_line, addr_line;
+	int addr6_line;			/* address6, 0 if not set or bad */
+	bool addr6_given;		/* good or bad: said once, not twice */
 	int source_line;		/* probe.source, 0 if not set */
 	int psk_line;			/* ike.psk or psk_file, else ike */
 };
 
-/* One authorized prefix, as an interval, for the overlap checks. */
+/* An address of either family as a 128-bit number (IPv4 in the low
+ * 32 bits), for the interval checks: no __int128 on 32-bit targets. */
+struct pfx_num {
+	uint64_t hi, lo;
+};
+
+/* One prefix, as an interval of one family, for the overlap checks. */
 struct pfx_ref {
-	uint32_t start, end;
+	int family;
+	struct pfx_num start, end;
 	size_t policy, index;
 	int line;
 };
@@ -113,8 +123,8 @@ struct parse {
 };
 
 static const char *const root_keys[] = {
-	"log_level", "mss_clamp", "unauthorized", "control", "probe",
-	"tunnels", "egress", "allow_empty", "metrics", NULL
+	"log_level", "mss_clamp", "unauthorized", "unauthorized6", "control",
+	"probe", "tunnels", "egress", "allow_empty", "metrics", NULL
 };
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
@@ -124,8 +134,8 @@ static const char *const probe_keys[] = {
 static const char *const control_keys[] = { "socket", NULL };
 static const char *const metrics_keys[] = { "listen", NULL };
 static const char *const tunnel_keys[] = {
-	"name", "type", "local", "remote", "address", "peer", "mtu", "ttl",
-	"underlay", "ike", "probe", NULL
+	"name", "type", "local", "remote", "address", "peer", "address6",
+	"mtu", "ttl", "underlay", "ike", "probe", NULL
 };
 static const char *const underlay_keys[] = { "interface", "gateway", NULL };
 static const char *const ike_keys[] = {
@@ -588,6 +598,59 @@ parse_address(struct parse *p, const config_setting_t *s, const char *path,
 }
 
 /*
+ * address6: this side's IPv6 address with /127 (the provider's
+ * interface_address6); the provider's is the other host of the /127.
+ * Neither host may be link-local or multicast (the kernel makes the
+ * link-local addresses itself; multicast is no host).
+ */
+static void
+parse_address6(struct parse *p, const config_setting_t *s, const char *path,
+	       struct config_tunnel *t, struct tun_aux *a)
+{
+	static const struct ts_prefix link_local = {
+		.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
+	static const struct ts_prefix multicast = {
+		.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
+	static const struct ts_prefix v4_mapped = {
+		.family = AF_INET6, .v6.s6_addr = { [10] = 0xff, [11] = 0xff },
+		.len = 96 };
+	char f[CFGP_FIELD_MAX];
+	const char *str;
+	struct ts_prefix x;
+	int line;
+
+	if (cfgp_string(&p->cp, s, path, "address6", &str, &line) != CFGP_OK)
+		return;
+	a->addr6_given = true;
+	cfgp_field(f, path, "address6");
+	if (ts_prefix_parse(str, false, &x) != 0 || x.family != AF_INET6 ||
+	    !strchr(str, '/')) {
+		cfgp_err(&p->cp, line, f, "\"%s\" is not an IPv6 address with "
+			 "/127", str);
+		return;
+	}
+	if (x.len != 127) {
+		cfgp_err(&p->cp, line, f, "%s: the inner IPv6 prefix must be "
+			 "/127", str);
+		return;
+	}
+	if (ts_prefix_contains(&link_local, &x) ||
+	    ts_prefix_contains(&multicast, &x) ||
+	    ts_prefix_contains(&v4_mapped, &x)) {
+		cfgp_err(&p->cp, line, f, "%s is a %s address", str,
+			 ts_prefix_contains(&link_local, &x) ? "link-local" :
+			 ts_prefix_contains(&multicast, &x) ? "multicast" :
+			 "IPv4-mapped");
+		return;
+	}
+	t->address6 = x;
+	t->peer6 = x.v6;
+	t->peer6.s6_addr[15] ^= 1;
+	t->has_address6 = true;
+	a->addr6_line = line;
+}
+
+/*
  * A probe group, over @pr (which holds the defaults).  @tunnel is true
  * for a tunnel's own group: target and source only make sense there.
  */
@@ -673,6 +736,7 @@ config_tunnel_use_mtu(struct config_tunnel *t, bool mss_clamp,
 		if (t->type == TUNNEL_IPSEC && t->mss > CONFIG_IPSEC_MSS_MAX)
 			t->mss = CONFIG_IPSEC_MSS_MAX;
 	}
+	t->mss6 = t->mss > CONFIG_MSS6_EXTRA ? t->mss - CONFIG_MSS6_EXTRA : 0;
 }
 
 /*
@@ -791,6 +855,7 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	}
 
 	parse_address(p, s, path, t, a);
+	parse_address6(p, s, path, t, a);
 
 	/* An ipsec tunnel's limit follows its esp_proposals: judged below,
 	 * once they are read. */
@@ -921,6 +986,15 @@ check_tunnels(struct parse *p)
 					ts_prefix_format(&u->address, b2,
 							 sizeof(b2)),
 					u->name, b->addr_line);
+			}
+			if (a->addr6_line && b->addr6_line &&
+			    ts_prefix_overlaps(&t->address6, &u->address6)) {
+				cfgp_fieldf(f, "tunnels[%zu].address6", i);
+				cfgp_err(&p->cp, a->addr6_line, f, "%s is also "
+					 "the address6 of tunnel \"%s\" (line %d)",
+					 ts_prefix_format(&t->address6, b1,
+							  sizeof(b1)),
+					 u->name, b->addr6_line);
 			}
 			if (a->local_ok && a->remote_ok && b->local_ok &&
 			    b->remote_ok &&
@@ -1107,11 +1181,30 @@ check_uplinks(struct parse *p)
 typedef bool prefix_fn(struct parse *p, int line, const char *f,
 		       const char *str, struct ts_prefix *out);
 
+/* An authorized prefix: IPv4, or IPv6 outside link-local and multicast
+ * (neither is ever a source the provider routes). */
 static bool
 any_prefix(struct parse *p, int line, const char *f, const char *str,
 	   struct ts_prefix *out)
 {
-	return cfgp_prefix(&p->cp, line, f, str, out);
+	static const struct ts_prefix link_local = {
+		.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
+	static const struct ts_prefix multicast = {
+		.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
+	char b[TS_PREFIX_STRLEN];
+
+	if (!cfgp_prefix_af(&p->cp, line, f, str, AF_UNSPEC, out))
+		return false;
+	if (out->family == AF_INET6 && out->len > 0 &&
+	    (ts_prefix_overlaps(out, &link_local) ||
+	     ts_prefix_overlaps(out, &multicast))) {
+		cfgp_err(&p->cp, line, f, "%s overlaps %s; not a source the "
+			 "provider routes", ts_prefix_format(out, b, sizeof(b)),
+			 ts_prefix_overlaps(out, &link_local) ? "fe80::/10 "
+			 "(link-local)" : "ff00::/8 (multicast)");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -1434,15 +1527,103 @@ parse_policy(struct parse *p, const config_setting_t *s, size_t i)
 }
 
 static int
+pfx_num_cmp(struct pfx_num a, struct pfx_num b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	if (a.lo != b.lo)
+		return a.lo < b.lo ? -1 : 1;
+	return 0;
+}
+
+static uint64_t
+be64_at(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* An address of @family (an in_addr or in6_addr at @a) as a number. */
+static struct pfx_num
+pfx_num_of(int family, const void *a)
+{
+	if (family == AF_INET)
+		return (struct pfx_num){ 0, ntohl(((const struct in_addr *)a)->s_addr) };
+	return (struct pfx_num){ be64_at(a), be64_at((const uint8_t *)a + 8) };
+}
+
+/* [start, end] of prefix @x, of either family. */
+static struct pfx_ref
+pfx_interval(const struct ts_prefix *x, size_t policy, size_t index, int line)
+{
+	struct pfx_ref r = { .family = x->family, .policy = policy,
+			     .index = index, .line = line };
+	unsigned int host = (x->family == AF_INET ? 32u : 128u) - x->len;
+
+	r.start = pfx_num_of(x->family, &x->v4);
+	r.end = r.start;
+	/* host bits: the low @host of 128 (shifts of 64 are undefined) */
+	if (host >= 64) {
+		r.end.lo = UINT64_MAX;
+		if (host > 64)
+			r.end.hi |= UINT64_MAX >> (128 - host);
+	} else if (host) {
+		r.end.lo |= UINT64_MAX >> (64 - host);
+	}
+	return r;
+}
+
+/* By family, then start, wider first. */
+static int
 pfx_ref_cmp(const void *a, const void *b)
 {
 	const struct pfx_ref *x = a, *y = b;
+	int c;
 
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->end != y->end)		/* wider first */
-		return x->end > y->end ? -1 : 1;
-	return 0;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if ((c = pfx_num_cmp(x->start, y->start)) != 0)
+		return c;
+	return -pfx_num_cmp(x->end, y->end);	/* wider first */
+}
+
+/* Does @x start at or below the widest end so far, @cover (same family)? */
+static bool
+pfx_ref_within(const struct pfx_ref *x, const struct pfx_ref *cover)
+{
+	return cover && cover->family == x->family &&
+	       pfx_num_cmp(x->start, cover->end) <= 0;
+}
+
+/* Does @x end beyond @cover (or is it of another family, or the first)? */
+static bool
+pfx_ref_wider(const struct pfx_ref *x, const struct pfx_ref *cover)
+{
+	return !cover || cover->family != x->family ||
+	       pfx_num_cmp(x->end, cover->end) > 0;
+}
+
+/* The last of @v (sorted by pfx_ref_cmp, @n of them) of @family starting
+ * at or below @h, or NULL. */
+static const struct pfx_ref *
+pfx_floor(const struct pfx_ref *v, size_t n, int family, struct pfx_num h)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].family < family ||
+		    (v[mid].family == family &&
+		     pfx_num_cmp(v[mid].start, h) <= 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && v[lo - 1].family == family ? &v[lo - 1] : NULL;
 }
 
 /* Is the prefix @x later in the file than @y? */
@@ -1482,16 +1663,9 @@ check_prefixes(struct parse *p)
 	}
 	n = 0;
 	for (i = 0; i < c->n_policies; i++) {
-		for (j = 0; j < c->policies[i].n_prefixes; j++) {
-			const struct ts_prefix *x = &c->policies[i].prefixes[j];
-			uint32_t start = ntohl(x->v4.s_addr);
-			/* len 0..32: 1ULL << 32 is fine in 64 bits */
-			uint32_t host =
-				(uint32_t)((1ULL << (32 - x->len)) - 1);
-
-			v[n++] = (struct pfx_ref){ start, start | host, i, j,
-						   p->prefix_lines[i][j] };
-		}
+		for (j = 0; j < c->policies[i].n_prefixes; j++)
+			v[n++] = pfx_interval(&c->policies[i].prefixes[j], i, j,
+					      p->prefix_lines[i][j]);
 	}
 	qsort(v, n, sizeof(*v), pfx_ref_cmp);
 
@@ -1506,13 +1680,13 @@ check_prefixes(struct parse *p)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (cover && v[i].start <= cover->end) {
+		if (pfx_ref_within(&v[i], cover)) {
 			bool swap = pfx_ref_later(cover, &v[i]);
 
 			clash[n_clash][0] = swap ? *cover : v[i];
 			clash[n_clash++][1] = swap ? v[i] : *cover;
 		}
-		if (!cover || v[i].end > cover->end)
+		if (pfx_ref_wider(&v[i], cover))
 			cover = &v[i];
 	}
 	qsort(clash, n_clash, sizeof(*clash), pfx_clash_cmp);
@@ -1544,25 +1718,14 @@ check_prefixes(struct parse *p)
 		for (int side = 0; side < 2; side++) {
 			bool ok = side ? a->remote_ok : a->local_ok;
 			struct in_addr ad = side ? t->remote : t->local;
-			uint32_t h = ntohl(ad.s_addr);
-			size_t lo = 0, hi = n;
+			struct pfx_num h = pfx_num_of(AF_INET, &ad);
 			const struct pfx_ref *r;
 			char ab[INET_ADDRSTRLEN];
 
 			if (!ok)
 				continue;
-			while (lo < hi) {	/* first start > h */
-				size_t mid = lo + (hi - lo) / 2;
-
-				if (v[mid].start <= h)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo == 0)
-				continue;
-			r = &v[lo - 1];
-			if (h > r->end)
+			r = pfx_floor(v, n, AF_INET, h);
+			if (r == NULL || pfx_num_cmp(h, r->end) > 0)
 				continue;
 			cfgp_fieldf(f, "egress[%zu].prefixes[%zu]",
 				 r->policy, r->index);
@@ -1578,33 +1741,6 @@ check_prefixes(struct parse *p)
 	free(v);
 }
 
-/* [start, end] of IPv4 prefix @x. */
-static struct pfx_ref
-pfx_interval(const struct ts_prefix *x, size_t policy, size_t index, int line)
-{
-	uint32_t start = ntohl(x->v4.s_addr);
-	uint32_t host = (uint32_t)((1ULL << (32 - x->len)) - 1);
-
-	return (struct pfx_ref){ start, start | host, policy, index, line };
-}
-
-/* The last of @v (sorted by start, @n of them) starting at or below @h,
- * or NULL. */
-static const struct pfx_ref *
-pfx_floor(const struct pfx_ref *v, size_t n, uint32_t h)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].start <= h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? &v[lo - 1] : NULL;
-}
 
 /*
  * nat: `to` inside one of the policy's own prefixes (the provider takes
@@ -1664,11 +1800,12 @@ check_nat(struct parse *p)
 	}
 	qsort(auth, na, sizeof(*auth), pfx_ref_cmp);
 	for (i = 0; i < nf; i++) {
-		const struct pfx_ref *r = pfx_floor(auth, na, from[i].end);
+		const struct pfx_ref *r = pfx_floor(auth, na, from[i].family,
+						    from[i].end);
 		const struct ts_prefix *x =
 			&c->policies[from[i].policy].nat.from[from[i].index];
 
-		if (r == NULL || r->end < from[i].start)
+		if (r == NULL || pfx_num_cmp(r->end, from[i].start) < 0)
 			continue;
 		cfgp_fieldf(f, "egress[%zu].nat.from[%zu]", from[i].policy,
 			    from[i].index);
@@ -1684,7 +1821,7 @@ check_nat(struct parse *p)
 	 * a start at or below the widest end so far; blamed on the later. */
 	qsort(from, nf, sizeof(*from), pfx_ref_cmp);
 	for (i = 0; i < nf; i++) {
-		if (cover && from[i].start <= cover->end) {
+		if (pfx_ref_within(&from[i], cover)) {
 			bool swap = pfx_ref_later(cover, &from[i]);
 			const struct pfx_ref *late = swap ? cover : &from[i];
 			const struct pfx_ref *early = swap ? &from[i] : cover;
@@ -1703,7 +1840,7 @@ check_nat(struct parse *p)
 				 ts_prefix_format(ep, b2, sizeof(b2)),
 				 c->policies[early->policy].name, early->line);
 		}
-		if (!cover || from[i].end > cover->end)
+		if (pfx_ref_wider(&from[i], cover))
 			cover = &from[i];
 	}
 	for (i = 0; i < c->n_tunnels; i++) {
@@ -1719,8 +1856,10 @@ check_nat(struct parse *p)
 				continue;
 			/* Disjoint unless reported above: the one that may
 			 * hold the address is the last starting at or below. */
-			r = pfx_floor(from, nf, ntohl(ad.s_addr));
-			if (r == NULL || ntohl(ad.s_addr) > r->end)
+			struct pfx_num h = pfx_num_of(AF_INET, &ad);
+
+			r = pfx_floor(from, nf, AF_INET, h);
+			if (r == NULL || pfx_num_cmp(h, r->end) > 0)
 				continue;
 			cfgp_fieldf(f, "egress[%zu].nat.from[%zu]", r->policy,
 				    r->index);
@@ -1737,7 +1876,84 @@ out:
 	free(from);
 }
 
+/*
+ * A policy with IPv6 prefixes sends IPv6 through each of its tunnels, so
+ * each needs its address6 (the provider's interface_address6): without
+ * one the provider has no IPv6 route back into that tunnel.
+ */
+static void
+check_ipv6_tunnels(struct parse *p)
+{
+	const struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX];
+
+	for (size_t i = 0; i < c->n_policies; i++) {
+		const struct config_policy *pol = &c->policies[i];
+
+		if (!config_policy_has_ipv6(pol))
+			continue;
+		for (size_t k = 0; k < pol->n_tunnels; k++) {
+			const struct config_tunnel *t =
+				&c->tunnels[pol->tunnels[k].tunnel];
+
+			if (p->taux[pol->tunnels[k].tunnel].addr6_given)
+				continue;
+			cfgp_fieldf(f, "egress[%zu].tunnels", i);
+			cfgp_err(&p->cp, pol->line, f, "egress \"%s\" has IPv6 "
+				 "prefixes, but its tunnel \"%s\" (line %d) has "
+				 "no address6", pol->name, t->name, t->line);
+		}
+	}
+}
+
 /* --- top level ------------------------------------------------------- */
+
+/* unauthorized, unauthorized6: "isp" or "drop", into @out if given. */
+static void
+parse_unauth(struct parse *p, const config_setting_t *root, const char *key,
+	     enum unauth_action *out)
+{
+	const char *str;
+	int line;
+
+	if (cfgp_string(&p->cp, root, "", key, &str, &line) != CFGP_OK)
+		return;
+	if (strcmp(str, "isp") == 0)
+		*out = UNAUTH_ISP;
+	else if (strcmp(str, "drop") == 0)
+		*out = UNAUTH_DROP;
+	else
+		cfgp_err(&p->cp, line, key, "\"%s\" is not \"isp\" or "
+			 "\"drop\"", str);
+}
+
+bool
+config_policy_has_ipv6(const struct config_policy *pol)
+{
+	for (size_t i = 0; i < pol->n_prefixes; i++)
+		if (pol->prefixes[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/* An address6 or an IPv6 prefix. */
+static bool
+steers_ipv6(const struct config *conf)
+{
+	for (size_t i = 0; i < conf->n_tunnels; i++)
+		if (conf->tunnels[i].has_address6)
+			return true;
+	for (size_t i = 0; i < conf->n_policies; i++)
+		if (config_policy_has_ipv6(&conf->policies[i]))
+			return true;
+	return false;
+}
+
+bool
+config_has_ipv6(const struct config *conf)
+{
+	return conf->unauthorized6 == UNAUTH_DROP || steers_ipv6(conf);
+}
 
 static void
 parse_root(struct parse *p, const config_setting_t *root)
@@ -1763,15 +1979,9 @@ parse_root(struct parse *p, const config_setting_t *root)
 				 LOG_LEVEL_NAMES, str);
 	}
 	cfgp_bool(&p->cp, root, "", "mss_clamp", &c->mss_clamp);
-	if (cfgp_string(&p->cp, root, "", "unauthorized", &str, &line) == CFGP_OK) {
-		if (strcmp(str, "isp") == 0)
-			c->unauthorized = UNAUTH_ISP;
-		else if (strcmp(str, "drop") == 0)
-			c->unauthorized = UNAUTH_DROP;
-		else
-			cfgp_err(&p->cp, line, "unauthorized", "\"%s\" is not "
-				"\"isp\" or \"drop\"", str);
-	}
+	parse_unauth(p, root, "unauthorized", &c->unauthorized);
+	c->unauthorized6 = c->unauthorized;
+	parse_unauth(p, root, "unauthorized6", &c->unauthorized6);
 	if (cfgp_group(&p->cp, root, "", "control", &s) == CFGP_OK) {
 		cfgp_check_keys(&p->cp, s, "control", control_keys);
 		if (cfgp_string(&p->cp, s, "control", "socket", &str, &line) ==
@@ -1843,6 +2053,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 	}
 	check_prefixes(p);
 	check_nat(p);
+	check_ipv6_tunnels(p);
 	check_probe_sources(p);
 
 	/* Fail closed: a file cut short, emptied or commented out must not
@@ -2137,6 +2348,11 @@ config_print(const struct config *conf, FILE *out,
 	fprintf(out, "mss_clamp = %s;\n", conf->mss_clamp ? "true" : "false");
 	print_kv(out, "", "unauthorized",
 		 conf->unauthorized == UNAUTH_DROP ? "drop" : "isp");
+	/* Only where IPv6 is steered or it differs: an IPv4-only config
+	 * prints as it always did. */
+	if (conf->unauthorized6 != conf->unauthorized || steers_ipv6(conf))
+		print_kv(out, "", "unauthorized6",
+			 conf->unauthorized6 == UNAUTH_DROP ? "drop" : "isp");
 	fputs("control = {\n", out);
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
@@ -2168,9 +2384,20 @@ config_print(const struct config *conf, FILE *out,
 		print_kv(out, "\t\t", "address",
 			 ts_prefix_format(&t->address, b, sizeof(b)));
 		print_kv(out, "\t\t", "peer", fmt_addr(t->peer, b));
+		if (t->has_address6) {
+			char p6[INET6_ADDRSTRLEN];
+
+			print_kv(out, "\t\t", "address6",
+				 ts_prefix_format(&t->address6, b, sizeof(b)));
+			fprintf(out, "\t\t# the provider's side: %s\n",
+				inet_ntop(AF_INET6, &t->peer6, p6, sizeof(p6)));
+		}
 		fprintf(out, "\t\tmtu = %u;\n", t->mtu);
 		fprintf(out, "\t\tttl = %u;\n", t->ttl);
-		if (t->mss)
+		if (t->mss && t->has_address6)
+			fprintf(out, "\t\t# TCP MSS clamped to %u (IPv6: %u)\n",
+				t->mss, t->mss6);
+		else if (t->mss)
 			fprintf(out, "\t\t# TCP MSS clamped to %u\n", t->mss);
 		else
 			fputs("\t\t# TCP MSS not clamped\n", out);

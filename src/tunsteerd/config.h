@@ -119,6 +119,12 @@ struct config_tunnel {
 	unsigned int mtu;		/* GRE: 1476; IPsec: computed */
 	unsigned int ttl;		/* 1..255, default 64 */
 	unsigned int mss;		/* clamp value; 0 when clamping is off */
+	/* IPv6 inside the tunnel (the provider's interface_address6): this
+	 * side's /127 and the other host of it, the provider's. */
+	bool has_address6;
+	struct ts_prefix address6;
+	struct in6_addr peer6;
+	unsigned int mss6;		/* IPv6 clamp: mss less 20; 0: off */
 	/* IPsec without an explicit mtu: mtu and mss follow the negotiated
 	 * transform at run time (config_tunnel_use_mtu()). */
 	bool mtu_auto;
@@ -153,7 +159,8 @@ struct config_nat {
 
 struct config_policy {
 	char name[CONFIG_NAME_MAX];
-	struct ts_prefix *prefixes;	/* authorized sources, masked */
+	struct ts_prefix *prefixes;	/* authorized sources, masked; IPv4
+					 * and IPv6, in file order */
 	size_t n_prefixes;
 	struct config_policy_tunnel *tunnels;
 	size_t n_tunnels;
@@ -185,6 +192,8 @@ struct config {
 	size_t n_policies;
 	bool mss_clamp;			/* default true */
 	enum unauth_action unauthorized;
+	/* The same for IPv6 sources; default: as unauthorized. */
+	enum unauth_action unauthorized6;
 	char control_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int log_level;			/* enum log_level; default info */
 	struct config_probe probe;	/* defaults for every tunnel */
@@ -214,8 +223,9 @@ void config_free(struct config *conf);
 /*
  * Tunnel @t now carries packets of up to @mtu bytes (what its CHILD SA's
  * transform leaves, for an IPsec tunnel with mtu_auto): set its mtu (576
- * at least) and, if @mss_clamp (the config's), its MSS clamp as parsing
- * does: mtu - 40, at most 1360 for IPsec.
+ * at least) and, if @mss_clamp (the config's), its MSS clamps as parsing
+ * does: IPv4 mtu - 40, at most 1360 for IPsec (the provider's figure);
+ * IPv6 20 less (the larger header), so mtu - 60, at most 1340.
  */
 void config_tunnel_use_mtu(struct config_tunnel *t, bool mss_clamp,
 			   unsigned int mtu);
@@ -245,6 +255,12 @@ void config_print(const struct config *conf, FILE *out,
 int config_check_replace(const struct config *running,
 			 const struct config *next, struct config_errors *errs)
 	__attribute__((warn_unused_result));
+
+/* Does @conf steer or filter IPv6 at all (an address6, an IPv6 prefix,
+ * unauthorized6 = "drop")?  Without, tunsteerd makes no IPv6 object. */
+bool config_has_ipv6(const struct config *conf);
+/* Does policy @pol hold an IPv6 prefix? */
+bool config_policy_has_ipv6(const struct config_policy *pol);
 
 /* Index of the tunnel called @name, or -1. */
 int config_tunnel_index(const struct config *conf, const char *name);

@@ -39,10 +39,26 @@ ident(char *out, size_t len, const char *prefix, const char *policy)
 			out[i] = '_';
 }
 
+/* A policy's set of authorized prefixes of @family: auth_<policy> (IPv4)
+ * or auth6_<policy>; neither form can be the other's. */
 static void
-set_name(char *out, size_t len, const char *policy)
+set_name(char *out, size_t len, const char *policy, int family)
 {
-	ident(out, len, "auth_", policy);
+	ident(out, len, family == AF_INET6 ? "auth6_" : "auth_", policy);
+}
+
+/* The prefixes of @family among @n of @in, into @out (room for @n);
+ * how many. */
+static size_t
+of_family(const struct ts_prefix *in, size_t n, int family,
+	  struct ts_prefix *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (in[i].family == family)
+			out[k++] = in[i];
+	return k;
 }
 
 void
@@ -131,6 +147,19 @@ build_links(const struct config *conf, const uint32_t *if_id,
 		if ((err = kernel_state_add_link(ks, &l)) < 0 ||
 		    (err = kernel_state_add_addr(ks, &a)) < 0)
 			return err;
+		if (t->has_address6) {
+			struct kernel_addr a6 = { .local = t->address6 };
+
+			memcpy(a6.ifname, l.name, sizeof(a6.ifname));
+			/* A system that turns IPv6 off by default (a
+			 * sysctl.conf, an OpenWrt image) would refuse the
+			 * address. */
+			snprintf(path, sizeof(path),
+				 "net/ipv6/conf/%s/disable_ipv6", t->name);
+			if ((err = kernel_state_add_addr(ks, &a6)) < 0 ||
+			    (err = kernel_state_add_sysctl(ks, path, "0")) < 0)
+				return err;
+		}
 
 		/* Health probes and provider traffic arrive from sources the
 		 * reverse path does not lead back through this tunnel. */
@@ -262,7 +291,9 @@ assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 	return 0;
 }
 
-/* Every tunnel is one nexthop object, on-link through its device. */
+/* Every tunnel is one nexthop object, on-link through its device; one
+ * with an address6 is a second, of IPv6 (an IPv6 route takes no IPv4
+ * path). */
 static int
 build_paths(const struct config *conf, const uint32_t *path_id,
 	    struct kernel_state *ks)
@@ -275,6 +306,53 @@ build_paths(const struct config *conf, const uint32_t *path_id,
 
 		snprintf(nh.dev, sizeof(nh.dev), "%s", conf->tunnels[i].name);
 		if ((err = kernel_state_add_nhobj(ks, &nh)) < 0)
+			return err;
+		if (!conf->tunnels[i].has_address6)
+			continue;
+		nh.id = desired_nh_v6(path_id[i]);
+		nh.family = AF_INET6;
+		if ((err = kernel_state_add_nhobj(ks, &nh)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A policy's route through group @g (already filled with the IPv4 paths)
+ * behind its blackhole fallback, and the same in IPv6 if the policy has
+ * IPv6 prefixes: the twin group of the same tunnels and weights, so both
+ * families fail over at the same moment.
+ */
+static int
+add_policy_routes(const struct config_policy *pol, struct kernel_route r,
+		  struct kernel_nhobj g, struct kernel_state *ks)
+{
+	int families = config_policy_has_ipv6(pol) ? 2 : 1;
+	int err;
+
+	for (int f = 0; f < families; f++) {
+		struct kernel_route fb;
+
+		if (f == 1) {
+			memset(&r.dst, 0, sizeof(r.dst));
+			r.dst.family = AF_INET6;
+			g.family = AF_INET6;
+			g.id = desired_nh_v6(g.id);
+			for (unsigned int m = 0; m < g.n_members; m++)
+				g.member[m].id = desired_nh_v6(g.member[m].id);
+		}
+		/* Fail closed: if the route through the group is missing (a
+		 * kernel error, a link deleted under us), the lookup ends
+		 * here, not in main. */
+		fb = r;
+		fb.blackhole = true;
+		fb.nhid = 0;
+		fb.metric = DESIRED_FALLBACK_METRIC;
+		if ((err = kernel_state_add_route(ks, &fb)) < 0)
+			return err;
+		r.nhid = g.id;
+		if ((err = kernel_state_add_nhobj(ks, &g)) < 0 ||
+		    (err = kernel_state_add_route(ks, &r)) < 0)
 			return err;
 	}
 	return 0;
@@ -325,17 +403,12 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 	if (pol->n_tunnels == 0) {
 		/* Not reachable from a validated config; never leak. */
 		r.blackhole = true;
-		return kernel_state_add_route(ks, &r);
-	}
-	/* Fail closed: if the route through the group is missing (a kernel
-	 * error, a link deleted under us), the lookup ends here, not in main. */
-	{
-		struct kernel_route fb = r;
-
-		fb.blackhole = true;
-		fb.metric = DESIRED_FALLBACK_METRIC;
-		if ((err = kernel_state_add_route(ks, &fb)) < 0)
+		if ((err = kernel_state_add_route(ks, &r)) < 0 ||
+		    !config_policy_has_ipv6(pol))
 			return err;
+		memset(&r.dst, 0, sizeof(r.dst));
+		r.dst.family = AF_INET6;
+		return kernel_state_add_route(ks, &r);
 	}
 	for (size_t i = 0; i < pol->n_tunnels; i++) {
 		const struct config_policy_tunnel *pt = &pol->tunnels[i];
@@ -348,10 +421,7 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 		g.member[g.n_members].weight = (uint16_t)pt->weight;
 		g.n_members++;
 	}
-	r.nhid = g.id;
-	if ((err = kernel_state_add_nhobj(ks, &g)) < 0)
-		return err;
-	return kernel_state_add_route(ks, &r);
+	return add_policy_routes(pol, r, g, ks);
 }
 
 int
@@ -425,12 +495,23 @@ build_policy_rules(const struct config *conf, struct kernel_state *ks)
 
 		if ((err = kernel_state_add_rule(ks, &rule)) < 0)
 			return err;
+		if (!config_policy_has_ipv6(&conf->policies[p]))
+			continue;
+		rule.family = AF_INET6;
+		if ((err = kernel_state_add_rule(ks, &rule)) < 0)
+			return err;
 	}
 	/* ECMP and resilient groups hash on the 5-tuple, not just the
 	 * addresses: flows between two hosts spread, and a flow's packets
-	 * (fragments aside) always hash alike. */
-	return kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
-				       "1");
+	 * (fragments aside) always hash alike.  IPv6 has its own knob. */
+	if ((err = kernel_state_add_sysctl(ks, "net/ipv4/fib_multipath_hash_policy",
+					   "1")) < 0)
+		return err;
+	for (size_t p = 0; p < conf->n_policies; p++)
+		if (config_policy_has_ipv6(&conf->policies[p]))
+			return kernel_state_add_sysctl(ks,
+				"net/ipv6/fib_multipath_hash_policy", "1");
+	return 0;
 }
 
 /* The policies' groups and tables' routes, from @path_id. */
@@ -488,6 +569,11 @@ desired_build_standby(const struct config *conf, struct kernel_state *eg)
 		if (conf->policies[p].n_tunnels)
 			r.metric = DESIRED_FALLBACK_METRIC;
 		err = kernel_state_add_route(eg, &r);
+		if (err == 0 && config_policy_has_ipv6(&conf->policies[p])) {
+			memset(&r.dst, 0, sizeof(r.dst));
+			r.dst.family = AF_INET6;
+			err = kernel_state_add_route(eg, &r);
+		}
 	}
 	if (err < 0)
 		kernel_state_free(eg);
@@ -501,6 +587,35 @@ tunnel_list(struct strbuf *b, const struct config *conf)
 	for (size_t i = 0; i < conf->n_tunnels; i++)
 		strbuf_printf(b, "%s\"%s\"", i ? ", " : "", conf->tunnels[i].name);
 	strbuf_printf(b, " }");
+}
+
+/* "\t\toifname { <each underlay interface once> }" into @b, if any
+ * tunnel has an underlay; false (and nothing written) if none has. */
+static bool
+underlay_list(struct strbuf *b, const struct config *conf)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < conf->n_tunnels; i++) {
+		const struct config_underlay *u = &conf->tunnels[i].underlay;
+		bool dup = false;
+
+		if (!u->set)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (conf->tunnels[j].underlay.set &&
+			    strcmp(conf->tunnels[j].underlay.interface,
+				   u->interface) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		strbuf_printf(b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
+			      u->interface);
+		any = true;
+	}
+	if (any)
+		strbuf_printf(b, " }");
+	return any;
 }
 
 static bool
@@ -623,30 +738,43 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 	 * which chain translate_check makes sure of). */
 	const char *not_nat_dst = nat ? " ip daddr != @translated" : "";
 	const char *not_nat_src = nat ? " ip saddr != @translated" : "";
+	/* IPv6 objects only where IPv6 is in use: an IPv4-only config gets
+	 * the table it always had. */
+	bool v6 = config_has_ipv6(conf);
 	int err = 0;
 
 	for (size_t p = 0; p < conf->n_policies; p++)
 		n_all += conf->policies[p].n_prefixes;
 	if (n_all && (all = malloc(n_all * sizeof(*all))) == NULL)
 		return -ENOMEM;
-	n_all = 0;
-	for (size_t p = 0; p < conf->n_policies && err == 0; p++) {
-		const struct config_policy *pol = &conf->policies[p];
-		char name[64];
+	/* Per family: every policy's IPv4 set (empty for a policy of IPv6
+	 * alone) and `authorized`; with IPv6, the IPv6 set of each policy
+	 * that has IPv6 prefixes and `authorized6`. */
+	for (int f = 0; f < (v6 ? 2 : 1) && err == 0; f++) {
+		int family = f ? AF_INET6 : AF_INET;
 
-		set_name(name, sizeof(name), pol->name);
-		for (size_t s = 0; s < ns->n_sets; s++)
-			if (strcmp(ns->sets[s].name, name) == 0)
-				err = -ENOTUNIQ;
+		n_all = 0;
+		for (size_t p = 0; p < conf->n_policies && err == 0; p++) {
+			const struct config_policy *pol = &conf->policies[p];
+			char name[64];
+			size_t own;
+
+			if (family == AF_INET6 && !config_policy_has_ipv6(pol))
+				continue;
+			own = of_family(pol->prefixes, pol->n_prefixes, family,
+					all + n_all);
+			set_name(name, sizeof(name), pol->name, family);
+			for (size_t s = 0; s < ns->n_sets; s++)
+				if (strcmp(ns->sets[s].name, name) == 0)
+					err = -ENOTUNIQ;
+			if (err == 0)
+				err = add_set(ns, name, family, all + n_all, own);
+			n_all += own;
+		}
 		if (err == 0)
-			err = add_set(ns, name, AF_INET, pol->prefixes, pol->n_prefixes);
-		if (pol->n_prefixes)
-			memcpy(all + n_all, pol->prefixes,
-			       pol->n_prefixes * sizeof(*all));
-		n_all += pol->n_prefixes;
+			err = add_set(ns, f ? "authorized6" : "authorized",
+				      family, all, n_all);
 	}
-	if (err == 0)
-		err = add_set(ns, "authorized", AF_INET, all, n_all);
 	free(all);
 	/* Our tunnels' inner addresses: the provider's health checks are
 	 * answered from them (and reply-type checks forwarded back with
@@ -684,10 +812,18 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 		for (size_t p = 0; p < conf->n_policies; p++) {
 			char name[64];
 
-			set_name(name, sizeof(name), conf->policies[p].name);
+			set_name(name, sizeof(name), conf->policies[p].name,
+				 AF_INET);
 			strbuf_printf(&b, "\t\tip saddr @%s ip daddr != @authorized%s "
 				    "meta mark set %#x\n", name, not_nat_dst,
 				    desired_policy_fwmark(p));
+			if (config_policy_has_ipv6(&conf->policies[p])) {
+				set_name(name, sizeof(name),
+					 conf->policies[p].name, AF_INET6);
+				strbuf_printf(&b, "\t\tip6 saddr @%s ip6 daddr != "
+					      "@authorized6 meta mark set %#x\n",
+					      name, desired_policy_fwmark(p));
+			}
 			if (!conf->policies[p].nat.set)
 				continue;
 			/* nat.from follows the policy's tunnels. */
@@ -736,40 +872,37 @@ build_nft(const struct config *conf, const uint32_t *path_id,
 		strbuf_printf(&b, " ip saddr != @authorized ip saddr != @tunnel_addrs%s "
 			    "counter drop comment \"unauthorized source into a tunnel\"\n",
 			    not_nat_src);
-	}
-	if (conf->unauthorized == UNAUTH_DROP) {
-		bool any = false;
-
-		for (size_t i = 0; i < conf->n_tunnels; i++) {
-			const struct config_underlay *u = &conf->tunnels[i].underlay;
-
-			bool dup = false;
-
-			if (!u->set)
-				continue;
-			for (size_t j = 0; j < i; j++)
-				if (conf->tunnels[j].underlay.set &&
-				    strcmp(conf->tunnels[j].underlay.interface,
-					   u->interface) == 0)
-					dup = true;
-			if (dup)
-				continue;
-			strbuf_printf(&b, "%s\"%s\"", any ? ", " : "\t\toifname { ",
-				    u->interface);
-			any = true;
+		if (v6) {
+			strbuf_printf(&b, "\t\toifname ");
+			tunnel_list(&b, conf);
+			strbuf_printf(&b, " ip6 saddr != @authorized6 counter drop "
+				      "comment \"unauthorized source into a "
+				      "tunnel\"\n");
 		}
-		if (any)
-			strbuf_printf(&b, " } ip saddr != @authorized%s counter drop "
-				    "comment \"unauthorized egress\"\n", not_nat_src);
 	}
+	if (conf->unauthorized == UNAUTH_DROP && underlay_list(&b, conf))
+		strbuf_printf(&b, " ip saddr != @authorized%s counter drop "
+			      "comment \"unauthorized egress\"\n", not_nat_src);
+	if (conf->unauthorized6 == UNAUTH_DROP && underlay_list(&b, conf))
+		strbuf_printf(&b, " ip6 saddr != @authorized6 counter drop "
+			      "comment \"unauthorized egress\"\n");
 	if (conf->mss_clamp) {
 		/* Both directions of every tunnel: SYNs leaving through it and
-		 * SYNs arriving from it advertise at most what fits. */
+		 * SYNs arriving from it advertise at most what fits.  IPv6
+		 * first, with its smaller value: the IPv4 rules after it
+		 * match either family and then find nothing to lower. */
 		for (size_t i = 0; i < conf->n_tunnels; i++) {
 			const struct config_tunnel *t = &conf->tunnels[i];
 
 			if (t->mss == 0)
 				continue;
+			for (int dir = 0; dir < 2 && t->has_address6 && t->mss6; dir++)
+				strbuf_printf(&b, "\t\t%s \"%s\" meta nfproto "
+					      "ipv6 tcp flags syn / syn,rst tcp "
+					      "option maxseg size > %u tcp option "
+					      "maxseg size set %u\n",
+					      dir ? "iifname" : "oifname", t->name,
+					      t->mss6, t->mss6);
 			strbuf_printf(&b, "\t\toifname \"%s\" tcp flags syn / syn,rst "
 				    "tcp option maxseg size > %u "
 				    "tcp option maxseg size set %u\n",

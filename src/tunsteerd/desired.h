@@ -43,6 +43,9 @@
 #define DESIRED_NH_PATH_BASE 0x74730000u
 #define DESIRED_NH_GROUP_BASE 0x74740000u
 #define DESIRED_NH_IDS 0x10000u		/* ids per kind */
+/* IPv6 (issue 14): a tunnel's IPv6 path and a policy's IPv6 group are
+ * the IPv4 one's id plus this, so each pair is found from the other. */
+#define DESIRED_NH_V6_OFFSET 0x20000u
 /*
  * Resilient groups: 512 buckets spread up to 64 tunnels with weights of
  * 1..256 closely enough; a joining tunnel takes over buckets idle for 5 s
@@ -164,7 +167,12 @@ static inline uint32_t desired_ct_mark(uint32_t path_id)
  * @out: "nat_<name>", '-' and '.' made '_'. */
 void desired_nat_name(char *out, size_t len, const char *policy);
 
-/* The fwmark and table of policy @i. */
+/* The IPv6 twin of IPv4 nexthop object @id (a path or a group). */
+static inline uint32_t desired_nh_v6(uint32_t id)
+{ return id + DESIRED_NH_V6_OFFSET; }
+
+/* The fwmark and table of policy @i (both families: the same mark
+ * selects the policy's IPv4 and IPv6 tables, which share a number). */
 static inline unsigned int desired_policy_fwmark(size_t i)
 { return DESIRED_FWMARK_BASE + (unsigned int)i + 1; }
 static inline unsigned int desired_policy_table(size_t i)

@@ -151,6 +151,10 @@ assert_config_equal(const struct config *a, const struct config *b)
 		ck_assert_uint_eq(x->mtu, y->mtu);
 		ck_assert_uint_eq(x->ttl, y->ttl);
 		ck_assert_uint_eq(x->mss, y->mss);
+		ck_assert_int_eq(x->has_address6, y->has_address6);
+		ck_assert(ts_prefix_equal(&x->address6, &y->address6));
+		ck_assert(memcmp(&x->peer6, &y->peer6, sizeof(x->peer6)) == 0);
+		ck_assert_uint_eq(x->mss6, y->mss6);
 		ck_assert_int_eq(x->underlay.set, y->underlay.set);
 		ck_assert_str_eq(x->underlay.interface, y->underlay.interface);
 		ck_assert_int_eq(x->underlay.has_gateway,
@@ -644,7 +648,7 @@ START_TEST(test_print_round_trips_to_an_equal_config)
 {
 	const char *const names[] = {
 		"minimal.conf", "everything.conf", "ipsec.conf",
-		"good_probe.conf", "good_passive.conf"
+		"good_probe.conf", "good_passive.conf", "dual_stack.conf"
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -653,6 +657,68 @@ START_TEST(test_print_round_trips_to_an_equal_config)
 		assert_round_trip(c);
 		config_free(c);
 	}
+}
+END_TEST
+
+/* --- dual stack (issue 14) --------------------------------------------- */
+
+START_TEST(test_dual_stack_tunnels_and_policies_parse_with_their_ipv6_parts)
+{
+	struct config *c = must_load("dual_stack.conf");
+	char b[INET6_ADDRSTRLEN];
+
+	ck_assert(c->tunnels[0].has_address6);
+	ck_assert_str_eq(pfx(&c->tunnels[0].address6), "2001:db8:ffff::1/127");
+	/* The other host of the /127 is the provider's, either way round. */
+	ck_assert_str_eq(inet_ntop(AF_INET6, &c->tunnels[0].peer6, b, sizeof(b)),
+			 "2001:db8:ffff::");
+	ck_assert_str_eq(pfx(&c->tunnels[1].address6), "2001:db8:ffff::2/127");
+	ck_assert_str_eq(inet_ntop(AF_INET6, &c->tunnels[1].peer6, b, sizeof(b)),
+			 "2001:db8:ffff::3");
+	/* GRE: 1476 - 40 for IPv4, 20 less for IPv6's larger header. */
+	ck_assert_uint_eq(c->tunnels[0].mss, 1436);
+	ck_assert_uint_eq(c->tunnels[0].mss6, 1416);
+	ck_assert_uint_eq(c->policies[0].n_prefixes, 2);
+	ck_assert_int_eq(c->policies[0].prefixes[0].family, AF_INET);
+	ck_assert_int_eq(c->policies[0].prefixes[1].family, AF_INET6);
+	ck_assert(config_policy_has_ipv6(&c->policies[0]));
+	ck_assert(config_policy_has_ipv6(&c->policies[1]));
+	ck_assert(config_has_ipv6(c));
+	ck_assert_int_eq(c->unauthorized, UNAUTH_ISP);
+	ck_assert_int_eq(c->unauthorized6, UNAUTH_DROP);
+	config_free(c);
+}
+END_TEST
+
+/* unauthorized6 follows unauthorized unless given (so a site that drops
+ * unauthorized IPv4 drops unsteered IPv6 too, the only IPv6 object it
+ * gets), and an IPv4-only config prints neither unauthorized6 nor
+ * address6 (its -nv is as it always was). */
+START_TEST(test_unauthorized6_defaults_to_unauthorized_and_ipv4_configs_print_as_before)
+{
+	struct config *c = must_load("everything.conf");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	ck_assert_int_eq(c->unauthorized, UNAUTH_DROP);
+	ck_assert_int_eq(c->unauthorized6, UNAUTH_DROP);
+	ck_assert(config_has_ipv6(c));
+	for (size_t i = 0; i < c->n_policies; i++)
+		ck_assert(!config_policy_has_ipv6(&c->policies[i]));
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		ck_assert(!c->tunnels[i].has_address6);
+		ck_assert_uint_eq(c->tunnels[i].mss6,
+				  c->tunnels[i].mss ? c->tunnels[i].mss - 20 : 0);
+	}
+	out = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(out);
+	config_print(c, out, CONFIG_PRINT_REDACTED);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_ptr_null(strstr(text, "unauthorized6"));
+	ck_assert_ptr_null(strstr(text, "address6"));
+	free(text);
+	config_free(c);
 }
 END_TEST
 
@@ -1517,9 +1583,32 @@ BAD(test_host_bits_in_authorized_prefix_are_rejected_with_line,
     "bad_host_bits.conf",
     "bad_host_bits.conf:14: egress[0].prefixes[0]: 203.0.113.1/24 has host "
     "bits set; did you mean 203.0.113.0/24?")
-BAD(test_ipv6_authorized_prefix_is_rejected, "bad_prefix_ipv6.conf",
-    "bad_prefix_ipv6.conf:14: egress[0].prefixes[0]: \"2001:db8::/32\" is "
-    "not an IPv4 prefix")
+BAD(test_ipv6_prefix_through_a_tunnel_without_address6_is_rejected,
+    "bad_prefix_ipv6.conf",
+    "bad_prefix_ipv6.conf:13: egress[0].tunnels: egress \"office\" has IPv6 "
+    "prefixes, but its tunnel \"cf1\" (line 4) has no address6")
+BAD(test_address6_other_than_a_127_is_rejected, "bad_address6_length.conf",
+    "bad_address6_length.conf:10: tunnels[0].address6: 2001:db8:ffff::1/64: "
+    "the inner IPv6 prefix must be /127")
+BAD(test_link_local_address6_is_rejected, "bad_address6_link_local.conf",
+    "bad_address6_link_local.conf:10: tunnels[0].address6: fe80::1/127 is a "
+    "link-local address")
+BAD(test_two_tunnels_with_one_address6_are_rejected,
+    "bad_address6_duplicate.conf",
+    "bad_address6_duplicate.conf:19: tunnels[1].address6: 2001:db8:ffff::/127 "
+    "is also the address6 of tunnel \"cf1\" (line 10)")
+BAD(test_overlapping_ipv6_prefixes_of_two_policies_are_rejected,
+    "bad_prefix_ipv6_overlap.conf",
+    "bad_prefix_ipv6_overlap.conf:34: egress[1].prefixes[0]: "
+    "2001:db8:1:8000::/49 overlaps 2001:db8:1::/48 in egress \"office\" "
+    "(line 26)")
+BAD(test_link_local_ipv6_prefix_is_rejected, "bad_prefix_ipv6_link_local.conf",
+    "bad_prefix_ipv6_link_local.conf:34: egress[1].prefixes[0]: fe80::/64 "
+    "overlaps fe80::/10 (link-local)")
+BAD(test_unauthorized6_other_than_isp_or_drop_is_rejected,
+    "bad_unauthorized6.conf",
+    "bad_unauthorized6.conf:2: unauthorized6: \"maybe\" is not \"isp\" or "
+    "\"drop\"")
 BAD(test_policy_without_tunnels_is_rejected, "bad_egress_tunnels_empty.conf",
     "bad_egress_tunnels_empty.conf:15: egress[0].tunnels: must not be "
     "empty")
@@ -2201,6 +2290,8 @@ config_suite(void)
 
 	tcase_add_test(good, test_minimal_file_gets_every_default);
 	tcase_add_test(good, test_nat_is_parsed_printed_and_round_trips);
+	tcase_add_test(good, test_dual_stack_tunnels_and_policies_parse_with_their_ipv6_parts);
+	tcase_add_test(good, test_unauthorized6_defaults_to_unauthorized_and_ipv4_configs_print_as_before);
 	tcase_add_test(bad, test_nat_to_outside_the_policys_prefixes_is_refused);
 	tcase_add_test(bad, test_nat_from_overlapping_any_authorized_prefix_is_refused);
 	tcase_add_test(bad, test_nat_from_overlapping_another_nat_from_is_refused);
@@ -2257,7 +2348,13 @@ config_suite(void)
 	tcase_add_test(bad, test_policy_without_prefixes_is_rejected);
 	tcase_add_test(bad,
 		       test_host_bits_in_authorized_prefix_are_rejected_with_line);
-	tcase_add_test(bad, test_ipv6_authorized_prefix_is_rejected);
+	tcase_add_test(bad, test_ipv6_prefix_through_a_tunnel_without_address6_is_rejected);
+	tcase_add_test(bad, test_address6_other_than_a_127_is_rejected);
+	tcase_add_test(bad, test_link_local_address6_is_rejected);
+	tcase_add_test(bad, test_two_tunnels_with_one_address6_are_rejected);
+	tcase_add_test(bad, test_overlapping_ipv6_prefixes_of_two_policies_are_rejected);
+	tcase_add_test(bad, test_link_local_ipv6_prefix_is_rejected);
+	tcase_add_test(bad, test_unauthorized6_other_than_isp_or_drop_is_rejected);
 	tcase_add_test(bad, test_policy_without_tunnels_is_rejected);
 	tcase_add_test(bad, test_policy_naming_an_undefined_tunnel_is_rejected);
 	tcase_add_test(bad, test_priority_is_required);

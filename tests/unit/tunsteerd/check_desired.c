@@ -789,6 +789,189 @@ START_TEST(test_standby_egress_is_each_policys_blackhole_alone)
 }
 END_TEST
 
+/* --- dual stack (issue 14) ------------------------------------------- */
+
+static struct ts_prefix prefixes6[2];
+
+/* setup(), with an address6 on every tunnel and an IPv6 prefix besides
+ * the IPv4 one in "office". */
+static void
+setup_dual_stack(void)
+{
+	static const char *const a6[] = {
+		"2001:db8:ffff::/127", "2001:db8:ffff::2/127", "2001:db8:ffff::4/127" };
+
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(ts_prefix_parse(a6[i], false, &tun[i].address6), 0);
+		tun[i].has_address6 = true;
+		tun[i].mss6 = tun[i].mss - 20;
+	}
+	prefixes6[0] = prefixes[0];
+	ck_assert_int_eq(ts_prefix_parse("2001:db8:1::/48", true, &prefixes6[1]), 0);
+	pol.prefixes = prefixes6;
+	pol.n_prefixes = 2;
+}
+
+/* Each tunnel's IPv6 twin path, the policy's IPv6 rule, group and routes:
+ * the same tunnels, weights and table as IPv4. */
+START_TEST(test_ipv6_steering_is_the_ipv4_steering_twin)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	const struct kernel_route *r4, *r6, *fb6;
+	const struct kernel_nhobj *g4, *g6;
+	bool rule6 = false, addr6 = false, hash6 = false;
+
+	setup_dual_stack();
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(r4 = find_route(&ks, 21100, "0.0.0.0/0"));
+	ck_assert_ptr_nonnull(r6 = find_route(&ks, 21100, "::/0"));
+	ck_assert_ptr_nonnull(g4 = find_nhobj(&ks, r4->nhid));
+	ck_assert_ptr_nonnull(g6 = find_nhobj(&ks, r6->nhid));
+	ck_assert_uint_eq(r6->nhid, desired_nh_v6(r4->nhid));
+	ck_assert_int_eq(g6->family, AF_INET6);
+	ck_assert(g6->resilient);
+	ck_assert_uint_eq(g6->n_members, g4->n_members);
+	for (unsigned int m = 0; m < g4->n_members; m++) {
+		const struct kernel_nhobj *p4 = find_nhobj(&ks, g4->member[m].id);
+		const struct kernel_nhobj *p6 = find_nhobj(&ks, g6->member[m].id);
+
+		ck_assert_uint_eq(g6->member[m].id, desired_nh_v6(g4->member[m].id));
+		ck_assert_uint_eq(g6->member[m].weight, g4->member[m].weight);
+		ck_assert_ptr_nonnull(p4);
+		ck_assert_ptr_nonnull(p6);
+		ck_assert_int_eq(p6->family, AF_INET6);
+		ck_assert_str_eq(p6->dev, p4->dev);
+	}
+	/* The IPv6 fallback: a blackhole of its own family, through nothing. */
+	fb6 = NULL;
+	for (size_t i = 0; i < ks.n_routes; i++)
+		if (ks.routes[i].dst.family == AF_INET6 &&
+		    ks.routes[i].metric == DESIRED_FALLBACK_METRIC)
+			fb6 = &ks.routes[i];
+	ck_assert_ptr_nonnull(fb6);
+	ck_assert(fb6->blackhole);
+	ck_assert_uint_eq(fb6->nhid, 0);
+	ck_assert_uint_eq(fb6->table, 21100);
+	for (size_t i = 0; i < ks.n_rules; i++)
+		if (ks.rules[i].family == AF_INET6) {
+			ck_assert_uint_eq(ks.rules[i].priority, 21100);
+			ck_assert_uint_eq(ks.rules[i].fwmark, desired_policy_fwmark(0));
+			ck_assert_uint_eq(ks.rules[i].table, 21100);
+			rule6 = true;
+		}
+	for (size_t i = 0; i < ks.n_addrs; i++)
+		if (ks.addrs[i].local.family == AF_INET6 &&
+		    strcmp(ks.addrs[i].ifname, "cf2") == 0 &&
+		    ks.addrs[i].local.len == 127)
+			addr6 = true;
+	for (size_t i = 0; i < ks.n_sysctls; i++)
+		if (strcmp(ks.sysctls[i].path, "net/ipv6/fib_multipath_hash_policy") == 0)
+			hash6 = true;
+	ck_assert(rule6 && addr6 && hash6);
+	kernel_state_free(&ks);
+	nft_state_free(&ns);
+}
+END_TEST
+
+/* The IPv6 group follows health with the IPv4 one; in standby both
+ * families are withdrawn; the egress part is still the state's tail. */
+START_TEST(test_ipv6_fails_over_with_ipv4_and_standby_withdraws_both)
+{
+	enum health_state h[3] = { HEALTH_DOWN, HEALTH_DOWN, HEALTH_UP };
+	struct kernel_state ks, eg, sb;
+	struct nft_state ns;
+	const struct kernel_route *r6;
+	const struct kernel_nhobj *g6;
+	size_t blackholes6 = 0;
+
+	setup_dual_stack();
+	ck_assert_int_eq(desired_build(&conf, h, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(r6 = find_route(&ks, 21100, "::/0"));
+	ck_assert_ptr_nonnull(g6 = find_nhobj(&ks, r6->nhid));
+	ck_assert_uint_eq(g6->n_members, 1);
+	ck_assert_str_eq(find_nhobj(&ks, g6->member[0].id)->dev, "cf3");
+	ck_assert_int_eq(desired_build_egress(&conf, h, &eg), 0);
+	ck_assert_uint_eq(eg.n_nhobjs, 2);	/* both groups */
+	ck_assert_uint_eq(eg.n_routes, 4);	/* through them, and fallbacks */
+	for (size_t i = 0; i < eg.n_routes; i++)
+		ck_assert(kernel_route_equal(&eg.routes[i],
+			&ks.routes[ks.n_routes - eg.n_routes + i]));
+	for (size_t i = 0; i < eg.n_nhobjs; i++)
+		ck_assert(kernel_nhobj_equal(&eg.nhobjs[i],
+			&ks.nhobjs[ks.n_nhobjs - eg.n_nhobjs + i]));
+	ck_assert_int_eq(desired_build_standby(&conf, &sb), 0);
+	ck_assert_uint_eq(sb.n_routes, 2);
+	for (size_t i = 0; i < sb.n_routes; i++) {
+		ck_assert(sb.routes[i].blackhole);
+		blackholes6 += sb.routes[i].dst.family == AF_INET6;
+	}
+	ck_assert_uint_eq(blackholes6, 1);
+	kernel_state_free(&ks);
+	kernel_state_free(&eg);
+	kernel_state_free(&sb);
+	nft_state_free(&ns);
+}
+END_TEST
+
+/* nft: an IPv6 set per policy and authorized6, the same mark for IPv6
+ * sources, no unauthorized IPv6 into a tunnel, the IPv6 clamp (1416 on
+ * GRE) ahead of the IPv4 one, unauthorized6 on its own; and an IPv4-only
+ * config gets no IPv6 object at all. */
+START_TEST(test_nft_ipv6_sets_marks_clamp_and_unauthorized6)
+{
+	struct kernel_state ks;
+	struct nft_state ns;
+	const char *c6, *c4;
+
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_null(strstr(ns.chains, "ip6 "));
+	ck_assert_ptr_null(strstr(ns.chains, "ipv6"));
+	for (size_t i = 0; i < ns.n_sets; i++)
+		ck_assert_int_eq(ns.sets[i].family, AF_INET);
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	setup_dual_stack();
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_str_eq(ns.sets[0].name, "auth_office");
+	ck_assert_uint_eq(ns.sets[0].n_elems, 1);	/* IPv4 only */
+	ck_assert_str_eq(ns.sets[1].name, "authorized");
+	ck_assert_str_eq(ns.sets[2].name, "auth6_office");
+	ck_assert_int_eq(ns.sets[2].family, AF_INET6);
+	ck_assert_uint_eq(ns.sets[2].n_elems, 1);
+	ck_assert_str_eq(ns.sets[3].name, "authorized6");
+	ck_assert_int_eq(ns.sets[3].family, AF_INET6);
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "ip6 saddr @auth6_office ip6 daddr != @authorized6 meta mark set 0x74730001\n"));
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname { \"cf1\", \"cf2\", \"cf3\" } ip6 saddr != @authorized6"
+	    " counter drop"));
+	c6 = strstr(ns.chains, "oifname \"cf1\" meta nfproto ipv6 tcp flags syn / "
+		    "syn,rst tcp option maxseg size > 1416 tcp option maxseg size "
+		    "set 1416\n");
+	c4 = strstr(ns.chains, "oifname \"cf1\" tcp flags syn / syn,rst tcp option "
+		    "maxseg size > 1436");
+	ck_assert_ptr_nonnull(c6);
+	ck_assert_ptr_nonnull(c4);
+	ck_assert(c6 < c4);
+	ck_assert_ptr_null(strstr(ns.chains, "unauthorized egress"));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+
+	/* IPv6 unauthorized dropped, IPv4 left to the ISPs. */
+	conf.unauthorized6 = UNAUTH_DROP;
+	ck_assert_int_eq(desired_build(&conf, NULL, &ks, &ns), 0);
+	ck_assert_ptr_nonnull(strstr(ns.chains,
+	    "oifname { \"wan1\", \"wan2\" } ip6 saddr != @authorized6 counter drop"
+	    " comment \"unauthorized egress\""));
+	ck_assert_ptr_null(strstr(ns.chains, " ip saddr != @authorized counter drop"
+				  " comment \"unauthorized egress\""));
+	nft_state_free(&ns);
+	kernel_state_free(&ks);
+}
+END_TEST
+
 /* Too long for Check's messages: the text goes to stderr. */
 static void
 same_text(const char *got, const char *want)
@@ -1023,6 +1206,9 @@ desired_suite(void)
 	tcase_add_test(tc, test_xfrm_if_ids_follow_names_not_config_order_and_stay_in_our_range);
 	tcase_add_test(tc, test_xfrm_if_id_collisions_are_settled_by_name_whatever_the_order);
 	tcase_add_test(tc, test_xfrm_interface_goes_over_the_tunnels_underlay_and_gre_has_no_if_id);
+	tcase_add_test(tc, test_ipv6_steering_is_the_ipv4_steering_twin);
+	tcase_add_test(tc, test_ipv6_fails_over_with_ipv4_and_standby_withdraws_both);
+	tcase_add_test(tc, test_nft_ipv6_sets_marks_clamp_and_unauthorized6);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1087,6 +1087,135 @@ START_TEST(test_nat_objects_are_applied_repaired_counted_and_removed)
 }
 END_TEST
 
+/* conf_text with an address6 on each tunnel and an IPv6 prefix. */
+static char *
+dual_stack_text(void)
+{
+	static const char *const a6[] = {
+		"\"198.19.0.1/31\";", "\"198.19.0.3/31\";", "\"198.19.0.5/31\";" };
+	static const char *const with6[] = {
+		"\"198.19.0.1/31\"; address6 = \"2001:db8:ffff::/127\";",
+		"\"198.19.0.3/31\"; address6 = \"2001:db8:ffff::2/127\";",
+		"\"198.19.0.5/31\"; address6 = \"2001:db8:ffff::4/127\";" };
+	char *text = calloc(1, sizeof(conf_text) + 512), *tmp;
+
+	ck_assert_ptr_nonnull(text);
+	strcpy(text, conf_text);
+	for (size_t i = 0; i < 3; i++) {
+		char *at = strstr(text, a6[i]);
+
+		ck_assert_ptr_nonnull(at);
+		tmp = strdup(at + strlen(a6[i]));
+		ck_assert_ptr_nonnull(tmp);
+		strcpy(at, with6[i]);
+		strcat(text, tmp);
+		free(tmp);
+	}
+	tmp = strstr(text, "\"203.0.113.0/25\"");
+	ck_assert_ptr_nonnull(tmp);
+	{
+		char *rest = strdup(tmp + strlen("\"203.0.113.0/25\""));
+
+		ck_assert_ptr_nonnull(rest);
+		strcpy(tmp, "\"203.0.113.0/25\", \"2001:db8:1::/48\"");
+		strcat(text, rest);
+		free(rest);
+	}
+	return text;
+}
+
+/* The IPv6 default of the policy's table: "group <id>" or "blackhole". */
+static void
+v6_default_cb(const struct kernel_route *r, void *arg)
+{
+	char *out = arg;
+
+	if (r->table == DESIRED_POLICY_TABLE_BASE && r->dst.family == AF_INET6 &&
+	    r->dst.len == 0 && r->metric != DESIRED_FALLBACK_METRIC)
+		snprintf(out, 32, "group %#x", r->nhid);
+}
+
+/*
+ * Dual stack through the fake kernel (which refuses what the kernel
+ * refuses across families): both families applied whole; a failed
+ * tunnel leaves both groups at once (one health state per tunnel), with
+ * one conntrack flush for both; an IPv6 route deleted under us is
+ * repaired; a second tunsteerd (kill -9 and a restart) adopts every IPv6
+ * object without a change; IPv4 alone again takes every IPv6 object away.
+ */
+START_TEST(test_dual_stack_is_applied_fails_over_together_repaired_adopted_and_removed)
+{
+	char *text = dual_stack_text(), *p6 = temp_file(text);
+	const char *log;
+	char got[32] = "", want[32];
+	struct kernel_state *mine;
+	struct engine *e2;
+
+	ck_assert_int_eq(engine_load(e, p6, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(strstr(log, "(failed)") == NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "addr add 2001:db8:ffff::/127 dev cf1\n"));
+	ck_assert_ptr_nonnull(strstr(log, "rule add -6 prio 21100 from all fwmark "
+				      "0x74730001/0xffffffff table 21100\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nexthop replace -6 id 0x7476"));
+	ck_assert_ptr_nonnull(strstr(log, "nft replace set inet tunsteer auth6_office "
+				      "{ 2001:db8:1::/48 }\n"));
+	ck_assert_int_eq(k->route_dump(k, v6_default_cb, got), 0);
+	ck_assert_str_ne(got, "");
+
+	/* cf1 fails: the IPv4 group and its IPv6 twin, nothing else. */
+	set_health(HEALTH_DOWN, HEALTH_UP, HEALTH_UP);
+	log = kernel_fake_ops_log(k);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace id 0x7474"), 1);
+	ck_assert_uint_eq(lines_starting(log, "nexthop replace -6 id 0x7476"), 1);
+	ck_assert_uint_eq(lines_starting(log, "conntrack flush"), 1);
+	ck_assert_uint_eq(lines_starting(log, ""), 3);
+
+	/* The IPv6 route through the group deleted under us: back. */
+	mine = engine_want_copy(e);
+	ck_assert_ptr_nonnull(mine);
+	for (size_t i = 0; i < mine->n_routes; i++)
+		if (mine->routes[i].dst.family == AF_INET6 &&
+		    mine->routes[i].nhid)
+			kernel_fake_remove_route(k, &mine->routes[i]);
+	got[0] = '\0';
+	ck_assert_int_eq(k->route_dump(k, v6_default_cb, got), 0);
+	ck_assert_str_eq(got, "");
+	ck_assert_int_ge(engine_resync(e), 0);
+	ck_assert_int_eq(k->route_dump(k, v6_default_cb, got), 0);
+	ck_assert_str_ne(got, "");
+
+	/* kill -9, then a new tunsteerd on the same kernel: nothing to do. */
+	(void)kernel_fake_ops_log(k);
+	e2 = engine_create(k);
+	ck_assert_ptr_nonnull(e2);
+	engine_set_health_source(e2, health_cb, NULL);
+	ck_assert_int_eq(engine_load(e2, p6, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_msg(lines_starting(log, "route ") + lines_starting(log, "rule ") +
+		      lines_starting(log, "nexthop ") +
+		      lines_starting(log, "addr ") == 0,
+		      "adoption changed kernel objects:\n%s", log);
+	engine_destroy(e2, true);
+
+	/* IPv4 alone: every IPv6 object goes. */
+	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+	log = kernel_fake_ops_log(k);
+	ck_assert_ptr_nonnull(strstr(log, "rule del -6 prio 21100"));
+	ck_assert_ptr_nonnull(strstr(log, "addr del 2001:db8:ffff::/127 dev cf1\n"));
+	ck_assert_ptr_nonnull(strstr(log, "nft delete set inet tunsteer auth6_office\n"));
+	snprintf(want, sizeof(want), "%s", "");
+	got[0] = '\0';
+	ck_assert_int_eq(k->route_dump(k, v6_default_cb, got), 0);
+	ck_assert_str_eq(got, want);
+	kernel_state_free(mine);
+	free(mine);
+	unlink(p6);
+	free(p6);
+	free(text);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -1096,6 +1225,7 @@ engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_failed_tunnel_alone_loses_its_conntrack_entries);
 	tcase_add_test(tc, test_nat_objects_are_applied_repaired_counted_and_removed);
+	tcase_add_test(tc, test_dual_stack_is_applied_fails_over_together_repaired_adopted_and_removed);
 	tcase_add_test(tc, test_failover_replaces_the_group_and_touches_no_route);
 	tcase_add_test(tc, test_policy_table_still_fails_closed_when_our_links_are_deleted_under_us);
 	tcase_add_test(tc, test_health_change_dumps_nothing_and_changes_only_the_group);
