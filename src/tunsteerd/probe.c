@@ -210,10 +210,18 @@ expiry_cb(evutil_socket_t fd, short what, void *arg)
 	arm_expiry(t, now);
 }
 
-static void
-send_probe(struct probed *t, uint64_t now)
+/*
+ * Send tunnel @t's next probe.  Its clock starts here, read just before
+ * the send, not when the tick began: what the tick did first (a health
+ * change applied to the kernel, the answers drained, a CPU taken away
+ * meanwhile) is our own time, and a probe timed from the tick's start
+ * would lose it from its timeout.  Returns the send time.
+ */
+static uint64_t
+send_probe(struct probed *t)
 {
 	struct probe_engine *pe = t->pe;
+	uint64_t now = mono_ns();
 	struct probe_pkt p = { .ident = pe->ident, .tunnel = (uint32_t)t->index,
 			       .seq = t->next_seq++, .sent_ns = now,
 			       .nonce = ts_random64() };
@@ -255,6 +263,7 @@ send_probe(struct probed *t, uint64_t now)
 		t->ifindex = 0;
 	}
 	/* Unsent is lost at its deadline, like any other. */
+	return now;
 }
 
 static void
@@ -273,8 +282,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	expire(t, now, loop_late(t, t->tick_due, now));
 	t->tick_due = now + interval_ns(t);
-	send_probe(t, now);
-	arm_expiry(t, now);
+	arm_expiry(t, send_probe(t));
 }
 
 /* Read every answer queued on the socket. */

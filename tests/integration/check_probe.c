@@ -159,6 +159,38 @@ START_TEST(probes_expiring_while_the_loop_is_late_by_an_interval_are_not_charged
 }
 END_TEST
 
+/* A tick's work before its probe goes out, made slow: 300 ms. */
+static bool
+slow_checks_fn(void *arg, size_t i, const char *name)
+{
+	(void)arg;
+	(void)i;
+	(void)name;
+	usleep(300 * 1000);
+	return false;
+}
+
+/*
+ * The tick does its other work first (the provider's checks sampled, the
+ * answers drained, a health change applied to the kernel) and may lose
+ * its CPU meanwhile: here that takes 300 ms, three times the timeout.
+ * The probe's clock starts when it is sent, not when the tick began, so
+ * its answer, back at once, is in time and the tunnel comes up.  (Timed
+ * from the tick's start, every probe was lost: a CPU hog in the lab
+ * failed a healthy tunnel that way.)
+ */
+START_TEST(work_before_the_send_is_not_taken_from_the_probes_timeout)
+{
+	ct.probe.interval_ms = 1000;
+	ct.probe.timeout_ms = 100;
+	ck_assert_int_eq(probe_engine_configure(pe, &conf), 0);
+	probe_engine_set_checks_source(pe, slow_checks_fn, NULL);
+	ck_assert_msg(run_until(HEALTH_UP, 3000), "health %s: an answer back at "
+		      "once was charged with the tick's own 300 ms",
+		      health_state_name(state()));
+}
+END_TEST
+
 /* And an answer that truly came late, by the kernel's clock, is lost. */
 START_TEST(answer_the_kernel_received_after_the_timeout_is_lost)
 {
@@ -183,6 +215,7 @@ probe_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, answer_read_after_its_timeout_counts_when_the_kernel_had_it_in_time);
 	tcase_add_test(tc, probes_expiring_while_the_loop_is_late_by_an_interval_are_not_charged);
+	tcase_add_test(tc, work_before_the_send_is_not_taken_from_the_probes_timeout);
 	tcase_add_test(tc, answer_the_kernel_received_after_the_timeout_is_lost);
 	suite_add_tcase(s, tc);
 	return s;
