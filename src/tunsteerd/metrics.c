@@ -442,6 +442,21 @@ render_daemon(struct render *r, struct engine *e, const struct snap *s)
 		      c->policies[p].name);
 		put(r, "} %" PRIu64 "\n", engine_policy_failovers(e, p));
 	}
+	head(r, "tunsteer_policy_authorized_prefixes", "gauge",
+	     "The policy's authorized source prefixes, per family.");
+	for (size_t p = 0; c && p < c->n_policies; p++) {
+		const struct config_policy *pol = &c->policies[p];
+		size_t n6 = 0;
+
+		for (size_t i = 0; i < pol->n_prefixes; i++)
+			n6 += pol->prefixes[i].family == AF_INET6;
+		begin(r, "tunsteer_policy_authorized_prefixes", "policy",
+		      pol->name);
+		put(r, ",family=\"ipv4\"} %zu\n", pol->n_prefixes - n6);
+		begin(r, "tunsteer_policy_authorized_prefixes", "policy",
+		      pol->name);
+		put(r, ",family=\"ipv6\"} %zu\n", n6);
+	}
 	/* Only policies with nat, and only a count the kernel gave: a made
 	 * up 0 would read as a counter reset. */
 	head(r, "tunsteer_policy_translated_connections_total", "counter",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -297,6 +298,43 @@ mtu_source(const struct config_tunnel *t)
  * JSON, or three indented lines after its row.  Keys and PSKs are never
  * in a status to print.  A tunnel IKE does not know (yet) shows no SAs.
  */
+/*
+ * A tunnel's inner addresses: JSON address and peer, and address6, peer6
+ * and mss6 where it has IPv6 (null where not); text, a line for IPv6
+ * only (the table's columns are IPv4's, as they always were).
+ */
+static void
+view_addresses(const struct config_tunnel *t, bool json, FILE *out)
+{
+	char a[TS_PREFIX_STRLEN], pa[INET6_ADDRSTRLEN];
+
+	if (json) {
+		fprintf(out, ",\"address\":\"%s\",\"peer\":\"%s\"",
+			ts_prefix_format(&t->address, a, sizeof(a)),
+			inet_ntop(AF_INET, &t->peer, pa, sizeof(pa)));
+		if (!t->has_address6) {
+			fputs(",\"address6\":null,\"peer6\":null,\"mss6\":null", out);
+			return;
+		}
+		fprintf(out, ",\"address6\":\"%s\",\"peer6\":\"%s\",\"mss6\":",
+			ts_prefix_format(&t->address6, a, sizeof(a)),
+			inet_ntop(AF_INET6, &t->peer6, pa, sizeof(pa)));
+		if (t->mss6)
+			fprintf(out, "%u", t->mss6);
+		else
+			fputs("null", out);
+		return;
+	}
+	if (!t->has_address6)
+		return;
+	fprintf(out, "  %s ipv6 %s peer %s", t->name,
+		ts_prefix_format(&t->address6, a, sizeof(a)),
+		inet_ntop(AF_INET6, &t->peer6, pa, sizeof(pa)));
+	if (t->mss6)
+		fprintf(out, ", mss clamped to %u", t->mss6);
+	fputc('\n', out);
+}
+
 static void
 view_ipsec(const struct engine *e, const char *name, bool json, FILE *out)
 {
@@ -426,6 +464,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 				fprintf(out, "%u", t->mss);
 			else
 				fputs("null", out);
+			view_addresses(t, true, out);
 			if (t->type == TUNNEL_IPSEC)
 				view_ipsec(e, t->name, true, out);
 			view_checks(e, t->name, h, true, out);
@@ -437,6 +476,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 			view_checks(e, t->name, h, false, out);
 			if (t->type == TUNNEL_IPSEC)
 				view_ipsec(e, t->name, false, out);
+			view_addresses(t, false, out);
 		}
 	}
 	if (json)
