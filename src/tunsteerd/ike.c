@@ -319,6 +319,7 @@ struct ike_conf {
 	char *psk;			/* secmem */
 	char *local_id, *remote_id, *ike_proposals, *esp_proposals;
 	unsigned int ike_lifetime_s, child_lifetime_s, replay_window, dpd_s;
+	bool ipv6;			/* the CHILD SA carries ::/0 too */
 };
 
 struct ike_tunnel {
@@ -409,6 +410,7 @@ conf_copy(struct ike_conf *c, const struct config_tunnel *t, uint32_t if_id)
 	c->child_lifetime_s = k->child_lifetime_s;
 	c->replay_window = k->replay_window;
 	c->dpd_s = k->dpd_s;
+	c->ipv6 = t->has_address6;
 	if ((k->psk && (c->psk = secmem_strdup(k->psk)) == NULL) ||
 	    dup_opt(&c->local_id, k->local_id) < 0 ||
 	    dup_opt(&c->remote_id, k->remote_id) < 0 ||
@@ -440,7 +442,8 @@ conf_equal(const struct ike_conf *c, const struct config_tunnel *t,
 	       str_eq(c->esp_proposals, k->esp_proposals) &&
 	       c->ike_lifetime_s == k->ike_lifetime_s &&
 	       c->child_lifetime_s == k->child_lifetime_s &&
-	       c->replay_window == k->replay_window && c->dpd_s == k->dpd_s;
+	       c->replay_window == k->replay_window && c->dpd_s == k->dpd_s &&
+	       c->ipv6 == t->has_address6;
 }
 
 /*

@@ -642,8 +642,10 @@ psk_auth(identification_t *id)
  * The peer config of tunnel @t: IKEv2 to its remote address, PSK both
  * ways, its proposals, rekeys staggered by a random tenth of the
  * lifetime, no reauthentication, DPD with restart, IKEv2 fragmentation;
- * one CHILD SA in tunnel mode for 0.0.0.0/0 both ways, bound to the XFRM
- * interface by @if_id in and out, started only when we initiate.
+ * one CHILD SA in tunnel mode for 0.0.0.0/0 both ways (and ::/0 too for
+ * a tunnel with an address6: IPv6 inside the same SA; a responder that
+ * offers IPv4 alone narrows it away), bound to the XFRM interface by
+ * @if_id in and out, started only when we initiate.
  */
 static int
 peer_build(const struct config_tunnel *t, uint32_t if_id, struct peer *out)
@@ -739,6 +741,12 @@ peer_build(const struct config_tunnel *t, uint32_t if_id, struct peer *out)
 		traffic_selector_create_from_cidr("0.0.0.0/0", 0, 0, 65535));
 	child->add_traffic_selector(child, false,
 		traffic_selector_create_from_cidr("0.0.0.0/0", 0, 0, 65535));
+	if (t->has_address6) {
+		child->add_traffic_selector(child, true,
+			traffic_selector_create_from_cidr("::/0", 0, 0, 65535));
+		child->add_traffic_selector(child, false,
+			traffic_selector_create_from_cidr("::/0", 0, 0, 65535));
+	}
 	out->cfg->add_child_cfg(out->cfg, child);
 	return 0;
 }
