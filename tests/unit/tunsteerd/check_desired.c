@@ -270,6 +270,22 @@ START_TEST(test_all_down_keeps_the_best_configured_route_like_the_provider)
 }
 END_TEST
 
+/* @eg (desired_build_egress()) is @ks's last routes and nexthop objects,
+ * object for object. */
+static void
+assert_egress_is_the_tail(const struct kernel_state *ks,
+			  const struct kernel_state *eg)
+{
+	ck_assert_uint_ge(ks->n_routes, eg->n_routes);
+	ck_assert_uint_ge(ks->n_nhobjs, eg->n_nhobjs);
+	for (size_t i = 0; i < eg->n_routes; i++)
+		ck_assert(kernel_route_equal(&eg->routes[i],
+			&ks->routes[ks->n_routes - eg->n_routes + i]));
+	for (size_t i = 0; i < eg->n_nhobjs; i++)
+		ck_assert(kernel_nhobj_equal(&eg->nhobjs[i],
+			&ks->nhobjs[ks->n_nhobjs - eg->n_nhobjs + i]));
+}
+
 /* A health change replaces the egress part in place (engine.c): it is
  * what desired_build() puts last, object for object. */
 START_TEST(test_egress_alone_is_the_tail_of_the_whole_state)
@@ -283,14 +299,7 @@ START_TEST(test_egress_alone_is_the_tail_of_the_whole_state)
 	ck_assert_uint_eq(eg.n_links + eg.n_addrs + eg.n_rules + eg.n_sysctls, 0);
 	ck_assert_uint_eq(eg.n_nhobjs, 1);	/* the group */
 	ck_assert_uint_eq(eg.n_routes, 2);	/* through it, and the fallback */
-	ck_assert_uint_ge(ks.n_routes, eg.n_routes);
-	ck_assert_uint_ge(ks.n_nhobjs, eg.n_nhobjs);
-	for (size_t i = 0; i < eg.n_routes; i++)
-		ck_assert(kernel_route_equal(&eg.routes[i],
-			&ks.routes[ks.n_routes - eg.n_routes + i]));
-	for (size_t i = 0; i < eg.n_nhobjs; i++)
-		ck_assert(kernel_nhobj_equal(&eg.nhobjs[i],
-			&ks.nhobjs[ks.n_nhobjs - eg.n_nhobjs + i]));
+	assert_egress_is_the_tail(&ks, &eg);
 	/* Nothing before the tail belongs to a policy table. */
 	for (size_t i = 0; i < ks.n_routes - eg.n_routes; i++)
 		ck_assert_uint_ne(ks.routes[i].table, desired_policy_table(0));
@@ -894,12 +903,7 @@ START_TEST(test_ipv6_fails_over_with_ipv4_and_standby_withdraws_both)
 	ck_assert_int_eq(desired_build_egress(&conf, h, &eg), 0);
 	ck_assert_uint_eq(eg.n_nhobjs, 2);	/* both groups */
 	ck_assert_uint_eq(eg.n_routes, 4);	/* through them, and fallbacks */
-	for (size_t i = 0; i < eg.n_routes; i++)
-		ck_assert(kernel_route_equal(&eg.routes[i],
-			&ks.routes[ks.n_routes - eg.n_routes + i]));
-	for (size_t i = 0; i < eg.n_nhobjs; i++)
-		ck_assert(kernel_nhobj_equal(&eg.nhobjs[i],
-			&ks.nhobjs[ks.n_nhobjs - eg.n_nhobjs + i]));
+	assert_egress_is_the_tail(&ks, &eg);
 	ck_assert_int_eq(desired_build_standby(&conf, &sb), 0);
 	ck_assert_uint_eq(sb.n_routes, 2);
 	for (size_t i = 0; i < sb.n_routes; i++) {
