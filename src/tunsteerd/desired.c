@@ -291,6 +291,22 @@ assign_ids(const char *const *names, size_t n, uint32_t base, uint32_t *out)
 	return 0;
 }
 
+/*
+ * Make @r, an IPv4 default route of a policy table, its IPv6 twin: ::/0
+ * with the same metric, except that the kernel stores an IPv6 route of
+ * metric 0 as 1024 (IP6_RT_PRIO_USER), so that is what we ask for and
+ * find again.
+ */
+#define DESIRED_IPV6_METRIC_0 1024u
+static void
+as_ipv6_default(struct kernel_route *r)
+{
+	memset(&r->dst, 0, sizeof(r->dst));
+	r->dst.family = AF_INET6;
+	if (r->metric == 0)
+		r->metric = DESIRED_IPV6_METRIC_0;
+}
+
 /* Every tunnel is one nexthop object, on-link through its device; one
  * with an address6 is a second, of IPv6 (an IPv6 route takes no IPv4
  * path). */
@@ -334,8 +350,7 @@ add_policy_routes(const struct config_policy *pol, struct kernel_route r,
 		struct kernel_route fb;
 
 		if (f == 1) {
-			memset(&r.dst, 0, sizeof(r.dst));
-			r.dst.family = AF_INET6;
+			as_ipv6_default(&r);
 			g.family = AF_INET6;
 			g.id = desired_nh_v6(g.id);
 			for (unsigned int m = 0; m < g.n_members; m++)
@@ -406,8 +421,7 @@ build_policy_route(const struct config *conf, size_t p, uint32_t group_id,
 		if ((err = kernel_state_add_route(ks, &r)) < 0 ||
 		    !config_policy_has_ipv6(pol))
 			return err;
-		memset(&r.dst, 0, sizeof(r.dst));
-		r.dst.family = AF_INET6;
+		as_ipv6_default(&r);
 		return kernel_state_add_route(ks, &r);
 	}
 	for (size_t i = 0; i < pol->n_tunnels; i++) {
@@ -570,8 +584,7 @@ desired_build_standby(const struct config *conf, struct kernel_state *eg)
 			r.metric = DESIRED_FALLBACK_METRIC;
 		err = kernel_state_add_route(eg, &r);
 		if (err == 0 && config_policy_has_ipv6(&conf->policies[p])) {
-			memset(&r.dst, 0, sizeof(r.dst));
-			r.dst.family = AF_INET6;
+			as_ipv6_default(&r);
 			err = kernel_state_add_route(eg, &r);
 		}
 	}

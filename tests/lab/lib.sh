@@ -45,6 +45,16 @@ edge_inet_addr() { echo "198.19.3.$(( ($1 - 1) * 4 + 2 ))"; }
 # the even address is the provider side, the odd one the customer side.
 tun_edge_addr() { echo "198.19.0.$(( $1 * 2 ))"; }
 tun_cpe_addr() { echo "198.19.0.$(( $1 * 2 + 1 ))"; }
+# Dual stack (IPv6 documentation prefix, RFC 3849): each lab tunnel's
+# /127 inside it, the customer's authorized and unauthorized IPv6 LAN
+# prefixes and hosts, and an IPv6 host behind the provider.
+tun_cpe_addr6() { printf '2001:db8:ffff::%x\n' $(( $1 * 2 )); }
+tun_edge_addr6() { printf '2001:db8:ffff::%x\n' $(( $1 * 2 + 1 )); }
+AUTH6_PREFIX=2001:db8:1::/64
+LAN6_CPE=2001:db8:1::1
+LAN6_AUTH=2001:db8:1::10
+LAN6_UNAUTH=2001:db8:2::10
+INET6_HOST=2001:db8:100::10
 # Edge k's own public address (on lo; each ISP routes it to edge k): the
 # source of its unidirectional health checks, where the answers return.
 edge_public_addr() { echo "192.0.2.$(( 100 + $1 ))"; }

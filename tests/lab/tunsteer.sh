@@ -33,7 +33,7 @@ ts_tunnels() {
 		[ "$i" -eq $((n - 1)) ] && sep=
 		cat <<-BLOCK
 		  { name = "cf$((i + 1))"; type = "gre"; local = "$(cpe_wan_addr $w $c)"; remote = "${ANYCAST[$((i % 2))]}";
-		    address = "$(tun_cpe_addr $t)/31";
+		    address = "$(tun_cpe_addr $t)/31";${TS_IPV6:+ address6 = \"$(tun_cpe_addr6 $t)/127\";}
 		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w $c)"; }; }$sep
 		BLOCK
 	done
@@ -44,17 +44,22 @@ ts_tunnels() {
 # etc/tunsteerd.conf (cf1..cf4 = lab tunnels 0..3; of router C, default 1:
 # ts_tunnels), and the authorized prefix 203.0.113.0/25 preferring cf1
 # and cf3 (one per ISP) over cf2, cf4.  TS_PROBE, if set, is the body of
-# the global probe group.
+# the global probe group.  TS_IPV6=1: dual stack, an address6 on every
+# tunnel (tun_cpe_addr6) and AUTH6_PREFIX authorized too; TS_UNAUTH6, if
+# set, is unauthorized6.
 ts_conf() {
-	local out=${1:-$TS_CONF} c=${2:-1} probe=
+	local out=${1:-$TS_CONF} c=${2:-1} probe= prefixes="\"$AUTH_PREFIX\"" unauth6=
 	[ -z "${TS_PROBE:-}" ] || probe="probe = { $TS_PROBE };"
+	[ -z "${TS_IPV6:-}" ] || prefixes="$prefixes, \"$AUTH6_PREFIX\""
+	[ -z "${TS_UNAUTH6:-}" ] || unauth6="unauthorized6 = \"$TS_UNAUTH6\";"
 	mkdir -p "$(dirname "$out")"
 	cat >"$out" <<-CONF
 	log_level = "debug";
 	$probe
+	$unauth6
 	$(ts_tunnels 4 "$c")
 	egress = (
-	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
+	  { name = "office"; prefixes = [ $prefixes ];
 	    tunnels = ( { tunnel = "cf1"; priority = 100; },
 	                { tunnel = "cf3"; priority = 100; },
 	                { tunnel = "cf2"; priority = 200; },
