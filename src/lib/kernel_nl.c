@@ -334,11 +334,67 @@ addr_build_v4(struct in_addr a, unsigned int len)
 	return na;
 }
 
+/* @a as an IPv6 address; false if it is anything else. */
 static bool
-prefix_is_v4(const struct ts_prefix *p)
+addr_v6(struct nl_addr *a, struct in6_addr *out)
 {
-	return p->len <= 32 &&
-	       (p->family == AF_INET || (p->family == 0 && p->len == 0));
+	if (a == NULL || nl_addr_get_family(a) != AF_INET6 ||
+	    nl_addr_get_len(a) != sizeof(*out))
+		return false;
+	memcpy(out, nl_addr_get_binary_addr(a), sizeof(*out));
+	return true;
+}
+
+/* An nl_addr for prefix @p of @family (@p may be family 0 with length 0,
+ * "any", of either family); NULL on allocation failure. */
+static struct nl_addr *
+addr_build_prefix(int family, const struct ts_prefix *p)
+{
+	struct nl_addr *na;
+
+	if (family == AF_INET6)
+		na = nl_addr_build(AF_INET6, &p->v6, sizeof(p->v6));
+	else
+		na = nl_addr_build(AF_INET, &p->v4, sizeof(p->v4));
+	if (na != NULL)
+		nl_addr_set_prefixlen(na, p->len);
+	return na;
+}
+
+/* A prefix of @family as we can send it: its own family, or 0 for "any"
+ * (length 0, all bits 0 in either family's view). */
+static bool
+prefix_of(int family, const struct ts_prefix *p)
+{
+	if (p->family == 0)
+		return p->len == 0;
+	return p->family == family &&
+	       p->len <= (family == AF_INET6 ? 128u : 32u);
+}
+
+/* @a (an address of @family, with its prefix length) as *@out. */
+static bool
+prefix_from_nl(struct nl_addr *a, int family, struct ts_prefix *out)
+{
+	int len = a ? (int)nl_addr_get_prefixlen(a) : -1;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 0 || len > (family == AF_INET6 ? 128 : 32))
+		return false;
+	out->family = family;
+	out->len = (uint8_t)len;
+	/* A default route's dst has no address bytes at all. */
+	if (nl_addr_get_len(a) == 0)
+		return true;
+	return family == AF_INET6 ? addr_v6(a, &out->v6) :
+				    addr_v4(a, &out->v4);
+}
+
+/* fe80::/10: the kernel's own on every link (see struct kernel_addr). */
+static bool
+v6_link_local(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_LINKLOCAL(a);
 }
 
 /* --- links --------------------------------------------------------------- */
@@ -706,21 +762,34 @@ knl_link_del(struct kernel_ops *ops, const char *name)
 
 /* --- addresses ----------------------------------------------------------- */
 
+/*
+ * Either family; IPv6 link-local addresses (fe80::/10, scope link) are
+ * the kernel's own and never reported.  A peer is only read for IPv4.
+ */
 static bool
 addr_from_nl(struct rtnl_addr *a, struct kernel_addr *out)
 {
+	int family = rtnl_addr_get_family(a);
 	struct nl_addr *local = rtnl_addr_get_local(a);
 	int len = rtnl_addr_get_prefixlen(a);
 
 	memset(out, 0, sizeof(*out));
-	if (len < 0 || len > 32 || !addr_v4(local, &out->local.v4))
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	if (!prefix_from_nl(local, family, &out->local) ||
+	    nl_addr_get_len(local) == 0 || len < 0 ||
+	    len > (family == AF_INET6 ? 128 : 32))
+		return false;
+	/* The local address carries no length of its own: the message's. */
+	out->local.len = (uint8_t)len;
+	if (family == AF_INET6 &&
+	    (rtnl_addr_get_scope(a) == RT_SCOPE_LINK ||
+	     v6_link_local(&out->local.v6)))
 		return false;
 	if (if_indextoname((unsigned int)rtnl_addr_get_ifindex(a),
 			   out->ifname) == NULL)
 		return false;	/* the link went away meanwhile */
-	out->local.family = AF_INET;
-	out->local.len = (uint8_t)len;
-	if (!addr_v4(rtnl_addr_get_peer(a), &out->peer))
+	if (family != AF_INET || !addr_v4(rtnl_addr_get_peer(a), &out->peer))
 		out->peer.s_addr = 0;
 	return true;
 }
@@ -751,28 +820,42 @@ knl_addr_dump(struct kernel_ops *ops, kernel_addr_cb cb, void *arg)
 {
 	struct addr_each e = { cb, arg };
 
-	return knl_dump_family(knl_of(ops), RTM_GETADDR, AF_INET, addr_msg_cb,
-			       &e);
+	/* AF_UNSPEC: both families in one dump. */
+	return knl_dump_family(knl_of(ops), RTM_GETADDR, AF_UNSPEC,
+			       addr_msg_cb, &e);
 }
 
+/*
+ * An IPv6 link-local address is the kernel's, and an IPv6 address takes
+ * no peer: both -EINVAL.  IPv6 addresses skip duplicate address
+ * detection: ours sit on point-to-point tunnels, where a tentative
+ * address would only delay the first probes.
+ */
 static int
 addr_build(const struct kernel_addr *ka, struct rtnl_addr **out)
 {
 	struct rtnl_addr *a;
 	struct nl_addr *local = NULL, *peer = NULL;
+	int family = ka->local.family;
 	unsigned int ifindex;
 	int err;
 
-	if (!name_ok(ka->ifname) || ka->local.family != AF_INET ||
-	    ka->local.len > 32)
+	if (!name_ok(ka->ifname) ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    !prefix_of(family, &ka->local))
+		return -EINVAL;
+	if (family == AF_INET6 &&
+	    (ka->peer.s_addr != 0 || v6_link_local(&ka->local.v6)))
 		return -EINVAL;
 	if ((ifindex = if_nametoindex(ka->ifname)) == 0)
 		return -ENODEV;
 	if ((a = rtnl_addr_alloc()) == NULL)
 		return -ENOMEM;
 	rtnl_addr_set_ifindex(a, (int)ifindex);
-	rtnl_addr_set_family(a, AF_INET);
-	local = addr_build_v4(ka->local.v4, ka->local.len);
+	rtnl_addr_set_family(a, family);
+	if (family == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
+	local = addr_build_prefix(family, &ka->local);
 	if (ka->peer.s_addr != 0)
 		peer = addr_build_v4(ka->peer, ka->local.len);
 	if (local == NULL || (ka->peer.s_addr != 0 && peer == NULL)) {
@@ -834,11 +917,18 @@ knl_addr_del(struct kernel_ops *ops, const struct kernel_addr *ka)
 
 /* --- routes -------------------------------------------------------------- */
 
+struct route_nh {
+	struct kernel_route *r;
+	bool unrepresentable;	/* an IPv6 gateway */
+};
+
 static void
 nh_from_nl_cb(struct rtnl_nexthop *nh, void *arg)
 {
-	struct kernel_route *r = arg;
+	struct route_nh *rn = arg;
+	struct kernel_route *r = rn->r;
 	struct kernel_nexthop *out;
+	struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
 	int ifindex = rtnl_route_nh_get_ifindex(nh);
 
 	if (r->n_nexthops >= KERNEL_MAX_NEXTHOPS)
@@ -848,36 +938,43 @@ nh_from_nl_cb(struct rtnl_nexthop *nh, void *arg)
 	if (ifindex <= 0 ||
 	    if_indextoname((unsigned int)ifindex, out->dev) == NULL)
 		out->dev[0] = '\0';
-	if (!addr_v4(rtnl_route_nh_get_gateway(nh), &out->gw))
+	if (gw != NULL && nl_addr_get_family(gw) == AF_INET6)
+		rn->unrepresentable = true;
+	else if (!addr_v4(gw, &out->gw))
 		out->gw.s_addr = 0;
 	/* rtnh_hops is weight - 1; a plain RTA_OIF route reads as hops 0. */
 	out->weight = (uint16_t)(rtnl_route_nh_get_weight(nh) + 1);
 }
 
+/*
+ * Either family.  A route through an IPv6 gateway has no kernel_route
+ * form (struct kernel_nexthop holds IPv4 gateways only) and is skipped,
+ * as nexthop objects with one are: we never make one, so one of ours that
+ * someone gave an IPv6 gateway reads as missing and is replaced.  A
+ * blackhole has no nexthops, although the kernel reports an IPv6 one's
+ * device (lo).
+ */
 static bool
 route_from_nl(struct rtnl_route *rt, uint32_t nhid, struct kernel_route *out)
 {
-	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	int family = rtnl_route_get_family(rt);
+	struct route_nh rn = { out, false };
 
-	if (rtnl_route_get_family(rt) != AF_INET ||
+	if ((family != AF_INET && family != AF_INET6) ||
 	    (rtnl_route_get_flags(rt) & RTM_F_CLONED))
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->table = rtnl_route_get_table(rt);
-	out->dst.family = AF_INET;
-	if (dst == NULL || nl_addr_get_prefixlen(dst) > 32)
-		return false;
-	out->dst.len = (uint8_t)nl_addr_get_prefixlen(dst);
-	if (nl_addr_get_len(dst) != 0 && !addr_v4(dst, &out->dst.v4))
+	if (!prefix_from_nl(rtnl_route_get_dst(rt), family, &out->dst))
 		return false;
 	out->metric = rtnl_route_get_priority(rt);
 	out->protocol = rtnl_route_get_protocol(rt);
 	out->blackhole = rtnl_route_get_type(rt) == RTN_BLACKHOLE;
 	/* Through a nexthop object, the paths listed are the object's. */
 	out->nhid = nhid;
-	if (nhid == 0)
-		rtnl_route_foreach_nexthop(rt, nh_from_nl_cb, out);
-	return true;
+	if (nhid == 0 && !out->blackhole)
+		rtnl_route_foreach_nexthop(rt, nh_from_nl_cb, &rn);
+	return !rn.unrepresentable;
 }
 
 struct route_each {
@@ -920,28 +1017,42 @@ knl_route_dump(struct kernel_ops *ops, kernel_route_cb cb, void *arg)
 
 	if (e.r == NULL)
 		return -ENOMEM;
-	/* AF_INET with no table: every table, ids above 255 via RTA_TABLE. */
+	/* Each family with no table: every table, ids above 255 via
+	 * RTA_TABLE.  (AF_UNSPEC would add the multicast routing tables.) */
 	err = knl_dump_family(knl_of(ops), RTM_GETROUTE, AF_INET, route_msg_cb,
 			      &e);
+	if (err == 0)
+		err = knl_dump_family(knl_of(ops), RTM_GETROUTE, AF_INET6,
+				      route_msg_cb, &e);
 	free(e.r);
 	return err;
 }
 
 /*
- * A route object for @kr.  Deletion needs only the key (table, dst,
- * metric) plus protocol and type, so @with_nexthops is false there.
+ * A route object for @kr, of its dst's family.  Deletion needs only the
+ * key (table, dst, metric) plus protocol and type, so @with_nexthops is
+ * false there.  An IPv6 route's nexthops are devices only: an IPv4
+ * gateway on one is -EINVAL.  The kernel takes one such nexthop, not
+ * several ("device only routes can not be added for IPv6 using the
+ * multipath API", -EINVAL): IPv6 ECMP goes through a nexthop group.  It
+ * also keeps no IPv6 route at metric 0: that is 1024 there.
  */
 static int
 route_build(const struct kernel_route *kr, bool with_nexthops,
 	    struct rtnl_route **out)
 {
+	int family = kernel_route_family(kr);
 	struct rtnl_route *rt;
 	struct nl_addr *dst;
 	uint8_t scope = kr->blackhole ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	int err;
 
-	if (!prefix_is_v4(&kr->dst))
+	if (!prefix_of(family, &kr->dst))
 		return -EAFNOSUPPORT;
+	for (unsigned int i = 0; family == AF_INET6 && with_nexthops &&
+				 i < kr->n_nexthops && i < KERNEL_MAX_NEXTHOPS; i++)
+		if (kr->nh[i].gw.s_addr != 0)
+			return -EINVAL;
 	if (kr->n_nexthops > KERNEL_MAX_NEXTHOPS ||
 	    (kr->nhid != 0 && (kr->blackhole || kr->n_nexthops != 0)) ||
 	    (with_nexthops && !kr->blackhole && kr->nhid == 0 &&
@@ -952,17 +1063,17 @@ route_build(const struct kernel_route *kr, bool with_nexthops,
 		scope = RT_SCOPE_UNIVERSE;
 	if ((rt = rtnl_route_alloc()) == NULL)
 		return -ENOMEM;
-	if ((dst = addr_build_v4(kr->dst.v4, kr->dst.len)) == NULL) {
+	if ((dst = addr_build_prefix(family, &kr->dst)) == NULL) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	rtnl_route_set_family(rt, (uint8_t)family);
 	err = rtnl_route_set_dst(rt, dst);
 	nl_addr_put(dst);
 	if (err < 0) {
 		err = nlerr_to_errno(err);
 		goto fail;
 	}
-	rtnl_route_set_family(rt, AF_INET);
 	rtnl_route_set_table(rt, kr->table);
 	rtnl_route_set_priority(rt, kr->metric);
 	rtnl_route_set_protocol(rt, kr->protocol);
@@ -1080,7 +1191,9 @@ static struct nla_policy nh_res_policy[NHA_RES_GROUP_MAX + 1] = {
 };
 
 /* One RTM_NEWNEXTHOP into @out; false for what we cannot represent
- * (IPv6 gateways, blackholes, fdb nexthops): those are never ours. */
+ * (IPv6 gateways, blackholes, fdb nexthops): those are never ours.  A
+ * path's family is the message's; a group's is left 0 (the kernel says
+ * AF_UNSPEC): nhobj_dump derives it from its members. */
 static bool
 nhobj_from_msg(struct nlmsghdr *h, struct kernel_nhobj *out)
 {
@@ -1125,6 +1238,9 @@ nhobj_from_msg(struct nlmsghdr *h, struct kernel_nhobj *out)
 		}
 		return true;
 	}
+	if (nhm->nh_family != AF_INET && nhm->nh_family != AF_INET6)
+		return false;
+	out->family = nhm->nh_family;
 	if (tb[NHA_OIF] != NULL) {
 		unsigned int ifindex = nla_get_u32(tb[NHA_OIF]);
 
@@ -1140,42 +1256,97 @@ nhobj_from_msg(struct nlmsghdr *h, struct kernel_nhobj *out)
 	return true;
 }
 
-struct nhobj_each {
-	kernel_nhobj_cb cb;
-	void *arg;
+/* The objects of one dump: groups are reported after every path is
+ * known, each with its members' family. */
+struct nhobj_vec {
+	struct kernel_nhobj *v;
+	size_t n, cap;
 };
 
 static int
 nhobj_msg_cb(struct nl_msg *msg, void *arg)
 {
-	struct nhobj_each *e = arg;
+	struct nhobj_vec *nv = arg;
 	struct kernel_nhobj nh;
 
-	if (nhobj_from_msg(nlmsg_hdr(msg), &nh))
-		e->cb(&nh, e->arg);
-	return 0;
+	if (!nhobj_from_msg(nlmsg_hdr(msg), &nh))
+		return 0;
+	return VEC_PUSH(nv->v, nv->n, nv->cap, nh) < 0 ? -ENOMEM : 0;
+}
+
+static int
+nhobj_id_cmp(const void *a, const void *b)
+{
+	const struct kernel_nhobj *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * A group's family, which the kernel does not say (it dumps groups as
+ * AF_UNSPEC): AF_INET6 when every member is an IPv6 path, else AF_INET.
+ * The kernel lets a group mix families, but an IPv6 route takes no group
+ * holding an IPv4 path (fib6_check_nexthop()), so a mixed one is IPv4's.
+ * @v is sorted by id.
+ */
+static uint8_t
+nhobj_group_family(const struct kernel_nhobj *v, size_t n,
+		   const struct kernel_nhobj *grp)
+{
+	for (unsigned int i = 0; i < grp->n_members; i++) {
+		struct kernel_nhobj key = { .id = grp->member[i].id };
+		const struct kernel_nhobj *m =
+			bsearch(&key, v, n, sizeof(*v), nhobj_id_cmp);
+
+		if (m == NULL || m->n_members != 0 || m->family != AF_INET6)
+			return AF_INET;
+	}
+	return AF_INET6;
 }
 
 static int
 knl_nhobj_dump(struct kernel_ops *ops, kernel_nhobj_cb cb, void *arg)
 {
 	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
-	struct nhobj_each e = { cb, arg };
+	struct nhobj_vec nv = { 0 };
+	int err;
 
-	return knl_dump_each(knl_of(ops), RTM_GETNEXTHOP, &nhm, sizeof(nhm),
-			     nhobj_msg_cb, &e);
+	err = knl_dump_each(knl_of(ops), RTM_GETNEXTHOP, &nhm, sizeof(nhm),
+			    nhobj_msg_cb, &nv);
+	if (err == 0) {
+		/* The kernel dumps by id already; sorting costs nothing then. */
+		if (nv.n > 1)
+			qsort(nv.v, nv.n, sizeof(*nv.v), nhobj_id_cmp);
+		for (size_t i = 0; i < nv.n; i++)
+			if (nv.v[i].n_members != 0)
+				nv.v[i].family = nhobj_group_family(nv.v, nv.n,
+								    &nv.v[i]);
+		for (size_t i = 0; i < nv.n; i++)
+			cb(&nv.v[i], arg);
+	}
+	free(nv.v);
+	return err;
 }
 
+/*
+ * A path is sent with its family (the kernel keeps it, and refuses a path
+ * of AF_UNSPEC); an IPv6 path is a device only (a gateway here is IPv4:
+ * -EINVAL).  A group is sent as AF_UNSPEC, as the kernel wants: it takes
+ * its members' family, and the kernel checks that routes through it fit.
+ */
 static int
 knl_nhobj_replace(struct kernel_ops *ops, const struct kernel_nhobj *nh)
 {
-	struct nhmsg nhm = { .nh_family = nh->n_members ? AF_UNSPEC : AF_INET,
+	int family = kernel_nhobj_family(nh);
+	struct nhmsg nhm = { .nh_family = nh->n_members ? AF_UNSPEC :
+							  (uint8_t)family,
 			     .nh_protocol = nh->protocol };
 	struct nl_msg *msg;
 	int err = -EMSGSIZE;
 
 	if (nh->id == 0 || nh->n_members > KERNEL_MAX_NEXTHOPS ||
-	    (nh->n_members == 0 && !nh->blackhole && !name_ok(nh->dev)))
+	    (nh->n_members == 0 && !nh->blackhole && !name_ok(nh->dev)) ||
+	    (nh->n_members == 0 && family == AF_INET6 && nh->gw.s_addr != 0))
 		return -EINVAL;
 	msg = nlmsg_alloc_simple(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
 	if (msg == NULL)
@@ -1254,23 +1425,21 @@ knl_nhobj_del(struct kernel_ops *ops, uint32_t id)
 static bool
 rule_from_nl(struct rtnl_rule *r, struct kernel_rule *out)
 {
+	int family = rtnl_rule_get_family(r);
 	struct nl_addr *src = rtnl_rule_get_src(r);
 	uint8_t proto = 0;
 
-	if (rtnl_rule_get_family(r) != AF_INET)
+	if (family != AF_INET && family != AF_INET6)
 		return false;
 	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)family;
 	out->priority = rtnl_rule_get_prio(r);
 	out->table = rtnl_rule_get_table(r);
 	out->fwmark = rtnl_rule_get_mark(r);
 	out->fwmask = rtnl_rule_get_mask(r);
-	if (src != NULL && nl_addr_get_prefixlen(src) > 0) {
-		if (nl_addr_get_prefixlen(src) > 32 ||
-		    !addr_v4(src, &out->src.v4))
-			return false;
-		out->src.family = AF_INET;
-		out->src.len = (uint8_t)nl_addr_get_prefixlen(src);
-	}
+	if (src != NULL && nl_addr_get_prefixlen(src) > 0 &&
+	    !prefix_from_nl(src, family, &out->src))
+		return false;
 	if (rtnl_rule_get_protocol(r, &proto) == 0)
 		out->protocol = proto;
 	return true;
@@ -1301,23 +1470,33 @@ static int
 knl_rule_dump(struct kernel_ops *ops, kernel_rule_cb cb, void *arg)
 {
 	struct rule_each e = { cb, arg };
+	int err;
 
-	return knl_dump_family(knl_of(ops), RTM_GETRULE, AF_INET, rule_msg_cb,
-			       &e);
+	/* Each family apart (AF_UNSPEC would add the multicast routing
+	 * rules). */
+	err = knl_dump_family(knl_of(ops), RTM_GETRULE, AF_INET, rule_msg_cb,
+			      &e);
+	if (err == 0)
+		err = knl_dump_family(knl_of(ops), RTM_GETRULE, AF_INET6,
+				      rule_msg_cb, &e);
+	return err;
 }
 
+/* A rule of kr->family (0: AF_INET); its source prefix is of the same. */
 static int
 rule_build(const struct kernel_rule *kr, bool add, struct rtnl_rule **out)
 {
+	int family = kernel_rule_family(kr);
 	struct rtnl_rule *r;
 	uint8_t proto = kr->protocol;
 	int err;
 
-	if (kr->src.len != 0 && (kr->src.family != AF_INET || kr->src.len > 32))
+	if (kr->src.len != 0 && (kr->src.family != family ||
+				 !prefix_of(family, &kr->src)))
 		return -EINVAL;
 	if ((r = rtnl_rule_alloc()) == NULL)
 		return -ENOMEM;
-	rtnl_rule_set_family(r, AF_INET);
+	rtnl_rule_set_family(r, family);
 	rtnl_rule_set_prio(r, kr->priority);
 	rtnl_rule_set_table(r, kr->table);	/* FRA_TABLE: > 255 works */
 	/* A delete leaves the action open, so it matches whatever is there. */
@@ -1328,7 +1507,7 @@ rule_build(const struct kernel_rule *kr, bool add, struct rtnl_rule **out)
 		rtnl_rule_set_mask(r, kr->fwmask);
 	}
 	if (kr->src.len != 0) {
-		struct nl_addr *src = addr_build_v4(kr->src.v4, kr->src.len);
+		struct nl_addr *src = addr_build_prefix(family, &kr->src);
 
 		if (src == NULL) {
 			err = -ENOMEM;
@@ -1456,6 +1635,48 @@ knl_sysctl_set(struct kernel_ops *ops, const char *path, const char *value)
 
 /* --- monitor ------------------------------------------------------------- */
 
+/*
+ * What the kernel does with an IPv6 link-local address on its own, on
+ * every link it brings up (the address, when duplicate address detection
+ * ends, and its routes: fe80::/64, the local fe80::x, ff00::/8), is never
+ * in a dump, so it is no change: skipped, or each link made would be
+ * followed by an audit a second later.
+ */
+static bool
+mon_v6_kernel_own(const struct nlmsghdr *h)
+{
+	const struct nlattr *a;
+
+	switch (h->nlmsg_type) {
+	case RTM_NEWADDR:
+	case RTM_DELADDR: {
+		const struct ifaddrmsg *ifa = nlmsg_data(h);
+
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) &&
+		       ifa->ifa_family == AF_INET6 &&
+		       ifa->ifa_scope == RT_SCOPE_LINK;
+	}
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE: {
+		const struct rtmsg *rtm = nlmsg_data(h);
+		struct in6_addr dst;
+
+		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) ||
+		    rtm->rtm_family != AF_INET6)
+			return false;
+		if (rtm->rtm_type == RTN_MULTICAST)
+			return true;
+		a = nlmsg_find_attr((struct nlmsghdr *)h, sizeof(*rtm), RTA_DST);
+		if (a == NULL || nla_len(a) != sizeof(dst))
+			return false;
+		memcpy(&dst, nla_data(a), sizeof(dst));
+		return v6_link_local(&dst) || IN6_IS_ADDR_MULTICAST(&dst);
+	}
+	default:
+		return false;
+	}
+}
+
 static int
 mon_valid_cb(struct nl_msg *msg, void *arg)
 {
@@ -1469,6 +1690,8 @@ mon_valid_cb(struct nl_msg *msg, void *arg)
 	 * and is looked at.
 	 */
 	if (h->nlmsg_pid != 0 && h->nlmsg_pid == nl_socket_get_local_port(k->sk))
+		return NL_OK;
+	if (mon_v6_kernel_own(h))
 		return NL_OK;
 
 	switch (h->nlmsg_type) {
@@ -1745,8 +1968,9 @@ kernel_nl_create_marked(const char *link_mark, int *err)
 	if (e == 0)
 		e = nlerr_to_errno(nl_socket_add_memberships(
 			k->mon, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-			RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_NEXTHOP,
-			0));
+			RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
+			RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE,
+			RTNLGRP_IPV6_RULE, RTNLGRP_NEXTHOP, 0));
 	if (e == 0)
 		e = nlerr_to_errno(nl_socket_set_nonblocking(k->mon));
 	if (e < 0)

@@ -105,6 +105,15 @@ pfx(const char *s, unsigned int len)
 	return p;
 }
 
+static struct ts_prefix
+pfx6(const char *s, unsigned int len)
+{
+	struct ts_prefix p = { .family = AF_INET6, .len = (uint8_t)len };
+
+	ck_assert_int_eq(inet_pton(AF_INET6, s, &p.v6), 1);
+	return p;
+}
+
 static struct kernel_link
 gre(const char *name, const char *remote, uint8_t ttl, uint32_t mtu)
 {
@@ -162,9 +171,9 @@ route_find_cb(const struct kernel_route *r, void *arg)
 	struct route_find *f = arg;
 
 	if (r->table == f->key.table && r->metric == f->key.metric &&
-	    r->dst.len == f->key.dst.len &&
-	    r->dst.v4.s_addr == f->key.dst.v4.s_addr) {
-		*f->found = *r;
+	    ts_prefix_equal(&r->dst, &f->key.dst)) {
+		if (f->found != NULL)
+			*f->found = *r;
 		f->n_found++;
 	}
 }
@@ -184,6 +193,7 @@ find_route(uint32_t table, struct ts_prefix dst, uint32_t metric,
 }
 
 struct rule_find {
+	int family;
 	uint32_t priority;
 	struct kernel_rule found;
 	int n_found, n_total;
@@ -195,16 +205,28 @@ rule_find_cb(const struct kernel_rule *r, void *arg)
 	struct rule_find *f = arg;
 
 	f->n_total++;
-	if (r->priority == f->priority) {
+	if (kernel_rule_family(r) == f->family && r->priority == f->priority) {
 		f->found = *r;
 		f->n_found++;
 	}
 }
 
+/* The rules of @family at @priority: how many, the last in *@out. */
+static int
+find_rule_of(int family, uint32_t priority, struct kernel_rule *out)
+{
+	struct rule_find f = { .family = family, .priority = priority };
+
+	ck_assert_int_eq(k->rule_dump(k, rule_find_cb, &f), 0);
+	if (f.n_found && out != NULL)
+		*out = f.found;
+	return f.n_found;
+}
+
 static int
 find_rule(uint32_t priority, struct kernel_rule *out)
 {
-	struct rule_find f = { .priority = priority };
+	struct rule_find f = { .family = AF_INET, .priority = priority };
 
 	ck_assert_int_eq(k->rule_dump(k, rule_find_cb, &f), 0);
 	if (f.n_found && out != NULL)
@@ -751,6 +773,10 @@ START_TEST(dumps_see_foreign_objects_with_their_own_marks)
 	ck_assert_int_eq(find_rule(0, NULL), 1);
 	ck_assert_int_eq(find_rule(32766, NULL), 1);
 	ck_assert_int_eq(find_rule(32767, NULL), 1);
+	/* And IPv6's: local and main. */
+	ck_assert_int_eq(find_rule_of(AF_INET6, 0, NULL), 1);
+	ck_assert_int_eq(find_rule_of(AF_INET6, 32766, NULL), 1);
+	ck_assert_int_eq(find_rule_of(AF_INET6, 32767, NULL), 0);
 }
 END_TEST
 
@@ -1215,6 +1241,425 @@ START_TEST(conntrack_flush_deletes_only_entries_under_the_mark_and_mask)
 }
 END_TEST
 
+/* --- IPv6 ------------------------------------------------------------------ */
+
+/* Our tunnel link @name to @remote (GRE: it carries IPv6 too). */
+static void
+tunnel(const char *name, const char *remote)
+{
+	struct kernel_link l = gre(name, remote, 64, 1476);
+
+	ck_assert_int_eq(k->link_set(k, &l), 0);
+}
+
+struct addr6_find {
+	const char *ifname;
+	int n_v4, n_v6, n_link_local;
+	struct kernel_addr v6;
+};
+
+static void
+addr6_find_cb(const struct kernel_addr *a, void *arg)
+{
+	struct addr6_find *f = arg;
+
+	if (strcmp(a->ifname, f->ifname) != 0)
+		return;
+	if (a->local.family == AF_INET) {
+		f->n_v4++;
+		return;
+	}
+	ck_assert_int_eq(a->local.family, AF_INET6);
+	if (IN6_IS_ADDR_LINKLOCAL(&a->local.v6))
+		f->n_link_local++;
+	f->v6 = *a;
+	f->n_v6++;
+}
+
+/*
+ * An IPv6 /127 on a GRE link goes in, dumps back as it went in beside the
+ * link's IPv4 /31, and goes away; the link-local address the kernel gave
+ * the link is there (iproute2 says so) but never in our dumps, and cannot
+ * be added or deleted through us; an IPv6 address takes no peer.
+ */
+START_TEST(ipv6_address_slash127_on_a_gre_link_round_trips_and_its_link_local_is_not_reported)
+{
+	struct kernel_addr a = { .ifname = "gre1",
+				 .local = pfx6("2001:db8:100::1", 127) };
+	struct kernel_addr a4 = { .ifname = "gre1",
+				  .local = pfx("198.18.0.1", 31) };
+	struct kernel_addr ll = { .ifname = "gre1",
+				  .local = pfx6("fe80::1", 64) };
+	struct addr6_find f = { .ifname = "gre1" };
+	char *j;
+
+	tunnel("gre1", "192.0.2.1");
+	ck_assert_int_eq(k->addr_add(k, &a4), 0);
+	ck_assert_int_eq(k->addr_add(k, &a), 0);
+	ck_assert_int_eq(k->addr_add(k, &a), 0);	/* idempotent */
+	ck_assert_int_eq(k->addr_dump(k, addr6_find_cb, &f), 0);
+	ck_assert_int_eq(f.n_v4, 1);
+	ck_assert_int_eq(f.n_v6, 1);
+	ck_assert_int_eq(f.n_link_local, 0);
+	ck_assert_msg(ts_prefix_equal(&f.v6.local, &a.local),
+		      "dumped back differs");
+	ck_assert_int_eq(f.v6.peer.s_addr, 0);
+
+	j = out_of("ip -6 -j addr show dev gre1");
+	assert_has(j, "\"local\":\"2001:db8:100::1\",\"prefixlen\":127");
+	/* The kernel's own, which our dump left out. */
+	assert_has(j, "\"local\":\"fe80::");
+	assert_has(j, "\"scope\":\"link\"");
+	free(j);
+
+	ck_assert_int_eq(k->addr_add(k, &ll), -EINVAL);
+	ck_assert_int_eq(k->addr_del(k, &ll), -EINVAL);
+	ll = a;
+	ll.peer = ip4("198.18.0.0");
+	ck_assert_int_eq(k->addr_add(k, &ll), -EINVAL);
+
+	ck_assert_int_eq(k->addr_del(k, &a), 0);
+	ck_assert_int_eq(k->addr_del(k, &a), -EADDRNOTAVAIL);
+	memset(&f, 0, sizeof(f));
+	f.ifname = "gre1";
+	ck_assert_int_eq(k->addr_dump(k, addr6_find_cb, &f), 0);
+	ck_assert_int_eq(f.n_v6, 0);
+	ck_assert_int_eq(f.n_v4, 1);
+	j = out_of("ip -6 -j addr show dev gre1");
+	assert_lacks(j, "2001:db8:100::1");
+	assert_has(j, "\"local\":\"fe80::");
+	free(j);
+}
+END_TEST
+
+/*
+ * IPv6 rules (fwmark/mask, from a prefix) go in, dump back with their
+ * family and are deleted; an IPv6 rule and an IPv4 rule share a
+ * priority, each family's dump and delete leaving the other alone.
+ */
+START_TEST(ipv6_rules_round_trip_and_share_a_priority_with_an_ipv4_rule)
+{
+	struct kernel_rule m4 = { .priority = 21100, .table = TABLE,
+				  .fwmark = 0x74730001, .fwmask = 0xffffffff,
+				  .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_rule m6 = m4, s6 = { .family = AF_INET6,
+					   .priority = 21101, .table = TABLE,
+					   .protocol = KERNEL_RTPROT_TUNSTEER };
+	struct kernel_rule have;
+	char *t;
+
+	m6.family = AF_INET6;
+	s6.src = pfx6("2001:db8:200::", 48);
+	ck_assert_int_eq(k->rule_add(k, &m4), 0);
+	ck_assert_int_eq(k->rule_add(k, &m6), 0);
+	ck_assert_int_eq(k->rule_add(k, &s6), 0);
+	ck_assert_int_eq(k->rule_add(k, &m6), -EEXIST);
+
+	ck_assert_int_eq(find_rule_of(AF_INET, 21100, &have), 1);
+	ck_assert_msg(kernel_rule_equal(&m4, &have), "IPv4 rule differs");
+	ck_assert_int_eq(find_rule_of(AF_INET6, 21100, &have), 1);
+	ck_assert_int_eq(have.family, AF_INET6);
+	ck_assert_msg(kernel_rule_equal(&m6, &have), "IPv6 rule differs");
+	ck_assert_int_eq(have.protocol, KERNEL_RTPROT_TUNSTEER);
+	ck_assert(kernel_rule_is_ours(&have));
+	ck_assert_int_eq(find_rule_of(AF_INET6, 21101, &have), 1);
+	ck_assert_msg(kernel_rule_equal(&s6, &have), "IPv6 src rule differs");
+	ck_assert_int_eq(find_rule_of(AF_INET, 21101, NULL), 0);
+
+	t = out_of("ip -6 rule show");
+	assert_has(t, "21100:\tfrom all fwmark 0x74730001 lookup 21001 "
+		      "proto 227");
+	assert_has(t, "21101:\tfrom 2001:db8:200::/48 lookup 21001 proto 227");
+	free(t);
+
+	/* A rule of another family is another rule. */
+	ck_assert_int_eq(k->rule_del(k, &m6), 0);
+	ck_assert_int_eq(k->rule_del(k, &m6), -ENOENT);
+	ck_assert_int_eq(find_rule_of(AF_INET6, 21100, NULL), 0);
+	ck_assert_int_eq(find_rule_of(AF_INET, 21100, NULL), 1);
+	t = out_of("ip -4 rule show");
+	assert_has(t, "21100:\tfrom all fwmark 0x74730001 lookup 21001");
+	free(t);
+	ck_assert_int_eq(k->rule_del(k, &s6), 0);
+	ck_assert_int_eq(k->rule_del(k, &m4), 0);
+	t = out_of("ip -6 rule show; ip -4 rule show");
+	assert_lacks(t, "2110");
+	free(t);
+	/* A source of the other family is refused before the kernel. */
+	s6.src = pfx("198.18.0.0", 15);
+	ck_assert_int_eq(k->rule_add(k, &s6), -EINVAL);
+}
+END_TEST
+
+/*
+ * IPv6 paths (a device each, no gateway), a resilient group of them and
+ * a plain one, and ::/0 through the resilient group: each dumps back as
+ * it went in, the paths with the family the kernel keeps for them and
+ * the groups with their members' (the kernel says AF_UNSPEC for a
+ * group).  The kernel refuses an IPv6 route through an IPv4 path.
+ */
+START_TEST(ipv6_paths_resilient_group_and_default_route_via_nhid_round_trip_with_family)
+{
+	struct kernel_nhobj p1 = { .id = 0x74750001, .protocol = 227,
+				   .family = AF_INET6, .dev = "gre1" };
+	struct kernel_nhobj p2 = { .id = 0x74750002, .protocol = 227,
+				   .family = AF_INET6, .dev = "gre2" };
+	struct kernel_nhobj p4 = { .id = 0x74730001, .protocol = 227,
+				   .dev = "gre1" };
+	struct kernel_nhobj grp = { .id = 0x74760001, .protocol = 227,
+				    .family = AF_INET6, .resilient = true,
+				    .buckets = 32, .idle_timer = 5,
+				    .n_members = 2 };
+	struct kernel_nhobj plain = { .id = 0x74760002, .protocol = 227,
+				      .family = AF_INET6, .n_members = 1 };
+	struct kernel_nhobj grp4 = { .id = 0x74740001, .protocol = 227,
+				     .n_members = 1 };
+	struct kernel_route r = { .table = TABLE, .metric = 1, .protocol = 227,
+				  .nhid = 0x74760001 };
+	struct kernel_route r4 = r, have_r;
+	struct kernel_nhobj have;
+	char want[128], *t;
+
+	tunnel("gre1", "192.0.2.1");
+	tunnel("gre2", "192.0.2.2");
+	ck_assert_int_eq(k->nhobj_replace(k, &p1), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p2), 0);
+	ck_assert_int_eq(k->nhobj_replace(k, &p4), 0);
+	grp.member[0] = (struct kernel_nhobj_member){ p1.id, 1 };
+	grp.member[1] = (struct kernel_nhobj_member){ p2.id, 3 };
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	plain.member[0] = (struct kernel_nhobj_member){ p2.id, 2 };
+	ck_assert_int_eq(k->nhobj_replace(k, &plain), 0);
+	grp4.member[0] = (struct kernel_nhobj_member){ p4.id, 1 };
+	ck_assert_int_eq(k->nhobj_replace(k, &grp4), 0);
+	r.dst = pfx6("::", 0);
+	ck_assert_int_eq(k->route_replace(k, &r), 0);
+
+	ck_assert(find_nhobj(p1.id, &have));
+	ck_assert_int_eq(have.family, AF_INET6);
+	ck_assert_msg(kernel_nhobj_equal(&p1, &have), "path dumped back differs");
+	ck_assert(kernel_nhobj_is_ours(&have));
+	ck_assert(find_nhobj(p4.id, &have));
+	ck_assert_int_eq(kernel_nhobj_family(&have), AF_INET);
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert_int_eq(have.family, AF_INET6);
+	ck_assert_msg(kernel_nhobj_equal(&grp, &have), "group dumped back differs");
+	ck_assert(find_nhobj(plain.id, &have));
+	ck_assert_int_eq(have.family, AF_INET6);
+	ck_assert(!have.resilient);
+	ck_assert_msg(kernel_nhobj_equal(&plain, &have),
+		      "plain group dumped back differs");
+	ck_assert(find_nhobj(grp4.id, &have));
+	ck_assert_int_eq(kernel_nhobj_family(&have), AF_INET);
+	ck_assert(find_route(TABLE, r.dst, 1, &have_r));
+	ck_assert_int_eq(kernel_route_family(&have_r), AF_INET6);
+	ck_assert_msg(kernel_route_equal(&r, &have_r), "route dumped back differs");
+	ck_assert(kernel_route_is_ours(&have_r));
+	/* The IPv4 default of the same table and metric is another route. */
+	r4.dst = pfx("0.0.0.0", 0);
+	ck_assert(!find_route(TABLE, r4.dst, 1, NULL));
+
+	/* What the kernel keeps: the paths' family is inet6; the groups
+	 * have none of their own (neither -6 nor -4 lists them). */
+	t = out_of("ip -6 nexthop show");
+	snprintf(want, sizeof(want), "id %u dev gre1 ", p1.id);
+	assert_has(t, want);
+	snprintf(want, sizeof(want), "id %u ", grp.id);
+	assert_lacks(t, want);
+	snprintf(want, sizeof(want), "id %u ", p4.id);
+	assert_lacks(t, want);
+	free(t);
+	t = out_of("ip -4 nexthop show");
+	snprintf(want, sizeof(want), "id %u ", p1.id);
+	assert_lacks(t, want);
+	snprintf(want, sizeof(want), "id %u ", grp4.id);
+	assert_lacks(t, want);
+	free(t);
+	t = out_of("ip nexthop show id %u", grp.id);
+	snprintf(want, sizeof(want), "group %u/%u,3", p1.id, p2.id);
+	assert_has(t, want);
+	assert_has(t, "type resilient buckets 32 idle_timer 5");
+	free(t);
+	t = out_of("ip -6 route show table %d", TABLE);
+	snprintf(want, sizeof(want), "default nhid %u proto 227 metric 1",
+		 grp.id);
+	assert_has(t, want);
+	free(t);
+
+	/* Replaced in place: gre1 leaves the resilient group. */
+	grp.member[0] = grp.member[1];
+	grp.n_members = 1;
+	ck_assert_int_eq(k->nhobj_replace(k, &grp), 0);
+	ck_assert(find_nhobj(grp.id, &have));
+	ck_assert_msg(kernel_nhobj_equal(&grp, &have), "group differs");
+
+	/* Across families: an IPv6 route through an IPv4 path or group, and
+	 * an IPv6 path with an (IPv4) gateway. */
+	r.nhid = p4.id;
+	ck_assert_int_eq(k->route_replace(k, &r), -EINVAL);
+	r.nhid = grp4.id;
+	ck_assert_int_eq(k->route_replace(k, &r), -EINVAL);
+	p1.gw = ip4("198.18.0.1");
+	ck_assert_int_eq(k->nhobj_replace(k, &p1), -EINVAL);
+	/* The kernel takes a group of both families; it is IPv4's, since
+	 * no IPv6 route may go through it. */
+	grp4.member[1] = (struct kernel_nhobj_member){ p2.id, 1 };
+	grp4.n_members = 2;
+	ck_assert_int_eq(k->nhobj_replace(k, &grp4), 0);
+	ck_assert(find_nhobj(grp4.id, &have));
+	ck_assert_uint_eq(have.n_members, 2);
+	ck_assert_int_eq(kernel_nhobj_family(&have), AF_INET);
+	ck_assert_int_eq(k->route_replace(k, &r), -EINVAL);
+	r.nhid = grp.id;
+	ck_assert(find_route(TABLE, r.dst, 1, &have_r));
+	ck_assert_msg(kernel_route_equal(&r, &have_r), "route changed");
+
+	ck_assert_int_eq(k->route_del(k, &r), 0);
+	ck_assert(!find_route(TABLE, r.dst, 1, NULL));
+	ck_assert_int_eq(k->nhobj_del(k, grp.id), 0);
+	ck_assert_int_eq(k->nhobj_del(k, plain.id), 0);
+	ck_assert_int_eq(k->nhobj_del(k, p2.id), 0);
+	ck_assert(!find_nhobj(p2.id, NULL));
+}
+END_TEST
+
+/*
+ * An IPv6 blackhole dumps back with no nexthops (the kernel reports lo
+ * as its device), apart from an IPv4 one of the same table and metric;
+ * a route over a device replaces it in place; an IPv4 gateway on an IPv6
+ * route is refused, and so are two device-only nexthops (by the kernel);
+ * and a metric of 0 is the kernel's 1024 for IPv6.
+ */
+START_TEST(ipv6_blackhole_route_replace_dump_and_del)
+{
+	struct kernel_route want = { .table = TABLE + 1, .metric = 10,
+				     .protocol = KERNEL_RTPROT_TUNSTEER,
+				     .blackhole = true };
+	struct kernel_route v4 = want, have;
+	char *t;
+
+	want.dst = pfx6("::", 0);
+	v4.dst = pfx("0.0.0.0", 0);
+	ck_assert_int_eq(k->route_replace(k, &v4), 0);
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE + 1, want.dst, 10, &have));
+	ck_assert_uint_eq(have.n_nexthops, 0);
+	ck_assert_msg(kernel_route_equal(&want, &have), "dumped back differs");
+	ck_assert(find_route(TABLE + 1, v4.dst, 10, &have));
+	ck_assert_msg(kernel_route_equal(&v4, &have), "IPv4 one differs");
+	t = out_of("ip -6 route show table %d", TABLE + 1);
+	assert_has(t, "blackhole default");
+	assert_has(t, "proto 227 metric 10");
+	free(t);
+
+	/* Over a device, in place; a gateway (IPv4) is no IPv6 nexthop. */
+	tunnel("gre1", "192.0.2.1");
+	want.blackhole = false;
+	want.n_nexthops = 1;
+	want.nh[0] = (struct kernel_nexthop){ .dev = "gre1", .weight = 1 };
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(find_route(TABLE + 1, want.dst, 10, &have));
+	ck_assert_msg(kernel_route_equal(&want, &have), "dev route differs");
+	t = out_of("ip -6 route show table %d", TABLE + 1);
+	assert_has(t, "default dev gre1 proto 227 metric 10");
+	assert_lacks(t, "blackhole");
+	free(t);
+	want.nh[0].gw = ip4("198.18.0.1");
+	ck_assert_int_eq(k->route_replace(k, &want), -EINVAL);
+	want.nh[0].gw.s_addr = 0;
+	/* Nor does the kernel take two device-only paths for IPv6 (ECMP
+	 * over devices is a nexthop group's). */
+	tunnel("gre2", "192.0.2.2");
+	want.n_nexthops = 2;
+	want.nh[1] = (struct kernel_nexthop){ .dev = "gre2", .weight = 1 };
+	ck_assert_int_eq(k->route_replace(k, &want), -EINVAL);
+	want.n_nexthops = 1;
+	ck_assert(find_route(TABLE + 1, want.dst, 10, &have));
+	ck_assert_msg(kernel_route_equal(&want, &have), "dev route changed");
+
+	ck_assert_int_eq(k->route_del(k, &want), 0);
+	ck_assert(!find_route(TABLE + 1, want.dst, 10, NULL));
+	ck_assert_int_eq(k->route_del(k, &want), -ESRCH);
+	ck_assert(find_route(TABLE + 1, v4.dst, 10, NULL));
+
+	/* Metric 0: IPv6 has none; the kernel makes it 1024 (IPv4 keeps 0). */
+	want.metric = 0;
+	want.blackhole = true;
+	want.n_nexthops = 0;
+	want.dst = pfx6("2001:db8:300::", 48);
+	ck_assert_int_eq(k->route_replace(k, &want), 0);
+	ck_assert(!find_route(TABLE + 1, want.dst, 0, NULL));
+	ck_assert(find_route(TABLE + 1, want.dst, 1024, NULL));
+}
+END_TEST
+
+/* The flush by mark takes IPv6 entries as well as IPv4 ones (nfgen
+ * family AF_UNSPEC), and only those under the mark. */
+START_TEST(conntrack_flush_by_mark_covers_ipv6_entries)
+{
+	char *t;
+
+	sh("conntrack -I -p udp -s 2001:db8::10 -d 2001:db8::20 "
+	   "--sport 1001 --dport 7777 -t 120 -m 0x10000 >/dev/null 2>&1");
+	sh("conntrack -I -p udp -s 2001:db8::10 -d 2001:db8::20 "
+	   "--sport 1002 --dport 7777 -t 120 -m 0x20000 >/dev/null 2>&1");
+	ct_insert(1003, "0x10000");
+	t = out_of("conntrack -L -f ipv6 -p udp --dport 7777 2>/dev/null | "
+		   "wc -l");
+	ck_assert_str_eq(t, "2\n");
+	free(t);
+
+	ck_assert_int_eq(k->conntrack_flush(k, 0x10000, 0xffff0000), 0);
+	t = out_of("conntrack -L -f ipv6 -p udp --dport 7777 2>/dev/null");
+	assert_lacks(t, "sport=1001 ");
+	assert_has(t, "sport=1002 ");
+	free(t);
+	t = out_of("conntrack -L -p udp --dport 7777 2>/dev/null");
+	assert_lacks(t, "sport=1003 ");
+	free(t);
+}
+END_TEST
+
+/*
+ * Someone else's IPv6 route, rule or address is a change; an IPv6
+ * link-local address (the kernel's own on every link it brings up, never
+ * in a dump) and its routes are not.
+ */
+START_TEST(monitor_reports_foreign_ipv6_changes_but_not_link_local_addresses)
+{
+	struct pollfd pfd = { .fd = k->monitor_fd(k), .events = POLLIN };
+	int r = 0, quiet = 0;
+
+	/* Someone else's link, up, and quiet for a second. */
+	sh("ip link add dummy9 type dummy && ip link set dummy9 up");
+	for (int i = 0; i < 100 && quiet < 10; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		quiet = k->monitor_drain(k) > 0 ? 0 : quiet + 1;
+	}
+	ck_assert_int_eq(quiet, 10);
+
+	sh("ip -6 addr add fe80::99/64 dev dummy9 nodad");
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		ck_assert_int_eq(k->monitor_drain(k), 0);
+	}
+	sh("ip -6 addr add 2001:db8:8::1/64 dev dummy9 nodad");
+	for (int i = 0; i < 20 && r == 0; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		r = k->monitor_drain(k);
+	}
+	ck_assert_int_eq(r, 1);
+	while (k->monitor_drain(k) > 0)
+		;
+	sh("ip -6 route add 2001:db8:7::/64 dev dummy0");
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), 1);
+	sh("ip -6 rule add prio 500 fwmark 7 lookup 100");
+	ck_assert(monitor_readable());
+	ck_assert_int_eq(k->monitor_drain(k), 1);
+}
+END_TEST
+
 /* Optional (TUNSTEER_KNL_BENCH=N): N GRE tunnels and routes, timed. */
 START_TEST(bench_gre_links_and_routes)
 {
@@ -1290,6 +1735,16 @@ kernel_nl_suite(void)
 	tcase_add_test(tc, monitor_overrun_reports_enobufs_once_then_recovers);
 	tcase_add_test(tc, nft_sets_in_bulk_read_back_and_foreign_changes_are_named);
 	tcase_add_test(tc, repeated_operations_and_errors_do_not_leak);
+	tcase_add_test(tc,
+		       ipv6_address_slash127_on_a_gre_link_round_trips_and_its_link_local_is_not_reported);
+	tcase_add_test(tc,
+		       ipv6_rules_round_trip_and_share_a_priority_with_an_ipv4_rule);
+	tcase_add_test(tc,
+		       ipv6_paths_resilient_group_and_default_route_via_nhid_round_trip_with_family);
+	tcase_add_test(tc, ipv6_blackhole_route_replace_dump_and_del);
+	tcase_add_test(tc, conntrack_flush_by_mark_covers_ipv6_entries);
+	tcase_add_test(tc,
+		       monitor_reports_foreign_ipv6_changes_but_not_link_local_addresses);
 	tcase_add_test(tc, bench_gre_links_and_routes);
 	suite_add_tcase(s, tc);
 	return s;
