@@ -38,9 +38,10 @@
 /* KERNEL_NFT_TABLE as family and name. */
 #define TABLE_FAMILY NFPROTO_INET
 #define TABLE_NAME "tunsteer"
-/* nft's datatype number of ipv4_addr (TYPE_IPADDR), so `nft list`
- * prints our elements as addresses. */
+/* nft's datatype numbers of ipv4_addr and ipv6_addr (TYPE_IPADDR,
+ * TYPE_IP6ADDR), so `nft list` prints our elements as addresses. */
 #define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
 /* Prefixes per NEWSETELEM/DELSETELEM message: two elements each (start,
  * end), ~40 bytes, well inside the 64 KiB an attribute nest can hold. */
 #define ELEMS_PER_MSG 1024
@@ -563,48 +564,105 @@ batch_msg(struct kernel_nft *kn, struct nftnl_batch *b, uint16_t type,
 				     flags, kn->seq++);
 }
 
-/* The elements of @n prefixes: an interval set holds each as a start
- * element and an end element one past its last address (none when that
- * would wrap past 255.255.255.255). */
+/* Addresses of either family as numbers: an IPv4 one is below 2^32. */
+typedef unsigned __int128 u128;
+
+static unsigned int
+family_bits(int family)
+{
+	return family == AF_INET6 ? 128 : 32;
+}
+
+/* The last address of the address space of @bits. */
+static u128
+addr_top(unsigned int bits)
+{
+	return bits == 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
+}
+
+/* The host part of a prefix of @len in @bits: 2^(bits - len) - 1. */
+static u128
+host_mask(unsigned int bits, unsigned int len)
+{
+	return addr_top(bits - len);
+}
+
+static u128
+prefix_num(const struct ts_prefix *p)
+{
+	u128 v = 0;
+
+	if (p->family == AF_INET)
+		return ntohl(p->v4.s_addr);
+	for (size_t i = 0; i < sizeof(p->v6.s6_addr); i++)
+		v = v << 8 | p->v6.s6_addr[i];
+	return v;
+}
+
+/* @v as a set key of @bits (network order) in @key; its length. */
+static uint32_t
+key_of_num(u128 v, unsigned int bits, uint8_t key[16])
+{
+	uint32_t len = bits / 8;
+
+	for (uint32_t i = len; i-- > 0; v >>= 8)
+		key[i] = (uint8_t)v;
+	return len;
+}
+
+static int
+put_key(struct nftnl_set *s, u128 v, unsigned int bits, bool end)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	uint8_t key[16];
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key,
+			   key_of_num(v, bits, key));
+	if (end)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+				       NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* The elements of @n prefixes of @family: an interval set holds each as
+ * a start element and an end element one past its last address (none
+ * when that would wrap past the top of the address space,
+ * 255.255.255.255 or ffff:…:ffff: 0.0.0.0/0 and ::/0 are a start alone). */
 static int
 put_elems(struct kernel_nft *kn, struct nftnl_batch *b, uint16_t type,
-	  const char *set, const struct ts_prefix *p, size_t n)
+	  const char *set, int family, const struct ts_prefix *p, size_t n)
 {
+	unsigned int bits = family_bits(family);
+
 	for (size_t off = 0; off < n; off += ELEMS_PER_MSG) {
 		struct nftnl_set *s = nftnl_set_alloc();
 		struct nlmsghdr *nh;
+		int err = 0;
 
 		if (s == NULL)
 			return -ENOMEM;
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE_NAME);
 		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-		for (size_t i = off; i < n && i < off + ELEMS_PER_MSG; i++) {
-			uint32_t lo = ntohl(p[i].v4.s_addr);
-			uint64_t end = (uint64_t)lo + (1ull << (32 - p[i].len));
-			struct nftnl_set_elem *e;
-			uint32_t key = htonl(lo);
+		for (size_t i = off; i < n && i < off + ELEMS_PER_MSG && !err;
+		     i++) {
+			u128 lo, last;
 
-			if (p[i].family != AF_INET || p[i].len > 32) {
-				nftnl_set_free(s);
-				return -EINVAL;
+			if (p[i].family != family || p[i].len > bits) {
+				err = -EINVAL;
+				break;
 			}
-			if ((e = nftnl_set_elem_alloc()) == NULL) {
-				nftnl_set_free(s);
-				return -ENOMEM;
-			}
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
-			nftnl_set_elem_add(s, e);
-			if (end > UINT32_MAX)
-				continue;
-			if ((e = nftnl_set_elem_alloc()) == NULL) {
-				nftnl_set_free(s);
-				return -ENOMEM;
-			}
-			key = htonl((uint32_t)end);
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
-			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
-					       NFT_SET_ELEM_INTERVAL_END);
-			nftnl_set_elem_add(s, e);
+			lo = prefix_num(&p[i]) & ~host_mask(bits, p[i].len);
+			last = lo | host_mask(bits, p[i].len);
+			err = put_key(s, lo, bits, false);
+			if (err == 0 && last != addr_top(bits))
+				err = put_key(s, last + 1, bits, true);
+		}
+		if (err < 0) {
+			nftnl_set_free(s);
+			return err;
 		}
 		nh = batch_msg(kn, b, type,
 			       type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
@@ -615,9 +673,11 @@ put_elems(struct kernel_nft *kn, struct nftnl_batch *b, uint16_t type,
 	return 0;
 }
 
-/* The table and set @name (ipv4_addr, interval) if missing, emptied. */
+/* The table and set @name (ipv4_addr or ipv6_addr by @family, interval)
+ * if missing, emptied. */
 static int
-put_set_afresh(struct kernel_nft *kn, struct nftnl_batch *b, const char *name)
+put_set_afresh(struct kernel_nft *kn, struct nftnl_batch *b, const char *name,
+	       int family)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nh;
@@ -628,8 +688,9 @@ put_set_afresh(struct kernel_nft *kn, struct nftnl_batch *b, const char *name)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, TABLE_FAMILY);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IPADDR);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(uint32_t));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, family == AF_INET6 ?
+			  NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, family_bits(family) / 8);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, kn->seq);
 	nh = batch_msg(kn, b, NFT_MSG_NEWSET, NLM_F_CREATE);
 	nftnl_set_nlmsg_build_payload(nh, s);
@@ -643,21 +704,131 @@ put_set_afresh(struct kernel_nft *kn, struct nftnl_batch *b, const char *name)
 	return 0;
 }
 
+static int dump(struct kernel_nft *kn, struct nlmsghdr *req,
+		int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg);
+
+/* The address family of the sets of our table (set_family_cb). */
+struct set_families {
+	struct {
+		char name[NFT_SET_MAXNAMELEN];
+		int family;	/* AF_INET, AF_INET6, or 0: not addresses */
+	} *v;
+	size_t n, cap;
+};
+
+/* A set's family from its key: the type, ipv4_addr or ipv6_addr, or else
+ * its length (a script's `typeof ip saddr` may say another type). */
+static int
+set_key_family(const struct nftnl_set *s)
+{
+	uint32_t type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
+	uint32_t len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
+
+	if (type == NFT_TYPE_IPADDR || type == NFT_TYPE_IP6ADDR)
+		return type == NFT_TYPE_IPADDR ? AF_INET : AF_INET6;
+	return len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
+}
+
+static int
+set_family_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct set_families *sf = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+	const char *t, *name;
+	int err = 0;
+
+	if (s == NULL)
+		return -ENOMEM;
+	if (nftnl_set_nlmsg_parse(nh, s) < 0) {
+		err = -EIO;
+	} else if ((t = nftnl_set_get_str(s, NFTNL_SET_TABLE)) != NULL &&
+		   strcmp(t, TABLE_NAME) == 0 &&
+		   (name = nftnl_set_get_str(s, NFTNL_SET_NAME)) != NULL &&
+		   strlen(name) < sizeof(sf->v[0].name)) {
+		if (sf->n == sf->cap) {
+			size_t cap = sf->cap ? 2 * sf->cap : 8;
+			__typeof__(sf->v) v = realloc(sf->v, cap * sizeof(*v));
+
+			if (v == NULL) {
+				nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			sf->v = v;
+			sf->cap = cap;
+		}
+		memcpy(sf->v[sf->n].name, name, strlen(name) + 1);
+		sf->v[sf->n++].family = set_key_family(s);
+	}
+	nftnl_set_free(s);
+	return err;
+}
+
+/*
+ * Every entry of @batch against the sets there now: its elements of its
+ * own family, and a set that exists of that family too.  The kernel would
+ * refuse an element of another length, but a REPLACE would first have
+ * emptied the set; -EINVAL here leaves it as it was.  No table yet: no
+ * set can mismatch.
+ */
+static int
+check_families(struct kernel_nft *kn, const struct kernel_nft_elems *batch,
+	       size_t n)
+{
+	char req[256] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct set_families sf = { 0 };
+	struct nlmsghdr *nh;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int family = batch[i].family == AF_INET6 ? AF_INET6 : AF_INET;
+
+		for (size_t j = 0; j < batch[i].n; j++)
+			if (batch[i].elems[j].family != family)
+				return -EINVAL;
+	}
+	nh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSET, TABLE_FAMILY,
+				   NLM_F_DUMP, kn->seq++);
+	mnl_attr_put_strz(nh, NFTA_SET_TABLE, TABLE_NAME);
+	err = dump(kn, nh, set_family_cb, &sf);
+	if (err == -ENOENT)
+		err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		int family = batch[i].family == AF_INET6 ? AF_INET6 : AF_INET;
+
+		for (size_t j = 0; j < sf.n; j++)
+			if (strcmp(sf.v[j].name, batch[i].set) == 0 &&
+			    sf.v[j].family != family) {
+				log_warnx("kernel", "nft set %s holds no %s "
+					  "addresses", batch[i].set,
+					  family == AF_INET6 ? "IPv6" : "IPv4");
+				err = -EINVAL;
+				break;
+			}
+	}
+	free(sf.v);
+	return err;
+}
+
 int
 kernel_nft_elems(struct kernel_nft *kn, const struct kernel_nft_elems *batch,
 		 size_t n)
 {
-	struct nftnl_batch *b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN);
+	struct nftnl_batch *b;
 	bool table = false;
 	uint32_t gen0;
 	int err = 0;
 
-	if (b == NULL)
+	if ((err = check_families(kn, batch, n)) < 0) {
+		log_warnx("kernel", "nft set elements: %s", strerror(-err));
+		return err;
+	}
+	if ((b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)) == NULL)
 		return -ENOMEM;
 	nftnl_batch_begin(nftnl_batch_buffer(b), kn->seq++);
 	nftnl_batch_update(b);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		const struct kernel_nft_elems *x = &batch[i];
+		int family = x->family == AF_INET6 ? AF_INET6 : AF_INET;
 
 		if (x->op == KERNEL_NFT_ELEMS_REPLACE && !table) {
 			struct nftnl_table *t = nftnl_table_alloc();
@@ -675,11 +846,11 @@ kernel_nft_elems(struct kernel_nft *kn, const struct kernel_nft_elems *batch,
 			table = true;
 		}
 		if (x->op == KERNEL_NFT_ELEMS_REPLACE)
-			err = put_set_afresh(kn, b, x->set);
+			err = put_set_afresh(kn, b, x->set, family);
 		if (err == 0 && x->n)
 			err = put_elems(kn, b, x->op == KERNEL_NFT_ELEMS_DEL ?
 					NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-					x->set, x->elems, x->n);
+					x->set, family, x->elems, x->n);
 	}
 	if (err == 0) {
 		nftnl_batch_end(nftnl_batch_buffer(b), kn->seq++);
@@ -737,34 +908,46 @@ dump(struct kernel_nft *kn, struct nlmsghdr *req,
 	}
 }
 
+/* A set's elements as read: numbers of one family (of the first key's
+ * length: the set's), each a start or an interval's end. */
+struct elem_key {
+	u128 v;
+	bool start;
+};
+
 struct elem_keys {
-	uint64_t *v;	/* key << 1 | 1 for a start, | 0 for an end */
+	struct elem_key *v;
 	size_t n, cap;
+	uint32_t key_len;	/* 4 or 16; 0: none seen yet */
 };
 
 static int
 elem_key_cb(struct nftnl_set_elem *e, void *arg)
 {
 	struct elem_keys *k = arg;
-	uint32_t len = 0, key, flags = 0;
-	const void *p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	uint32_t len = 0, flags = 0;
+	const uint8_t *p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	u128 v = 0;
 
-	if (p == NULL || len != sizeof(key))
+	if (p == NULL || (len != 4 && len != 16) ||
+	    (k->key_len != 0 && len != k->key_len))
 		return -1;
-	memcpy(&key, p, sizeof(key));
+	k->key_len = len;
+	for (uint32_t i = 0; i < len; i++)
+		v = v << 8 | p[i];
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
 		flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 1024;
-		uint64_t *v = realloc(k->v, cap * sizeof(*v));
+		struct elem_key *nv = realloc(k->v, cap * sizeof(*nv));
 
-		if (v == NULL)
+		if (nv == NULL)
 			return -1;
-		k->v = v;
+		k->v = nv;
 		k->cap = cap;
 	}
-	k->v[k->n++] = (uint64_t)ntohl(key) << 1 |
-		       !(flags & NFT_SET_ELEM_INTERVAL_END);
+	k->v[k->n].v = v;
+	k->v[k->n++].start = !(flags & NFT_SET_ELEM_INTERVAL_END);
 	return 0;
 }
 
@@ -783,30 +966,32 @@ elems_msg_cb(const struct nlmsghdr *nh, void *arg)
 	return err;
 }
 
+/* By address; at one address an end (of the interval below) first. */
 static int
-cmp_u64(const void *a, const void *b)
+elem_key_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	const struct elem_key *x = a, *y = b;
 
-	return x < y ? -1 : x > y;
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return (int)x->start - (int)y->start;
 }
 
-/* Add [lo, hi] as the prefixes that cover it exactly. */
+/* Add [lo, hi] of @family as the prefixes that cover it exactly. */
 static int
-push_range(struct ts_prefix **out, size_t *n, size_t *cap, uint64_t lo,
-	   uint64_t hi)
+push_range(struct ts_prefix **out, size_t *n, size_t *cap, int family,
+	   u128 lo, u128 hi)
 {
-	while (lo <= hi) {
-		unsigned int len = 32;
+	unsigned int bits = family_bits(family);
+
+	for (;;) {
+		unsigned int len = bits;
+		struct ts_prefix *p;
 
 		/* The largest aligned block from lo that stays inside. */
-		while (len > 0) {
-			uint64_t size = 1ull << (33 - len);
-
-			if ((lo & (size - 1)) != 0 || lo + size - 1 > hi)
-				break;
+		while (len > 0 && (lo & host_mask(bits, len - 1)) == 0 &&
+		       hi - lo >= host_mask(bits, len - 1))
 			len--;
-		}
 		if (*n == *cap) {
 			size_t c = *cap ? *cap * 2 : 1024;
 			struct ts_prefix *v = realloc(*out, c * sizeof(*v));
@@ -816,16 +1001,27 @@ push_range(struct ts_prefix **out, size_t *n, size_t *cap, uint64_t lo,
 			*out = v;
 			*cap = c;
 		}
-		memset(&(*out)[*n], 0, sizeof(**out));
-		(*out)[*n].family = AF_INET;
-		(*out)[*n].v4.s_addr = htonl((uint32_t)lo);
-		(*out)[*n].len = (uint8_t)len;
-		(*n)++;
-		lo += 1ull << (32 - len);
+		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		p->family = family;
+		p->len = (uint8_t)len;
+		if (family == AF_INET) {
+			p->v4.s_addr = htonl((uint32_t)lo);
+		} else {
+			u128 v = lo;
+
+			for (size_t i = sizeof(p->v6.s6_addr); i-- > 0; v >>= 8)
+				p->v6.s6_addr[i] = (uint8_t)v;
+		}
+		/* Checked before stepping: the block may end at the top. */
+		if (hi - lo <= host_mask(bits, len))
+			return 0;
+		lo += host_mask(bits, len) + 1;
 	}
-	return 0;
 }
 
+/* The family of a set is its key's (4 or 16 bytes): an empty set needs
+ * none. */
 int
 kernel_nft_set_get(struct kernel_nft *kn, const char *set,
 		   struct ts_prefix **elems, size_t *n)
@@ -834,7 +1030,8 @@ kernel_nft_set_get(struct kernel_nft *kn, const char *set,
 	struct elem_keys k = { 0 };
 	struct nlmsghdr *nh;
 	size_t cap = 0;
-	int err;
+	unsigned int bits;
+	int family, err;
 
 	*elems = NULL;
 	*n = 0;
@@ -846,19 +1043,22 @@ kernel_nft_set_get(struct kernel_nft *kn, const char *set,
 	mnl_attr_put_strz(nh, NFTA_SET_ELEM_LIST_SET, set);
 	if ((err = dump(kn, nh, elems_msg_cb, &k)) < 0)
 		goto out;
-	qsort(k.v, k.n, sizeof(*k.v), cmp_u64);
+	family = k.key_len == 16 ? AF_INET6 : AF_INET;
+	bits = family_bits(family);
+	if (k.n > 1)
+		qsort(k.v, k.n, sizeof(*k.v), elem_key_cmp);
 	/* A start runs to the next end (exclusive), or to just before the
 	 * next start, or to the top of the address space. */
 	for (size_t i = 0; i < k.n && err == 0; i++) {
-		uint64_t lo = k.v[i] >> 1, hi = UINT32_MAX;
+		u128 lo = k.v[i].v, hi = addr_top(bits);
 
-		if (!(k.v[i] & 1))
+		if (!k.v[i].start)
 			continue;		/* an end with no start */
-		if (i + 1 < k.n)
-			hi = (k.v[i + 1] >> 1) - 1;
-		if (i + 1 < k.n && (k.v[i + 1] >> 1) == lo)
+		if (i + 1 < k.n && k.v[i + 1].v == lo)
 			continue;		/* empty */
-		err = push_range(elems, n, &cap, lo, hi);
+		if (i + 1 < k.n)
+			hi = k.v[i + 1].v - 1;
+		err = push_range(elems, n, &cap, family, lo, hi);
 	}
 out:
 	free(k.v);

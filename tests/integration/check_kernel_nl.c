@@ -1593,6 +1593,124 @@ START_TEST(ipv6_blackhole_route_replace_dump_and_del)
 }
 END_TEST
 
+/*
+ * An IPv6 set made by a replace is of type ipv6_addr with flags interval,
+ * and reads back as the prefixes that went in: a /128 inside a block, a
+ * /48, the top address (no end element: it would wrap); elements are
+ * added and deleted; ::/0 (a start alone) replaces it all and reads back
+ * as ::/0; nft shows the same.
+ */
+START_TEST(ipv6_set_replace_add_delete_read_back_including_the_whole_space_and_a_host)
+{
+	struct ts_prefix want[] = { pfx6("2001:db8::1", 128),
+				    pfx6("2001:db8:1::", 48),
+				    pfx6("2001:db8:2::", 64),
+				    pfx6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128) };
+	struct ts_prefix all = pfx6("::", 0);
+	struct kernel_nft_elems x = { KERNEL_NFT_ELEMS_REPLACE, "auth6", want,
+				      3, AF_INET6 };
+	struct ts_prefix *got;
+	size_t n;
+	char *out;
+
+	ck_assert_int_eq(k->nft_elems(k, &x, 1), 0);
+	out = out_of("nft list set inet tunsteer auth6");
+	assert_has(out, "type ipv6_addr");
+	assert_has(out, "flags interval");
+	assert_has(out, "2001:db8::1");
+	assert_has(out, "2001:db8:1::/48");
+	assert_has(out, "2001:db8:2::/64");
+	free(out);
+	ck_assert_int_eq(k->nft_set_get(k, "auth6", &got, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(ts_prefix_equal(&got[i], &want[i]),
+			      "element %zu differs", i);
+	free(got);
+
+	/* The top address added, the /128 deleted. */
+	x = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_ADD, "auth6", &want[3],
+				       1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, &x, 1), 0);
+	x = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_DEL, "auth6", &want[0],
+				       1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, &x, 1), 0);
+	ck_assert_int_eq(k->nft_set_get(k, "auth6", &got, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(ts_prefix_equal(&got[i], &want[i + 1]),
+			      "element %zu differs after add/del", i);
+	free(got);
+	out = out_of("nft list set inet tunsteer auth6");
+	assert_lacks(out, "2001:db8::1");
+	assert_has(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	free(out);
+
+	/* The whole space. */
+	x = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE, "auth6", &all,
+				       1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, &x, 1), 0);
+	ck_assert_int_eq(k->nft_set_get(k, "auth6", &got, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(ts_prefix_equal(&got[0], &all), "::/0 differs");
+	free(got);
+	out = out_of("nft list set inet tunsteer auth6");
+	assert_has(out, "::/0");
+	free(out);
+	/* And a set emptied reads back empty. */
+	x.n = 0;
+	ck_assert_int_eq(k->nft_elems(k, &x, 1), 0);
+	ck_assert_int_eq(k->nft_set_get(k, "auth6", &got, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(got);
+}
+END_TEST
+
+/*
+ * An IPv4 set takes no IPv6 element, by add or by a replace as an IPv6
+ * set, nor a batch whose elements are not of its family: each is refused
+ * whole, before the kernel, and the set keeps what it held.
+ */
+START_TEST(ipv6_element_into_an_ipv4_set_is_refused_and_the_set_is_unchanged)
+{
+	struct ts_prefix v4[] = { pfx("10.0.0.0", 8), pfx("192.0.2.0", 24) };
+	struct ts_prefix v6 = pfx6("2001:db8::", 32);
+	struct kernel_nft_elems x[] = {
+		{ KERNEL_NFT_ELEMS_REPLACE, "auth_a", v4, 1, AF_INET },
+		{ KERNEL_NFT_ELEMS_ADD, "auth_a", &v4[1], 1, AF_INET },
+	};
+	struct ts_prefix *got;
+	size_t n;
+
+	ck_assert_int_eq(k->nft_elems(k, x, 1), 0);
+	x[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_ADD, "auth_a", &v6,
+					  1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, x, 1), -EINVAL);
+	x[0].op = KERNEL_NFT_ELEMS_REPLACE;
+	ck_assert_int_eq(k->nft_elems(k, x, 1), -EINVAL);
+	x[0].n = 0;	/* not even emptied */
+	ck_assert_int_eq(k->nft_elems(k, x, 1), -EINVAL);
+	x[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_ADD, "auth_a", &v6,
+					  1, AF_INET };
+	ck_assert_int_eq(k->nft_elems(k, x, 1), -EINVAL);
+	/* One bad entry spoils the batch. */
+	x[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_ADD, "auth6", &v6,
+					  1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, x, 2), -ENOENT);
+	x[0] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_REPLACE, "auth6",
+					  &v6, 1, AF_INET6 };
+	x[1] = (struct kernel_nft_elems){ KERNEL_NFT_ELEMS_ADD, "auth_a", &v6,
+					  1, AF_INET6 };
+	ck_assert_int_eq(k->nft_elems(k, x, 2), -EINVAL);
+	ck_assert_int_eq(k->nft_set_get(k, "auth6", &got, &n), -ENOENT);
+
+	ck_assert_int_eq(k->nft_set_get(k, "auth_a", &got, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(ts_prefix_equal(&got[0], &v4[0]));
+	free(got);
+}
+END_TEST
+
 /* The flush by mark takes IPv6 entries as well as IPv4 ones (nfgen
  * family AF_UNSPEC), and only those under the mark. */
 START_TEST(conntrack_flush_by_mark_covers_ipv6_entries)
@@ -1742,6 +1860,10 @@ kernel_nl_suite(void)
 	tcase_add_test(tc,
 		       ipv6_paths_resilient_group_and_default_route_via_nhid_round_trip_with_family);
 	tcase_add_test(tc, ipv6_blackhole_route_replace_dump_and_del);
+	tcase_add_test(tc,
+		       ipv6_set_replace_add_delete_read_back_including_the_whole_space_and_a_host);
+	tcase_add_test(tc,
+		       ipv6_element_into_an_ipv4_set_is_refused_and_the_set_is_unchanged);
 	tcase_add_test(tc, conntrack_flush_by_mark_covers_ipv6_entries);
 	tcase_add_test(tc,
 		       monitor_reports_foreign_ipv6_changes_but_not_link_local_addresses);
