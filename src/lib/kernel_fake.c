@@ -344,7 +344,22 @@ fake_route_replace(struct kernel_ops *ops, const struct kernel_route *route)
 	}
 	kernel_route_format(route, buf, sizeof(buf));
 	fake_record(f, "route replace %s%s", buf, err ? " (failed)" : "");
-	return err ? err : vec_upsert(&f->routes, route, route_same);
+	if (err)
+		return err;
+	/* As the kernel: an IPv6 route of metric 0 is stored as 1024
+	 * (IP6_RT_PRIO_USER), and dumps show it so. */
+	if (kernel_route_family(route) == AF_INET6 && route->metric == 0) {
+		struct kernel_route *r6 = malloc(sizeof(*r6));	/* large */
+
+		if (r6 == NULL)
+			return -ENOMEM;
+		*r6 = *route;
+		r6->metric = 1024;
+		err = vec_upsert(&f->routes, r6, route_same);
+		free(r6);
+		return err;
+	}
+	return vec_upsert(&f->routes, route, route_same);
 }
 
 static int
