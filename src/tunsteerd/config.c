@@ -597,6 +597,13 @@ parse_address(struct parse *p, const config_setting_t *s, const char *path,
 	t->peer = net.v4;
 }
 
+/* IPv6 ranges that are no tunnel address and no source the provider
+ * routes. */
+static const struct ts_prefix link_local6 = {
+	.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
+static const struct ts_prefix multicast6 = {
+	.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
+
 /*
  * address6: this side's IPv6 address with /127 (the provider's
  * interface_address6); the provider's is the other host of the /127.
@@ -607,10 +614,6 @@ static void
 parse_address6(struct parse *p, const config_setting_t *s, const char *path,
 	       struct config_tunnel *t, struct tun_aux *a)
 {
-	static const struct ts_prefix link_local = {
-		.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
-	static const struct ts_prefix multicast = {
-		.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
 	static const struct ts_prefix v4_mapped = {
 		.family = AF_INET6, .v6.s6_addr = { [10] = 0xff, [11] = 0xff },
 		.len = 96 };
@@ -634,12 +637,12 @@ parse_address6(struct parse *p, const config_setting_t *s, const char *path,
 			 "/127", str);
 		return;
 	}
-	if (ts_prefix_contains(&link_local, &x) ||
-	    ts_prefix_contains(&multicast, &x) ||
+	if (ts_prefix_contains(&link_local6, &x) ||
+	    ts_prefix_contains(&multicast6, &x) ||
 	    ts_prefix_contains(&v4_mapped, &x)) {
 		cfgp_err(&p->cp, line, f, "%s is a %s address", str,
-			 ts_prefix_contains(&link_local, &x) ? "link-local" :
-			 ts_prefix_contains(&multicast, &x) ? "multicast" :
+			 ts_prefix_contains(&link_local6, &x) ? "link-local" :
+			 ts_prefix_contains(&multicast6, &x) ? "multicast" :
 			 "IPv4-mapped");
 		return;
 	}
@@ -1187,20 +1190,16 @@ static bool
 any_prefix(struct parse *p, int line, const char *f, const char *str,
 	   struct ts_prefix *out)
 {
-	static const struct ts_prefix link_local = {
-		.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
-	static const struct ts_prefix multicast = {
-		.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
 	char b[TS_PREFIX_STRLEN];
 
 	if (!cfgp_prefix_af(&p->cp, line, f, str, AF_UNSPEC, out))
 		return false;
 	if (out->family == AF_INET6 && out->len > 0 &&
-	    (ts_prefix_overlaps(out, &link_local) ||
-	     ts_prefix_overlaps(out, &multicast))) {
+	    (ts_prefix_overlaps(out, &link_local6) ||
+	     ts_prefix_overlaps(out, &multicast6))) {
 		cfgp_err(&p->cp, line, f, "%s overlaps %s; not a source the "
 			 "provider routes", ts_prefix_format(out, b, sizeof(b)),
-			 ts_prefix_overlaps(out, &link_local) ? "fe80::/10 "
+			 ts_prefix_overlaps(out, &link_local6) ? "fe80::/10 "
 			 "(link-local)" : "ff00::/8 (multicast)");
 		return false;
 	}

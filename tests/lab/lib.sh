@@ -90,16 +90,16 @@ nsx() {
 # A stall longer than a health check's timeout does more than pause the
 # VM: every check then in flight (the edges', tunsteerd's) answers late
 # by the VM's clock and fails, and the health state machines start over.
-# So each such stall (LAB_STALL_RESET_MS, the edges' check timeout) adds
+# So each such stall (LAB_STALL_RESET_MS, default the edges' check
+# timeout EDGE_HC_TIMEOUT_MS as the scenario has it when it waits) adds
 # LAB_STALL_RECOVERY_S more: the time a tunnel takes from down back to up
 # (the edges' minimum time in a state, twice, and their checks).
 # On failure it shows what the last attempt printed.  Its own variables
 # are _lw_*: CMD is often a function reading the caller's (t0, out…), and
 # bash's locals are seen by what a function calls.
-LAB_STALL_RESET_MS=${LAB_STALL_RESET_MS:-${EDGE_HC_TIMEOUT_MS:-250}}
 LAB_STALL_RECOVERY_S=${LAB_STALL_RECOVERY_S:-3}
 lab_wait() {
-	local _lw_limit=$1 _lw_what=$2 _lw_t0=$EPOCHREALTIME _lw_deadline _lw_cap _lw_out _lw_now _lw_stalled=0 _lw_resets=0
+	local _lw_limit=$1 _lw_what=$2 _lw_t0=$EPOCHREALTIME _lw_deadline _lw_cap _lw_out _lw_now _lw_stalled=0 _lw_resets=0 _lw_reset_ms
 	shift 2
 	_lw_out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
 	_lw_deadline=$(( $(date +%s%N) + _lw_limit * 1000000000 ))
@@ -108,7 +108,8 @@ lab_wait() {
 		_lw_now=$(date +%s%N)
 		if [ "$_lw_now" -ge "$_lw_deadline" ]; then
 			_lw_stalled=$(lab_vm_stalled_ms "$_lw_t0")
-			_lw_resets=$(lab_vm_stalls_over "$LAB_STALL_RESET_MS" "$_lw_t0")
+			_lw_reset_ms=${LAB_STALL_RESET_MS:-$EDGE_HC_TIMEOUT_MS}
+			_lw_resets=$(lab_vm_stalls_over "$_lw_reset_ms" "$_lw_t0")
 			_lw_deadline=$(( $(awk -v t="$_lw_t0" 'BEGIN { printf "%.0f", t * 1e9 }') +
 				(_lw_limit * 1000 + _lw_stalled +
 				 _lw_resets * LAB_STALL_RECOVERY_S * 1000) * 1000000 ))
@@ -118,7 +119,7 @@ lab_wait() {
 				rm -f "$_lw_out"
 				lab_fail "timed out after ${_lw_limit}s of VM time waiting for: $_lw_what" \
 					"(the VM stalled $_lw_stalled ms meanwhile, $_lw_resets times" \
-					"for over $LAB_STALL_RESET_MS ms)"
+					"for over $_lw_reset_ms ms)"
 			fi
 		fi
 		sleep 0.1
