@@ -664,11 +664,19 @@ knl_link_set(struct kernel_ops *ops, const struct kernel_link *want)
 	    (want->kind != KERNEL_LINK_GRE && want->kind != KERNEL_LINK_XFRM) ||
 	    !kernel_marks_link(&k->marks, want))
 		return -EINVAL;
-	err = link_get(k, want->name, &cur);
-	if (err == -ENODEV)
-		return link_create(k, want);
-	if (err < 0)
+	/*
+	 * Create first: at a start that makes every tunnel this is one
+	 * round trip less per link than asking for it first, and NLM_F_EXCL
+	 * leaves whatever holds the name (ours or not) as it is.  -EEXIST
+	 * can also mean another link has our tunnel's parameters (the
+	 * kernel refuses a second GRE tunnel with the same endpoints, a
+	 * second XFRM interface with the same if_id): then there is no
+	 * link by our name either, and the answer stays -EEXIST.
+	 */
+	if ((err = link_create(k, want)) != -EEXIST)
 		return err;
+	if ((err = link_get(k, want->name, &cur)) < 0)
+		return err == -ENODEV ? -EEXIST : err;
 
 	link_from_nl(cur, &have);
 	if (!kernel_marks_link(&k->marks, &have)) {
