@@ -9,12 +9,11 @@
  *                  exist (fed only by events), the link state the engine
  *                  hears about, initiation with back-off, liveness checks,
  *                  the status the views show.  Single-threaded.
- *   ike_charon.c   a driver (struct ike_driver) around libcharon: our own
- *                  settings and plugin list, peer configs, a credential
- *                  set holding the PSKs, and a bus listener that copies
- *                  each charon event into a struct ike_event and posts it
- *                  (ike_post()).  Its worker threads never touch anything
- *                  else of ours.
+ *   ike_charon.c   a driver (struct ike_driver) on lib/charon, the libcharon
+ *                  both daemons share: a tunnel's config becomes a
+ *                  neutral peer description, and every event charon's
+ *                  threads copy out is posted (ike_post()).  Those
+ *                  threads never touch anything else of ours.
  *
  * ike_post() is the one function that may be called from any thread: it
  * queues a copy of the event under a mutex and wakes the loop through an
@@ -33,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/ike_event.h"
 #include "lib/log.h"
 #include "tunsteerd/config.h"
 
@@ -40,101 +40,16 @@ struct ike;
 
 /* --- events (what a driver posts) ------------------------------------------ */
 
-/* IKE SA states, in strongSwan's order (ike_sa_state_t). */
-enum ike_sa_state {
-	IKE_SA_CREATED,
-	IKE_SA_CONNECTING,
-	IKE_SA_ESTABLISHED,
-	IKE_SA_PASSIVE,
-	IKE_SA_REKEYING,
-	IKE_SA_REKEYED,
-	IKE_SA_DELETING,
-	IKE_SA_DESTROYING,
-	IKE_SA_NONE,		/* ours: no such SA */
-};
-
-/* CHILD SA states, in strongSwan's order (child_sa_state_t). */
-enum ike_child_state {
-	IKE_CHILD_CREATED,
-	IKE_CHILD_ROUTED,
-	IKE_CHILD_INSTALLING,
-	IKE_CHILD_INSTALLED,
-	IKE_CHILD_UPDATING,
-	IKE_CHILD_REKEYING,
-	IKE_CHILD_REKEYED,
-	IKE_CHILD_RETRYING,
-	IKE_CHILD_DELETING,
-	IKE_CHILD_DELETED,
-	IKE_CHILD_DESTROYING,
-	IKE_CHILD_NONE,		/* ours: no such SA */
-};
-
+/* The events themselves (struct ike_event, the SA states, the
+ * failures) are lib/ike_event.h's, shared with tunsteer-edge. */
 const char *ike_sa_state_name(enum ike_sa_state s);
 const char *ike_child_state_name(enum ike_child_state s);
-
-/* Why an attempt failed or an SA went away, ranked: a later report of a
- * higher rank replaces a lower one of the same attempt. */
-enum ike_failure {
-	IKE_FAIL_NONE,
-	IKE_FAIL_INITIATE,	/* could not even start (no address, no route) */
-	IKE_FAIL_NO_ANSWER,	/* no answer to IKE_SA_INIT or IKE_AUTH */
-	IKE_FAIL_TIMEOUT,	/* an established peer stopped answering */
-	IKE_FAIL_EXPIRED,	/* hard lifetime reached before a rekey */
-	IKE_FAIL_NOTIFY,	/* an error notify (@arg: its type) */
-	IKE_FAIL_INSTALL,	/* the kernel refused the SA or its policies */
-	IKE_FAIL_TS,		/* traffic selectors refused */
-	IKE_FAIL_NO_PROPOSAL_ESP,	/* no ESP proposal in common */
-	IKE_FAIL_NO_PROPOSAL_IKE,	/* no IKE proposal in common */
-	IKE_FAIL_AUTH_PEER,	/* the peer's authentication failed here */
-	IKE_FAIL_AUTH_REFUSED,	/* the peer refused ours: PSK or local_id */
-};
 
 /* Sentence for an operator: "no answer from the peer", ... */
 const char *ike_failure_text(enum ike_failure f);
 /* The same with its detail (@arg: a notify's type) into @buf. */
 void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
 			  size_t len);
-
-#define IKE_PROPOSAL_MAX 160
-
-/* What an SA looked like when it came up or was rekeyed. */
-struct ike_sa_info {
-	char proposal[IKE_PROPOSAL_MAX];	/* negotiated, strongSwan syntax */
-	bool nat;			/* NAT-T (UDP encapsulation) in use */
-	/* CLOCK_MONOTONIC seconds; 0: none scheduled. */
-	int64_t rekey_at, reauth_at, expire_at;
-	uint32_t spi_in, spi_out;	/* CHILD SAs, host order */
-	/* CHILD SAs: the largest inner packet their transform carries over
-	 * a 1500-byte underlay, NAT-T included when in use
-	 * (ike_check_esp_mtu_algs()); 0: unknown. */
-	unsigned int mtu;
-};
-
-enum ike_event_kind {
-	IKE_EV_IKE_STATE,	/* IKE SA @ike_id entered @state; @info
-				 * when it is ESTABLISHED */
-	IKE_EV_CHILD_STATE,	/* CHILD SA @child_id (of @ike_id) entered
-				 * @state; @info when INSTALLED */
-	IKE_EV_IKE_REKEYED,	/* IKE SA @ike_id replaced by @arg; @info of
-				 * the new one */
-	IKE_EV_CHILD_REKEYED,	/* CHILD SA @child_id replaced by @arg; @info
-				 * of the new one */
-	IKE_EV_MESSAGE,		/* a message of @ike_id arrived (@arg 1: it
-				 * answers a DPD) or a DPD left (@arg 0) */
-	IKE_EV_FAILURE,		/* @failure (with @arg) hit @ike_id */
-	IKE_EV_INITIATED,	/* the driver's initiation of @tunnel ran:
-				 * @arg 1 if it started an IKE SA */
-};
-
-struct ike_event {
-	enum ike_event_kind kind;
-	char tunnel[IFNAMSIZ];		/* the peer config's name */
-	uint32_t ike_id, child_id;	/* charon's unique ids */
-	int state;			/* enum ike_sa_state or ike_child_state */
-	enum ike_failure failure;
-	uint32_t arg;
-	struct ike_sa_info info;
-};
 
 /*
  * Queue a copy of @ev for the loop and wake it; from any thread.  Never

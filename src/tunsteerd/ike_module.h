@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tunsteerd's IPsec as a module of its own (tunsteerd-ike.so): the
- * static strongSwan, its crypto (libcrypto) and the two modules built on
- * them (ike_check.c, ike_charon.c), loaded by the daemon only when a
- * config has an ipsec tunnel (ike_dl.c).  A GRE-only site never maps
+ * static strongSwan, its crypto (libcrypto) and the modules built on
+ * them (ike_check.c, ike_charon.c and the lib/charon.c it drives),
+ * loaded by the daemon only when a config has an ipsec tunnel
+ * (ike_dl.c).  A GRE-only site never maps
  * them: about 1.5 MB less resident memory and no libstrongswan
  * constructors run at start.
  *
@@ -12,7 +13,7 @@
  * into the daemon only for what the daemon exports to it (the log, the
  * secure allocator and ike_post(): ike-module.syms).  A module from
  * another build of tunsteerd is refused (@abi and @version differ).
- * The unit tests link ike_check.c and ike_charon.c directly.
+ * The unit tests link ike_check.c, ike_charon.c and lib/charon.c directly.
  */
 #ifndef TUNSTEER_IKE_MODULE_H
 #define TUNSTEER_IKE_MODULE_H
