@@ -10,6 +10,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* IKE SA states, in strongSwan's order (ike_sa_state_t). */
@@ -102,5 +103,75 @@ struct ike_event {
 	uint32_t arg;
 	struct ike_sa_info info;
 };
+
+const char *ike_sa_state_name(enum ike_sa_state s);
+const char *ike_child_state_name(enum ike_child_state s);
+/* Sentence for an operator: "no answer from the peer", ... */
+const char *ike_failure_text(enum ike_failure f);
+/* The same with its detail (@arg: a notify's type) into @buf. */
+void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
+			  size_t len);
+
+/* Being set up, up or rekeying. */
+bool ike_sa_alive(enum ike_sa_state s);
+/* Installed, or still carrying traffic during a make-before-break rekey. */
+bool ike_child_carries(enum ike_child_state s);
+/* Being deleted or gone. */
+bool ike_child_final(enum ike_child_state s);
+
+/* --- a tunnel's SAs, as its events told them -------------------------------- */
+
+enum ike_link {
+	IKE_LINK_DOWN,		/* no CHILD_SA installed: the tunnel is down */
+	IKE_LINK_UP,		/* a CHILD_SA installed: it may come up */
+};
+
+/* The SAs of one tunnel, as its events told them. */
+#define IKE_BOOK_MAX 8
+struct ike_book {
+	struct ike_book_sa {
+		uint32_t id;
+		enum ike_sa_state state;
+		bool retired;		/* replaced by a config change */
+		bool was_up;		/* was ESTABLISHED once */
+		struct ike_sa_info info;
+	} ike[IKE_BOOK_MAX];
+	size_t n_ike;
+	struct ike_book_child {
+		uint32_t id, ike_id;
+		enum ike_child_state state;
+		struct ike_sa_info info;
+	} child[IKE_BOOK_MAX];
+	size_t n_child;
+};
+
+/*
+ * Apply @ev to @b: state events add, update and (at DESTROYING) drop
+ * their SA; rekey events refresh the new SA's info; a DESTROYING IKE SA
+ * takes its CHILD SAs with it.  Other events change nothing.  Pure: no
+ * effect but on @b.  A book that is full drops the oldest SA in a final
+ * state to make room (there are at most a few per tunnel).
+ */
+void ike_book_apply(struct ike_book *b, const struct ike_event *ev);
+
+/*
+ * The link of a tunnel whose SAs are @b: up while some CHILD_SA is
+ * installed (INSTALLED, or UPDATING/REKEYING/REKEYED: still carrying
+ * traffic during a make-before-break rekey), down otherwise.  Pure.
+ */
+enum ike_link ike_book_link(const struct ike_book *b);
+
+/* Is an IKE SA of @b alive (being set up, up or rekeying) and not
+ * retired by a config change or a failed liveness check? */
+bool ike_book_alive(const struct ike_book *b);
+
+/* The SA of @b with charon's unique id @id; NULL if none. */
+struct ike_book_sa *ike_book_find_sa(struct ike_book *b, uint32_t id);
+/* The newest SA of @b that is not retired, preferring an established
+ * one; NULL if none. */
+const struct ike_book_sa *ike_book_current(const struct ike_book *b);
+/* The newest CHILD SA of @b that carries traffic, else the newest; NULL
+ * if none. */
+const struct ike_book_child *ike_book_current_child(const struct ike_book *b);
 
 #endif

@@ -28,287 +28,6 @@
 #define IKE_RETRY_FIRST_MS 1000u
 #define IKE_RETRY_MAX_MS 60000u
 
-/* --- names --------------------------------------------------------------- */
-
-static const char *const sa_state_names[] = {
-	[IKE_SA_CREATED] = "CREATED",
-	[IKE_SA_CONNECTING] = "CONNECTING",
-	[IKE_SA_ESTABLISHED] = "ESTABLISHED",
-	[IKE_SA_PASSIVE] = "PASSIVE",
-	[IKE_SA_REKEYING] = "REKEYING",
-	[IKE_SA_REKEYED] = "REKEYED",
-	[IKE_SA_DELETING] = "DELETING",
-	[IKE_SA_DESTROYING] = "DESTROYING",
-	[IKE_SA_NONE] = "NONE",
-};
-
-static const char *const child_state_names[] = {
-	[IKE_CHILD_CREATED] = "CREATED",
-	[IKE_CHILD_ROUTED] = "ROUTED",
-	[IKE_CHILD_INSTALLING] = "INSTALLING",
-	[IKE_CHILD_INSTALLED] = "INSTALLED",
-	[IKE_CHILD_UPDATING] = "UPDATING",
-	[IKE_CHILD_REKEYING] = "REKEYING",
-	[IKE_CHILD_REKEYED] = "REKEYED",
-	[IKE_CHILD_RETRYING] = "RETRYING",
-	[IKE_CHILD_DELETING] = "DELETING",
-	[IKE_CHILD_DELETED] = "DELETED",
-	[IKE_CHILD_DESTROYING] = "DESTROYING",
-	[IKE_CHILD_NONE] = "NONE",
-};
-
-static const char *const failure_texts[] = {
-	[IKE_FAIL_NONE] = "deleted",
-	[IKE_FAIL_INITIATE] = "could not start (no usable address or route?)",
-	[IKE_FAIL_NO_ANSWER] = "no answer from the peer",
-	[IKE_FAIL_TIMEOUT] = "the peer stopped answering (DPD or rekey)",
-	[IKE_FAIL_EXPIRED] = "the IKE SA expired before it was rekeyed",
-	[IKE_FAIL_NOTIFY] = "the peer sent an error notify",
-	[IKE_FAIL_INSTALL] = "the kernel refused the SA or its policies",
-	[IKE_FAIL_TS] = "traffic selectors refused",
-	[IKE_FAIL_NO_PROPOSAL_ESP] = "no ESP proposal in common (esp_proposals)",
-	[IKE_FAIL_NO_PROPOSAL_IKE] = "no IKE proposal in common (ike_proposals)",
-	[IKE_FAIL_AUTH_PEER] = "the peer failed our authentication "
-			       "(PSK or remote_id)",
-	[IKE_FAIL_AUTH_REFUSED] = "authentication refused by the peer "
-				  "(PSK or local_id)",
-};
-
-const char *
-ike_sa_state_name(enum ike_sa_state s)
-{
-	return (unsigned)s <= IKE_SA_NONE ? sa_state_names[s] : "?";
-}
-
-const char *
-ike_child_state_name(enum ike_child_state s)
-{
-	return (unsigned)s <= IKE_CHILD_NONE ? child_state_names[s] : "?";
-}
-
-const char *
-ike_failure_text(enum ike_failure f)
-{
-	return (unsigned)f <= IKE_FAIL_AUTH_REFUSED ? failure_texts[f] : "?";
-}
-
-/* --- the book: pure -------------------------------------------------------- */
-
-static bool
-sa_alive(enum ike_sa_state s)
-{
-	return s == IKE_SA_CREATED || s == IKE_SA_CONNECTING ||
-	       s == IKE_SA_ESTABLISHED || s == IKE_SA_PASSIVE ||
-	       s == IKE_SA_REKEYING;
-}
-
-static bool
-child_carries(enum ike_child_state s)
-{
-	return s == IKE_CHILD_INSTALLED || s == IKE_CHILD_UPDATING ||
-	       s == IKE_CHILD_REKEYING || s == IKE_CHILD_REKEYED;
-}
-
-static bool
-child_final(enum ike_child_state s)
-{
-	return s == IKE_CHILD_DELETING || s == IKE_CHILD_DELETED ||
-	       s == IKE_CHILD_DESTROYING;
-}
-
-static struct ike_book_sa *
-book_sa(struct ike_book *b, uint32_t id)
-{
-	for (size_t i = 0; i < b->n_ike; i++)
-		if (b->ike[i].id == id)
-			return &b->ike[i];
-	return NULL;
-}
-
-static struct ike_book_child *
-book_child(struct ike_book *b, uint32_t id)
-{
-	for (size_t i = 0; i < b->n_child; i++)
-		if (b->child[i].id == id)
-			return &b->child[i];
-	return NULL;
-}
-
-static void
-book_drop_sa(struct ike_book *b, size_t i)
-{
-	memmove(&b->ike[i], &b->ike[i + 1], (b->n_ike - i - 1) * sizeof(b->ike[0]));
-	b->n_ike--;
-}
-
-static void
-book_drop_child(struct ike_book *b, size_t i)
-{
-	memmove(&b->child[i], &b->child[i + 1],
-		(b->n_child - i - 1) * sizeof(b->child[0]));
-	b->n_child--;
-}
-
-/* Room for one more SA: the oldest one that is no longer alive goes (or,
- * should every one be alive, the oldest). */
-static struct ike_book_sa *
-book_new_sa(struct ike_book *b, uint32_t id)
-{
-	struct ike_book_sa *sa;
-
-	if (b->n_ike == IKE_BOOK_MAX) {
-		size_t victim = 0;
-
-		for (size_t i = 0; i < b->n_ike; i++)
-			if (!sa_alive(b->ike[i].state)) {
-				victim = i;
-				break;
-			}
-		book_drop_sa(b, victim);
-	}
-	sa = &b->ike[b->n_ike++];
-	memset(sa, 0, sizeof(*sa));
-	sa->id = id;
-	return sa;
-}
-
-static struct ike_book_child *
-book_new_child(struct ike_book *b, uint32_t id)
-{
-	struct ike_book_child *c;
-
-	if (b->n_child == IKE_BOOK_MAX) {
-		size_t victim = 0;
-
-		for (size_t i = 0; i < b->n_child; i++)
-			if (!child_carries(b->child[i].state)) {
-				victim = i;
-				break;
-			}
-		book_drop_child(b, victim);
-	}
-	c = &b->child[b->n_child++];
-	memset(c, 0, sizeof(*c));
-	c->id = id;
-	return c;
-}
-
-void
-ike_book_apply(struct ike_book *b, const struct ike_event *ev)
-{
-	struct ike_book_sa *sa;
-	struct ike_book_child *c;
-
-	switch (ev->kind) {
-	case IKE_EV_IKE_STATE:
-		sa = book_sa(b, ev->ike_id);
-		if (ev->state == IKE_SA_DESTROYING) {
-			/* The SA and, with it, its CHILD SAs are gone. */
-			if (sa)
-				book_drop_sa(b, (size_t)(sa - b->ike));
-			for (size_t i = b->n_child; i-- > 0;)
-				if (b->child[i].ike_id == ev->ike_id)
-					book_drop_child(b, i);
-			break;
-		}
-		if (sa == NULL)
-			sa = book_new_sa(b, ev->ike_id);
-		sa->state = (enum ike_sa_state)ev->state;
-		if (sa->state == IKE_SA_ESTABLISHED) {
-			sa->was_up = true;
-			sa->info = ev->info;
-		}
-		break;
-	case IKE_EV_CHILD_STATE:
-		c = book_child(b, ev->child_id);
-		if (ev->state == IKE_CHILD_DESTROYING) {
-			if (c)
-				book_drop_child(b, (size_t)(c - b->child));
-			break;
-		}
-		if (c == NULL)
-			c = book_new_child(b, ev->child_id);
-		c->ike_id = ev->ike_id;
-		c->state = (enum ike_child_state)ev->state;
-		if (c->state == IKE_CHILD_INSTALLED)
-			c->info = ev->info;
-		break;
-	case IKE_EV_IKE_REKEYED:
-		/* The new SA took the old one's CHILD SAs over. */
-		if ((sa = book_sa(b, ev->arg)) != NULL) {
-			sa->info = ev->info;
-			sa->was_up = true;
-		}
-		for (size_t i = 0; i < b->n_child; i++)
-			if (b->child[i].ike_id == ev->ike_id)
-				b->child[i].ike_id = ev->arg;
-		break;
-	case IKE_EV_CHILD_REKEYED:
-		if ((c = book_child(b, ev->arg)) != NULL)
-			c->info = ev->info;
-		break;
-	case IKE_EV_MESSAGE:
-	case IKE_EV_FAILURE:
-	case IKE_EV_INITIATED:
-		break;
-	}
-}
-
-enum ike_link
-ike_book_link(const struct ike_book *b)
-{
-	for (size_t i = 0; i < b->n_child; i++)
-		if (child_carries(b->child[i].state))
-			return IKE_LINK_UP;
-	return IKE_LINK_DOWN;
-}
-
-bool
-ike_book_alive(const struct ike_book *b)
-{
-	for (size_t i = 0; i < b->n_ike; i++)
-		if (!b->ike[i].retired && sa_alive(b->ike[i].state))
-			return true;
-	return false;
-}
-
-/* The newest SA that is not retired, preferring an established one. */
-static const struct ike_book_sa *
-book_current(const struct ike_book *b)
-{
-	const struct ike_book_sa *best = NULL;
-
-	for (size_t i = 0; i < b->n_ike; i++) {
-		const struct ike_book_sa *sa = &b->ike[i];
-
-		if (sa->retired)
-			continue;
-		if (best == NULL ||
-		    (sa->state == IKE_SA_ESTABLISHED) > (best->state == IKE_SA_ESTABLISHED) ||
-		    ((sa->state == IKE_SA_ESTABLISHED) == (best->state == IKE_SA_ESTABLISHED) &&
-		     sa->id > best->id))
-			best = sa;
-	}
-	return best;
-}
-
-/* The newest CHILD SA that carries traffic, else the newest. */
-static const struct ike_book_child *
-book_current_child(const struct ike_book *b)
-{
-	const struct ike_book_child *best = NULL;
-
-	for (size_t i = 0; i < b->n_child; i++) {
-		const struct ike_book_child *c = &b->child[i];
-		bool cc = child_carries(c->state);
-
-		if (best == NULL || cc > child_carries(best->state) ||
-		    (cc == child_carries(best->state) && c->id > best->id))
-			best = c;
-	}
-	return best;
-}
-
 /* --- tunnels ---------------------------------------------------------------- */
 
 /* What IKE uses of a tunnel's config, kept to tell whether an update
@@ -529,15 +248,6 @@ retry_delay_ms(unsigned int failures)
 	return d - d / 5 + jitter;
 }
 
-void
-ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf, size_t len)
-{
-	if (f == IKE_FAIL_NOTIFY)
-		snprintf(buf, len, "%s (type %u)", ike_failure_text(f), arg);
-	else
-		snprintf(buf, len, "%s", ike_failure_text(f));
-}
-
 /*
  * The attempt has no IKE SA left: log what became of it, in one line, and
  * schedule the next one.  An attempt that got a CHILD SA up was a success
@@ -591,7 +301,7 @@ static void
 check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ike_tunnel *t = arg;
-	struct ike_book_sa *sa = book_sa(&t->book, t->check_ike_id);
+	struct ike_book_sa *sa = ike_book_find_sa(&t->book, t->check_ike_id);
 
 	log_notice(SUBSYS, "tunnel %s: IKE SA #%u did not answer a DPD in "
 		   "%u ms; dropping it and initiating anew", t->name,
@@ -745,7 +455,7 @@ ike_tunnel_check(struct ike *ike, const char *name)
 		return -ENOENT;
 	if (t->check_ike_id)
 		return 0;
-	sa = book_current(&t->book);
+	sa = ike_book_current(&t->book);
 	if (sa && sa->state == IKE_SA_ESTABLISHED && sa->id == t->answered_ike_id) {
 		/*
 		 * Its peer answered, yet probes still find no way through: the
@@ -755,7 +465,7 @@ ike_tunnel_check(struct ike *ike, const char *name)
 		 * INITIAL_CONTACT, and the peer drops whatever else it holds
 		 * of us.
 		 */
-		struct ike_book_sa *rsa = book_sa(&t->book, sa->id);
+		struct ike_book_sa *rsa = ike_book_find_sa(&t->book, sa->id);
 
 		log_notice(SUBSYS, "tunnel %s: the peer of IKE SA #%u answers, "
 			   "but nothing passes the tunnel; replacing its SAs",
@@ -811,7 +521,7 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 {
 	enum ike_link before = t->link;
 	char text[2 * IKE_PROPOSAL_MAX];
-	struct ike_book_sa *sa = book_sa(&t->book, ev->ike_id);
+	struct ike_book_sa *sa = ike_book_find_sa(&t->book, ev->ike_id);
 
 	switch (ev->kind) {
 	case IKE_EV_FAILURE:
@@ -902,18 +612,18 @@ tunnel_event(struct ike_tunnel *t, const struct ike_event *ev)
 	/* A CHILD SA went and its IKE SA has none left: that IKE SA is of
 	 * no use to us (it would linger until its rekey), so it goes and a
 	 * new one with a CHILD SA is made. */
-	if (ev->kind == IKE_EV_CHILD_STATE && child_final(ev->state)) {
-		const struct ike_book_sa *owner = book_sa(&t->book, ev->ike_id);
+	if (ev->kind == IKE_EV_CHILD_STATE && ike_child_final(ev->state)) {
+		const struct ike_book_sa *owner = ike_book_find_sa(&t->book, ev->ike_id);
 		bool others = false;
 
 		for (size_t i = 0; i < t->book.n_child; i++)
-			if (!child_final(t->book.child[i].state))
+			if (!ike_child_final(t->book.child[i].state))
 				others = true;
 		if (owner && !owner->retired && !others &&
 		    owner->state == IKE_SA_ESTABLISHED) {
 			log_debug(SUBSYS, "tunnel %s: IKE SA #%u has no CHILD SA "
 				  "left; deleting it", t->name, owner->id);
-			book_sa(&t->book, ev->ike_id)->retired = true;
+			ike_book_find_sa(&t->book, ev->ike_id)->retired = true;
 			t->ike->drv->terminate(t->ike->drv, ev->ike_id, false);
 		}
 	}
@@ -1089,7 +799,7 @@ ike_tunnel_rekey(struct ike *ike, const char *name)
 
 	if (t == NULL)
 		return -ENOENT;
-	c = book_current_child(&t->book);
+	c = ike_book_current_child(&t->book);
 	if (c == NULL || c->state != IKE_CHILD_INSTALLED)
 		return -ENOTCONN;
 	log_info(SUBSYS, "tunnel %s: rekeying CHILD SA #%u (asked)", t->name,
@@ -1130,7 +840,7 @@ ike_tunnel_status(const struct ike *ike, const char *name,
 	st->ike_rekey_in_s = st->ike_reauth_in_s = st->child_rekey_in_s = -1;
 	st->dpd_sent_ago_s = t->dpd_sent_s ? now - t->dpd_sent_s : -1;
 	st->dpd_answered_ago_s = t->dpd_answered_s ? now - t->dpd_answered_s : -1;
-	if ((sa = book_current(&t->book)) != NULL) {
+	if ((sa = ike_book_current(&t->book)) != NULL) {
 		st->ike_state = sa->state;
 		st->ike_id = sa->id;
 		if (sa->was_up) {
@@ -1145,7 +855,7 @@ ike_tunnel_status(const struct ike *ike, const char *name,
 						      sa->info.reauth_at - now : 0;
 		}
 	}
-	if ((c = book_current_child(&t->book)) != NULL) {
+	if ((c = ike_book_current_child(&t->book)) != NULL) {
 		st->child_state = c->state;
 		st->child_id = c->id;
 		st->spi_in = c->info.spi_in;

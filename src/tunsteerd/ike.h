@@ -41,15 +41,8 @@ struct ike;
 /* --- events (what a driver posts) ------------------------------------------ */
 
 /* The events themselves (struct ike_event, the SA states, the
- * failures) are lib/ike_event.h's, shared with tunsteer-edge. */
-const char *ike_sa_state_name(enum ike_sa_state s);
-const char *ike_child_state_name(enum ike_child_state s);
-
-/* Sentence for an operator: "no answer from the peer", ... */
-const char *ike_failure_text(enum ike_failure f);
-/* The same with its detail (@arg: a notify's type) into @buf. */
-void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
-			  size_t len);
+ * failures, their names) and the book of a tunnel's SAs are
+ * lib/ike_event.h's, shared with tunsteer-edge. */
 
 /*
  * Queue a copy of @ev for the loop and wake it; from any thread.  Never
@@ -58,52 +51,6 @@ void ike_failure_describe(enum ike_failure f, uint32_t arg, char *buf,
  * every tunnel (ike_tunnel_check()).
  */
 void ike_post(struct ike *ike, const struct ike_event *ev);
-
-/* --- the state mapping ------------------------------------------------------ */
-
-enum ike_link {
-	IKE_LINK_DOWN,		/* no CHILD_SA installed: the tunnel is down */
-	IKE_LINK_UP,		/* a CHILD_SA installed: it may come up */
-};
-
-/* The SAs of one tunnel, as its events told them. */
-#define IKE_BOOK_MAX 8
-struct ike_book {
-	struct ike_book_sa {
-		uint32_t id;
-		enum ike_sa_state state;
-		bool retired;		/* replaced by a config change */
-		bool was_up;		/* was ESTABLISHED once */
-		struct ike_sa_info info;
-	} ike[IKE_BOOK_MAX];
-	size_t n_ike;
-	struct ike_book_child {
-		uint32_t id, ike_id;
-		enum ike_child_state state;
-		struct ike_sa_info info;
-	} child[IKE_BOOK_MAX];
-	size_t n_child;
-};
-
-/*
- * Apply @ev to @b: state events add, update and (at DESTROYING) drop
- * their SA; rekey events refresh the new SA's info; a DESTROYING IKE SA
- * takes its CHILD SAs with it.  Other events change nothing.  Pure: no
- * effect but on @b.  A book that is full drops the oldest SA in a final
- * state to make room (there are at most a few per tunnel).
- */
-void ike_book_apply(struct ike_book *b, const struct ike_event *ev);
-
-/*
- * The link of a tunnel whose SAs are @b: up while some CHILD_SA is
- * installed (INSTALLED, or UPDATING/REKEYING/REKEYED: still carrying
- * traffic during a make-before-break rekey), down otherwise.  Pure.
- */
-enum ike_link ike_book_link(const struct ike_book *b);
-
-/* Is an IKE SA of @b alive (being set up, up or rekeying) and not
- * retired by a config change or a failed liveness check? */
-bool ike_book_alive(const struct ike_book *b);
 
 /* --- the driver (ike_charon.c; tests have a fake) ------------------------- */
 
