@@ -124,6 +124,34 @@ apply_all(struct edge *e)
 	return kerr;
 }
 
+/*
+ * The responder serves the config's ipsec tunnels, each bound to its XFRM
+ * interface's if_id; it is brought up by the first config that has one
+ * and stays up after (a reload without any removes the peers).
+ */
+static int
+serve_ipsec(struct edge *e)
+{
+	struct edge_config *c = e->conf;
+	uint32_t *if_ids;
+	bool any = false;
+	int err;
+
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		any |= c->tunnels[i].type == EDGE_TUNNEL_IPSEC;
+	if (!any && e->ike == NULL)
+		return 0;
+	if (e->ike == NULL && (err = edge_ike_create(&e->ike)) < 0)
+		return err;
+	if ((if_ids = calloc(c->n_tunnels ? c->n_tunnels : 1,
+			     sizeof(*if_ids))) == NULL)
+		return -ENOMEM;
+	if ((err = edge_kernel_xfrm_if_ids(c, if_ids)) == 0)
+		err = edge_ike_apply(e->ike, c, if_ids);
+	free(if_ids);
+	return err;
+}
+
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -218,6 +246,8 @@ edge_reload(struct edge *e, FILE *out)
 	e->checks = NULL;
 	e->conf = c;
 	(void)apply_all(e);
+	if ((err = serve_ipsec(e)) < 0)
+		log_warnx("main", "IPsec: %s", strerror(-err));
 	if ((err = start_checks(e)) < 0)
 		log_warnx("main", "health checks: %s", strerror(-err));
 	edge_config_free(old);
@@ -255,6 +285,12 @@ edge_start(struct edge *e, struct event_base *base, struct edge_config *conf,
 	if (apply_all(e) < 0)
 		log_warnx("main", "kernel state incomplete; retrying every %d s",
 			  EDGE_RETRY_PERIOD_S);
+	/* Without its responder a config's ipsec tunnels cannot be served
+	 * at all: as fatal as the health-check sockets. */
+	if ((err = serve_ipsec(e)) < 0) {
+		log_warnx("main", "IPsec: %s", strerror(-err));
+		return err;
+	}
 	if ((err = start_checks(e)) < 0) {
 		errno = -err;
 		log_warn("main", "health-check sockets");
@@ -288,6 +324,9 @@ edge_stop(struct edge *e, bool keep_state)
 	if (e->retry_ev)
 		event_free(e->retry_ev);
 	edge_checks_destroy(e->checks);
+	/* Deletes every SA and its XFRM states and policies, telling the
+	 * customers, whether or not the rest of the state is kept. */
+	edge_ike_destroy(e->ike);
 	if (!keep_state && e->ops) {
 		char *script = edge_nft_delete(&err);
 

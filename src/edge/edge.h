@@ -17,6 +17,7 @@
 
 #include "edge/edge_checks.h"
 #include "edge/edge_config.h"
+#include "edge/edge_ike.h"
 #include "edge/edge_stats.h"
 #include "edge/edge_steer.h"
 #include "lib/kernel.h"
@@ -31,6 +32,8 @@ struct edge {
 	struct kernel_ops *ops;
 	struct edge_checks *checks;
 	struct edge_stats *stats;
+	struct edge_ike *ike;		/* the IKEv2 responder; NULL: no ipsec
+					 * tunnel was ever served */
 	struct steer steer;		/* what the kernel has now */
 	time_t started;
 	unsigned int steer_changes;	/* ECMP set replacements */

@@ -1,12 +1,261 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* strongSwan builds: no responder yet (edge_ike.h). */
+/* strongSwan builds: the IKEv2 responder on lib/charon (edge_ike.h). */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/edge_config.h"
 #include "edge/edge_ike.h"
+#include "edge/edge_kernel.h"
+#include "lib/charon.h"
+#include "lib/log.h"
+#include "lib/vec.h"
+
+#define SUBSYS "ike"
+
+/* One ipsec tunnel as charon's events told it. */
+struct tunnel {
+	char name[IFNAMSIZ];
+	struct ike_book book;
+	unsigned int established, children;
+	enum ike_failure last_failure;
+	uint32_t last_failure_arg;
+};
+
+struct edge_ike {
+	struct charon *ch;
+	/* Written by charon's threads (events), read by the loop (views)
+	 * and changed by it (apply). */
+	pthread_mutex_t lock;
+	struct tunnel *t;
+	size_t n, cap;
+};
 
 const char *
 edge_ike_unavailable(void)
 {
-	return "this tunsteer-edge has no IKEv2 responder yet; it serves "
-		"GRE tunnels only";
+	return NULL;
+}
+
+static struct tunnel *
+find(struct edge_ike *ike, const char *name)
+{
+	for (size_t i = 0; i < ike->n; i++)
+		if (strcmp(ike->t[i].name, name) == 0)
+			return &ike->t[i];
+	return NULL;
+}
+
+/* In charon's threads: keep the book, say what an operator needs. */
+static void
+post_cb(void *arg, const struct ike_event *ev)
+{
+	struct edge_ike *ike = arg;
+	struct tunnel *t;
+	char why[128];
+
+	pthread_mutex_lock(&ike->lock);
+	if ((t = find(ike, ev->tunnel)) == NULL) {
+		pthread_mutex_unlock(&ike->lock);
+		return;
+	}
+	ike_book_apply(&t->book, ev);
+	if (ev->kind == IKE_EV_IKE_STATE && ev->state == IKE_SA_ESTABLISHED)
+		t->established++;
+	if (ev->kind == IKE_EV_CHILD_STATE && ev->state == IKE_CHILD_INSTALLED)
+		t->children++;
+	if (ev->kind == IKE_EV_FAILURE) {
+		t->last_failure = ev->failure;
+		t->last_failure_arg = ev->arg;
+	}
+	pthread_mutex_unlock(&ike->lock);
+
+	if (ev->kind == IKE_EV_IKE_STATE && ev->state == IKE_SA_ESTABLISHED)
+		log_info(SUBSYS, "tunnel %s: IKE SA #%u established (%s%s)",
+			 ev->tunnel, ev->ike_id, ev->info.proposal,
+			 ev->info.nat ? ", NAT-T" : "");
+	else if (ev->kind == IKE_EV_CHILD_STATE &&
+		 ev->state == IKE_CHILD_INSTALLED)
+		log_info(SUBSYS, "tunnel %s: CHILD SA installed, SPIs "
+			 "0x%08x in, 0x%08x out (%s)", ev->tunnel,
+			 ev->info.spi_in, ev->info.spi_out, ev->info.proposal);
+	else if (ev->kind == IKE_EV_FAILURE) {
+		ike_failure_describe(ev->failure, ev->arg, why, sizeof(why));
+		log_notice(SUBSYS, "tunnel %s: IKE SA #%u: %s", ev->tunnel,
+			   ev->ike_id, why);
+	}
+}
+
+int
+edge_ike_create(struct edge_ike **out)
+{
+	struct charon_opts o = {
+		.name = "tunsteer-edge",
+		.initiator_only = false,
+		/* XFRM reqids from the edge's mark range: never tunsteerd's
+		 * on a host that runs both (the lab). */
+		.reqid_base = EDGE_XFRM_IF_ID_MIN,
+	};
+	struct edge_ike *ike = calloc(1, sizeof(*ike));
+	int err;
+
+	*out = NULL;
+	if (ike == NULL)
+		return -ENOMEM;
+	if ((err = -pthread_mutex_init(&ike->lock, NULL)) != 0) {
+		free(ike);
+		return err;
+	}
+	if ((ike->ch = charon_create(&o, &err)) == NULL ||
+	    (err = charon_start(ike->ch, post_cb, ike)) < 0) {
+		log_warnx(SUBSYS, "IKEv2 responder: %s", strerror(-err));
+		edge_ike_destroy(ike);
+		return err;
+	}
+	*out = ike;
+	return 0;
+}
+
+/* Tunnel @i of @c as charon's responder. */
+static int
+peer_of(const struct edge_config *c, size_t i, uint32_t if_id,
+	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX], char *esp, size_t esp_len,
+	struct charon_peer *p)
+{
+	const struct edge_tunnel *t = &c->tunnels[i];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", t->name);
+	p->responder = true;
+	inet_ntop(AF_INET, &t->cloudflare_endpoint, p->local, sizeof(p->local));
+	if (t->has_customer_endpoint)
+		inet_ntop(AF_INET, &t->customer_endpoint, p->remote,
+			  sizeof(p->remote));
+	else
+		snprintf(p->remote, sizeof(p->remote), "%%any");
+	/* The provider's own ID is its anycast address (PROVIDER.md §3). */
+	p->local_id = NULL;
+	p->n_remote_ids = edge_ipsec_ids(c, i, ids);
+	for (size_t k = 0; k < p->n_remote_ids; k++)
+		p->remote_ids[k] = ids[k].text;
+	p->psk = t->ipsec.psk;
+	p->ike_proposals = EDGE_IKE_PROPOSALS;
+	snprintf(esp, esp_len, "%s%s", EDGE_ESP_PROPOSALS,
+		 t->ipsec.allow_null_cipher ? ", " EDGE_ESP_NULL_PROPOSAL : "");
+	p->esp_proposals = esp;
+	p->if_id = if_id;
+	p->replay_window = t->ipsec.replay_protection ? EDGE_REPLAY_WINDOW : 0;
+	p->dpd_s = EDGE_IKE_DPD_S;
+	return p->n_remote_ids ? 0 : -EINVAL;
+}
+
+int
+edge_ike_apply(struct edge_ike *ike, const struct edge_config *c,
+	       const uint32_t *if_ids)
+{
+	int first = 0;
+
+	/* Peers of tunnels that are gone (or no longer ipsec) go first. */
+	pthread_mutex_lock(&ike->lock);
+	for (size_t i = ike->n; i-- > 0;) {
+		int ti = edge_config_tunnel_index(c, ike->t[i].name);
+		char name[IFNAMSIZ];
+
+		if (ti >= 0 && c->tunnels[ti].type == EDGE_TUNNEL_IPSEC)
+			continue;
+		snprintf(name, sizeof(name), "%s", ike->t[i].name);
+		ike->t[i] = ike->t[--ike->n];
+		pthread_mutex_unlock(&ike->lock);
+		charon_peer_remove(ike->ch, name);
+		log_info(SUBSYS, "tunnel %s: no longer served", name);
+		pthread_mutex_lock(&ike->lock);
+	}
+	pthread_mutex_unlock(&ike->lock);
+
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX];
+		char esp[sizeof(EDGE_ESP_PROPOSALS ", " EDGE_ESP_NULL_PROPOSAL)];
+		struct charon_peer p;
+		int err;
+
+		if (c->tunnels[i].type != EDGE_TUNNEL_IPSEC)
+			continue;
+		/* The book first, so that no event of the new peer is
+		 * missed. */
+		pthread_mutex_lock(&ike->lock);
+		if (find(ike, c->tunnels[i].name) == NULL) {
+			struct tunnel t = { 0 };
+
+			snprintf(t.name, sizeof(t.name), "%s", c->tunnels[i].name);
+			err = VEC_PUSH(ike->t, ike->n, ike->cap, t);
+		} else {
+			err = 0;
+		}
+		pthread_mutex_unlock(&ike->lock);
+		if (err == 0 &&
+		    (err = peer_of(c, i, if_ids[i], ids, esp, sizeof(esp), &p)) == 0)
+			err = charon_peer_set(ike->ch, &p);
+		if (err < 0) {
+			log_warnx(SUBSYS, "tunnel %s: cannot serve it: %s",
+				  c->tunnels[i].name, strerror(-err));
+			if (first == 0)
+				first = err;
+		}
+	}
+	return first;
+}
+
+void
+edge_ike_destroy(struct edge_ike *ike)
+{
+	if (ike == NULL)
+		return;
+	/* Joins charon's threads: no event comes after. */
+	charon_destroy(ike->ch);
+	pthread_mutex_destroy(&ike->lock);
+	free(ike->t);
+	free(ike);
+}
+
+int
+edge_ike_status(struct edge_ike *ike, const char *name,
+		struct edge_ike_status *st)
+{
+	const struct ike_book_sa *sa;
+	const struct ike_book_child *ch;
+	struct tunnel *t;
+
+	memset(st, 0, sizeof(*st));
+	st->ike_state = IKE_SA_NONE;
+	st->child_state = IKE_CHILD_NONE;
+	pthread_mutex_lock(&ike->lock);
+	if ((t = find(ike, name)) == NULL) {
+		pthread_mutex_unlock(&ike->lock);
+		return -ENOENT;
+	}
+	if ((sa = ike_book_current(&t->book)) != NULL) {
+		st->ike_state = sa->state;
+		st->ike_id = sa->id;
+		st->nat = sa->info.nat;
+		snprintf(st->ike_proposal, sizeof(st->ike_proposal), "%s",
+			 sa->info.proposal);
+	}
+	if ((ch = ike_book_current_child(&t->book)) != NULL) {
+		st->child_state = ch->state;
+		st->spi_in = ch->info.spi_in;
+		st->spi_out = ch->info.spi_out;
+		snprintf(st->esp_proposal, sizeof(st->esp_proposal), "%s",
+			 ch->info.proposal);
+	}
+	st->established = t->established;
+	st->children = t->children;
+	st->last_failure = t->last_failure;
+	st->last_failure_arg = t->last_failure_arg;
+	pthread_mutex_unlock(&ike->lock);
+	return 0;
 }

@@ -2,6 +2,8 @@
 /* configure --without-strongswan: GRE only (edge_ike.h). */
 #include "autoconfig.h"
 
+#include <errno.h>
+
 #include "edge/edge_ike.h"
 
 const char *
@@ -9,4 +11,30 @@ edge_ike_unavailable(void)
 {
 	return "this tunsteer-edge was built without strongSwan "
 		"(--without-strongswan); it serves GRE tunnels only";
+}
+
+int
+edge_ike_create(struct edge_ike **out)
+{
+	*out = NULL;
+	return -ENOTSUP;
+}
+
+int
+edge_ike_apply(struct edge_ike *ike, const struct edge_config *conf,
+	       const uint32_t *if_ids)
+{
+	return -ENOTSUP;
+}
+
+void
+edge_ike_destroy(struct edge_ike *ike)
+{
+}
+
+int
+edge_ike_status(struct edge_ike *ike, const char *name,
+		struct edge_ike_status *st)
+{
+	return -ENOENT;
 }

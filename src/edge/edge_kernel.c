@@ -47,15 +47,26 @@ edge_kernel_xfrm_if_ids(const struct edge_config *c, uint32_t *ids)
 	return err;
 }
 
+/*
+ * A GRE tunnel's link is a GRE device between the anycast address and
+ * the customer's; an ipsec tunnel's an XFRM interface with no underlay
+ * (the SAs charon installs with its @if_id carry it, whichever of the
+ * server's links their packets use).
+ */
 static void
-want_link(const struct edge_tunnel *t, struct kernel_link *l)
+want_link(const struct edge_tunnel *t, uint32_t if_id, struct kernel_link *l)
 {
 	memset(l, 0, sizeof(*l));
 	snprintf(l->name, sizeof(l->name), "%s", t->name);
-	l->kind = KERNEL_LINK_GRE;
-	l->local = t->cloudflare_endpoint;
-	l->remote = t->customer_endpoint;
-	l->ttl = (uint8_t)t->ttl;
+	if (t->type == EDGE_TUNNEL_IPSEC) {
+		l->kind = KERNEL_LINK_XFRM;
+		l->if_id = if_id;
+	} else {
+		l->kind = KERNEL_LINK_GRE;
+		l->local = t->cloudflare_endpoint;
+		l->remote = t->customer_endpoint;
+		l->ttl = (uint8_t)t->ttl;
+	}
 	l->mtu = t->mtu;
 	l->up = true;
 	snprintf(l->alias, sizeof(l->alias), KERNEL_EDGE_LINK_ALIAS_PREFIX "%s",
@@ -98,10 +109,16 @@ int
 edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 {
 	struct kernel_route *r = malloc(sizeof(*r));	/* 64 nexthops: large */
+	uint32_t *if_ids = calloc(c->n_tunnels ? c->n_tunnels : 1,
+				  sizeof(*if_ids));
 	int err = 0;
 
-	if (r == NULL)
-		return -ENOMEM;
+	if (r == NULL || if_ids == NULL ||
+	    (err = edge_kernel_xfrm_if_ids(c, if_ids)) < 0) {
+		free(r);
+		free(if_ids);
+		return err < 0 ? err : -ENOMEM;
+	}
 	for (size_t i = 0; i < c->n_tunnels && err == 0; i++) {
 		const struct edge_tunnel *t = &c->tunnels[i];
 		struct kernel_link l;
@@ -109,7 +126,7 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 		struct kernel_rule u;
 		char path[128];
 
-		want_link(t, &l);
+		want_link(t, if_ids[i], &l);
 		want_addr(t, &a);
 		want_route(t, i, r);
 		want_rule(i, &u);
@@ -123,6 +140,7 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 		err = kernel_state_add_rule(st, &u);
 	}
 	free(r);
+	free(if_ids);
 	return err;
 }
 

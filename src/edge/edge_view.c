@@ -97,6 +97,34 @@ edge_view_status(struct edge *e, bool json, FILE *out)
 	edge_counters_free(&k);
 }
 
+/* An ipsec tunnel's SAs as the responder knows them; false for GRE or
+ * without a responder. */
+static bool
+ipsec_of(struct edge *e, size_t i, struct edge_ike_status *st)
+{
+	return e->conf->tunnels[i].type == EDGE_TUNNEL_IPSEC && e->ike &&
+	       edge_ike_status(e->ike, e->conf->tunnels[i].name, st) == 0;
+}
+
+static void
+ipsec_json(FILE *out, const struct edge_ike_status *st)
+{
+	fprintf(out, "\"ipsec\":{\"ike_state\":\"%s\",\"ike_sa\":%u,"
+		"\"child_state\":\"%s\",\"spi_in\":\"0x%08x\","
+		"\"spi_out\":\"0x%08x\",\"nat\":%s,\"ike_sas_established\":%u,"
+		"\"child_sas_installed\":%u,\"ike_proposal\":",
+		ike_sa_state_name(st->ike_state), st->ike_id,
+		ike_child_state_name(st->child_state), st->spi_in, st->spi_out,
+		st->nat ? "true" : "false", st->established, st->children);
+	json_str(out, st->ike_proposal);
+	fputs(",\"esp_proposal\":", out);
+	json_str(out, st->esp_proposal);
+	fputs(",\"last_failure\":", out);
+	json_str(out, st->last_failure == IKE_FAIL_NONE ? "" :
+		      ike_failure_text(st->last_failure));
+	fputs("},", out);
+}
+
 void
 edge_view_tunnels(struct edge *e, bool json, FILE *out)
 {
@@ -126,6 +154,9 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			s = &none;
 		if (h)
 			edge_health_window(h, now, &wt, &wf);
+		struct edge_ike_status is;
+		bool ipsec = ipsec_of(e, i, &is);
+
 		if (!json) {
 			fprintf(out, "%-15s %-8s %-9s %-8s %9" PRIu64 " %9" PRIu64
 				" %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n",
@@ -133,14 +164,22 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 				edge_health_state_name(st), carries(e, i) ? "yes" : "no",
 				s->ok, s->failed, k.ingress[i].packets,
 				k.egress[i].packets, k.unauth[i].packets);
+			if (ipsec)
+				fprintf(out, "  ipsec: IKE %s #%u, CHILD %s, SPIs "
+					"0x%08x in 0x%08x out%s; %s\n",
+					ike_sa_state_name(is.ike_state), is.ike_id,
+					ike_child_state_name(is.child_state),
+					is.spi_in, is.spi_out, is.nat ? ", NAT-T" : "",
+					is.esp_proposal[0] ? is.esp_proposal :
+					"no CHILD SA");
 			continue;
 		}
-		fprintf(out, "%s{\"name\":\"%s\",\"customer\":\"%s\","
+		fprintf(out, "%s{\"name\":\"%s\",\"type\":\"%s\",\"customer\":\"%s\","
 			"\"cloudflare_gre_endpoint\":\"%s\","
 			"\"customer_gre_endpoint\":\"%s\",\"provider_address\":\"%s\","
 			"\"customer_address\":\"%s\",\"mtu\":%u,\"ttl\":%u,"
 			"\"link\":%s,", i ? "," : "", t->name,
-			c->customers[t->customer].name, ip(t->cloudflare_endpoint),
+			edge_tunnel_type_name(t->type), c->customers[t->customer].name, ip(t->cloudflare_endpoint),
 			ip(t->customer_endpoint), ip(t->provider_addr),
 			ip(t->customer_addr), t->mtu, t->ttl,
 			k.links[i].ifindex ? (k.links[i].up ? "\"up\"" : "\"down\"") :
@@ -152,7 +191,10 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			h ? (double)(now - h->since_ms) / 1000.0 : 0.0,
 			h ? h->transitions : 0);
 		json_str(out, h ? h->reason : "");
-		fprintf(out, ",\"active\":%s,\"health_check\":{\"enabled\":%s,"
+		fputs(",", out);
+		if (ipsec)
+			ipsec_json(out, &is);
+		fprintf(out, "\"active\":%s,\"health_check\":{\"enabled\":%s,"
 			"\"type\":\"%s\",\"direction\":\"%s\",\"interval_ms\":%u,"
 			"\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
 			",\"send_errors\":%" PRIu64 ",\"refused\":%" PRIu64
@@ -457,6 +499,24 @@ edge_view_metrics(struct edge *e, FILE *out)
 			"tunsteer_edge_health_checks_total{" LABELS
 			",result=\"failed\"} %" PRIu64 "\n", LARGS(i),
 			s ? s->ok : 0, LARGS(i), s ? s->failed : 0);
+	}
+	metric_head(out, "tunsteer_edge_ipsec_child_sa_up", "gauge",
+		    "1 while an ipsec tunnel has a CHILD SA carrying traffic on this server.");
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		struct edge_ike_status is;
+
+		if (ipsec_of(e, i, &is))
+			fprintf(out, "tunsteer_edge_ipsec_child_sa_up{" LABELS "} %d\n",
+				LARGS(i), ike_child_carries(is.child_state));
+	}
+	metric_head(out, "tunsteer_edge_ipsec_ike_sas_established_total", "counter",
+		    "IKE SAs this server's responder established for the tunnel.");
+	for (size_t i = 0; i < c->n_tunnels; i++) {
+		struct edge_ike_status is;
+
+		if (ipsec_of(e, i, &is))
+			fprintf(out, "tunsteer_edge_ipsec_ike_sas_established_total{"
+				LABELS "} %u\n", LARGS(i), is.established);
 	}
 	metric_head(out, "tunsteer_edge_route_effective_priority", "gauge",
 		    "A static route's priority plus its tunnel's health penalty.");

@@ -289,6 +289,42 @@ START_TEST(test_ipsec_if_ids_follow_names_in_the_edge_range)
 }
 END_TEST
 
+/* An ipsec tunnel is an XFRM interface with its tunnel's if_id and no
+ * underlay, with the address, table and rule a GRE tunnel has; removed
+ * with its tunnel. */
+START_TEST(test_an_ipsec_tunnel_is_an_xfrm_interface_with_its_if_id)
+{
+	struct kernel_ops *ops = kernel_fake_create();
+	struct edge_config *c = load(HEAD_ACCOUNT IPSEC_A TAIL);
+	struct edge_config *gre = load(HEAD_ACCOUNT TAIL);
+	uint32_t ids[2];
+	char want[256];
+	const char *log;
+
+	ck_assert_int_eq(edge_kernel_xfrm_if_ids(c, ids), 0);
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	log = kernel_fake_ops_log(ops);
+	snprintf(want, sizeof(want), "link set it0 xfrm if_id 0x%08x mtu 1450 up\n",
+		 ids[1]);
+	ck_assert_msg(strstr(log, want), "no \"%s\" in:\n%s", want, log);
+	ck_assert_ptr_nonnull(strstr(log, "addr add 198.19.0.4/31 dev it0\n"));
+	ck_assert_ptr_nonnull(strstr(log, "sysctl net/ipv4/conf/it0/rp_filter=0\n"));
+	ck_assert_ptr_nonnull(strstr(log, "route replace table 22002 0.0.0.0/0 metric 0 "
+				     "proto 228 nexthop dev it0 weight 1\n"));
+	ck_assert_ptr_nonnull(strstr(log, "rule add prio 22002 from all fwmark "
+				     "0x74650002/0xffffffff table 22002\n"));
+	/* The second time, nothing but the sysctls. */
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	ck_assert_ptr_null(strstr(kernel_fake_ops_log(ops), "link"));
+	/* Gone with its tunnel. */
+	ck_assert_int_eq(edge_kernel_apply(ops, gre), 0);
+	ck_assert_ptr_nonnull(strstr(kernel_fake_ops_log(ops), "link del it0\n"));
+	edge_config_free(c);
+	edge_config_free(gre);
+	ops->destroy(ops);
+}
+END_TEST
+
 static Suite *
 edge_kernel_suite(void)
 {
@@ -301,6 +337,7 @@ edge_kernel_suite(void)
 	tcase_add_test(tc, test_failed_operation_is_retried_next_time);
 	tcase_add_test(tc, test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other);
 	tcase_add_test(tc, test_ipsec_if_ids_follow_names_in_the_edge_range);
+	tcase_add_test(tc, test_an_ipsec_tunnel_is_an_xfrm_interface_with_its_if_id);
 	suite_add_tcase(s, tc);
 	return s;
 }
