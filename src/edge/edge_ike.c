@@ -121,11 +121,14 @@ edge_ike_create(struct edge_ike **out)
 	return 0;
 }
 
-/* Tunnel @i of @c as charon's responder. */
+#define EDGE_KEYID_STRLEN (sizeof("keyid:") + EDGE_IPSEC_ID_STRLEN)
+
+/* Tunnel @i of @c as charon's responder (@ids, @keyid and @esp hold the
+ * strings it points to). */
 static int
 peer_of(const struct edge_config *c, size_t i, uint32_t if_id,
-	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX], char *esp, size_t esp_len,
-	struct charon_peer *p)
+	struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX], char *keyid, char *esp,
+	size_t esp_len, struct charon_peer *p)
 {
 	const struct edge_tunnel *t = &c->tunnels[i];
 
@@ -141,8 +144,16 @@ peer_of(const struct edge_config *c, size_t i, uint32_t if_id,
 	/* The provider's own ID is its anycast address (PROVIDER.md §3). */
 	p->local_id = NULL;
 	p->n_remote_ids = edge_ipsec_ids(c, i, ids);
-	for (size_t k = 0; k < p->n_remote_ids; k++)
-		p->remote_ids[k] = ids[k].text;
+	for (size_t k = 0; k < p->n_remote_ids; k++) {
+		/* In strongSwan's notation: text with an @ is an RFC 822
+		 * address, other names an FQDN, but a key ID must say so. */
+		if (strcmp(ids[k].type, "key_id") == 0) {
+			snprintf(keyid, EDGE_KEYID_STRLEN, "keyid:%s", ids[k].text);
+			p->remote_ids[k] = keyid;
+		} else {
+			p->remote_ids[k] = ids[k].text;
+		}
+	}
 	p->psk = t->ipsec.psk;
 	p->ike_proposals = EDGE_IKE_PROPOSALS;
 	snprintf(esp, esp_len, "%s%s", EDGE_ESP_PROPOSALS,
@@ -179,6 +190,7 @@ edge_ike_apply(struct edge_ike *ike, const struct edge_config *c,
 
 	for (size_t i = 0; i < c->n_tunnels; i++) {
 		struct edge_ipsec_id ids[EDGE_IPSEC_IDS_MAX];
+		char keyid[EDGE_KEYID_STRLEN];
 		char esp[sizeof(EDGE_ESP_PROPOSALS ", " EDGE_ESP_NULL_PROPOSAL)];
 		struct charon_peer p;
 		int err;
@@ -198,7 +210,8 @@ edge_ike_apply(struct edge_ike *ike, const struct edge_config *c,
 		}
 		pthread_mutex_unlock(&ike->lock);
 		if (err == 0 &&
-		    (err = peer_of(c, i, if_ids[i], ids, esp, sizeof(esp), &p)) == 0)
+		    (err = peer_of(c, i, if_ids[i], ids, keyid, esp, sizeof(esp),
+				 &p)) == 0)
 			err = charon_peer_set(ike->ch, &p);
 		if (err < 0) {
 			log_warnx(SUBSYS, "tunnel %s: cannot serve it: %s",
