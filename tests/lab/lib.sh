@@ -227,6 +227,21 @@ EDGE_HC_TIMEOUT_MS=${EDGE_HC_TIMEOUT_MS:-250}
 EDGE_HC_MIN_STATE_MS=${EDGE_HC_MIN_STATE_MS:-1000}
 EDGE_PRIORITIES=${EDGE_PRIORITIES:-100 200 100 200}   # of gt0..gt3
 EDGE_FIREWALL=${EDGE_FIREWALL:-}             # firewall list entries
+# Lab tunnels the edges serve as IPsec (tunsteer-edge's IKEv2 responder)
+# instead of GRE: tunnel t is then it<t>, an XFRM interface, answering
+# the customer's IKE as ipsec_id t says (tunsteer.sh's TS_IPSEC is the
+# cpe's side), with LAB_IPSEC_PSK.
+EDGE_IPSEC_TUNNELS=${EDGE_IPSEC_TUNNELS:-}
+LAB_ACCOUNT_ID=0ab0acc7
+LAB_IPSEC_PSK=lab-ipsec-psk-0123456789abcdef
+lab_is_ipsec() { [[ " $EDGE_IPSEC_TUNNELS " == *" $1 "* ]]; }
+# lab_tun_name T — the edge's name of lab tunnel T: gt<T>, or it<T> when
+# it is an IPsec one.
+lab_tun_name() { if lab_is_ipsec "$1"; then echo "it$1"; else echo "gt$1"; fi; }
+# ipsec_tunnel_id T — the provider's tunnel ID of lab tunnel T; the
+# customer's IKE ID is the provider's RFC 822 form of it (PROVIDER.md §3).
+ipsec_tunnel_id() { echo "7e0$1"; }
+ipsec_customer_id() { echo "ipsec@$(ipsec_tunnel_id "$1").$LAB_ACCOUNT_ID.ipsec.cloudflare.com"; }
 
 edge_sock() { echo "$LAB_RUN/edge$1.sock"; }
 edge_conf_file() { echo "$LAB_RUN/edge$1.conf"; }
@@ -240,21 +255,33 @@ edge_ctl() { local k=$1; shift; "$LAB_EDGE_BIN" -S "$(edge_sock "$k")" "$@"; }
 # provider side of 198.19.0.2t/31; 4..7 the same to cpe2), the customer's
 # prefix routed over them with EDGE_PRIORITIES (of gt0..gt3; cpe2's
 # tunnels take those of cpe's), 203.0.113.0/25 authorized, check answers
-# relayed between the edges over inet.
+# relayed between the edges over inet.  Tunnels in EDGE_IPSEC_TUNNELS are
+# it<t>, IPsec from the same anycast endpoint, answering IKE from the
+# cpe's address on that ISP.
 lab_edge_conf() {
-	local k=$1 j t n peers="" routes="" tunnels="" prio
+	local k=$1 j t n peers="" routes="" tunnels="" prio acct=""
+	# IPsec tunnels' customer IDs are made of the account's.
+	[ -z "$EDGE_IPSEC_TUNNELS" ] || acct="account_id = \"$LAB_ACCOUNT_ID\";"
 	read -r -a prio <<<"$EDGE_PRIORITIES"
 	for j in $(seq 1 "$(lab_edges)"); do
 		[ "$j" = "$k" ] || peers+="${peers:+, }\"$(edge_inet_addr "$j")\""
 	done
 	for t in $LAB_EDGE_TUNNELS; do
 		n=$(tun_isp $t)
-		tunnels+="${tunnels:+,
+		if lab_is_ipsec "$t"; then
+			tunnels+="${tunnels:+,
+}	    { name = \"it$t\"; type = \"ipsec\"; tunnel_id = \"$(ipsec_tunnel_id "$t")\";
+	      psk = \"$LAB_IPSEC_PSK\"; cloudflare_endpoint = \"$(tun_anycast $t)\";
+	      customer_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
+	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+		else
+			tunnels+="${tunnels:+,
 }	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
 	      customer_gre_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
 	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+		fi
 		routes+="${routes:+,
-}	    { prefix = \"$LAN_NET\"; tunnel = \"gt$t\"; priority = ${prio[$((t % 4))]}; }"
+}	    { prefix = \"$LAN_NET\"; tunnel = \"$(lab_tun_name "$t")\"; priority = ${prio[$((t % 4))]}; }"
 	done
 	mkdir -p "$LAB_RUN"
 	cat >"$(edge_conf_file "$k")" <<-CONF
@@ -271,6 +298,7 @@ lab_edge_conf() {
 	relay = { address = "$(edge_inet_addr "$k")"; peers = [ $peers ]; };
 	customers = ( {
 	  name = "lab";
+	  $acct
 	  authorized = [ "$AUTH_PREFIX" ];
 	  tunnels = (
 	$tunnels );
@@ -279,6 +307,9 @@ lab_edge_conf() {
 	} );
 	firewall = ( $EDGE_FIREWALL );
 	CONF
+	# It may hold PSKs: tunsteer-edge refuses such a file readable by
+	# others.
+	chmod 600 "$(edge_conf_file "$k")"
 }
 
 # lab_edge_start [K…] — (re)start tunsteer-edge on edges K… (default: all)

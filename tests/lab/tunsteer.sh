@@ -10,6 +10,7 @@ TS_BIN_CTL=$TS_BUILD/src/tunsteerctl/tunsteerctl
 TS_SOCK=/run/tunsteer-lab/cpe.sock
 TS_CONF=/run/tunsteer-lab/tunsteerd.conf
 TS_LOG=/run/tunsteer-lab/tunsteerd.log
+TS_PSK_FILE=/run/tunsteer-lab/lab-ipsec.psk
 TS_PID=
 # Each scenario's log starts empty: a failure shows this scenario's lines,
 # not the previous scenario's shutdown.
@@ -21,20 +22,29 @@ rm -f "$TS_LOG"
 # (N at most 4): tunnel i is cf<i+1>, over ISP 1 (i = 0, 1) or 2 (i = 2,
 # 3) to anycast endpoint i % 2, its underlay pinned to that uplink.  C is
 # the customer router (default 1; 2 is the HA lab's cpe2, whose cf<i+1>
-# is lab tunnel 4 + i).  The one generator of tunnel blocks: ts_conf,
-# flows_conf3 and ha.sh use it.
+# is lab tunnel 4 + i).  Lab tunnels listed in TS_IPSEC are IPsec
+# (tunsteerd's defaults: ML-KEM-768 on DH20) to tunsteer-edge's responder
+# (lib.sh's EDGE_IPSEC_TUNNELS), as ipsec_customer_id with LAB_IPSEC_PSK.
+# The one generator of tunnel blocks: ts_conf, flows_conf3 and ha.sh use it.
 ts_tunnels() {
-	local n=$1 c=${2:-1} i w t sep
+	local n=$1 c=${2:-1} i w t sep type ike
 	echo "tunnels = ("
 	for i in $(seq 0 $((n - 1))); do
 		w=$((i / 2 + 1))
 		t=$(( (c - 1) * 4 + i ))
 		sep=,
 		[ "$i" -eq $((n - 1)) ] && sep=
+		type=gre ike=
+		if [[ " ${TS_IPSEC:-} " == *" $t "* ]]; then
+			type=ipsec
+			ike="ike = { psk_file = \"$TS_PSK_FILE\"; local_id = \"$(ipsec_customer_id "$t")\"; dpd_s = 5; };"
+			printf '%s\n' "$LAB_IPSEC_PSK" >"$TS_PSK_FILE"
+			chmod 600 "$TS_PSK_FILE"
+		fi
 		cat <<-BLOCK
-		  { name = "cf$((i + 1))"; type = "gre"; local = "$(cpe_wan_addr $w $c)"; remote = "${ANYCAST[$((i % 2))]}";
+		  { name = "cf$((i + 1))"; type = "$type"; local = "$(cpe_wan_addr $w $c)"; remote = "${ANYCAST[$((i % 2))]}";
 		    address = "$(tun_cpe_addr $t)/31";${TS_IPV6:+ address6 = \"$(tun_cpe_addr6 $t)/127\";}
-		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w $c)"; }; }$sep
+		    underlay = { interface = "wan$w"; gateway = "$(isp_cpe_addr $w $c)"; }; $ike }$sep
 		BLOCK
 	done
 	echo ");"
