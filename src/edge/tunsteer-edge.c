@@ -120,12 +120,15 @@ run(const struct opts *o)
 	daemon_make_rundir(sock);
 	if ((ctl = edge_control_listen(d.base, sock, &d.e)) == NULL)
 		fatalx("main", "cannot open control socket %s", sock);
+	/* From here on the check sockets (NET_RAW), netlink and nftables
+	 * (NET_ADMIN) and IKE's ports (NET_BIND_SERVICE), nothing else.
+	 * Before the start: capset() changes the calling thread alone, and
+	 * the IKE responder's threads, made by the start, would otherwise
+	 * keep every capability. */
+	(void)daemon_restrict(DAEMON_CAPS);
 	if (edge_start(&d.e, d.base, conf, o->d.conf, o->d.debug) < 0)
 		fatalx("main", "cannot start");
 	sigs = daemon_signals_watch(d.base, signal_cb, &d);
-	/* Started: reloads re-open the check sockets (NET_RAW) and apply
-	 * through netlink and nftables (NET_ADMIN); nothing else is kept. */
-	(void)daemon_restrict(DAEMON_CAPS);
 	log_notice("main", "%s started: %zu anycast addresses, %zu tunnels, "
 		   "%zu routes; control %s", d.e.conf->name, d.e.conf->n_anycast,
 		   d.e.conf->n_tunnels, d.e.conf->n_routes, sock);
