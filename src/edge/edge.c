@@ -272,7 +272,7 @@ edge_start(struct edge *e, struct event_base *base, struct edge_config *conf,
 	e->debug = debug;
 	e->started = time(NULL);
 	e->loads = 1;
-	if ((e->ops = kernel_nl_create_marked(KERNEL_EDGE_LINK_ALIAS_PREFIX,
+	if ((e->ops = kernel_nl_create_marked(&edge_kernel_marks,
 					      &err)) == NULL) {
 		errno = -err;
 		log_warn("main", "netlink");

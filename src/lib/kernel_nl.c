@@ -1880,12 +1880,7 @@ knl_nft_monitor_drain(struct kernel_ops *ops, struct kernel_nft_changes *ch)
 struct kernel_ops *
 kernel_nl_create(int *err)
 {
-	struct kernel_ops *ops;
-
-	ops = kernel_nl_create_marked(KERNEL_LINK_ALIAS_PREFIX, err);
-	if (ops != NULL)
-		knl_of(ops)->marks = kernel_marks_tunsteerd;
-	return ops;
+	return kernel_nl_create_marked(&kernel_marks_tunsteerd, err);
 }
 
 struct kernel_ops *
@@ -1922,7 +1917,7 @@ fail:
 }
 
 struct kernel_ops *
-kernel_nl_create_marked(const char *link_mark, int *err)
+kernel_nl_create_marked(const struct kernel_marks *marks, int *err)
 {
 	struct kernel_nl *k = calloc(1, sizeof(*k));
 	int fd, size = MON_RCVBUF_INIT, e;
@@ -1931,7 +1926,7 @@ kernel_nl_create_marked(const char *link_mark, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	k->marks.link_alias_prefix = link_mark;	/* no XFRM range */
+	k->marks = *marks;
 	k->ops = (struct kernel_ops){
 		.link_dump = knl_link_dump,
 		.link_set = knl_link_set,

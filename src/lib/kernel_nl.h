@@ -35,13 +35,14 @@
 struct kernel_ops *kernel_nl_create(int *err);
 
 /*
- * As kernel_nl_create(), for a program whose links carry @link_mark
- * (a static string, e.g. KERNEL_EDGE_LINK_ALIAS_PREFIX) instead of
- * KERNEL_LINK_ALIAS_PREFIX: link_set and link_del then create, change and
- * delete only links with that mark, and no XFRM interfaces at all (such
- * an owner has no if_id range).
+ * As kernel_nl_create(), for another owner, whose @marks (copied; its
+ * alias prefix a static string, e.g. tunsteer-edge's edge_kernel_marks)
+ * say which links are its own: link_set and link_del then create, change
+ * and delete only links with its alias prefix, and XFRM interfaces only
+ * with an if_id in its range (none, if it has no range).
  */
-struct kernel_ops *kernel_nl_create_marked(const char *link_mark, int *err);
+struct kernel_ops *kernel_nl_create_marked(const struct kernel_marks *marks,
+					   int *err);
 
 /*
  * A second backend beside @like (made by one of the above) that can only

@@ -538,6 +538,47 @@ START_TEST(reconcile_repairs_a_tampered_xfrm_interface_and_adopts_it)
 }
 END_TEST
 
+/* Another owner's backend (tunsteer-edge's marks: its alias prefix and
+ * if_id range) makes XFRM interfaces without an underlay in its range,
+ * never in tunsteerd's; each backend leaves the other's alone. */
+START_TEST(another_owners_backend_makes_xfrm_interfaces_in_its_range_only)
+{
+	static const struct kernel_marks other = {
+		.link_alias_prefix = KERNEL_EDGE_LINK_ALIAS_PREFIX,
+		.xfrm_if_id_min = 0x74650001,
+		.xfrm_if_id_max = 0x7465ffff,
+	};
+	struct kernel_link want = xfrm("it0", 0x74650001, "", 1450), have;
+	struct kernel_ops *k2;
+	int err;
+
+	snprintf(want.alias, sizeof(want.alias), "%sit0",
+		 KERNEL_EDGE_LINK_ALIAS_PREFIX);
+	k2 = kernel_nl_create_marked(&other, &err);
+	ck_assert_msg(k2 != NULL, "kernel_nl_create_marked: %s", strerror(-err));
+	ck_assert_int_eq(k2->link_set(k2, &want), 0);
+	ck_assert(find_link("it0", &have));
+	ck_assert_int_eq(have.kind, KERNEL_LINK_XFRM);
+	ck_assert_uint_eq(have.if_id, 0x74650001);
+	ck_assert_str_eq(have.dev, "");
+	ck_assert_uint_eq(have.mtu, 1450);
+	ck_assert(kernel_marks_link(&other, &have));
+	/* Again: nothing to do. */
+	ck_assert_int_eq(k2->link_set(k2, &want), 0);
+	/* tunsteerd's backend does not touch it... */
+	ck_assert_int_eq(k->link_del(k, "it0"), -EPERM);
+	/* ...nor does the other make one in tunsteerd's range. */
+	want = xfrm("it1", KERNEL_XFRM_IF_ID_MIN, "", 1450);
+	snprintf(want.alias, sizeof(want.alias), "%sit1",
+		 KERNEL_EDGE_LINK_ALIAS_PREFIX);
+	ck_assert_int_eq(k2->link_set(k2, &want), -EINVAL);
+	ck_assert(!find_link("it1", NULL));
+	ck_assert_int_eq(k2->link_del(k2, "it0"), 0);
+	ck_assert(!find_link("it0", NULL));
+	k2->destroy(k2);
+}
+END_TEST
+
 START_TEST(link_del_and_set_refuse_links_without_our_alias)
 {
 	struct kernel_link want = gre("foreign1", "192.0.2.9", 0, 0), have;
@@ -1835,6 +1876,7 @@ kernel_nl_suite(void)
 	tcase_add_test(tc, xfrm_interfaces_outside_our_if_id_range_are_never_touched);
 	tcase_add_test(tc, reconcile_repairs_a_tampered_xfrm_interface_and_adopts_it);
 	tcase_add_test(tc, link_del_and_set_refuse_links_without_our_alias);
+	tcase_add_test(tc, another_owners_backend_makes_xfrm_interfaces_in_its_range_only);
 	tcase_add_test(tc, addr_add_dump_del_with_and_without_peer);
 	tcase_add_test(tc,
 		       route_replace_two_weighted_nexthops_over_gre_in_table_21001);
