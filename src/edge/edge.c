@@ -141,7 +141,7 @@ serve_ipsec(struct edge *e)
 		any |= c->tunnels[i].type == EDGE_TUNNEL_IPSEC;
 	if (!any && e->ike == NULL)
 		return 0;
-	if (e->ike == NULL && (err = edge_ike_create(&e->ike)) < 0)
+	if (e->ike == NULL && (err = edge_ike_create(c->name, &e->ike)) < 0)
 		return err;
 	if ((if_ids = calloc(c->n_tunnels ? c->n_tunnels : 1,
 			     sizeof(*if_ids))) == NULL)

@@ -14,9 +14,13 @@
 #include "edge/edge_kernel.h"
 #include "lib/charon.h"
 #include "lib/log.h"
+#include "lib/sarec.h"
 #include "lib/vec.h"
 
 #define SUBSYS "ike"
+
+_Static_assert(sizeof(((struct edge_ike_status *)0)->rec_by) == SAREC_NAME_MAX,
+	       "edge_ike_status.rec_by is no longer a server's name");
 
 /* One ipsec tunnel as charon's events told it. */
 struct tunnel {
@@ -25,10 +29,14 @@ struct tunnel {
 	unsigned int established, children;
 	enum ike_failure last_failure;
 	uint32_t last_failure_arg;
+	/* The newest CHILD SA this server negotiated, as it would send it
+	 * to the others (keys in secret memory); zeroed: none yet. */
+	struct sarec rec;
 };
 
 struct edge_ike {
 	struct charon *ch;
+	char server[SAREC_NAME_MAX];	/* this server's name, in records */
 	/* Written by charon's threads (events), read by the loop (views)
 	 * and changed by it (apply). */
 	pthread_mutex_t lock;
@@ -91,8 +99,26 @@ post_cb(void *arg, const struct ike_event *ev)
 	}
 }
 
+/* In charon's threads: keep the newest record of each tunnel. */
+static void
+sa_cb(void *arg, struct sarec *rec)
+{
+	struct edge_ike *ike = arg;
+	struct tunnel *t;
+
+	pthread_mutex_lock(&ike->lock);
+	if ((t = find(ike, rec->tunnel)) != NULL && rec->serial > t->rec.serial) {
+		sarec_clear(&t->rec);
+		t->rec = *rec;		/* the keys move with it */
+		rec = NULL;
+	}
+	pthread_mutex_unlock(&ike->lock);
+	if (rec != NULL)
+		sarec_clear(rec);
+}
+
 int
-edge_ike_create(struct edge_ike **out)
+edge_ike_create(const char *server, struct edge_ike **out)
 {
 	struct charon_opts o = {
 		.name = "tunsteer-edge",
@@ -111,8 +137,10 @@ edge_ike_create(struct edge_ike **out)
 		free(ike);
 		return err;
 	}
-	if ((ike->ch = charon_create(&o, &err)) == NULL ||
-	    (err = charon_start(ike->ch, post_cb, ike)) < 0) {
+	snprintf(ike->server, sizeof(ike->server), "%s", server);
+	if ((ike->ch = charon_create(&o, &err)) != NULL)
+		charon_record_sas(ike->ch, ike->server, sa_cb, ike);
+	if (ike->ch == NULL || (err = charon_start(ike->ch, post_cb, ike)) < 0) {
 		log_warnx(SUBSYS, "IKEv2 responder: %s", strerror(-err));
 		edge_ike_destroy(ike);
 		return err;
@@ -180,6 +208,7 @@ edge_ike_apply(struct edge_ike *ike, const struct edge_config *c,
 		if (ti >= 0 && c->tunnels[ti].type == EDGE_TUNNEL_IPSEC)
 			continue;
 		snprintf(name, sizeof(name), "%s", ike->t[i].name);
+		sarec_clear(&ike->t[i].rec);
 		ike->t[i] = ike->t[--ike->n];
 		pthread_mutex_unlock(&ike->lock);
 		charon_peer_remove(ike->ch, name);
@@ -231,6 +260,8 @@ edge_ike_destroy(struct edge_ike *ike)
 	/* Joins charon's threads: no event comes after. */
 	charon_destroy(ike->ch);
 	pthread_mutex_destroy(&ike->lock);
+	for (size_t i = 0; i < ike->n; i++)
+		sarec_clear(&ike->t[i].rec);
 	free(ike->t);
 	free(ike);
 }
@@ -264,6 +295,17 @@ edge_ike_status(struct edge_ike *ike, const char *name,
 		st->spi_out = ch->info.spi_out;
 		snprintf(st->esp_proposal, sizeof(st->esp_proposal), "%s",
 			 ch->info.proposal);
+	}
+	if (t->rec.serial != 0) {
+		st->recorded = true;
+		st->rec_serial = t->rec.serial;
+		st->rec_spi_in = t->rec.spi_in;
+		st->rec_spi_out = t->rec.spi_out;
+		st->rec_if_id = t->rec.if_id;
+		st->rec_replay_window = t->rec.replay_window;
+		snprintf(st->rec_by, sizeof(st->rec_by), "%s",
+			 t->rec.negotiated_by);
+		sarec_proposal(&t->rec, st->rec_esp, sizeof(st->rec_esp));
 	}
 	st->established = t->established;
 	st->children = t->children;

@@ -51,10 +51,12 @@ const char *edge_ike_unavailable(void);
 #define EDGE_IKE_DPD_S 30
 
 /*
- * Bring the responder up (libcharon; one per process).  0 with *@out, or
- * a negative errno (logged): -ENOTSUP in a GRE-only build.
+ * Bring the responder up (libcharon; one per process), recording each
+ * CHILD SA it installs as negotiated by @server (copied; this server's
+ * name, what it will tell the others).  0 with *@out, or a negative errno
+ * (logged): -ENOTSUP in a GRE-only build.
  */
-int edge_ike_create(struct edge_ike **out)
+int edge_ike_create(const char *server, struct edge_ike **out)
 	__attribute__((warn_unused_result));
 
 /*
@@ -81,6 +83,13 @@ struct edge_ike_status {
 	unsigned int children;		/* CHILD SAs installed since start */
 	enum ike_failure last_failure;	/* NONE: none yet */
 	uint32_t last_failure_arg;
+	/* The record of the newest CHILD SA this server negotiated (what
+	 * it would send the others; its keys are never shown). */
+	bool recorded;
+	uint64_t rec_serial;
+	uint32_t rec_spi_in, rec_spi_out, rec_if_id, rec_replay_window;
+	char rec_by[32];		/* negotiated_by */
+	char rec_esp[64];		/* sarec_proposal() */
 };
 
 /* Fill @st for tunnel @name; -ENOENT if the responder has no such peer. */

@@ -14,7 +14,7 @@ edge_ike_unavailable(void)
 }
 
 int
-edge_ike_create(struct edge_ike **out)
+edge_ike_create(const char *server, struct edge_ike **out)
 {
 	*out = NULL;
 	return -ENOTSUP;

@@ -122,6 +122,20 @@ ipsec_json(FILE *out, const struct edge_ike_status *st)
 	fputs(",\"last_failure\":", out);
 	json_str(out, st->last_failure == IKE_FAIL_NONE ? "" :
 		      ike_failure_text(st->last_failure));
+	fputs(",\"sa_record\":", out);
+	if (st->recorded) {
+		fprintf(out, "{\"serial\":%" PRIu64 ",\"negotiated_by\":",
+			st->rec_serial);
+		json_str(out, st->rec_by);
+		fprintf(out, ",\"spi_in\":\"0x%08x\",\"spi_out\":\"0x%08x\","
+			"\"if_id\":\"0x%08x\",\"replay_window\":%u,\"esp\":",
+			st->rec_spi_in, st->rec_spi_out, st->rec_if_id,
+			st->rec_replay_window);
+		json_str(out, st->rec_esp);
+		fputs("}", out);
+	} else {
+		fputs("null", out);
+	}
 	fputs("},", out);
 }
 
@@ -148,14 +162,15 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 		const struct edge_check_stats *s = edge_checks_stats(e->checks, i);
 		static const struct edge_check_stats none;
 		enum eh_state st = h ? h->state : EH_HEALTHY;
+		struct edge_ike_status is;
+		bool ipsec;
 		uint32_t wt = 0, wf = 0;
 
 		if (!s)
 			s = &none;
 		if (h)
 			edge_health_window(h, now, &wt, &wf);
-		struct edge_ike_status is;
-		bool ipsec = ipsec_of(e, i, &is);
+		ipsec = ipsec_of(e, i, &is);
 
 		if (!json) {
 			fprintf(out, "%-15s %-8s %-9s %-8s %9" PRIu64 " %9" PRIu64

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <library.h>
 #include <daemon.h>
@@ -32,6 +33,7 @@
 #include <sa/ikev2/tasks/ike_dpd.h>
 
 #include "lib/charon.h"
+#include "lib/sarec.h"
 #include "lib/secmem.h"
 #include "lib/vec.h"
 
@@ -75,6 +77,12 @@ struct peer {
 	struct psk *psk;
 };
 
+/* A CHILD SA's keys between their derivation and its installation. */
+struct pending_keys {
+	uint32_t child_id;
+	struct sarec_keys *keys;	/* secret memory */
+};
+
 struct charon {
 	listener_t listener;
 	logger_t logger;
@@ -89,6 +97,13 @@ struct charon {
 	size_t n_peers, cap_peers;
 	struct charon_opts opts;
 	level_t level;			/* what charon logs to us */
+	/* SA records (charon_record_sas()); the pending keys under @lock. */
+	charon_sa_fn sa_fn;
+	void *sa_arg;
+	const char *server;
+	uint64_t serial;
+	struct pending_keys *pending;
+	size_t n_pending, cap_pending;
 };
 
 /* Only one: libcharon (charon, lib) is a process-wide singleton. */
@@ -167,6 +182,200 @@ dbg_ours(debug_t group, level_t level, char *fmt, ...)
  */
 static int (*const ss_snprintf)(char *, size_t, const char *, ...) = snprintf;
 
+/* --- SA records: what a responder's peers would need ------------------------- */
+
+static bool
+responder_sa(struct charon *c, ike_sa_t *ike_sa)
+{
+	peer_cfg_t *cfg = ike_sa ? ike_sa->get_peer_cfg(ike_sa) : NULL;
+	bool yes = false;
+
+	if (c->sa_fn == NULL || cfg == NULL)
+		return false;
+	pthread_rwlock_rdlock(&c->lock);
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (strcmp(c->peers[i].name, cfg->get_name(cfg)) == 0) {
+			yes = c->peers[i].responder;
+			break;
+		}
+	pthread_rwlock_unlock(&c->lock);
+	return yes;
+}
+
+/* Take the pending keys of CHILD SA @child_id (NULL if none). */
+static struct sarec_keys *
+pending_take(struct charon *c, uint32_t child_id)
+{
+	struct sarec_keys *k = NULL;
+
+	pthread_rwlock_wrlock(&c->lock);
+	for (size_t i = 0; i < c->n_pending; i++)
+		if (c->pending[i].child_id == child_id) {
+			k = c->pending[i].keys;
+			c->pending[i] = c->pending[--c->n_pending];
+			break;
+		}
+	pthread_rwlock_unlock(&c->lock);
+	return k;
+}
+
+static bool
+key_copy(uint8_t *dst, uint8_t *len, chunk_t src)
+{
+	if (src.len > SAREC_KEY_MAX)
+		return false;
+	memcpy(dst, src.ptr, src.len);
+	*len = (uint8_t)src.len;
+	return true;
+}
+
+/*
+ * The keys of a responder's CHILD SA, kept until it is installed.  "out"
+ * is what we encrypt with: the initiator's keys if we initiated the
+ * exchange (a responder never does), the responder's otherwise.
+ */
+static bool
+on_child_keys(listener_t *l, ike_sa_t *ike_sa, child_sa_t *child,
+	      bool initiator, chunk_t encr_i, chunk_t encr_r, chunk_t integ_i,
+	      chunk_t integ_r)
+{
+	struct charon *c = container(l, struct charon, listener);
+	struct pending_keys pk = { .child_id = child->get_unique_id(child) };
+	struct sarec_keys *k;
+	uint8_t len_in, len_out;
+	bool ok;
+
+	if (!responder_sa(c, ike_sa))
+		return true;
+	if ((k = secmem_alloc(sizeof(*k))) == NULL)
+		return true;
+	memset(k, 0, sizeof(*k));
+	ok = key_copy(k->encr_out, &k->encr_len, initiator ? encr_i : encr_r) &&
+	     key_copy(k->encr_in, &len_in, initiator ? encr_r : encr_i) &&
+	     key_copy(k->integ_out, &k->integ_len, initiator ? integ_i : integ_r) &&
+	     key_copy(k->integ_in, &len_out, initiator ? integ_r : integ_i) &&
+	     len_in == k->encr_len && len_out == k->integ_len;
+	pk.keys = k;
+	if (!ok) {
+		secmem_free(k);
+		return true;
+	}
+	/* A stale entry of the same id (never seen) goes first. */
+	secmem_free(pending_take(c, pk.child_id));
+	pthread_rwlock_wrlock(&c->lock);
+	if (VEC_PUSH(c->pending, c->n_pending, c->cap_pending, pk) < 0)
+		secmem_free(k);
+	pthread_rwlock_unlock(&c->lock);
+	return true;
+}
+
+static bool
+prefix_of_ts(traffic_selector_t *ts, struct ts_prefix *out)
+{
+	host_t *net = NULL;
+	uint8_t mask;
+	chunk_t a;
+	bool exact, ok = false;
+
+	memset(out, 0, sizeof(*out));
+	/* Only a selector that is exactly a subnet (ours always are). */
+	exact = ts->to_subnet(ts, &net, &mask);
+	if (net == NULL)
+		return false;
+	a = net->get_address(net);
+	if (exact && net->get_family(net) == AF_INET && a.len == 4 &&
+	    mask <= 32) {
+		out->family = AF_INET;
+		memcpy(&out->v4, a.ptr, 4);
+		ok = true;
+	} else if (exact && net->get_family(net) == AF_INET6 && a.len == 16 &&
+		   mask <= 128) {
+		out->family = AF_INET6;
+		memcpy(&out->v6, a.ptr, 16);
+		ok = true;
+	}
+	out->len = mask;
+	net->destroy(net);
+	return ok;
+}
+
+static size_t
+selectors(child_sa_t *child, bool local, struct ts_prefix *out)
+{
+	enumerator_t *e = child->create_ts_enumerator(child, local);
+	traffic_selector_t *ts;
+	size_t n = 0;
+
+	while (n < SAREC_TS_MAX && e->enumerate(e, &ts))
+		n += prefix_of_ts(ts, &out[n]);
+	e->destroy(e);
+	return n;
+}
+
+static bool
+outer_v4(host_t *h, struct in_addr *out)
+{
+	chunk_t a = h->get_address(h);
+
+	if (h->get_family(h) != AF_INET || a.len != 4)
+		return false;
+	memcpy(out, a.ptr, 4);
+	return true;
+}
+
+/* The record of @child, just installed, with the keys derived for it. */
+static void
+record_sa(struct charon *c, ike_sa_t *ike_sa, child_sa_t *child)
+{
+	struct sarec r = { 0 };
+	proposal_t *p = child->get_proposal(child);
+	host_t *me = ike_sa->get_my_host(ike_sa), *other = ike_sa->get_other_host(ike_sa);
+	peer_cfg_t *cfg = ike_sa->get_peer_cfg(ike_sa);
+	uint16_t alg = 0, ks = 0;
+	time_t hard = child->get_lifetime(child, true), now = time_monotonic(NULL);
+
+	if ((r.keys = pending_take(c, child->get_unique_id(child))) == NULL || p == NULL)
+		goto out;
+	snprintf(r.tunnel, sizeof(r.tunnel), "%s", cfg->get_name(cfg));
+	snprintf(r.negotiated_by, sizeof(r.negotiated_by), "%s", c->server);
+	r.spi_in = ntohl(child->get_spi(child, true));
+	r.spi_out = ntohl(child->get_spi(child, false));
+	r.if_id = child->get_if_id(child, true);
+	r.reqid = child->get_reqid(child);
+	r.replay_window = child->get_config(child)->get_replay_window(
+		child->get_config(child));
+	r.lifetime_s = hard > now ? (uint32_t)(hard - now) : 0;
+	if (!outer_v4(me, &r.local) || !outer_v4(other, &r.remote))
+		goto out;
+	if (child->has_encap(child)) {
+		r.encap_sport = me->get_port(me);
+		r.encap_dport = other->get_port(other);
+	}
+	if (p->get_algorithm(p, EXTENDED_SEQUENCE_NUMBERS, &alg, NULL))
+		r.esn = alg == EXT_SEQ_NUMBERS;
+	if (p->get_algorithm(p, ENCRYPTION_ALGORITHM, &alg, &ks)) {
+		r.encr_alg = alg;
+		r.encr_keysize = ks;
+	}
+	if (p->get_algorithm(p, INTEGRITY_ALGORITHM, &alg, NULL))
+		r.integ_alg = alg == AUTH_UNDEFINED ? SAREC_INTEG_NONE : alg;
+	r.n_ts_local = selectors(child, true, r.ts_local);
+	r.n_ts_remote = selectors(child, false, r.ts_remote);
+	pthread_rwlock_wrlock(&c->lock);
+	r.serial = ++c->serial;
+	pthread_rwlock_unlock(&c->lock);
+	if (sarec_validate(&r) < 0) {
+		log_warnx(SUBSYS, "%s: CHILD SA 0x%08x/0x%08x not recorded: "
+			  "the record would not validate", r.tunnel, r.spi_in,
+			  r.spi_out);
+		goto out;
+	}
+	c->sa_fn(c->sa_arg, &r);	/* the record is the callee's now */
+	return;
+out:
+	sarec_clear(&r);
+}
+
 /* --- events out ---------------------------------------------------------- */
 
 static bool
@@ -244,6 +453,11 @@ on_child_state(listener_t *l, ike_sa_t *ike_sa, child_sa_t *child,
 {
 	struct ike_event ev;
 
+	if (state == CHILD_INSTALLED && responder_sa(of_listener(l), ike_sa))
+		record_sa(of_listener(l), ike_sa, child);
+	else if (state == CHILD_DESTROYING && of_listener(l)->sa_fn)
+		secmem_free(pending_take(of_listener(l),
+					 child->get_unique_id(child)));
 	if (event_for(ike_sa, IKE_EV_CHILD_STATE, &ev)) {
 		ev.child_id = child->get_unique_id(child);
 		ev.state = (int)state;
@@ -1134,6 +1348,21 @@ charon_log_level(struct charon *c, enum log_level level)
 		charon->bus->add_logger(charon->bus, &c->logger);
 }
 
+void
+charon_record_sas(struct charon *c, const char *server, charon_sa_fn fn,
+		  void *arg)
+{
+	struct timespec now;
+
+	c->server = server;
+	c->sa_fn = fn;
+	c->sa_arg = arg;
+	/* Above every serial of an earlier run: seconds since the epoch,
+	 * shifted, then counting. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->serial = (uint64_t)now.tv_sec << 20;
+}
+
 /* --- settings, start, stop ---------------------------------------------------- */
 
 /*
@@ -1252,6 +1481,9 @@ charon_destroy(struct charon *c)
 	for (size_t i = 0; i < c->n_peers; i++)
 		peer_clear(&c->peers[i]);
 	free(c->peers);
+	for (size_t i = 0; i < c->n_pending; i++)
+		secmem_free(c->pending[i].keys);
+	free(c->pending);
 	pthread_rwlock_destroy(&c->lock);
 	if (c->started)
 		log_info(SUBSYS, "charon stopped");
@@ -1297,6 +1529,7 @@ charon_create(const struct charon_opts *opts, int *err)
 	c->listener.child_rekey = on_child_rekey;
 	c->listener.alert = on_alert;
 	c->listener.message = on_message;
+	c->listener.child_derived_keys = on_child_keys;
 	c->creds.create_private_enumerator = creds_none_private;
 	c->creds.create_cert_enumerator = creds_none_cert;
 	c->creds.create_shared_enumerator = creds_shared;

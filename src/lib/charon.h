@@ -83,6 +83,15 @@ struct charon_opts {
 /* Called from charon's threads with each event; must not block long. */
 typedef void (*charon_post_fn)(void *arg, const struct ike_event *ev);
 
+struct sarec;
+/*
+ * Called from charon's threads with the record of a CHILD SA a responder
+ * peer has just installed (lib/sarec.h: SPIs, transform, keys, selectors,
+ * if_id, outer addresses): what another server needs to install the same
+ * SA.  @rec is the callee's from then on, keys and all (sarec_clear()).
+ */
+typedef void (*charon_sa_fn)(void *arg, struct sarec *rec);
+
 /*
  * Make the driver; nothing starts yet.  @opts is copied (its @name must
  * outlive the driver).  NULL with *@err set (-EBUSY: one exists).
@@ -96,6 +105,17 @@ struct charon *charon_create(const struct charon_opts *opts, int *err);
  * (logged).
  */
 int charon_start(struct charon *c, charon_post_fn post, void *arg);
+
+/*
+ * Record each CHILD SA a responder peer installs for @fn, as negotiated
+ * by @server (a static string, at most SAREC_NAME_MAX - 1 bytes: the
+ * records' negotiated_by), with serials that increase across restarts.
+ * Before charon_start().  The keys are taken as charon derives them and
+ * copied straight into secret memory; a record is made once the SA is
+ * installed, rekeys included.
+ */
+void charon_record_sas(struct charon *c, const char *server, charon_sa_fn fn,
+		       void *arg);
 
 /*
  * Make (or replace) the peer config @p->name.  SAs made with the old

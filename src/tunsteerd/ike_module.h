@@ -2,7 +2,8 @@
 /*
  * tunsteerd's IPsec as a module of its own (tunsteerd-ike.so): the
  * static strongSwan, its crypto (libcrypto) and the modules built on
- * them (ike_check.c, ike_charon.c and the lib/charon.c it drives),
+ * them (ike_check.c, ike_charon.c, the lib/charon.c it drives and the
+ * lib/sarec.c and lib/addr.c that one uses),
  * loaded by the daemon only when a config has an ipsec tunnel
  * (ike_dl.c).  A GRE-only site never maps
  * them: about 1.5 MB less resident memory and no libstrongswan

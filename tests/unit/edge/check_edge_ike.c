@@ -182,7 +182,7 @@ serve(void)
 {
 	uint32_t ids[2];
 
-	ck_assert_int_eq(edge_ike_create(&ike), 0);
+	ck_assert_int_eq(edge_ike_create("edge-test", &ike), 0);
 	ck_assert_int_eq(edge_kernel_xfrm_if_ids(conf, ids), 0);
 	/* Both tunnels' peers are made: every proposal parses, the null
 	 * cipher's too. */
