@@ -85,6 +85,7 @@ module(void)
 	size_t n = 0;
 	ssize_t len;
 	int r = -ENOENT;
+	bool found = false;
 
 	if (mod)
 		return mod;
@@ -102,11 +103,15 @@ module(void)
 	}
 	paths[n++] = IKE_MODULE_DIR "/" IKE_MODULE_FILE;
 	for (size_t i = 0; i < n && mod == NULL; i++)
-		if ((r = module_trusted(paths[i])) == 0)
+		if ((r = module_trusted(paths[i])) == 0) {
+			found = true;
 			mod = module_open(paths[i]);
-		else if (r != -ENOENT)
+		} else if (r != -ENOENT) {
 			break;
-	if (mod == NULL && r == -ENOENT)
+		}
+	/* A module that is there but does not load says why (dlerror():
+	 * an undefined symbol, say), not that there is none. */
+	if (mod == NULL && !found && r == -ENOENT)
 		snprintf(why_not, sizeof(why_not), "no %s in %s%s%s",
 			 IKE_MODULE_FILE, n > 1 ? exe : "", n > 1 ? " or " : "",
 			 IKE_MODULE_DIR);
