@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "lib/addr.h"
+#include "lib/sarec.h"
 
 /* Ownership marks: see DESIGN.md. */
 #define KERNEL_RTPROT_TUNSTEER 227
@@ -210,11 +211,28 @@ void kernel_nft_changes_merge(struct kernel_nft_changes *to,
 bool kernel_nft_changes_any(const struct kernel_nft_changes *ch);
 void kernel_nft_changes_free(struct kernel_nft_changes *ch);
 
+/*
+ * An ESP state as a dump reports it (kernel_ops.xfrm_state_dump): the
+ * owner's only, those bound to an if_id in its range.
+ */
+struct kernel_xfrm_state {
+	uint32_t spi;			/* host order */
+	struct in_addr src, dst;	/* outer addresses */
+	uint32_t if_id, reqid;
+	uint32_t replay_window;		/* 0: no replay check */
+	/* What it carried (decrypted, for an inbound one), and the
+	 * packets it refused: replayed, or failing their ICV. */
+	uint64_t packets, bytes;
+	uint32_t replay_failed, integrity_failed;
+};
+
 typedef void (*kernel_link_cb)(const struct kernel_link *link, void *arg);
 typedef void (*kernel_addr_cb)(const struct kernel_addr *addr, void *arg);
 typedef void (*kernel_route_cb)(const struct kernel_route *route, void *arg);
 typedef void (*kernel_rule_cb)(const struct kernel_rule *rule, void *arg);
 typedef void (*kernel_nhobj_cb)(const struct kernel_nhobj *nh, void *arg);
+typedef void (*kernel_xfrm_state_cb)(const struct kernel_xfrm_state *st,
+				    void *arg);
 
 /*
  * A kernel backend.  Every operation returns 0 or a negative errno and
@@ -302,6 +320,29 @@ struct kernel_ops {
 	int (*nft_monitor_fd)(struct kernel_ops *ops);
 	int (*nft_monitor_drain)(struct kernel_ops *ops,
 				 struct kernel_nft_changes *ch);
+
+	/*
+	 * IPsec SAs another server negotiated (SA propagation, lib/sarec.h).
+	 * kernel_nl and the fake have them; kernel_nl_create_reader()'s
+	 * backend does not (NULL).
+	 *
+	 * xfrm_sa_add() installs @r's two ESP states, tunnel mode, bound
+	 * to @r->if_id (which must be in the owner's range: -EINVAL): in,
+	 * remote -> local with spi_in, and out, local -> remote with
+	 * spi_out; then makes the out, in and fwd policies between every
+	 * pair of its selectors (bound to the same if_id) lead to them,
+	 * replacing a policy of the same selectors and if_id.  A state
+	 * with one of the SPIs already there is replaced.
+	 * xfrm_sa_del() deletes @r's two states (one already gone is no
+	 * error); xfrm_policy_del() its policies (the same).
+	 * xfrm_state_dump() calls @cb for each ESP state in the owner's
+	 * if_id range, with its counters.
+	 */
+	int (*xfrm_sa_add)(struct kernel_ops *ops, const struct sarec *r);
+	int (*xfrm_sa_del)(struct kernel_ops *ops, const struct sarec *r);
+	int (*xfrm_policy_del)(struct kernel_ops *ops, const struct sarec *r);
+	int (*xfrm_state_dump)(struct kernel_ops *ops, kernel_xfrm_state_cb cb,
+			       void *arg);
 
 	/*
 	 * Change notifications.  monitor_fd() is a descriptor to poll for

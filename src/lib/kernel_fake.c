@@ -27,6 +27,17 @@ struct kernel_fake {
 	struct vec nft_sets;		/* struct fake_set */
 	struct vec nft_counters;	/* struct kernel_nft_counter */
 	struct kernel_nft_changes nft_foreign;
+	/* IPsec SAs installed from records, and their policies (struct
+	 * fake_policy): no keys kept. */
+	struct vec xfrm_states;		/* struct kernel_xfrm_state */
+	struct vec xfrm_policies;	/* struct fake_policy */
+};
+
+struct fake_policy {
+	uint32_t if_id;
+	uint8_t dir;			/* 0 out, 1 in, 2 fwd */
+	struct ts_prefix src, dst;
+	uint32_t reqid;
 };
 
 struct fake_set {
@@ -999,8 +1010,179 @@ fake_destroy(struct kernel_ops *ops)
 	vec_free(&f->nft_chains);
 	vec_free(&f->nft_sets);
 	vec_free(&f->nft_counters);
+	vec_free(&f->xfrm_states);
+	vec_free(&f->xfrm_policies);
 	kernel_nft_changes_free(&f->nft_foreign);
 	free(f);
+}
+
+/* --- XFRM: SAs installed from records ---------------------------------- */
+
+static bool
+xstate_same(const void *a, const void *b)
+{
+	const struct kernel_xfrm_state *x = a, *y = b;
+
+	return x->spi == y->spi && x->dst.s_addr == y->dst.s_addr;
+}
+
+static bool
+policy_same(const void *a, const void *b)
+{
+	const struct fake_policy *x = a, *y = b;
+
+	return x->if_id == y->if_id && x->dir == y->dir &&
+	       ts_prefix_cmp(&x->src, &y->src) == 0 &&
+	       ts_prefix_cmp(&x->dst, &y->dst) == 0;
+}
+
+/* Each policy of @r, as xfrm_sa_add() makes them (kernel.h). */
+static int
+fake_policies(struct kernel_fake *f, const struct sarec *r, bool add)
+{
+	for (size_t i = 0; i < r->n_ts_local; i++)
+		for (size_t j = 0; j < r->n_ts_remote; j++) {
+			const struct ts_prefix *l = &r->ts_local[i];
+			const struct ts_prefix *m = &r->ts_remote[j];
+
+			if (l->family != m->family)
+				continue;
+			for (uint8_t dir = 0; dir < 3; dir++) {
+				struct fake_policy p = {
+					.if_id = r->if_id, .dir = dir,
+					.src = dir == 0 ? *l : *m,
+					.dst = dir == 0 ? *m : *l,
+					.reqid = r->reqid,
+				};
+				ssize_t k = vec_find(&f->xfrm_policies, &p,
+						     policy_same);
+				int err;
+
+				if (!add) {
+					if (k >= 0)
+						vec_remove(&f->xfrm_policies,
+							   (size_t)k);
+				} else if ((err = vec_upsert(&f->xfrm_policies,
+							     &p, policy_same)) < 0) {
+					return err;
+				}
+			}
+		}
+	return 0;
+}
+
+static int
+fake_xfrm_sa_add(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	char prop[64];
+	int err = fake_take_failure(f);
+
+	if (err == 0 && (sarec_validate(r) < 0 || r->if_id == 0))
+		err = -EINVAL;
+	if (err == 0 && r->esn)
+		err = -EOPNOTSUPP;
+	if (err == 0)
+		sarec_proposal(r, prop, sizeof(prop));
+	else
+		snprintf(prop, sizeof(prop), "?");
+	fake_record(f, "xfrm add sa %s from %s serial %llu in 0x%08x out 0x%08x "
+		    "if_id 0x%08x reqid %u window %u %s%s", r->tunnel,
+		    r->negotiated_by, (unsigned long long)r->serial, r->spi_in,
+		    r->spi_out, r->if_id, r->reqid, r->replay_window, prop,
+		    err ? " (failed)" : "");
+	if (err)
+		return err;
+	for (int in = 1; in >= 0; in--) {
+		struct kernel_xfrm_state st = {
+			.spi = in ? r->spi_in : r->spi_out,
+			.src = in ? r->remote : r->local,
+			.dst = in ? r->local : r->remote,
+			.if_id = r->if_id, .reqid = r->reqid,
+			.replay_window = r->replay_window,
+		};
+
+		if ((err = vec_upsert(&f->xfrm_states, &st, xstate_same)) < 0)
+			return err;
+	}
+	return fake_policies(f, r, true);
+}
+
+static int
+fake_xfrm_sa_del(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "xfrm del sa %s in 0x%08x out 0x%08x if_id 0x%08x%s",
+		    r->tunnel, r->spi_in, r->spi_out, r->if_id,
+		    err ? " (failed)" : "");
+	if (err)
+		return err;
+	for (int in = 1; in >= 0; in--) {
+		struct kernel_xfrm_state key = {
+			.spi = in ? r->spi_in : r->spi_out,
+			.dst = in ? r->local : r->remote,
+		};
+		ssize_t k = vec_find(&f->xfrm_states, &key, xstate_same);
+
+		if (k >= 0)
+			vec_remove(&f->xfrm_states, (size_t)k);
+	}
+	return 0;
+}
+
+static int
+fake_xfrm_policy_del(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	fake_record(f, "xfrm del policies %s if_id 0x%08x%s", r->tunnel,
+		    r->if_id, err ? " (failed)" : "");
+	return err ? err : fake_policies(f, r, false);
+}
+
+static int
+fake_xfrm_state_dump(struct kernel_ops *ops, kernel_xfrm_state_cb cb,
+		     void *arg)
+{
+	struct kernel_fake *f = fake_of(ops);
+
+	f->dumps++;
+	for (size_t i = 0; i < f->xfrm_states.n; i++)
+		cb(vec_at(&f->xfrm_states, i), arg);
+	return 0;
+}
+
+int
+kernel_fake_xfrm_count(struct kernel_ops *ops, struct in_addr dst,
+		       uint32_t spi, uint64_t packets, uint32_t replay_failed)
+{
+	struct kernel_fake *f = fake_of(ops);
+	struct kernel_xfrm_state key = { .spi = spi, .dst = dst };
+	ssize_t k = vec_find(&f->xfrm_states, &key, xstate_same);
+	struct kernel_xfrm_state *st;
+
+	if (k < 0)
+		return -ENOENT;
+	st = vec_at(&f->xfrm_states, (size_t)k);
+	st->packets += packets;
+	st->bytes += packets * 100;
+	st->replay_failed += replay_failed;
+	return 0;
+}
+
+size_t
+kernel_fake_xfrm_policies(struct kernel_ops *ops, uint32_t if_id)
+{
+	struct kernel_fake *f = fake_of(ops);
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->xfrm_policies.n; i++)
+		n += ((const struct fake_policy *)vec_at(&f->xfrm_policies,
+							 i))->if_id == if_id;
+	return n;
 }
 
 struct kernel_ops *
@@ -1028,6 +1210,10 @@ kernel_fake_create(void)
 		.rule_del = fake_rule_del,
 		.conntrack_flush = fake_conntrack_flush,
 		.sysctl_set = fake_sysctl_set,
+		.xfrm_sa_add = fake_xfrm_sa_add,
+		.xfrm_sa_del = fake_xfrm_sa_del,
+		.xfrm_policy_del = fake_xfrm_policy_del,
+		.xfrm_state_dump = fake_xfrm_state_dump,
 		.nft_run = fake_nft_run,
 		.nft_elems = fake_nft_elems,
 		.nft_set_get = fake_nft_set_get,
@@ -1047,6 +1233,8 @@ kernel_fake_create(void)
 	f->nft_chains.size = 64;
 	f->nft_sets.size = sizeof(struct fake_set);
 	f->nft_counters.size = sizeof(struct kernel_nft_counter);
+	f->xfrm_states.size = sizeof(struct kernel_xfrm_state);
+	f->xfrm_policies.size = sizeof(struct fake_policy);
 	f->resilient = true;
 	return &f->ops;
 }

@@ -60,4 +60,14 @@ int kernel_fake_inject_nhobj(struct kernel_ops *ops, const struct kernel_nhobj *
  * lose it, routes through it go). */
 void kernel_fake_remove_nhobj(struct kernel_ops *ops, uint32_t id);
 
+/* The XFRM state (@dst, @spi) carried @packets more, and refused
+ * @replay_failed more as replayed; -ENOENT: no such state. */
+int kernel_fake_xfrm_count(struct kernel_ops *ops, struct in_addr dst,
+			   uint32_t spi, uint64_t packets,
+			   uint32_t replay_failed)
+	__attribute__((warn_unused_result));
+/* How many XFRM policies (out, in and fwd count apart) are bound to
+ * @if_id. */
+size_t kernel_fake_xfrm_policies(struct kernel_ops *ops, uint32_t if_id);
+
 #endif

@@ -34,6 +34,8 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
+#include <linux/udp.h>
+#include <linux/xfrm.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -60,6 +62,7 @@ struct kernel_nl {
 	struct nl_sock *sk;	/* requests and dumps */
 	struct nl_sock *mon;	/* notifications, non-blocking */
 	struct nl_sock *nf;	/* ctnetlink requests, opened on first use */
+	struct nl_sock *xfrm;	/* NETLINK_XFRM, opened on first use */
 	int kerr;		/* errno of the last NLMSG_ERROR on sk */
 	bool mon_changed;
 	struct kernel_nft *nft;	/* libnftables and its event socket */
@@ -251,8 +254,9 @@ dump_keep_cb(struct nl_msg *msg, void *arg)
  * dump.
  */
 static int
-knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
-	      int (*each)(struct nl_msg *msg, void *arg), void *arg)
+knl_dump_each_on(struct kernel_nl *k, struct nl_sock *sk, int type,
+		 const void *hdr, size_t hdrlen,
+		 int (*each)(struct nl_msg *msg, void *arg), void *arg)
 {
 	struct msgvec mv = { 0 };
 	struct nl_cb *scb, *cb;
@@ -260,17 +264,17 @@ knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
 
 	for (int tries = 0;; tries++) {
 		k->kerr = 0;
-		err = nl_send_simple(k->sk, type, NLM_F_DUMP, (void *)hdr,
+		err = nl_send_simple(sk, type, NLM_F_DUMP, (void *)hdr,
 				     hdrlen);
 		if (err >= 0) {
-			scb = nl_socket_get_cb(k->sk);
+			scb = nl_socket_get_cb(sk);
 			cb = nl_cb_clone(scb);
 			nl_cb_put(scb);
 			if (cb == NULL)
 				return -ENOMEM;
 			nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_keep_cb,
 				  &mv);
-			err = nl_recvmsgs(k->sk, cb);
+			err = nl_recvmsgs(sk, cb);
 			nl_cb_put(cb);
 		}
 		if (err == -NLE_DUMP_INTR && tries + 1 < DUMP_TRIES) {
@@ -282,7 +286,7 @@ knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
 	if (err < 0 || mv.err) {
 		int ret = err < 0 ? knl_status(k, err) : mv.err;
 
-		knl_flush(k->sk);
+		knl_flush(sk);
 		msgvec_clear(&mv);
 		return ret;
 	}
@@ -290,6 +294,13 @@ knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
 		err = each(mv.v[i], arg);
 	msgvec_clear(&mv);
 	return err;
+}
+
+static int
+knl_dump_each(struct kernel_nl *k, int type, const void *hdr, size_t hdrlen,
+	      int (*each)(struct nl_msg *msg, void *arg), void *arg)
+{
+	return knl_dump_each_on(k, k->sk, type, hdr, hdrlen, each, arg);
 }
 
 /* Dump @type of address family @family (struct rtgenmsg, as
@@ -1612,6 +1623,474 @@ knl_conntrack_flush(struct kernel_ops *ops, uint32_t mark, uint32_t mask)
 	return knl_request(k, k->nf, msg, NULL, NULL);
 }
 
+/* --- XFRM: SAs another server negotiated ------------------------------- */
+
+/*
+ * Built with libnl's messages and attributes over linux/xfrm.h, not
+ * libnl-xfrm's objects: those have no XFRMA_IF_ID (the interface an SA
+ * and its policies are bound to), and copy keys into heap memory they
+ * free unwiped.  Every message that carries a key is wiped before it is
+ * freed.
+ */
+
+/* Policies we make: one priority, below charon's (it counts up from
+ * 1000 for its own); they are bound to an if_id, so only the XFRM
+ * interface's own lookups see them. */
+#define XFRM_POLICY_PRIO 2500
+
+static int
+xfrm_sock(struct kernel_nl *k)
+{
+	int err;
+
+	if (k->xfrm != NULL)
+		return 0;
+	if ((k->xfrm = nl_socket_alloc()) == NULL)
+		return -ENOMEM;
+	if ((err = nl_connect(k->xfrm, NETLINK_XFRM)) < 0 ||
+	    (err = nl_socket_modify_err_cb(k->xfrm, NL_CB_CUSTOM, knl_error_cb,
+					   k)) < 0) {
+		nl_socket_free(k->xfrm);
+		k->xfrm = NULL;
+		return nlerr_to_errno(err);
+	}
+	return 0;
+}
+
+static bool
+xfrm_if_id_ours(const struct kernel_nl *k, uint32_t if_id)
+{
+	return k->marks.xfrm_if_id_min != 0 &&
+	       if_id >= k->marks.xfrm_if_id_min &&
+	       if_id <= k->marks.xfrm_if_id_max;
+}
+
+/* Send @msg (consumed) and wait for the ACK; with @secret, the message
+ * is wiped before it is freed. */
+static int
+xfrm_request(struct kernel_nl *k, struct nl_msg *msg, bool secret)
+{
+	int err;
+
+	if ((err = xfrm_sock(k)) < 0) {
+		if (secret)
+			explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+		nlmsg_free(msg);
+		return err;
+	}
+	nlmsg_get(msg);		/* ours after knl_request() drops its own */
+	err = knl_request(k, k->xfrm, msg, NULL, NULL);
+	if (secret)
+		explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+	nlmsg_free(msg);
+	return err;
+}
+
+static void
+xfrm_addr4(xfrm_address_t *a, struct in_addr in)
+{
+	memset(a, 0, sizeof(*a));
+	a->a4 = in.s_addr;
+}
+
+static void
+xfrm_addr_prefix(xfrm_address_t *a, const struct ts_prefix *p)
+{
+	memset(a, 0, sizeof(*a));
+	if (p->family == AF_INET6)
+		memcpy(&a->a6, &p->v6, sizeof(p->v6));
+	else
+		a->a4 = p->v4.s_addr;
+}
+
+static bool
+xfrm_put_failed(struct nl_msg *msg, int type, size_t len, const void *data)
+{
+	return nla_put(msg, type, (int)len, data) < 0;
+}
+
+/* The algorithm attributes of one direction of @r ("in" keys or "out"). */
+static int
+xfrm_put_algs(struct nl_msg *msg, const struct sarec *r, bool in)
+{
+	const struct sarec_keys *kk = r->keys;
+	const uint8_t *ek = in ? kk->encr_in : kk->encr_out;
+	const uint8_t *ik = in ? kk->integ_in : kk->integ_out;
+	union {
+		struct xfrm_algo_aead aead;
+		struct xfrm_algo algo;
+		struct xfrm_algo_auth auth;
+		uint8_t raw[sizeof(struct xfrm_algo_auth) + SAREC_KEY_MAX];
+	} u;
+	const char *auth_name = NULL;
+	unsigned int trunc = 0;
+	int err = 0;
+
+	memset(&u, 0, sizeof(u));
+	switch (r->encr_alg) {
+	case SAREC_ENCR_AES_GCM_16:
+		snprintf(u.aead.alg_name, sizeof(u.aead.alg_name),
+			 "rfc4106(gcm(aes))");
+		u.aead.alg_key_len = kk->encr_len * 8u;
+		u.aead.alg_icv_len = 128;
+		memcpy(u.aead.alg_key, ek, kk->encr_len);
+		if (xfrm_put_failed(msg, XFRMA_ALG_AEAD,
+				    sizeof(u.aead) + kk->encr_len, &u))
+			err = -EMSGSIZE;
+		break;
+	case SAREC_ENCR_AES_CBC:
+	case SAREC_ENCR_NULL:
+		snprintf(u.algo.alg_name, sizeof(u.algo.alg_name), "%s",
+			 r->encr_alg == SAREC_ENCR_AES_CBC ? "cbc(aes)"
+							   : "ecb(cipher_null)");
+		u.algo.alg_key_len = kk->encr_len * 8u;
+		memcpy(u.algo.alg_key, ek, kk->encr_len);
+		if (xfrm_put_failed(msg, XFRMA_ALG_CRYPT,
+				    sizeof(u.algo) + kk->encr_len, &u))
+			err = -EMSGSIZE;
+		break;
+	default:
+		err = -EOPNOTSUPP;
+	}
+	switch (err == 0 ? r->integ_alg : SAREC_INTEG_NONE) {
+	case SAREC_INTEG_HMAC_SHA1_96:
+		auth_name = "hmac(sha1)";
+		trunc = 96;
+		break;
+	case SAREC_INTEG_HMAC_SHA2_256_128:
+		auth_name = "hmac(sha256)";
+		trunc = 128;
+		break;
+	case SAREC_INTEG_NONE:
+		break;
+	default:
+		err = -EOPNOTSUPP;
+	}
+	if (err == 0 && auth_name != NULL) {
+		memset(&u, 0, sizeof(u));
+		snprintf(u.auth.alg_name, sizeof(u.auth.alg_name), "%s",
+			 auth_name);
+		u.auth.alg_key_len = kk->integ_len * 8u;
+		u.auth.alg_trunc_len = trunc;
+		memcpy(u.auth.alg_key, ik, kk->integ_len);
+		if (xfrm_put_failed(msg, XFRMA_ALG_AUTH_TRUNC,
+				    sizeof(u.auth) + kk->integ_len, &u))
+			err = -EMSGSIZE;
+	}
+	explicit_bzero(&u, sizeof(u));
+	return err;
+}
+
+/* One ESP state of @r: inbound (remote -> local, spi_in) or outbound. */
+static int
+xfrm_state_add(struct kernel_nl *k, const struct sarec *r, bool in, int type)
+{
+	struct xfrm_usersa_info sa;
+	struct nl_msg *msg;
+	int err = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	xfrm_addr4(&sa.id.daddr, in ? r->local : r->remote);
+	xfrm_addr4(&sa.saddr, in ? r->remote : r->local);
+	sa.id.spi = htonl(in ? r->spi_in : r->spi_out);
+	sa.id.proto = IPPROTO_ESP;
+	sa.family = AF_INET;
+	sa.mode = XFRM_MODE_TUNNEL;
+	sa.reqid = r->reqid;
+	/* No limit but time, as charon sets them: a limit of 0 would
+	 * expire the state at its first packet. */
+	sa.lft.soft_byte_limit = sa.lft.hard_byte_limit = XFRM_INF;
+	sa.lft.soft_packet_limit = sa.lft.hard_packet_limit = XFRM_INF;
+	sa.lft.hard_add_expires_seconds = r->lifetime_s;
+	if (r->replay_window <= 32)
+		sa.replay_window = (uint8_t)r->replay_window;
+	if ((msg = nlmsg_alloc_simple(type, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &sa, sizeof(sa), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, XFRMA_IF_ID, r->if_id) < 0)
+		err = -EMSGSIZE;
+	/* A window wider than the legacy 32-bit bitmap: the bitmap
+	 * attribute (without the ESN flag, the kernel uses it as a plain
+	 * one). */
+	if (err == 0 && r->replay_window > 32) {
+		uint32_t words = (r->replay_window + 31) / 32;
+		size_t len = sizeof(struct xfrm_replay_state_esn) +
+			     words * sizeof(uint32_t);
+		struct xfrm_replay_state_esn *esn = calloc(1, len);
+
+		if (esn == NULL) {
+			err = -ENOMEM;
+		} else {
+			esn->bmp_len = words;
+			esn->replay_window = r->replay_window;
+			if (xfrm_put_failed(msg, XFRMA_REPLAY_ESN_VAL, len, esn))
+				err = -EMSGSIZE;
+			free(esn);
+		}
+	}
+	if (err == 0 && r->encap_sport != 0) {
+		struct xfrm_encap_tmpl enc = { .encap_type = UDP_ENCAP_ESPINUDP };
+
+		/* The record's ports are ours (sport) and the customer's. */
+		enc.encap_sport = htons(in ? r->encap_dport : r->encap_sport);
+		enc.encap_dport = htons(in ? r->encap_sport : r->encap_dport);
+		if (xfrm_put_failed(msg, XFRMA_ENCAP, sizeof(enc), &enc))
+			err = -EMSGSIZE;
+	}
+	if (err == 0)
+		err = xfrm_put_algs(msg, r, in);
+	if (err < 0) {
+		explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+		nlmsg_free(msg);
+		return err;
+	}
+	return xfrm_request(k, msg, true);
+}
+
+static int
+xfrm_state_del(struct kernel_nl *k, struct in_addr dst, uint32_t spi,
+	       uint32_t if_id)
+{
+	struct xfrm_usersa_id id;
+	struct nl_msg *msg;
+	int err;
+
+	memset(&id, 0, sizeof(id));
+	xfrm_addr4(&id.daddr, dst);
+	id.spi = htonl(spi);
+	id.family = AF_INET;
+	id.proto = IPPROTO_ESP;
+	if ((msg = nlmsg_alloc_simple(XFRM_MSG_DELSA, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, XFRMA_IF_ID, if_id) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	err = xfrm_request(k, msg, false);
+	return err == -ESRCH || err == -ENOENT ? 0 : err;
+}
+
+/* A policy's selector: traffic from @src to @dst. */
+static void
+xfrm_selector(struct xfrm_selector *sel, const struct ts_prefix *src,
+	      const struct ts_prefix *dst)
+{
+	memset(sel, 0, sizeof(*sel));
+	xfrm_addr_prefix(&sel->saddr, src);
+	xfrm_addr_prefix(&sel->daddr, dst);
+	sel->prefixlen_s = src->len;
+	sel->prefixlen_d = dst->len;
+	sel->family = src->family;
+}
+
+/* Policy @dir between @src and @dst of @r: made (or replaced) with
+ * @add, else deleted. */
+static int
+xfrm_policy(struct kernel_nl *k, const struct sarec *r, uint8_t dir,
+	    const struct ts_prefix *src, const struct ts_prefix *dst, bool add)
+{
+	bool out = dir == XFRM_POLICY_OUT;
+	struct nl_msg *msg;
+	int err = 0;
+
+	if (add) {
+		struct xfrm_userpolicy_info pol;
+		struct xfrm_user_tmpl tmpl;
+
+		memset(&pol, 0, sizeof(pol));
+		xfrm_selector(&pol.sel, src, dst);
+		pol.lft.soft_byte_limit = pol.lft.hard_byte_limit = XFRM_INF;
+		pol.lft.soft_packet_limit = pol.lft.hard_packet_limit = XFRM_INF;
+		pol.priority = XFRM_POLICY_PRIO;
+		pol.dir = dir;
+		pol.action = XFRM_POLICY_ALLOW;
+		pol.share = XFRM_SHARE_ANY;
+		memset(&tmpl, 0, sizeof(tmpl));
+		xfrm_addr4(&tmpl.id.daddr, out ? r->remote : r->local);
+		xfrm_addr4(&tmpl.saddr, out ? r->local : r->remote);
+		tmpl.id.proto = IPPROTO_ESP;
+		tmpl.family = AF_INET;
+		tmpl.reqid = r->reqid;
+		tmpl.mode = XFRM_MODE_TUNNEL;
+		tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
+		if ((msg = nlmsg_alloc_simple(XFRM_MSG_UPDPOLICY, 0)) == NULL)
+			return -ENOMEM;
+		if (nlmsg_append(msg, &pol, sizeof(pol), NLMSG_ALIGNTO) < 0 ||
+		    nla_put(msg, XFRMA_TMPL, sizeof(tmpl), &tmpl) < 0)
+			err = -EMSGSIZE;
+	} else {
+		struct xfrm_userpolicy_id id;
+
+		memset(&id, 0, sizeof(id));
+		xfrm_selector(&id.sel, src, dst);
+		id.dir = dir;
+		if ((msg = nlmsg_alloc_simple(XFRM_MSG_DELPOLICY, 0)) == NULL)
+			return -ENOMEM;
+		if (nlmsg_append(msg, &id, sizeof(id), NLMSG_ALIGNTO) < 0)
+			err = -EMSGSIZE;
+	}
+	if (err == 0 && nla_put_u32(msg, XFRMA_IF_ID, r->if_id) < 0)
+		err = -EMSGSIZE;
+	if (err < 0) {
+		nlmsg_free(msg);
+		return err;
+	}
+	err = xfrm_request(k, msg, false);
+	return !add && (err == -ENOENT || err == -ESRCH) ? 0 : err;
+}
+
+/* Every policy of @r: out local -> remote, in and fwd remote -> local,
+ * per pair of selectors of one family.  The first error, after trying
+ * them all. */
+static int
+xfrm_policies(struct kernel_nl *k, const struct sarec *r, bool add)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < r->n_ts_local; i++)
+		for (size_t j = 0; j < r->n_ts_remote; j++) {
+			const struct ts_prefix *l = &r->ts_local[i];
+			const struct ts_prefix *m = &r->ts_remote[j];
+			int e[3];
+
+			if (l->family != m->family)
+				continue;
+			e[0] = xfrm_policy(k, r, XFRM_POLICY_OUT, l, m, add);
+			e[1] = xfrm_policy(k, r, XFRM_POLICY_IN, m, l, add);
+			e[2] = xfrm_policy(k, r, XFRM_POLICY_FWD, m, l, add);
+			for (int x = 0; x < 3; x++)
+				if (first == 0 && e[x] < 0)
+					first = e[x];
+		}
+	return first;
+}
+
+static int
+knl_xfrm_sa_add(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_nl *k = knl_of(ops);
+	int err;
+
+	if (sarec_validate(r) < 0 || !xfrm_if_id_ours(k, r->if_id))
+		return -EINVAL;
+	if (r->esn)
+		return -EOPNOTSUPP;	/* the provider negotiates none */
+	for (int in = 1; in >= 0; in--) {
+		err = xfrm_state_add(k, r, in, XFRM_MSG_NEWSA);
+		/* The same SPI again: the record sent twice, or a state
+		 * left from before a restart; the record is the truth. */
+		if (err == -EEXIST &&
+		    (err = xfrm_state_del(k, in ? r->local : r->remote,
+					  in ? r->spi_in : r->spi_out,
+					  r->if_id)) == 0)
+			err = xfrm_state_add(k, r, in, XFRM_MSG_NEWSA);
+		if (err < 0) {
+			if (!in)	/* not half an SA */
+				(void)xfrm_state_del(k, r->local, r->spi_in,
+						     r->if_id);
+			return err;
+		}
+	}
+	return xfrm_policies(k, r, true);
+}
+
+static int
+knl_xfrm_sa_del(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_nl *k = knl_of(ops);
+	int e1, e2;
+
+	if (!xfrm_if_id_ours(k, r->if_id))
+		return -EINVAL;
+	e1 = xfrm_state_del(k, r->local, r->spi_in, r->if_id);
+	e2 = xfrm_state_del(k, r->remote, r->spi_out, r->if_id);
+	return e1 < 0 ? e1 : e2;
+}
+
+static int
+knl_xfrm_policy_del(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_nl *k = knl_of(ops);
+
+	if (!xfrm_if_id_ours(k, r->if_id))
+		return -EINVAL;
+	return xfrm_policies(k, r, false);
+}
+
+struct xfrm_dump {
+	struct kernel_nl *k;
+	kernel_xfrm_state_cb cb;
+	void *arg;
+};
+
+/* One state of a dump, if ours; its keys (dumps carry them) are wiped
+ * from the message either way. */
+static void
+xfrm_state_parse(struct xfrm_dump *d, struct nlmsghdr *h)
+{
+	const struct xfrm_usersa_info *sa;
+	struct nlattr *a;
+	struct kernel_xfrm_state st;
+
+	if (h->nlmsg_type != XFRM_MSG_NEWSA ||
+	    h->nlmsg_len < NLMSG_LENGTH(sizeof(*sa)))
+		return;
+	sa = nlmsg_data(h);
+	if (sa->id.proto != IPPROTO_ESP || sa->family != AF_INET)
+		return;
+	a = nlmsg_find_attr(h, sizeof(*sa), XFRMA_IF_ID);
+	if (a == NULL || nla_len(a) < (int)sizeof(uint32_t))
+		return;
+	memset(&st, 0, sizeof(st));
+	st.if_id = nla_get_u32(a);
+	if (!xfrm_if_id_ours(d->k, st.if_id))
+		return;
+	st.spi = ntohl(sa->id.spi);
+	st.dst.s_addr = sa->id.daddr.a4;
+	st.src.s_addr = sa->saddr.a4;
+	st.reqid = sa->reqid;
+	st.replay_window = sa->replay_window;
+	a = nlmsg_find_attr(h, sizeof(*sa), XFRMA_REPLAY_ESN_VAL);
+	if (a != NULL &&
+	    nla_len(a) >= (int)sizeof(struct xfrm_replay_state_esn))
+		st.replay_window =
+		    ((const struct xfrm_replay_state_esn *)nla_data(a))
+			->replay_window;
+	st.packets = sa->curlft.packets;
+	st.bytes = sa->curlft.bytes;
+	st.replay_failed = sa->stats.replay;
+	st.integrity_failed = sa->stats.integrity_failed;
+	d->cb(&st, d->arg);
+}
+
+static int
+xfrm_state_msg_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+
+	xfrm_state_parse(arg, h);
+	if (h->nlmsg_len > NLMSG_HDRLEN)
+		explicit_bzero(nlmsg_data(h), h->nlmsg_len - NLMSG_HDRLEN);
+	return 0;
+}
+
+static int
+knl_xfrm_state_dump(struct kernel_ops *ops, kernel_xfrm_state_cb cb,
+		    void *arg)
+{
+	struct kernel_nl *k = knl_of(ops);
+	struct xfrm_dump d = { k, cb, arg };
+	struct xfrm_usersa_id id;
+	int err;
+
+	if ((err = xfrm_sock(k)) < 0)
+		return err;
+	memset(&id, 0, sizeof(id));
+	return knl_dump_each_on(k, k->xfrm, XFRM_MSG_GETSA, &id, sizeof(id),
+				xfrm_state_msg_cb, &d);
+}
+
 /* --- sysctl -------------------------------------------------------------- */
 
 static int
@@ -1808,6 +2287,8 @@ knl_destroy(struct kernel_ops *ops)
 	kernel_nft_destroy(k->nft);
 	if (k->nf != NULL)
 		nl_socket_free(k->nf);
+	if (k->xfrm != NULL)
+		nl_socket_free(k->xfrm);
 	if (k->mon != NULL)
 		nl_socket_free(k->mon);
 	if (k->sk != NULL)
@@ -1945,6 +2426,10 @@ kernel_nl_create_marked(const struct kernel_marks *marks, int *err)
 		.rule_del = knl_rule_del,
 		.conntrack_flush = knl_conntrack_flush,
 		.sysctl_set = knl_sysctl_set,
+		.xfrm_sa_add = knl_xfrm_sa_add,
+		.xfrm_sa_del = knl_xfrm_sa_del,
+		.xfrm_policy_del = knl_xfrm_policy_del,
+		.xfrm_state_dump = knl_xfrm_state_dump,
 		.nft_run = knl_nft_run,
 		.nft_elems = knl_nft_elems,
 		.nft_set_get = knl_nft_set_get,

@@ -21,6 +21,9 @@
  *   weight means nothing to the kernel and dumps report it as 1.
  * - Rules are added with FRA_PROTOCOL = rule->protocol, or
  *   KERNEL_RTPROT_TUNSTEER when that is 0.
+ * - XFRM states and policies (xfrm_*) go over a NETLINK_XFRM socket of
+ *   their own, opened on first use, and only with an if_id in the
+ *   owner's range (-EINVAL otherwise); dumps report only those.
  */
 #ifndef TUNSTEER_KERNEL_NL_H
 #define TUNSTEER_KERNEL_NL_H

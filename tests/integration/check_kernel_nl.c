@@ -579,6 +579,158 @@ START_TEST(another_owners_backend_makes_xfrm_interfaces_in_its_range_only)
 }
 END_TEST
 
+/* --- XFRM: SAs another server negotiated ------------------------------- */
+
+/* An SA record as another edge server sends it (lib/sarec.h): AES-GCM
+ * 256, no replay window, 0.0.0.0/0 both ways. */
+static void
+sa_record(struct sarec *r, uint32_t if_id, uint32_t spi)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->tunnel, "ipsec1");
+	strcpy(r->negotiated_by, "edge2");
+	r->serial = 1;
+	r->spi_in = spi;
+	r->spi_out = spi + 1;
+	r->if_id = if_id;
+	r->reqid = 77;
+	r->lifetime_s = 3600;
+	r->local = ip4("192.0.2.1");
+	r->remote = ip4("198.51.100.2");
+	r->encr_alg = SAREC_ENCR_AES_GCM_16;
+	r->encr_keysize = 256;
+	r->n_ts_local = r->n_ts_remote = 1;
+	r->ts_local[0] = pfx("0.0.0.0", 0);
+	r->ts_remote[0] = pfx("0.0.0.0", 0);
+	ck_assert_int_eq(sarec_keys_alloc(r), 0);
+	r->keys->encr_len = 36;
+	for (int i = 0; i < 36; i++) {
+		r->keys->encr_in[i] = (uint8_t)(0x10 + i);
+		r->keys->encr_out[i] = (uint8_t)(0x80 + i);
+	}
+}
+
+struct xstates {
+	struct kernel_xfrm_state v[8];
+	size_t n;
+};
+
+static void
+xstate_cb(const struct kernel_xfrm_state *st, void *arg)
+{
+	struct xstates *x = arg;
+
+	ck_assert_uint_lt(x->n, 8);
+	x->v[x->n++] = *st;
+}
+
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+START_TEST(propagated_sa_installs_esp_states_and_policies_on_its_if_id_only)
+{
+	struct sarec r, r2;
+	struct xstates x = { 0 };
+	char *out;
+
+	ck_assert_ptr_nonnull(k->xfrm_sa_add);
+	/* Someone else's state, on an if_id outside our range. */
+	sh("ip xfrm state add src 203.0.113.1 dst 203.0.113.2 proto esp "
+	   "spi 0x500 reqid 5 mode tunnel aead 'rfc4106(gcm(aes))' "
+	   "0x%s 128 if_id 0x100", "000102030405060708090a0b0c0d0e0f10111213");
+	sa_record(&r, KERNEL_XFRM_IF_ID_MIN + 0x41, 0xc0de0001);
+	ck_assert_int_eq(k->xfrm_sa_add(k, &r), 0);
+
+	/* As iproute2 sees them: both directions, tunnel mode, the
+	 * record's algorithm and if_id. */
+	out = out_of("ip xfrm state list");
+	assert_has(out, "src 198.51.100.2 dst 192.0.2.1");
+	assert_has(out, "spi 0xc0de0001 reqid 77 mode tunnel");
+	assert_has(out, "src 192.0.2.1 dst 198.51.100.2");
+	assert_has(out, "spi 0xc0de0002 reqid 77 mode tunnel");
+	assert_has(out, "rfc4106(gcm(aes))");
+	ck_assert_uint_eq(count_of(out, "if_id 0x74730042"), 2);
+	free(out);
+	out = out_of("ip xfrm policy list");
+	ck_assert_uint_eq(count_of(out, "if_id 0x74730042"), 3);
+	assert_has(out, "dir out priority 2500");
+	assert_has(out, "dir in priority 2500");
+	assert_has(out, "dir fwd priority 2500");
+	free(out);
+
+	/* The dump: ours only, with the record's window. */
+	ck_assert_int_eq(k->xfrm_state_dump(k, xstate_cb, &x), 0);
+	ck_assert_uint_eq(x.n, 2);
+	for (size_t i = 0; i < x.n; i++) {
+		ck_assert_uint_eq(x.v[i].if_id, 0x74730042);
+		ck_assert_uint_eq(x.v[i].reqid, 77);
+		ck_assert_uint_eq(x.v[i].replay_window, 0);
+		ck_assert_uint_eq(x.v[i].packets, 0);
+	}
+
+	/* The same record again (sent twice): replaced, still two. */
+	ck_assert_int_eq(k->xfrm_sa_add(k, &r), 0);
+	x.n = 0;
+	ck_assert_int_eq(k->xfrm_state_dump(k, xstate_cb, &x), 0);
+	ck_assert_uint_eq(x.n, 2);
+
+	/* A rekey's record: CBC + SHA2-256, NAT-T, a window of 64 (wider
+	 * than the kernel's legacy bitmap). */
+	sa_record(&r2, r.if_id, 0xc0de0011);
+	r2.encr_alg = SAREC_ENCR_AES_CBC;
+	r2.encr_keysize = 128;
+	r2.integ_alg = SAREC_INTEG_HMAC_SHA2_256_128;
+	r2.keys->encr_len = 16;
+	r2.keys->integ_len = 32;
+	r2.encap_sport = 4500;
+	r2.encap_dport = 31337;
+	r2.replay_window = 64;
+	ck_assert_int_eq(k->xfrm_sa_add(k, &r2), 0);
+	out = out_of("ip xfrm state list");
+	assert_has(out, "hmac(sha256)");
+	assert_has(out, "cbc(aes)");
+	assert_has(out, "encap type espinudp sport 4500 dport 31337");
+	assert_has(out, "encap type espinudp sport 31337 dport 4500");
+	free(out);
+	x.n = 0;
+	ck_assert_int_eq(k->xfrm_state_dump(k, xstate_cb, &x), 0);
+	ck_assert_uint_eq(x.n, 4);
+	for (size_t i = 0; i < x.n; i++)
+		if (x.v[i].spi == 0xc0de0011 || x.v[i].spi == 0xc0de0012)
+			ck_assert_uint_eq(x.v[i].replay_window, 64);
+
+	/* Outside our if_id range: refused, nothing made. */
+	r2.if_id = 0x100;
+	ck_assert_int_eq(k->xfrm_sa_add(k, &r2), -EINVAL);
+	ck_assert_int_eq(k->xfrm_sa_del(k, &r2), -EINVAL);
+	r2.if_id = r.if_id;
+
+	/* Deleted: the states, then the policies; twice is no error; the
+	 * foreign state stays. */
+	ck_assert_int_eq(k->xfrm_sa_del(k, &r), 0);
+	ck_assert_int_eq(k->xfrm_sa_del(k, &r), 0);
+	ck_assert_int_eq(k->xfrm_sa_del(k, &r2), 0);
+	ck_assert_int_eq(k->xfrm_policy_del(k, &r), 0);
+	ck_assert_int_eq(k->xfrm_policy_del(k, &r), 0);
+	out = out_of("ip xfrm state list");
+	assert_lacks(out, "0xc0de00");
+	assert_has(out, "spi 0x00000500");
+	free(out);
+	out = out_of("ip xfrm policy list");
+	assert_lacks(out, "if_id 0x74730042");
+	free(out);
+	sarec_clear(&r);
+	sarec_clear(&r2);
+}
+END_TEST
+
 START_TEST(link_del_and_set_refuse_links_without_our_alias)
 {
 	struct kernel_link want = gre("foreign1", "192.0.2.9", 0, 0), have;
@@ -1877,6 +2029,7 @@ kernel_nl_suite(void)
 	tcase_add_test(tc, reconcile_repairs_a_tampered_xfrm_interface_and_adopts_it);
 	tcase_add_test(tc, link_del_and_set_refuse_links_without_our_alias);
 	tcase_add_test(tc, another_owners_backend_makes_xfrm_interfaces_in_its_range_only);
+	tcase_add_test(tc, propagated_sa_installs_esp_states_and_policies_on_its_if_id_only);
 	tcase_add_test(tc, addr_add_dump_del_with_and_without_peer);
 	tcase_add_test(tc,
 		       route_replace_two_weighted_nexthops_over_gre_in_table_21001);
