@@ -36,7 +36,8 @@ static const char *const hc_tunnel_keys[] = {
 	"enabled", "type", "direction", "interval_ms", "timeout_ms", "retries",
 	"min_state_ms", "target", NULL
 };
-static const char *const relay_keys[] = { "address", "port", "peers", NULL };
+static const char *const relay_keys[] = { "address", "port", "peers",
+	"sa_key", "sa_port", "sa_delay_ms", NULL };
 static const char *const customer_keys[] = {
 	"name", "account_id", "authorized", "tunnels", "routes", NULL
 };
@@ -48,7 +49,7 @@ static const char *const tunnel_keys[] = {
 	"health_check", NULL
 };
 /* Keys whose string values never reach libconfig (cfgp_parse()). */
-static const char *const secret_keys[] = { "psk", NULL };
+static const char *const secret_keys[] = { "psk", "sa_key", NULL };
 static const char *const route_keys[] = {
 	"prefix", "tunnel", "nexthop", "priority", "weight", NULL
 };
@@ -71,6 +72,7 @@ struct parse {
 	int *auth_lines;		/* per customer: line of its list */
 	int pubaddr_line;
 	bool secrets;			/* some psk was given */
+	bool sa_secret;			/* relay.sa_key was given */
 };
 
 static const char *
@@ -769,6 +771,45 @@ check_tunnels(struct parse *x)
 
 /* --- relay, firewall, root -------------------------------------------------- */
 
+/* SA propagation (DESIGN.md "SA propagation"): on with a shared key. */
+static void
+parse_relay_sa(struct parse *x, const config_setting_t *s)
+{
+	struct cfgp *p = &x->p;
+	struct edge_relay *r = &x->c->relay;
+	char *key;
+	long long v;
+	int line, key_line = 0;
+	enum cfgp_got g;
+
+	r->sa_port = r->port < 65535 ? (uint16_t)(r->port + 1) : 0;
+	r->sa_delay_ms = EDGE_SA_DELAY_MS_DEFAULT;
+	g = cfgp_secret(p, s, "relay", "sa_key", &key, &key_line);
+	if (g == CFGP_OK) {
+		x->sa_secret = true;
+		if (strlen(key) < EDGE_SA_KEY_MIN) {
+			cfgp_err(p, key_line, "relay.sa_key", "%zu bytes; at "
+				 "least %d", strlen(key), EDGE_SA_KEY_MIN);
+			secmem_free_str(key);
+		} else {
+			r->sa_key = key;
+		}
+	}
+	if (cfgp_int(p, s, "relay", "sa_port", 1, 65535, &v, &line) ==
+	    CFGP_OK) {
+		r->sa_port = (uint16_t)v;
+		if (r->sa_port == r->port)
+			cfgp_err(p, line, "relay.sa_port", "%u is relay.port",
+				 r->sa_port);
+	} else if (r->sa_port == 0 && r->sa_key != NULL) {
+		cfgp_err(p, key_line, "relay.sa_port", "relay.port is 65535: "
+			 "set one");
+	}
+	if (cfgp_int(p, s, "relay", "sa_delay_ms", 0, EDGE_SA_DELAY_MS_MAX,
+		     &v, &line) == CFGP_OK)
+		r->sa_delay_ms = (uint32_t)v;
+}
+
 static void
 parse_relay(struct parse *x, const config_setting_t *s)
 {
@@ -790,6 +831,7 @@ parse_relay(struct parse *x, const config_setting_t *s)
 		cfgp_host(p, line, "relay.address", str, &r->address);
 	if (cfgp_int(p, s, "relay", "port", 1, 65535, &v, &line) == CFGP_OK)
 		r->port = (uint16_t)v;
+	parse_relay_sa(x, s);
 	g = cfgp_strings(p, s, "relay", "peers", &l);
 	cfgp_required(p, g, s, "relay", "peers");
 	if (g != CFGP_OK)
@@ -1055,8 +1097,10 @@ parse_text(const char *text, size_t len, const char *name,
 		x.p.oom = true;
 	else if (cfgp_parse(&x.p, &cf, text, len, secret_keys))
 		parse_root(&x, config_root_setting(&cf));
-	if (st && x.secrets)
-		cfgp_check_secrets(&x.p, st, "psk");
+	if (st && (x.secrets || x.sa_secret))
+		cfgp_check_secrets(&x.p, st, !x.sa_secret ? "psk" :
+				   x.secrets ? "psk, relay.sa_key" :
+				   "relay.sa_key");
 	cfgp_destroy(&cf);		/* psk is "" there; wipes the rest */
 	free(x.taux);
 	free(x.auth_lines);
@@ -1109,6 +1153,7 @@ edge_config_free(struct edge_config *c)
 	free(c->routes);
 	free(c->firewall);
 	free(c->relay.peers);
+	secmem_free_str(c->relay.sa_key);
 	free(c->path);
 	free(c);
 }
@@ -1294,7 +1339,18 @@ print_conf(const struct edge_config *c, FILE *out, bool secrets)
 		for (size_t i = 0; i < c->relay.n_peers; i++)
 			fprintf(out, "%s\"%s\"", i ? ", " : " ",
 				fmt_addr(c->relay.peers[i], b));
-		fputs(" ];\n};\n", out);
+		fputs(" ];\n", out);
+		if (c->relay.sa_key != NULL) {
+			fputs("\tsa_key = ", out);
+			if (secrets)
+				cfgp_print_str(out, c->relay.sa_key);
+			else
+				fputs("<redacted>", out);
+			fprintf(out, ";\n\tsa_port = %u;\n\tsa_delay_ms = %"
+				PRIu32 ";\n", c->relay.sa_port,
+				c->relay.sa_delay_ms);
+		}
+		fputs("};\n", out);
 	}
 	fputs("customers = (", out);
 	for (size_t ci = 0; ci < c->n_customers; ci++) {

@@ -50,6 +50,11 @@
 #define EDGE_MTU_MIN 576		/* provider minimum */
 #define EDGE_TTL 64			/* provider default */
 #define EDGE_RELAY_PORT 7474
+/* SA propagation (relay.sa_key): its own port, the relay's plus one by
+ * default; the provider's delay is 90-150 s (PROVIDER.md §3). */
+#define EDGE_SA_DELAY_MS_DEFAULT 120000
+#define EDGE_SA_DELAY_MS_MAX 600000
+#define EDGE_SA_KEY_MIN 16
 #define EDGE_ECMP_SEED 0x74736564u	/* "tsed": every edge hashes alike */
 
 enum edge_hc_type {
@@ -154,6 +159,12 @@ struct edge_relay {
 	uint16_t port;
 	struct in_addr *peers;		/* the other servers of the data center */
 	size_t n_peers;
+	/* SA propagation to the peers, when @sa_key is set (secret
+	 * memory, owned): its UDP port, and how long after an SA is
+	 * installed its record is sent. */
+	char *sa_key;
+	uint16_t sa_port;
+	uint32_t sa_delay_ms;
 };
 
 struct edge_config {

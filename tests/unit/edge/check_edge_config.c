@@ -250,6 +250,13 @@ static const struct {
 	  "t.conf:4: firewall[0].protocol: \"sctp\" is not tcp, udp, icmp or any\n"
 	  "t.conf:5: firewall[1].src: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?\n"
 	  "t.conf:5: firewall[1].dport: ports need protocol \"tcp\" or \"udp\"" },
+	/* SA propagation: a key too short to be one, a port taken. */
+	{ "anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+	  "relay = { address = \"198.19.3.2\"; peers = [ \"198.19.3.6\" ];\n"
+	  "  sa_key = \"short\"; sa_port = 7474; sa_delay_ms = 600001; };\n",
+	  "t.conf:4: relay.sa_key: 5 bytes; at least 16\n"
+	  "t.conf:4: relay.sa_port: 7474 is relay.port\n"
+	  "t.conf:4: relay.sa_delay_ms: 600001 is out of range (0..600000)" },
 	/* ipsec tunnels: the provider's vocabulary, each refusal. */
 	{ "anycast = [ \"192.0.2.1\" ];\n"
 	  "customers = ( { name = \"c\"; account_id = \"ABC\"; authorized = [ ];\n"
@@ -355,6 +362,42 @@ print_secrets_of(const struct edge_config *c)
 	"    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } );\n" \
 	"  routes = ( { prefix = \"203.0.113.0/24\"; tunnel = \"i0\"; priority = 100; },\n" \
 	"    { prefix = \"203.0.113.0/24\"; tunnel = \"i1\"; priority = 200; } ); } );\n"
+
+START_TEST(test_relay_sa_key_turns_propagation_on_with_defaults_and_is_redacted)
+{
+	struct edge_config *c = load_ok(
+		"anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+		"relay = { address = \"198.19.3.2\"; peers = [ \"198.19.3.6\" ];\n"
+		"  sa_key = \"0123456789abcdef-lab\"; };\n");
+	struct edge_config *d;
+	char *out, *sec;
+
+	ck_assert_str_eq(c->relay.sa_key, "0123456789abcdef-lab");
+	ck_assert_uint_eq(c->relay.sa_port, 7475);
+	ck_assert_uint_eq(c->relay.sa_delay_ms, 120000);
+	out = print_of(c);
+	ck_assert_ptr_nonnull(strstr(out, "sa_key = <redacted>;"));
+	ck_assert_ptr_null(strstr(out, "0123456789abcdef"));
+	ck_assert_ptr_nonnull(strstr(out, "sa_port = 7475;"));
+	sec = print_secrets_of(c);
+	ck_assert_ptr_nonnull(strstr(sec, "sa_key = \"0123456789abcdef-lab\";"));
+	/* What -nv prints with secrets loads back the same. */
+	d = load_ok(sec);
+	ck_assert_str_eq(d->relay.sa_key, c->relay.sa_key);
+	ck_assert_uint_eq(d->relay.sa_delay_ms, 120000);
+	edge_config_free(d);
+	free(sec);
+	free(out);
+	edge_config_free(c);
+	/* Without a key: no propagation. */
+	c = load_ok("anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+		    "relay = { address = \"198.19.3.2\"; peers = [ \"198.19.3.6\" ];"
+		    " sa_delay_ms = 500; };\n");
+	ck_assert_ptr_null(c->relay.sa_key);
+	ck_assert_uint_eq(c->relay.sa_delay_ms, 500);
+	edge_config_free(c);
+}
+END_TEST
 
 START_TEST(test_ipsec_tunnels_load_with_the_providers_defaults)
 {
@@ -562,6 +605,7 @@ edge_config_suite(void)
 	tcase_add_loop_test(tc, test_bad_input_gives_exact_messages, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_missing_file_is_one_clear_message);
+	tcase_add_test(tc, test_relay_sa_key_turns_propagation_on_with_defaults_and_is_redacted);
 	tcase_add_test(tc, test_print_round_trips);
 	tcase_add_test(tc, test_ipsec_tunnels_load_with_the_providers_defaults);
 	tcase_add_test(tc, test_ipsec_customer_ids_in_the_providers_four_formats);
