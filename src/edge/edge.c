@@ -152,6 +152,53 @@ serve_ipsec(struct edge *e)
 	return err;
 }
 
+/* The responder installed or deleted an SA of ours: tell the others. */
+static void
+news_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge *e = arg;
+	struct edge_ike_news nw;
+
+	while (edge_ike_news_take(e->ike, &nw)) {
+		if (e->prop != NULL && nw.deleted)
+			edge_prop_deleted(e->prop, &nw.rec);
+		else if (e->prop != NULL)
+			edge_prop_negotiated(e->prop, &nw.rec);
+		sarec_clear(&nw.rec);	/* whatever was not taken */
+	}
+}
+
+/*
+ * SA propagation (edge_prop.h): on while the config has relay.sa_key.
+ * What this server holds from the others follows the config's tunnels.
+ */
+static int
+serve_propagation(struct edge *e)
+{
+	int err = 0;
+
+	if (e->conf->relay.sa_key == NULL) {
+		if (e->prop != NULL)
+			log_info("main", "SA propagation off");
+		edge_prop_destroy(e->prop);
+		e->prop = NULL;
+	} else if (e->prop == NULL) {
+		err = edge_prop_create(e->base, e->ops, e->conf, &e->prop);
+	} else {
+		err = edge_prop_apply(e->prop, e->conf);
+	}
+	if (e->ike != NULL) {
+		edge_ike_news_on(e->ike, e->prop != NULL);
+		if (e->news_ev == NULL && edge_ike_news_fd(e->ike) >= 0) {
+			e->news_ev = event_new(e->base, edge_ike_news_fd(e->ike),
+					       EV_READ | EV_PERSIST, news_cb, e);
+			if (e->news_ev == NULL || event_add(e->news_ev, NULL) < 0)
+				return -ENOMEM;
+		}
+	}
+	return err;
+}
+
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -248,6 +295,8 @@ edge_reload(struct edge *e, FILE *out)
 	(void)apply_all(e);
 	if ((err = serve_ipsec(e)) < 0)
 		log_warnx("main", "IPsec: %s", strerror(-err));
+	if ((err = serve_propagation(e)) < 0)
+		log_warnx("main", "SA propagation: %s", strerror(-err));
 	if ((err = start_checks(e)) < 0)
 		log_warnx("main", "health checks: %s", strerror(-err));
 	edge_config_free(old);
@@ -291,6 +340,10 @@ edge_start(struct edge *e, struct event_base *base, struct edge_config *conf,
 		log_warnx("main", "IPsec: %s", strerror(-err));
 		return err;
 	}
+	if ((err = serve_propagation(e)) < 0) {
+		log_warnx("main", "SA propagation: %s", strerror(-err));
+		return err;
+	}
 	if ((err = start_checks(e)) < 0) {
 		errno = -err;
 		log_warn("main", "health-check sockets");
@@ -324,6 +377,11 @@ edge_stop(struct edge *e, bool keep_state)
 	if (e->retry_ev)
 		event_free(e->retry_ev);
 	edge_checks_destroy(e->checks);
+	/* What we hold from the others goes (ours is the others' to
+	 * drop, when they hear the deletes, or at its hard lifetime). */
+	if (e->news_ev)
+		event_free(e->news_ev);
+	edge_prop_destroy(e->prop);
 	/* Deletes every SA and its XFRM states and policies, telling the
 	 * customers, whether or not the rest of the state is kept. */
 	edge_ike_destroy(e->ike);

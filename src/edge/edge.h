@@ -18,6 +18,7 @@
 #include "edge/edge_checks.h"
 #include "edge/edge_config.h"
 #include "edge/edge_ike.h"
+#include "edge/edge_prop.h"
 #include "edge/edge_stats.h"
 #include "edge/edge_steer.h"
 #include "lib/kernel.h"
@@ -34,6 +35,7 @@ struct edge {
 	struct edge_stats *stats;
 	struct edge_ike *ike;		/* the IKEv2 responder; NULL: no ipsec
 					 * tunnel was ever served */
+	struct edge_prop *prop;		/* SA propagation; NULL: off */
 	struct steer steer;		/* what the kernel has now */
 	time_t started;
 	unsigned int steer_changes;	/* ECMP set replacements */
@@ -46,6 +48,7 @@ struct edge {
 	struct event *retry_ev;
 	struct event *mon_ev;		/* netlink events: someone else's change */
 	struct event *resync_ev;	/* the repair pass they schedule */
+	struct event *news_ev;		/* the responder's SAs, to propagate */
 	const char *conf_path;
 	bool steer_dirty;		/* the kernel's steer chain is stale */
 	bool debug;			/* -d: the log level stays debug */

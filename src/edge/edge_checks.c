@@ -327,7 +327,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 static int
 open_sockets(struct edge_checks *ec)
 {
-	int one = 1, r;
+	int r;
 
 	if ((ec->raw_fd = rawsock_icmp_open()) < 0)
 		return ec->raw_fd;
@@ -346,20 +346,10 @@ open_sockets(struct edge_checks *ec)
 	if (ec->raw_ev == NULL || event_add(ec->raw_ev, NULL) < 0)
 		return -ENOMEM;
 	if (ec->conf->relay.set) {
-		struct sockaddr_in sin = { .sin_family = AF_INET,
-					   .sin_port = htons(ec->conf->relay.port),
-					   .sin_addr = ec->conf->relay.address };
-
-		ec->relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
-				      SOCK_CLOEXEC, 0);
-		/* IP_FREEBIND: the address may be configured after we start. */
-		if (ec->relay_fd < 0 ||
-		    setsockopt(ec->relay_fd, SOL_SOCKET, SO_REUSEADDR, &one,
-			       sizeof(one)) < 0 ||
-		    setsockopt(ec->relay_fd, IPPROTO_IP, IP_FREEBIND, &one,
-			       sizeof(one)) < 0 ||
-		    bind(ec->relay_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-			return -errno;
+		ec->relay_fd = udpsock_bind(ec->conf->relay.address,
+					    ec->conf->relay.port);
+		if (ec->relay_fd < 0)
+			return ec->relay_fd;
 		ec->relay_ev = event_new(ec->base, ec->relay_fd, EV_READ | EV_PERSIST,
 					 relay_cb, ec);
 		if (ec->relay_ev == NULL || event_add(ec->relay_ev, NULL) < 0)

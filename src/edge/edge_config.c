@@ -793,6 +793,7 @@ parse_relay_sa(struct parse *x, const config_setting_t *s)
 			secmem_free_str(key);
 		} else {
 			r->sa_key = key;
+			r->sa_line = key_line;
 		}
 	}
 	if (cfgp_int(p, s, "relay", "sa_port", 1, 65535, &v, &line) ==
@@ -1193,6 +1194,11 @@ edge_config_check_serve(const struct edge_config *c,
 		cfgp_fieldf(f, "customers[%zu].tunnels[%zu]", t->customer,
 			    j);
 		cfgp_err(&p, t->line, f, "tunnel \"%s\": %s", t->name, why);
+		refused = true;
+	}
+	/* SA propagation carries IPsec SAs: nothing to carry without. */
+	if (why && c->relay.sa_key != NULL) {
+		cfgp_err(&p, c->relay.sa_line, "relay.sa_key", "%s", why);
 		refused = true;
 	}
 	if (!refused) {

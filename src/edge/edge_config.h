@@ -163,6 +163,7 @@ struct edge_relay {
 	 * memory, owned): its UDP port, and how long after an SA is
 	 * installed its record is sent. */
 	char *sa_key;
+	int sa_line;			/* sa_key's */
 	uint16_t sa_port;
 	uint32_t sa_delay_ms;
 };

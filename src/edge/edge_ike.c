@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "edge/edge_config.h"
 #include "edge/edge_ike.h"
@@ -42,6 +44,12 @@ struct edge_ike {
 	pthread_mutex_t lock;
 	struct tunnel *t;
 	size_t n, cap;
+	/* SA propagation's news, for the loop (edge_ike_news_take()). */
+	bool news_on;
+	struct edge_ike_news *news;
+	size_t n_news, cap_news;
+	unsigned long news_dropped;
+	int news_fd;			/* eventfd */
 };
 
 const char *
@@ -57,6 +65,40 @@ find(struct edge_ike *ike, const char *name)
 		if (strcmp(ike->t[i].name, name) == 0)
 			return &ike->t[i];
 	return NULL;
+}
+
+/* With ike->lock held: queue @nw (taken, also when dropped). */
+static void
+news_push(struct edge_ike *ike, struct edge_ike_news *nw)
+{
+	uint64_t one = 1;
+
+	if (!ike->news_on || ike->n_news >= EDGE_IKE_NEWS_MAX ||
+	    VEC_PUSH(ike->news, ike->n_news, ike->cap_news, *nw) < 0) {
+		if (ike->news_on && ike->news_dropped++ == 0)
+			log_warnx(SUBSYS, "tunnel %s: SA propagation news "
+				  "dropped: the loop is behind", nw->rec.tunnel);
+		sarec_clear(&nw->rec);
+		return;
+	}
+	/* Fails only when the counter would overflow: readable anyway. */
+	(void)!write(ike->news_fd, &one, sizeof(one));
+}
+
+/* A copy of @r with its own keys, or -ENOMEM. */
+static int
+rec_copy(struct sarec *dst, const struct sarec *r)
+{
+	*dst = *r;
+	dst->keys = NULL;
+	if (r->keys == NULL)
+		return 0;
+	if (sarec_keys_alloc(dst) < 0) {
+		memset(dst, 0, sizeof(*dst));
+		return -ENOMEM;
+	}
+	*dst->keys = *r->keys;
+	return 0;
 }
 
 /* In charon's threads: keep the book, say what an operator needs. */
@@ -80,6 +122,20 @@ post_cb(void *arg, const struct ike_event *ev)
 	if (ev->kind == IKE_EV_FAILURE) {
 		t->last_failure = ev->failure;
 		t->last_failure_arg = ev->arg;
+	}
+	/* A CHILD SA of ours going: the others remove their copies. */
+	if (ev->kind == IKE_EV_CHILD_STATE && ev->state == IKE_CHILD_DESTROYING &&
+	    ev->info.spi_in != 0 && ike->news_on) {
+		struct edge_ike_news nw = { .deleted = true };
+
+		snprintf(nw.rec.tunnel, sizeof(nw.rec.tunnel), "%s", t->name);
+		snprintf(nw.rec.negotiated_by, sizeof(nw.rec.negotiated_by),
+			 "%s", ike->server);
+		nw.rec.spi_in = ev->info.spi_in;
+		nw.rec.spi_out = ev->info.spi_out;
+		if (t->rec.spi_in == ev->info.spi_in)
+			nw.rec.serial = t->rec.serial;
+		news_push(ike, &nw);
 	}
 	pthread_mutex_unlock(&ike->lock);
 
@@ -107,7 +163,16 @@ sa_cb(void *arg, struct sarec *rec)
 	struct tunnel *t;
 
 	pthread_mutex_lock(&ike->lock);
-	if ((t = find(ike, rec->tunnel)) != NULL && rec->serial > t->rec.serial) {
+	if ((t = find(ike, rec->tunnel)) != NULL && ike->news_on) {
+		struct edge_ike_news nw = { .deleted = false };
+
+		if (rec_copy(&nw.rec, rec) == 0)
+			news_push(ike, &nw);
+		else
+			log_warnx(SUBSYS, "tunnel %s: out of memory: its new SA "
+				  "will not be propagated", rec->tunnel);
+	}
+	if (t != NULL && rec->serial > t->rec.serial) {
 		sarec_clear(&t->rec);
 		t->rec = *rec;		/* the keys move with it */
 		rec = NULL;
@@ -138,6 +203,12 @@ edge_ike_create(const char *server, struct edge_ike **out)
 		return err;
 	}
 	snprintf(ike->server, sizeof(ike->server), "%s", server);
+	if ((ike->news_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		err = -errno;
+		pthread_mutex_destroy(&ike->lock);
+		free(ike);
+		return err;
+	}
 	if ((ike->ch = charon_create(&o, &err)) != NULL)
 		charon_record_sas(ike->ch, ike->server, sa_cb, ike);
 	if (ike->ch == NULL || (err = charon_start(ike->ch, post_cb, ike)) < 0) {
@@ -263,7 +334,46 @@ edge_ike_destroy(struct edge_ike *ike)
 	for (size_t i = 0; i < ike->n; i++)
 		sarec_clear(&ike->t[i].rec);
 	free(ike->t);
+	for (size_t i = 0; i < ike->n_news; i++)
+		sarec_clear(&ike->news[i].rec);
+	free(ike->news);
+	if (ike->news_fd >= 0)
+		close(ike->news_fd);
 	free(ike);
+}
+
+void
+edge_ike_news_on(struct edge_ike *ike, bool on)
+{
+	pthread_mutex_lock(&ike->lock);
+	ike->news_on = on;
+	pthread_mutex_unlock(&ike->lock);
+}
+
+int
+edge_ike_news_fd(struct edge_ike *ike)
+{
+	return ike->news_fd;
+}
+
+bool
+edge_ike_news_take(struct edge_ike *ike, struct edge_ike_news *out)
+{
+	uint64_t n;
+	bool got = false;
+
+	pthread_mutex_lock(&ike->lock);
+	if (ike->n_news > 0) {
+		*out = ike->news[0];
+		memmove(ike->news, ike->news + 1,
+			--ike->n_news * sizeof(*ike->news));
+		got = true;
+	} else {
+		/* Nothing waits: reset the eventfd (EAGAIN: already). */
+		(void)!read(ike->news_fd, &n, sizeof(n));
+	}
+	pthread_mutex_unlock(&ike->lock);
+	return got;
 }
 
 int

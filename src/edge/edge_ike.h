@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "lib/ike_event.h"
+#include "lib/sarec.h"
 
 struct edge_config;
 struct edge_ike;
@@ -91,6 +92,27 @@ struct edge_ike_status {
 	char rec_by[32];		/* negotiated_by */
 	char rec_esp[64];		/* sarec_proposal() */
 };
+
+/*
+ * SA propagation's news (edge_prop.h): once turned on, each CHILD SA this
+ * server installs (its record) and each it deletes is queued for the
+ * loop, which reads edge_ike_news_fd() (an eventfd; -1: none, GRE only)
+ * and takes them with edge_ike_news_take() until it returns false.  An
+ * installed SA's record is whole, keys and all: the taker's
+ * (sarec_clear()).  A deleted one carries its tunnel, its SPIs and, if
+ * this server recorded it, its serial; negotiated_by is this server.  At
+ * most EDGE_IKE_NEWS_MAX wait; more are dropped, counted and logged (the
+ * other servers then miss that SA: a lost propagation, as when a server
+ * dies before it sends).
+ */
+#define EDGE_IKE_NEWS_MAX 256
+struct edge_ike_news {
+	bool deleted;
+	struct sarec rec;
+};
+void edge_ike_news_on(struct edge_ike *ike, bool on);
+int edge_ike_news_fd(struct edge_ike *ike);
+bool edge_ike_news_take(struct edge_ike *ike, struct edge_ike_news *out);
 
 /* Fill @st for tunnel @name; -ENOENT if the responder has no such peer. */
 int edge_ike_status(struct edge_ike *ike, const char *name,

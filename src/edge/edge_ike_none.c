@@ -38,3 +38,20 @@ edge_ike_status(struct edge_ike *ike, const char *name,
 {
 	return -ENOENT;
 }
+
+void
+edge_ike_news_on(struct edge_ike *ike, bool on)
+{
+}
+
+int
+edge_ike_news_fd(struct edge_ike *ike)
+{
+	return -1;
+}
+
+bool
+edge_ike_news_take(struct edge_ike *ike, struct edge_ike_news *out)
+{
+	return false;
+}

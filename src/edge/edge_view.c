@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge/edge_kernel.h"
 #include "edge/edge_view.h"
 #include "lib/json.h"
 
@@ -106,6 +107,103 @@ ipsec_of(struct edge *e, size_t i, struct edge_ike_status *st)
 	       edge_ike_status(e->ike, e->conf->tunnels[i].name, st) == 0;
 }
 
+/* ESP as this server's kernel counts it per ipsec tunnel: its inbound
+ * states (those to the tunnel's cloudflare_endpoint on its if_id),
+ * whether charon installed them or SA propagation did. */
+struct esp_count {
+	uint64_t in_packets, in_bytes;
+	uint64_t replay_failed, integrity_failed;
+	unsigned int in_states, out_states;
+};
+
+struct esp_counts {
+	const struct edge_config *c;
+	const uint32_t *if_ids;
+	struct esp_count *v;		/* per config tunnel */
+};
+
+static void
+esp_count_cb(const struct kernel_xfrm_state *st, void *arg)
+{
+	struct esp_counts *ec = arg;
+
+	for (size_t i = 0; i < ec->c->n_tunnels; i++) {
+		const struct edge_tunnel *t = &ec->c->tunnels[i];
+		struct esp_count *k = &ec->v[i];
+
+		if (t->type != EDGE_TUNNEL_IPSEC || ec->if_ids[i] != st->if_id)
+			continue;
+		if (st->dst.s_addr == t->cloudflare_endpoint.s_addr) {
+			k->in_states++;
+			k->in_packets += st->packets;
+			k->in_bytes += st->bytes;
+			k->replay_failed += st->replay_failed;
+			k->integrity_failed += st->integrity_failed;
+		} else {
+			k->out_states++;
+		}
+		return;
+	}
+}
+
+/* Per config tunnel, calloc'd (the caller frees it); NULL when there is
+ * no way to count (no memory, a backend without XFRM). */
+static struct esp_count *
+esp_counts(struct edge *e)
+{
+	const struct edge_config *c = e->conf;
+	uint32_t *ids = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*ids));
+	struct esp_counts ec = { c, ids, NULL };
+
+	if (ids == NULL || e->ike == NULL || e->ops->xfrm_state_dump == NULL ||
+	    edge_kernel_xfrm_if_ids(c, ids) < 0 ||
+	    (ec.v = calloc(c->n_tunnels ? c->n_tunnels : 1, sizeof(*ec.v))) == NULL ||
+	    e->ops->xfrm_state_dump(e->ops, esp_count_cb, &ec) < 0) {
+		free(ids);
+		free(ec.v);
+		return NULL;
+	}
+	free(ids);
+	return ec.v;
+}
+
+static void
+esp_json(FILE *out, const struct esp_count *k)
+{
+	if (k == NULL) {
+		fputs("\"esp\":null,", out);
+		return;
+	}
+	fprintf(out, "\"esp\":{\"in_states\":%u,\"out_states\":%u,"
+		"\"in_packets\":%" PRIu64 ",\"in_bytes\":%" PRIu64 ","
+		"\"replay_failed\":%" PRIu64 ",\"integrity_failed\":%" PRIu64
+		"},", k->in_states, k->out_states, k->in_packets, k->in_bytes,
+		k->replay_failed, k->integrity_failed);
+}
+
+/* The SAs this server holds from others for @tunnel (SA propagation). */
+static void
+held_json(FILE *out, struct edge *e, const char *tunnel)
+{
+	struct edge_prop_held h[EDGE_PROP_HELD_PER_TUNNEL];
+	size_t n;
+
+	if (e->prop == NULL) {
+		fputs("\"propagated\":null,", out);
+		return;
+	}
+	n = edge_prop_held(e->prop, tunnel, h, EDGE_PROP_HELD_PER_TUNNEL);
+	fputs("\"propagated\":[", out);
+	for (size_t i = 0; i < n && i < EDGE_PROP_HELD_PER_TUNNEL; i++) {
+		fprintf(out, "%s{\"negotiated_by\":", i ? "," : "");
+		json_str(out, h[i].from);
+		fprintf(out, ",\"serial\":%" PRIu64 ",\"spi_in\":\"0x%08x\","
+			"\"spi_out\":\"0x%08x\",\"age_s\":%.1f}", h[i].serial,
+			h[i].spi_in, h[i].spi_out, (double)h[i].age_ms / 1000.0);
+	}
+	fputs("],", out);
+}
+
 static void
 ipsec_json(FILE *out, const struct edge_ike_status *st)
 {
@@ -144,12 +242,14 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 {
 	const struct edge_config *c = e->conf;
 	struct edge_counters k;
+	struct esp_count *esp;
 	uint64_t now = edge_checks_now_ms();
 
 	if (edge_stats_read(e->stats, e->ops, c, &k) < 0) {
 		fprintf(out, json ? "{\"error\":\"out of memory\"}\n" : "out of memory\n");
 		return;
 	}
+	esp = esp_counts(e);
 	if (json)
 		fprintf(out, "{\"edge\":\"%s\",\"tunnels\":[", c->name);
 	else
@@ -187,6 +287,13 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 					is.spi_in, is.spi_out, is.nat ? ", NAT-T" : "",
 					is.esp_proposal[0] ? is.esp_proposal :
 					"no CHILD SA");
+			if (ipsec && esp)
+				fprintf(out, "  esp here: %" PRIu64 " packets "
+					"decrypted, %" PRIu64 " replayed, %u SAs in"
+					" (%zu from other servers)\n",
+					esp[i].in_packets, esp[i].replay_failed,
+					esp[i].in_states, e->prop ?
+					edge_prop_held(e->prop, t->name, NULL, 0) : 0);
 			continue;
 		}
 		fprintf(out, "%s{\"name\":\"%s\",\"type\":\"%s\",\"customer\":\"%s\","
@@ -207,8 +314,15 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			h ? h->transitions : 0);
 		json_str(out, h ? h->reason : "");
 		fputs(",", out);
-		if (ipsec)
+		if (ipsec) {
 			ipsec_json(out, &is);
+			fputs("\"ipsec_here\":{", out);
+			esp_json(out, esp ? &esp[i] : NULL);
+			held_json(out, e, t->name);
+			fputs("\"server\":", out);
+			json_str(out, c->name);
+			fputs("},", out);
+		}
 		fprintf(out, "\"active\":%s,\"health_check\":{\"enabled\":%s,"
 			"\"type\":\"%s\",\"direction\":\"%s\",\"interval_ms\":%u,"
 			"\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
@@ -233,6 +347,7 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 	if (json)
 		fprintf(out, "]}\n");
 	edge_counters_free(&k);
+	free(esp);
 }
 
 void
@@ -472,6 +587,7 @@ edge_view_metrics(struct edge *e, FILE *out)
 {
 	const struct edge_config *c = e->conf;
 	struct edge_counters k;
+	struct esp_count *esp;
 	char pb[TS_PREFIX_STRLEN];
 
 	if (edge_stats_read(e->stats, e->ops, c, &k) < 0)
@@ -532,6 +648,63 @@ edge_view_metrics(struct edge *e, FILE *out)
 		if (ipsec_of(e, i, &is))
 			fprintf(out, "tunsteer_edge_ipsec_ike_sas_established_total{"
 				LABELS "} %u\n", LARGS(i), is.established);
+	}
+	esp = esp_counts(e);
+	metric_head(out, "tunsteer_edge_ipsec_esp_in_packets_total", "counter",
+		    "ESP packets this server decrypted for the ipsec tunnel, under SAs "
+		    "it negotiated or holds from another server (its current SAs).");
+	for (size_t i = 0; i < c->n_tunnels && esp; i++)
+		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC)
+			fprintf(out, "tunsteer_edge_ipsec_esp_in_packets_total{"
+				LABELS "} %" PRIu64 "\n", LARGS(i),
+				esp[i].in_packets);
+	metric_head(out, "tunsteer_edge_ipsec_esp_replay_failed_total", "counter",
+		    "ESP packets this server dropped for the ipsec tunnel as replayed "
+		    "(its current SAs).");
+	for (size_t i = 0; i < c->n_tunnels && esp; i++)
+		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC)
+			fprintf(out, "tunsteer_edge_ipsec_esp_replay_failed_total{"
+				LABELS "} %" PRIu64 "\n", LARGS(i),
+				esp[i].replay_failed);
+	free(esp);
+	if (e->prop != NULL) {
+		struct edge_prop_stats ps;
+
+		edge_prop_stats(e->prop, &ps);
+		metric_head(out, "tunsteer_edge_ipsec_propagated_sas", "gauge",
+			    "CHILD SAs of the ipsec tunnel this server holds from "
+			    "the server that negotiated them.");
+		for (size_t i = 0; i < c->n_tunnels; i++)
+			if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC)
+				fprintf(out, "tunsteer_edge_ipsec_propagated_sas{"
+					LABELS "} %zu\n", LARGS(i),
+					edge_prop_held(e->prop, c->tunnels[i].name,
+						       NULL, 0));
+		metric_head(out, "tunsteer_edge_sa_propagation_frames_total",
+			    "counter", "SA propagation frames, by what became of "
+			    "them.");
+		fprintf(out, "tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+			"result=\"sent\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+			"result=\"send_failed\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+			"result=\"received\"} %" PRIu64 "\n", c->name, ps.sent,
+			c->name, ps.send_failed, c->name, ps.received);
+		metric_head(out, "tunsteer_edge_sa_propagation_refused_total",
+			    "counter", "SA propagation datagrams refused, by why.");
+		for (int r = 0; r < EDGE_PROP_REFUSALS; r++)
+			fprintf(out, "tunsteer_edge_sa_propagation_refused_total{"
+				"edge=\"%s\",reason=\"%s\"} %" PRIu64 "\n", c->name,
+				edge_prop_refusal_name((enum edge_prop_refusal)r),
+				ps.refused[r]);
+		metric_head(out, "tunsteer_edge_sa_propagation_installs_total",
+			    "counter", "SAs from other servers installed here, "
+			    "by result.");
+		fprintf(out, "tunsteer_edge_sa_propagation_installs_total{edge=\"%s\","
+			"result=\"ok\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_installs_total{edge=\"%s\","
+			"result=\"failed\"} %" PRIu64 "\n", c->name, ps.installed,
+			c->name, ps.install_failed);
 	}
 	metric_head(out, "tunsteer_edge_route_effective_priority", "gauge",
 		    "A static route's priority plus its tunnel's health penalty.");

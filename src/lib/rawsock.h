@@ -8,6 +8,7 @@
 #ifndef TUNSTEER_RAWSOCK_H
 #define TUNSTEER_RAWSOCK_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,15 @@ int rawsock_icmp_open(void) __attribute__((warn_unused_result));
  * caller: the socket still works, with a smaller buffer).
  */
 int rawsock_size_rcvbuf(int fd, size_t n_tunnels);
+
+/*
+ * A nonblocking, close-on-exec UDP socket bound to @addr:@port (network
+ * order address, host order port) with IP_FREEBIND, since the address may
+ * be configured after we start, and SO_REUSEADDR.  The fd, or -errno.
+ * (tunsteer-edge's relay and SA propagation sockets.)
+ */
+int udpsock_bind(struct in_addr addr, uint16_t port)
+	__attribute__((warn_unused_result));
 
 /* Read one datagram (IP header included) into @buf: its length, with
  * *@ifindex the interface it arrived on (0 when the kernel did not say)

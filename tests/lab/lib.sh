@@ -227,6 +227,14 @@ EDGE_HC_TIMEOUT_MS=${EDGE_HC_TIMEOUT_MS:-250}
 EDGE_HC_MIN_STATE_MS=${EDGE_HC_MIN_STATE_MS:-1000}
 EDGE_PRIORITIES=${EDGE_PRIORITIES:-100 200 100 200}   # of gt0..gt3
 EDGE_FIREWALL=${EDGE_FIREWALL:-}             # firewall list entries
+# More relay settings, e.g. SA propagation's (lab_sa_propagation).
+EDGE_RELAY=${EDGE_RELAY:-}
+# lab_sa_propagation MS — the edges propagate their IPsec SAs to each other
+# MS milliseconds after installing them (the provider: 90-150 s).
+LAB_SA_KEY=lab-sa-propagation-secret-7e57
+lab_sa_propagation() {
+	export EDGE_RELAY="sa_key = \"$LAB_SA_KEY\"; sa_delay_ms = $1;"
+}
 # Lab tunnels the edges serve as IPsec (tunsteer-edge's IKEv2 responder)
 # instead of GRE: tunnel t is then it<t>, an XFRM interface, answering
 # the customer's IKE as ipsec_id t says (tunsteer.sh's TS_IPSEC is the
@@ -295,7 +303,7 @@ lab_edge_conf() {
 	  public_address = "$(edge_public_addr "$k")";
 	  $EDGE_HC
 	};
-	relay = { address = "$(edge_inet_addr "$k")"; peers = [ $peers ]; };
+	relay = { address = "$(edge_inet_addr "$k")"; peers = [ $peers ]; $EDGE_RELAY };
 	customers = ( {
 	  name = "lab";
 	  $acct

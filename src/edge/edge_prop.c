@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SA propagation between edge servers (edge_prop.h). */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge/edge_kernel.h"
+#include "edge/edge_prop.h"
+#include "edge/edge_sync.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/rawsock.h"
+#include "lib/secmem.h"
+#include "lib/vec.h"
+
+#define SUBSYS "sa-prop"
+
+/* A record or delete of ours, waiting for its delay. */
+struct pending {
+	bool deleted;
+	struct sarec rec;		/* keys for a record; none for a delete */
+	uint64_t due_ms;		/* monotonic */
+};
+
+/* The channel: its socket and codec state, and what it was made of (to
+ * tell whether a new config needs another). */
+struct chan {
+	int fd;
+	struct event *ev;
+	struct edge_sync_tx *tx;
+	struct edge_sync_rx *rx;
+	char *key;			/* secret memory */
+	struct in_addr addr;
+	uint16_t port;
+	struct in_addr *peers;
+	size_t n_peers;
+};
+
+/* An SA held from another server, installed in the kernel. */
+struct held {
+	struct sarec rec;		/* with its keys: installed again after
+					 * a config change that keeps it */
+	uint64_t since_ms;		/* monotonic */
+};
+
+struct edge_prop {
+	struct event_base *base;
+	struct kernel_ops *ops;
+	const struct edge_config *conf;
+	uint32_t *if_ids;		/* per config tunnel */
+	struct event *timer_ev;
+	struct chan ch;
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	struct held *held;
+	size_t n_held, cap_held;
+	struct edge_prop_stats st;
+	uint8_t *buf;			/* secret memory: plaintexts */
+};
+
+static const char *const refusal_names[EDGE_PROP_REFUSALS] = {
+	[EDGE_PROP_MALFORMED] = "malformed",
+	[EDGE_PROP_NOT_PEER] = "not_peer",
+	[EDGE_PROP_REPLAYED] = "replayed",
+	[EDGE_PROP_UNAUTHENTICATED] = "unauthenticated",
+	[EDGE_PROP_STALE] = "stale",
+	[EDGE_PROP_UNKNOWN_TUNNEL] = "unknown_tunnel",
+};
+
+const char *
+edge_prop_refusal_name(enum edge_prop_refusal r)
+{
+	return r < EDGE_PROP_REFUSALS ? refusal_names[r] : "?";
+}
+
+static uint64_t
+real_ms(void)
+{
+	return clock_ns(CLOCK_REALTIME) / 1000000u;
+}
+
+/* --- what we hold from others ------------------------------------------ */
+
+static void
+held_remove(struct edge_prop *p, size_t i, const char *why)
+{
+	struct held *h = &p->held[i];
+	int err;
+
+	if ((err = p->ops->xfrm_sa_del(p->ops, &h->rec)) < 0)
+		log_warnx(SUBSYS, "tunnel %s: removing the SA of %s (0x%08x): %s",
+			  h->rec.tunnel, h->rec.negotiated_by, h->rec.spi_in,
+			  strerror(-err));
+	else
+		p->st.removed++;
+	log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x of %s removed (%s)",
+		 h->rec.tunnel, h->rec.spi_in, h->rec.spi_out,
+		 h->rec.negotiated_by, why);
+	/* The policies go with the tunnel's last SA. */
+	bool last = true;
+
+	for (size_t j = 0; j < p->n_held && last; j++)
+		last = j == i || strcmp(p->held[j].rec.tunnel, h->rec.tunnel) != 0;
+	if (last && (err = p->ops->xfrm_policy_del(p->ops, &h->rec)) < 0)
+		log_warnx(SUBSYS, "tunnel %s: removing its policies: %s",
+			  h->rec.tunnel, strerror(-err));
+	sarec_clear(&h->rec);
+	p->held[i] = p->held[--p->n_held];
+}
+
+static ssize_t
+held_find(const struct edge_prop *p, const char *tunnel, const char *from,
+	  uint32_t spi_in)
+{
+	for (size_t i = 0; i < p->n_held; i++)
+		if (p->held[i].rec.spi_in == spi_in &&
+		    strcmp(p->held[i].rec.tunnel, tunnel) == 0 &&
+		    strcmp(p->held[i].rec.negotiated_by, from) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* The if_id of ipsec tunnel @name here, or 0. */
+static uint32_t
+tunnel_if_id(const struct edge_prop *p, const char *name)
+{
+	int i = edge_config_tunnel_index(p->conf, name);
+
+	if (i < 0 || p->conf->tunnels[i].type != EDGE_TUNNEL_IPSEC)
+		return 0;
+	return p->if_ids[i];
+}
+
+static void
+take_record(struct edge_prop *p, struct sarec *r)
+{
+	ssize_t k;
+	size_t n = 0, oldest = 0;
+	int err;
+
+	if (tunnel_if_id(p, r->tunnel) != r->if_id || r->if_id == 0) {
+		p->st.refused[EDGE_PROP_UNKNOWN_TUNNEL]++;
+		log_notice(SUBSYS, "record of %s for tunnel %s (if_id 0x%08x) "
+			   "refused: no such ipsec tunnel here", r->negotiated_by,
+			   r->tunnel, r->if_id);
+		sarec_clear(r);
+		return;
+	}
+	/* The same SA again: installed anew (the kernel state is replaced). */
+	if ((k = held_find(p, r->tunnel, r->negotiated_by, r->spi_in)) >= 0) {
+		sarec_clear(&p->held[k].rec);
+		p->held[k] = p->held[--p->n_held];
+	}
+	for (size_t i = 0; i < p->n_held; i++)
+		if (strcmp(p->held[i].rec.tunnel, r->tunnel) == 0 &&
+		    (n++ == 0 || p->held[i].since_ms < p->held[oldest].since_ms))
+			oldest = i;
+	if (n >= EDGE_PROP_HELD_PER_TUNNEL)
+		held_remove(p, oldest, "too many held for the tunnel");
+	if ((err = p->ops->xfrm_sa_add(p->ops, r)) < 0) {
+		p->st.install_failed++;
+		log_warnx(SUBSYS, "tunnel %s: installing the SA 0x%08x/0x%08x "
+			  "of %s: %s", r->tunnel, r->spi_in, r->spi_out,
+			  r->negotiated_by, strerror(-err));
+		sarec_clear(r);
+		return;
+	}
+	p->st.installed++;
+	log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x of %s installed", r->tunnel,
+		 r->spi_in, r->spi_out, r->negotiated_by);
+	if (VEC_PUSH(p->held, p->n_held, p->cap_held,
+		     ((struct held){ *r, mono_ms() })) < 0) {
+		/* Cannot remember it: do not leave it behind either. */
+		(void)p->ops->xfrm_sa_del(p->ops, r);
+		sarec_clear(r);
+		return;
+	}
+	memset(r, 0, sizeof(*r));	/* the keys moved */
+}
+
+static void
+take_delete(struct edge_prop *p, const struct edge_sync_del *d)
+{
+	ssize_t k = held_find(p, d->tunnel, d->negotiated_by, d->spi_in);
+
+	if (k < 0) {
+		log_debug(SUBSYS, "tunnel %s: delete of 0x%08x from %s: not held",
+			  d->tunnel, d->spi_in, d->negotiated_by);
+		return;
+	}
+	held_remove(p, (size_t)k, "deleted by its negotiator");
+}
+
+static void
+refuse(struct edge_prop *p, enum edge_prop_refusal why, struct in_addr from)
+{
+	char a[INET_ADDRSTRLEN];
+
+	/* Every refusal is counted; the log says the first of each kind. */
+	if (p->st.refused[why]++ == 0)
+		log_notice(SUBSYS, "datagram from %s refused: %s (further ones "
+			   "are only counted)",
+			   inet_ntop(AF_INET, &from, a, sizeof(a)),
+			   edge_prop_refusal_name(why));
+}
+
+static void
+rx_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge_prop *p = arg;
+	uint8_t frame[EDGE_SYNC_FRAME_MAX + 1];
+
+	for (int n = 0; n < 64; n++) {
+		struct sockaddr_in sin;
+		socklen_t sl = sizeof(sin);
+		ssize_t len = recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT,
+				       (struct sockaddr *)&sin, &sl);
+		size_t plen = 0;
+		uint8_t type = 0;
+		int err;
+
+		if (len < 0)
+			return;
+		err = edge_sync_open(p->ch.rx, sin.sin_addr, frame, (size_t)len,
+				     real_ms(), &type, p->buf,
+				     EDGE_SYNC_PAYLOAD_MAX, &plen);
+		switch (err) {
+		case 0:
+			break;
+		case -EPERM:
+			refuse(p, EDGE_PROP_NOT_PEER, sin.sin_addr);
+			continue;
+		case -EALREADY:
+			refuse(p, EDGE_PROP_REPLAYED, sin.sin_addr);
+			continue;
+		case -EACCES:
+			refuse(p, EDGE_PROP_UNAUTHENTICATED, sin.sin_addr);
+			continue;
+		case -ESTALE:
+			refuse(p, EDGE_PROP_STALE, sin.sin_addr);
+			continue;
+		default:
+			refuse(p, EDGE_PROP_MALFORMED, sin.sin_addr);
+			continue;
+		}
+		p->st.received++;
+		if (type == EDGE_SYNC_SA) {
+			struct sarec r;
+
+			if (sarec_decode(p->buf, plen, &r) < 0)
+				refuse(p, EDGE_PROP_MALFORMED, sin.sin_addr);
+			else
+				take_record(p, &r);
+		} else {
+			struct edge_sync_del d;
+
+			if (edge_sync_del_decode(p->buf, plen, &d) < 0)
+				refuse(p, EDGE_PROP_MALFORMED, sin.sin_addr);
+			else
+				take_delete(p, &d);
+		}
+		explicit_bzero(p->buf, plen);
+	}
+}
+
+/* --- what we send ------------------------------------------------------- */
+
+static void
+send_to_peers(struct edge_prop *p, uint8_t type, const uint8_t *payload,
+	      size_t len, const char *tunnel)
+{
+	const struct edge_relay *r = &p->conf->relay;
+	uint8_t frame[EDGE_SYNC_FRAME_MAX];
+
+	for (size_t i = 0; i < r->n_peers; i++) {
+		struct sockaddr_in to = { .sin_family = AF_INET,
+					  .sin_port = htons(r->sa_port),
+					  .sin_addr = r->peers[i] };
+		/* A frame per peer: each its own counter. */
+		ssize_t n = edge_sync_seal(p->ch.tx, type, payload, len, real_ms(),
+					   frame, sizeof(frame));
+		char a[INET_ADDRSTRLEN];
+
+		if (n < 0 || sendto(p->ch.fd, frame, (size_t)n, MSG_DONTWAIT,
+				    (struct sockaddr *)&to, sizeof(to)) < 0) {
+			int e = n < 0 ? (int)-n : errno;
+
+			if (p->st.send_failed++ == 0)
+				log_warnx(SUBSYS, "tunnel %s: sending to %s: %s",
+					  tunnel, inet_ntop(AF_INET, &r->peers[i],
+							    a, sizeof(a)),
+					  strerror(e));
+			continue;
+		}
+		p->st.sent++;
+	}
+}
+
+static void
+send_pending(struct edge_prop *p, struct pending *pd)
+{
+	ssize_t n;
+
+	if (!pd->deleted) {
+		n = sarec_encode(&pd->rec, p->buf, EDGE_SYNC_PAYLOAD_MAX);
+		if (n >= 0)
+			send_to_peers(p, EDGE_SYNC_SA, p->buf, (size_t)n,
+				      pd->rec.tunnel);
+	} else {
+		struct edge_sync_del d = { .serial = pd->rec.serial,
+					   .spi_in = pd->rec.spi_in,
+					   .spi_out = pd->rec.spi_out };
+
+		snprintf(d.tunnel, sizeof(d.tunnel), "%s", pd->rec.tunnel);
+		snprintf(d.negotiated_by, sizeof(d.negotiated_by), "%s",
+			 pd->rec.negotiated_by);
+		n = edge_sync_del_encode(&d, p->buf, EDGE_SYNC_PAYLOAD_MAX);
+		if (n >= 0)
+			send_to_peers(p, EDGE_SYNC_DEL, p->buf, (size_t)n,
+				      pd->rec.tunnel);
+	}
+	if (n < 0)
+		log_warnx(SUBSYS, "tunnel %s: cannot encode its %s: %s",
+			  pd->rec.tunnel, pd->deleted ? "delete" : "record",
+			  strerror((int)-n));
+	else
+		explicit_bzero(p->buf, (size_t)n);
+	log_info(SUBSYS, "tunnel %s: %s of SA 0x%08x/0x%08x sent to %zu peers",
+		 pd->rec.tunnel, pd->deleted ? "delete" : "record",
+		 pd->rec.spi_in, pd->rec.spi_out, p->conf->relay.n_peers);
+}
+
+static void
+arm_timer(struct edge_prop *p)
+{
+	uint64_t now = mono_ms(), due = UINT64_MAX;
+	struct timeval tv;
+
+	for (size_t i = 0; i < p->n_pend; i++)
+		if (p->pend[i].due_ms < due)
+			due = p->pend[i].due_ms;
+	if (due == UINT64_MAX) {
+		evtimer_del(p->timer_ev);
+		return;
+	}
+	due = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000 * 1000);
+	evtimer_add(p->timer_ev, &tv);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct edge_prop *p = arg;
+	uint64_t now = mono_ms();
+
+	/* In the order they were queued: a delete follows its record. */
+	for (size_t i = 0; i < p->n_pend;) {
+		if (p->pend[i].due_ms > now) {
+			i++;
+			continue;
+		}
+		send_pending(p, &p->pend[i]);
+		sarec_clear(&p->pend[i].rec);
+		memmove(&p->pend[i], &p->pend[i + 1],
+			(--p->n_pend - i) * sizeof(*p->pend));
+	}
+	p->st.pending = (unsigned int)p->n_pend;
+	arm_timer(p);
+}
+
+void
+edge_prop_negotiated(struct edge_prop *p, struct sarec *rec)
+{
+	struct pending pd = { .deleted = false, .rec = *rec,
+			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
+
+	if (p->conf->relay.n_peers == 0 ||
+	    VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) < 0) {
+		sarec_clear(rec);
+		return;
+	}
+	memset(rec, 0, sizeof(*rec));	/* the keys moved */
+	p->st.pending = (unsigned int)p->n_pend;
+	arm_timer(p);
+}
+
+void
+edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
+{
+	struct pending pd = { .deleted = true,
+			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
+
+	/* Not sent yet: then the others never learn of it at all. */
+	for (size_t i = 0; i < p->n_pend; i++)
+		if (!p->pend[i].deleted && p->pend[i].rec.spi_in == rec->spi_in &&
+		    strcmp(p->pend[i].rec.tunnel, rec->tunnel) == 0) {
+			sarec_clear(&p->pend[i].rec);
+			memmove(&p->pend[i], &p->pend[i + 1],
+				(--p->n_pend - i) * sizeof(*p->pend));
+			p->st.pending = (unsigned int)p->n_pend;
+			arm_timer(p);
+			return;
+		}
+	if (p->conf->relay.n_peers == 0)
+		return;
+	snprintf(pd.rec.tunnel, sizeof(pd.rec.tunnel), "%s", rec->tunnel);
+	snprintf(pd.rec.negotiated_by, sizeof(pd.rec.negotiated_by), "%s",
+		 rec->negotiated_by);
+	pd.rec.serial = rec->serial;
+	pd.rec.spi_in = rec->spi_in;
+	pd.rec.spi_out = rec->spi_out;
+	if (VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) < 0)
+		return;
+	p->st.pending = (unsigned int)p->n_pend;
+	arm_timer(p);
+}
+
+/* --- life cycle --------------------------------------------------------- */
+
+/* The channel of @c into @ch, its datagrams for @p. */
+static int
+channel_open(struct edge_prop *p, struct chan *ch, const struct edge_config *c)
+{
+	const struct edge_relay *r = &c->relay;
+	size_t klen = strlen(r->sa_key);
+	int err;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->fd = -1;
+	if ((ch->key = secmem_strdup(r->sa_key)) == NULL ||
+	    (r->n_peers &&
+	     (ch->peers = calloc(r->n_peers, sizeof(*ch->peers))) == NULL))
+		return -ENOMEM;
+	memcpy(ch->peers, r->peers, r->n_peers * sizeof(*ch->peers));
+	ch->n_peers = r->n_peers;
+	ch->addr = r->address;
+	ch->port = r->sa_port;
+	if ((err = edge_sync_tx_create((const uint8_t *)r->sa_key, klen,
+				       r->address, &ch->tx)) < 0 ||
+	    (err = edge_sync_rx_create((const uint8_t *)r->sa_key, klen,
+				       r->peers, r->n_peers,
+				       EDGE_SYNC_MAX_AGE_MS, &ch->rx)) < 0)
+		return err;
+	if ((ch->fd = udpsock_bind(r->address, r->sa_port)) < 0)
+		return ch->fd;
+	ch->ev = event_new(p->base, ch->fd, EV_READ | EV_PERSIST, rx_cb, p);
+	if (ch->ev == NULL || event_add(ch->ev, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void
+channel_close(struct chan *ch)
+{
+	if (ch->ev != NULL)
+		event_free(ch->ev);
+	if (ch->fd >= 0)
+		close(ch->fd);
+	edge_sync_tx_free(ch->tx);
+	edge_sync_rx_free(ch->rx);
+	secmem_free_str(ch->key);
+	free(ch->peers);
+	memset(ch, 0, sizeof(*ch));
+	ch->fd = -1;
+}
+
+/* Does @ch serve @c as it is? */
+static bool
+channel_same(const struct chan *ch, const struct edge_config *c)
+{
+	const struct edge_relay *r = &c->relay;
+
+	return ch->key != NULL && r->sa_key != NULL &&
+	       strcmp(r->sa_key, ch->key) == 0 &&
+	       r->address.s_addr == ch->addr.s_addr && r->sa_port == ch->port &&
+	       r->n_peers == ch->n_peers &&
+	       memcmp(r->peers, ch->peers, r->n_peers * sizeof(*r->peers)) == 0;
+}
+
+static int
+set_config(struct edge_prop *p, const struct edge_config *c)
+{
+	uint32_t *ids = c->n_tunnels ? calloc(c->n_tunnels, sizeof(*ids)) : NULL;
+	int err;
+
+	if (c->n_tunnels && ids == NULL)
+		return -ENOMEM;
+	if ((err = edge_kernel_xfrm_if_ids(c, ids)) < 0) {
+		free(ids);
+		return err;
+	}
+	free(p->if_ids);
+	p->if_ids = ids;
+	p->conf = c;
+	return 0;
+}
+
+int
+edge_prop_create(struct event_base *base, struct kernel_ops *ops,
+		 const struct edge_config *c, struct edge_prop **out)
+{
+	struct edge_prop *p;
+	int err;
+
+	*out = NULL;
+	if (c->relay.sa_key == NULL)
+		return 0;
+	if (ops->xfrm_sa_add == NULL)
+		return -EOPNOTSUPP;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->base = base;
+	p->ops = ops;
+	p->ch.fd = -1;
+	if ((p->buf = secmem_alloc(EDGE_SYNC_PAYLOAD_MAX)) == NULL ||
+	    (p->timer_ev = evtimer_new(base, timer_cb, p)) == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if ((err = set_config(p, c)) < 0 ||
+	    (err = channel_open(p, &p->ch, c)) < 0)
+		goto fail;
+	log_info(SUBSYS, "on: port %u, %zu peers, delay %u ms", c->relay.sa_port,
+		 c->relay.n_peers, c->relay.sa_delay_ms);
+	*out = p;
+	return 0;
+fail:
+	log_warnx(SUBSYS, "cannot start: %s", strerror(-err));
+	edge_prop_destroy(p);
+	return err;
+}
+
+int
+edge_prop_apply(struct edge_prop *p, const struct edge_config *c)
+{
+	struct chan fresh = { .fd = -1 };
+	bool same = channel_same(&p->ch, c);
+	int err;
+
+	if (c->relay.sa_key == NULL)
+		return -EINVAL;	/* the caller destroys us instead */
+	if (!same && (err = channel_open(p, &fresh, c)) < 0) {
+		channel_close(&fresh);
+		log_warnx(SUBSYS, "new channel: %s; the old one stays",
+			  strerror(-err));
+		return err;
+	}
+	if ((err = set_config(p, c)) < 0) {
+		channel_close(&fresh);
+		return err;
+	}
+	if (!same) {
+		channel_close(&p->ch);
+		p->ch = fresh;
+		log_info(SUBSYS, "new channel: port %u, %zu peers",
+			 c->relay.sa_port, c->relay.n_peers);
+	}
+	for (size_t i = p->n_held; i-- > 0;)
+		if (tunnel_if_id(p, p->held[i].rec.tunnel) != p->held[i].rec.if_id)
+			held_remove(p, i, "no longer an ipsec tunnel here");
+	return 0;
+}
+
+void
+edge_prop_destroy(struct edge_prop *p)
+{
+	if (p == NULL)
+		return;
+	while (p->n_held > 0)
+		held_remove(p, p->n_held - 1, "stopping");
+	free(p->held);
+	for (size_t i = 0; i < p->n_pend; i++)
+		sarec_clear(&p->pend[i].rec);
+	free(p->pend);
+	channel_close(&p->ch);
+	if (p->timer_ev != NULL)
+		event_free(p->timer_ev);
+	secmem_free(p->buf);
+	free(p->if_ids);
+	free(p);
+}
+
+void
+edge_prop_stats(const struct edge_prop *p, struct edge_prop_stats *st)
+{
+	*st = p->st;
+}
+
+size_t
+edge_prop_held(const struct edge_prop *p, const char *tunnel,
+	       struct edge_prop_held *out, size_t max)
+{
+	uint64_t now = mono_ms();
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_held; i++) {
+		const struct held *h = &p->held[i];
+
+		if (strcmp(h->rec.tunnel, tunnel) != 0)
+			continue;
+		if (n < max) {
+			struct edge_prop_held *o = &out[n];
+
+			memset(o, 0, sizeof(*o));
+			snprintf(o->from, sizeof(o->from), "%s",
+				 h->rec.negotiated_by);
+			o->serial = h->rec.serial;
+			o->spi_in = h->rec.spi_in;
+			o->spi_out = h->rec.spi_out;
+			o->age_ms = now - h->since_ms;
+		}
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SA propagation between the servers of one data center (issue 12;
+ * ../shared/PROVIDER.md §3): the server that negotiated a CHILD SA sends
+ * its record (lib/sarec.h) to every relay peer, relay.sa_delay_ms after it
+ * installed it, over the authenticated, encrypted channel of
+ * edge_sync.h; each peer installs the same ESP states and policies on its
+ * own XFRM interface of that tunnel (kernel_ops.xfrm_sa_add), so ESP that
+ * anycast brings to any server is decrypted there.  Deletes travel the
+ * same way, after the same delay (they follow their record).
+ *
+ * A record is taken only for an ipsec tunnel of our config, with the
+ * if_id this server gives that tunnel (edge_kernel_xfrm_if_ids(): the same
+ * on every server with the same tunnels), and only from a peer.  What a
+ * server holds it holds until the negotiator deletes it, the record's
+ * lifetime ends (the kernel's hard expiry), the tunnel leaves the config,
+ * or tunsteer-edge stops (it removes what it installed).
+ *
+ * On with relay.sa_key; everything runs on the loop.
+ */
+#ifndef TUNSTEER_EDGE_PROP_H
+#define TUNSTEER_EDGE_PROP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "edge/edge_config.h"
+#include "lib/kernel.h"
+#include "lib/sarec.h"
+
+struct edge_prop;
+
+/* At most this many SAs held per tunnel (a rekey briefly makes two per
+ * negotiator); the oldest goes first. */
+#define EDGE_PROP_HELD_PER_TUNNEL 8
+
+/* Why a datagram was refused (edge_prop_stats.refused[]). */
+enum edge_prop_refusal {
+	EDGE_PROP_MALFORMED,		/* -EBADMSG, or a payload that does not decode */
+	EDGE_PROP_NOT_PEER,		/* -EPERM */
+	EDGE_PROP_REPLAYED,		/* -EALREADY */
+	EDGE_PROP_UNAUTHENTICATED,	/* -EACCES */
+	EDGE_PROP_STALE,		/* -ESTALE */
+	EDGE_PROP_UNKNOWN_TUNNEL,	/* not an ipsec tunnel here, or its if_id differs */
+	EDGE_PROP_REFUSALS,
+};
+const char *edge_prop_refusal_name(enum edge_prop_refusal r);
+
+struct edge_prop_stats {
+	uint64_t sent, send_failed;	/* frames, per peer */
+	uint64_t received;		/* frames accepted */
+	uint64_t installed, install_failed, removed;
+	uint64_t refused[EDGE_PROP_REFUSALS];
+	unsigned int pending;		/* records waiting for their delay */
+};
+
+/*
+ * Propagation for @c (kept: the caller's until the next apply) through
+ * @ops (kernel_ops.xfrm_* needed) on @base.  With no relay.sa_key, 0 with
+ * *@out NULL: off.  Otherwise the socket is bound to relay.address:sa_port
+ * (also an address configured later).  0 or a negative errno (logged).
+ */
+int edge_prop_create(struct event_base *base, struct kernel_ops *ops,
+		     const struct edge_config *c, struct edge_prop **out)
+	__attribute__((warn_unused_result));
+
+/*
+ * A new config: SAs held for tunnels that are no longer ipsec tunnels of
+ * @c (or whose if_id changed) are removed; a changed key, peer list or
+ * port takes a new channel.  @c is kept.  0 or a negative errno (the old
+ * channel stays).
+ */
+int edge_prop_apply(struct edge_prop *p, const struct edge_config *c)
+	__attribute__((warn_unused_result));
+
+/* Remove every SA held from others, stop.  NULL: no-op. */
+void edge_prop_destroy(struct edge_prop *p);
+
+/*
+ * This server installed a CHILD SA it negotiated: @rec (taken, keys and
+ * all) goes to every peer after the delay.
+ */
+void edge_prop_negotiated(struct edge_prop *p, struct sarec *rec);
+/*
+ * …and deleted one: @rec names it (tunnel, negotiated_by, SPIs, serial;
+ * no keys).  A record still waiting for its delay is simply not sent.
+ */
+void edge_prop_deleted(struct edge_prop *p, const struct sarec *rec);
+
+void edge_prop_stats(const struct edge_prop *p, struct edge_prop_stats *st);
+
+/* One SA this server holds from another (views). */
+struct edge_prop_held {
+	char from[SAREC_NAME_MAX];	/* negotiated_by */
+	uint64_t serial;
+	uint32_t spi_in, spi_out;
+	uint64_t age_ms;		/* since it was installed here */
+};
+
+/* The SAs held for @tunnel, at most @max into @out; how many there are. */
+size_t edge_prop_held(const struct edge_prop *p, const char *tunnel,
+		      struct edge_prop_held *out, size_t max);
+
+#endif

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SA propagation (edge/edge_prop.h) between two servers in one process,
+ * over UDP on loopback (127.0.0.1 and 127.0.0.2), each with a fake
+ * kernel: a negotiated SA reaches the other server after its delay and is
+ * installed on that server's if_id of the tunnel; its delete removes it
+ * there, policies and all; what is not a peer's, not authenticated, or
+ * not one of our ipsec tunnels is refused and counted; a server that
+ * stops removes what it holds.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "edge/edge_config.h"
+#include "edge/edge_kernel.h"
+#include "edge/edge_prop.h"
+#include "edge/edge_sync.h"
+#include "lib/clock.h"
+#include "lib/kernel_fake.h"
+#include "lib/sarec.h"
+#include "testlib.h"
+
+#define KEY "lab-shared-key-0123456789"
+
+/* Server @me (127.0.0.@me) with peer 127.0.0.@peer, SA port @port. */
+static struct edge_config *
+conf(int me, int peer, unsigned int port, unsigned int delay_ms,
+     const char *key)
+{
+	char text[2048];
+	struct config_errors errs = { 0 };
+	struct edge_config *c;
+
+	snprintf(text, sizeof(text),
+		 "anycast = [ \"192.0.2.1\" ];\n"
+		 "relay = { address = \"127.0.0.%d\"; peers = [ \"127.0.0.%d\" ];\n"
+		 "  port = %u; sa_port = %u; sa_key = \"%s\"; sa_delay_ms = %u; };\n"
+		 "customers = ( { name = \"c\"; account_id = \"0123abcd\";\n"
+		 "  authorized = [ \"203.0.113.0/25\" ];\n"
+		 "  tunnels = ( { name = \"it0\"; type = \"ipsec\"; tunnel_id = \"4567ef\";\n"
+		 "    psk = \"psk-of-it0-0123456789\"; cloudflare_endpoint = \"192.0.2.1\";\n"
+		 "    interface_address = \"10.0.0.8/31\"; },\n"
+		 "  { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		 "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } ); } );\n",
+		 me, peer, port - 1, port, key, delay_ms);
+	c = edge_config_load_string(text, "t.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* A port per test run: two runs of the suite at once must not meet. */
+static unsigned int
+test_port(void)
+{
+	return 20000 + (unsigned int)(getpid() % 20000) * 2;
+}
+
+static uint32_t
+if_id_of(const struct edge_config *c, const char *tunnel)
+{
+	uint32_t ids[4] = { 0 };
+
+	ck_assert_int_eq(edge_kernel_xfrm_if_ids(c, ids), 0);
+	return ids[edge_config_tunnel_index(c, tunnel)];
+}
+
+/* A record of tunnel @tunnel as server "edgeA" negotiated it. */
+static void
+record(struct sarec *r, const char *tunnel, uint32_t if_id, uint32_t spi)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->tunnel, sizeof(r->tunnel), "%s", tunnel);
+	strcpy(r->negotiated_by, "edgeA");
+	r->serial = spi;
+	r->spi_in = spi;
+	r->spi_out = spi + 1;
+	r->if_id = if_id;
+	r->reqid = 9;
+	r->local = ip("192.0.2.1");
+	r->remote = ip("198.51.100.2");
+	r->encr_alg = SAREC_ENCR_AES_GCM_16;
+	r->encr_keysize = 128;
+	r->n_ts_local = r->n_ts_remote = 1;
+	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_local[0]), 0);
+	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_remote[0]), 0);
+	ck_assert_int_eq(sarec_keys_alloc(r), 0);
+	r->keys->encr_len = 20;
+	memset(r->keys->encr_in, 0x11, 20);
+	memset(r->keys->encr_out, 0x22, 20);
+}
+
+struct pair {
+	struct event_base *base;
+	struct kernel_ops *ka, *kb;
+	struct edge_config *ca, *cb;
+	struct edge_prop *a, *b;
+};
+
+static void
+pair_up(struct pair *p, unsigned int delay_ms)
+{
+	unsigned int port = test_port();
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_ptr_nonnull(p->base = event_base_new());
+	ck_assert_ptr_nonnull(p->ka = kernel_fake_create());
+	ck_assert_ptr_nonnull(p->kb = kernel_fake_create());
+	p->ca = conf(1, 2, port, delay_ms, KEY);
+	p->cb = conf(2, 1, port, delay_ms, KEY);
+	ck_assert_int_eq(edge_prop_create(p->base, p->ka, p->ca, &p->a), 0);
+	ck_assert_int_eq(edge_prop_create(p->base, p->kb, p->cb, &p->b), 0);
+	ck_assert_ptr_nonnull(p->a);
+	ck_assert_ptr_nonnull(p->b);
+}
+
+static void
+pair_down(struct pair *p)
+{
+	edge_prop_destroy(p->a);
+	edge_prop_destroy(p->b);
+	p->ka->destroy(p->ka);
+	p->kb->destroy(p->kb);
+	edge_config_free(p->ca);
+	edge_config_free(p->cb);
+	event_base_free(p->base);
+}
+
+/* Run the loop until @done(@p) or 5 s. */
+static bool
+run_until(struct pair *p, bool (*done)(struct pair *p))
+{
+	uint64_t end = mono_ms() + 5000;
+
+	while (!done(p) && mono_ms() < end) {
+		struct timeval tv = { 0, 20000 };
+
+		event_base_loopexit(p->base, &tv);
+		event_base_dispatch(p->base);
+	}
+	return done(p);
+}
+
+static bool
+b_holds_one(struct pair *p)
+{
+	return edge_prop_held(p->b, "it0", NULL, 0) == 1;
+}
+
+static bool
+b_holds_none(struct pair *p)
+{
+	return edge_prop_held(p->b, "it0", NULL, 0) == 0;
+}
+
+static bool
+b_refused_something(struct pair *p)
+{
+	struct edge_prop_stats st;
+	uint64_t n = 0;
+
+	edge_prop_stats(p->b, &st);
+	for (int i = 0; i < EDGE_PROP_REFUSALS; i++)
+		n += st.refused[i];
+	return n > 0;
+}
+
+START_TEST(negotiated_sa_reaches_the_peer_after_its_delay_and_its_delete_removes_it)
+{
+	struct pair p;
+	struct sarec r, del;
+	struct edge_prop_held h[2];
+	struct edge_prop_stats st;
+	uint32_t if_id;
+	const char *log;
+
+	pair_up(&p, 300);
+	if_id = if_id_of(p.cb, "it0");
+	record(&r, "it0", if_id, 0xabc0001);
+	del = r;
+	del.keys = NULL;
+	edge_prop_negotiated(p.a, &r);
+	ck_assert_ptr_null(r.keys);		/* taken */
+	edge_prop_stats(p.a, &st);
+	ck_assert_uint_eq(st.pending, 1);
+	/* Not before its delay: nothing can be there early. */
+	ck_assert(!b_holds_one(&p));
+	ck_assert(run_until(&p, b_holds_one));
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_msg(strstr(log, "xfrm add sa it0 from edgeA serial 180092929 "
+			     "in 0x0abc0001 out 0x0abc0002") != NULL, "%s", log);
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 3);
+	/* Nothing on the sender's own kernel: its SAs are charon's. */
+	ck_assert_str_eq(kernel_fake_ops_log(p.ka), "");
+	ck_assert_uint_eq(edge_prop_held(p.b, "it0", h, 2), 1);
+	ck_assert_str_eq(h[0].from, "edgeA");
+	ck_assert_uint_eq(h[0].spi_in, 0xabc0001);
+	edge_prop_stats(p.a, &st);
+	ck_assert_uint_eq(st.sent, 1);
+	ck_assert_uint_eq(st.pending, 0);
+	edge_prop_stats(p.b, &st);
+	ck_assert_uint_eq(st.received, 1);
+	ck_assert_uint_eq(st.installed, 1);
+
+	edge_prop_deleted(p.a, &del);
+	ck_assert(run_until(&p, b_holds_none));
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del sa it0 in 0x0abc0001"));
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del policies it0"));
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 0);
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(an_sa_deleted_before_its_delay_is_never_sent)
+{
+	struct pair p;
+	struct sarec r, del;
+	struct edge_prop_stats st;
+
+	pair_up(&p, 60000);
+	record(&r, "it0", if_id_of(p.ca, "it0"), 0xabc0003);
+	del = r;
+	del.keys = NULL;
+	edge_prop_negotiated(p.a, &r);
+	edge_prop_deleted(p.a, &del);
+	edge_prop_stats(p.a, &st);
+	ck_assert_uint_eq(st.pending, 0);
+	ck_assert_uint_eq(st.sent, 0);
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(records_for_tunnels_that_are_not_ipsec_here_are_refused)
+{
+	struct pair p;
+	struct sarec r;
+	struct edge_prop_stats st;
+
+	pair_up(&p, 0);
+	/* A GRE tunnel's name, and an ipsec tunnel's with another if_id. */
+	record(&r, "g0", if_id_of(p.ca, "it0"), 0xabc0005);
+	edge_prop_negotiated(p.a, &r);
+	record(&r, "it0", if_id_of(p.ca, "it0") + 1, 0xabc0007);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_refused_something));
+	edge_prop_stats(p.b, &st);
+	for (int i = 0; i < 50 && st.refused[EDGE_PROP_UNKNOWN_TUNNEL] < 2; i++) {
+		run_until(&p, b_holds_none);
+		edge_prop_stats(p.b, &st);
+	}
+	ck_assert_uint_eq(st.refused[EDGE_PROP_UNKNOWN_TUNNEL], 2);
+	ck_assert_uint_eq(st.installed, 0);
+	ck_assert_str_eq(kernel_fake_ops_log(p.kb), "");
+	pair_down(&p);
+}
+END_TEST
+
+/* Send @len bytes to server B's SA port from 127.0.0.@from. */
+static void
+send_from(int from, const void *buf, size_t len)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst = src;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char a[16];
+
+	snprintf(a, sizeof(a), "127.0.0.%d", from);
+	src.sin_addr = ip(a);
+	dst.sin_addr = ip("127.0.0.2");
+	dst.sin_port = htons((uint16_t)test_port());
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	ck_assert_int_eq(sendto(fd, buf, len, 0, (struct sockaddr *)&dst,
+				sizeof(dst)), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(datagrams_not_from_a_peer_or_not_sealed_with_the_key_are_refused)
+{
+	struct pair p;
+	struct edge_config *other;
+	struct edge_prop *o;
+	struct kernel_ops *ko = kernel_fake_create();
+	struct edge_prop_stats st;
+	struct sarec r;
+	struct edge_sync_tx *tx;
+	uint8_t junk[64], plain[SAREC_ENCODED_MAX], frame[EDGE_SYNC_FRAME_MAX];
+	ssize_t n;
+
+	pair_up(&p, 0);
+	/* Sealed with the key, from an address that is not a peer. */
+	ck_assert_int_eq(edge_sync_tx_create((const uint8_t *)KEY, strlen(KEY),
+					     ip("127.0.0.3"), &tx), 0);
+	record(&r, "it0", if_id_of(p.ca, "it0"), 0xabc0009);
+	n = sarec_encode(&r, plain, sizeof(plain));
+	ck_assert_int_gt(n, 0);
+	n = edge_sync_seal(tx, EDGE_SYNC_SA, plain, (size_t)n, (uint64_t)time(NULL) * 1000,
+			   frame, sizeof(frame));
+	ck_assert_int_gt(n, 0);
+	sarec_clear(&r);
+	edge_sync_tx_free(tx);
+	send_from(3, frame, (size_t)n);
+	ck_assert(run_until(&p, b_refused_something));
+	memset(junk, 0x5a, sizeof(junk));
+	memcpy(junk, "TSSP", 4);
+	send_from(1, junk, sizeof(junk));	/* a peer, but junk */
+	/* A server with the peer's address and another key. */
+	edge_prop_destroy(p.a);
+	p.a = NULL;
+	other = conf(1, 2, test_port(), 0, "another-key-0123456789");
+	ck_assert_int_eq(edge_prop_create(p.base, ko, other, &o), 0);
+	record(&r, "it0", if_id_of(other, "it0"), 0xabc0009);
+	edge_prop_negotiated(o, &r);
+	for (int i = 0; i < 100; i++) {
+		edge_prop_stats(p.b, &st);
+		if (st.refused[EDGE_PROP_UNAUTHENTICATED] +
+		    st.refused[EDGE_PROP_MALFORMED] >= 2)
+			break;
+		run_until(&p, b_holds_one);
+	}
+	edge_prop_stats(p.b, &st);
+	ck_assert_uint_eq(st.refused[EDGE_PROP_NOT_PEER], 1);
+	ck_assert_uint_ge(st.refused[EDGE_PROP_UNAUTHENTICATED] +
+			  st.refused[EDGE_PROP_MALFORMED], 2);
+	ck_assert_uint_eq(st.received, 0);
+	ck_assert_uint_eq(st.installed, 0);
+	ck_assert_str_eq(kernel_fake_ops_log(p.kb), "");
+	edge_prop_destroy(o);
+	ko->destroy(ko);
+	edge_config_free(other);
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(a_server_that_stops_removes_what_it_holds)
+{
+	struct pair p;
+	struct sarec r;
+	const char *log;
+
+	pair_up(&p, 0);
+	record(&r, "it0", if_id_of(p.ca, "it0"), 0xabc000b);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	(void)kernel_fake_ops_log(p.kb);
+	edge_prop_destroy(p.b);
+	p.b = NULL;
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del sa it0 in 0x0abc000b"));
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del policies it0"));
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(a_reload_without_the_tunnel_removes_its_sas)
+{
+	struct pair p;
+	struct sarec r;
+	struct edge_config *c2;
+	char text[1024];
+	struct config_errors errs = { 0 };
+
+	pair_up(&p, 0);
+	record(&r, "it0", if_id_of(p.ca, "it0"), 0xabc000d);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	snprintf(text, sizeof(text),
+		 "anycast = [ \"192.0.2.1\" ];\n"
+		 "relay = { address = \"127.0.0.2\"; peers = [ \"127.0.0.1\" ];\n"
+		 "  port = %u; sa_port = %u; sa_key = \"%s\"; sa_delay_ms = 0; };\n"
+		 "customers = ( { name = \"c\"; authorized = [ ];\n"
+		 "  tunnels = ( { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		 "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } ); } );\n",
+		 test_port() - 1, test_port(), KEY);
+	c2 = edge_config_load_string(text, "t.conf", &errs);
+	ck_assert_ptr_nonnull(c2);
+	(void)kernel_fake_ops_log(p.kb);
+	ck_assert_int_eq(edge_prop_apply(p.b, c2), 0);
+	ck_assert(b_holds_none(&p));
+	ck_assert_ptr_nonnull(strstr(kernel_fake_ops_log(p.kb),
+				     "xfrm del sa it0 in 0x0abc000d"));
+	edge_config_free(p.cb);
+	p.cb = c2;
+	pair_down(&p);
+}
+END_TEST
+
+static Suite *
+edge_prop_suite(void)
+{
+	Suite *s = suite_create("edge_prop");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc,
+		       negotiated_sa_reaches_the_peer_after_its_delay_and_its_delete_removes_it);
+	tcase_add_test(tc, an_sa_deleted_before_its_delay_is_never_sent);
+	tcase_add_test(tc, records_for_tunnels_that_are_not_ipsec_here_are_refused);
+	tcase_add_test(tc,
+		       datagrams_not_from_a_peer_or_not_sealed_with_the_key_are_refused);
+	tcase_add_test(tc, a_server_that_stops_removes_what_it_holds);
+	tcase_add_test(tc, a_reload_without_the_tunnel_removes_its_sas);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(edge_prop_suite)
