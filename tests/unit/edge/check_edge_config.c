@@ -548,6 +548,22 @@ START_TEST(test_only_a_gre_only_build_refuses_to_serve_ipsec_tunnels_by_line)
 	config_errors_free(&errs);
 	edge_config_free(c);
 	edge_config_free(g);
+	/* SA propagation carries IPsec SAs: the same rule for relay.sa_key. */
+	g = load_ok("anycast = [ \"192.0.2.1\" ];\ncustomers = ( );\n"
+		    "relay = { address = \"198.19.3.2\"; peers = [ \"198.19.3.6\" ];\n"
+		    "  sa_key = \"0123456789abcdef-lab\"; };\n");
+#ifdef HAVE_STRONGSWAN
+	ck_assert_int_eq(edge_config_check_serve(g, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+#else
+	ck_assert_int_eq(edge_config_check_serve(g, &errs), -ENOTSUP);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.msgs[0], "t.conf:4: relay.sa_key: this "
+			 "tunsteer-edge was built without strongSwan "
+			 "(--without-strongswan); it serves GRE tunnels only");
+#endif
+	config_errors_free(&errs);
+	edge_config_free(g);
 }
 END_TEST
 
