@@ -41,9 +41,8 @@ sarec_clear(struct sarec *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A NUL-ended name of 1..@max - 1 printable ASCII bytes, no space. */
-static bool
-name_ok(const char *s, size_t max)
+bool
+sarec_name_ok(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 
@@ -73,8 +72,8 @@ sarec_validate(const struct sarec *r)
 {
 	const struct sarec_keys *k = r->keys;
 
-	if (!name_ok(r->tunnel, sizeof(r->tunnel)) ||
-	    !name_ok(r->negotiated_by, sizeof(r->negotiated_by)))
+	if (!sarec_name_ok(r->tunnel, sizeof(r->tunnel)) ||
+	    !sarec_name_ok(r->negotiated_by, sizeof(r->negotiated_by)))
 		return -EINVAL;
 	if (r->spi_in < 256 || r->spi_out < 256)
 		return -EINVAL;

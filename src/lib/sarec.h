@@ -93,6 +93,14 @@ int sarec_keys_alloc(struct sarec *r) __attribute__((warn_unused_result));
 void sarec_clear(struct sarec *r);
 
 /*
+ * Is @s a name a record may carry (a tunnel, a server): NUL-ended within
+ * @max bytes, 1..@max - 1 printable ASCII bytes, no space.  What names
+ * the record's SA elsewhere (the propagation channel's delete,
+ * edge/edge_sync.h) follows the same rule.
+ */
+bool sarec_name_ok(const char *s, size_t max);
+
+/*
  * Is @r whole and consistent (what sarec_decode() accepts): names set,
  * SPIs above 255, keys present with lengths that fit, an integrity key
  * exactly when there is an integrity algorithm, 1..SAREC_TS_MAX masked
