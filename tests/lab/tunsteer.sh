@@ -24,10 +24,11 @@ rm -f "$TS_LOG"
 # the customer router (default 1; 2 is the HA lab's cpe2, whose cf<i+1>
 # is lab tunnel 4 + i).  Lab tunnels listed in TS_IPSEC are IPsec
 # (tunsteerd's defaults: ML-KEM-768 on DH20) to tunsteer-edge's responder
-# (lib.sh's EDGE_IPSEC_TUNNELS), as ipsec_customer_id with LAB_IPSEC_PSK.
+# (lib.sh's EDGE_IPSEC_TUNNELS), as ipsec_customer_id with LAB_IPSEC_PSK;
+# TS_REPLAY_WINDOWS, if set, lists their ike.replay_window by i.
 # The one generator of tunnel blocks: ts_conf, flows_conf3 and ha.sh use it.
 ts_tunnels() {
-	local n=$1 c=${2:-1} i w t sep type ike
+	local n=$1 c=${2:-1} i w t sep type ike rw
 	echo "tunnels = ("
 	for i in $(seq 0 $((n - 1))); do
 		w=$((i / 2 + 1))
@@ -37,7 +38,8 @@ ts_tunnels() {
 		type=gre ike=
 		if [[ " ${TS_IPSEC:-} " == *" $t "* ]]; then
 			type=ipsec
-			ike="ike = { psk_file = \"$TS_PSK_FILE\"; local_id = \"$(ipsec_customer_id "$t")\"; dpd_s = 5; };"
+			rw=$(awk -v i=$((i + 1)) '{ print $i }' <<<"${TS_REPLAY_WINDOWS:-}")
+			ike="ike = { psk_file = \"$TS_PSK_FILE\"; local_id = \"$(ipsec_customer_id "$t")\"; dpd_s = 5;${rw:+ replay_window = $rw;} };"
 			printf '%s\n' "$LAB_IPSEC_PSK" >"$TS_PSK_FILE"
 			chmod 600 "$TS_PSK_FILE"
 		fi
