@@ -114,6 +114,13 @@ struct esp_count {
 	uint64_t in_packets, in_bytes;
 	uint64_t replay_failed, integrity_failed;
 	unsigned int in_states, out_states;
+	/* Each inbound state's own count (the first few): which SA, the
+	 * server's own or one it holds from another, carried what. */
+	struct {
+		uint32_t spi;
+		uint64_t packets;
+	} in[2 * EDGE_PROP_HELD_PER_TUNNEL];
+	unsigned int n_in;
 };
 
 struct esp_counts {
@@ -134,6 +141,10 @@ esp_count_cb(const struct kernel_xfrm_state *st, void *arg)
 		if (t->type != EDGE_TUNNEL_IPSEC || ec->if_ids[i] != st->if_id)
 			continue;
 		if (st->dst.s_addr == t->cloudflare_endpoint.s_addr) {
+			if (k->n_in < sizeof(k->in) / sizeof(k->in[0])) {
+				k->in[k->n_in].spi = st->spi;
+				k->in[k->n_in++].packets = st->packets;
+			}
 			k->in_states++;
 			k->in_packets += st->packets;
 			k->in_bytes += st->bytes;
@@ -181,9 +192,11 @@ esp_json(FILE *out, const struct esp_count *k)
 		k->replay_failed, k->integrity_failed);
 }
 
-/* The SAs this server holds from others for @tunnel (SA propagation). */
+/* The SAs this server holds from others for @tunnel (SA propagation),
+ * each with what its inbound state decrypted here (@k; null: unknown). */
 static void
-held_json(FILE *out, struct edge *e, const char *tunnel)
+held_json(FILE *out, struct edge *e, const char *tunnel,
+	  const struct esp_count *k)
 {
 	struct edge_prop_held h[EDGE_PROP_HELD_PER_TUNNEL];
 	size_t n;
@@ -198,8 +211,16 @@ held_json(FILE *out, struct edge *e, const char *tunnel)
 		fprintf(out, "%s{\"negotiated_by\":", i ? "," : "");
 		json_str(out, h[i].from);
 		fprintf(out, ",\"serial\":%" PRIu64 ",\"spi_in\":\"0x%08x\","
-			"\"spi_out\":\"0x%08x\",\"age_s\":%.1f}", h[i].serial,
-			h[i].spi_in, h[i].spi_out, (double)h[i].age_ms / 1000.0);
+			"\"spi_out\":\"0x%08x\",\"age_s\":%.1f,\"in_packets\":",
+			h[i].serial, h[i].spi_in, h[i].spi_out,
+			(double)h[i].age_ms / 1000.0);
+		bool found = false;
+
+		for (unsigned int j = 0; k != NULL && j < k->n_in && !found; j++)
+			if ((found = k->in[j].spi == h[i].spi_in))
+				fprintf(out, "%" PRIu64, k->in[j].packets);
+		/* null: not in the kernel (any more), or not counted */
+		fputs(found ? "}" : "null}", out);
 	}
 	fputs("],", out);
 }
@@ -318,7 +339,7 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			ipsec_json(out, &is);
 			fputs("\"ipsec_here\":{", out);
 			esp_json(out, esp ? &esp[i] : NULL);
-			held_json(out, e, t->name);
+			held_json(out, e, t->name, esp ? &esp[i] : NULL);
 			fputs("\"server\":", out);
 			json_str(out, c->name);
 			fputs("},", out);
