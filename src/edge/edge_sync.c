@@ -5,6 +5,11 @@
  * order of the checks and the replay state.  A receiver trusts nothing
  * of a frame before its tag verifies except what it needs to decide
  * cheaply that it will not decrypt it (format, peer, replay).
+ *
+ * Each (sender, boot) seals under its own key and its counter is the
+ * nonce: two servers that draw the same boot still seal under two keys,
+ * and a nonce repeats under one key only if one server draws the same
+ * 64-bit boot at two starts.
  */
 #include "autoconfig.h"
 
@@ -26,6 +31,7 @@
 
 #define KEY_LEN 32
 #define NONCE_LEN 12
+#define INFO_LEN (sizeof(kdf_info) - 1 + 4 + 8)
 
 /* A whole record or delete goes in one frame; a peer table holds every
  * peer the config can name. */
@@ -49,27 +55,36 @@ static const char kdf_info[] = "sa-propagation v1";
 #define OFF_LEN 6
 #define OFF_SENDER 8
 #define OFF_BOOT 12
-#define OFF_COUNTER 16
+#define OFF_COUNTER 20
+_Static_assert(OFF_COUNTER + 8 == EDGE_SYNC_HDR_LEN, "the header's length");
 
+/* The key of one (sender, boot), in secret memory. */
 struct edge_sync_tx {
 	uint8_t key[KEY_LEN];
 	EVP_CIPHER *aead;
 	uint32_t sender;		/* network order */
-	uint32_t boot;
+	uint64_t boot;
 	uint64_t counter;		/* the last one sealed */
 };
 
 struct sync_peer {
 	struct in_addr addr;
 	bool seen;			/* a frame of @boot was accepted */
-	uint32_t boot;
+	uint64_t boot;
 	uint64_t top;			/* the highest counter accepted */
 	uint64_t window;		/* bit i: top - i accepted */
 	uint64_t newest_ms;		/* the newest time_ms accepted */
+	uint8_t key[KEY_LEN];		/* of (@addr, @boot), once @seen */
 };
 
+/* In secret memory, with everything it holds: the secret, each peer's
+ * key of its current boot, and @fresh, the key of a frame of another
+ * boot while that frame is opened (zero otherwise). */
 struct edge_sync_rx {
-	uint8_t key[KEY_LEN];
+	uint8_t *secret;		/* secret memory of its own */
+	size_t secret_len;
+	uint8_t fresh[KEY_LEN];
+	EVP_KDF *kdf;
 	EVP_CIPHER *aead;
 	uint64_t max_age_ms;
 	size_t n_peers;
@@ -81,22 +96,26 @@ struct sync_hdr {
 	uint8_t type;
 	uint16_t len;
 	uint32_t sender;		/* network order */
-	uint32_t boot;
+	uint64_t boot;
 	uint64_t counter;
 };
 
-/* HKDF-SHA256 of @secret into @key (edge_sync.h).  The KDF context wipes
- * its copy of the secret when freed. */
+/* The key of @sender's (network order) @boot, HKDF-SHA256 of @secret
+ * (edge_sync.h), into @key, which is secret memory: 0 or -EIO, @key then
+ * zeroed.  The info is no secret; the KDF context wipes its copy of the
+ * secret and its intermediate key when freed. */
 static int
-sync_derive(const uint8_t *secret, size_t len, uint8_t key[KEY_LEN])
+sync_derive(EVP_KDF *kdf, const uint8_t *secret, size_t len,
+	    uint32_t sender, uint64_t boot, uint8_t key[KEY_LEN])
 {
-	EVP_KDF *kdf = NULL;
-	EVP_KDF_CTX *kctx = NULL;
+	uint8_t info[INFO_LEN];
+	EVP_KDF_CTX *kctx;
 	OSSL_PARAM params[5];
 	int err = -EIO;
 
-	if (len < EDGE_SYNC_SECRET_MIN)
-		return -EINVAL;
+	memcpy(info, kdf_info, sizeof(kdf_info) - 1);
+	memcpy(info + sizeof(kdf_info) - 1, &sender, 4);
+	wire_put_be64(info + sizeof(kdf_info) - 1 + 4, boot);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
@@ -104,42 +123,35 @@ sync_derive(const uint8_t *secret, size_t len, uint8_t key[KEY_LEN])
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 		(void *)kdf_salt, sizeof(kdf_salt) - 1);
 	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-		(void *)kdf_info, sizeof(kdf_info) - 1);
+						      info, sizeof(info));
 	params[4] = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
-		goto out;
-	if (EVP_KDF_derive(kctx, key, KEY_LEN, params) != 1) {
+	if ((kctx = EVP_KDF_CTX_new(kdf)) != NULL &&
+	    EVP_KDF_derive(kctx, key, KEY_LEN, params) == 1)
+		err = 0;
+	else
 		explicit_bzero(key, KEY_LEN);
-		goto out;
-	}
-	err = 0;
-out:
 	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
 	return err;
 }
 
-/* The key of @secret into @key, which is in secret memory, and the
- * cipher, fetched once for every frame of a sender or receiver. */
+/* HKDF and the cipher, fetched once for every frame of a sender or
+ * receiver: 0 or -EIO. */
 static int
-sync_setup(const uint8_t *secret, size_t len, uint8_t key[KEY_LEN],
-	   EVP_CIPHER **aead)
+sync_fetch(EVP_KDF **kdf, EVP_CIPHER **aead)
 {
-	int err;
-
-	if ((err = sync_derive(secret, len, key)) != 0)
-		return err;
-	if ((*aead = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
+	if ((*kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (*aead = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
 		return -EIO;
 	return 0;
 }
 
+/* The key is the (sender, boot)'s own: the counter alone makes the nonce
+ * unique under it. */
 static void
-nonce_of(uint32_t boot, uint64_t counter, uint8_t nonce[NONCE_LEN])
+nonce_of(uint64_t counter, uint8_t nonce[NONCE_LEN])
 {
-	wire_put_be32(nonce, boot);
-	wire_put_be64(nonce + 4, counter);
+	memset(nonce, 0, NONCE_LEN - 8);
+	wire_put_be64(nonce + NONCE_LEN - 8, counter);
 }
 
 int
@@ -147,6 +159,7 @@ edge_sync_tx_create(const uint8_t *secret, size_t len, struct in_addr sender,
 		    struct edge_sync_tx **out)
 {
 	struct edge_sync_tx *tx;
+	EVP_KDF *kdf = NULL;
 	int err;
 
 	*out = NULL;
@@ -154,19 +167,23 @@ edge_sync_tx_create(const uint8_t *secret, size_t len, struct in_addr sender,
 		return -EINVAL;
 	if ((tx = secmem_alloc(sizeof(*tx))) == NULL)
 		return -ENOMEM;
-	if ((err = sync_setup(secret, len, tx->key, &tx->aead)) != 0)
-		goto fail;
 	tx->sender = sender.s_addr;
-	/* The nonce is boot || counter under a key every server shares: a
-	 * boot is never a fallback value, or two starts would share
-	 * nonces from counter 1 on. */
+	/* The key is this boot's, its counter the nonce: a boot is never a
+	 * fallback value, or two starts would share a key and nonces from
+	 * counter 1 on. */
 	if (getrandom(&tx->boot, sizeof(tx->boot), 0) != sizeof(tx->boot)) {
 		err = errno ? -errno : -EIO;
 		goto fail;
 	}
+	if ((err = sync_fetch(&kdf, &tx->aead)) != 0 ||
+	    (err = sync_derive(kdf, secret, len, tx->sender, tx->boot,
+			       tx->key)) != 0)
+		goto fail;
+	EVP_KDF_free(kdf);
 	*out = tx;
 	return 0;
 fail:
+	EVP_KDF_free(kdf);
 	edge_sync_tx_free(tx);
 	return err;
 }
@@ -206,10 +223,10 @@ edge_sync_seal(struct edge_sync_tx *tx, uint8_t type, const uint8_t *payload,
 	out[OFF_TYPE] = type;
 	wire_put_be16(out + OFF_LEN, (uint16_t)len);
 	memcpy(out + OFF_SENDER, &tx->sender, 4);
-	wire_put_be32(out + OFF_BOOT, tx->boot);
+	wire_put_be64(out + OFF_BOOT, tx->boot);
 	wire_put_be64(out + OFF_COUNTER, tx->counter);
 	wire_put_be64(t, now_ms);
-	nonce_of(tx->boot, tx->counter, nonce);
+	nonce_of(tx->counter, nonce);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_EncryptInit_ex2(ctx, tx->aead, tx->key, nonce, NULL) != 1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, out, EDGE_SYNC_HDR_LEN) != 1 ||
@@ -255,16 +272,23 @@ edge_sync_rx_create(const uint8_t *secret, size_t len,
 	}
 	if ((rx = secmem_alloc(sizeof(*rx))) == NULL)
 		return -ENOMEM;
-	if ((err = sync_setup(secret, len, rx->key, &rx->aead)) != 0) {
-		edge_sync_rx_free(rx);
-		return err;
+	if ((rx->secret = secmem_alloc(len)) == NULL) {
+		err = -ENOMEM;
+		goto fail;
 	}
+	memcpy(rx->secret, secret, len);
+	rx->secret_len = len;
+	if ((err = sync_fetch(&rx->kdf, &rx->aead)) != 0)
+		goto fail;
 	rx->max_age_ms = max_age_ms;
 	rx->n_peers = n_peers;
 	for (size_t i = 0; i < n_peers; i++)
 		rx->peers[i].addr = peers[i];
 	*out = rx;
 	return 0;
+fail:
+	edge_sync_rx_free(rx);
+	return err;
 }
 
 void
@@ -273,6 +297,8 @@ edge_sync_rx_free(struct edge_sync_rx *rx)
 	if (!rx)
 		return;
 	EVP_CIPHER_free(rx->aead);
+	EVP_KDF_free(rx->kdf);
+	secmem_free(rx->secret);
 	secmem_free(rx);
 }
 
@@ -294,7 +320,7 @@ hdr_parse(const uint8_t *frame, size_t len, struct sync_hdr *h)
 	    len != EDGE_SYNC_OVERHEAD + (size_t)h->len)
 		return -EBADMSG;
 	memcpy(&h->sender, frame + OFF_SENDER, 4);
-	h->boot = wire_get_be32(frame + OFF_BOOT);
+	h->boot = wire_get_be64(frame + OFF_BOOT);
 	h->counter = wire_get_be64(frame + OFF_COUNTER);
 	/* No sender seals counter 0 (tx counts from 1). */
 	if (h->counter == 0)
@@ -348,12 +374,13 @@ in_time(uint64_t t, uint64_t now, uint64_t max)
 	return t <= now ? now - t <= max : t - now <= max;
 }
 
-/* Decrypt @h's frame into @t and @plain (h->len bytes) and verify its
- * tag: 0, -EACCES or -EIO.  On error nothing decrypted is left. */
+/* Decrypt @h's frame under @key into @t and @plain (h->len bytes) and
+ * verify its tag: 0, -EACCES or -EIO.  On error nothing decrypted is
+ * left. */
 static int
-sync_decrypt(const struct edge_sync_rx *rx, const struct sync_hdr *h,
-	     const uint8_t *frame, uint8_t t[EDGE_SYNC_TIME_LEN],
-	     uint8_t *plain)
+sync_decrypt(const struct edge_sync_rx *rx, const uint8_t key[KEY_LEN],
+	     const struct sync_hdr *h, const uint8_t *frame,
+	     uint8_t t[EDGE_SYNC_TIME_LEN], uint8_t *plain)
 {
 	const uint8_t *ct = frame + EDGE_SYNC_HDR_LEN;
 	const uint8_t *tag = ct + EDGE_SYNC_TIME_LEN + h->len;
@@ -361,9 +388,9 @@ sync_decrypt(const struct edge_sync_rx *rx, const struct sync_hdr *h,
 	EVP_CIPHER_CTX *ctx;
 	int n, err = -EIO;
 
-	nonce_of(h->boot, h->counter, nonce);
+	nonce_of(h->counter, nonce);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex2(ctx, rx->aead, rx->key, nonce, NULL) != 1 ||
+	    EVP_DecryptInit_ex2(ctx, rx->aead, key, nonce, NULL) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, frame, EDGE_SYNC_HDR_LEN) != 1 ||
 	    EVP_DecryptUpdate(ctx, t, &n, ct, EDGE_SYNC_TIME_LEN) != 1 ||
 	    n != EDGE_SYNC_TIME_LEN)
@@ -392,6 +419,7 @@ edge_sync_open(struct edge_sync_rx *rx, struct in_addr from,
 	       size_t *payload_len)
 {
 	uint8_t t[EDGE_SYNC_TIME_LEN];
+	const uint8_t *key;
 	struct sync_peer *p;
 	struct sync_hdr h;
 	uint64_t time_ms;
@@ -411,8 +439,19 @@ edge_sync_open(struct edge_sync_rx *rx, struct in_addr from,
 		return -EALREADY;
 	if (plainlen < h.len)
 		return -ENOSPC;
-	if ((err = sync_decrypt(rx, &h, frame, t, plain)) != 0)
-		return err;
+	/* The key of the boot we know is kept; another boot's is derived
+	 * for this frame (an HKDF: only once the checks above passed) and
+	 * kept only if the frame is taken. */
+	if (same_boot) {
+		key = p->key;
+	} else {
+		if ((err = sync_derive(rx->kdf, rx->secret, rx->secret_len,
+				       h.sender, h.boot, rx->fresh)) != 0)
+			return err;
+		key = rx->fresh;
+	}
+	if ((err = sync_decrypt(rx, key, &h, frame, t, plain)) != 0)
+		goto out;
 	time_ms = wire_get_be64(t);
 	/* Another boot replaces the one we know only if it is newer than
 	 * anything of that one: a captured frame of an old boot, still in
@@ -420,7 +459,8 @@ edge_sync_open(struct edge_sync_rx *rx, struct in_addr from,
 	if (!in_time(time_ms, now_ms, rx->max_age_ms) ||
 	    (p->seen && !same_boot && time_ms <= p->newest_ms)) {
 		explicit_bzero(plain, h.len);
-		return -ESTALE;
+		err = -ESTALE;
+		goto out;
 	}
 	if (same_boot) {
 		replay_mark(p, h.counter);
@@ -432,10 +472,14 @@ edge_sync_open(struct edge_sync_rx *rx, struct in_addr from,
 		p->top = h.counter;
 		p->window = 1;
 		p->newest_ms = time_ms;
+		memcpy(p->key, rx->fresh, KEY_LEN);
 	}
 	*type = h.type;
 	*payload_len = h.len;
-	return 0;
+out:
+	if (!same_boot)
+		explicit_bzero(rx->fresh, KEY_LEN);
+	return err;
 }
 
 /* --- the delete's payload ------------------------------------------------ */

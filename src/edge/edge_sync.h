@@ -10,21 +10,26 @@
  *
  * Frame (version 1, big-endian):
  *
- *   header, 24 bytes, all of it GCM's additional data:
+ *   header, 28 bytes, all of it GCM's additional data:
  *     "TSSP" u8 version(1) u8 type(1: SA record, 2: SA delete)
  *     u16 payload length
  *     u32 sender (its relay IPv4 address, network order)
- *     u32 boot (random, drawn once per process start)
+ *     u64 boot (random, drawn once per process start)
  *     u64 counter (per boot, from 1, strictly increasing)
  *   ciphertext of 8 + payload length bytes:
  *     u64 time_ms (the sender's CLOCK_REALTIME in ms), then the payload
  *   the 16-byte GCM tag
  *
- *   nonce (12 bytes) = boot || counter, as in the header.
+ *   key (32 bytes) = HKDF-SHA256 of the shared secret, salt
+ *     "tunsteer-edge", info "sa-propagation v1" (both without a NUL)
+ *     followed by the sender's 4 and the boot's 8 bytes as in the header
+ *   nonce (12 bytes) = 4 zero bytes || counter, as in the header.
  *
- * The 32-byte key is HKDF-SHA256 of the shared secret, salt
- * "tunsteer-edge", info "sa-propagation v1" (both without a NUL): every
- * server of the data center derives the same one.
+ * Every (sender, boot) has its own key, so a nonce is used twice under
+ * one key only if one sender draws the same 64-bit boot at two starts:
+ * about n^2/2^65 over n starts of one server in the secret's life.  A
+ * receiver derives the key of a peer's boot when a frame of it arrives
+ * and keeps it while that boot is the peer's.
  *
  * A receiver keeps, per configured peer, the boot it last accepted, the
  * highest counter of that boot and a bitmap of the EDGE_SYNC_WINDOW
@@ -53,7 +58,7 @@
 #define EDGE_SYNC_SA 1			/* payload: a sarec encoding */
 #define EDGE_SYNC_DEL 2			/* payload: an edge_sync_del encoding */
 
-#define EDGE_SYNC_HDR_LEN 24
+#define EDGE_SYNC_HDR_LEN 28
 #define EDGE_SYNC_TIME_LEN 8
 #define EDGE_SYNC_TAG_LEN 16
 #define EDGE_SYNC_PAYLOAD_MAX 1024
@@ -70,10 +75,11 @@ struct edge_sync_tx;
 struct edge_sync_rx;
 
 /*
- * A sender for the server whose relay address is @sender: the key
- * derived from @secret (@len bytes, the caller's, not kept) and a boot
- * drawn from getrandom(2).  Made once per process start: a second sender
- * of one server restarts its counters under a new boot.  0 with *@out
+ * A sender for the server whose relay address is @sender: a boot drawn
+ * from getrandom(2) and the key of (@sender, boot) derived from @secret
+ * (@len bytes, the caller's, not kept).  Made once per process start: a
+ * second sender of one server restarts its counters under a new boot,
+ * and so a new key.  0 with *@out
  * (in secret memory; edge_sync_tx_free()), -EINVAL (a secret shorter than
  * EDGE_SYNC_SECRET_MIN, or @sender 0.0.0.0), -ENOMEM, -EIO (libcrypto
  * failed), or getrandom's error.
@@ -104,7 +110,8 @@ ssize_t edge_sync_seal(struct edge_sync_tx *tx, uint8_t type,
 /*
  * A receiver that accepts frames from the @n_peers relay addresses of
  * @peers (copied; each frame's sender must be the address it came from),
- * sealed under the key of @secret (as edge_sync_tx_create()), at most
+ * sealed under the key of @secret (@len bytes, copied into secret
+ * memory) for their sender and boot (as edge_sync_tx_create()), at most
  * @max_age_ms (EDGE_SYNC_MAX_AGE_MS unless testing) old or ahead.  It
  * remembers nothing yet: the first frame of each peer sets its boot and
  * counter.  0 with *@out (in secret memory; edge_sync_rx_free()),
@@ -136,8 +143,9 @@ void edge_sync_rx_free(struct edge_sync_rx *rx);
  *   -ESTALE    time_ms more than max_age_ms from @now_ms, or a new boot
  *              whose frame is no newer than what its predecessor sent
  *   -EIO       libcrypto failed
- * Header, peer and replay are checked before anything is decrypted; the
- * replay state changes only for a frame whose tag verified.  @plain may
+ * Header, peer and replay are checked before any key is derived or
+ * anything decrypted; the replay state, and the key kept for the peer's
+ * boot, change only for a frame whose tag verified.  @plain may
  * receive keys: it must be secret memory (secmem_alloc()), and the caller
  * wipes it after use; nothing here keeps a copy.
  */

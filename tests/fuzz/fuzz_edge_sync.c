@@ -3,9 +3,10 @@
  * libFuzzer target: the SA propagation channel (edge/edge_sync.h), what
  * an edge server reads from its relay peers.  Each input is, at once:
  *
- *   a frame from the one peer, opened under a fixed key at the time the
- *   corpus was sealed (most inputs fail the tag; none may crash, read past
- *   the frame or leave anything of it behind).  An accepted frame is not
+ *   a frame from the one peer, opened under the key a fixed secret gives
+ *   the sender and boot it names, at the time the corpus was sealed (most
+ *   inputs fail the tag; none may crash, read past the frame or leave
+ *   anything of it behind).  An accepted frame is not
  *   accepted twice, and its payload goes through its own decoder;
  *
  *   a delete's payload: one the decoder accepts validates, encodes to
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const char *const fuzz_corpus[];
 const char *const fuzz_corpus[] = { "tests/fuzz/corpus/edge_sync", NULL };
 
-/* The corpus' frames were sealed under this secret by 10.0.0.2 at NOW. */
+/* The corpus' frames were sealed under this secret by 10.0.0.2 at NOW
+ * (mkcorpus_edge_sync.py). */
 static const uint8_t secret[] = "tunsteer-edge fuzz secret 32 by!";
 #define SECRET_LEN (sizeof(secret) - 1)
 #define NOW 1700000000000ull

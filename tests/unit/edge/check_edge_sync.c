@@ -3,9 +3,9 @@
  * The SA propagation channel's codec (edge/edge_sync.h): a SA record and
  * a delete survive seal → open; the frame is the documented one (a frame
  * made by another implementation opens, a sealed one decrypts by the
- * documented layout); nothing altered, truncated, from a stranger,
- * replayed or out of time is accepted, and nothing refused changes what
- * the receiver remembers.
+ * documented layout); each sender and each boot seals under its own key;
+ * nothing altered, truncated, from a stranger, replayed or out of time is
+ * accepted, and nothing refused changes what the receiver remembers.
  */
 #include "autoconfig.h"
 
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "edge/edge_sync.h"
 #include "lib/sarec.h"
@@ -24,14 +25,22 @@
 #include "lib/wire.h"
 #include "testlib.h"
 
-/* 32 bytes; the channel's key under it, HKDF-SHA256 with the documented
- * salt and info, as Python's `cryptography` derives it (KAT_KEY). */
+/* The documented layout (edge_sync.h), not the codec's own offsets. */
+#define HDR 28
+#define OFF_SENDER 8
+#define OFF_BOOT 12
+#define OFF_COUNTER 20
+
+/* 32 bytes; KAT_KEY is the key of sender 10.0.0.2's boot KAT_BOOT under
+ * it, HKDF-SHA256 with the documented salt and info, as Python's
+ * `cryptography` derives it (the script is above kat_frame below). */
 static const uint8_t secret[] = "tunsteer-edge test secret 32 by!";
 #define SECRET_LEN (sizeof(secret) - 1)
+#define KAT_BOOT 0x0102030405060708ull
 static const uint8_t kat_key[32] = {
-	0xbc, 0x66, 0x30, 0xd0, 0x70, 0x56, 0x10, 0x2f, 0x2b, 0xa9, 0x2d, 0x13,
-	0x96, 0xa6, 0xc2, 0xb1, 0xc4, 0x5d, 0x5e, 0xbe, 0x4f, 0x30, 0x39, 0x54,
-	0xfa, 0xe0, 0x6e, 0x3f, 0x13, 0xa8, 0xd5, 0x7f,
+	0xd3, 0x71, 0x12, 0x23, 0x86, 0x82, 0x09, 0x7e, 0x29, 0x20, 0x1d, 0xa0,
+	0xa7, 0x59, 0x19, 0xbf, 0x9f, 0xaf, 0x1d, 0x9a, 0x7e, 0xc0, 0x16, 0x14,
+	0x86, 0xb9, 0x76, 0x45, 0xfd, 0x7d, 0x58, 0x22,
 };
 
 #define NOW 1700000000000ull		/* ms, the receiver's clock */
@@ -159,6 +168,101 @@ open_from(struct in_addr from, const uint8_t *frame, size_t len)
 	return open_at(from, frame, len, NOW);
 }
 
+/*
+ * The documented cryptography done by hand with libcrypto, through
+ * another of its interfaces than the codec's, to take frames apart and
+ * make new ones.
+ */
+
+/* The key of @sender's @boot into @key. */
+static void
+hand_key(struct in_addr sender, uint64_t boot, uint8_t key[32])
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	uint8_t info[17 + 4 + 8];
+	size_t klen = 32;
+
+	memcpy(info, "sa-propagation v1", 17);
+	memcpy(info + 17, &sender.s_addr, 4);
+	wire_put_be64(info + 21, boot);
+	ck_assert_ptr_nonnull(pctx);
+	ck_assert_int_eq(EVP_PKEY_derive_init(pctx), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set1_hkdf_salt(pctx,
+		(const unsigned char *)"tunsteer-edge", 13), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set1_hkdf_key(pctx, secret,
+						    (int)SECRET_LEN), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_add1_hkdf_info(pctx, info,
+						     (int)sizeof(info)), 1);
+	ck_assert_int_eq(EVP_PKEY_derive(pctx, key, &klen), 1);
+	ck_assert_uint_eq(klen, 32);
+	EVP_PKEY_CTX_free(pctx);
+}
+
+/* The key of @frame's sender and boot, as its header names them. */
+static void
+hand_key_of(const uint8_t *frame, uint8_t key[32])
+{
+	struct in_addr sender;
+
+	memcpy(&sender.s_addr, frame + OFF_SENDER, 4);
+	hand_key(sender, wire_get_be64(frame + OFF_BOOT), key);
+}
+
+static void
+hand_nonce(const uint8_t *frame, uint8_t nonce[12])
+{
+	memset(nonce, 0, 4);
+	memcpy(nonce + 4, frame + OFF_COUNTER, 8);
+}
+
+/* @len bytes of @frame decrypted under @key into @out (time_ms, then the
+ * payload): their length, or -1 if the tag does not verify. */
+static int
+hand_open(const uint8_t key[32], const uint8_t *frame, size_t len,
+	  uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t nonce[12];
+	int m, m2, ok;
+
+	hand_nonce(frame, nonce);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
+					    key, nonce), 1);
+	ck_assert_int_eq(EVP_DecryptUpdate(ctx, NULL, &m, frame, HDR), 1);
+	ck_assert_int_eq(EVP_DecryptUpdate(ctx, out, &m, frame + HDR,
+					   (int)(len - HDR - 16)), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16,
+					     (void *)(frame + len - 16)), 1);
+	ok = EVP_DecryptFinal_ex(ctx, out + m, &m2);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok == 1 ? m + m2 : -1;
+}
+
+/* @n bytes of @in (time_ms, then the payload) sealed under @key behind
+ * the header already at @frame: the frame's length. */
+static size_t
+hand_seal(const uint8_t key[32], uint8_t *frame, const uint8_t *in, int n)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t nonce[12];
+	int m, m2;
+
+	hand_nonce(frame, nonce);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
+					    key, nonce), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(ctx, NULL, &m, frame, HDR), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(ctx, frame + HDR, &m, in, n), 1);
+	ck_assert_int_eq(EVP_EncryptFinal_ex(ctx, frame + HDR + m, &m2), 1);
+	ck_assert_int_eq(m + m2, n);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
+					     frame + HDR + n), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	return (size_t)(HDR + n + 16);
+}
+
 START_TEST(test_sa_record_round_trips_and_its_keys_never_show_on_the_wire)
 {
 	struct sarec r, got;
@@ -214,21 +318,44 @@ START_TEST(test_delete_round_trips_through_a_frame)
 }
 END_TEST
 
-/* Made by Python's `cryptography` (HKDF, AESGCM) from the documented
- * layout alone: type 2, sender 10.0.0.2, boot 0x01020304, counter 7,
- * time_ms NOW, payload "hello, peer" (open does not read payloads). */
+/* Made by Python's `cryptography` (48.0) from the documented layout
+ * alone: type 2, sender 10.0.0.2, boot KAT_BOOT, counter 7, time_ms NOW,
+ * payload "hello, peer" (open does not read payloads), by
+ *
+ *   from cryptography.hazmat.primitives import hashes
+ *   from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+ *   from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+ *   import socket, struct
+ *   secret = b"tunsteer-edge test secret 32 by!"
+ *   sender, boot, counter = socket.inet_aton("10.0.0.2"), 0x0102030405060708, 7
+ *   payload = b"hello, peer"
+ *   key = HKDF(hashes.SHA256(), 32, b"tunsteer-edge",
+ *              b"sa-propagation v1" + sender + struct.pack(">Q", boot)
+ *              ).derive(secret)
+ *   hdr = (b"TSSP" + struct.pack(">BBH", 1, 2, len(payload)) + sender +
+ *          struct.pack(">QQ", boot, counter))
+ *   frame = hdr + AESGCM(key).encrypt(
+ *       b"\0" * 4 + struct.pack(">Q", counter),
+ *       struct.pack(">Q", 1700000000000) + payload, hdr)
+ *
+ * (key is kat_key above, frame this). */
 static const uint8_t kat_frame[] = {
 	0x54, 0x53, 0x53, 0x50, 0x01, 0x02, 0x00, 0x0b, 0x0a, 0x00, 0x00, 0x02,
-	0x01, 0x02, 0x03, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
-	0x93, 0xc7, 0x83, 0x36, 0xce, 0x77, 0x6b, 0x4f, 0x65, 0xc4, 0x8a, 0x16,
-	0x5d, 0xc3, 0x4a, 0x89, 0xff, 0x5c, 0x93, 0x41, 0x1a, 0x2c, 0x2a, 0xa2,
-	0x6e, 0xc1, 0x7e, 0x46, 0x05, 0x0f, 0x6f, 0xb1, 0x7f, 0x34, 0xa9,
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x07, 0x84, 0xf6, 0x85, 0x33, 0x4f, 0xd1, 0xc2, 0x74,
+	0x23, 0x9b, 0x6e, 0x7d, 0x69, 0xfe, 0xd3, 0x5c, 0x2b, 0xdd, 0x0b, 0x08,
+	0x65, 0x5d, 0xdf, 0xc7, 0xfa, 0xb6, 0xbd, 0x04, 0xa0, 0xad, 0x71, 0xeb,
+	0xcb, 0x62, 0x58,
 };
 
 START_TEST(test_a_frame_of_another_implementation_opens)
 {
-	uint8_t type;
+	uint8_t type, key[32];
 	size_t plen;
+
+	/* The hand derivation the tests below trust is Python's. */
+	hand_key(a, KAT_BOOT, key);
+	ck_assert_mem_eq(key, kat_key, 32);
 
 	ck_assert_int_eq(edge_sync_open(rx, a, kat_frame, sizeof(kat_frame),
 					NOW, &type, plain,
@@ -240,39 +367,37 @@ START_TEST(test_a_frame_of_another_implementation_opens)
 END_TEST
 
 /* A sealed frame, taken apart by the documented layout and decrypted by
- * libcrypto directly with the KAT key: header as AAD, nonce boot ||
- * counter, time_ms then payload, tag last. */
+ * libcrypto directly under the key derived by hand for its sender and
+ * boot: header as AAD, nonce 4 zero bytes || counter, time_ms then
+ * payload, tag last. */
 START_TEST(test_a_sealed_frame_is_the_documented_layout)
 {
-	uint8_t frame[EDGE_SYNC_FRAME_MAX], p[EDGE_SYNC_DEL_MAX];
-	uint8_t out[EDGE_SYNC_TIME_LEN + EDGE_SYNC_DEL_MAX], nonce[12];
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], p[EDGE_SYNC_DEL_MAX], key[32];
+	uint8_t out[EDGE_SYNC_TIME_LEN + EDGE_SYNC_DEL_MAX];
 	size_t len;
 	ssize_t n;
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int m, m2;
 
 	seal_del(frame);		/* counter 1 */
 	len = seal_del(frame);		/* counter 2 */
 	n = edge_sync_del_encode(&del, p, sizeof(p));
+	ck_assert_int_eq(EDGE_SYNC_HDR_LEN, HDR);
 	ck_assert_mem_eq(frame, "TSSP\x01\x02", 6);
 	ck_assert_uint_eq(wire_get_be16(frame + 6), (size_t)n);
-	ck_assert_mem_eq(frame + 8, &a.s_addr, 4);
-	ck_assert(wire_get_be64(frame + 16) == 2);
-	ck_assert_uint_eq(len, 24 + 8 + (size_t)n + 16);
-	memcpy(nonce, frame + 12, 12);
-	ck_assert_ptr_nonnull(ctx);
-	ck_assert_int_eq(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
-					    kat_key, nonce), 1);
-	ck_assert_int_eq(EVP_DecryptUpdate(ctx, NULL, &m, frame, 24), 1);
-	ck_assert_int_eq(EVP_DecryptUpdate(ctx, out, &m, frame + 24,
-					   (int)(len - 24 - 16)), 1);
-	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16,
-					     frame + len - 16), 1);
-	ck_assert_int_eq(EVP_DecryptFinal_ex(ctx, out + m, &m2), 1);
-	EVP_CIPHER_CTX_free(ctx);
-	ck_assert_int_eq(m + m2, 8 + n);
+	ck_assert_mem_eq(frame + OFF_SENDER, &a.s_addr, 4);
+	ck_assert(wire_get_be64(frame + OFF_COUNTER) == 2);
+	ck_assert_uint_eq(len, HDR + 8 + (size_t)n + 16);
+	hand_key_of(frame, key);
+	ck_assert_int_eq(hand_open(key, frame, len, out), 8 + n);
 	ck_assert(wire_get_be64(out) == NOW);
 	ck_assert_mem_eq(out + 8, p, (size_t)n);
+	/* The boot is all 64 bits of the header: another key in any of
+	 * its bytes. */
+	for (int i = 0; i < 8; i++) {
+		frame[OFF_BOOT + i] ^= 1;
+		hand_key_of(frame, key);
+		frame[OFF_BOOT + i] ^= 1;
+		ck_assert_int_eq(hand_open(key, frame, len, out), -1);
+	}
 }
 END_TEST
 
@@ -352,7 +477,7 @@ START_TEST(test_malformed_headers_are_ebadmsg_before_anything_else)
 	frame[5] = 3;
 	ck_assert_int_eq(open_from(a, frame, len), -EBADMSG);
 	frame[5] = EDGE_SYNC_DEL;
-	memset(frame + 16, 0, 8);			/* counter 0 */
+	memset(frame + OFF_COUNTER, 0, 8);		/* counter 0 */
 	ck_assert_int_eq(open_from(a, frame, len), -EBADMSG);
 	/* Malformed from a stranger too: the format is checked first. */
 	ck_assert_int_eq(open_from(stranger, frame, len), -EBADMSG);
@@ -403,7 +528,7 @@ seal_frames(void)
 {
 	for (int c = 1; c <= N_FRAMES; c++)
 		lens[c] = seal_del(frames[c]);
-	ck_assert(wire_get_be64(frames[N_FRAMES] + 16) == N_FRAMES);
+	ck_assert(wire_get_be64(frames[N_FRAMES] + OFF_COUNTER) == N_FRAMES);
 }
 
 START_TEST(test_reordering_within_the_window_is_accepted_once_each)
@@ -503,12 +628,12 @@ START_TEST(test_a_forged_frame_spends_no_counter)
 	/* A forged counter far ahead would shut out everything below it
 	 * if the state moved before the tag verified. */
 	memcpy(forged, f2, l2);
-	wire_put_be64(forged + 16, UINT64_MAX);
+	wire_put_be64(forged + OFF_COUNTER, UINT64_MAX);
 	ck_assert_int_eq(open_from(a, forged, l2), -EACCES);
 	ck_assert_int_eq(open_from(a, f2, l2), 0);
 	/* A forged boot, taken as a restart, would forget what was seen. */
 	memcpy(forged, f3, l3);
-	forged[12] ^= 0x80;
+	forged[OFF_BOOT] ^= 0x80;
 	ck_assert_int_eq(open_from(a, forged, l3), -EACCES);
 	ck_assert_int_eq(open_from(a, f1, l1), -EALREADY);
 	ck_assert_int_eq(open_from(a, f3, l3), 0);
@@ -526,9 +651,9 @@ restart(const uint8_t *old, uint8_t *frame, size_t *len, uint64_t t)
 		ck_assert_int_eq(edge_sync_tx_create(secret, SECRET_LEN, a,
 						     &t2), 0);
 		*len = seal_del_at(t2, t, frame);
-		if (memcmp(frame + 12, old + 12, 4) != 0)
+		if (memcmp(frame + OFF_BOOT, old + OFF_BOOT, 8) != 0)
 			return t2;
-		edge_sync_tx_free(t2);	/* 1 in 2^32: draw again */
+		edge_sync_tx_free(t2);	/* 1 in 2^64: draw again */
 	} while (1);
 }
 
@@ -543,7 +668,7 @@ START_TEST(test_a_restarted_peer_is_accepted_and_counts_from_one_again)
 		ck_assert_int_eq(open_from(a, f1, l1), 0);
 	}
 	t2 = restart(f1, f2, &l2, NOW);
-	ck_assert(wire_get_be64(f2 + 16) == 1);
+	ck_assert(wire_get_be64(f2 + OFF_COUNTER) == 1);
 	ck_assert_int_eq(open_from(a, f2, l2), 0);
 	ck_assert_int_eq(open_from(a, f2, l2), -EALREADY);
 	l2 = seal_del_at(t2, NOW, f2);
@@ -588,6 +713,117 @@ START_TEST(test_an_old_boot_cannot_take_the_state_back)
 	/* Nor a frame of the old boot as old as the new boot's newest. */
 	l1 = seal_del_at(tx, NOW - 1000, f1);
 	ck_assert_int_eq(open_from(a, f1, l1), -ESTALE);
+	edge_sync_tx_free(t2);
+}
+END_TEST
+
+/* Two servers that share the secret seal under keys of their own: a
+ * frame of one, its header made to name the other and sent from there,
+ * does not open; re-sealed under its own key it still does not (the
+ * receiver derives the key the header names), and only under the key of
+ * the name it carries does it open. */
+START_TEST(test_two_senders_seal_under_their_own_keys)
+{
+	struct in_addr c = ip("10.0.0.4");	/* b's other peer */
+	uint8_t fa[EDGE_SYNC_FRAME_MAX], fc[EDGE_SYNC_FRAME_MAX];
+	uint8_t forged[EDGE_SYNC_FRAME_MAX], ka[32], kc[32];
+	uint8_t pt[EDGE_SYNC_TIME_LEN + EDGE_SYNC_DEL_MAX];
+	struct edge_sync_tx *tc;
+	size_t la, lc;
+	int n;
+
+	ck_assert_int_eq(edge_sync_tx_create(secret, SECRET_LEN, c, &tc), 0);
+	la = seal_del(fa);
+	lc = seal_del_at(tc, NOW, fc);
+	/* Counter 1 both, the same plaintext: another key, or the same
+	 * key stream. */
+	ck_assert_uint_eq(la, lc);
+	ck_assert_mem_eq(fa + OFF_COUNTER, fc + OFF_COUNTER, 8);
+	ck_assert(memcmp(fa + HDR, fc + HDR, la - HDR - 16) != 0);
+	/* Each from its own address only. */
+	ck_assert_int_eq(open_from(c, fa, la), -EPERM);
+	ck_assert_int_eq(open_from(a, fc, lc), -EPERM);
+	ck_assert_int_eq(open_from(a, fa, la), 0);
+	ck_assert_int_eq(open_from(c, fc, lc), 0);
+	/* a's frame naming c, from c. */
+	memcpy(forged, fa, la);
+	memcpy(forged + OFF_SENDER, &c.s_addr, 4);
+	ck_assert_int_eq(open_from(c, forged, la), -EACCES);
+	/* ... sealed again under a's key, as if keys named no sender. */
+	hand_key_of(fa, ka);
+	n = hand_open(ka, fa, la, pt);
+	ck_assert_int_eq(n, (int)(la - HDR - 16));
+	wire_put_be64(pt, NOW + 1);	/* newer than c's boot: not stale */
+	ck_assert_uint_eq(hand_seal(ka, forged, pt, n), la);
+	ck_assert_int_eq(open_from(c, forged, la), -EACCES);
+	/* Under the key of c and a's boot it is c's frame (of a new boot
+	 * of c's, as far as b can tell). */
+	hand_key_of(forged, kc);
+	ck_assert(memcmp(ka, kc, 32) != 0);
+	ck_assert_uint_eq(hand_seal(kc, forged, pt, n), la);
+	ck_assert_int_eq(open_from(c, forged, la), 0);
+	edge_sync_tx_free(tc);
+}
+END_TEST
+
+/* Two starts of one server, two boots, two keys: a frame of the first
+ * with the second's boot does not open, sealed again under the first
+ * boot's key neither; under the second boot's it does. */
+START_TEST(test_two_boots_of_one_sender_seal_under_two_keys)
+{
+	uint8_t f1[EDGE_SYNC_FRAME_MAX], f2[EDGE_SYNC_FRAME_MAX];
+	uint8_t forged[EDGE_SYNC_FRAME_MAX], k1[32], k2[32];
+	uint8_t pt[EDGE_SYNC_TIME_LEN + EDGE_SYNC_DEL_MAX];
+	struct edge_sync_tx *t2;
+	size_t l1, l2;
+	int n;
+
+	l1 = seal_del(f1);
+	t2 = restart(f1, f2, &l2, NOW);
+	/* The same nonce (counter 1) and plaintext, another key. */
+	ck_assert_mem_eq(f1 + OFF_COUNTER, f2 + OFF_COUNTER, 8);
+	ck_assert(memcmp(f1 + HDR, f2 + HDR, l1 - HDR - 16) != 0);
+	memcpy(forged, f1, l1);
+	memcpy(forged + OFF_BOOT, f2 + OFF_BOOT, 8);
+	ck_assert_int_eq(open_from(a, forged, l1), -EACCES);
+	hand_key_of(f1, k1);
+	n = hand_open(k1, f1, l1, pt);
+	ck_assert_int_eq(n, (int)(l1 - HDR - 16));
+	ck_assert_uint_eq(hand_seal(k1, forged, pt, n), l1);
+	ck_assert_int_eq(open_from(a, forged, l1), -EACCES);
+	hand_key_of(f2, k2);
+	ck_assert(memcmp(k1, k2, 32) != 0);
+	ck_assert_uint_eq(hand_seal(k2, forged, pt, n), l1);
+	ck_assert_int_eq(open_from(a, forged, l1), 0);
+	/* It was counter 1 of the second boot. */
+	ck_assert_int_eq(open_from(a, f2, l2), -EALREADY);
+	edge_sync_tx_free(t2);
+}
+END_TEST
+
+/* A receiver derives keys as frames of new boots arrive, long after it
+ * was made: from its own copy of the secret, not the caller's. */
+START_TEST(test_the_receiver_keeps_its_own_copy_of_the_secret)
+{
+	uint8_t *s = secmem_alloc(SECRET_LEN);
+	uint8_t f1[EDGE_SYNC_FRAME_MAX], f2[EDGE_SYNC_FRAME_MAX];
+	struct edge_sync_rx *r2;
+	struct edge_sync_tx *t2;
+	size_t l1, l2;
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, secret, SECRET_LEN);
+	ck_assert_int_eq(edge_sync_rx_create(s, SECRET_LEN, &a, 1,
+					     EDGE_SYNC_MAX_AGE_MS, &r2), 0);
+	secmem_free(s);
+	edge_sync_rx_free(rx);
+	rx = r2;
+	l1 = seal_del_at(tx, NOW - 1000, f1);
+	ck_assert_int_eq(open_from(a, f1, l1), 0);
+	t2 = restart(f1, f2, &l2, NOW);
+	ck_assert_int_eq(open_from(a, f2, l2), 0);
+	l2 = seal_del_at(t2, NOW, f2);
+	ck_assert_int_eq(open_from(a, f2, l2), 0);
 	edge_sync_tx_free(t2);
 }
 END_TEST
@@ -661,7 +897,7 @@ START_TEST(test_seal_refuses_what_it_cannot_frame)
 	ck_assert_int_eq(edge_sync_seal(tx, EDGE_SYNC_SA, big,
 					EDGE_SYNC_PAYLOAD_MAX, NOW, frame,
 					EDGE_SYNC_FRAME_MAX), EDGE_SYNC_FRAME_MAX);
-	ck_assert(wire_get_be64(frame + 16) == 1);
+	ck_assert(wire_get_be64(frame + OFF_COUNTER) == 1);
 	ck_assert_int_eq(edge_sync_open(rx, a, frame, EDGE_SYNC_FRAME_MAX, NOW,
 					&type, plain, EDGE_SYNC_PAYLOAD_MAX,
 					&plen), 0);
@@ -813,6 +1049,9 @@ edge_sync_suite(void)
 	tcase_add_test(tc, test_a_restarted_peer_is_accepted_and_counts_from_one_again);
 	tcase_add_test(tc, test_a_new_boot_out_of_time_is_estale);
 	tcase_add_test(tc, test_an_old_boot_cannot_take_the_state_back);
+	tcase_add_test(tc, test_two_senders_seal_under_their_own_keys);
+	tcase_add_test(tc, test_two_boots_of_one_sender_seal_under_two_keys);
+	tcase_add_test(tc, test_the_receiver_keeps_its_own_copy_of_the_secret);
 	tcase_add_test(tc, test_a_short_secret_is_refused);
 	tcase_add_test(tc, test_bad_peer_tables_and_senders_are_refused);
 	tcase_add_test(tc, test_seal_refuses_what_it_cannot_frame);
