@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -118,4 +119,66 @@ udpsock_bind(struct in_addr addr, uint16_t port)
 		return err;
 	}
 	return fd;
+}
+
+int
+rawsock_icmp6_open(void)
+{
+	struct icmp6_filter filt;
+	int one = 1, fd, err;
+
+	fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_ICMPV6);
+	if (fd < 0)
+		return -errno;
+	/* As the IPv4 socket: echo replies only (not the neighbour
+	 * discovery and router advertisements every IPv6 link carries),
+	 * with the interface and the kernel's time.  No IPV6_CHECKSUM:
+	 * ICMPv6's is always the kernel's (Linux refuses the option). */
+	ICMP6_FILTER_SETBLOCKALL(&filt);
+	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+	if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt,
+		       sizeof(filt)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+		       sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+ssize_t
+rawsock_recv6(int fd, uint8_t *buf, size_t len, struct in6_addr *src,
+	      unsigned int *ifindex, struct timespec *stamp)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		  CMSG_SPACE(sizeof(struct timespec))];
+	struct sockaddr_in6 from = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	*ifindex = 0;
+	memset(src, 0, sizeof(*src));
+	if (stamp)
+		*stamp = (struct timespec){ .tv_sec = -1 };
+	if (n < 0)
+		return -errno;
+	if (mh.msg_namelen >= sizeof(from) && from.sin6_family == AF_INET6)
+		*src = from.sin6_addr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo)))
+			*ifindex = ((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex;
+		if (stamp && c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*stamp)))
+			memcpy(stamp, CMSG_DATA(c), sizeof(*stamp));
+	}
+	return n;
 }

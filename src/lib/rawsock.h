@@ -3,7 +3,8 @@
  * The raw ICMP socket through which both programs read the answers to
  * their checks (tunsteerd's probes, tunsteer-edge's health checks): echo
  * replies only, each with the interface it arrived on, and a receive
- * buffer sized for the number of tunnels.  The caller owns the fd.
+ * buffer sized for the number of tunnels; and its ICMPv6 twin (tunsteerd's
+ * ICMPv6 probes).  The caller owns the fd.
  */
 #ifndef TUNSTEER_RAWSOCK_H
 #define TUNSTEER_RAWSOCK_H
@@ -68,5 +69,22 @@ uint64_t rawsock_rx_mono(const struct timespec *stamp, uint64_t mono_now,
 			 uint64_t real_now);
 /* rawsock_rx_mono() with the clocks read now. */
 uint64_t rawsock_rx_mono_now(const struct timespec *stamp);
+
+/*
+ * The ICMPv6 twin of rawsock_icmp_open() (tunsteerd's ICMPv6 probes): a
+ * nonblocking, close-on-exec raw ICMPv6 socket that receives only echo
+ * replies (ICMP6_FILTER), each with IPV6_PKTINFO (the interface it came
+ * in on) and the kernel's receive time (SO_TIMESTAMPNS).  The kernel
+ * computes the checksum of what is sent on it and drops what arrives
+ * with a bad one.  Returns the fd, or -errno (-EPERM without
+ * CAP_NET_RAW, -EAFNOSUPPORT on a kernel without IPv6).
+ */
+int rawsock_icmp6_open(void) __attribute__((warn_unused_result));
+
+/* rawsock_recv() for that socket: the ICMPv6 message (a raw IPv6 socket
+ * gives no IPv6 header) into @buf, its source in *@src (all zeros when
+ * the kernel did not say), the interface and receive time as there. */
+ssize_t rawsock_recv6(int fd, uint8_t *buf, size_t len, struct in6_addr *src,
+		      unsigned int *ifindex, struct timespec *stamp);
 
 #endif

@@ -96,6 +96,8 @@ struct tun_aux {
 	int addr6_line;			/* address6, 0 if not set or bad */
 	bool addr6_given;		/* good or bad: said once, not twice */
 	int source_line;		/* probe.source, 0 if not set */
+	int target_line;		/* probe.target, 0 if not set */
+	int family_line;		/* probe.family; 0: not set here, -1: bad */
 	int psk_line;			/* ike.psk or psk_file, else ike */
 };
 
@@ -120,6 +122,7 @@ struct parse {
 	int **prefix_lines;		/* per policy, per prefix */
 	int *policy_name_line;		/* 0: no valid name */
 	bool secrets;			/* some ike.psk was given */
+	int family_line;		/* the global probe.family, as tun_aux's */
 };
 
 static const char *const root_keys[] = {
@@ -129,7 +132,7 @@ static const char *const root_keys[] = {
 static const char *const probe_keys[] = {
 	"interval_ms", "timeout_ms", "down_after", "up_after", "holddown_ms",
 	"degraded_loss_pct", "degraded_rtt_ms", "target", "source",
-	"passive_timeout_ms", "passive_target", NULL
+	"passive_timeout_ms", "passive_target", "family", NULL
 };
 static const char *const control_keys[] = { "socket", NULL };
 static const char *const metrics_keys[] = { "listen", NULL };
@@ -653,13 +656,23 @@ parse_address6(struct parse *p, const config_setting_t *s, const char *path,
 	a->addr6_line = line;
 }
 
+const char *
+config_probe_family_name(enum probe_family f)
+{
+	static const char *const names[] = { "ipv4", "ipv6", "both" };
+
+	return (unsigned int)f < 3 ? names[f] : "?";
+}
+
 /*
  * A probe group, over @pr (which holds the defaults).  @tunnel is true
  * for a tunnel's own group: target and source only make sense there.
+ * Where family was set goes to *@family_line (validated with the tunnel's
+ * address6 once every tunnel is read: check_probe_families()).
  */
 static void
 parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
-	    struct config_probe *pr, bool tunnel)
+	    struct config_probe *pr, bool tunnel, int *family_line)
 {
 	static const struct {
 		const char *key;
@@ -707,6 +720,22 @@ parse_probe(struct parse *p, const config_setting_t *s, const char *owner,
 				"1000..3600000", v);
 		} else {
 			pr->passive_timeout_ms = (unsigned int)v;
+		}
+	}
+	if (cfgp_string(&p->cp, s, path, "family", &str, &line) == CFGP_OK) {
+		enum probe_family fam;
+
+		for (fam = PROBE_FAMILY_IPV4; fam <= PROBE_FAMILY_BOTH; fam++)
+			if (strcmp(str, config_probe_family_name(fam)) == 0)
+				break;
+		cfgp_field(f, path, "family");
+		if (fam > PROBE_FAMILY_BOTH) {
+			cfgp_err(&p->cp, line, f, "\"%s\" is not \"ipv4\", "
+				 "\"ipv6\" or \"both\"", str);
+			*family_line = -1;	/* said once, not again */
+		} else {
+			pr->family = fam;
+			*family_line = line;
 		}
 	}
 	static const char *const addrs[] = { "target", "source",
@@ -904,10 +933,13 @@ parse_tunnel(struct parse *p, const config_setting_t *s, size_t i)
 	t->probe = p->conf->probe;
 	if (cfgp_group(&p->cp, s, path, "probe", &g_s) == CFGP_OK) {
 		config_setting_t *src = config_setting_get_member(g_s, "source");
+		config_setting_t *tgt = config_setting_get_member(g_s, "target");
 
-		parse_probe(p, g_s, path, &t->probe, true);
+		parse_probe(p, g_s, path, &t->probe, true, &a->family_line);
 		if (src)
-			p->taux[i].source_line = config_setting_source_line(src);
+			a->source_line = config_setting_source_line(src);
+		if (tgt)
+			a->target_line = config_setting_source_line(tgt);
 	}
 }
 
@@ -945,6 +977,78 @@ check_probe_sources(struct parse *p)
 					 fmt_addr(t->probe.source, b1), pol->name,
 					 ts_prefix_format(&pol->prefixes[j], b2,
 							  sizeof(b2)));
+			}
+		}
+	}
+}
+
+/*
+ * ICMPv6 probes (probe.family "ipv6" or "both") go from the tunnel's
+ * address6 to the provider's side of its /127, so the tunnel needs one;
+ * "ipv6" alone sends no IPv4 probe, so a target or source (the IPv4
+ * probes') would be ignored; and an address6 inside an authorized prefix
+ * is refused for the reason a probe source there is
+ * (check_probe_sources()).  A family the tunnel inherits is refused at
+ * the tunnel, naming the global group's line.
+ */
+static void
+check_probe_families(struct parse *p)
+{
+	struct config *c = p->conf;
+	char f[CFGP_FIELD_MAX], how[64], b1[INET6_ADDRSTRLEN];
+	char b2[TS_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < c->n_tunnels && p->taux; i++) {
+		const struct config_tunnel *t = &c->tunnels[i];
+		const struct tun_aux *a = &p->taux[i];
+		enum probe_family fam = t->probe.family;
+		int line = a->family_line ? a->family_line : t->line;
+		struct ts_prefix src;
+
+		if (!probe_family_v6(fam) || a->family_line < 0)
+			continue;
+		cfgp_fieldf(f, "tunnels[%zu].probe.family", i);
+		if (a->family_line)
+			snprintf(how, sizeof(how), "\"%s\"",
+				 config_probe_family_name(fam));
+		else
+			snprintf(how, sizeof(how), "\"%s\" (from the global "
+				 "probe group, line %d)",
+				 config_probe_family_name(fam), p->family_line);
+		if (!a->addr6_given)
+			cfgp_err(&p->cp, line, f, "%s needs the tunnel's "
+				 "address6: ICMPv6 probes go from it to the "
+				 "provider's side of its /127", how);
+		if (!probe_family_v4(fam) && t->probe.has_target) {
+			cfgp_fieldf(f, "tunnels[%zu].probe.target", i);
+			cfgp_err(&p->cp, a->target_line, f, "only IPv4 probes "
+				 "have a target, and family %s sends none", how);
+		}
+		if (!probe_family_v4(fam) && t->probe.has_source) {
+			cfgp_fieldf(f, "tunnels[%zu].probe.source", i);
+			cfgp_err(&p->cp, a->source_line, f, "only IPv4 probes "
+				 "have a source, and family %s sends none", how);
+		}
+		if (!t->has_address6)
+			continue;
+		src = t->address6;
+		src.len = 128;
+		for (size_t k = 0; k < c->n_policies; k++) {
+			const struct config_policy *pol = &c->policies[k];
+
+			for (size_t j = 0; j < pol->n_prefixes; j++) {
+				if (!ts_prefix_contains(&pol->prefixes[j], &src))
+					continue;
+				cfgp_fieldf(f, "tunnels[%zu].address6", i);
+				cfgp_err(&p->cp, a->addr6_line, f, "%s is inside "
+					 "egress policy \"%s\"'s authorized prefix "
+					 "%s, and family %s probes from it: its "
+					 "ICMPv6 probes would be steered into that "
+					 "policy's tunnels",
+					 inet_ntop(AF_INET6, &t->address6.v6, b1,
+						   sizeof(b1)), pol->name,
+					 ts_prefix_format(&pol->prefixes[j], b2,
+							  sizeof(b2)), how);
 			}
 		}
 	}
@@ -2002,7 +2106,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 
 	/* Before the tunnels: their probe settings start from these. */
 	if (cfgp_group(&p->cp, root, "", "probe", &s) == CFGP_OK)
-		parse_probe(p, s, "", &c->probe, false);
+		parse_probe(p, s, "", &c->probe, false, &p->family_line);
 
 	g = cfgp_list(&p->cp, root, "", "tunnels", &s);
 	tunnels = g == CFGP_OK ? s : NULL;
@@ -2054,6 +2158,7 @@ parse_root(struct parse *p, const config_setting_t *root)
 	check_nat(p);
 	check_ipv6_tunnels(p);
 	check_probe_sources(p);
+	check_probe_families(p);
 
 	/* Fail closed: a file cut short, emptied or commented out must not
 	 * take every tunnel down; a config without tunnels says so. */
@@ -2274,8 +2379,14 @@ print_kv(FILE *out, const char *indent, const char *key, const char *val)
 	fputs(";\n", out);
 }
 
+/*
+ * A probe group.  family only where it is not the default or the global
+ * group's is not (@family_set): a config that never says it prints as it
+ * always did, and a tunnel's "ipv4" under a global "both" is kept.
+ */
 static void
-print_probe(FILE *out, const char *ind, const struct config_probe *pr)
+print_probe(FILE *out, const char *ind, const struct config_probe *pr,
+	    bool family_set)
 {
 	char b[INET_ADDRSTRLEN];
 
@@ -2287,6 +2398,9 @@ print_probe(FILE *out, const char *ind, const struct config_probe *pr)
 		pr->down_after, ind, pr->up_after, ind, pr->holddown_ms, ind,
 		pr->degraded_loss_pct, ind, pr->degraded_rtt_ms, ind,
 		pr->passive_timeout_ms);
+	if (family_set || pr->family != PROBE_FAMILY_IPV4)
+		fprintf(out, "%s\tfamily = \"%s\";\n", ind,
+			config_probe_family_name(pr->family));
 	if (pr->has_target)
 		fprintf(out, "%s\ttarget = \"%s\";\n", ind, fmt_addr(pr->target, b));
 	if (pr->has_source)
@@ -2355,7 +2469,7 @@ config_print(const struct config *conf, FILE *out,
 	fputs("control = {\n", out);
 	print_kv(out, "\t", "socket", conf->control_socket);
 	fputs("};\n", out);
-	print_probe(out, "", &conf->probe);
+	print_probe(out, "", &conf->probe, false);
 	if (conf->metrics.set) {
 		char listen[INET6_ADDRSTRLEN + 16];
 
@@ -2409,7 +2523,8 @@ config_print(const struct config *conf, FILE *out,
 					 fmt_addr(t->underlay.gateway, b));
 			fputs("\t\t};\n", out);
 		}
-		print_probe(out, "\t\t", &t->probe);
+		print_probe(out, "\t\t", &t->probe,
+			    conf->probe.family != PROBE_FAMILY_IPV4);
 		if (t->ike.set)
 			print_ike(out, &t->ike, secrets);
 		fputs("\t}", out);

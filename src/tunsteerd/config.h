@@ -80,6 +80,33 @@ struct config_ike {
 #define CONFIG_DPD_S		10
 
 /*
+ * What a tunnel is probed with (probe.family): ICMP echo to its IPv4 peer
+ * (the default: 0, so that a zeroed struct is the default), ICMPv6 echo
+ * from its address6 to the provider's side of the /127, or both, where a
+ * round is lost when either family's answer is (health.h).
+ */
+enum probe_family {
+	PROBE_FAMILY_IPV4,
+	PROBE_FAMILY_IPV6,
+	PROBE_FAMILY_BOTH,
+};
+
+static inline bool
+probe_family_v4(enum probe_family f)
+{
+	return f != PROBE_FAMILY_IPV6;
+}
+
+static inline bool
+probe_family_v6(enum probe_family f)
+{
+	return f != PROBE_FAMILY_IPV4;
+}
+
+/* "ipv4", "ipv6" or "both": the config's words, also the views'. */
+const char *config_probe_family_name(enum probe_family f);
+
+/*
  * In-tunnel probing (probe.c, health.c).  The top-level `probe` group sets
  * the defaults; a tunnel's own `probe` group overrides them key by key.
  */
@@ -103,11 +130,14 @@ struct config_probe {
 	 * target is set (tunnel only); default: the tunnel's local address. */
 	bool has_passive_target;
 	struct in_addr passive_target;
+	/* ipv6 and both need the tunnel's address6; target and source are
+	 * the IPv4 probes' (the ICMPv6 ones go from address6 to peer6). */
+	enum probe_family family;
 };
 
 #define CONFIG_PROBE_DEFAULTS { .interval_ms = 1000, .timeout_ms = 0, \
 	.down_after = 3, .up_after = 10, .holddown_ms = 10000, \
-	.degraded_loss_pct = 10 }
+	.degraded_loss_pct = 10, .family = PROBE_FAMILY_IPV4 }
 
 struct config_tunnel {
 	char name[IFNAMSIZ];		/* also the interface name */

@@ -294,6 +294,74 @@ health_feed(struct health *h, bool answered, uint32_t rtt_us, uint64_t now_ms)
 	return old;
 }
 
+void
+health_round_start(struct health_round *r, enum probe_family fam)
+{
+	*r = (struct health_round){ 0 };
+	if (probe_family_v4(fam))
+		r->want |= 1u << HEALTH_IPV4;
+	if (probe_family_v6(fam))
+		r->want |= 1u << HEALTH_IPV6;
+}
+
+bool
+health_round_note(struct health_round *r, enum health_family f,
+		  enum health_outcome o, uint32_t rtt_us)
+{
+	uint8_t bit;
+
+	if ((unsigned int)f >= HEALTH_FAMILIES)
+		return false;
+	bit = (uint8_t)(1u << f);
+	if (!(r->want & bit) || (r->done & bit))
+		return false;
+	r->done |= bit;
+	if (o == HEALTH_LOST)
+		r->lost |= bit;
+	else if (o == HEALTH_UNJUDGED)
+		r->unjudged = true;
+	else if (rtt_us > r->rtt_us)
+		r->rtt_us = rtt_us;
+	return r->done == r->want;
+}
+
+enum health_state
+health_feed_round(struct health *h, const struct health_round *r,
+		  uint64_t now_ms)
+{
+	static const char *const names[] = { "ipv4", "ipv6" };
+	enum health_state old;
+
+	if (r->unjudged || r->want == 0)
+		return h->state;
+	for (unsigned int f = 0; f < HEALTH_FAMILIES; f++) {
+		if (!(r->want & (1u << f)))
+			continue;
+		h->fam_sent[f]++;
+		if (r->lost & (1u << f)) {
+			h->fam_lost_run[f]++;
+		} else {
+			h->fam_answered[f]++;
+			h->fam_lost_run[f] = 0;
+		}
+	}
+	old = health_feed(h, r->lost == 0, r->rtt_us, now_ms);
+	/* Down on one family's losses while the other answers: the
+	 * operator's first question, answered in the log line. */
+	if (h->state == HEALTH_DOWN && old != HEALTH_DOWN &&
+	    r->want == (1u << HEALTH_IPV4 | 1u << HEALTH_IPV6)) {
+		for (unsigned int f = 0; f < HEALTH_FAMILIES; f++) {
+			size_t n = strlen(h->reason);
+
+			if (h->fam_lost_run[f] >= h->lost_run &&
+			    h->fam_lost_run[!f] == 0)
+				snprintf(h->reason + n, sizeof(h->reason) - n,
+					 " (%s only)", names[f]);
+		}
+	}
+	return old;
+}
+
 /* An input that is a level (@flag): only a change of it is an event, @on
  * when it becomes true, @off when it becomes false. */
 static enum health_state

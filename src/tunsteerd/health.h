@@ -25,6 +25,14 @@
  * Fast down, slow up.  Steering ranks tunnels as the provider ranks its
  * routes: degraded adds 500,000 to a tunnel's priority, down adds
  * 1,000,000, and a route is never removed for being unhealthy.
+ *
+ * What the machine calls a probe is a round (struct health_round): one
+ * echo per family the tunnel is probed with (probe.family), all of one
+ * sequence number.  With "both" a round is answered only when both
+ * families' answers came in time, and lost when either was lost, so a
+ * tunnel whose IPv6 path is broken goes degraded and down exactly as
+ * that loss would take an IPv4-only tunnel there; its RTT is the slower
+ * answer's.
  */
 #ifndef TUNSTEER_HEALTH_H
 #define TUNSTEER_HEALTH_H
@@ -37,6 +45,13 @@
 #define HEALTH_WINDOW 20		/* probes the loss and RTT rules look at */
 #define HEALTH_PENALTY_DEGRADED 500000u
 #define HEALTH_PENALTY_DOWN 1000000u
+
+/* The families of a round, indexes of the per-family counters. */
+enum health_family {
+	HEALTH_IPV4,
+	HEALTH_IPV6,
+	HEALTH_FAMILIES
+};
 
 enum health_state {
 	HEALTH_INIT,
@@ -55,7 +70,12 @@ struct health {
 	uint32_t rtt_us[HEALTH_WINDOW];
 	unsigned int n, pos;
 	uint32_t last_rtt_us;
-	uint64_t sent, answered;	/* since start */
+	uint64_t sent, answered;	/* rounds, since start */
+	/* Per family (enum health_family), since start: its probes judged
+	 * and answered (a round of "both" counts once in each), and how
+	 * many of its probes in a row were lost, for the reason. */
+	uint64_t fam_sent[HEALTH_FAMILIES], fam_answered[HEALTH_FAMILIES];
+	unsigned int fam_lost_run[HEALTH_FAMILIES];
 	uint64_t entered[4];		/* transitions into each state */
 	bool checks_missing;		/* the provider's checks stopped */
 	bool sa_missing;		/* ipsec: no CHILD_SA installed */
@@ -70,6 +90,50 @@ void health_init(struct health *h, const struct config_probe *cfg);
  */
 enum health_state health_feed(struct health *h, bool answered,
 			      uint32_t rtt_us, uint64_t now_ms);
+
+/*
+ * One probe round: which families it sent (bits 1 << enum health_family)
+ * and what became of each so far.  Pure bookkeeping of the prober's,
+ * judged by health_feed_round() once complete.
+ */
+struct health_round {
+	uint8_t want;			/* the families probed */
+	uint8_t done;			/* ... judged (answered, lost, unjudged) */
+	uint8_t lost;			/* ... lost */
+	bool unjudged;			/* one could not be judged (our loop was
+					 * late, probe.c): the round is dropped */
+	uint32_t rtt_us;		/* the slowest answer */
+};
+
+enum health_outcome {
+	HEALTH_ANSWERED,
+	HEALTH_LOST,
+	HEALTH_UNJUDGED,
+};
+
+/* A new round of the families of @fam. */
+void health_round_start(struct health_round *r, enum probe_family fam);
+
+/*
+ * Family @f of round @r came out as @o (with its RTT when answered).
+ * Returns true when that completes the round: every family it probes is
+ * judged.  A family it does not probe, or one judged already, changes
+ * nothing (false).
+ */
+bool health_round_note(struct health_round *r, enum health_family f,
+		       enum health_outcome o, uint32_t rtt_us);
+
+/*
+ * A complete round @r at @now_ms: counted per family, then fed to
+ * health_feed() as one probe, answered only if no family was lost, with
+ * the slowest answer's RTT (an unjudged round is neither).  A tunnel of
+ * two families that goes down on losses of one of them alone says so in
+ * its reason ("3 probes lost in a row (ipv6 only)").  Returns the state
+ * before, as health_feed().
+ */
+enum health_state health_feed_round(struct health *h,
+				    const struct health_round *r,
+				    uint64_t now_ms);
 
 /*
  * The provider's health checks went missing (@missing) or came back, at

@@ -242,6 +242,50 @@ tunnel_u64(struct render *r, const char *name, const char *label, uint64_t v)
 	put(r, "%s{tunnel=\"%s\"} %" PRIu64 "\n", name, label, v);
 }
 
+/*
+ * probe.family: which families each tunnel is probed with, and each
+ * family's probes (a round of "both" counts once in each), one sample per
+ * family probed; the rounds stay tunsteer_tunnel_probes_*_total.
+ */
+static void
+render_families(struct render *r, const struct snap *s)
+{
+	static const char *const fam[HEALTH_FAMILIES] = { "ipv4", "ipv6" };
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+		{ "tunsteer_tunnel_probe_family", "gauge",
+		  "1 for each family (ipv4, ipv6) the tunnel is probed with." },
+		{ "tunsteer_tunnel_family_probes_sent_total", "counter",
+		  "Probes of one family sent through the tunnel whose outcome "
+		  "is known." },
+		{ "tunsteer_tunnel_family_probes_lost_total", "counter",
+		  "Probes of one family sent through the tunnel and not "
+		  "answered in time." },
+	};
+
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		head(r, m[k].name, m[k].type, m[k].help);
+		for (size_t i = 0; i < s->n; i++) {
+			enum probe_family pf = s->conf->tunnels[i].probe.family;
+			const struct health *h = s->health[i];
+
+			for (int f = 0; f < HEALTH_FAMILIES; f++) {
+				uint64_t v = 1;
+
+				if (!(f ? probe_family_v6(pf) : probe_family_v4(pf)))
+					continue;
+				if (k == 1)
+					v = h ? h->fam_sent[f] : 0;
+				else if (k == 2)
+					v = h ? h->fam_sent[f] - h->fam_answered[f] : 0;
+				put(r, "%s{tunnel=\"%s\",family=\"%s\"} %" PRIu64
+				    "\n", m[k].name, s->label[i], fam[f], v);
+			}
+		}
+	}
+}
+
 /* Per tunnel, gauges and counters that every tunnel has. */
 static void
 render_tunnels(struct render *r, const struct snap *s)
@@ -309,6 +353,7 @@ render_tunnels(struct render *r, const struct snap *s)
 	for (size_t i = 0; i < s->n; i++)
 		tunnel_u64(r, "tunsteer_tunnel_probes_lost_total", s->label[i], s->health[i] ?
 			   s->health[i]->sent - s->health[i]->answered : 0);
+	render_families(r, s);
 }
 
 /* The kernel's counters of each tunnel's link (left out for a link that

@@ -26,12 +26,17 @@ struct probed {
 	struct probe_engine *pe;
 	size_t index;
 	char name[IFNAMSIZ];
+	enum probe_family family;
 	struct in_addr target, source;
+	struct in6_addr target6, source6;	/* peer6, address6 */
 	bool ipsec;			/* health_sa() applies */
 	struct health h;
 	struct event *timer;
 	struct event *expiry;		/* the next in-flight deadline */
-	struct probe_inflight fly[INFLIGHT];
+	/* Per slot (seq % INFLIGHT): the IPv4 and ICMPv6 probe in flight
+	 * and the round they make (health.h). */
+	struct probe_inflight fly[INFLIGHT], fly6[INFLIGHT];
+	struct health_round round[INFLIGHT];
 	uint32_t next_seq;
 	unsigned int ifindex;
 	struct timeval every;		/* interval_ms */
@@ -46,6 +51,11 @@ struct probe_engine {
 	void *arg;
 	int fd;
 	struct event *rx;
+	/* ICMPv6, opened by the first set that probes a family with it
+	 * (probe_engine_prepare()) and kept: a host without IPv6 runs
+	 * IPv4-only configs as it always did. */
+	int fd6;
+	struct event *rx6;
 	uint16_t ident;
 	struct probed *t;
 	size_t n;
@@ -70,11 +80,18 @@ interval_ns(const struct probed *t)
 	return (uint64_t)t->h.cfg.interval_ms * 1000000u;
 }
 
+/* A complete round to the health machine; an unjudged one (our loop was
+ * late) is counted as ours and judged by nobody. */
 static void
-feed(struct probed *t, bool answered, uint32_t rtt_us, uint64_t now)
+feed(struct probed *t, const struct health_round *r, uint64_t now)
 {
-	enum health_state old = health_feed(&t->h, answered, rtt_us, now / 1000000u);
+	enum health_state old;
 
+	if (r->unjudged) {
+		t->pe->late_unjudged++;
+		return;
+	}
+	old = health_feed_round(&t->h, r, now / 1000000u);
 	if (old == t->h.state)
 		return;
 	log_notice("probe", "tunnel %s: %s -> %s (%s; rtt %.1f ms, loss %u%%)",
@@ -127,6 +144,17 @@ sample_sa(struct probed *t, uint64_t now)
 }
 
 static void drain(struct probe_engine *pe);
+static void drain6(struct probe_engine *pe);
+
+/* Family @fam of the round in slot @slot came out as @o: once every
+ * family of the round is judged, the round goes to health. */
+static void
+judge(struct probed *t, size_t slot, enum health_family fam,
+      enum health_outcome o, uint32_t rtt_us, uint64_t now)
+{
+	if (health_round_note(&t->round[slot], fam, o, rtt_us))
+		feed(t, &t->round[slot], now);
+}
 
 /*
  * Note how late the loop ran a callback that was due at @due.  Late by
@@ -159,18 +187,22 @@ loop_late(struct probed *t, uint64_t due, uint64_t now)
 static void
 expire(struct probed *t, uint64_t now, bool unjudged)
 {
+	enum health_outcome o = unjudged ? HEALTH_UNJUDGED : HEALTH_LOST;
+
 	if (t->expiry_due == 0 || t->expiry_due > now)
 		return;
 	drain(t->pe);
+	drain6(t->pe);
 	for (size_t i = 0; i < INFLIGHT; i++) {
-		struct probe_inflight *f = &t->fly[i];
+		struct probe_inflight *f = &t->fly[i], *f6 = &t->fly6[i];
 
 		if (f->used && now >= f->deadline_ns) {
 			f->used = false;
-			if (unjudged)
-				t->pe->late_unjudged++;
-			else
-				feed(t, false, 0, now);
+			judge(t, i, HEALTH_IPV4, o, 0, now);
+		}
+		if (f6->used && now >= f6->deadline_ns) {
+			f6->used = false;
+			judge(t, i, HEALTH_IPV6, o, 0, now);
 		}
 	}
 }
@@ -183,9 +215,12 @@ arm_expiry(struct probed *t, uint64_t now)
 	uint64_t first = UINT64_MAX;
 	struct timeval tv;
 
-	for (size_t i = 0; i < INFLIGHT; i++)
+	for (size_t i = 0; i < INFLIGHT; i++) {
 		if (t->fly[i].used && t->fly[i].deadline_ns < first)
 			first = t->fly[i].deadline_ns;
+		if (t->fly6[i].used && t->fly6[i].deadline_ns < first)
+			first = t->fly6[i].deadline_ns;
+	}
 	if (first == UINT64_MAX) {
 		event_del(t->expiry);
 		t->expiry_due = 0;
@@ -210,21 +245,21 @@ expiry_cb(evutil_socket_t fd, short what, void *arg)
 	arm_expiry(t, now);
 }
 
-/*
- * Send tunnel @t's next probe.  Its clock starts here, read just before
- * the send, not when the tick began: what the tick did first (a health
- * change applied to the kernel, the answers drained, a CPU taken away
- * meanwhile) is our own time, and a probe timed from the tick's start
- * would lose it from its timeout.  Returns the send time.
- */
-static uint64_t
-send_probe(struct probed *t)
+/* The link's ifindex, looked up only when unknown or after a send failed
+ * (the link was re-created), not for every probe. */
+static unsigned int
+link_index(struct probed *t)
 {
-	struct probe_engine *pe = t->pe;
-	uint64_t now = mono_ns();
-	struct probe_pkt p = { .ident = pe->ident, .tunnel = (uint32_t)t->index,
-			       .seq = t->next_seq++, .sent_ns = now,
-			       .nonce = ts_random64() };
+	if (t->ifindex == 0)
+		t->ifindex = if_nametoindex(t->name);
+	return t->ifindex;
+}
+
+/* Through the tunnel, never around it: IP_PKTINFO names the tunnel as
+ * the output interface whatever the routing tables say. */
+static void
+send4(struct probed *t, const struct probe_pkt *p)
+{
 	uint8_t buf[PROBE_PKT_LEN];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = t->target };
 	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
@@ -234,33 +269,120 @@ send_probe(struct probed *t)
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
-	struct probe_inflight *f = &t->fly[p.seq % INFLIGHT];
-	unsigned int timeout = t->h.cfg.timeout_ms ? t->h.cfg.timeout_ms :
-						     t->h.cfg.interval_ms;
 
-	if (f->used) {			/* still unanswered: lost */
-		f->used = false;
-		feed(t, false, 0, now);
-	}
-	*f = (struct probe_inflight){ .used = true, .seq = p.seq, .nonce = p.nonce,
-				.sent_ns = now,
-				.deadline_ns = now + (uint64_t)timeout * 1000000u };
-	iov.iov_len = probe_pkt_build(&p, buf);
-	/* The ifindex is looked up only when unknown or after a send fails
-	 * (the link was re-created), not on every probe. */
-	if (t->ifindex == 0)
-		t->ifindex = if_nametoindex(t->name);
-	/* Through the tunnel, never around it: the tunnel is the output
-	 * interface whatever the routing tables say. */
+	iov.iov_len = probe_pkt_build(p, buf);
 	cm->cmsg_level = IPPROTO_IP;
 	cm->cmsg_type = IP_PKTINFO;
 	cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-	pi->ipi_ifindex = (int)t->ifindex;
+	pi->ipi_ifindex = (int)link_index(t);
 	pi->ipi_spec_dst = t->source;
-	if (t->ifindex == 0 || sendmsg(pe->fd, &mh, MSG_DONTWAIT) < 0) {
+	if (t->ifindex == 0 || sendmsg(t->pe->fd, &mh, MSG_DONTWAIT) < 0) {
 		log_debug("probe", "tunnel %s: probe %u not sent: %s", t->name,
-			  p.seq, t->ifindex ? strerror(errno) : "no such link");
-		t->ifindex = 0;
+			  p->seq, t->ifindex ? strerror(errno) : "no such link");
+		/* As send6(): only a link that is gone (a stale ifindex is
+		 * ENODEV) is looked up again, so that this family's failure
+		 * does not refuse the other's answer of the round. */
+		if (t->ifindex && (errno == ENODEV || errno == ENXIO))
+			t->ifindex = 0;
+	}
+}
+
+/*
+ * The ICMPv6 probe: from the tunnel's address6 to the provider's side of
+ * the /127, IPV6_PKTINFO naming the tunnel and that source.  Linux holds
+ * an IPv6 route lookup to that interface only when no source is given;
+ * with ours, what takes the probe into the tunnel is the /127's
+ * connected route on it, the longest match for the peer (our fwmark
+ * rules never see the probe: address6 lies outside every authorized
+ * prefix, config.c), and an answer counts only if it comes back through
+ * the tunnel.  A source chosen by the kernel instead would, with the
+ * address gone, have been another interface's; with ours the send fails
+ * and the probe is lost, as it should be.
+ */
+static void
+send6(struct probed *t, const struct probe_pkt *p)
+{
+	uint8_t buf[PROBE_PKT_LEN];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+				   .sin6_addr = t->target6 };
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	struct iovec iov = { .iov_base = buf };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to),
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct in6_pktinfo *pi = (struct in6_pktinfo *)CMSG_DATA(cm);
+
+	iov.iov_len = probe_pkt_build6(p, buf);
+	cm->cmsg_level = IPPROTO_IPV6;
+	cm->cmsg_type = IPV6_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi->ipi6_ifindex = link_index(t);
+	pi->ipi6_addr = t->source6;
+	if (t->ifindex == 0 || t->pe->fd6 < 0 ||
+	    sendmsg(t->pe->fd6, &mh, MSG_DONTWAIT) < 0) {
+		log_debug("probe", "tunnel %s: ICMPv6 probe %u not sent: %s",
+			  t->name, p->seq, t->ifindex ? strerror(errno) :
+			  "no such link");
+		/* Only a link that is gone is looked up again: the IPv4
+		 * answer of this round, on its way through the same link,
+		 * is judged by this ifindex, and an IPv6 path that fails
+		 * (no route, the address gone: ENETUNREACH, EINVAL) must
+		 * not cost it. */
+		if (t->ifindex && (errno == ENODEV || errno == ENXIO))
+			t->ifindex = 0;
+	}
+}
+
+/*
+ * Send tunnel @t's next round: an echo of each family it is probed with,
+ * one sequence number, each with a nonce of its own.  Its clock starts
+ * here, read just before the send, not when the tick began: what the
+ * tick did first (a health change applied to the kernel, the answers
+ * drained, a CPU taken away meanwhile) is our own time, and a probe
+ * timed from the tick's start would lose it from its timeout.  Returns
+ * the send time.
+ */
+static uint64_t
+send_probe(struct probed *t)
+{
+	struct probe_engine *pe = t->pe;
+	uint64_t now = mono_ns();
+	uint32_t seq = t->next_seq++;
+	size_t slot = seq % INFLIGHT;
+	struct probe_inflight *f = &t->fly[slot], *f6 = &t->fly6[slot];
+	unsigned int timeout = t->h.cfg.timeout_ms ? t->h.cfg.timeout_ms :
+						     t->h.cfg.interval_ms;
+	uint64_t deadline = now + (uint64_t)timeout * 1000000u;
+
+	/* Still unanswered a whole window later: lost, which completes
+	 * that round before this one takes the slot. */
+	if (f->used) {
+		f->used = false;
+		judge(t, slot, HEALTH_IPV4, HEALTH_LOST, 0, now);
+	}
+	if (f6->used) {
+		f6->used = false;
+		judge(t, slot, HEALTH_IPV6, HEALTH_LOST, 0, now);
+	}
+	health_round_start(&t->round[slot], t->family);
+	if (probe_family_v4(t->family)) {
+		struct probe_pkt p = { .ident = pe->ident,
+				       .tunnel = (uint32_t)t->index, .seq = seq,
+				       .sent_ns = now, .nonce = ts_random64() };
+
+		*f = (struct probe_inflight){ .used = true, .seq = seq,
+			.nonce = p.nonce, .sent_ns = now, .deadline_ns = deadline };
+		send4(t, &p);
+	}
+	if (probe_family_v6(t->family)) {
+		struct probe_pkt p = { .ident = pe->ident,
+				       .tunnel = (uint32_t)t->index, .seq = seq,
+				       .sent_ns = now, .nonce = ts_random64() };
+
+		*f6 = (struct probe_inflight){ .used = true, .seq = seq,
+			.nonce = p.nonce, .sent_ns = now, .deadline_ns = deadline };
+		send6(t, &p);
 	}
 	/* Unsent is lost at its deadline, like any other. */
 	return now;
@@ -283,6 +405,29 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	expire(t, now, loop_late(t, t->tick_due, now));
 	t->tick_due = now + interval_ns(t);
 	arm_expiry(t, send_probe(t));
+}
+
+/*
+ * The probe of family @fam in flight as @f (slot @slot) was answered,
+ * the kernel having received the answer at @rx.  Judged by that time,
+ * not by when the loop got round to reading it: a busy loop is not a
+ * lossy tunnel.
+ */
+static void
+answered(struct probed *t, size_t slot, enum health_family fam,
+	 struct probe_inflight *f, uint64_t rx, uint64_t now)
+{
+	f->used = false;
+	if (rx > f->deadline_ns) {
+		log_debug("probe", "tunnel %s: %sreply %u after its %u ms "
+			  "timeout: lost", t->name,
+			  fam == HEALTH_IPV6 ? "ICMPv6 " : "", f->seq,
+			  (unsigned int)((f->deadline_ns - f->sent_ns) / 1000000u));
+		judge(t, slot, fam, HEALTH_LOST, 0, now);
+		return;
+	}
+	judge(t, slot, fam, HEALTH_ANSWERED,
+	      (uint32_t)((rx > f->sent_ns ? rx - f->sent_ns : 0) / 1000u), now);
 }
 
 /* Read every answer queued on the socket. */
@@ -312,23 +457,55 @@ drain(struct probe_engine *pe)
 		f = &t->fly[p.seq % INFLIGHT];
 		/* Ours only if it is the probe in flight, came back from the
 		 * target, and came back through the tunnel itself. */
-		if (!probe_pkt_answers(f, &p, src, ifindex, ntohl(t->target.s_addr),
+		if (!probe_family_v4(t->family) ||
+		    !probe_pkt_answers(f, &p, src, ifindex, ntohl(t->target.s_addr),
 				       t->ifindex)) {
 			log_debug("probe", "tunnel %s: reply %u refused (stale, "
 				  "forged or via another interface)", t->name, p.seq);
 			continue;
 		}
-		f->used = false;
-		/* Judged by when the kernel received it, not when the loop
-		 * got round to reading it: a busy loop is not a lossy tunnel. */
-		if (rx > f->deadline_ns) {
-			log_debug("probe", "tunnel %s: reply %u after its %u ms "
-				  "timeout: lost", t->name, p.seq,
-				  (unsigned int)((f->deadline_ns - f->sent_ns) / 1000000u));
-			feed(t, false, 0, now);
+		answered(t, p.seq % INFLIGHT, HEALTH_IPV4, f, rx, now);
+	}
+}
+
+/* Read every ICMPv6 answer queued: drain()'s twin. */
+static void
+drain6(struct probe_engine *pe)
+{
+	for (;;) {
+		uint8_t buf[512];
+		unsigned int ifindex;
+		struct timespec stamp;
+		struct probe_pkt p;
+		struct probed *t;
+		struct probe_inflight *f;
+		struct in6_addr src;
+		ssize_t n;
+		uint64_t now, rx;
+
+		if (pe->fd6 < 0)
+			return;
+		n = rawsock_recv6(pe->fd6, buf, sizeof(buf), &src, &ifindex,
+				  &stamp);
+		if (n < 0)
+			return;
+		now = mono_ns();
+		rx = rawsock_rx_mono(&stamp, now, clock_ns(CLOCK_REALTIME));
+		if (probe_pkt_parse6(buf, (size_t)n, pe->ident, &p) < 0)
+			continue;
+		if (p.tunnel >= pe->n)
+			continue;
+		t = &pe->t[p.tunnel];
+		f = &t->fly6[p.seq % INFLIGHT];
+		if (!probe_family_v6(t->family) ||
+		    !probe_pkt_answers6(f, &p, &src, ifindex, &t->target6,
+					t->ifindex)) {
+			log_debug("probe", "tunnel %s: ICMPv6 reply %u refused "
+				  "(stale, forged or via another interface)",
+				  t->name, p.seq);
 			continue;
 		}
-		feed(t, true, (uint32_t)((rx > f->sent_ns ? rx - f->sent_ns : 0) / 1000u), now);
+		answered(t, p.seq % INFLIGHT, HEALTH_IPV6, f, rx, now);
 	}
 }
 
@@ -341,6 +518,17 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	drain(arg);
 	loopmeter_span_end(t, "probe answers read");
+}
+
+static void
+rx6_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t t = loopmeter_span_begin();
+
+	(void)fd;
+	(void)what;
+	drain6(arg);
+	loopmeter_span_end(t, "ICMPv6 probe answers read");
 }
 
 struct probe_engine *
@@ -356,6 +544,7 @@ probe_engine_create(struct event_base *base, probe_change_cb cb, void *arg,
 	pe->base = base;
 	pe->cb = cb;
 	pe->arg = arg;
+	pe->fd6 = -1;
 	pe->ident = (uint16_t)ts_random64();
 	if ((pe->fd = rawsock_icmp_open()) < 0) {
 		*err = pe->fd;
@@ -396,6 +585,10 @@ probe_engine_destroy(struct probe_engine *pe)
 		event_free(pe->rx);
 	if (pe->fd >= 0)
 		close(pe->fd);
+	if (pe->rx6)
+		event_free(pe->rx6);
+	if (pe->fd6 >= 0)
+		close(pe->fd6);
 	free(pe);
 }
 
@@ -407,12 +600,53 @@ probe_engine_destroy(struct probe_engine *pe)
 static void
 set_rcvbuf(struct probe_engine *pe)
 {
-	int r = rawsock_size_rcvbuf(pe->fd, pe->n);
+	size_t n4 = 0, n6 = 0;
+	int r;
 
-	if (r < 0) {
-		errno = -r;
-		log_warn("probe", "receive buffer for %zu tunnels", pe->n);
+	for (size_t i = 0; i < pe->n; i++) {
+		n4 += probe_family_v4(pe->t[i].family);
+		n6 += probe_family_v6(pe->t[i].family);
 	}
+	if ((r = rawsock_size_rcvbuf(pe->fd, n4)) < 0) {
+		errno = -r;
+		log_warn("probe", "receive buffer for %zu tunnels", n4);
+	}
+	if (pe->fd6 >= 0 && (r = rawsock_size_rcvbuf(pe->fd6, n6)) < 0) {
+		errno = -r;
+		log_warn("probe", "ICMPv6 receive buffer for %zu tunnels", n6);
+	}
+}
+
+/*
+ * The ICMPv6 socket, for a set that probes with it: opened once and
+ * kept.  Returns 0 or -errno (logged): -EAFNOSUPPORT on a kernel without
+ * IPv6, which refuses such a config (at start, or its reload) rather
+ * than leave its tunnels unprobed.
+ */
+static int
+open_icmp6(struct probe_engine *pe)
+{
+	int fd;
+
+	if (pe->fd6 >= 0)
+		return 0;
+	if ((fd = rawsock_icmp6_open()) < 0) {
+		errno = -fd;
+		log_warn("probe", "ICMPv6 probe socket");
+		return fd;
+	}
+	pe->rx6 = event_new(pe->base, fd, EV_READ | EV_PERSIST, rx6_cb, pe);
+	if (pe->rx6)
+		loop_bulk(pe->rx6);
+	if (pe->rx6 == NULL || event_add(pe->rx6, NULL) < 0) {
+		if (pe->rx6)
+			event_free(pe->rx6);
+		pe->rx6 = NULL;
+		close(fd);
+		return -ENOMEM;
+	}
+	pe->fd6 = fd;
+	return 0;
 }
 
 static int
@@ -458,14 +692,32 @@ name_find(struct probed **ix, size_t n, const char *name)
 	return NULL;
 }
 
+/* Does @a (the running set's) probe what @b will, family by family? */
+static bool
+same_targets(const struct probed *a, const struct probed *b)
+{
+	if (probe_family_v4(a->family) && probe_family_v4(b->family) &&
+	    a->target.s_addr != b->target.s_addr)
+		return false;
+	if (probe_family_v6(a->family) && probe_family_v6(b->family) &&
+	    memcmp(&a->target6, &b->target6, sizeof(a->target6)) != 0)
+		return false;
+	return true;
+}
+
 int
 probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 {
 	size_t n = conf->n_tunnels;
-	struct probed *t = calloc(n ? n : 1, sizeof(*t));
+	struct probed *t;
 	struct probed **ix;
+	int err;
 
-	if (t == NULL)
+	for (size_t i = 0; i < n; i++)
+		if (probe_family_v6(conf->tunnels[i].probe.family) &&
+		    (err = open_icmp6(pe)) < 0)
+			return err;
+	if ((t = calloc(n ? n : 1, sizeof(*t))) == NULL)
 		return -ENOMEM;
 	probe_engine_abort(pe);
 	for (size_t i = 0; i < n; i++) {
@@ -483,11 +735,18 @@ probe_engine_prepare(struct probe_engine *pe, const struct config *conf)
 		t[i].target = ct->probe.has_target ? ct->probe.target : ct->peer;
 		t[i].source = ct->probe.has_source ? ct->probe.source :
 						     ct->address.v4;
+		/* config.c refused ICMPv6 probes without an address6. */
+		t[i].family = ct->has_address6 ? ct->probe.family :
+						 PROBE_FAMILY_IPV4;
+		t[i].target6 = ct->peer6;
+		t[i].source6 = ct->address6.v6;
 		t[i].ipsec = ct->type == TUNNEL_IPSEC;
 		health_init(&t[i].h, &ct->probe);
 		old = name_find(pe->by_name, pe->n, t[i].name);
-		if (old && old->target.s_addr == t[i].target.s_addr) {
-			/* Same tunnel, same target: keep what we know. */
+		if (old && same_targets(old, &t[i])) {
+			/* Same tunnel, same targets (a family added or
+			 * dropped keeps what the other one told): keep
+			 * what we know. */
 			t[i].h = old->h;
 			t[i].h.cfg = ct->probe;
 			t[i].next_seq = old->next_seq;

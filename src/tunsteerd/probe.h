@@ -4,6 +4,9 @@
  * *through* the tunnel (IP_PKTINFO names the tunnel as the output
  * interface), replies matched against the probes in flight, outcomes fed
  * to the tunnel's health state machine.  One raw socket for all tunnels.
+ * With probe.family "ipv6" or "both", an ICMPv6 echo from the tunnel's
+ * address6 to its peer6 instead or as well, on one raw ICMPv6 socket;
+ * each interval's echoes are one round (health.h).
  * Runs on the event loop; reports state changes through a callback.
  */
 #ifndef TUNSTEER_PROBE_H
@@ -28,10 +31,12 @@ void probe_engine_destroy(struct probe_engine *pe);
 /*
  * Probe the tunnels of @conf from now on, in stages (a reload may still
  * be refused after this step): prepare builds the new set beside the
- * running one (which keeps probing) and may fail with -ENOMEM; commit
- * swaps it in and cannot fail; abort frees it.  A tunnel that keeps its
- * name and probe target keeps its health and history; new ones start in
- * init.  One prepared set at a time: preparing again drops the last.
+ * running one (which keeps probing) and may fail with -ENOMEM, or with
+ * the ICMPv6 socket's -errno for the first set that probes with it (it
+ * is opened then, and kept); commit swaps it in and cannot fail; abort
+ * frees it.  A tunnel that keeps its name and probe targets (of the
+ * families probed before and after) keeps its health and history; new
+ * ones start in init.  One prepared set at a time: preparing again drops the last.
  * While a set is prepared, probe_health_of() answers from it (the set
  * the desired state is being built for); nothing else sees it.
  * configure() is prepare and commit at once, for a caller with nothing

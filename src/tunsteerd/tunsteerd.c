@@ -434,9 +434,16 @@ config_prepare_cb(void *arg, const struct config *conf)
 				strerror(-err));
 		return err;
 	}
-	if ((err = passive_prepare(d->passive, conf)) < 0 ||
-	    (err = probe_engine_prepare(d->probes, conf)) < 0)
+	if ((err = passive_prepare(d->passive, conf)) < 0)
 		return err;
+	/* The ICMPv6 socket opens with the first config that probes with
+	 * it: a kernel without IPv6 refuses that config, saying why. */
+	if ((err = probe_engine_prepare(d->probes, conf)) < 0) {
+		if (out)
+			fprintf(out, "%s: cannot probe its tunnels: %s\n",
+				conf->path, strerror(-err));
+		return err;
+	}
 	if ((err = metrics_prepare(d->metrics, conf)) < 0 && out)
 		fprintf(out, "%s:%d: metrics.listen: cannot listen there: %s\n",
 			conf->path, conf->metrics.line, strerror(-err));

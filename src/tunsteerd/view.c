@@ -222,8 +222,9 @@ tunnel_state(const struct kernel_link *l, bool found)
 	return l->up ? "up" : "down";
 }
 
-/* The provider's health checks of tunnel @name: the end of its JSON
- * object, or the last columns of its line. */
+/* The provider's health checks of tunnel @name: the last fields of its
+ * JSON object (view_probes() closes it), or the last columns of its
+ * line. */
 static void
 view_checks(const struct engine *e, const char *name, const struct health *h,
 	    bool json, FILE *out)
@@ -247,7 +248,7 @@ view_checks(const struct engine *e, const char *name, const struct health *h,
 			fprintf(out, "null");
 		else
 			fprintf(out, "%lld", age);
-		fprintf(out, ",\"provider_checks_missing\":%s}",
+		fprintf(out, ",\"provider_checks_missing\":%s",
 			h && h->checks_missing ? "true" : "false");
 		return;
 	}
@@ -258,6 +259,55 @@ view_checks(const struct engine *e, const char *name, const struct health *h,
 	else
 		snprintf(b, sizeof(b), "%.1fs", age / 1000.0);
 	fprintf(out, " %10" PRIu64 " %9s\n", total, b);
+}
+
+/*
+ * What tunnel @t is probed with (probe.family) and each family's probes
+ * (judged, answered, lost; a round of "both" counts in each): the end of
+ * its JSON object, with null for a family it is not probed with; in
+ * text, a line of its own for a tunnel probed with ICMPv6 (the table's
+ * columns stay the rounds', as they always were).
+ */
+static void
+view_probes(const struct config_tunnel *t, const struct health *h, bool json,
+	    FILE *out)
+{
+	static const char *const fam[HEALTH_FAMILIES] = { "ipv4", "ipv6" };
+	const enum probe_family pf = t->probe.family;
+	const bool on[HEALTH_FAMILIES] = { probe_family_v4(pf),
+					   probe_family_v6(pf) };
+
+	if (json) {
+		fprintf(out, ",\"probe_family\":\"%s\",\"probes\":{",
+			config_probe_family_name(pf));
+		for (int f = 0; f < HEALTH_FAMILIES; f++) {
+			uint64_t sent = h ? h->fam_sent[f] : 0;
+			uint64_t ok = h ? h->fam_answered[f] : 0;
+
+			fprintf(out, "%s\"%s\":", f ? "," : "", fam[f]);
+			if (!on[f])
+				fputs("null", out);
+			else
+				fprintf(out, "{\"sent\":%" PRIu64 ",\"answered\":%"
+					PRIu64 ",\"lost\":%" PRIu64 "}", sent,
+					ok, sent - ok);
+		}
+		fputs("}}", out);
+		return;
+	}
+	if (!on[HEALTH_IPV6])
+		return;
+	fprintf(out, "  %s probes %s:", t->name, config_probe_family_name(pf));
+	for (int f = 0; f < HEALTH_FAMILIES; f++) {
+		uint64_t sent = h ? h->fam_sent[f] : 0;
+		uint64_t ok = h ? h->fam_answered[f] : 0;
+
+		if (on[f])
+			fprintf(out, "%s %s %" PRIu64 " sent, %" PRIu64
+				" answered, %" PRIu64 " lost",
+				f && on[0] ? ";" : "", fam[f], sent, ok, sent - ok);
+	}
+	fputc('\n', out);
 }
 
 /* @before, then a count of seconds: JSON null or "-" when there is none
@@ -468,6 +518,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 			if (t->type == TUNNEL_IPSEC)
 				view_ipsec(e, t->name, true, out);
 			view_checks(e, t->name, h, true, out);
+			view_probes(t, h, true, out);
 		} else {
 			fprintf(out, "%-15s %-5s %-7s %-8s %-6s %8.2f %4u%% %12" PRIu64
 				" %14" PRIu64 " %12" PRIu64 " %14" PRIu64, t->name,
@@ -477,6 +528,7 @@ view_tunnels(struct engine *e, bool json, FILE *out)
 			if (t->type == TUNNEL_IPSEC)
 				view_ipsec(e, t->name, false, out);
 			view_addresses(t, false, out);
+			view_probes(t, h, false, out);
 		}
 	}
 	if (json)

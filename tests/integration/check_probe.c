@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The probe engine on a real kernel: its raw socket, the kernel's echo
- * answers and receive timestamps, and a loop that we make late on purpose.
+ * answers and receive timestamps, and a loop that we make late on purpose;
+ * and its ICMPv6 socket (probe.family): the kernel's checksum and echo
+ * answers, the echo-reply filter, and "both" going down when ICMPv6
+ * alone is lost.
  * Each test runs in a network namespace of its own, probing through lo
  * (the kernel answers the echo itself), so it needs root: run through
  * tests/integration/run.
@@ -11,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/icmp6.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +27,9 @@
 
 #include "tunsteerd/config.h"
 #include "tunsteerd/health.h"
+#include "lib/rawsock.h"
 #include "tunsteerd/probe.h"
+#include "tunsteerd/probe_pkt.h"
 #include "testlib.h"
 
 static struct event_base *base;
@@ -206,6 +212,122 @@ START_TEST(answer_the_kernel_received_after_the_timeout_is_lost)
 }
 END_TEST
 
+/* --- ICMPv6 ------------------------------------------------------------- */
+
+/* "lo" as a tunnel with an address6: ours 2001:db8:ffff::/127, the peer
+ * ::1 of it, both on lo, so the kernel answers our ICMPv6 echo itself. */
+static void
+with_address6(enum probe_family fam)
+{
+	sh("ip -6 addr add 2001:db8:ffff::/128 dev lo nodad");
+	sh("ip -6 addr add 2001:db8:ffff::1/128 dev lo nodad");
+	ct.has_address6 = true;
+	ck_assert_int_eq(ts_prefix_parse("2001:db8:ffff::/127", false,
+					 &ct.address6), 0);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:ffff::1", &ct.peer6), 1);
+	ct.probe.family = fam;
+}
+
+/*
+ * ICMPv6 alone: the kernel fills in the checksum we leave 0 (its echo
+ * responder would drop a bad one), answers, and the answer is judged by
+ * the kernel's receive time as IPv4's is: read 400 ms late, past the
+ * 100 ms timeout, it still counts.  No IPv4 probe is sent.
+ */
+START_TEST(icmpv6_probe_is_answered_by_the_kernel_and_judged_by_its_receive_time)
+{
+	const struct health *h;
+
+	with_address6(PROBE_FAMILY_IPV6);
+	ct.probe.interval_ms = 1000;
+	ct.probe.timeout_ms = 100;
+	ck_assert_int_eq(probe_engine_configure(pe, &conf), 0);
+	event_base_loop(base, EVLOOP_ONCE);	/* the first tick: one probe out */
+	usleep(400 * 1000);
+	run_due();
+	h = probe_health(pe, 0);
+	ck_assert_msg(state() == HEALTH_UP, "health %s after an ICMPv6 answer "
+		      "the kernel received in time", health_state_name(state()));
+	ck_assert_uint_eq(h->fam_answered[HEALTH_IPV6], 1);
+	ck_assert_uint_eq(h->fam_sent[HEALTH_IPV4], 0);
+	ck_assert_uint_eq(probe_engine_late_unjudged(pe), 0);
+}
+END_TEST
+
+/*
+ * The socket reads echo replies only: our own echo request, which the
+ * kernel delivers to raw ICMPv6 sockets too on its way to the responder,
+ * and everything else ICMPv6 carries (neighbour discovery, errors) stay
+ * out of the loop's way.
+ */
+START_TEST(icmpv6_socket_reads_echo_replies_only)
+{
+	int fd = rawsock_icmp6_open();
+	struct probe_pkt p = { .ident = 0x7473, .seq = 1, .nonce = 42 };
+	uint8_t buf[512];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	struct in6_addr src;
+	unsigned int ifindex;
+	struct timespec stamp;
+	int replies = 0;
+	ssize_t n;
+
+	ck_assert_msg(fd >= 0, "rawsock_icmp6_open: %s", strerror(-fd));
+	sh("ip -6 addr add 2001:db8:ffff::1/128 dev lo nodad");
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:ffff::1", &to.sin6_addr), 1);
+	ck_assert_int_eq(sendto(fd, buf, probe_pkt_build6(&p, buf), 0,
+				(struct sockaddr *)&to, sizeof(to)), PROBE_PKT_LEN);
+	usleep(100 * 1000);
+	while ((n = rawsock_recv6(fd, buf, sizeof(buf), &src, &ifindex,
+				  &stamp)) >= 0) {
+		struct probe_pkt got;
+
+		ck_assert_int_eq(buf[0], ICMP6_ECHO_REPLY);
+		ck_assert_int_eq(probe_pkt_parse6(buf, (size_t)n, 0x7473, &got), 0);
+		ck_assert(got.nonce == 42);
+		ck_assert(memcmp(&src, &to.sin6_addr, sizeof(src)) == 0);
+		ck_assert_uint_eq(ifindex, 1);		/* lo */
+		ck_assert_int_ge(stamp.tv_sec, 1);	/* SO_TIMESTAMPNS */
+		replies++;
+	}
+	ck_assert_int_eq(n, -EAGAIN);
+	ck_assert_int_eq(replies, 1);
+	close(fd);
+}
+END_TEST
+
+/*
+ * "both": IPv4 answers throughout; the peer's IPv6 address goes, so
+ * ICMPv6 alone is lost, and the tunnel goes down saying so; IPv6 back,
+ * it comes back.
+ */
+START_TEST(both_goes_down_when_icmpv6_alone_is_lost_and_back_with_it)
+{
+	const struct health *h;
+	uint64_t v4;
+
+	with_address6(PROBE_FAMILY_BOTH);
+	ct.probe.interval_ms = 100;
+	ct.probe.timeout_ms = 50;
+	ck_assert_int_eq(probe_engine_configure(pe, &conf), 0);
+	ck_assert_msg(run_until(HEALTH_UP, 3000), "health %s with both families "
+		      "answered", health_state_name(state()));
+	h = probe_health(pe, 0);
+	v4 = h->fam_answered[HEALTH_IPV4];
+	ck_assert_uint_ge(h->fam_answered[HEALTH_IPV6], 1);
+	sh("ip -6 addr del 2001:db8:ffff::1/128 dev lo");
+	ck_assert_msg(run_until(HEALTH_DOWN, 3000), "health %s with ICMPv6 lost",
+		      health_state_name(state()));
+	h = probe_health(pe, 0);
+	ck_assert_msg(strstr(h->reason, "(ipv6 only)") != NULL, "reason: %s",
+		      h->reason);
+	ck_assert_uint_gt(h->fam_answered[HEALTH_IPV4], v4);
+	sh("ip -6 addr add 2001:db8:ffff::1/128 dev lo nodad");
+	ck_assert_msg(run_until(HEALTH_UP, 3000), "health %s with ICMPv6 back",
+		      health_state_name(state()));
+}
+END_TEST
+
 static Suite *
 probe_suite(void)
 {
@@ -217,6 +339,9 @@ probe_suite(void)
 	tcase_add_test(tc, probes_expiring_while_the_loop_is_late_by_an_interval_are_not_charged);
 	tcase_add_test(tc, work_before_the_send_is_not_taken_from_the_probes_timeout);
 	tcase_add_test(tc, answer_the_kernel_received_after_the_timeout_is_lost);
+	tcase_add_test(tc, icmpv6_probe_is_answered_by_the_kernel_and_judged_by_its_receive_time);
+	tcase_add_test(tc, icmpv6_socket_reads_echo_replies_only);
+	tcase_add_test(tc, both_goes_down_when_icmpv6_alone_is_lost_and_back_with_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

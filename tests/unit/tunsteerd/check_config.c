@@ -125,6 +125,7 @@ assert_probe_equal(const struct config_probe *x, const struct config_probe *y)
 	ck_assert_uint_eq(x->passive_timeout_ms, y->passive_timeout_ms);
 	ck_assert_int_eq(x->has_passive_target, y->has_passive_target);
 	ck_assert_uint_eq(x->passive_target.s_addr, y->passive_target.s_addr);
+	ck_assert_int_eq(x->family, y->family);
 }
 
 /* Field by field, for the round trip; path is not compared. */
@@ -265,6 +266,89 @@ START_TEST(test_tunnel_probe_inherits_global_defaults_and_overrides_keys)
 	ck_assert(b->has_target && b->has_source);
 	ck_assert_uint_eq(ntohl(b->target.s_addr), 0xc612000a);	/* 198.18.0.10 */
 	config_free(c);
+}
+END_TEST
+
+/* probe.family: ipv4 unless said, inherited from the global group key by
+ * key like the others, and printed wherever a re-parse would not get it
+ * back without it (a tunnel's "ipv4" under a global "both"). */
+START_TEST(test_probe_family_is_ipv4_by_default_inherited_and_overridden_per_tunnel)
+{
+	struct config *c = must_load("good_probe_family.conf");
+	struct config *m = must_load("minimal.conf");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	ck_assert_int_eq(m->probe.family, PROBE_FAMILY_IPV4);
+	ck_assert_int_eq(m->tunnels[0].probe.family, PROBE_FAMILY_IPV4);
+	ck_assert_int_eq(c->probe.family, PROBE_FAMILY_BOTH);
+	ck_assert_int_eq(c->tunnels[0].probe.family, PROBE_FAMILY_BOTH);
+	ck_assert_uint_eq(c->tunnels[0].probe.interval_ms, 200);
+	ck_assert_int_eq(c->tunnels[1].probe.family, PROBE_FAMILY_IPV4);
+	ck_assert(c->tunnels[1].probe.has_target);
+	ck_assert_int_eq(c->tunnels[2].probe.family, PROBE_FAMILY_IPV6);
+	ck_assert_uint_eq(c->tunnels[2].probe.interval_ms, 100);
+	ck_assert(probe_family_v4(PROBE_FAMILY_BOTH) &&
+		  probe_family_v6(PROBE_FAMILY_BOTH));
+	ck_assert(probe_family_v4(PROBE_FAMILY_IPV4) &&
+		  !probe_family_v6(PROBE_FAMILY_IPV4));
+	ck_assert(!probe_family_v4(PROBE_FAMILY_IPV6) &&
+		  probe_family_v6(PROBE_FAMILY_IPV6));
+	out = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(out);
+	config_print(c, out, CONFIG_PRINT_REDACTED);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\tfamily = \"both\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\tfamily = \"both\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\tfamily = \"ipv4\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\t\tfamily = \"ipv6\";\n"));
+	assert_round_trip(c);
+	free(text);
+	config_free(c);
+	config_free(m);
+}
+END_TEST
+
+/*
+ * tunsteerd -nv of the fixtures that existed before probe.family, byte
+ * for byte as the build before it printed them (tests/unit/fixtures/nv,
+ * @RUNDIR@ standing for the build's run directory): a config that does
+ * not say family prints as it always did.
+ */
+START_TEST(test_fixtures_print_byte_for_byte_as_their_nv_files)
+{
+	const char *const names[] = {
+		"minimal.conf", "everything.conf", "ipsec.conf",
+		"good_probe.conf", "good_passive.conf", "dual_stack.conf"
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct config *c = must_load(names[i]);
+		char path[512], *want, *got = NULL, *at;
+		size_t len = 0;
+		FILE *out = open_memstream(&got, &len);
+
+		ck_assert_ptr_nonnull(out);
+		config_print(c, out, CONFIG_PRINT_REDACTED);
+		ck_assert_int_eq(fclose(out), 0);
+		snprintf(path, sizeof(path), TOP_SRCDIR
+			 "/tests/unit/fixtures/nv/%s.nv", names[i]);
+		want = slurp(path);
+		while ((at = strstr(want, "@RUNDIR@")) != NULL) {
+			char *w = NULL;
+
+			ck_assert_int_ge(asprintf(&w, "%.*s%s%s", (int)(at - want),
+						  want, TS_RUNDIR, at + 8), 0);
+			free(want);
+			want = w;
+		}
+		ck_assert_msg(strcmp(got, want) == 0, "%s prints:\n%s\nnot:\n%s",
+			      names[i], got, want);
+		free(want);
+		free(got);
+		config_free(c);
+	}
 }
 END_TEST
 
@@ -648,7 +732,8 @@ START_TEST(test_print_round_trips_to_an_equal_config)
 {
 	const char *const names[] = {
 		"minimal.conf", "everything.conf", "ipsec.conf",
-		"good_probe.conf", "good_passive.conf", "dual_stack.conf"
+		"good_probe.conf", "good_passive.conf", "dual_stack.conf",
+		"good_probe_family.conf"
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -1816,6 +1901,126 @@ START_TEST(test_probe_source_inside_an_authorized_prefix_is_refused)
 }
 END_TEST
 
+/* --- probe.family -------------------------------------------------------- */
+
+#define TUN6(name, local, remote, addr, addr6, more)			\
+	"{ name = \"" name "\"; type = \"gre\"; local = \"" local "\"; "	\
+	"remote = \"" remote "\"; address = \"" addr "\"; "		\
+	"address6 = \"" addr6 "\";" more " }"
+
+START_TEST(test_probe_family_other_than_ipv4_ipv6_or_both_is_refused)
+{
+	expect_one("probe = {\n family = \"inet6\"; };\ntunnels = (\n"
+		   TUN("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31")
+		   "\n);\n",
+		   "in:2: probe.family: \"inet6\" is not \"ipv4\", \"ipv6\" or "
+		   "\"both\"");
+	/* Said once: the tunnel's bad word is not also judged as the
+	 * global "both" it would have inherited. */
+	expect_one("probe = { family = \"both\"; };\ntunnels = (\n"
+		   "{ name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\"; "
+		   "remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";\n"
+		   "  probe = { family = \"IPv6\"; }; }\n);\n",
+		   "in:4: tunnels[0].probe.family: \"IPv6\" is not \"ipv4\", "
+		   "\"ipv6\" or \"both\"");
+}
+END_TEST
+
+/* ICMPv6 probes go from the tunnel's address6 to the other host of its
+ * /127: without one there is nothing to probe.  Refused at the tunnel's
+ * own family, or, inherited, at the tunnel naming the global line. */
+START_TEST(test_probe_family_ipv6_or_both_needs_the_tunnels_address6)
+{
+	expect_one("tunnels = (\n"
+		   "{ name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\"; "
+		   "remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";\n"
+		   "  probe = {\n    family = \"ipv6\"; }; }\n);\n",
+		   "in:4: tunnels[0].probe.family: \"ipv6\" needs the tunnel's "
+		   "address6: ICMPv6 probes go from it to the provider's side "
+		   "of its /127");
+	expect_one("probe = { family = \"both\"; };\ntunnels = (\n"
+		   TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+			"2001:db8:ffff::/127", "") ",\n"
+		   TUN("cf2", "198.51.100.2", "192.0.2.2", "198.19.0.3/31")
+		   "\n);\n",
+		   "in:4: tunnels[1].probe.family: \"both\" (from the global "
+		   "probe group, line 1) needs the tunnel's address6: ICMPv6 "
+		   "probes go from it to the provider's side of its /127");
+	/* A bad address6 is said once, at itself. */
+	expect_one("tunnels = (\n"
+		   TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+			"2001:db8:ffff::/64", " probe = { family = \"both\"; };")
+		   "\n);\n",
+		   "in:2: tunnels[0].address6: 2001:db8:ffff::/64: the inner "
+		   "IPv6 prefix must be /127");
+}
+END_TEST
+
+/* target and source are the IPv4 probes'; with "ipv6" alone they would
+ * be ignored, so they are refused. */
+START_TEST(test_ipv6_only_probes_refuse_an_ipv4_target_or_source)
+{
+	expect_one("tunnels = (\n"
+		   TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+			"2001:db8:ffff::/127", "\n probe = { family = \"ipv6\";\n"
+			"  target = \"198.19.0.0\"; };") "\n);\n",
+		   "in:4: tunnels[0].probe.target: only IPv4 probes have a "
+		   "target, and family \"ipv6\" sends none");
+	expect_one("probe = { family = \"ipv6\"; };\ntunnels = (\n"
+		   TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+			"2001:db8:ffff::/127", "\n probe = {\n"
+			"  source = \"198.19.0.1\"; };") "\n);\n",
+		   "in:5: tunnels[0].probe.source: only IPv4 probes have a "
+		   "source, and family \"ipv6\" (from the global probe group, "
+		   "line 1) sends none");
+	/* With both, they still serve the IPv4 half. */
+	{
+		struct config_errors errs = { 0 };
+		struct config *c = config_load_string(
+			"tunnels = (\n"
+			TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+			     "2001:db8:ffff::/127", " probe = { family = "
+			     "\"both\"; target = \"198.19.0.0\"; };") "\n);\n",
+			"in", &errs);
+
+		ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+		config_free(c);
+	}
+}
+END_TEST
+
+/* As a probe source inside an authorized prefix (above): ICMPv6 probes
+ * from it would be marked as that policy's egress and steered. */
+START_TEST(test_address6_inside_an_authorized_prefix_is_refused_when_probed_with_icmpv6)
+{
+	static const char tail[] =
+		"\n);\negress = ( { name = \"office\"; prefixes = "
+		"[ \"2001:db8:1::/64\" ];\n"
+		"  tunnels = ( { tunnel = \"cf1\"; priority = 100; } ); } );\n";
+	char *text = NULL;
+	struct config_errors errs = { 0 };
+	struct config *c;
+
+	ck_assert_int_ge(asprintf(&text, "%s%s", "tunnels = (\n"
+		TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+		     "2001:db8:1::4/127", " probe = { family = \"both\"; };"),
+		tail), 0);
+	expect_one(text, "in:2: tunnels[0].address6: 2001:db8:1::4 is inside "
+		   "egress policy \"office\"'s authorized prefix 2001:db8:1::/64, "
+		   "and family \"both\" probes from it: its ICMPv6 probes would "
+		   "be steered into that policy's tunnels");
+	free(text);
+	/* Probed with IPv4 alone, the address6 sends no probe: accepted. */
+	ck_assert_int_ge(asprintf(&text, "%s%s", "tunnels = (\n"
+		TUN6("cf1", "198.51.100.2", "192.0.2.1", "198.19.0.1/31",
+		     "2001:db8:1::4/127", ""), tail), 0);
+	c = config_load_string(text, "in", &errs);
+	ck_assert_msg(c != NULL, "refused:%s", errors_text(&errs));
+	config_free(c);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_local_equal_to_an_inner_address_is_refused)
 {
 	expect_one("tunnels = (\n" TUN("cf1", "198.19.0.1", "192.0.2.1",
@@ -2300,6 +2505,8 @@ config_suite(void)
 	tcase_add_test(bad, test_nat_from_holding_a_tunnel_endpoint_is_refused);
 	tcase_add_test(good, test_passive_timeout_is_off_by_default_global_and_per_tunnel);
 	tcase_add_test(good, test_tunnel_probe_inherits_global_defaults_and_overrides_keys);
+	tcase_add_test(good, test_probe_family_is_ipv4_by_default_inherited_and_overridden_per_tunnel);
+	tcase_add_test(good, test_fixtures_print_byte_for_byte_as_their_nv_files);
 	tcase_add_test(good, test_example_in_etc_is_valid_and_prefers_isp1);
 	tcase_add_test(good, test_everything_fixture_keeps_every_explicit_value);
 	tcase_add_test(good,
@@ -2379,6 +2586,10 @@ config_suite(void)
 	tcase_add_test(bad, test_remote_inside_an_inner_prefix_is_refused);
 	tcase_add_test(bad, test_local_equal_to_an_inner_address_is_refused);
 	tcase_add_test(bad, test_probe_source_inside_an_authorized_prefix_is_refused);
+	tcase_add_test(bad, test_probe_family_other_than_ipv4_ipv6_or_both_is_refused);
+	tcase_add_test(bad, test_probe_family_ipv6_or_both_needs_the_tunnels_address6);
+	tcase_add_test(bad, test_ipv6_only_probes_refuse_an_ipv4_target_or_source);
+	tcase_add_test(bad, test_address6_inside_an_authorized_prefix_is_refused_when_probed_with_icmpv6);
 	tcase_add_test(bad, test_more_than_800_policies_are_refused_with_line);
 	tcase_add_test(bad,
 		test_duplicate_and_overlapping_prefixes_in_one_policy_are_rejected);

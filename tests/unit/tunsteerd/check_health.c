@@ -3,7 +3,8 @@
  * The tunnel health state machine, driven by synthetic probe outcomes:
  * thresholds, hold-down, the loss and RTT rules, and flapping; and by the
  * provider's health checks going missing and coming back; and, for ipsec
- * tunnels, by the CHILD_SA going away and coming back.
+ * tunnels, by the CHILD_SA going away and coming back; and rounds of
+ * IPv4 and ICMPv6 probes (probe.family "both"), lost when either is.
  */
 #include "autoconfig.h"
 
@@ -348,6 +349,168 @@ START_TEST(test_child_sa_missing_while_down_restarts_the_count)
 }
 END_TEST
 
+/* --- probe.family "both": a round is lost when either family is ------- */
+
+/* One round of @fam at the next interval: IPv4 and IPv6 answered (@v4,
+ * @v6) with @rtt4 and @rtt6 us; a family @fam does not probe is ignored. */
+static enum health_state
+round_of(struct health *x, enum probe_family fam, bool v4, uint32_t rtt4,
+	 bool v6, uint32_t rtt6)
+{
+	struct health_round r;
+	bool done;
+
+	health_round_start(&r, fam);
+	done = health_round_note(&r, HEALTH_IPV6,
+				 v6 ? HEALTH_ANSWERED : HEALTH_LOST, rtt6);
+	done |= health_round_note(&r, HEALTH_IPV4,
+				  v4 ? HEALTH_ANSWERED : HEALTH_LOST, rtt4);
+	ck_assert(done);
+	return health_feed_round(x, &r, now);
+}
+
+static void
+both(unsigned int n, bool v4, bool v6)
+{
+	while (n--) {
+		now += cfg.interval_ms;
+		round_of(&h, PROBE_FAMILY_BOTH, v4, 20000, v6, 20000);
+	}
+}
+
+START_TEST(test_round_of_both_is_answered_only_when_both_answer_with_the_slower_rtt)
+{
+	struct health_round r;
+
+	health_round_start(&r, PROBE_FAMILY_BOTH);
+	ck_assert(!health_round_note(&r, HEALTH_IPV4, HEALTH_ANSWERED, 12000));
+	/* The same family again (a duplicate) completes nothing. */
+	ck_assert(!health_round_note(&r, HEALTH_IPV4, HEALTH_ANSWERED, 1));
+	ck_assert(health_round_note(&r, HEALTH_IPV6, HEALTH_ANSWERED, 30000));
+	now += 100;
+	health_feed_round(&h, &r, now);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_uint_eq(h.last_rtt_us, 30000);
+	ck_assert_uint_eq(h.sent, 1);
+	ck_assert_uint_eq(h.answered, 1);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV4], 1);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV6], 1);
+	/* One family lost: the round is. */
+	health_round_start(&r, PROBE_FAMILY_BOTH);
+	ck_assert(!health_round_note(&r, HEALTH_IPV6, HEALTH_LOST, 0));
+	ck_assert(health_round_note(&r, HEALTH_IPV4, HEALTH_ANSWERED, 10000));
+	now += 100;
+	health_feed_round(&h, &r, now);
+	ck_assert_uint_eq(h.sent, 2);
+	ck_assert_uint_eq(h.answered, 1);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV4], 2);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV6], 2);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV6], 1);
+}
+END_TEST
+
+/* "ipv6" alone waits for IPv6 only; an IPv4 outcome for it is no
+ * business of the round, and an unjudged family drops the whole round. */
+START_TEST(test_round_counts_only_its_families_and_drops_an_unjudged_one)
+{
+	struct health_round r;
+
+	health_round_start(&r, PROBE_FAMILY_IPV6);
+	ck_assert(!health_round_note(&r, HEALTH_IPV4, HEALTH_LOST, 0));
+	ck_assert(!health_round_note(&r, HEALTH_FAMILIES, HEALTH_LOST, 0));
+	ck_assert(health_round_note(&r, HEALTH_IPV6, HEALTH_ANSWERED, 5000));
+	health_feed_round(&h, &r, 100);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV4], 0);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV6], 1);
+	health_round_start(&r, PROBE_FAMILY_IPV4);
+	ck_assert(health_round_note(&r, HEALTH_IPV4, HEALTH_ANSWERED, 5000));
+	ck_assert_uint_eq(r.want, 1u << HEALTH_IPV4);
+	health_round_start(&r, PROBE_FAMILY_BOTH);
+	ck_assert(!health_round_note(&r, HEALTH_IPV4, HEALTH_UNJUDGED, 0));
+	ck_assert(health_round_note(&r, HEALTH_IPV6, HEALTH_LOST, 0));
+	health_feed_round(&h, &r, 200);
+	ck_assert_uint_eq(h.sent, 1);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV6], 1);
+	ck_assert_uint_eq(h.lost_run, 0);
+}
+END_TEST
+
+/* The rule in one test: the same outcomes, once as IPv4 probes and once
+ * as rounds of "both" whose IPv4 always answers and whose IPv6 carries
+ * the losses, give the same state at every step, with the same reasons
+ * (the down one saying which family). */
+START_TEST(test_ipv6_losses_of_both_move_a_tunnel_exactly_as_ipv4_losses_would)
+{
+	struct health v4;
+	/* up, a lossy stretch (degraded), 3 in a row (down), recovery
+	 * short of up_after, then enough answers past the hold-down. */
+	static const char pattern[] =
+		"1111111111111111111101101101110000111101111111111111111111111"
+		"1111111111111111111111111111";
+
+	health_init(&v4, &cfg);
+	for (size_t i = 0; pattern[i]; i++) {
+		bool ok = pattern[i] == '1';
+		char want[sizeof(v4.reason) + 16];
+
+		now += cfg.interval_ms;
+		health_feed(&v4, ok, 20000, now);
+		round_of(&h, PROBE_FAMILY_BOTH, true, 20000, ok, 20000);
+		ck_assert_msg(h.state == v4.state, "step %zu: both %s, ipv4 %s",
+			      i, health_state_name(h.state),
+			      health_state_name(v4.state));
+		snprintf(want, sizeof(want), "%s%s", v4.reason,
+			 v4.state == HEALTH_DOWN &&
+			 strstr(v4.reason, "in a row") ? " (ipv6 only)" : "");
+		ck_assert_str_eq(h.reason, want);
+	}
+	ck_assert_int_eq(h.entered[HEALTH_DOWN], 1);
+	ck_assert_int_eq(h.entered[HEALTH_DEGRADED], v4.entered[HEALTH_DEGRADED]);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV4], sizeof(pattern) - 1);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV6], v4.answered);
+	ck_assert_uint_eq(h.answered, v4.answered);
+}
+END_TEST
+
+START_TEST(test_both_goes_down_on_ipv6_alone_and_back_only_when_both_answer)
+{
+	both(20, true, true);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	both(2, true, false);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	both(1, true, false);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	ck_assert_str_eq(h.reason, "3 probes lost in a row (ipv6 only)");
+	/* IPv4 answering all along does not bring it back. */
+	both(100, true, false);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	ck_assert_uint_eq(h.fam_answered[HEALTH_IPV4], 123);
+	ck_assert_uint_eq(h.fam_sent[HEALTH_IPV6] - h.fam_answered[HEALTH_IPV6], 103);
+	/* IPv6 back: out of down after up_after rounds of both (the
+	 * hold-down long past), degraded while the window still holds the
+	 * outage's losses, as for IPv4; then up. */
+	both(4, true, true);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	both(1, true, true);
+	ck_assert_int_eq(h.state, HEALTH_DEGRADED);
+	both(20, true, true);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	/* Losses of both families, or alternating ones: no "only". */
+	both(1, false, true);
+	both(1, true, false);
+	both(1, false, false);
+	ck_assert_int_eq(h.state, HEALTH_DOWN);
+	ck_assert_str_eq(h.reason, "3 probes lost in a row");
+	/* And IPv4 alone going is said too. */
+	both(30, true, true);
+	ck_assert_int_eq(h.state, HEALTH_UP);
+	both(3, false, true);
+	ck_assert_str_eq(h.reason, "3 probes lost in a row (ipv4 only)");
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -375,6 +538,13 @@ health_suite(void)
 	tcase_add_test(tc, test_child_sa_back_comes_up_only_after_up_after_answers);
 	tcase_add_test(tc, test_child_sa_back_still_waits_for_the_holddown);
 	tcase_add_test(tc, test_child_sa_missing_while_down_restarts_the_count);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("both families");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_round_of_both_is_answered_only_when_both_answer_with_the_slower_rtt);
+	tcase_add_test(tc, test_round_counts_only_its_families_and_drops_an_unjudged_one);
+	tcase_add_test(tc, test_ipv6_losses_of_both_move_a_tunnel_exactly_as_ipv4_losses_would);
+	tcase_add_test(tc, test_both_goes_down_on_ipv6_alone_and_back_only_when_both_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

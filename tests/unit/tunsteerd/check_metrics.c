@@ -80,16 +80,17 @@ checks_cb(void *arg, const char *name)
 	return NULL;
 }
 
-/* cf1 up with answers, cf2 degraded, cf3 down. */
+/* The engine over the fake kernel for a config of @text, cf1 up with
+ * answers, cf2 degraded, cf3 down. */
 static void
-setup(void)
+start(const char *text)
 {
 	struct config_probe pr = CONFIG_PROBE_DEFAULTS;
 
 	pr.degraded_loss_pct = 50;	/* cf1's one loss in five leaves it up */
 
 	log_init("check_metrics", true, LOG_LVL_ERR);
-	path = temp_file(conf_text);
+	path = temp_file(text);
 	k = kernel_fake_create();
 	ck_assert_ptr_nonnull(k);
 	e = engine_create(k);
@@ -108,6 +109,12 @@ setup(void)
 	engine_set_health_source(e, health_cb, NULL);
 	engine_set_checks_source(e, checks_cb, NULL);
 	ck_assert_int_eq(engine_load(e, path, stderr), 0);
+}
+
+static void
+setup(void)
+{
+	start(conf_text);
 }
 
 static void
@@ -252,6 +259,58 @@ START_TEST(test_values_are_the_engines)
 	ck_line(t, "tunsteer_kernel_repairs_total 0");
 	/* GRE only: no IKE states. */
 	ck_assert_ptr_null(strstr(t, "tunsteer_tunnel_ike_sa_state{"));
+	free(t);
+}
+END_TEST
+
+/* probe.family: each family a tunnel is probed with, and its own probe
+ * counters beside the rounds'. */
+START_TEST(test_probe_families_and_each_familys_probes_are_counted)
+{
+	static const char text[] =
+		"tunnels = (\n"
+		"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";"
+		"    address6 = \"2001:db8:ffff::/127\";"
+		"    probe = { family = \"both\"; }; },\n"
+		"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\";"
+		"    address6 = \"2001:db8:ffff::2/127\";"
+		"    probe = { family = \"ipv6\"; }; },\n"
+		"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\"; }\n"
+		");\n"
+		"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+		"  tunnels = ( { tunnel = \"cf1\"; priority = 100; } ); } );\n";
+	struct health_round r;
+	char *t;
+
+	teardown();
+	start(text);
+	/* cf1 (h[0] afresh): both answered, IPv6 lost, both answered. */
+	health_init(&h[0], &h[0].cfg);
+	for (int i = 0; i < 3; i++) {
+		health_round_start(&r, PROBE_FAMILY_BOTH);
+		(void)health_round_note(&r, HEALTH_IPV4, HEALTH_ANSWERED, 2000);
+		(void)health_round_note(&r, HEALTH_IPV6, i == 1 ? HEALTH_LOST :
+					HEALTH_ANSWERED, 3000);
+		health_feed_round(&h[0], &r, 0);
+	}
+	t = render();
+	ck_line(t, "tunsteer_tunnel_probe_family{tunnel=\"cf1\",family=\"ipv4\"} 1");
+	ck_line(t, "tunsteer_tunnel_probe_family{tunnel=\"cf1\",family=\"ipv6\"} 1");
+	ck_line(t, "tunsteer_tunnel_probe_family{tunnel=\"cf2\",family=\"ipv6\"} 1");
+	ck_line(t, "tunsteer_tunnel_probe_family{tunnel=\"cf3\",family=\"ipv4\"} 1");
+	ck_assert_ptr_null(strstr(t, "tunsteer_tunnel_probe_family{tunnel=\"cf2\",family=\"ipv4\"}"));
+	ck_assert_ptr_null(strstr(t, "{tunnel=\"cf3\",family=\"ipv6\"}"));
+	ck_line(t, "tunsteer_tunnel_family_probes_sent_total{tunnel=\"cf1\",family=\"ipv4\"} 3");
+	ck_line(t, "tunsteer_tunnel_family_probes_lost_total{tunnel=\"cf1\",family=\"ipv4\"} 0");
+	ck_line(t, "tunsteer_tunnel_family_probes_sent_total{tunnel=\"cf1\",family=\"ipv6\"} 3");
+	ck_line(t, "tunsteer_tunnel_family_probes_lost_total{tunnel=\"cf1\",family=\"ipv6\"} 1");
+	/* The rounds: one lost, as IPv6 was in it. */
+	ck_line(t, "tunsteer_tunnel_probes_sent_total{tunnel=\"cf1\"} 3");
+	ck_line(t, "tunsteer_tunnel_probes_lost_total{tunnel=\"cf1\"} 1");
+	ck_line(t, "tunsteer_tunnel_family_probes_sent_total{tunnel=\"cf2\",family=\"ipv6\"} 0");
 	free(t);
 }
 END_TEST
@@ -709,6 +768,7 @@ metrics_suite(void)
 	tcase_add_checked_fixture(text, setup, teardown);
 	tcase_add_test(text, test_every_family_has_help_and_type_once_before_its_samples);
 	tcase_add_test(text, test_values_are_the_engines);
+	tcase_add_test(text, test_probe_families_and_each_familys_probes_are_counted);
 	tcase_add_test(text, test_failovers_are_counted_per_policy_and_reloads_by_result);
 	tcase_add_test(text, test_translated_connections_are_the_nat_counters);
 	tcase_add_test(text, test_label_values_escape_backslash_quote_and_newline);

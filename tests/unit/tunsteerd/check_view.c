@@ -161,7 +161,9 @@ view(view_fn fn, bool json)
 	return out;
 }
 
-/* Written by the views before they moved out of engine.c. */
+/* Written by the views before they moved out of engine.c; since then
+ * fields were only added (probe_family and probes, issue 14), none
+ * renamed or moved. */
 #define STATUS_JSON \
 	"{\"version\":\"" PACKAGE_VERSION "\",\"uptime\":U,\"config\":\"CONF\",\"failovers\":0,\"conntrack_flushes\":0,\"loads\":1,\"failed_loads\":0,\"repairs\":0,\"audits\":0,\"kernel_ok\":true,\"tunnels\":3,\"policies\":2,\"role\":\"active\",\"nexthop_groups\":\"resilient\",\"nft_in_sync\":true,\"nft_failures\":0,\"nft_out_of_sync_s\":0,\"nft_error\":null,\"loop_stall_max_ms\":0,\"loop_stall_recent_ms\":0,\"loop_stall_own_max_ms\":0,\"loop_stall_own_recent_ms\":0,\"loop_stalls\":0}\n"
 
@@ -177,7 +179,7 @@ view(view_fn fn, bool json)
 	"          without waiting for a CPU: 0 ms in the last 60s, 0 ms since start\n"
 
 #define TUNNELS_JSON \
-	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":null,\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.1/31\",\"peer\":\"198.19.0.0\",\"address6\":null,\"peer6\":null,\"mss6\":null,\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"health_reason\":\"provider health checks missing\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.3/31\",\"peer\":\"198.19.0.2\",\"address6\":\"2001:db8:ffff::2/127\",\"peer6\":\"2001:db8:ffff::3\",\"mss6\":1416,\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"3 probes lost in a row\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.5/31\",\"peer\":\"198.19.0.4\",\"address6\":null,\"peer6\":null,\"mss6\":null,\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
+	"{\"tunnels\":[{\"name\":\"cf1\",\"type\":\"gre\",\"ifname\":\"cf1\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":null,\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x04170000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.1/31\",\"peer\":\"198.19.0.0\",\"address6\":null,\"peer6\":null,\"mss6\":null,\"provider_checks\":{\"bidirectional_request\":7,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":2},\"provider_check_age_ms\":null,\"provider_checks_missing\":false,\"probe_family\":\"ipv4\",\"probes\":{\"ipv4\":{\"sent\":0,\"answered\":0,\"lost\":0},\"ipv6\":null}},{\"name\":\"cf2\",\"type\":\"gre\",\"ifname\":\"cf2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"degraded\",\"health_reason\":\"provider health checks missing\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x05aa0000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.3/31\",\"peer\":\"198.19.0.2\",\"address6\":\"2001:db8:ffff::2/127\",\"peer6\":\"2001:db8:ffff::3\",\"mss6\":1416,\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":12345678901,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":true,\"probe_family\":\"ipv4\",\"probes\":{\"ipv4\":{\"sent\":0,\"answered\":0,\"lost\":0},\"ipv6\":null}},{\"name\":\"cf3\",\"type\":\"gre\",\"ifname\":\"cf3\",\"state\":\"up\",\"active\":true,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"3 probes lost in a row\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x073d0000/0xffff0000\",\"mtu\":1476,\"mtu_source\":\"configured\",\"mss\":1436,\"address\":\"198.19.0.5/31\",\"peer\":\"198.19.0.4\",\"address6\":null,\"peer6\":null,\"mss6\":null,\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false,\"probe_family\":\"ipv4\",\"probes\":{\"ipv4\":{\"sent\":0,\"answered\":0,\"lost\":0},\"ipv6\":null}}]}\n"
 
 #define TUNNELS_TEXT \
 	"NAME            TYPE  STATE   HEALTH   ACTIVE   RTT_MS  LOSS   RX_PACKETS       RX_BYTES   TX_PACKETS       TX_BYTES     CHECKS CHECK_AGE\n" \
@@ -293,10 +295,10 @@ setup_ipsec(void)
 #define IPSEC_JSON \
 	"{\"tunnels\":[{\"name\":\"v1\",\"type\":\"ipsec\",\"ifname\":\"v1\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"up\",\"health_reason\":\"first answer\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x46680000/0xffff0000\",\"mtu\":1438,\"mtu_source\":\"negotiated\",\"mss\":1360,\"address\":\"198.19.0.1/31\",\"peer\":\"198.19.0.0\",\"address6\":null,\"peer6\":null,\"mss6\":null," \
 	"\"ipsec\":{\"ike_state\":\"ESTABLISHED\",\"child_state\":\"INSTALLED\",\"spi_in\":\"0xc1a2b3c4\",\"spi_out\":\"0x0000beef\",\"ike_proposal\":\"IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_384/KE1_ML_KEM_768\",\"esp_proposal\":\"ESP:AES_GCM_16_256/NO_EXT_SEQ\",\"nat_t\":true,\"esp_mtu\":1438,\"ike_rekey_in_s\":13000,\"ike_reauth_in_s\":null,\"child_rekey_in_s\":2900,\"dpd_sent_ago_s\":12,\"dpd_answered_ago_s\":11,\"attempts\":0,\"last_failure\":null,\"next_attempt_in_s\":null}," \
-	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}," \
+	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false,\"probe_family\":\"ipv4\",\"probes\":{\"ipv4\":{\"sent\":0,\"answered\":0,\"lost\":0},\"ipv6\":null}}," \
 	"{\"name\":\"v2\",\"type\":\"ipsec\",\"ifname\":\"v2\",\"state\":\"up\",\"active\":false,\"rx_packets\":0,\"rx_bytes\":0,\"tx_packets\":0,\"tx_bytes\":0,\"health\":\"down\",\"health_reason\":\"no CHILD_SA installed\",\"rtt_ms\":0.000,\"jitter_ms\":0.000,\"loss_pct\":0,\"conntrack_mark\":\"0x4b210000/0xffff0000\",\"mtu\":1438,\"mtu_source\":\"proposals\",\"mss\":1360,\"address\":\"198.19.0.3/31\",\"peer\":\"198.19.0.2\",\"address6\":null,\"peer6\":null,\"mss6\":null," \
 	"\"ipsec\":{\"ike_state\":\"NONE\",\"child_state\":\"NONE\",\"spi_in\":null,\"spi_out\":null,\"ike_proposal\":null,\"esp_proposal\":null,\"nat_t\":false,\"esp_mtu\":null,\"ike_rekey_in_s\":null,\"ike_reauth_in_s\":null,\"child_rekey_in_s\":null,\"dpd_sent_ago_s\":null,\"dpd_answered_ago_s\":null,\"attempts\":3,\"last_failure\":\"the peer sent an error notify (type 14)\",\"next_attempt_in_s\":4}," \
-	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false}]}\n"
+	"\"provider_checks\":{\"bidirectional_request\":0,\"bidirectional_reply\":0,\"unidirectional_request\":0,\"unidirectional_reply\":0},\"provider_check_age_ms\":null,\"provider_checks_missing\":false,\"probe_family\":\"ipv4\",\"probes\":{\"ipv4\":{\"sent\":0,\"answered\":0,\"lost\":0},\"ipv6\":null}}]}\n"
 
 #define IPSEC_TEXT \
 	"NAME            TYPE  STATE   HEALTH   ACTIVE   RTT_MS  LOSS   RX_PACKETS       RX_BYTES   TX_PACKETS       TX_BYTES     CHECKS CHECK_AGE\n" \
@@ -394,6 +396,69 @@ START_TEST(test_egress_view_shows_nat_and_its_translated_connections)
 }
 END_TEST
 
+/* --- probe.family ------------------------------------------------------- */
+
+/* Each tunnel says what it is probed with and counts each family's
+ * probes: JSON always (null for a family not probed), text a line for a
+ * tunnel probed with ICMPv6 (an IPv4-only one's rows are as before). */
+START_TEST(test_tunnels_view_shows_each_tunnels_probe_families_and_their_counts)
+{
+	static const char fam_text[] =
+		"probe = { family = \"both\"; };\n"
+		"tunnels = (\n"
+		"  { name = \"cf1\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.1/31\";"
+		"    address6 = \"2001:db8:ffff::/127\"; },\n"
+		"  { name = \"cf2\"; type = \"gre\"; local = \"198.51.100.2\";"
+		"    remote = \"192.0.2.2\"; address = \"198.19.0.3/31\";"
+		"    address6 = \"2001:db8:ffff::2/127\";"
+		"    probe = { family = \"ipv6\"; }; },\n"
+		"  { name = \"cf3\"; type = \"gre\"; local = \"198.51.100.6\";"
+		"    remote = \"192.0.2.1\"; address = \"198.19.0.5/31\";"
+		"    probe = { family = \"ipv4\"; }; }\n"
+		");\n"
+		"egress = ( { name = \"office\"; prefixes = [ \"203.0.113.0/25\" ];\n"
+		"  tunnels = ( { tunnel = \"cf1\"; priority = 100; } ); } );\n";
+	char *p2 = temp_file(fam_text), *got;
+
+	ck_assert_int_eq(engine_load(e, p2, stderr), 0);
+	/* cf1: 10 rounds, IPv6 lost in 3 of them; cf2: ICMPv6 alone. */
+	h[0].fam_sent[HEALTH_IPV4] = 10;
+	h[0].fam_answered[HEALTH_IPV4] = 10;
+	h[0].fam_sent[HEALTH_IPV6] = 10;
+	h[0].fam_answered[HEALTH_IPV6] = 7;
+	h[1].fam_sent[HEALTH_IPV6] = 4;
+	h[1].fam_answered[HEALTH_IPV6] = 4;
+	h[2].fam_sent[HEALTH_IPV4] = 2;
+	h[2].fam_answered[HEALTH_IPV4] = 1;
+
+	got = view(view_tunnels, true);
+	ck_assert_msg(strstr(got, "\"provider_checks_missing\":false,"
+			     "\"probe_family\":\"both\",\"probes\":{\"ipv4\":"
+			     "{\"sent\":10,\"answered\":10,\"lost\":0},\"ipv6\":"
+			     "{\"sent\":10,\"answered\":7,\"lost\":3}}}"), "%s", got);
+	ck_assert_msg(strstr(got, "\"probe_family\":\"ipv6\",\"probes\":"
+			     "{\"ipv4\":null,\"ipv6\":{\"sent\":4,\"answered\":4,"
+			     "\"lost\":0}}}"), "%s", got);
+	ck_assert_msg(strstr(got, "\"probe_family\":\"ipv4\",\"probes\":"
+			     "{\"ipv4\":{\"sent\":2,\"answered\":1,\"lost\":1},"
+			     "\"ipv6\":null}}]}\n"), "%s", got);
+	free(got);
+	got = view(view_tunnels, false);
+	ck_assert_msg(strstr(got, "  cf1 ipv6 2001:db8:ffff::/127 peer "
+			     "2001:db8:ffff::1, mss clamped to 1416\n"
+			     "  cf1 probes both: ipv4 10 sent, 10 answered, 0 lost; "
+			     "ipv6 10 sent, 7 answered, 3 lost\n"
+			     "cf2 "), "%s", got);
+	ck_assert_msg(strstr(got, "  cf2 probes ipv6: ipv6 4 sent, 4 answered, "
+			     "0 lost\ncf3 "), "%s", got);
+	ck_assert_ptr_null(strstr(got, "cf3 probes"));
+	free(got);
+	unlink(p2);
+	free(p2);
+}
+END_TEST
+
 static Suite *
 view_suite(void)
 {
@@ -405,6 +470,7 @@ view_suite(void)
 	tcase_add_test(tc, test_tunnels_view_is_unchanged);
 	tcase_add_test(tc, test_egress_view_is_unchanged);
 	tcase_add_test(tc, test_egress_view_shows_nat_and_its_translated_connections);
+	tcase_add_test(tc, test_tunnels_view_shows_each_tunnels_probe_families_and_their_counts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ipsec");
 	tcase_add_checked_fixture(tc, setup_ipsec, teardown);
