@@ -461,7 +461,9 @@ on_child_state(listener_t *l, ike_sa_t *ike_sa, child_sa_t *child,
 	if (event_for(ike_sa, IKE_EV_CHILD_STATE, &ev)) {
 		ev.child_id = child->get_unique_id(child);
 		ev.state = (int)state;
-		if (state == CHILD_INSTALLED)
+		/* Installed: what it is; destroying: which one goes (its
+		 * SPIs), for those who must forget it elsewhere too. */
+		if (state == CHILD_INSTALLED || state == CHILD_DESTROYING)
 			child_info(child, &ev.info);
 		post(of_listener(l), &ev);
 	}
