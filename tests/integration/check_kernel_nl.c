@@ -586,28 +586,8 @@ END_TEST
 static void
 sa_record(struct sarec *r, uint32_t if_id, uint32_t spi)
 {
-	memset(r, 0, sizeof(*r));
-	strcpy(r->tunnel, "ipsec1");
-	strcpy(r->negotiated_by, "edge2");
-	r->serial = 1;
-	r->spi_in = spi;
-	r->spi_out = spi + 1;
-	r->if_id = if_id;
+	testlib_sarec(r, "ipsec1", "edge2", if_id, spi, spi + 1);
 	r->reqid = 77;
-	r->lifetime_s = 3600;
-	r->local = ip4("192.0.2.1");
-	r->remote = ip4("198.51.100.2");
-	r->encr_alg = SAREC_ENCR_AES_GCM_16;
-	r->encr_keysize = 256;
-	r->n_ts_local = r->n_ts_remote = 1;
-	r->ts_local[0] = pfx("0.0.0.0", 0);
-	r->ts_remote[0] = pfx("0.0.0.0", 0);
-	ck_assert_int_eq(sarec_keys_alloc(r), 0);
-	r->keys->encr_len = 36;
-	for (int i = 0; i < 36; i++) {
-		r->keys->encr_in[i] = (uint8_t)(0x10 + i);
-		r->keys->encr_out[i] = (uint8_t)(0x80 + i);
-	}
 }
 
 struct xstates {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/sarec.h"
 #include "testlib.h"
 
 char *
@@ -155,4 +156,33 @@ has_word(const char *list, const char *word)
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
 			return true;
 	return false;
+}
+
+void
+testlib_sarec(struct sarec *r, const char *tunnel, const char *server,
+	      uint32_t if_id, uint32_t spi_in, uint32_t spi_out)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->tunnel, sizeof(r->tunnel), "%s", tunnel);
+	snprintf(r->negotiated_by, sizeof(r->negotiated_by), "%s", server);
+	r->serial = 1;
+	r->spi_in = spi_in;
+	r->spi_out = spi_out;
+	r->if_id = if_id;
+	r->reqid = 7;
+	r->lifetime_s = 3600;
+	r->local = ip("192.0.2.1");
+	r->remote = ip("198.51.100.2");
+	r->encr_alg = SAREC_ENCR_AES_GCM_16;
+	r->encr_keysize = 256;
+	r->integ_alg = SAREC_INTEG_NONE;
+	r->n_ts_local = r->n_ts_remote = 1;
+	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_local[0]), 0);
+	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_remote[0]), 0);
+	ck_assert_int_eq(sarec_keys_alloc(r), 0);
+	r->keys->encr_len = 36;
+	for (int i = 0; i < 36; i++) {
+		r->keys->encr_in[i] = (uint8_t)(0x10 + i);
+		r->keys->encr_out[i] = (uint8_t)(0x80 + i);
+	}
 }

@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <netinet/in.h>
 
 /* The whole of @path, NUL-terminated (caller frees). */
@@ -25,6 +26,15 @@ const char *ip_text(struct in_addr a);
 /* A new file under /tmp holding @text, mode 0600; its path (caller
  * unlinks and frees). */
 char *temp_file(const char *text);
+
+/* A valid SA record (lib/sarec.h) of tunnel @tunnel negotiated by
+ * @server: AES-GCM-16-256 (36-byte keys, a pattern per direction),
+ * 0.0.0.0/0 both ways, 192.0.2.1 (the edge) with 198.51.100.2, SPIs
+ * @spi_in and @spi_out, @if_id, reqid 7, serial 1, a lifetime of an hour,
+ * window 0.  Tests change what they need; sarec_clear() frees it. */
+struct sarec;
+void testlib_sarec(struct sarec *r, const char *tunnel, const char *server,
+		   uint32_t if_id, uint32_t spi_in, uint32_t spi_out);
 
 /* How many lines of @log start with @prefix (kernel_fake_ops_log()). */
 unsigned int lines_starting(const char *log, const char *prefix);

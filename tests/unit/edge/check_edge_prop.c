@@ -82,25 +82,8 @@ if_id_of(const struct edge_config *c, const char *tunnel)
 static void
 record(struct sarec *r, const char *tunnel, uint32_t if_id, uint32_t spi)
 {
-	memset(r, 0, sizeof(*r));
-	snprintf(r->tunnel, sizeof(r->tunnel), "%s", tunnel);
-	strcpy(r->negotiated_by, "edgeA");
+	testlib_sarec(r, tunnel, "edgeA", if_id, spi, spi + 1);
 	r->serial = spi;
-	r->spi_in = spi;
-	r->spi_out = spi + 1;
-	r->if_id = if_id;
-	r->reqid = 9;
-	r->local = ip("192.0.2.1");
-	r->remote = ip("198.51.100.2");
-	r->encr_alg = SAREC_ENCR_AES_GCM_16;
-	r->encr_keysize = 128;
-	r->n_ts_local = r->n_ts_remote = 1;
-	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_local[0]), 0);
-	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_remote[0]), 0);
-	ck_assert_int_eq(sarec_keys_alloc(r), 0);
-	r->keys->encr_len = 20;
-	memset(r->keys->encr_in, 0x11, 20);
-	memset(r->keys->encr_out, 0x22, 20);
 }
 
 struct pair {

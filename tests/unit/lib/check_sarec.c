@@ -22,30 +22,9 @@
 static void
 fill_gcm(struct sarec *r)
 {
-	memset(r, 0, sizeof(*r));
-	strcpy(r->tunnel, "cust1-ipsec");
-	strcpy(r->negotiated_by, "edge1");
+	testlib_sarec(r, "cust1-ipsec", "edge1", 0x7e5e0001, 0xc1a2b3c4,
+		      0x00001000);
 	r->serial = 0x0102030405060708ull;
-	r->spi_in = 0xc1a2b3c4;
-	r->spi_out = 0x00001000;
-	r->if_id = 0x7e5e0001;
-	r->reqid = 7;
-	r->replay_window = 0;
-	r->lifetime_s = 3600;
-	r->local = ip("192.0.2.1");
-	r->remote = ip("198.51.100.2");
-	r->encr_alg = SAREC_ENCR_AES_GCM_16;
-	r->encr_keysize = 256;
-	r->integ_alg = SAREC_INTEG_NONE;
-	r->n_ts_local = r->n_ts_remote = 1;
-	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_local[0]), 0);
-	ck_assert_int_eq(ts_prefix_parse("0.0.0.0/0", true, &r->ts_remote[0]), 0);
-	ck_assert_int_eq(sarec_keys_alloc(r), 0);
-	r->keys->encr_len = 36;
-	for (int i = 0; i < 36; i++) {
-		r->keys->encr_in[i] = (uint8_t)(0x10 + i);
-		r->keys->encr_out[i] = (uint8_t)(0x80 + i);
-	}
 }
 
 /* The same with AES-CBC + HMAC-SHA2-256, NAT-T and two selectors. */
