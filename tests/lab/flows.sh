@@ -121,7 +121,9 @@ flows_start() {
 		-c "$FLOWS_CTL_ADDR:$FLOWS_CTL_PORT" \
 		-n "$FLOWS_N" -p "$FLOWS_SPORT" -r "$FLOWS_PPS" >"$FLOWS_DIR/send.log" 2>&1 &
 	FLOWS_TX_PID=$!
-	lab_wait 20 "all $FLOWS_N flows and the control flow arriving" flows_all_arrive
+	# A start, not a speed: beside a CPU hog the HA lab's flows took the
+	# VM over 20 s to arrive (with little stall the detector credits).
+	lab_wait 60 "all $FLOWS_N flows and the control flow arriving" flows_all_arrive
 }
 
 # All flows seen by the receivers in the current window (asks for a report).
