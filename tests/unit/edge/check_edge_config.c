@@ -86,7 +86,7 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_uint_eq(c->relay.port, 7474);
 	ck_assert_uint_eq(c->relay.n_peers, 2);
 	ck_assert_uint_eq(c->n_customers, 1);
-	ck_assert_uint_eq(c->customers[0].n_authorized, 1);
+	ck_assert_uint_eq(c->customers[0].n_authorized, 2);
 	ck_assert_uint_eq(c->n_tunnels, 4);
 	ck_assert_str_eq(c->tunnels[0].name, "gt0");
 	ck_assert_str_eq(ip_text(c->tunnels[0].provider_addr), "198.19.0.0");
@@ -98,7 +98,10 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_int_eq(c->tunnels[2].hc.type, EDGE_HC_REQUEST);
 	ck_assert_int_eq(c->tunnels[2].hc.direction, EDGE_HC_BIDIRECTIONAL);
 	ck_assert_int_eq(c->tunnels[3].hc.direction, EDGE_HC_UNIDIRECTIONAL);
-	ck_assert_uint_eq(c->n_routes, 4);
+	ck_assert_uint_eq(c->n_routes, 8);
+	ck_assert(c->tunnels[3].has_address6);
+	ck_assert_int_eq(c->routes[7].prefix.family, AF_INET6);
+	ck_assert_uint_eq(c->routes[7].tunnel, 3);
 	ck_assert_uint_eq(c->routes[1].tunnel, 2);
 	ck_assert_uint_eq(c->routes[1].priority, 100);
 	ck_assert_uint_eq(c->routes[1].weight, 1);
