@@ -235,6 +235,10 @@ LAB_SA_KEY=lab-sa-propagation-secret-7e57
 lab_sa_propagation() {
 	export EDGE_RELAY="sa_key = \"$LAB_SA_KEY\"; sa_delay_ms = $1;"
 }
+# EDGE_IPV6=1: dual stack at the edges (tunsteer.sh's TS_IPV6 is the
+# cpe's side): every tunnel's interface_address6 (tun_edge_addr6), and
+# AUTH6_PREFIX authorized and routed as LAN_NET is.
+EDGE_IPV6=${EDGE_IPV6:-}
 # Lab tunnels the edges serve as IPsec (tunsteer-edge's IKEv2 responder)
 # instead of GRE: tunnel t is then it<t>, an XFRM interface, answering
 # the customer's IKE as ipsec_id t says (tunsteer.sh's TS_IPSEC is the
@@ -267,7 +271,7 @@ edge_ctl() { local k=$1; shift; "$LAB_EDGE_BIN" -S "$(edge_sock "$k")" "$@"; }
 # it<t>, IPsec from the same anycast endpoint, answering IKE from the
 # cpe's address on that ISP.
 lab_edge_conf() {
-	local k=$1 j t n peers="" routes="" tunnels="" prio acct=""
+	local k=$1 j t n peers="" routes="" tunnels="" prio acct="" addr6
 	# IPsec tunnels' customer IDs are made of the account's.
 	[ -z "$EDGE_IPSEC_TUNNELS" ] || acct="account_id = \"$LAB_ACCOUNT_ID\";"
 	read -r -a prio <<<"$EDGE_PRIORITIES"
@@ -276,20 +280,23 @@ lab_edge_conf() {
 	done
 	for t in $LAB_EDGE_TUNNELS; do
 		n=$(tun_isp $t)
+		addr6=${EDGE_IPV6:+ interface_address6 = \"$(tun_edge_addr6 $t)/127\";}
 		if lab_is_ipsec "$t"; then
 			tunnels+="${tunnels:+,
 }	    { name = \"it$t\"; type = \"ipsec\"; tunnel_id = \"$(ipsec_tunnel_id "$t")\";
 	      psk = \"$LAB_IPSEC_PSK\"; cloudflare_endpoint = \"$(tun_anycast $t)\";
 	      customer_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
-	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6 }"
 		else
 			tunnels+="${tunnels:+,
 }	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
 	      customer_gre_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
-	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6 }"
 		fi
 		routes+="${routes:+,
 }	    { prefix = \"$LAN_NET\"; tunnel = \"$(lab_tun_name "$t")\"; priority = ${prio[$((t % 4))]}; }"
+		[ -z "$EDGE_IPV6" ] || routes+=",
+	    { prefix = \"$AUTH6_PREFIX\"; tunnel = \"$(lab_tun_name "$t")\"; priority = ${prio[$((t % 4))]}; }"
 	done
 	mkdir -p "$LAB_RUN"
 	cat >"$(edge_conf_file "$k")" <<-CONF
@@ -307,7 +314,7 @@ lab_edge_conf() {
 	customers = ( {
 	  name = "lab";
 	  $acct
-	  authorized = [ "$AUTH_PREFIX" ];
+	  authorized = [ "$AUTH_PREFIX"${EDGE_IPV6:+, \"$AUTH6_PREFIX\"} ];
 	  tunnels = (
 	$tunnels );
 	  routes = (
