@@ -83,11 +83,17 @@ want_addr(const struct edge_tunnel *t, struct kernel_addr *a)
 }
 
 static void
-want_route(const struct edge_tunnel *t, size_t i, struct kernel_route *r)
+want_route(const struct edge_tunnel *t, size_t i, int family,
+	   struct kernel_route *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->table = edge_tunnel_table(i);
-	r->dst.family = AF_INET;	/* 0.0.0.0/0 */
+	r->dst.family = family;		/* 0.0.0.0/0 or ::/0 */
+	/* The kernel stores an IPv6 route of metric 0 as 1024
+	 * (IP6_RT_PRIO_USER): asking for that keeps the reconciler from
+	 * seeing a difference every pass. */
+	if (family == AF_INET6)
+		r->metric = 1024;
 	r->protocol = EDGE_RTPROT;
 	r->n_nexthops = 1;
 	snprintf(r->nh[0].dev, sizeof(r->nh[0].dev), "%s", t->name);
@@ -95,9 +101,10 @@ want_route(const struct edge_tunnel *t, size_t i, struct kernel_route *r)
 }
 
 static void
-want_rule(size_t i, struct kernel_rule *r)
+want_rule(size_t i, int family, struct kernel_rule *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->family = (uint8_t)family;
 	r->priority = edge_tunnel_table(i);
 	r->table = edge_tunnel_table(i);
 	r->fwmark = edge_tunnel_fwmark(i);
@@ -128,12 +135,31 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 
 		want_link(t, if_ids[i], &l);
 		want_addr(t, &a);
-		want_route(t, i, r);
-		want_rule(i, &u);
+		want_route(t, i, AF_INET, r);
+		want_rule(i, AF_INET, &u);
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter",
 			 t->name);
 		if ((err = kernel_state_add_link(st, &l)) < 0 ||
 		    (err = kernel_state_add_sysctl(st, path, "0")) < 0 ||
+		    (err = kernel_state_add_addr(st, &a)) < 0 ||
+		    (err = kernel_state_add_route(st, r)) < 0)
+			break;
+		if ((err = kernel_state_add_rule(st, &u)) < 0 ||
+		    !t->has_address6)
+			continue;
+		/* IPv6 through the same table, by the same fwmark (the
+		 * steer chain marks both families), from its own address;
+		 * IPv6 must be on on the link (a system may turn it off by
+		 * default: the kernel would refuse the address). */
+		memset(&a, 0, sizeof(a));
+		snprintf(a.ifname, sizeof(a.ifname), "%s", t->name);
+		a.local = t->interface_address6;
+		a.local.v6 = t->provider_addr6;
+		snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6",
+			 t->name);
+		want_route(t, i, AF_INET6, r);
+		want_rule(i, AF_INET6, &u);
+		if ((err = kernel_state_add_sysctl(st, path, "0")) < 0 ||
 		    (err = kernel_state_add_addr(st, &a)) < 0 ||
 		    (err = kernel_state_add_route(st, r)) < 0)
 			break;
