@@ -24,6 +24,7 @@
 
 #include "edge/edge_config.h"
 #include "edge/edge_kernel.h"
+#include "edge/edge_nft.h"
 #include "edge/edge_prop.h"
 #include "edge/edge_steer.h"
 #include "edge/edge_sync.h"
@@ -503,6 +504,25 @@ START_TEST(a_pinned_tunnels_sa_is_held_inbound_only_and_its_traffic_goes_to_the_
 }
 END_TEST
 
+/* Does @c's nft table drop what a pin link would forward twice? */
+static bool
+nft_has_pin_guard(const struct edge_config *c)
+{
+	struct steer s;
+	char *script;
+	int err;
+	bool has;
+
+	ck_assert_int_eq(edge_steer_build(c, NULL, &s), 0);
+	script = edge_nft_table(c, &s, &err);
+	ck_assert_ptr_nonnull(script);
+	has = strstr(script, "iifname \"pin+*\" oifname \"pin+*\" counter drop\n") != NULL;
+	ck_assert(has || strstr(script, "pin+") == NULL);
+	free(script);
+	edge_steer_free(&s);
+	return has;
+}
+
 START_TEST(unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_outbound_half)
 {
 	struct pair p;
@@ -519,6 +539,7 @@ START_TEST(unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_o
 	ck_assert_int_eq(edge_kernel_build_pins(p.cb, NULL, &st), 0);
 	ck_assert_uint_eq(st.n_links, 2);
 	kernel_state_free(&st);
+	ck_assert(!nft_has_pin_guard(p.cb));
 	record(&r, "it0", if_id, 0xabc0031);
 	edge_prop_negotiated(p.a, &r);
 	ck_assert(run_until(&p, b_holds_one));
@@ -532,6 +553,7 @@ START_TEST(unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_o
 	ck_assert_int_eq(edge_prop_apply(p.b, c2), 0);
 	edge_config_free(p.cb);
 	p.cb = c2;
+	ck_assert(nft_has_pin_guard(p.cb));
 	ck_assert(has_state(p.kb, "192.0.2.1", 0xabc0031));
 	ck_assert(!has_state(p.kb, "198.51.100.2", 0xabc0032));
 	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 2);
