@@ -170,6 +170,66 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 	return err;
 }
 
+/* Does @c pin any tunnel to one server (replay_protection, edge_prop.h)
+ * with peers to forward to? */
+bool
+edge_kernel_pins_any(const struct edge_config *c)
+{
+	if (c->relay.n_peers == 0 || c->relay.address.s_addr == 0)
+		return false;
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC &&
+		    c->tunnels[i].ipsec.replay_protection)
+			return true;
+	return false;
+}
+
+int
+edge_kernel_build_pins(const struct edge_config *c, const struct in_addr *to,
+		       struct kernel_state *st)
+{
+	int err = 0;
+
+	if (!edge_kernel_pins_any(c))
+		return 0;
+	for (size_t j = 0; j < c->relay.n_peers && err == 0; j++) {
+		struct kernel_link l = { .kind = KERNEL_LINK_GRE, .ttl = 64,
+					 .mtu = EDGE_PIN_MTU, .up = true };
+		char path[128];
+
+		snprintf(l.name, sizeof(l.name), EDGE_PIN_LINK "%u", (unsigned int)(j & 0xffff));
+		snprintf(l.alias, sizeof(l.alias),
+			 KERNEL_EDGE_LINK_ALIAS_PREFIX "%s", l.name);
+		l.local = c->relay.address;
+		l.remote = c->relay.peers[j];
+		/* What arrives from a peer comes from customers' correspondents
+		 * on the Internet, which it has no route back to. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", l.name);
+		if ((err = kernel_state_add_link(st, &l)) == 0)
+			err = kernel_state_add_sysctl(st, path, "0");
+	}
+	for (size_t i = 0; i < c->n_tunnels && to != NULL && err == 0; i++) {
+		size_t j;
+
+		if (to[i].s_addr == 0)
+			continue;
+		for (j = 0; j < c->relay.n_peers; j++)
+			if (c->relay.peers[j].s_addr == to[i].s_addr)
+				break;
+		if (j == c->relay.n_peers)
+			continue;	/* not a peer (any more): its own device */
+		for (size_t k = 0; k < st->n_routes; k++) {
+			struct kernel_route *r = &st->routes[k];
+
+			if (r->table == edge_tunnel_table(i) && r->n_nexthops == 1 &&
+			    strcmp(r->nh[0].dev, c->tunnels[i].name) == 0)
+				snprintf(r->nh[0].dev, sizeof(r->nh[0].dev),
+					 EDGE_PIN_LINK "%u", (unsigned int)(j & 0xffff));
+		}
+	}
+	return err;
+}
+
 /* One pass of a reconciler made for it (see edge_kernel.h for why). */
 static int
 reconcile_once(struct kernel_ops *ops, const struct kernel_state *want,
@@ -191,11 +251,19 @@ int
 edge_kernel_apply_stats(struct kernel_ops *ops, const struct edge_config *c,
 			struct reconcile_stats *stats)
 {
+	return edge_kernel_apply_pinned(ops, c, NULL, stats);
+}
+
+int
+edge_kernel_apply_pinned(struct kernel_ops *ops, const struct edge_config *c,
+			 const struct in_addr *to, struct reconcile_stats *stats)
+{
 	struct kernel_state want;
 	int err;
 
 	kernel_state_init(&want);
-	if ((err = edge_kernel_build(c, &want)) == 0)
+	if ((err = edge_kernel_build(c, &want)) == 0 &&
+	    (err = edge_kernel_build_pins(c, to, &want)) == 0)
 		err = reconcile_once(ops, &want, stats);
 	else
 		memset(stats, 0, sizeof(*stats));

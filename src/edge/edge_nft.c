@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge/edge_kernel.h"
 #include "edge/edge_nft.h"
 #include "lib/strbuf.h"
 
@@ -219,6 +220,11 @@ edge_nft_table(const struct edge_config *c, const struct steer *s, int *err)
 		      "priority filter; policy accept;\n");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		egress_filter(&b, c, i);
+	/* Forwarded to this server for a pinned tunnel, and to be forwarded
+	 * again: the other server's steering disagrees with ours; no loop. */
+	if (edge_kernel_pins_any(c))
+		strbuf_printf(&b, "\t\tiifname \"" EDGE_PIN_LINK "*\" oifname \""
+			      EDGE_PIN_LINK "*\" counter drop\n");
 	if (c->n_tunnels) {
 		strbuf_printf(&b, "\t\toifname ");
 		tunnel_set(&b, c);

@@ -249,6 +249,22 @@ held_json(FILE *out, struct edge *e, const char *tunnel,
 	fputs("],", out);
 }
 
+/* replay_protection (edge_prop.h): where this server sends @tunnel's
+ * customer-bound traffic, "self" (its own device) or the relay address of
+ * the server it forwards it to; null: not pinned. */
+static void
+pinned_json(FILE *out, struct edge *e, const char *tunnel)
+{
+	struct in_addr to;
+
+	fputs("\"pinned_to\":", out);
+	if (e->prop == NULL || !edge_prop_pinned_to(e->prop, tunnel, &to))
+		fputs("null", out);
+	else
+		json_str(out, to.s_addr ? ip(to) : "self");
+	fputs(",", out);
+}
+
 static void
 ipsec_json(FILE *out, const struct edge_ike_status *st)
 {
@@ -376,6 +392,7 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			fputs("\"ipsec_here\":{", out);
 			esp_json(out, esp ? &esp[i] : NULL);
 			held_json(out, e, t->name, esp ? &esp[i] : NULL);
+			pinned_json(out, e, t->name);
 			fputs("\"server\":", out);
 			json_str(out, c->name);
 			fputs("},", out);

@@ -280,6 +280,9 @@ EDGE_IPSEC_TUNNELS=${EDGE_IPSEC_TUNNELS:-}
 LAB_ACCOUNT_ID=0ab0acc7
 LAB_IPSEC_PSK=lab-ipsec-psk-0123456789abcdef
 lab_is_ipsec() { [[ " $EDGE_IPSEC_TUNNELS " == *" $1 "* ]]; }
+# IPsec lab tunnels whose edge config has replay_protection = true (the
+# provider pins their customer-bound ESP to one server).
+EDGE_REPLAY_PROTECTION=${EDGE_REPLAY_PROTECTION:-}
 # lab_tun_name T — the edge's name of lab tunnel T: gt<T>, or it<T> when
 # it is an IPsec one.
 lab_tun_name() { if lab_is_ipsec "$1"; then echo "it$1"; else echo "gt$1"; fi; }
@@ -319,7 +322,8 @@ lab_edge_conf() {
 }	    { name = \"it$t\"; type = \"ipsec\"; tunnel_id = \"$(ipsec_tunnel_id "$t")\";
 	      psk = \"$LAB_IPSEC_PSK\"; cloudflare_endpoint = \"$(tun_anycast $t)\";
 	      customer_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
-	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6 }"
+	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6$(
+		[[ " $EDGE_REPLAY_PROTECTION " != *" $t "* ]] || echo " replay_protection = true;") }"
 		else
 			tunnels+="${tunnels:+,
 }	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
