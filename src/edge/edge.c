@@ -91,6 +91,40 @@ health_cb(void *arg, size_t tunnel, enum eh_state old)
 
 /* --- kernel state ---------------------------------------------------------------- */
 
+/* Per config tunnel, the peer its customer-bound traffic is forwarded to
+ * (a pinned tunnel whose SA another server negotiated, edge_prop.h), or
+ * NULL when there is none (or no memory: each tunnel's own device). */
+static struct in_addr *
+pins(struct edge *e)
+{
+	const struct edge_config *c = e->conf;
+	struct in_addr *to;
+	bool any = false;
+
+	if (e->prop == NULL || c->n_tunnels == 0 ||
+	    (to = calloc(c->n_tunnels, sizeof(*to))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (edge_prop_pinned_to(e->prop, c->tunnels[i].name, &to[i]) &&
+		    to[i].s_addr != 0)
+			any = true;
+	if (!any) {
+		free(to);
+		return NULL;
+	}
+	return to;
+}
+
+static int
+kernel_apply(struct edge *e, struct reconcile_stats *st)
+{
+	struct in_addr *to = pins(e);
+	int err = edge_kernel_apply_pinned(e->ops, e->conf, to, st);
+
+	free(to);
+	return err;
+}
+
 /* Links, addresses, tables and rules; then the whole nft table with the
  * current ECMP sets. */
 static int
@@ -102,7 +136,7 @@ apply_all(struct edge *e)
 	char *script = NULL;
 	int err, kerr;
 
-	kerr = edge_kernel_apply(e->ops, c);
+	kerr = kernel_apply(e, &(struct reconcile_stats){ 0 });
 	e->kernel_ok = kerr == 0;
 	if (st == NULL || (err = edge_steer_build(c, states(e, st), &s)) < 0) {
 		free(st);
@@ -168,6 +202,18 @@ news_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A pinned tunnel's traffic may leave for another server now: one
+ * reconcile pass soon (edge_kernel_build_pins()). */
+static void
+pin_cb(void *arg)
+{
+	struct edge *e = arg;
+	struct timeval tv = { 0, EDGE_RESYNC_DELAY_MS * 1000 };
+
+	if (e->resync_ev != NULL && !evtimer_pending(e->resync_ev, NULL))
+		evtimer_add(e->resync_ev, &tv);
+}
+
 /*
  * SA propagation (edge_prop.h): on while the config has relay.sa_key.
  * What this server holds from the others follows the config's tunnels.
@@ -186,6 +232,10 @@ serve_propagation(struct edge *e)
 		err = edge_prop_create(e->base, e->ops, e->conf, &e->prop);
 	} else {
 		err = edge_prop_apply(e->prop, e->conf);
+	}
+	if (e->prop != NULL) {
+		edge_prop_set_pin_cb(e->prop, pin_cb, e);
+		pin_cb(e);	/* apply_all ran with the old pins */
 	}
 	if (e->ike != NULL) {
 		edge_ike_news_on(e->ike, e->prop != NULL);
@@ -219,7 +269,7 @@ resync_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct edge *e = arg;
 	struct reconcile_stats st;
-	int err = edge_kernel_apply_stats(e->ops, e->conf, &st);
+	int err = kernel_apply(e, &st);
 
 	if (st.added || st.changed || st.deleted)
 		log_notice("kernel", "repaired kernel state: +%u ~%u -%u (%u failed)",

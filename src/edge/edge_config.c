@@ -45,7 +45,8 @@ static const char *const tunnel_keys[] = {
 	"name", "type", "cloudflare_gre_endpoint", "customer_gre_endpoint",
 	"cloudflare_endpoint", "customer_endpoint", "tunnel_id", "psk",
 	"replay_protection", "allow_null_cipher",
-	"interface_address", "interface_address_side", "mtu", "ttl",
+	"interface_address", "interface_address_side", "interface_address6",
+	"mtu", "ttl",
 	"health_check", NULL
 };
 /* Keys whose string values never reach libconfig (cfgp_parse()). */
@@ -62,6 +63,7 @@ static const char *const fw_keys[] = {
 struct tun_aux {
 	bool named, addr_ok, ends_ok;
 	int name_line, addr_line, cf_line, tid_line;
+	int addr6_line;			/* interface_address6, 0: none or bad */
 	char path[CFGP_FIELD_MAX];	/* customers[i].tunnels[j] */
 };
 
@@ -214,6 +216,52 @@ parse_interface_address(struct parse *x, const config_setting_t *s,
 	}
 	a->addr_ok = true;
 	a->addr_line = line;
+}
+
+/*
+ * interface_address6: an IPv6 address with /127 (PROVIDER.md §2), on the
+ * side interface_address_side names, like interface_address; the other
+ * host of the /127 is the other side's.  Both hosts of a /127 are usable
+ * (RFC 6164), so the address given only says which is which.
+ */
+static void
+parse_interface_address6(struct parse *x, const config_setting_t *s,
+			 const char *path, struct edge_tunnel *t,
+			 struct tun_aux *a)
+{
+	struct cfgp *p = &x->p;
+	char f[CFGP_FIELD_MAX];
+	const char *str, *why;
+	struct in6_addr other;
+	int line;
+
+	if (cfgp_string(p, s, path, "interface_address6", &str, &line) !=
+	    CFGP_OK)
+		return;
+	cfgp_field(f, path, "interface_address6");
+	if (ts_prefix_parse(str, false, &t->interface_address6) != 0 ||
+	    t->interface_address6.family != AF_INET6 || !strchr(str, '/')) {
+		cfgp_err(p, line, f, "\"%s\" is not an IPv6 address with /127",
+			 str);
+		return;
+	}
+	if (t->interface_address6.len != 127) {
+		cfgp_err(p, line, f, "%s: the provider takes a /127", str);
+		return;
+	}
+	if ((why = ts_prefix_peer6(&t->interface_address6, &other)) != NULL) {
+		cfgp_err(p, line, f, "%s is a %s address", str, why);
+		return;
+	}
+	if (t->given_is_customer) {
+		t->customer_addr6 = t->interface_address6.v6;
+		t->provider_addr6 = other;
+	} else {
+		t->provider_addr6 = t->interface_address6.v6;
+		t->customer_addr6 = other;
+	}
+	t->has_address6 = true;
+	a->addr6_line = line;
 }
 
 static const char *const ipsec_only_keys[] = {
@@ -396,6 +444,7 @@ parse_tunnel(struct parse *x, const config_setting_t *s, const char *path,
 	}
 	a->ends_ok = cf_ok && cu_ok;
 	parse_interface_address(x, s, path, t, a);
+	parse_interface_address6(x, s, path, t, a);
 	if (cfgp_int(p, s, path, "mtu", EDGE_MTU_MIN,
 		     t->type == EDGE_TUNNEL_GRE ? EDGE_GRE_MTU : EDGE_IPSEC_MTU,
 		     &v, &line) == CFGP_OK)
@@ -450,7 +499,8 @@ parse_route(struct parse *x, const config_setting_t *s, const char *path,
 	g = cfgp_string(p, s, path, "prefix", &str, &line);
 	cfgp_required(p, g, s, path, "prefix");
 	cfgp_field(f, path, "prefix");
-	ok = g == CFGP_OK && cfgp_prefix(p, line, f, str, &r.prefix);
+	ok = g == CFGP_OK &&
+		cfgp_prefix_af(p, line, f, str, AF_UNSPEC, &r.prefix);
 
 	/* The next hop: a tunnel by name, or (the provider's API) the
 	 * customer side of a tunnel's interface address. */
@@ -474,6 +524,33 @@ parse_route(struct parse *x, const config_setting_t *s, const char *path,
 				 "\"%s\"", tname, c->customers[customer].name);
 			ok = false;
 		}
+	} else if (strchr(nh, ':') != NULL) {
+		struct in6_addr a6;
+
+		/* IPv6: the customer side of an interface_address6. */
+		cfgp_field(f, path, "nexthop");
+		if (inet_pton(AF_INET6, nh, &a6) != 1) {
+			cfgp_err(p, nline, f, "\"%s\" is not an IPv6 address", nh);
+			ok = false;
+		} else {
+			for (size_t i = 0; i < c->n_tunnels && idx < 0; i++)
+				if (c->tunnels[i].customer == customer &&
+				    c->tunnels[i].has_address6 &&
+				    memcmp(&c->tunnels[i].customer_addr6, &a6,
+					   sizeof(a6)) == 0)
+					idx = (int)i;
+			if (idx < 0) {
+				cfgp_err(p, nline, f, "%s is not the customer "
+					 "side of an interface_address6 of "
+					 "\"%s\"", nh,
+					 c->customers[customer].name);
+				ok = false;
+			} else if (ok && r.prefix.family != AF_INET6) {
+				cfgp_err(p, nline, f, "an IPv6 next hop for "
+					 "an IPv4 prefix");
+				ok = false;
+			}
+		}
 	} else {
 		struct in_addr a;
 
@@ -486,6 +563,11 @@ parse_route(struct parse *x, const config_setting_t *s, const char *path,
 				    x->taux[i].addr_ok &&
 				    c->tunnels[i].customer_addr.s_addr == a.s_addr)
 					idx = (int)i;
+			if (idx >= 0 && ok && r.prefix.family != AF_INET) {
+				cfgp_err(p, nline, f, "an IPv4 next hop for "
+					 "an IPv6 prefix");
+				ok = false;
+			}
 			if (idx < 0) {
 				cfgp_err(p, nline, f, "%s is not the customer "
 					 "side of a tunnel of \"%s\"", nh,
@@ -503,6 +585,15 @@ parse_route(struct parse *x, const config_setting_t *s, const char *path,
 	if (cfgp_int(p, s, path, "weight", 1, EDGE_WEIGHT_MAX, &v, &line) ==
 	    CFGP_OK)
 		r.weight = (unsigned int)v;
+	/* IPv6 goes into a tunnel only with an address on its side. */
+	if (ok && r.prefix.family == AF_INET6 &&
+	    !c->tunnels[idx].has_address6) {
+		cfgp_field(f, path, "prefix");
+		cfgp_err(p, r.line, f, "an IPv6 prefix through tunnel \"%s\" "
+			 "(line %d), which has no interface_address6",
+			 c->tunnels[idx].name, c->tunnels[idx].line);
+		ok = false;
+	}
 	if (!ok)
 		return;
 	r.tunnel = (size_t)idx;
@@ -579,8 +670,8 @@ parse_authorized(struct parse *x, const config_setting_t *s, const char *path,
 
 		cfgp_fieldf(f2, "%s[%d]", f, k);
 		if ((str = cfgp_elem_string(p, l, k, f2)) != NULL &&
-		    cfgp_prefix(p, cfgp_line(l), f2, str,
-				&cu->authorized[cu->n_authorized]))
+		    cfgp_prefix_af(p, cfgp_line(l), f2, str, AF_UNSPEC,
+				   &cu->authorized[cu->n_authorized]))
 			cu->n_authorized++;
 	}
 	/* Sorted, an overlap is always between neighbours or with the
@@ -710,6 +801,17 @@ check_tunnels(struct parse *x)
 					 ts_prefix_format(&u->interface_address,
 							  b2, sizeof(b2)),
 					 u->name, b->addr_line);
+			cfgp_fieldf(f, "%s.interface_address6", a->path);
+			if (a->addr6_line && b->addr6_line &&
+			    ts_prefix_overlaps(&t->interface_address6,
+					       &u->interface_address6))
+				cfgp_err(&x->p, a->addr6_line, f,
+					 "%s overlaps %s of tunnel \"%s\" (line %d)",
+					 ts_prefix_format(&t->interface_address6,
+							  b1, sizeof(b1)),
+					 ts_prefix_format(&u->interface_address6,
+							  b2, sizeof(b2)),
+					 u->name, b->addr6_line);
 			cfgp_fieldf(f, "%s.cloudflare_gre_endpoint", a->path);
 			if (t->type == EDGE_TUNNEL_GRE &&
 			    u->type == EDGE_TUNNEL_GRE &&
@@ -1390,6 +1492,19 @@ print_conf(const struct edge_config *c, FILE *out, bool secrets)
 			fprintf(out, "\t\t\t\t# provider side %s, ",
 				fmt_addr(t->provider_addr, b));
 			fprintf(out, "customer side %s\n", fmt_addr(t->customer_addr, b));
+			if (t->has_address6) {
+				char b6[INET6_ADDRSTRLEN];
+
+				fprintf(out, "\t\t\t\tinterface_address6 = \"%s\";\n",
+					ts_prefix_format(&t->interface_address6,
+							 b, sizeof(b)));
+				fprintf(out, "\t\t\t\t# provider side %s, ",
+					inet_ntop(AF_INET6, &t->provider_addr6,
+						  b6, sizeof(b6)));
+				fprintf(out, "customer side %s\n",
+					inet_ntop(AF_INET6, &t->customer_addr6,
+						  b6, sizeof(b6)));
+			}
 			fprintf(out, "\t\t\t\tmtu = %u;\n", t->mtu);
 			if (t->type == EDGE_TUNNEL_GRE)
 				fprintf(out, "\t\t\t\tttl = %u;\n", t->ttl);

@@ -115,6 +115,12 @@ struct edge_tunnel {
 	bool given_is_customer;		/* interface_address_side = "customer" */
 	struct in_addr provider_addr;	/* inner: ours */
 	struct in_addr customer_addr;	/* inner: the customer's */
+	/* interface_address6: a /127 beside the /31 (PROVIDER.md §2), the
+	 * same side as interface_address_side says; the other host is the
+	 * other side's.  Without it the tunnel carries no IPv6. */
+	bool has_address6;
+	struct ts_prefix interface_address6;	/* as written */
+	struct in6_addr provider_addr6, customer_addr6;
 	unsigned int mtu, ttl;		/* ttl: GRE only */
 	struct edge_hc hc;		/* effective: defaults + own */
 	struct edge_ipsec ipsec;	/* EDGE_TUNNEL_IPSEC only */
@@ -122,7 +128,9 @@ struct edge_tunnel {
 };
 
 struct edge_route {
-	struct ts_prefix prefix;	/* toward the customer, masked */
+	/* Toward the customer, masked; IPv4, or IPv6 through a tunnel with
+	 * an interface_address6. */
+	struct ts_prefix prefix;
 	size_t tunnel;			/* index into edge_config.tunnels */
 	uint32_t priority;		/* lower wins */
 	unsigned int weight;		/* 1..256, default 1 */
@@ -132,7 +140,9 @@ struct edge_route {
 struct edge_customer {
 	char name[EDGE_NAME_MAX];
 	char account_id[EDGE_ID_MAX];	/* "": none (required with ipsec) */
-	struct ts_prefix *authorized;	/* egress sources accepted, masked */
+	/* Egress sources accepted, masked, of either family: sorted, so
+	 * the IPv4 ones come first. */
+	struct ts_prefix *authorized;
 	size_t n_authorized;
 	int line;
 };

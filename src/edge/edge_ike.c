@@ -259,6 +259,7 @@ peer_of(const struct edge_config *c, size_t i, uint32_t if_id,
 		 t->ipsec.allow_null_cipher ? ", " EDGE_ESP_NULL_PROPOSAL : "");
 	p->esp_proposals = esp;
 	p->if_id = if_id;
+	p->ipv6 = t->has_address6;	/* ::/0 selectors as well */
 	p->replay_window = t->ipsec.replay_protection ? EDGE_REPLAY_WINDOW : 0;
 	p->dpd_s = EDGE_IKE_DPD_S;
 	return p->n_remote_ids ? 0 : -EINVAL;

@@ -83,11 +83,17 @@ want_addr(const struct edge_tunnel *t, struct kernel_addr *a)
 }
 
 static void
-want_route(const struct edge_tunnel *t, size_t i, struct kernel_route *r)
+want_route(const struct edge_tunnel *t, size_t i, int family,
+	   struct kernel_route *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->table = edge_tunnel_table(i);
-	r->dst.family = AF_INET;	/* 0.0.0.0/0 */
+	r->dst.family = family;		/* 0.0.0.0/0 or ::/0 */
+	/* The kernel stores an IPv6 route of metric 0 as 1024
+	 * (IP6_RT_PRIO_USER): asking for that keeps the reconciler from
+	 * seeing a difference every pass. */
+	if (family == AF_INET6)
+		r->metric = 1024;
 	r->protocol = EDGE_RTPROT;
 	r->n_nexthops = 1;
 	snprintf(r->nh[0].dev, sizeof(r->nh[0].dev), "%s", t->name);
@@ -95,9 +101,10 @@ want_route(const struct edge_tunnel *t, size_t i, struct kernel_route *r)
 }
 
 static void
-want_rule(size_t i, struct kernel_rule *r)
+want_rule(size_t i, int family, struct kernel_rule *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->family = (uint8_t)family;
 	r->priority = edge_tunnel_table(i);
 	r->table = edge_tunnel_table(i);
 	r->fwmark = edge_tunnel_fwmark(i);
@@ -128,8 +135,8 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 
 		want_link(t, if_ids[i], &l);
 		want_addr(t, &a);
-		want_route(t, i, r);
-		want_rule(i, &u);
+		want_route(t, i, AF_INET, r);
+		want_rule(i, AF_INET, &u);
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter",
 			 t->name);
 		if ((err = kernel_state_add_link(st, &l)) < 0 ||
@@ -137,10 +144,89 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 		    (err = kernel_state_add_addr(st, &a)) < 0 ||
 		    (err = kernel_state_add_route(st, r)) < 0)
 			break;
+		if ((err = kernel_state_add_rule(st, &u)) < 0 ||
+		    !t->has_address6)
+			continue;
+		/* IPv6 through the same table, by the same fwmark (the
+		 * steer chain marks both families), from its own address;
+		 * IPv6 must be on on the link (a system may turn it off by
+		 * default: the kernel would refuse the address). */
+		memset(&a, 0, sizeof(a));
+		snprintf(a.ifname, sizeof(a.ifname), "%s", t->name);
+		a.local = t->interface_address6;
+		a.local.v6 = t->provider_addr6;
+		snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6",
+			 t->name);
+		want_route(t, i, AF_INET6, r);
+		want_rule(i, AF_INET6, &u);
+		if ((err = kernel_state_add_sysctl(st, path, "0")) < 0 ||
+		    (err = kernel_state_add_addr(st, &a)) < 0 ||
+		    (err = kernel_state_add_route(st, r)) < 0)
+			break;
 		err = kernel_state_add_rule(st, &u);
 	}
 	free(r);
 	free(if_ids);
+	return err;
+}
+
+/* Does @c pin any tunnel to one server (replay_protection, edge_prop.h)
+ * with peers to forward to? */
+bool
+edge_kernel_pins_any(const struct edge_config *c)
+{
+	if (c->relay.n_peers == 0 || c->relay.address.s_addr == 0)
+		return false;
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC &&
+		    c->tunnels[i].ipsec.replay_protection)
+			return true;
+	return false;
+}
+
+int
+edge_kernel_build_pins(const struct edge_config *c, const struct in_addr *to,
+		       struct kernel_state *st)
+{
+	int err = 0;
+
+	if (!edge_kernel_pins_any(c))
+		return 0;
+	for (size_t j = 0; j < c->relay.n_peers && err == 0; j++) {
+		struct kernel_link l = { .kind = KERNEL_LINK_GRE, .ttl = 64,
+					 .mtu = EDGE_PIN_MTU, .up = true };
+		char path[128];
+
+		snprintf(l.name, sizeof(l.name), EDGE_PIN_LINK "%u", (unsigned int)(j & 0xffff));
+		snprintf(l.alias, sizeof(l.alias),
+			 KERNEL_EDGE_LINK_ALIAS_PREFIX "%s", l.name);
+		l.local = c->relay.address;
+		l.remote = c->relay.peers[j];
+		/* What arrives from a peer comes from customers' correspondents
+		 * on the Internet, which it has no route back to. */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", l.name);
+		if ((err = kernel_state_add_link(st, &l)) == 0)
+			err = kernel_state_add_sysctl(st, path, "0");
+	}
+	for (size_t i = 0; i < c->n_tunnels && to != NULL && err == 0; i++) {
+		size_t j;
+
+		if (to[i].s_addr == 0)
+			continue;
+		for (j = 0; j < c->relay.n_peers; j++)
+			if (c->relay.peers[j].s_addr == to[i].s_addr)
+				break;
+		if (j == c->relay.n_peers)
+			continue;	/* not a peer (any more): its own device */
+		for (size_t k = 0; k < st->n_routes; k++) {
+			struct kernel_route *r = &st->routes[k];
+
+			if (r->table == edge_tunnel_table(i) && r->n_nexthops == 1 &&
+			    strcmp(r->nh[0].dev, c->tunnels[i].name) == 0)
+				snprintf(r->nh[0].dev, sizeof(r->nh[0].dev),
+					 EDGE_PIN_LINK "%u", (unsigned int)(j & 0xffff));
+		}
+	}
 	return err;
 }
 
@@ -165,11 +251,19 @@ int
 edge_kernel_apply_stats(struct kernel_ops *ops, const struct edge_config *c,
 			struct reconcile_stats *stats)
 {
+	return edge_kernel_apply_pinned(ops, c, NULL, stats);
+}
+
+int
+edge_kernel_apply_pinned(struct kernel_ops *ops, const struct edge_config *c,
+			 const struct in_addr *to, struct reconcile_stats *stats)
+{
 	struct kernel_state want;
 	int err;
 
 	kernel_state_init(&want);
-	if ((err = edge_kernel_build(c, &want)) == 0)
+	if ((err = edge_kernel_build(c, &want)) == 0 &&
+	    (err = edge_kernel_build_pins(c, to, &want)) == 0)
 		err = reconcile_once(ops, &want, stats);
 	else
 		memset(stats, 0, sizeof(*stats));

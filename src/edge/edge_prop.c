@@ -46,6 +46,13 @@ struct held {
 	struct sarec rec;		/* with its keys: installed again after
 					 * a config change that keeps it */
 	uint64_t since_ms;		/* monotonic */
+	struct in_addr from;		/* the negotiator's relay address */
+};
+
+/* When this server last negotiated an SA of a tunnel (pinning). */
+struct own {
+	char tunnel[IFNAMSIZ];
+	uint64_t since_ms;		/* monotonic */
 };
 
 struct edge_prop {
@@ -59,6 +66,10 @@ struct edge_prop {
 	size_t n_pend, cap_pend;
 	struct held *held;
 	size_t n_held, cap_held;
+	struct own *own;
+	size_t n_own, cap_own;
+	void (*pin_cb)(void *arg);
+	void *pin_arg;
 	struct edge_prop_stats st;
 	uint8_t *buf;			/* secret memory: plaintexts */
 };
@@ -136,8 +147,27 @@ tunnel_if_id(const struct edge_prop *p, const char *name)
 	return p->if_ids[i];
 }
 
+/* Is @name a tunnel of ours whose customer-bound ESP one server sends
+ * (replay_protection)? */
+static bool
+tunnel_pinned(const struct edge_prop *p, const char *name)
+{
+	int i = edge_config_tunnel_index(p->conf, name);
+
+	return i >= 0 && p->conf->tunnels[i].type == EDGE_TUNNEL_IPSEC &&
+	       p->conf->tunnels[i].ipsec.replay_protection;
+}
+
+/* Where a pinned tunnel's traffic goes may have changed. */
 static void
-take_record(struct edge_prop *p, struct sarec *r)
+pin_changed(struct edge_prop *p, const char *tunnel)
+{
+	if (p->pin_cb != NULL && tunnel_pinned(p, tunnel))
+		p->pin_cb(p->pin_arg);
+}
+
+static void
+take_record(struct edge_prop *p, struct sarec *r, struct in_addr from)
 {
 	ssize_t k;
 	size_t n = 0, oldest = 0;
@@ -162,6 +192,8 @@ take_record(struct edge_prop *p, struct sarec *r)
 			oldest = i;
 	if (n >= EDGE_PROP_HELD_PER_TUNNEL)
 		held_remove(p, oldest, "too many held for the tunnel");
+	/* Pinned: only the negotiator sends under the SA (edge_prop.h). */
+	r->inbound_only = tunnel_pinned(p, r->tunnel);
 	if ((err = p->ops->xfrm_sa_add(p->ops, r)) < 0) {
 		p->st.install_failed++;
 		log_warnx(SUBSYS, "tunnel %s: installing the SA 0x%08x/0x%08x "
@@ -171,15 +203,18 @@ take_record(struct edge_prop *p, struct sarec *r)
 		return;
 	}
 	p->st.installed++;
-	log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x of %s installed", r->tunnel,
-		 r->spi_in, r->spi_out, r->negotiated_by);
+	log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x of %s installed%s",
+		 r->tunnel, r->spi_in, r->spi_out, r->negotiated_by,
+		 r->inbound_only ? " inbound only (replay_protection: "
+				   "customer-bound traffic goes to it)" : "");
 	if (VEC_PUSH(p->held, p->n_held, p->cap_held,
-		     ((struct held){ *r, mono_ms() })) < 0) {
+		     ((struct held){ *r, mono_ms(), from })) < 0) {
 		/* Cannot remember it: do not leave it behind either. */
 		(void)p->ops->xfrm_sa_del(p->ops, r);
 		sarec_clear(r);
 		return;
 	}
+	pin_changed(p, r->tunnel);
 	memset(r, 0, sizeof(*r));	/* the keys moved */
 }
 
@@ -194,6 +229,7 @@ take_delete(struct edge_prop *p, const struct edge_sync_del *d)
 		return;
 	}
 	held_remove(p, (size_t)k, "deleted by its negotiator");
+	pin_changed(p, d->tunnel);
 }
 
 static void
@@ -255,7 +291,7 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 			if (sarec_decode(p->buf, plen, &r) < 0)
 				refuse(p, EDGE_PROP_MALFORMED, sin.sin_addr);
 			else
-				take_record(p, &r);
+				take_record(p, &r, sin.sin_addr);
 		} else {
 			struct edge_sync_del d;
 
@@ -375,11 +411,30 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	arm_timer(p);
 }
 
+/* Note that this server negotiated an SA of @tunnel now. */
+static void
+own_negotiated(struct edge_prop *p, const char *tunnel)
+{
+	struct own o = { .since_ms = mono_ms() };
+
+	for (size_t i = 0; i < p->n_own; i++)
+		if (strcmp(p->own[i].tunnel, tunnel) == 0) {
+			p->own[i].since_ms = o.since_ms;
+			pin_changed(p, tunnel);
+			return;
+		}
+	snprintf(o.tunnel, sizeof(o.tunnel), "%s", tunnel);
+	if (VEC_PUSH(p->own, p->n_own, p->cap_own, o) == 0)
+		pin_changed(p, tunnel);
+}
+
 void
 edge_prop_negotiated(struct edge_prop *p, struct sarec *rec)
 {
 	struct pending pd = { .deleted = false, .rec = *rec,
 			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
+
+	own_negotiated(p, rec->tunnel);
 
 	if (p->conf->relay.n_peers == 0 ||
 	    VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) < 0) {
@@ -565,6 +620,21 @@ edge_prop_apply(struct edge_prop *p, const struct edge_config *c)
 	for (size_t i = p->n_held; i-- > 0;)
 		if (tunnel_if_id(p, p->held[i].rec.tunnel) != p->held[i].rec.if_id)
 			held_remove(p, i, "no longer an ipsec tunnel here");
+	/* A tunnel whose replay_protection changed: its held SAs again,
+	 * with or without their outbound half. */
+	for (size_t i = 0; i < p->n_held; i++) {
+		struct sarec *r = &p->held[i].rec;
+
+		if (r->inbound_only == tunnel_pinned(p, r->tunnel))
+			continue;
+		(void)p->ops->xfrm_sa_del(p->ops, r);
+		(void)p->ops->xfrm_policy_del(p->ops, r);
+		r->inbound_only = !r->inbound_only;
+		if ((err = p->ops->xfrm_sa_add(p->ops, r)) < 0)
+			log_warnx(SUBSYS, "tunnel %s: installing the SA 0x%08x "
+				  "of %s again: %s", r->tunnel, r->spi_in,
+				  r->negotiated_by, strerror(-err));
+	}
 	return 0;
 }
 
@@ -576,6 +646,7 @@ edge_prop_destroy(struct edge_prop *p)
 	while (p->n_held > 0)
 		held_remove(p, p->n_held - 1, "stopping");
 	free(p->held);
+	free(p->own);
 	for (size_t i = 0; i < p->n_pend; i++)
 		sarec_clear(&p->pend[i].rec);
 	free(p->pend);
@@ -619,4 +690,32 @@ edge_prop_held(const struct edge_prop *p, const char *tunnel,
 		n++;
 	}
 	return n;
+}
+
+void
+edge_prop_set_pin_cb(struct edge_prop *p, void (*cb)(void *arg), void *arg)
+{
+	p->pin_cb = cb;
+	p->pin_arg = arg;
+}
+
+bool
+edge_prop_pinned_to(const struct edge_prop *p, const char *tunnel,
+		    struct in_addr *to)
+{
+	uint64_t own = 0, newest = 0;
+
+	to->s_addr = 0;
+	if (!tunnel_pinned(p, tunnel))
+		return false;
+	for (size_t i = 0; i < p->n_own; i++)
+		if (strcmp(p->own[i].tunnel, tunnel) == 0)
+			own = p->own[i].since_ms;
+	for (size_t i = 0; i < p->n_held; i++)
+		if (strcmp(p->held[i].rec.tunnel, tunnel) == 0 &&
+		    p->held[i].since_ms > newest && p->held[i].since_ms > own) {
+			newest = p->held[i].since_ms;
+			*to = p->held[i].from;
+		}
+	return true;
 }

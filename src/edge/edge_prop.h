@@ -16,6 +16,16 @@
  * lifetime ends (the kernel's hard expiry), the tunnel leaves the config,
  * or tunsteer-edge stops (it removes what it installed).
  *
+ * A tunnel with replay_protection = true is pinned (the provider: it
+ * "pins the tunnel to one server for Cloudflare→customer traffic only"):
+ * a server installs what it holds from others for it inbound only (the
+ * in state, the in and fwd policies), so that customer-bound ESP under
+ * the SA has one sender and one sequence counter, the negotiator's, and
+ * the customer's anti-replay window holds.  Customer-bound traffic that
+ * lands on another server is forwarded to the negotiator
+ * (edge_prop_pinned_to(), edge_kernel.h's pin links) instead of being
+ * encrypted there.  ESP from the customer is still decrypted anywhere.
+ *
  * On with relay.sa_key; everything runs on the loop.
  */
 #ifndef TUNSTEER_EDGE_PROP_H
@@ -91,6 +101,27 @@ void edge_prop_negotiated(struct edge_prop *p, struct sarec *rec);
 void edge_prop_deleted(struct edge_prop *p, const struct sarec *rec);
 
 void edge_prop_stats(const struct edge_prop *p, struct edge_prop_stats *st);
+
+/*
+ * Pinned tunnels: @cb(@arg) is called on the loop whenever the server a
+ * pinned tunnel's customer-bound traffic must leave from may have changed
+ * (an SA of it negotiated here, or held or dropped from another), so that
+ * the caller re-applies its routes.  NULL: none.
+ */
+void edge_prop_set_pin_cb(struct edge_prop *p, void (*cb)(void *arg),
+			  void *arg);
+
+/*
+ * Is @tunnel pinned (an ipsec tunnel of the config with
+ * replay_protection)?  If so, *@to is the relay address of the server its
+ * customer-bound traffic must be forwarded to: the negotiator of the
+ * newest SA this server knows of, when that SA is one held from another
+ * (installed here later than this server last negotiated one itself);
+ * 0.0.0.0 when it is this server's own (or none is known): the tunnel's
+ * own device.  Not pinned: false, *@to 0.0.0.0.
+ */
+bool edge_prop_pinned_to(const struct edge_prop *p, const char *tunnel,
+			 struct in_addr *to);
 
 /* One SA this server holds from another (views). */
 struct edge_prop_held {

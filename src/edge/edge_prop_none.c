@@ -59,3 +59,16 @@ edge_prop_held(const struct edge_prop *p, const char *tunnel,
 {
 	return 0;
 }
+
+void
+edge_prop_set_pin_cb(struct edge_prop *p, void (*cb)(void *arg), void *arg)
+{
+}
+
+bool
+edge_prop_pinned_to(const struct edge_prop *p, const char *tunnel,
+		    struct in_addr *to)
+{
+	to->s_addr = 0;
+	return false;
+}

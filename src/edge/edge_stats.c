@@ -47,6 +47,9 @@ edge_counters_free(struct edge_counters *out)
 	free(out->ingress);
 	free(out->egress);
 	free(out->unauth);
+	free(out->ingress6);
+	free(out->egress6);
+	free(out->unauth6);
 	free(out->fw);
 	free(out->links);
 	memset(out, 0, sizeof(*out));
@@ -77,6 +80,12 @@ edge_stats_parse_nft(const char *text, const struct edge_config *c,
 			v = &out->egress[idx];
 		else if (sscanf(name, "unauth_%zu", &idx) == 1 && idx < c->n_tunnels)
 			v = &out->unauth[idx];
+		else if (sscanf(name, "ing6_%zu", &idx) == 1 && idx < c->n_tunnels)
+			v = &out->ingress6[idx];
+		else if (sscanf(name, "egr6_%zu", &idx) == 1 && idx < c->n_tunnels)
+			v = &out->egress6[idx];
+		else if (sscanf(name, "unauth6_%zu", &idx) == 1 && idx < c->n_tunnels)
+			v = &out->unauth6[idx];
 		else if (sscanf(name, "fw_%zu", &idx) == 1 && idx < c->n_firewall)
 			v = &out->fw[idx];
 		if (v) {
@@ -125,6 +134,35 @@ edge_stats_parse_snmp(const char *text, struct edge_counters *out)
 	}
 }
 
+void
+edge_stats_parse_snmp6(const char *text, struct edge_counters *out)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} want[] = {
+		{ "Ip6ReasmReqds", offsetof(struct edge_counters, reasm6_reqds) },
+		{ "Ip6ReasmOKs", offsetof(struct edge_counters, reasm6_oks) },
+		{ "Ip6ReasmFails", offsetof(struct edge_counters, reasm6_fails) },
+		{ "Ip6ReasmTimeout", offsetof(struct edge_counters, reasm6_timeout) },
+		{ "Ip6FragOKs", offsetof(struct edge_counters, frag6_oks) },
+		{ "Ip6FragFails", offsetof(struct edge_counters, frag6_fails) },
+		{ "Ip6FragCreates", offsetof(struct edge_counters, frag6_creates) },
+		{ "Ip6InTooBigErrors", offsetof(struct edge_counters, too_big6) },
+		{ "Icmp6OutPktTooBigs", offsetof(struct edge_counters, ptb6_sent) },
+	};
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l += l != NULL) {
+		size_t nl = strcspn(l, " \t\n");
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			if (strlen(want[i].name) == nl &&
+			    strncmp(l, want[i].name, nl) == 0)
+				*(uint64_t *)((char *)out + want[i].off) =
+					strtoull(l + nl, NULL, 10);
+	}
+}
+
 struct link_find {
 	const struct edge_config *c;
 	struct kernel_link *links;
@@ -153,10 +191,13 @@ edge_stats_read(struct edge_stats *st, struct kernel_ops *ops,
 	out->ingress = calloc(n, sizeof(*out->ingress));
 	out->egress = calloc(n, sizeof(*out->egress));
 	out->unauth = calloc(n, sizeof(*out->unauth));
+	out->ingress6 = calloc(n, sizeof(*out->ingress6));
+	out->egress6 = calloc(n, sizeof(*out->egress6));
+	out->unauth6 = calloc(n, sizeof(*out->unauth6));
 	out->fw = calloc(c->n_firewall ? c->n_firewall : 1, sizeof(*out->fw));
 	out->links = calloc(n, sizeof(*out->links));
-	if (!out->ingress || !out->egress || !out->unauth || !out->fw ||
-	    !out->links) {
+	if (!out->ingress || !out->egress || !out->unauth || !out->ingress6 ||
+	    !out->egress6 || !out->unauth6 || !out->fw || !out->links) {
 		edge_counters_free(out);
 		return -ENOMEM;
 	}
@@ -176,6 +217,15 @@ edge_stats_read(struct edge_stats *st, struct kernel_ops *ops,
 		buf[len] = '\0';
 		fclose(f);
 		edge_stats_parse_snmp(buf, out);
+	}
+	/* A few kB of "Name value" lines; none without IPv6 in the kernel. */
+	if ((f = fopen("/proc/net/snmp6", "r")) != NULL) {
+		char buf[16384];
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[len] = '\0';
+		fclose(f);
+		edge_stats_parse_snmp6(buf, out);
 	}
 	return 0;
 }

@@ -180,18 +180,24 @@ put_be16_word(uint8_t *w, uint16_t v)
 }
 
 int
-edge_steer_flow(const struct steer *s, uint32_t seed, struct in_addr src,
-		struct in_addr dst, uint8_t proto, uint16_t sport,
-		uint16_t dport, struct steer_flow *out)
+edge_steer_flow_addr(const struct steer *s, uint32_t seed,
+		     const struct ts_prefix *src, const struct ts_prefix *dst,
+		     uint8_t proto, uint16_t sport, uint16_t dport,
+		     struct steer_flow *out)
 {
-	struct ts_prefix host = { .family = AF_INET, .len = 32 };
-	uint8_t key[16];
-	uint32_t len = 8, bucket;
+	struct ts_prefix host = *dst;
+	uint8_t key[40];
+	uint32_t alen, len, bucket;
 	const struct steer_prefix *p = NULL;
 
-	host.v4 = dst;
 	memset(out, 0, sizeof(*out));
 	out->prefix = -1;
+	if (src->family != dst->family ||
+	    (dst->family != AF_INET && dst->family != AF_INET6))
+		return -EINVAL;
+	alen = dst->family == AF_INET ? 4 : 16;
+	host.len = (uint8_t)(alen * 8);
+	/* ts_prefix_contains() compares only within a family. */
 	for (size_t i = 0; i < s->n && !p; i++)
 		if (ts_prefix_contains(&s->p[i].prefix, &host)) {
 			p = &s->p[i];
@@ -199,13 +205,17 @@ edge_steer_flow(const struct steer *s, uint32_t seed, struct in_addr src,
 		}
 	if (!p || p->n_nh == 0)
 		return -ENOENT;
-	/* ip saddr . ip daddr [. th sport . th dport], network order. */
-	memcpy(key, &src.s_addr, 4);
-	memcpy(key + 4, &dst.s_addr, 4);
+	/* saddr . daddr [. th sport . th dport], network order: the
+	 * addresses fill their registers whole (4 or 16 bytes). */
+	memcpy(key, src->family == AF_INET ? (const void *)&src->v4 :
+	       (const void *)&src->v6, alen);
+	memcpy(key + alen, dst->family == AF_INET ? (const void *)&dst->v4 :
+	       (const void *)&dst->v6, alen);
+	len = 2 * alen;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-		put_be16_word(key + 8, sport);
-		put_be16_word(key + 12, dport);
-		len = 16;
+		put_be16_word(key + len, sport);
+		put_be16_word(key + len + 4, dport);
+		len += 8;
 	}
 	out->hash = edge_jhash(key, len, seed);
 	out->bucket = bucket = (uint32_t)(((uint64_t)out->hash * p->modulus) >> 32);
@@ -217,4 +227,15 @@ edge_steer_flow(const struct steer *s, uint32_t seed, struct in_addr src,
 		bucket -= p->nh[k].slots;
 	}
 	return -ENOENT;		/* not reached: bucket < modulus */
+}
+
+int
+edge_steer_flow(const struct steer *s, uint32_t seed, struct in_addr src,
+		struct in_addr dst, uint8_t proto, uint16_t sport,
+		uint16_t dport, struct steer_flow *out)
+{
+	struct ts_prefix a = { .family = AF_INET, .v4 = src, .len = 32 };
+	struct ts_prefix b = { .family = AF_INET, .v4 = dst, .len = 32 };
+
+	return edge_steer_flow_addr(s, seed, &a, &b, proto, sport, dport, out);
 }

@@ -96,5 +96,15 @@ struct steer_flow {
 int edge_steer_flow(const struct steer *s, uint32_t seed, struct in_addr src,
 		    struct in_addr dst, uint8_t proto, uint16_t sport,
 		    uint16_t dport, struct steer_flow *out);
+/*
+ * The same for hosts @src and @dst of either family (both the same; only
+ * their family and address are read).  IPv6 hashes the same fields as
+ * nft's `jhash ip6 saddr . ip6 daddr [. th sport . th dport]`: 32 or 40
+ * bytes.  -EINVAL when the families differ.
+ */
+int edge_steer_flow_addr(const struct steer *s, uint32_t seed,
+			 const struct ts_prefix *src,
+			 const struct ts_prefix *dst, uint8_t proto,
+			 uint16_t sport, uint16_t dport, struct steer_flow *out);
 
 #endif

@@ -20,6 +20,16 @@ ip(struct in_addr a)
 	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
 }
 
+static const char *
+ip6(const struct in6_addr *a)
+{
+	static char b[4][INET6_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET6, a, b[i], sizeof(b[i]));
+}
+
 static enum eh_state
 state_of(const struct edge *e, size_t i)
 {
@@ -68,13 +78,23 @@ edge_view_status(struct edge *e, bool json, FILE *out)
 			",\"reassembled\":%" PRIu64 ",\"reassembly_failed\":%" PRIu64
 			",\"reassembly_timeouts\":%" PRIu64 ",\"fragmented\":%" PRIu64
 			",\"fragments_created\":%" PRIu64 ",\"fragmentation_failed\":%"
-			PRIu64 "}}\n", c->n_customers, c->n_tunnels, c->n_routes,
+			PRIu64 "},", c->n_customers, c->n_tunnels, c->n_routes,
 			counts[EH_HEALTHY], counts[EH_DEGRADED], counts[EH_DOWN],
 			e->steer_changes, e->steer_failures,
 			e->kernel_ok ? "true" : "false", e->loads, e->failed_loads,
 			edge_checks_foreign(e->checks), k.reasm_reqds, k.reasm_oks,
 			k.reasm_fails, k.reasm_timeout, k.frag_oks, k.frag_creates,
 			k.frag_fails);
+		/* IPv6 in flight is never fragmented here: too_big counts
+		 * what did not fit, packet_too_big_sent the answers. */
+		fprintf(out, "\"fragments6\":{\"reassembly_requests\":%" PRIu64
+			",\"reassembled\":%" PRIu64 ",\"reassembly_failed\":%"
+			PRIu64 ",\"reassembly_timeouts\":%" PRIu64 ",\"fragmented\":%"
+			PRIu64 ",\"fragments_created\":%" PRIu64
+			",\"fragmentation_failed\":%" PRIu64 ",\"too_big\":%" PRIu64
+			",\"packet_too_big_sent\":%" PRIu64 "}}\n", k.reasm6_reqds,
+			k.reasm6_oks, k.reasm6_fails, k.reasm6_timeout, k.frag6_oks,
+			k.frag6_creates, k.frag6_fails, k.too_big6, k.ptb6_sent);
 	} else {
 		fprintf(out, "tunsteer-edge %s (%s), up %llds\n", PACKAGE_VERSION,
 			c->name, (long long)(now - e->started));
@@ -94,6 +114,10 @@ edge_view_status(struct edge *e, bool json, FILE *out)
 			" reassembly failures (%" PRIu64 " timeouts), %" PRIu64
 			" packets fragmented\n", k.reasm_oks, k.reasm_fails,
 			k.reasm_timeout, k.frag_oks);
+		fprintf(out, "ipv6:      %" PRIu64 " reassembled, %" PRIu64
+			" reassembly failures, %" PRIu64 " too big to forward, %"
+			PRIu64 " Packet Too Big sent\n", k.reasm6_oks,
+			k.reasm6_fails, k.too_big6, k.ptb6_sent);
 	}
 	edge_counters_free(&k);
 }
@@ -225,6 +249,22 @@ held_json(FILE *out, struct edge *e, const char *tunnel,
 	fputs("],", out);
 }
 
+/* replay_protection (edge_prop.h): where this server sends @tunnel's
+ * customer-bound traffic, "self" (its own device) or the relay address of
+ * the server it forwards it to; null: not pinned. */
+static void
+pinned_json(FILE *out, struct edge *e, const char *tunnel)
+{
+	struct in_addr to;
+
+	fputs("\"pinned_to\":", out);
+	if (e->prop == NULL || !edge_prop_pinned_to(e->prop, tunnel, &to))
+		fputs("null", out);
+	else
+		json_str(out, to.s_addr ? ip(to) : "self");
+	fputs(",", out);
+}
+
 static void
 ipsec_json(FILE *out, const struct edge_ike_status *st)
 {
@@ -300,6 +340,14 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 				edge_health_state_name(st), carries(e, i) ? "yes" : "no",
 				s->ok, s->failed, k.ingress[i].packets,
 				k.egress[i].packets, k.unauth[i].packets);
+			if (t->has_address6)
+				fprintf(out, "  ipv6: %s (customer %s): %" PRIu64
+					" ingress, %" PRIu64 " egress, %" PRIu64
+					" unauthorized packets\n",
+					ip6(&t->provider_addr6),
+					ip6(&t->customer_addr6),
+					k.ingress6[i].packets, k.egress6[i].packets,
+					k.unauth6[i].packets);
 			if (ipsec)
 				fprintf(out, "  ipsec: IKE %s #%u, CHILD %s, SPIs "
 					"0x%08x in 0x%08x out%s; %s\n",
@@ -327,6 +375,10 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			ip(t->customer_addr), t->mtu, t->ttl,
 			k.links[i].ifindex ? (k.links[i].up ? "\"up\"" : "\"down\"") :
 					     "\"missing\"");
+		if (t->has_address6)
+			fprintf(out, "\"provider_address6\":\"%s\","
+				"\"customer_address6\":\"%s\",",
+				ip6(&t->provider_addr6), ip6(&t->customer_addr6));
 		fprintf(out, "\"state\":\"%s\",\"tunnel_state\":%.1f,\"penalty\":%u,"
 			"\"state_since_s\":%.1f,\"transitions\":%" PRIu64 ","
 			"\"reason\":", edge_health_state_name(st),
@@ -340,6 +392,7 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			fputs("\"ipsec_here\":{", out);
 			esp_json(out, esp ? &esp[i] : NULL);
 			held_json(out, e, t->name, esp ? &esp[i] : NULL);
+			pinned_json(out, e, t->name);
 			fputs("\"server\":", out);
 			json_str(out, c->name);
 			fputs("},", out);
@@ -358,11 +411,18 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 		fprintf(out, "\"ingress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			"},\"egress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			"},\"egress_unauthorized\":{\"packets\":%" PRIu64 ",\"bytes\":%"
-			PRIu64 "},\"link_rx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
-			PRIu64 "},\"link_tx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
-			PRIu64 "}}", k.ingress[i].packets, k.ingress[i].bytes,
+			PRIu64 "},", k.ingress[i].packets, k.ingress[i].bytes,
 			k.egress[i].packets, k.egress[i].bytes, k.unauth[i].packets,
-			k.unauth[i].bytes, k.links[i].rx_packets, k.links[i].rx_bytes,
+			k.unauth[i].bytes);
+		fprintf(out, "\"ingress6\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "},\"egress6\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "},\"egress_unauthorized6\":{\"packets\":%" PRIu64
+			",\"bytes\":%" PRIu64 "},", k.ingress6[i].packets,
+			k.ingress6[i].bytes, k.egress6[i].packets, k.egress6[i].bytes,
+			k.unauth6[i].packets, k.unauth6[i].bytes);
+		fprintf(out, "\"link_rx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "},\"link_tx\":{\"packets\":%" PRIu64 ",\"bytes\":%"
+			PRIu64 "}}", k.links[i].rx_packets, k.links[i].rx_bytes,
 			k.links[i].tx_packets, k.links[i].tx_bytes);
 	}
 	if (json)
@@ -506,7 +566,7 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 {
 	const struct edge_config *c = e->conf;
 	const char *a[6] = { NULL };
-	struct in_addr src, dst;
+	struct ts_prefix src, dst;
 	uint8_t proto = IPPROTO_ICMP;
 	unsigned long sport = 0, dport = 0, count = 0;
 	struct steer_flow f;
@@ -521,8 +581,10 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 		}
 		a[n++] = req->argv[i];
 	}
-	if (n < 2 || inet_pton(AF_INET, a[0], &src) != 1 ||
-	    inet_pton(AF_INET, a[1], &dst) != 1) {
+	/* Hosts of one family: IPv4, or IPv6 hashed as nft hashes it. */
+	if (n < 2 || ts_prefix_parse(a[0], false, &src) != 0 ||
+	    ts_prefix_parse(a[1], false, &dst) != 0 || strchr(a[0], '/') ||
+	    strchr(a[1], '/') || src.family != dst.family) {
 		fprintf(out, "usage: flow SRC DST [tcp|udp SPORT DPORT [COUNT] | icmp | PROTO]\n");
 		return false;
 	}
@@ -534,7 +596,8 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 		else if (strcmp(a[2], "udp") == 0)
 			proto = IPPROTO_UDP;
 		else if (strcmp(a[2], "icmp") == 0)
-			proto = IPPROTO_ICMP;
+			proto = dst.family == AF_INET6 ? IPPROTO_ICMPV6 :
+				IPPROTO_ICMP;
 		else if ((proto = (uint8_t)strtoul(a[2], &end, 10)) == 0 || *end) {
 			fprintf(out, "flow: unknown protocol '%s'\n", a[2]);
 			return false;
@@ -560,7 +623,7 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 		return false;
 	}
 	if (count == 0) {
-		if (edge_steer_flow(&e->steer, c->ecmp_seed, src, dst, proto,
+		if (edge_steer_flow_addr(&e->steer, c->ecmp_seed, &src, &dst, proto,
 				    (uint16_t)sport, (uint16_t)dport, &f) < 0) {
 			fprintf(out, "flow: no route covers %s\n", a[1]);
 			return false;
@@ -572,7 +635,7 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 	}
 	/* The route depends on @dst alone: if it covers the first port it
 	 * covers them all, and only this first call can fail. */
-	if (edge_steer_flow(&e->steer, c->ecmp_seed, src, dst, proto,
+	if (edge_steer_flow_addr(&e->steer, c->ecmp_seed, &src, &dst, proto,
 			    (uint16_t)sport, (uint16_t)dport, &f) < 0) {
 		fprintf(out, "flow: no route covers %s\n", a[1]);
 		return false;
@@ -583,7 +646,7 @@ edge_view_flow(struct edge *e, const struct ctl_request *req, bool json,
 		fprintf(out, "steering changes so far: %u\n", e->steer_changes);
 	for (unsigned long p = sport; p < sport + count; p++) {
 		if (p != sport)
-			(void)edge_steer_flow(&e->steer, c->ecmp_seed, src, dst,
+			(void)edge_steer_flow_addr(&e->steer, c->ecmp_seed, &src, &dst,
 					      proto, (uint16_t)p,
 					      (uint16_t)dport, &f);
 		if (json && p != sport)
@@ -621,7 +684,7 @@ edge_view_metrics(struct edge *e, FILE *out)
 		fprintf(out, "tunsteer_edge_tunnel_state{" LABELS "} %.1f\n", LARGS(i),
 			edge_health_state_value(state_of(e, i)));
 	metric_head(out, "tunsteer_edge_tunnel_packets_total", "counter",
-		    "Packets forwarded through the tunnel, toward (ingress) or from (egress) the customer.");
+		    "IPv4 packets forwarded through the tunnel, toward (ingress) or from (egress) the customer.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		fprintf(out, "tunsteer_edge_tunnel_packets_total{" LABELS
 			",direction=\"ingress\"} %" PRIu64 "\n"
@@ -629,7 +692,7 @@ edge_view_metrics(struct edge *e, FILE *out)
 			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
 			k.ingress[i].packets, LARGS(i), k.egress[i].packets);
 	metric_head(out, "tunsteer_edge_tunnel_bytes_total", "counter",
-		    "Bytes forwarded through the tunnel, by direction.");
+		    "IPv4 bytes forwarded through the tunnel, by direction.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		fprintf(out, "tunsteer_edge_tunnel_bytes_total{" LABELS
 			",direction=\"ingress\"} %" PRIu64 "\n"
@@ -637,10 +700,33 @@ edge_view_metrics(struct edge *e, FILE *out)
 			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
 			k.ingress[i].bytes, LARGS(i), k.egress[i].bytes);
 	metric_head(out, "tunsteer_edge_unauthorized_egress_packets_total", "counter",
-		    "Egress from the customer dropped because its source is not authorized.");
+		    "IPv4 egress from the customer dropped because its source is not authorized.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		fprintf(out, "tunsteer_edge_unauthorized_egress_packets_total{" LABELS
 			"} %" PRIu64 "\n", LARGS(i), k.unauth[i].packets);
+	/* IPv6 beside them, under their own names: the IPv4 series stay
+	 * as they were for the dashboards that read them. */
+	metric_head(out, "tunsteer_edge_tunnel_ipv6_packets_total", "counter",
+		    "IPv6 packets forwarded through the tunnel, by direction.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_tunnel_ipv6_packets_total{" LABELS
+			",direction=\"ingress\"} %" PRIu64 "\n"
+			"tunsteer_edge_tunnel_ipv6_packets_total{" LABELS
+			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
+			k.ingress6[i].packets, LARGS(i), k.egress6[i].packets);
+	metric_head(out, "tunsteer_edge_tunnel_ipv6_bytes_total", "counter",
+		    "IPv6 bytes forwarded through the tunnel, by direction.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_tunnel_ipv6_bytes_total{" LABELS
+			",direction=\"ingress\"} %" PRIu64 "\n"
+			"tunsteer_edge_tunnel_ipv6_bytes_total{" LABELS
+			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
+			k.ingress6[i].bytes, LARGS(i), k.egress6[i].bytes);
+	metric_head(out, "tunsteer_edge_unauthorized_egress_ipv6_packets_total", "counter",
+		    "IPv6 egress from the customer dropped because its source is not authorized.");
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "tunsteer_edge_unauthorized_egress_ipv6_packets_total{"
+			LABELS "} %" PRIu64 "\n", LARGS(i), k.unauth6[i].packets);
 	metric_head(out, "tunsteer_edge_health_checks_total", "counter",
 		    "Health checks of the tunnel sent by this server, by result.");
 	for (size_t i = 0; i < c->n_tunnels; i++) {
@@ -745,6 +831,14 @@ edge_view_metrics(struct edge *e, FILE *out)
 		    "IPv4 fragment sets this server could not reassemble (dropped).");
 	fprintf(out, "tunsteer_edge_reassembly_failures_total{edge=\"%s\"} %" PRIu64 "\n",
 		c->name, k.reasm_fails);
+	metric_head(out, "tunsteer_edge_ipv6_reassembly_failures_total", "counter",
+		    "IPv6 fragment sets this server could not reassemble (dropped).");
+	fprintf(out, "tunsteer_edge_ipv6_reassembly_failures_total{edge=\"%s\"} %"
+		PRIu64 "\n", c->name, k.reasm6_fails);
+	metric_head(out, "tunsteer_edge_ipv6_packet_too_big_total", "counter",
+		    "ICMPv6 Packet Too Big messages this server sent (IPv6 is never fragmented in flight).");
+	fprintf(out, "tunsteer_edge_ipv6_packet_too_big_total{edge=\"%s\"} %"
+		PRIu64 "\n", c->name, k.ptb6_sent);
 	metric_head(out, "tunsteer_edge_steering_changes_total", "counter",
 		    "Replacements of the ECMP sets after health changes.");
 	fprintf(out, "tunsteer_edge_steering_changes_total{edge=\"%s\"} %u\n",

@@ -171,3 +171,27 @@ ts_prefix_peer(const struct ts_prefix *addr, struct in_addr *peer)
 	}
 	return -EINVAL;
 }
+
+const char *
+ts_prefix_peer6(const struct ts_prefix *addr, struct in6_addr *peer)
+{
+	static const struct ts_prefix link_local = {
+		.family = AF_INET6, .v6.s6_addr = { 0xfe, 0x80 }, .len = 10 };
+	static const struct ts_prefix multicast = {
+		.family = AF_INET6, .v6.s6_addr = { 0xff }, .len = 8 };
+	static const struct ts_prefix v4_mapped = {
+		.family = AF_INET6, .v6.s6_addr = { [10] = 0xff, [11] = 0xff },
+		.len = 96 };
+
+	if (addr->family != AF_INET6 || addr->len != 127)
+		return "not a /127";
+	if (ts_prefix_contains(&link_local, addr))
+		return "link-local";
+	if (ts_prefix_contains(&multicast, addr))
+		return "multicast";
+	if (ts_prefix_contains(&v4_mapped, addr))
+		return "IPv4-mapped";
+	*peer = addr->v6;
+	peer->s6_addr[15] ^= 1;
+	return NULL;
+}

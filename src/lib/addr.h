@@ -52,4 +52,12 @@ bool ts_prefix_overlaps(const struct ts_prefix *a, const struct ts_prefix *b);
 int ts_prefix_peer(const struct ts_prefix *addr, struct in_addr *peer)
 	__attribute__((warn_unused_result));
 
+/*
+ * An inner IPv6 /127 of a tunnel (the provider's interface_address6):
+ * NULL if @addr can be one, else why not ("not a /127", "link-local",
+ * "multicast", "IPv4-mapped"; the kernel makes link-local addresses
+ * itself and multicast is no host).  With NULL, @peer is the other host.
+ */
+const char *ts_prefix_peer6(const struct ts_prefix *addr, struct in6_addr *peer);
+
 #endif

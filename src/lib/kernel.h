@@ -332,7 +332,8 @@ struct kernel_ops {
 	 * spi_out; then makes the out, in and fwd policies between every
 	 * pair of its selectors (bound to the same if_id) lead to them,
 	 * replacing a policy of the same selectors and if_id.  A state
-	 * with one of the SPIs already there is replaced.
+	 * with one of the SPIs already there is replaced.  With
+	 * @r->inbound_only, only the in state and the in and fwd policies.
 	 * xfrm_sa_del() deletes @r's two states (one already gone is no
 	 * error); xfrm_policy_del() its policies (the same).
 	 * xfrm_state_dump() calls @cb for each ESP state in the owner's

@@ -1047,7 +1047,8 @@ fake_policies(struct kernel_fake *f, const struct sarec *r, bool add)
 
 			if (l->family != m->family)
 				continue;
-			for (uint8_t dir = 0; dir < 3; dir++) {
+			for (uint8_t dir = add && r->inbound_only ? 1 : 0;
+			     dir < 3; dir++) {
 				struct fake_policy p = {
 					.if_id = r->if_id, .dir = dir,
 					.src = dir == 0 ? *l : *m,
@@ -1087,13 +1088,14 @@ fake_xfrm_sa_add(struct kernel_ops *ops, const struct sarec *r)
 	else
 		snprintf(prop, sizeof(prop), "?");
 	fake_record(f, "xfrm add sa %s from %s serial %llu in 0x%08x out 0x%08x "
-		    "if_id 0x%08x reqid %u window %u %s%s", r->tunnel,
+		    "if_id 0x%08x reqid %u window %u %s%s%s", r->tunnel,
 		    r->negotiated_by, (unsigned long long)r->serial, r->spi_in,
 		    r->spi_out, r->if_id, r->reqid, r->replay_window, prop,
+		    r->inbound_only ? " inbound-only" : "",
 		    err ? " (failed)" : "");
 	if (err)
 		return err;
-	for (int in = 1; in >= 0; in--) {
+	for (int in = 1; in >= (r->inbound_only ? 1 : 0); in--) {
 		struct kernel_xfrm_state st = {
 			.spi = in ? r->spi_in : r->spi_out,
 			.src = in ? r->remote : r->local,

@@ -1956,7 +1956,10 @@ xfrm_policies(struct kernel_nl *k, const struct sarec *r, bool add)
 
 			if (l->family != m->family)
 				continue;
-			e[0] = xfrm_policy(k, r, XFRM_POLICY_OUT, l, m, add);
+			/* Deleting tries the out policy even of an
+			 * inbound-only SA: its absence is no error. */
+			e[0] = add && r->inbound_only ? 0 :
+			       xfrm_policy(k, r, XFRM_POLICY_OUT, l, m, add);
 			e[1] = xfrm_policy(k, r, XFRM_POLICY_IN, m, l, add);
 			e[2] = xfrm_policy(k, r, XFRM_POLICY_FWD, m, l, add);
 			for (int x = 0; x < 3; x++)
@@ -1976,7 +1979,7 @@ knl_xfrm_sa_add(struct kernel_ops *ops, const struct sarec *r)
 		return -EINVAL;
 	if (r->esn)
 		return -EOPNOTSUPP;	/* the provider negotiates none */
-	for (int in = 1; in >= 0; in--) {
+	for (int in = 1; in >= (r->inbound_only ? 1 : 0); in--) {
 		err = xfrm_state_add(k, r, in, XFRM_MSG_NEWSA);
 		/* The same SPI again: the record sent twice, or a state
 		 * left from before a restart; the record is the truth. */

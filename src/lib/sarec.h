@@ -81,6 +81,12 @@ struct sarec {
 	size_t n_ts_local, n_ts_remote;	/* 1..SAREC_TS_MAX each */
 	struct ts_prefix ts_local[SAREC_TS_MAX], ts_remote[SAREC_TS_MAX];
 	struct sarec_keys *keys;	/* secret memory; owned; NULL: none */
+	/* Not encoded: the receiver's own choice (tunsteer-edge, a tunnel
+	 * with replay_protection).  kernel_ops.xfrm_sa_add() then installs
+	 * the inbound state and the in and fwd policies only, so that this
+	 * server can decrypt the customer's ESP but never send under the
+	 * SA (a sender of its own would break the customer's window). */
+	bool inbound_only;
 };
 
 /*

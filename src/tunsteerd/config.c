@@ -617,11 +617,8 @@ static void
 parse_address6(struct parse *p, const config_setting_t *s, const char *path,
 	       struct config_tunnel *t, struct tun_aux *a)
 {
-	static const struct ts_prefix v4_mapped = {
-		.family = AF_INET6, .v6.s6_addr = { [10] = 0xff, [11] = 0xff },
-		.len = 96 };
 	char f[CFGP_FIELD_MAX];
-	const char *str;
+	const char *str, *why;
 	struct ts_prefix x;
 	int line;
 
@@ -640,18 +637,11 @@ parse_address6(struct parse *p, const config_setting_t *s, const char *path,
 			 "/127", str);
 		return;
 	}
-	if (ts_prefix_contains(&link_local6, &x) ||
-	    ts_prefix_contains(&multicast6, &x) ||
-	    ts_prefix_contains(&v4_mapped, &x)) {
-		cfgp_err(&p->cp, line, f, "%s is a %s address", str,
-			 ts_prefix_contains(&link_local6, &x) ? "link-local" :
-			 ts_prefix_contains(&multicast6, &x) ? "multicast" :
-			 "IPv4-mapped");
+	if ((why = ts_prefix_peer6(&x, &t->peer6)) != NULL) {
+		cfgp_err(&p->cp, line, f, "%s is a %s address", str, why);
 		return;
 	}
 	t->address6 = x;
-	t->peer6 = x.v6;
-	t->peer6.s6_addr[15] ^= 1;
 	t->has_address6 = true;
 	a->addr6_line = line;
 }

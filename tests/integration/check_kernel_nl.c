@@ -711,6 +711,44 @@ START_TEST(propagated_sa_installs_esp_states_and_policies_on_its_if_id_only)
 }
 END_TEST
 
+/* replay_protection at the edge: a record held inbound only makes the
+ * inbound state and the in and fwd policies, never anything to send
+ * with; deleting it as a whole is no error. */
+START_TEST(an_inbound_only_sa_installs_no_outbound_state_or_policy)
+{
+	struct sarec r;
+	struct xstates x = { 0 };
+	char *out;
+
+	sa_record(&r, KERNEL_XFRM_IF_ID_MIN + 0x43, 0xc0de0101);
+	r.inbound_only = true;
+	ck_assert_int_eq(k->xfrm_sa_add(k, &r), 0);
+	out = out_of("ip xfrm state list");
+	assert_has(out, "src 198.51.100.2 dst 192.0.2.1");
+	assert_has(out, "spi 0xc0de0101 reqid 77 mode tunnel");
+	assert_lacks(out, "spi 0xc0de0102");
+	free(out);
+	out = out_of("ip xfrm policy list");
+	ck_assert_uint_eq(count_of(out, "if_id 0x74730044"), 2);
+	assert_has(out, "dir in priority 2500");
+	assert_has(out, "dir fwd priority 2500");
+	assert_lacks(out, "dir out");
+	free(out);
+	ck_assert_int_eq(k->xfrm_state_dump(k, xstate_cb, &x), 0);
+	ck_assert_uint_eq(x.n, 1);
+	ck_assert_uint_eq(x.v[0].spi, 0xc0de0101);
+	ck_assert_int_eq(k->xfrm_sa_del(k, &r), 0);
+	ck_assert_int_eq(k->xfrm_policy_del(k, &r), 0);
+	out = out_of("ip xfrm state list");
+	assert_lacks(out, "0xc0de01");
+	free(out);
+	out = out_of("ip xfrm policy list");
+	assert_lacks(out, "if_id 0x74730044");
+	free(out);
+	sarec_clear(&r);
+}
+END_TEST
+
 START_TEST(link_del_and_set_refuse_links_without_our_alias)
 {
 	struct kernel_link want = gre("foreign1", "192.0.2.9", 0, 0), have;
@@ -2035,6 +2073,7 @@ kernel_nl_suite(void)
 	tcase_add_test(tc,
 		       ipv6_paths_resilient_group_and_default_route_via_nhid_round_trip_with_family);
 	tcase_add_test(tc, ipv6_blackhole_route_replace_dump_and_del);
+	tcase_add_test(tc, an_inbound_only_sa_installs_no_outbound_state_or_policy);
 	tcase_add_test(tc,
 		       ipv6_set_replace_add_delete_read_back_including_the_whole_space_and_a_host);
 	tcase_add_test(tc,

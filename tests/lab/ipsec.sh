@@ -179,3 +179,25 @@ resp_on_exit() {
 	fi
 	resp_stop
 }
+
+# --- tunsteer-edge's own responder (issue 12) --------------------------------
+#
+# edge_itun K T — edge K's view of its tunnel T (`tunnels --json`).
+# edge_negotiator T — the edge whose own responder holds T's CHILD SA,
+#   printed as K; fails unless exactly one does.
+# edge_held K T FROM SPI — what edge K holds of T's SA with inbound SPI SPI
+#   (0x%08x, as the edges write it) that edge FROM negotiated (a JSON
+#   object of its ipsec_here.propagated; nothing if none).
+edge_itun() { edge_json "$1" tunnels | jq -c --arg t "$2" '.tunnels[] | select(.name == $t)'; }
+edge_negotiator() {
+	local k n=""
+	for k in $(seq 1 "$(lab_edges)"); do
+		[ -e "$LAB_STATE/edge$k.pid" ] || continue
+		[ "$(edge_itun "$k" "$1" | jq -r .ipsec.child_state)" != INSTALLED ] || n+="$k "
+	done
+	[ "$(wc -w <<<"$n")" = 1 ] && echo "${n% }"
+}
+edge_held() {
+	edge_itun "$1" "$2" | jq -c --arg n "edge$3" --arg s "$4" \
+		'.ipsec_here.propagated[]? | select(.negotiated_by == $n and .spi_in == $s)'
+}

@@ -242,6 +242,36 @@ LAB_SA_KEY=lab-sa-propagation-secret-7e57
 lab_sa_propagation() {
 	export EDGE_RELAY="sa_key = \"$LAB_SA_KEY\"; sa_delay_ms = $1;"
 }
+# EDGE_IPV6=1: dual stack at the edges (tunsteer.sh's TS_IPV6 is the
+# cpe's side): every tunnel's interface_address6 (tun_edge_addr6), and
+# AUTH6_PREFIX authorized and routed as LAN_NET is.
+EDGE_IPV6=${EDGE_IPV6:-}
+# lab_ipv6_up — IPv6 for an EDGE_IPV6 lab of one edge: on in lan and
+# inet; in edge1 only toward inet (tunsteer-edge turns it on on its
+# tunnels) and forwarded; in the cpe on lan0 and wan1 (tunsteerd turns it
+# on on its tunnels).  inet ↔ edge1 2001:db8:3:1::/64, INET6_HOST on inet,
+# each routing the other's prefix; the LAN's authorized host and the
+# cpe's LAN addresses (2001:db8:2::1 outside every authorized prefix), an
+# IPv6 default to the first ISP.
+lab_ipv6_up() {
+	local ns
+	for ns in lan inet; do
+		lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+	done
+	lab_sysctl edge1 net.ipv6.conf.inet.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
+	lab_sysctl cpe net.ipv6.conf.lan0.disable_ipv6=0 net.ipv6.conf.wan1.disable_ipv6=0 \
+		net.ipv6.conf.all.forwarding=1
+	nsx inet ip -6 addr add 2001:db8:3:1::1/64 dev edge1 nodad
+	nsx edge1 ip -6 addr add 2001:db8:3:1::2/64 dev inet nodad
+	nsx inet ip -6 addr add "$INET6_HOST/64" dev dummy0 nodad
+	nsx inet ip -6 route add "$AUTH6_PREFIX" via 2001:db8:3:1::2 dev edge1
+	nsx edge1 ip -6 route add 2001:db8:100::/64 via 2001:db8:3:1::1 dev inet
+	nsx lan ip -6 addr add "$LAN6_AUTH/64" dev eth0 nodad
+	nsx lan ip -6 route add default via "$LAN6_CPE" dev eth0
+	nsx cpe ip -6 addr add "$LAN6_CPE/64" dev lan0 nodad
+	nsx cpe ip -6 addr add 2001:db8:2::1/64 dev lan0 nodad
+	nsx cpe ip -6 route add default dev wan1
+}
 # Lab tunnels the edges serve as IPsec (tunsteer-edge's IKEv2 responder)
 # instead of GRE: tunnel t is then it<t>, an XFRM interface, answering
 # the customer's IKE as ipsec_id t says (tunsteer.sh's TS_IPSEC is the
@@ -250,6 +280,9 @@ EDGE_IPSEC_TUNNELS=${EDGE_IPSEC_TUNNELS:-}
 LAB_ACCOUNT_ID=0ab0acc7
 LAB_IPSEC_PSK=lab-ipsec-psk-0123456789abcdef
 lab_is_ipsec() { [[ " $EDGE_IPSEC_TUNNELS " == *" $1 "* ]]; }
+# IPsec lab tunnels whose edge config has replay_protection = true (the
+# provider pins their customer-bound ESP to one server).
+EDGE_REPLAY_PROTECTION=${EDGE_REPLAY_PROTECTION:-}
 # lab_tun_name T — the edge's name of lab tunnel T: gt<T>, or it<T> when
 # it is an IPsec one.
 lab_tun_name() { if lab_is_ipsec "$1"; then echo "it$1"; else echo "gt$1"; fi; }
@@ -274,7 +307,7 @@ edge_ctl() { local k=$1; shift; "$LAB_EDGE_BIN" -S "$(edge_sock "$k")" "$@"; }
 # it<t>, IPsec from the same anycast endpoint, answering IKE from the
 # cpe's address on that ISP.
 lab_edge_conf() {
-	local k=$1 j t n peers="" routes="" tunnels="" prio acct=""
+	local k=$1 j t n peers="" routes="" tunnels="" prio acct="" addr6
 	# IPsec tunnels' customer IDs are made of the account's.
 	[ -z "$EDGE_IPSEC_TUNNELS" ] || acct="account_id = \"$LAB_ACCOUNT_ID\";"
 	read -r -a prio <<<"$EDGE_PRIORITIES"
@@ -283,20 +316,24 @@ lab_edge_conf() {
 	done
 	for t in $LAB_EDGE_TUNNELS; do
 		n=$(tun_isp $t)
+		addr6=${EDGE_IPV6:+ interface_address6 = \"$(tun_edge_addr6 $t)/127\";}
 		if lab_is_ipsec "$t"; then
 			tunnels+="${tunnels:+,
 }	    { name = \"it$t\"; type = \"ipsec\"; tunnel_id = \"$(ipsec_tunnel_id "$t")\";
 	      psk = \"$LAB_IPSEC_PSK\"; cloudflare_endpoint = \"$(tun_anycast $t)\";
 	      customer_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
-	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6$(
+		[[ " $EDGE_REPLAY_PROTECTION " != *" $t "* ]] || echo " replay_protection = true;") }"
 		else
 			tunnels+="${tunnels:+,
 }	    { name = \"gt$t\"; cloudflare_gre_endpoint = \"$(tun_anycast $t)\";
 	      customer_gre_endpoint = \"$(cpe_wan_addr "$n" "$(tun_cpe $t)")\";
-	      interface_address = \"$(tun_edge_addr $t)/31\"; }"
+	      interface_address = \"$(tun_edge_addr $t)/31\";$addr6 }"
 		fi
 		routes+="${routes:+,
 }	    { prefix = \"$LAN_NET\"; tunnel = \"$(lab_tun_name "$t")\"; priority = ${prio[$((t % 4))]}; }"
+		[ -z "$EDGE_IPV6" ] || routes+=",
+	    { prefix = \"$AUTH6_PREFIX\"; tunnel = \"$(lab_tun_name "$t")\"; priority = ${prio[$((t % 4))]}; }"
 	done
 	mkdir -p "$LAB_RUN"
 	cat >"$(edge_conf_file "$k")" <<-CONF
@@ -314,7 +351,7 @@ lab_edge_conf() {
 	customers = ( {
 	  name = "lab";
 	  $acct
-	  authorized = [ "$AUTH_PREFIX" ];
+	  authorized = [ "$AUTH_PREFIX"${EDGE_IPV6:+, \"$AUTH6_PREFIX\"} ];
 	  tunnels = (
 	$tunnels );
 	  routes = (

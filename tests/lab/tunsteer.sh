@@ -81,6 +81,26 @@ ts_conf() {
 	chmod 600 "$out"
 }
 
+# ts_conf2 P1 P2 — the config of the two-tunnel IPsec scenarios: cf1 and
+# cf2 (lab tunnels 0 and 1: ts_tunnels 2, TS_IPSEC says which are ipsec)
+# in one policy at priorities P1 and P2, probes that a VM stall cannot
+# move (10 lost in a row at 200 ms make a tunnel down).
+ts_conf2() {
+	mkdir -p "$(dirname "$TS_CONF")"
+	cat >"$TS_CONF" <<-CONF
+	log_level = "debug";
+	probe = { interval_ms = 200; timeout_ms = 500; down_after = 10; up_after = 3;
+	          holddown_ms = 3000; degraded_loss_pct = 100; };
+	$(ts_tunnels 2)
+	egress = (
+	  { name = "office"; prefixes = [ "$AUTH_PREFIX" ];
+	    tunnels = ( { tunnel = "cf1"; priority = $1; },
+	                { tunnel = "cf2"; priority = $2; } ); }
+	);
+	CONF
+	chmod 600 "$TS_CONF"
+}
+
 ts_ctl() { nsx cpe "$TS_BIN_CTL" -S "$TS_SOCK" "$@"; }
 
 # ts_start [tunsteerd options] — start tunsteerd in cpe, in the

@@ -86,7 +86,7 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_uint_eq(c->relay.port, 7474);
 	ck_assert_uint_eq(c->relay.n_peers, 2);
 	ck_assert_uint_eq(c->n_customers, 1);
-	ck_assert_uint_eq(c->customers[0].n_authorized, 1);
+	ck_assert_uint_eq(c->customers[0].n_authorized, 2);
 	ck_assert_uint_eq(c->n_tunnels, 4);
 	ck_assert_str_eq(c->tunnels[0].name, "gt0");
 	ck_assert_str_eq(ip_text(c->tunnels[0].provider_addr), "198.19.0.0");
@@ -98,7 +98,10 @@ START_TEST(test_example_file_loads_with_its_values)
 	ck_assert_int_eq(c->tunnels[2].hc.type, EDGE_HC_REQUEST);
 	ck_assert_int_eq(c->tunnels[2].hc.direction, EDGE_HC_BIDIRECTIONAL);
 	ck_assert_int_eq(c->tunnels[3].hc.direction, EDGE_HC_UNIDIRECTIONAL);
-	ck_assert_uint_eq(c->n_routes, 4);
+	ck_assert_uint_eq(c->n_routes, 8);
+	ck_assert(c->tunnels[3].has_address6);
+	ck_assert_int_eq(c->routes[7].prefix.family, AF_INET6);
+	ck_assert_uint_eq(c->routes[7].tunnel, 3);
 	ck_assert_uint_eq(c->routes[1].tunnel, 2);
 	ck_assert_uint_eq(c->routes[1].priority, 100);
 	ck_assert_uint_eq(c->routes[1].weight, 1);
@@ -296,6 +299,42 @@ static const struct {
 	  "t.conf:3: customers[0].tunnels[0].cloudflare_endpoint: required\n"
 	  "t.conf:6: customers[1].tunnels[0].health_check: unidirectional checks of a tunnel without customer_endpoint need health_check.target\n"
 	  "t.conf:9: customers[1].tunnels[1].tunnel_id: \"01\" of account \"ab\" is already tunnel \"i1\" (line 6); the customer's IKE identities would be the same" },
+	/* IPv6: interface_address6 a /127 and no special address, no two
+	 * overlapping; an IPv6 route only through a tunnel with one, by
+	 * tunnel or by the customer side of it, prefixes without host bits,
+	 * next hops of the prefix's family. */
+	{ "anycast = [ \"192.0.2.1\" ];\n"
+	  "customers = ( { name = \"c\"; authorized = [ \"2001:db8:1::1/64\", \"2001:db8::/32\" ];\n"
+	  "  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\";\n"
+	  "    interface_address6 = \"2001:db8:ffff::1/64\"; },\n"
+	  "  { name = \"t1\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.6\"; interface_address = \"10.0.0.10/31\";\n"
+	  "    interface_address6 = \"fe80::1/127\"; },\n"
+	  "  { name = \"t2\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.10\"; interface_address = \"10.0.0.12/31\";\n"
+	  "    interface_address6 = \"10.0.0.12/31\"; },\n"
+	  "  { name = \"t3\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.14\"; interface_address = \"10.0.0.14/31\";\n"
+	  "    interface_address6 = \"2001:db8:ffff::2/127\"; },\n"
+	  "  { name = \"t4\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+	  "    customer_gre_endpoint = \"198.51.100.18\"; interface_address = \"10.0.0.16/31\";\n"
+	  "    interface_address6 = \"2001:db8:ffff::3/127\"; } );\n"
+	  "  routes = ( { prefix = \"2001:db8:1::/64\"; tunnel = \"t0\"; priority = 1; },\n"
+	  "    { prefix = \"2001:db8:1::1/64\"; tunnel = \"t3\"; priority = 1; },\n"
+	  "    { prefix = \"2001:db8:1::/64\"; nexthop = \"2001:db8:ffff::9\"; priority = 1; },\n"
+	  "    { prefix = \"203.0.113.0/24\"; nexthop = \"2001:db8:ffff::2\"; priority = 1; },\n"
+	  "    { prefix = \"2001:db8:1::/64\"; nexthop = \"10.0.0.15\"; priority = 1; } ); } );\n",
+	  "t.conf:2: customers[0].authorized[0]: 2001:db8:1::1/64 has host bits set; did you mean 2001:db8:1::/64?\n"
+	  "t.conf:5: customers[0].tunnels[0].interface_address6: 2001:db8:ffff::1/64: the provider takes a /127\n"
+	  "t.conf:8: customers[0].tunnels[1].interface_address6: fe80::1/127 is a link-local address\n"
+	  "t.conf:11: customers[0].tunnels[2].interface_address6: \"10.0.0.12/31\" is not an IPv6 address with /127\n"
+	  "t.conf:17: customers[0].tunnels[4].interface_address6: 2001:db8:ffff::3/127 overlaps 2001:db8:ffff::2/127 of tunnel \"t3\" (line 14)\n"
+	  "t.conf:18: customers[0].routes[0].prefix: an IPv6 prefix through tunnel \"t0\" (line 3), which has no interface_address6\n"
+	  "t.conf:19: customers[0].routes[1].prefix: 2001:db8:1::1/64 has host bits set; did you mean 2001:db8:1::/64?\n"
+	  "t.conf:20: customers[0].routes[2].nexthop: 2001:db8:ffff::9 is not the customer side of an interface_address6 of \"c\"\n"
+	  "t.conf:21: customers[0].routes[3].nexthop: an IPv6 next hop for an IPv4 prefix\n"
+	  "t.conf:22: customers[0].routes[4].nexthop: an IPv4 next hop for an IPv6 prefix" },
 };
 
 START_TEST(test_bad_input_gives_exact_messages)
@@ -567,6 +606,61 @@ START_TEST(test_only_a_gre_only_build_refuses_to_serve_ipsec_tunnels_by_line)
 }
 END_TEST
 
+/* Dual stack: interface_address6 beside the /31 on the side
+ * interface_address_side names, IPv6 authorized prefixes and routes by
+ * tunnel or by the customer side of the /127, shown by -nv and loaded
+ * back the same. */
+START_TEST(test_interface_address6_and_ipv6_routes_load_print_and_round_trip)
+{
+	const char *text =
+		"anycast = [ \"192.0.2.1\" ];\n"
+		"customers = ( { name = \"c\";\n"
+		"  authorized = [ \"2001:db8:1::/64\", \"203.0.113.0/25\" ];\n"
+		"  tunnels = ( { name = \"t0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.8/31\";\n"
+		"    interface_address6 = \"2001:db8:ffff::1/127\"; },\n"
+		"    { name = \"t1\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.6\"; interface_address = \"10.0.0.11/31\";\n"
+		"    interface_address_side = \"customer\";\n"
+		"    interface_address6 = \"2001:db8:ffff::3/127\"; },\n"
+		"    { name = \"t2\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
+		"    customer_gre_endpoint = \"198.51.100.10\"; interface_address = \"10.0.0.12/31\"; } );\n"
+		"  routes = ( { prefix = \"2001:db8:1::/64\"; tunnel = \"t0\"; priority = 100; },\n"
+		"    { prefix = \"2001:db8:1::/64\"; nexthop = \"2001:db8:ffff::3\"; priority = 100; },\n"
+		"    { prefix = \"203.0.113.0/24\"; tunnel = \"t2\"; priority = 100; } ); } );\n";
+	struct edge_config *c = load_ok(text), *b;
+	char *pa = print_of(c), *pb;
+	char a6[INET6_ADDRSTRLEN];
+
+	ck_assert(c->tunnels[0].has_address6);
+	inet_ntop(AF_INET6, &c->tunnels[0].provider_addr6, a6, sizeof(a6));
+	ck_assert_str_eq(a6, "2001:db8:ffff::1");
+	inet_ntop(AF_INET6, &c->tunnels[0].customer_addr6, a6, sizeof(a6));
+	ck_assert_str_eq(a6, "2001:db8:ffff::");
+	/* The customer's side given: ours is the other host. */
+	inet_ntop(AF_INET6, &c->tunnels[1].provider_addr6, a6, sizeof(a6));
+	ck_assert_str_eq(a6, "2001:db8:ffff::2");
+	ck_assert(!c->tunnels[2].has_address6);
+	ck_assert_uint_eq(c->routes[1].tunnel, 1);
+	ck_assert_int_eq(c->routes[1].prefix.family, AF_INET6);
+	/* Sorted: IPv4 first. */
+	ck_assert_int_eq(c->customers[0].authorized[0].family, AF_INET);
+	ck_assert_int_eq(c->customers[0].authorized[1].family, AF_INET6);
+	ck_assert_ptr_nonnull(strstr(pa, "\t\t\t\tinterface_address6 = \"2001:db8:ffff::1/127\";\n"
+				     "\t\t\t\t# provider side 2001:db8:ffff::1, customer side 2001:db8:ffff::\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "authorized = [ \"203.0.113.0/25\", \"2001:db8:1::/64\" ];"));
+	ck_assert_ptr_nonnull(strstr(pa, "{ prefix = \"2001:db8:1::/64\"; tunnel = \"t1\"; "
+				     "priority = 100; weight = 1; }"));
+	b = load_ok(pa);
+	pb = print_of(b);
+	ck_assert_str_eq(pa, pb);
+	free(pa);
+	free(pb);
+	edge_config_free(c);
+	edge_config_free(b);
+}
+END_TEST
+
 START_TEST(test_print_round_trips)
 {
 	char *text = slurp(EXAMPLE);
@@ -623,6 +717,7 @@ edge_config_suite(void)
 	tcase_add_test(tc, test_missing_file_is_one_clear_message);
 	tcase_add_test(tc, test_relay_sa_key_turns_propagation_on_with_defaults_and_is_redacted);
 	tcase_add_test(tc, test_print_round_trips);
+	tcase_add_test(tc, test_interface_address6_and_ipv6_routes_load_print_and_round_trip);
 	tcase_add_test(tc, test_ipsec_tunnels_load_with_the_providers_defaults);
 	tcase_add_test(tc, test_ipsec_customer_ids_in_the_providers_four_formats);
 	tcase_add_test(tc, test_ipsec_ipv4_id_only_for_a_unique_endpoint_pair);

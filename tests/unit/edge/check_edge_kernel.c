@@ -69,6 +69,44 @@ START_TEST(test_fresh_start_then_nothing)
 }
 END_TEST
 
+/* A tunnel with an interface_address6 gets IPv6 on (before its address),
+ * its /127, ::/0 in its own table and an IPv6 rule for the same fwmark;
+ * one without gets nothing of IPv6. */
+START_TEST(test_interface_address6_adds_the_ipv6_address_route_and_rule)
+{
+	struct kernel_ops *ops = kernel_fake_create();
+	struct edge_config *c = load(HEAD ",\n    { name = \"gt1\"; "
+		"cloudflare_gre_endpoint = \"192.0.2.2\"; customer_gre_endpoint = "
+		"\"198.51.100.2\"; interface_address = \"198.19.0.2/31\"; "
+		"interface_address6 = \"2001:db8:ffff::3/127\"; }" TAIL);
+
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(ops),
+		"link set gt0 gre local 192.0.2.1 remote 198.51.100.2 ttl 64 mtu 1476 up\n"
+		"link set gt1 gre local 192.0.2.2 remote 198.51.100.2 ttl 64 mtu 1476 up\n"
+		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
+		"sysctl net/ipv4/conf/gt1/rp_filter=0\n"
+		"sysctl net/ipv6/conf/gt1/disable_ipv6=0\n"
+		"addr add 198.19.0.0/31 dev gt0\n"
+		"addr add 198.19.0.2/31 dev gt1\n"
+		"addr add 2001:db8:ffff::3/127 dev gt1\n"
+		"route replace table 22001 0.0.0.0/0 metric 0 proto 228 nexthop dev gt0 weight 1\n"
+		"route replace table 22002 0.0.0.0/0 metric 0 proto 228 nexthop dev gt1 weight 1\n"
+		"route replace table 22002 ::/0 metric 1024 proto 228 nexthop dev gt1 weight 1\n"
+		"rule add prio 22001 from all fwmark 0x74650001/0xffffffff table 22001\n"
+		"rule add prio 22002 from all fwmark 0x74650002/0xffffffff table 22002\n"
+		"rule add -6 prio 22002 from all fwmark 0x74650002/0xffffffff table 22002\n");
+	/* Nothing to do the second time but the sysctls. */
+	ck_assert_int_eq(edge_kernel_apply(ops, c), 0);
+	ck_assert_str_eq(kernel_fake_ops_log(ops),
+		"sysctl net/ipv4/conf/gt0/rp_filter=0\n"
+		"sysctl net/ipv4/conf/gt1/rp_filter=0\n"
+		"sysctl net/ipv6/conf/gt1/disable_ipv6=0\n");
+	edge_config_free(c);
+	ops->destroy(ops);
+}
+END_TEST
+
 START_TEST(test_tunsteerd_objects_are_never_touched)
 {
 	struct kernel_ops *ops = kernel_fake_create();
@@ -332,6 +370,7 @@ edge_kernel_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_fresh_start_then_nothing);
+	tcase_add_test(tc, test_interface_address6_adds_the_ipv6_address_route_and_rule);
 	tcase_add_test(tc, test_tunsteerd_objects_are_never_touched);
 	tcase_add_test(tc, test_removed_tunnel_is_removed);
 	tcase_add_test(tc, test_failed_operation_is_retried_next_time);

@@ -24,7 +24,9 @@
 
 #include "edge/edge_config.h"
 #include "edge/edge_kernel.h"
+#include "edge/edge_nft.h"
 #include "edge/edge_prop.h"
+#include "edge/edge_steer.h"
 #include "edge/edge_sync.h"
 #include "lib/clock.h"
 #include "lib/kernel_fake.h"
@@ -32,6 +34,9 @@
 #include "testlib.h"
 
 #define KEY "lab-shared-key-0123456789"
+
+/* it0's replay_protection in the configs conf() makes next. */
+static bool pinned;
 
 /* Server @me (127.0.0.@me) with peer 127.0.0.@peer, SA port @port. */
 static struct edge_config *
@@ -50,10 +55,10 @@ conf(int me, int peer, unsigned int port, unsigned int delay_ms,
 		 "  authorized = [ \"203.0.113.0/25\" ];\n"
 		 "  tunnels = ( { name = \"it0\"; type = \"ipsec\"; tunnel_id = \"4567ef\";\n"
 		 "    psk = \"psk-of-it0-0123456789\"; cloudflare_endpoint = \"192.0.2.1\";\n"
-		 "    interface_address = \"10.0.0.8/31\"; },\n"
+		 "    interface_address = \"10.0.0.8/31\"; replay_protection = %s; },\n"
 		 "  { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
 		 "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } ); } );\n",
-		 me, peer, port - 1, port, key, delay_ms);
+		 me, peer, port - 1, port, key, delay_ms, pinned ? "true" : "false");
 	c = edge_config_load_string(text, "t.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
@@ -141,6 +146,12 @@ static bool
 b_holds_one(struct pair *p)
 {
 	return edge_prop_held(p->b, "it0", NULL, 0) == 1;
+}
+
+static bool
+a_holds_one(struct pair *p)
+{
+	return edge_prop_held(p->a, "it0", NULL, 0) == 1;
 }
 
 static bool
@@ -391,6 +402,167 @@ START_TEST(a_reload_without_the_tunnel_removes_its_sas)
 }
 END_TEST
 
+static unsigned int pin_calls;
+
+static void
+count_pin_cb(void *arg)
+{
+	pin_calls++;
+}
+
+/* Does @ops hold the ESP state (@dst, @spi)? */
+static bool
+has_state(struct kernel_ops *ops, const char *dst, uint32_t spi)
+{
+	return kernel_fake_xfrm_count(ops, ip(dst), spi, 0, 0) == 0;
+}
+
+/* The default route of @c's tunnel @name in @st: its one device. */
+static const char *
+route_dev(const struct edge_config *c, const struct kernel_state *st,
+	  const char *name)
+{
+	int i = edge_config_tunnel_index(c, name);
+
+	for (size_t k = 0; k < st->n_routes; k++)
+		if (st->routes[k].table == edge_tunnel_table((size_t)i))
+			return st->routes[k].nh[0].dev;
+	return "";
+}
+
+START_TEST(a_pinned_tunnels_sa_is_held_inbound_only_and_its_traffic_goes_to_the_negotiator)
+{
+	struct pair p;
+	struct sarec r, mine;
+	struct in_addr to[2];
+	struct kernel_state st;
+	uint32_t if_id;
+	const char *log;
+
+	pinned = true;
+	pair_up(&p, 0);
+	pinned = false;
+	edge_prop_set_pin_cb(p.b, count_pin_cb, NULL);
+	pin_calls = 0;
+	if_id = if_id_of(p.cb, "it0");
+	/* Nothing known yet: each server sends into its own device. */
+	ck_assert(edge_prop_pinned_to(p.b, "it0", &to[0]));
+	ck_assert_uint_eq(to[0].s_addr, 0);
+	ck_assert(!edge_prop_pinned_to(p.b, "g0", &to[1]));
+
+	record(&r, "it0", if_id, 0xabc0011);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(edge_prop_pinned_to(p.a, "it0", &to[0]));
+	ck_assert_uint_eq(to[0].s_addr, 0);	/* A's own */
+	ck_assert(run_until(&p, b_holds_one));
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_msg(strstr(log, "in 0x0abc0011 out 0x0abc0012 if_id") != NULL &&
+		      strstr(log, " inbound-only") != NULL, "%s", log);
+	/* B decrypts the customer's ESP, never sends under A's SA. */
+	ck_assert(has_state(p.kb, "192.0.2.1", 0xabc0011));
+	ck_assert(!has_state(p.kb, "198.51.100.2", 0xabc0012));
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 2);
+	ck_assert_uint_ge(pin_calls, 1);
+	ck_assert(edge_prop_pinned_to(p.b, "it0", &to[0]));
+	ck_assert_uint_eq(to[0].s_addr, ip("127.0.0.1").s_addr);
+
+	/* B's routes: it0's table into the link to A, g0's unchanged; the
+	 * link to A exists whether or not anything is forwarded. */
+	to[1].s_addr = 0;
+	kernel_state_init(&st);
+	ck_assert_int_eq(edge_kernel_build(p.cb, &st), 0);
+	ck_assert_int_eq(edge_kernel_build_pins(p.cb, to, &st), 0);
+	ck_assert_str_eq(route_dev(p.cb, &st, "it0"), "pin+0");
+	ck_assert_str_eq(route_dev(p.cb, &st, "g0"), "g0");
+	ck_assert_uint_eq(st.n_links, 3);
+	ck_assert_str_eq(st.links[2].name, "pin+0");
+	ck_assert_uint_eq(st.links[2].kind, KERNEL_LINK_GRE);
+	ck_assert_uint_eq(st.links[2].local.s_addr, ip("127.0.0.2").s_addr);
+	ck_assert_uint_eq(st.links[2].remote.s_addr, ip("127.0.0.1").s_addr);
+	ck_assert(kernel_marks_link(&edge_kernel_marks, &st.links[2]));
+	kernel_state_free(&st);
+	kernel_state_init(&st);
+	ck_assert_int_eq(edge_kernel_build(p.cb, &st), 0);
+	ck_assert_int_eq(edge_kernel_build_pins(p.cb, NULL, &st), 0);
+	ck_assert_str_eq(route_dev(p.cb, &st, "it0"), "it0");
+	ck_assert_uint_eq(st.n_links, 3);
+	kernel_state_free(&st);
+
+	/* The customer's IKE moves to B, which negotiates: its own again. */
+	pin_calls = 0;
+	record(&mine, "it0", if_id, 0xabc0021);
+	snprintf(mine.negotiated_by, sizeof(mine.negotiated_by), "edgeB");
+	edge_prop_negotiated(p.b, &mine);
+	ck_assert_uint_eq(pin_calls, 1);
+	ck_assert(edge_prop_pinned_to(p.b, "it0", &to[0]));
+	ck_assert_uint_eq(to[0].s_addr, 0);
+	/* …and A, receiving B's record, forwards to B. */
+	ck_assert(run_until(&p, a_holds_one));
+	ck_assert(edge_prop_pinned_to(p.a, "it0", &to[0]));
+	ck_assert_uint_eq(to[0].s_addr, ip("127.0.0.2").s_addr);
+	pair_down(&p);
+}
+END_TEST
+
+/* Does @c's nft table drop what a pin link would forward twice? */
+static bool
+nft_has_pin_guard(const struct edge_config *c)
+{
+	struct steer s;
+	char *script;
+	int err;
+	bool has;
+
+	ck_assert_int_eq(edge_steer_build(c, NULL, &s), 0);
+	script = edge_nft_table(c, &s, &err);
+	ck_assert_ptr_nonnull(script);
+	has = strstr(script, "iifname \"pin+*\" oifname \"pin+*\" counter drop\n") != NULL;
+	ck_assert(has || strstr(script, "pin+") == NULL);
+	free(script);
+	edge_steer_free(&s);
+	return has;
+}
+
+START_TEST(unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_outbound_half)
+{
+	struct pair p;
+	struct sarec r;
+	struct edge_config *c2;
+	struct kernel_state st;
+	struct in_addr to;
+	uint32_t if_id;
+
+	pair_up(&p, 0);
+	if_id = if_id_of(p.cb, "it0");
+	kernel_state_init(&st);
+	ck_assert_int_eq(edge_kernel_build(p.cb, &st), 0);
+	ck_assert_int_eq(edge_kernel_build_pins(p.cb, NULL, &st), 0);
+	ck_assert_uint_eq(st.n_links, 2);
+	kernel_state_free(&st);
+	ck_assert(!nft_has_pin_guard(p.cb));
+	record(&r, "it0", if_id, 0xabc0031);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	ck_assert(!edge_prop_pinned_to(p.b, "it0", &to));
+	ck_assert(has_state(p.kb, "198.51.100.2", 0xabc0032));
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 3);
+
+	pinned = true;
+	c2 = conf(2, 1, test_port(), 0, KEY);
+	pinned = false;
+	ck_assert_int_eq(edge_prop_apply(p.b, c2), 0);
+	edge_config_free(p.cb);
+	p.cb = c2;
+	ck_assert(nft_has_pin_guard(p.cb));
+	ck_assert(has_state(p.kb, "192.0.2.1", 0xabc0031));
+	ck_assert(!has_state(p.kb, "198.51.100.2", 0xabc0032));
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 2);
+	ck_assert(edge_prop_pinned_to(p.b, "it0", &to));
+	ck_assert_uint_eq(to.s_addr, ip("127.0.0.1").s_addr);
+	pair_down(&p);
+}
+END_TEST
+
 static Suite *
 edge_prop_suite(void)
 {
@@ -406,6 +578,10 @@ edge_prop_suite(void)
 		       datagrams_not_from_a_peer_or_not_sealed_with_the_key_are_refused);
 	tcase_add_test(tc, a_server_that_stops_removes_what_it_holds);
 	tcase_add_test(tc, a_reload_without_the_tunnel_removes_its_sas);
+	tcase_add_test(tc,
+		       a_pinned_tunnels_sa_is_held_inbound_only_and_its_traffic_goes_to_the_negotiator);
+	tcase_add_test(tc,
+		       unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_outbound_half);
 	suite_add_tcase(s, tc);
 	return s;
 }

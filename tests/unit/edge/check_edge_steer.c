@@ -283,11 +283,159 @@ START_TEST(test_nft_table_drops_unauthorized_egress_per_tunnel)
 	ck_assert_ptr_nonnull(strstr(script, "elements = { 203.0.113.0/25 }"));
 	ck_assert_ptr_nonnull(strstr(script, "iifname \"gt2\" ip saddr != @auth_0 "
 				     "counter name \"unauth_2\" drop\n"));
-	ck_assert_ptr_nonnull(strstr(script, "oifname \"gt3\" counter name \"ing_3\"\n"));
+	ck_assert_ptr_nonnull(strstr(script, "oifname \"gt3\" meta nfproto ipv4 "
+				     "counter name \"ing_3\"\n"));
+	/* No IPv6 authorized: none of it leaves a tunnel, counted apart. */
+	ck_assert_ptr_nonnull(strstr(script, "iifname \"gt2\" meta nfproto ipv6 "
+				     "counter name \"unauth6_2\" drop\n"));
+	ck_assert_ptr_null(strstr(script, "set auth6_"));
 	ck_assert_ptr_nonnull(strstr(script, "ct state invalid counter"));
 	free(script);
 	edge_steer_free(&s);
 	edge_config_free(c);
+}
+END_TEST
+
+/* The lab in dual stack: each tunnel with its /127, the customer's IPv6
+ * prefix authorized and routed like its IPv4 one. */
+static char *
+lab6(void)
+{
+	char *a = replace(lab, "authorized = [ \"203.0.113.0/25\" ]",
+			  "authorized = [ \"203.0.113.0/25\", \"2001:db8:1::/64\" ]");
+	char *b = a, *out;
+	static const char *const ifa[] = {
+		"interface_address = \"198.19.0.0/31\";",
+		"interface_address = \"198.19.0.2/31\";",
+		"interface_address = \"198.19.0.4/31\";",
+		"interface_address = \"198.19.0.6/31\";",
+	};
+	char with[128];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(with, sizeof(with), "%s interface_address6 = "
+			 "\"2001:db8:ffff::%x/127\";", ifa[i], 2 * i + 1);
+		b = replace(a, ifa[i], with);
+		free(a);
+		a = b;
+	}
+	out = replace(a, "routes = (\n", "routes = (\n"
+		      "    { prefix = \"2001:db8:1::/64\"; tunnel = \"gt0\"; priority = 100; },\n"
+		      "    { prefix = \"2001:db8:1::/64\"; tunnel = \"gt2\"; priority = 100; },\n"
+		      "    { prefix = \"2001:db8:1::/64\"; tunnel = \"gt1\"; priority = 200; },\n"
+		      "    { prefix = \"2001:db8:1::/64\"; tunnel = \"gt3\"; priority = 200; },\n");
+	free(a);
+	return out;
+}
+
+static struct ts_prefix
+host(const char *text)
+{
+	struct ts_prefix p;
+
+	ck_assert_int_eq(ts_prefix_parse(text, false, &p), 0);
+	return p;
+}
+
+/* IPv6 routes rank as IPv4 ones do, each family's prefixes apart; a flow
+ * is placed by the same hash over the IPv6 5-tuple, whose value is the
+ * kernel's: nft `jhash ip6 saddr . ip6 daddr [. th sport . th dport]
+ * mod 65536 seed 0x74736564` gave 0xd2b7 for UDP 2001:db8:100::10 port
+ * 40000 → 2001:db8:1::10 port 9000 and 0x1c32 for an ICMPv6 echo
+ * between the same hosts (Linux 6.18, a netns, the mark read back from
+ * a dynamic set); mod N is (hash * N) >> 32. */
+START_TEST(test_ipv6_flows_hash_as_the_kernel_and_follow_penalties_like_ipv4)
+{
+	char *text = lab6();
+	struct edge_config *c = load(text);
+	enum eh_state st[4] = { EH_DOWN, EH_HEALTHY, EH_HEALTHY, EH_HEALTHY };
+	struct ts_prefix inet6 = host("2001:db8:100::10"), lan6 = host("2001:db8:1::10");
+	struct ts_prefix inet4 = host("198.18.0.10");
+	struct steer s, pen;
+	struct steer_flow f;
+	unsigned int seen[4] = { 0 };
+
+	ck_assert_int_eq(edge_steer_build(c, NULL, &s), 0);
+	ck_assert_uint_eq(s.n, 2);
+	ck_assert_int_eq(s.p[0].prefix.family, AF_INET6);	/* /64 before /24 */
+	ck_assert_str_eq(set_of(c, &s, 0), "gt0,gt2");
+	ck_assert_str_eq(set_of(c, &s, 1), "gt0,gt2");
+
+	ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet6, &lan6,
+					      IPPROTO_UDP, 40000, 9000, &f), 0);
+	ck_assert_uint_eq((uint32_t)(((uint64_t)f.hash * 65536) >> 32), 0xd2b7);
+	ck_assert_int_eq(f.prefix, 0);
+	ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet6, &lan6,
+					      IPPROTO_ICMPV6, 0, 0, &f), 0);
+	ck_assert_uint_eq((uint32_t)(((uint64_t)f.hash * 65536) >> 32), 0x1c32);
+	/* Families never mix: a mixed pair is refused, an IPv6 address
+	 * outside every IPv6 route has none (the IPv4 /24 does not count). */
+	ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet4, &lan6,
+					      IPPROTO_UDP, 1, 2, &f), -EINVAL);
+	ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet6,
+					      &(struct ts_prefix){ 0 }, 0, 0, 0, &f),
+			 -EINVAL);
+	struct ts_prefix other = host("2001:db8:2::10");
+	ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet6, &other,
+					      IPPROTO_UDP, 1, 2, &f), -ENOENT);
+
+	/* 64 flows spread over gt0 and gt2 only; with gt0 down, gt2 alone:
+	 * its penalty moves IPv6 exactly as it moves IPv4. */
+	for (uint16_t p = 40000; p < 40064; p++) {
+		ck_assert_int_eq(edge_steer_flow_addr(&s, c->ecmp_seed, &inet6,
+						      &lan6, IPPROTO_UDP, p,
+						      9000, &f), 0);
+		seen[f.tunnel]++;
+	}
+	ck_assert_uint_gt(seen[0], 0);
+	ck_assert_uint_gt(seen[2], 0);
+	ck_assert_uint_eq(seen[1] + seen[3], 0);
+	ck_assert_int_eq(edge_steer_build(c, st, &pen), 0);
+	ck_assert_str_eq(set_of(c, &pen, 0), "gt2");
+	ck_assert_str_eq(set_of(c, &pen, 1), "gt2");
+	edge_steer_free(&pen);
+	edge_steer_free(&s);
+	edge_config_free(c);
+	free(text);
+}
+END_TEST
+
+/* The kernel's side of IPv6: the same steer rules with ip6 payloads, an
+ * auth6 set, per-family filters and counters on every tunnel. */
+START_TEST(test_nft_ipv6_steer_hashes_ip6_and_filters_egress_per_family)
+{
+	char *text = lab6();
+	struct edge_config *c = load(text);
+	struct steer s;
+	char *script;
+	int err;
+
+	ck_assert_int_eq(edge_steer_build(c, NULL, &s), 0);
+	script = edge_nft_table(c, &s, &err);
+	ck_assert_ptr_nonnull(script);
+	ck_assert_ptr_nonnull(strstr(script,
+		"ip6 daddr 2001:db8:1::/64 meta l4proto { tcp, udp } meta mark set "
+		"jhash ip6 saddr . ip6 daddr . th sport . th dport mod 2 seed "
+		"0x74736564 map { 0 : 0x74650001, 1 : 0x74650003 } return\n"));
+	ck_assert_ptr_nonnull(strstr(script,
+		"ip6 daddr 2001:db8:1::/64 meta mark set jhash ip6 saddr . ip6 "
+		"daddr mod 2 seed 0x74736564 map { 0 : 0x74650001, 1 : 0x74650003 } "
+		"return\n"));
+	ck_assert_ptr_nonnull(strstr(script, "set auth6_0 {\n\t\ttype ipv6_addr\n"
+				     "\t\tflags interval\n\t\telements = { 2001:db8:1::/64 }"));
+	ck_assert_ptr_nonnull(strstr(script, "elements = { 203.0.113.0/25 }"));
+	ck_assert_ptr_nonnull(strstr(script, "iifname \"gt1\" ip saddr != @auth_0 "
+				     "counter name \"unauth_1\" drop\n"));
+	ck_assert_ptr_nonnull(strstr(script, "iifname \"gt1\" ip6 saddr != @auth6_0 "
+				     "counter name \"unauth6_1\" drop\n"));
+	ck_assert_ptr_nonnull(strstr(script, "oifname \"gt1\" meta nfproto ipv6 "
+				     "counter name \"ing6_1\"\n"));
+	ck_assert_ptr_nonnull(strstr(script, "iifname \"gt1\" meta nfproto ipv6 "
+				     "counter name \"egr6_1\"\n"));
+	free(script);
+	edge_steer_free(&s);
+	edge_config_free(c);
+	free(text);
 }
 END_TEST
 
@@ -298,6 +446,8 @@ edge_steer_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_jhash_matches_lookup3_test_vectors);
+	tcase_add_test(tc, test_ipv6_flows_hash_as_the_kernel_and_follow_penalties_like_ipv4);
+	tcase_add_test(tc, test_nft_ipv6_steer_hashes_ip6_and_filters_egress_per_family);
 	tcase_add_test(tc, test_lowest_priority_wins_equal_ones_share);
 	tcase_add_test(tc, test_penalties_move_the_set_and_routes_are_never_removed);
 	tcase_add_test(tc, test_weights_become_buckets_reduced_by_their_gcd);
