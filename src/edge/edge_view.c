@@ -666,6 +666,23 @@ metric_head(FILE *out, const char *name, const char *type, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+#define LABELS "edge=\"%s\",customer=\"%s\",tunnel=\"%s\""
+#define LARGS(i) c->name, c->customers[c->tunnels[i].customer].name, c->tunnels[i].name
+
+/* A counter per tunnel and direction (ingress: toward the customer). */
+static void
+metric_directions(FILE *out, const struct edge_config *c, const char *name,
+		  const char *help, const struct edge_count *in,
+		  const struct edge_count *eg, bool bytes)
+{
+	metric_head(out, name, "counter", help);
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		fprintf(out, "%s{" LABELS ",direction=\"ingress\"} %" PRIu64 "\n"
+			"%s{" LABELS ",direction=\"egress\"} %" PRIu64 "\n",
+			name, LARGS(i), bytes ? in[i].bytes : in[i].packets,
+			name, LARGS(i), bytes ? eg[i].bytes : eg[i].packets);
+}
+
 void
 edge_view_metrics(struct edge *e, FILE *out)
 {
@@ -676,52 +693,30 @@ edge_view_metrics(struct edge *e, FILE *out)
 
 	if (edge_stats_read(e->stats, e->ops, c, &k) < 0)
 		return;
-#define LABELS "edge=\"%s\",customer=\"%s\",tunnel=\"%s\""
-#define LARGS(i) c->name, c->customers[c->tunnels[i].customer].name, c->tunnels[i].name
 	metric_head(out, "tunsteer_edge_tunnel_state", "gauge",
 		    "Tunnel health on this server: 1 healthy, 0.5 degraded, 0 down.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		fprintf(out, "tunsteer_edge_tunnel_state{" LABELS "} %.1f\n", LARGS(i),
 			edge_health_state_value(state_of(e, i)));
-	metric_head(out, "tunsteer_edge_tunnel_packets_total", "counter",
-		    "IPv4 packets forwarded through the tunnel, toward (ingress) or from (egress) the customer.");
-	for (size_t i = 0; i < c->n_tunnels; i++)
-		fprintf(out, "tunsteer_edge_tunnel_packets_total{" LABELS
-			",direction=\"ingress\"} %" PRIu64 "\n"
-			"tunsteer_edge_tunnel_packets_total{" LABELS
-			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
-			k.ingress[i].packets, LARGS(i), k.egress[i].packets);
-	metric_head(out, "tunsteer_edge_tunnel_bytes_total", "counter",
-		    "IPv4 bytes forwarded through the tunnel, by direction.");
-	for (size_t i = 0; i < c->n_tunnels; i++)
-		fprintf(out, "tunsteer_edge_tunnel_bytes_total{" LABELS
-			",direction=\"ingress\"} %" PRIu64 "\n"
-			"tunsteer_edge_tunnel_bytes_total{" LABELS
-			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
-			k.ingress[i].bytes, LARGS(i), k.egress[i].bytes);
+	/* IPv6 beside IPv4, under their own names: the IPv4 series stay
+	 * as they were for the dashboards that read them. */
+	metric_directions(out, c, "tunsteer_edge_tunnel_packets_total",
+			  "IPv4 packets forwarded through the tunnel, toward (ingress) or from (egress) the customer.",
+			  k.ingress, k.egress, false);
+	metric_directions(out, c, "tunsteer_edge_tunnel_bytes_total",
+			  "IPv4 bytes forwarded through the tunnel, by direction.",
+			  k.ingress, k.egress, true);
 	metric_head(out, "tunsteer_edge_unauthorized_egress_packets_total", "counter",
 		    "IPv4 egress from the customer dropped because its source is not authorized.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
 		fprintf(out, "tunsteer_edge_unauthorized_egress_packets_total{" LABELS
 			"} %" PRIu64 "\n", LARGS(i), k.unauth[i].packets);
-	/* IPv6 beside them, under their own names: the IPv4 series stay
-	 * as they were for the dashboards that read them. */
-	metric_head(out, "tunsteer_edge_tunnel_ipv6_packets_total", "counter",
-		    "IPv6 packets forwarded through the tunnel, by direction.");
-	for (size_t i = 0; i < c->n_tunnels; i++)
-		fprintf(out, "tunsteer_edge_tunnel_ipv6_packets_total{" LABELS
-			",direction=\"ingress\"} %" PRIu64 "\n"
-			"tunsteer_edge_tunnel_ipv6_packets_total{" LABELS
-			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
-			k.ingress6[i].packets, LARGS(i), k.egress6[i].packets);
-	metric_head(out, "tunsteer_edge_tunnel_ipv6_bytes_total", "counter",
-		    "IPv6 bytes forwarded through the tunnel, by direction.");
-	for (size_t i = 0; i < c->n_tunnels; i++)
-		fprintf(out, "tunsteer_edge_tunnel_ipv6_bytes_total{" LABELS
-			",direction=\"ingress\"} %" PRIu64 "\n"
-			"tunsteer_edge_tunnel_ipv6_bytes_total{" LABELS
-			",direction=\"egress\"} %" PRIu64 "\n", LARGS(i),
-			k.ingress6[i].bytes, LARGS(i), k.egress6[i].bytes);
+	metric_directions(out, c, "tunsteer_edge_tunnel_ipv6_packets_total",
+			  "IPv6 packets forwarded through the tunnel, by direction.",
+			  k.ingress6, k.egress6, false);
+	metric_directions(out, c, "tunsteer_edge_tunnel_ipv6_bytes_total",
+			  "IPv6 bytes forwarded through the tunnel, by direction.",
+			  k.ingress6, k.egress6, true);
 	metric_head(out, "tunsteer_edge_unauthorized_egress_ipv6_packets_total", "counter",
 		    "IPv6 egress from the customer dropped because its source is not authorized.");
 	for (size_t i = 0; i < c->n_tunnels; i++)
