@@ -53,6 +53,10 @@ struct held {
 struct own {
 	char tunnel[IFNAMSIZ];
 	uint64_t since_ms;		/* monotonic */
+	/* This server's own (charon's) SAs of the tunnel now installed:
+	 * they share the tunnel's policies (same if_id and selectors) with
+	 * what it holds from others. */
+	unsigned int live;
 };
 
 struct edge_prop {
@@ -97,6 +101,23 @@ real_ms(void)
 
 /* --- what we hold from others ------------------------------------------ */
 
+static struct own *
+own_find(struct edge_prop *p, const char *tunnel)
+{
+	for (size_t i = 0; i < p->n_own; i++)
+		if (strcmp(p->own[i].tunnel, tunnel) == 0)
+			return &p->own[i];
+	return NULL;
+}
+
+static unsigned int
+own_live(struct edge_prop *p, const char *tunnel)
+{
+	struct own *o = own_find(p, tunnel);
+
+	return o ? o->live : 0;
+}
+
 static void
 held_remove(struct edge_prop *p, size_t i, const char *why)
 {
@@ -112,8 +133,10 @@ held_remove(struct edge_prop *p, size_t i, const char *why)
 	log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x of %s removed (%s)",
 		 h->rec.tunnel, h->rec.spi_in, h->rec.spi_out,
 		 h->rec.negotiated_by, why);
-	/* The policies go with the tunnel's last SA. */
-	bool last = true;
+	/* The policies go with the tunnel's last SA, ours included: while
+	 * this server's own SA of the tunnel lives, charon's SA needs them
+	 * (deleting them here dropped its ESP as XfrmInNoPols). */
+	bool last = own_live(p, h->rec.tunnel) == 0;
 
 	for (size_t j = 0; j < p->n_held && last; j++)
 		last = j == i || strcmp(p->held[j].rec.tunnel, h->rec.tunnel) != 0;
@@ -415,14 +438,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 own_negotiated(struct edge_prop *p, const char *tunnel)
 {
-	struct own o = { .since_ms = mono_ms() };
+	struct own o = { .since_ms = mono_ms(), .live = 1 };
+	struct own *had = own_find(p, tunnel);
 
-	for (size_t i = 0; i < p->n_own; i++)
-		if (strcmp(p->own[i].tunnel, tunnel) == 0) {
-			p->own[i].since_ms = o.since_ms;
-			pin_changed(p, tunnel);
-			return;
-		}
+	if (had != NULL) {
+		had->since_ms = o.since_ms;
+		had->live++;
+		pin_changed(p, tunnel);
+		return;
+	}
 	snprintf(o.tunnel, sizeof(o.tunnel), "%s", tunnel);
 	if (VEC_PUSH(p->own, p->n_own, p->cap_own, o) == 0)
 		pin_changed(p, tunnel);
@@ -451,7 +475,10 @@ edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
 {
 	struct pending pd = { .deleted = true,
 			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
+	struct own *o = own_find(p, rec->tunnel);
 
+	if (o != NULL && o->live > 0)
+		o->live--;
 	/* Not sent yet: then the others never learn of it at all. */
 	for (size_t i = 0; i < p->n_pend; i++)
 		if (!p->pend[i].deleted && p->pend[i].rec.spi_in == rec->spi_in &&

@@ -155,6 +155,12 @@ a_holds_one(struct pair *p)
 }
 
 static bool
+a_holds_none(struct pair *p)
+{
+	return edge_prop_held(p->a, "it0", NULL, 0) == 0;
+}
+
+static bool
 b_holds_none(struct pair *p)
 {
 	return edge_prop_held(p->b, "it0", NULL, 0) == 0;
@@ -235,6 +241,48 @@ START_TEST(negotiated_sa_reaches_the_peer_after_its_delay_and_its_delete_removes
 	ck_assert_ptr_nonnull(strstr(log, "xfrm del sa it0 in 0x0abc0001"));
 	ck_assert_ptr_nonnull(strstr(log, "xfrm del policies it0"));
 	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 0);
+	pair_down(&p);
+}
+END_TEST
+
+/* B's own SA of it0 (charon's) shares it0's policies with what B holds:
+ * removing A's SA must leave them while B's lives, and B's going leaves
+ * nothing of it to remove here. */
+START_TEST(removing_a_held_sa_keeps_the_policies_while_this_servers_own_sa_of_the_tunnel_lives)
+{
+	struct pair p;
+	struct sarec r, del, mine, mine_del;
+	uint32_t if_id;
+	const char *log;
+
+	pair_up(&p, 100);
+	if_id = if_id_of(p.cb, "it0");
+	testlib_sarec(&mine, "it0", "edgeB", if_id, 0xbbb0001, 0xbbb0002);
+	mine_del = mine;
+	mine_del.keys = NULL;
+	edge_prop_negotiated(p.b, &mine);
+	record(&r, "it0", if_id, 0xabc0001);
+	del = r;
+	del.keys = NULL;
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	ck_assert(run_until(&p, a_holds_one));
+	(void)kernel_fake_ops_log(p.kb);
+
+	edge_prop_deleted(p.a, &del);
+	ck_assert(run_until(&p, b_holds_none));
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del sa it0 in 0x0abc0001"));
+	ck_assert_msg(strstr(log, "xfrm del policies") == NULL, "%s", log);
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 3);
+
+	/* B's own SA goes (charon removes its own policies); A's copy of
+	 * it goes with A's policies, A having no SA of its own. */
+	edge_prop_deleted(p.b, &mine_del);
+	ck_assert(run_until(&p, a_holds_none));
+	log = kernel_fake_ops_log(p.ka);
+	ck_assert_ptr_nonnull(strstr(log, "xfrm del policies it0"));
+	ck_assert_str_eq(kernel_fake_ops_log(p.kb), "");
 	pair_down(&p);
 }
 END_TEST
@@ -572,6 +620,7 @@ edge_prop_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc,
 		       negotiated_sa_reaches_the_peer_after_its_delay_and_its_delete_removes_it);
+	tcase_add_test(tc, removing_a_held_sa_keeps_the_policies_while_this_servers_own_sa_of_the_tunnel_lives);
 	tcase_add_test(tc, an_sa_deleted_before_its_delay_is_never_sent);
 	tcase_add_test(tc, records_for_tunnels_that_are_not_ipsec_here_are_refused);
 	tcase_add_test(tc,
