@@ -57,7 +57,29 @@ struct own {
 	 * they share the tunnel's policies (same if_id and selectors) with
 	 * what it holds from others. */
 	unsigned int live;
+	/* When the last own SA went, and how many of the held SAs' policy
+	 * re-assertions (reassert_after_ms[]) are still to come. */
+	uint64_t gone_ms;		/* monotonic */
+	unsigned int reasserts;
 };
+
+/*
+ * When this server's last own SA of a tunnel goes, charon removes the
+ * policies it installed for it, which are also those of the SAs held
+ * from others (the same selectors and if_id): their ESP would be dropped
+ * as XfrmInNoPols.  Charon tells of the delete (CHILD_DESTROYING) just
+ * before it removes them, in its own thread, and nothing tells when it
+ * did: the held SAs' policies are made again this long after the notice,
+ * and again at each later step (UPDPOLICY: no harm when they are there).
+ */
+static const unsigned int reassert_after_ms[] = { 20, 250, 1000, 5000 };
+#define REASSERTS (sizeof(reassert_after_ms) / sizeof(reassert_after_ms[0]))
+
+static uint64_t
+reassert_due(const struct own *o)
+{
+	return o->gone_ms + reassert_after_ms[REASSERTS - o->reasserts];
+}
 
 struct edge_prop {
 	struct event_base *base;
@@ -403,6 +425,9 @@ arm_timer(struct edge_prop *p)
 	for (size_t i = 0; i < p->n_pend; i++)
 		if (p->pend[i].due_ms < due)
 			due = p->pend[i].due_ms;
+	for (size_t i = 0; i < p->n_own; i++)
+		if (p->own[i].reasserts > 0 && reassert_due(&p->own[i]) < due)
+			due = reassert_due(&p->own[i]);
 	if (due == UINT64_MAX) {
 		evtimer_del(p->timer_ev);
 		return;
@@ -413,11 +438,46 @@ arm_timer(struct edge_prop *p)
 	evtimer_add(p->timer_ev, &tv);
 }
 
+/* The policies of @o's tunnel again, from the newest SA held for it,
+ * while this server has no SA of its own there. */
+static void
+reassert(struct edge_prop *p, struct own *o)
+{
+	const struct held *newest = NULL;
+	int err;
+
+	if (o->live > 0) {		/* charon's policies again */
+		o->reasserts = 0;
+		return;
+	}
+	for (size_t i = 0; i < p->n_held; i++)
+		if (strcmp(p->held[i].rec.tunnel, o->tunnel) == 0 &&
+		    (newest == NULL || p->held[i].since_ms >= newest->since_ms))
+			newest = &p->held[i];
+	if (newest == NULL) {
+		o->reasserts = 0;
+		return;
+	}
+	if ((err = p->ops->xfrm_policy_add(p->ops, &newest->rec)) < 0)
+		log_warnx(SUBSYS, "tunnel %s: making its policies again for the "
+			  "SA of %s: %s", o->tunnel, newest->rec.negotiated_by,
+			  strerror(-err));
+	else if (o->reasserts == REASSERTS)
+		log_info(SUBSYS, "tunnel %s: policies made again for the SA of "
+			 "%s (charon removes them with this server's own SA)",
+			 o->tunnel, newest->rec.negotiated_by);
+	o->reasserts--;
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct edge_prop *p = arg;
 	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < p->n_own; i++)
+		while (p->own[i].reasserts > 0 && reassert_due(&p->own[i]) <= now)
+			reassert(p, &p->own[i]);
 
 	/* In the order they were queued: a delete follows its record. */
 	for (size_t i = 0; i < p->n_pend;) {
@@ -477,8 +537,11 @@ edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
 			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
 	struct own *o = own_find(p, rec->tunnel);
 
-	if (o != NULL && o->live > 0)
-		o->live--;
+	if (o != NULL && o->live > 0 && --o->live == 0) {
+		o->gone_ms = mono_ms();
+		o->reasserts = REASSERTS;
+		arm_timer(p);
+	}
 	/* Not sent yet: then the others never learn of it at all. */
 	for (size_t i = 0; i < p->n_pend; i++)
 		if (!p->pend[i].deleted && p->pend[i].rec.spi_in == rec->spi_in &&

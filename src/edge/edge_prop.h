@@ -14,7 +14,10 @@
  * on every server with the same tunnels), and only from a peer.  What a
  * server holds it holds until the negotiator deletes it, the record's
  * lifetime ends (the kernel's hard expiry), the tunnel leaves the config,
- * or tunsteer-edge stops (it removes what it installed).
+ * or tunsteer-edge stops (it removes what it installed).  The SAs a
+ * server holds and its own (charon's) SAs of a tunnel share the tunnel's
+ * policies: they stay while either lives, and when charon removes them
+ * with the server's last own SA, the held SAs' policies are made again.
  *
  * A tunnel with replay_protection = true is pinned (the provider: it
  * "pins the tunnel to one server for Cloudflare→customer traffic only"):

@@ -336,12 +336,16 @@ struct kernel_ops {
 	 * @r->inbound_only, only the in state and the in and fwd policies.
 	 * xfrm_sa_del() deletes @r's two states (one already gone is no
 	 * error); xfrm_policy_del() its policies (the same).
+	 * xfrm_policy_add() makes (or replaces) @r's policies alone, as
+	 * xfrm_sa_add() would, its states untouched: for policies that
+	 * someone else sharing them (charon) removed.
 	 * xfrm_state_dump() calls @cb for each ESP state in the owner's
 	 * if_id range, with its counters.
 	 */
 	int (*xfrm_sa_add)(struct kernel_ops *ops, const struct sarec *r);
 	int (*xfrm_sa_del)(struct kernel_ops *ops, const struct sarec *r);
 	int (*xfrm_policy_del)(struct kernel_ops *ops, const struct sarec *r);
+	int (*xfrm_policy_add)(struct kernel_ops *ops, const struct sarec *r);
 	int (*xfrm_state_dump)(struct kernel_ops *ops, kernel_xfrm_state_cb cb,
 			       void *arg);
 

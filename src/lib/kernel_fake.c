@@ -1146,6 +1146,21 @@ fake_xfrm_policy_del(struct kernel_ops *ops, const struct sarec *r)
 }
 
 static int
+fake_xfrm_policy_add(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_fake *f = fake_of(ops);
+	int err = fake_take_failure(f);
+
+	if (err == 0 && (sarec_validate(r) < 0 || r->if_id == 0))
+		err = -EINVAL;
+	fake_record(f, "xfrm add policies %s if_id 0x%08x reqid %u%s%s",
+		    r->tunnel, r->if_id, r->reqid,
+		    r->inbound_only ? " inbound-only" : "",
+		    err ? " (failed)" : "");
+	return err ? err : fake_policies(f, r, true);
+}
+
+static int
 fake_xfrm_state_dump(struct kernel_ops *ops, kernel_xfrm_state_cb cb,
 		     void *arg)
 {
@@ -1215,6 +1230,7 @@ kernel_fake_create(void)
 		.xfrm_sa_add = fake_xfrm_sa_add,
 		.xfrm_sa_del = fake_xfrm_sa_del,
 		.xfrm_policy_del = fake_xfrm_policy_del,
+		.xfrm_policy_add = fake_xfrm_policy_add,
 		.xfrm_state_dump = fake_xfrm_state_dump,
 		.nft_run = fake_nft_run,
 		.nft_elems = fake_nft_elems,

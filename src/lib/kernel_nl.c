@@ -2021,6 +2021,16 @@ knl_xfrm_policy_del(struct kernel_ops *ops, const struct sarec *r)
 	return xfrm_policies(k, r, false);
 }
 
+static int
+knl_xfrm_policy_add(struct kernel_ops *ops, const struct sarec *r)
+{
+	struct kernel_nl *k = knl_of(ops);
+
+	if (sarec_validate(r) < 0 || !xfrm_if_id_ours(k, r->if_id))
+		return -EINVAL;
+	return xfrm_policies(k, r, true);
+}
+
 struct xfrm_dump {
 	struct kernel_nl *k;
 	kernel_xfrm_state_cb cb;
@@ -2432,6 +2442,7 @@ kernel_nl_create_marked(const struct kernel_marks *marks, int *err)
 		.xfrm_sa_add = knl_xfrm_sa_add,
 		.xfrm_sa_del = knl_xfrm_sa_del,
 		.xfrm_policy_del = knl_xfrm_policy_del,
+		.xfrm_policy_add = knl_xfrm_policy_add,
 		.xfrm_state_dump = knl_xfrm_state_dump,
 		.nft_run = knl_nft_run,
 		.nft_elems = knl_nft_elems,

@@ -692,6 +692,21 @@ START_TEST(propagated_sa_installs_esp_states_and_policies_on_its_if_id_only)
 	ck_assert_int_eq(k->xfrm_sa_del(k, &r2), -EINVAL);
 	r2.if_id = r.if_id;
 
+	/* The policies alone, removed by someone sharing them (charon)
+	 * and made again; the states untouched. */
+	ck_assert_int_eq(k->xfrm_policy_del(k, &r), 0);
+	out = out_of("ip xfrm policy list");
+	assert_lacks(out, "if_id 0x74730042");
+	free(out);
+	ck_assert_int_eq(k->xfrm_policy_add(k, &r), 0);
+	ck_assert_int_eq(k->xfrm_policy_add(k, &r), 0);
+	out = out_of("ip xfrm policy list");
+	ck_assert_uint_eq(count_of(out, "if_id 0x74730042"), 3);
+	free(out);
+	x.n = 0;
+	ck_assert_int_eq(k->xfrm_state_dump(k, xstate_cb, &x), 0);
+	ck_assert_uint_eq(x.n, 4);
+
 	/* Deleted: the states, then the policies; twice is no error; the
 	 * foreign state stays. */
 	ck_assert_int_eq(k->xfrm_sa_del(k, &r), 0);

@@ -287,6 +287,83 @@ START_TEST(removing_a_held_sa_keeps_the_policies_while_this_servers_own_sa_of_th
 }
 END_TEST
 
+static bool
+b_has_its_three_policies(struct pair *p)
+{
+	return kernel_fake_xfrm_policies(p->kb, if_id_of(p->cb, "it0")) == 3;
+}
+
+START_TEST(when_charon_removes_the_policies_with_this_servers_own_sa_the_held_sas_get_them_back)
+{
+	struct pair p;
+	struct sarec r, mine, mine_del;
+	uint32_t if_id;
+	const char *log;
+
+	pair_up(&p, 0);
+	if_id = if_id_of(p.cb, "it0");
+	testlib_sarec(&mine, "it0", "edgeB", if_id, 0xbbb0001, 0xbbb0002);
+	mine_del = mine;
+	mine_del.keys = NULL;
+	edge_prop_negotiated(p.b, &mine);
+	record(&r, "it0", if_id, 0xabc0001);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	ck_assert(run_until(&p, a_holds_one));
+	(void)kernel_fake_ops_log(p.kb);
+
+	/* Charon tells of its SA's end, then removes the policies it made
+	 * for it: the same selectors and if_id as the SA B holds from A. */
+	edge_prop_deleted(p.b, &mine_del);
+	ck_assert_int_eq(p.kb->xfrm_policy_del(p.kb, &mine_del), 0);
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.kb, if_id), 0);
+	ck_assert(run_until(&p, b_has_its_three_policies));
+	log = kernel_fake_ops_log(p.kb);
+	ck_assert_msg(strstr(log, "xfrm add policies it0") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "xfrm del sa") == NULL, "%s", log);
+	ck_assert_uint_eq(edge_prop_held(p.b, "it0", NULL, 0), 1);
+
+	/* Removed again within the re-assertions' span: made again. */
+	ck_assert_int_eq(p.kb->xfrm_policy_del(p.kb, &mine_del), 0);
+	ck_assert(run_until(&p, b_has_its_three_policies));
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(while_this_servers_own_sa_lives_the_held_sas_policies_are_left_to_charon)
+{
+	struct pair p;
+	struct sarec r, mine, old_del;
+	uint32_t if_id;
+	uint64_t end;
+
+	pair_up(&p, 0);
+	if_id = if_id_of(p.cb, "it0");
+	/* B's own SA rekeyed: the new one installed, then the old one
+	 * deleted; charon keeps the policies for the new one. */
+	testlib_sarec(&mine, "it0", "edgeB", if_id, 0xbbb0001, 0xbbb0002);
+	old_del = mine;
+	old_del.keys = NULL;
+	edge_prop_negotiated(p.b, &mine);
+	testlib_sarec(&mine, "it0", "edgeB", if_id, 0xbbb0003, 0xbbb0004);
+	edge_prop_negotiated(p.b, &mine);
+	record(&r, "it0", if_id, 0xabc0001);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	(void)kernel_fake_ops_log(p.kb);
+	edge_prop_deleted(p.b, &old_del);
+	end = mono_ms() + 300;
+	while (mono_ms() < end) {
+		struct timeval tv = { 0, 20000 };
+
+		event_base_loopexit(p.base, &tv);
+		event_base_dispatch(p.base);
+	}
+	ck_assert_str_eq(kernel_fake_ops_log(p.kb), "");
+	pair_down(&p);
+}
+END_TEST
+
 START_TEST(an_sa_deleted_before_its_delay_is_never_sent)
 {
 	struct pair p;
@@ -621,6 +698,10 @@ edge_prop_suite(void)
 	tcase_add_test(tc,
 		       negotiated_sa_reaches_the_peer_after_its_delay_and_its_delete_removes_it);
 	tcase_add_test(tc, removing_a_held_sa_keeps_the_policies_while_this_servers_own_sa_of_the_tunnel_lives);
+	tcase_add_test(tc,
+		       when_charon_removes_the_policies_with_this_servers_own_sa_the_held_sas_get_them_back);
+	tcase_add_test(tc,
+		       while_this_servers_own_sa_lives_the_held_sas_policies_are_left_to_charon);
 	tcase_add_test(tc, an_sa_deleted_before_its_delay_is_never_sent);
 	tcase_add_test(tc, records_for_tunnels_that_are_not_ipsec_here_are_refused);
 	tcase_add_test(tc,
