@@ -47,9 +47,18 @@ const char *edge_ike_unavailable(void);
 	"aes128gcm16-aes256gcm16-ecp384-modp2048-modp1536, " \
 	"aes128-aes256-sha256-sha1-ecp384-modp2048-modp1536"
 #define EDGE_ESP_NULL_PROPOSAL "null-sha256-sha1-ecp384-modp2048-modp1536"
-/* The responder's DPD: a customer gone for good is noticed, and its SAs
- * removed, within this and charon's retransmits. */
-#define EDGE_IKE_DPD_S 30
+/*
+ * The responder sends no DPD of its own (0), as the provider initiates
+ * nothing.  Under anycast its DPD would be answered to the anycast
+ * address, and while that leads to another server (which holds no IKE
+ * SA) the negotiator would take a customer that answered for dead and
+ * delete an SA every server still decrypts under.  A customer gone for
+ * good keeps its one IKE SA and CHILD SA until it comes back (its
+ * IKE_AUTH replaces them: unique = replace) or the tunnel is removed;
+ * health checks steer around the tunnel meanwhile.  Liveness is the
+ * customer's DPD (with restart, as the provider asks).
+ */
+#define EDGE_IKE_DPD_S 0
 
 /*
  * Bring the responder up (libcharon; one per process), recording each
