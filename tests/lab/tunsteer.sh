@@ -25,7 +25,8 @@ rm -f "$TS_LOG"
 # is lab tunnel 4 + i).  Lab tunnels listed in TS_IPSEC are IPsec
 # (tunsteerd's defaults: ML-KEM-768 on DH20) to tunsteer-edge's responder
 # (lib.sh's EDGE_IPSEC_TUNNELS), as ipsec_customer_id with LAB_IPSEC_PSK;
-# TS_REPLAY_WINDOWS, if set, lists their ike.replay_window by i.
+# TS_REPLAY_WINDOWS, if set, lists their ike.replay_window by i; TS_DPD_S
+# is their ike.dpd_s (default 5).
 # The one generator of tunnel blocks: ts_conf, flows_conf3 and ha.sh use it.
 ts_tunnels() {
 	local n=$1 c=${2:-1} i w t sep type ike rw
@@ -39,7 +40,7 @@ ts_tunnels() {
 		if [[ " ${TS_IPSEC:-} " == *" $t "* ]]; then
 			type=ipsec
 			rw=$(awk -v i=$((i + 1)) '{ print $i }' <<<"${TS_REPLAY_WINDOWS:-}")
-			ike="ike = { psk_file = \"$TS_PSK_FILE\"; local_id = \"$(ipsec_customer_id "$t")\"; dpd_s = 5;${rw:+ replay_window = $rw;} };"
+			ike="ike = { psk_file = \"$TS_PSK_FILE\"; local_id = \"$(ipsec_customer_id "$t")\"; dpd_s = ${TS_DPD_S:-5};${rw:+ replay_window = $rw;} };"
 			printf '%s\n' "$LAB_IPSEC_PSK" >"$TS_PSK_FILE"
 			chmod 600 "$TS_PSK_FILE"
 		fi
