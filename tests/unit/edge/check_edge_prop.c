@@ -26,12 +26,14 @@
 
 #include <event2/event.h>
 
+#include "edge/edge.h"
 #include "edge/edge_config.h"
 #include "edge/edge_kernel.h"
 #include "edge/edge_nft.h"
 #include "edge/edge_prop.h"
 #include "edge/edge_steer.h"
 #include "edge/edge_sync.h"
+#include "edge/edge_view.h"
 #include "lib/clock.h"
 #include "lib/kernel_fake.h"
 #include "lib/sarec.h"
@@ -970,6 +972,94 @@ START_TEST(asks_repeat_at_1_3_and_10_s_until_answered_and_stop_then)
 }
 END_TEST
 
+/* @e's status (JSON) or metrics, as the control socket would show them;
+ * the caller frees. */
+static char *
+view_of(struct edge *e, bool metrics)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	if (metrics)
+		edge_view_metrics(e, out);
+	else
+		edge_view_status(e, true, out);
+	fclose(out);
+	return text;
+}
+
+START_TEST(the_resync_counters_show_in_status_and_metrics)
+{
+	struct pair p;
+	struct edge e = { 0 };
+	struct edge_prop_stats st;
+	char want[1024], *text;
+	int err;
+
+	pair_init(&p, 0);
+	pair_b(&p);
+	b_negotiates(&p, 0xbbb0001, 3600, NULL);
+	ck_assert(run_until(&p, b_sent_one));
+	pair_a(&p);
+	ck_assert(run_until(&p, a_answered));
+	ck_assert(run_until(&p, a_holds_one));
+	e.conf = p.cb;
+	e.ops = p.kb;
+	e.prop = p.b;
+	ck_assert_ptr_nonnull(e.stats = edge_stats_create(&err));
+	edge_prop_stats(p.b, &st);
+	ck_assert_uint_ge(st.resent, 1);
+	ck_assert_uint_ge(st.resyncs_served, 1);
+	ck_assert_uint_ge(st.resync_asks_sent, 1);
+
+	text = view_of(&e, false);
+	snprintf(want, sizeof(want), "\"sa_propagation\":{\"sent\":%" PRIu64
+		 ",\"send_failed\":%" PRIu64 ",\"received\":%" PRIu64
+		 ",\"installed\":%" PRIu64 ",\"install_failed\":0,\"removed\":0"
+		 ",\"pending\":0,\"resent\":%" PRIu64 ",\"resync_asks_sent\":%"
+		 PRIu64 ",\"resyncs_served\":%" PRIu64 ",\"resyncs_answered\":%"
+		 PRIu64 "}}\n", st.sent, st.send_failed, st.received,
+		 st.installed, st.resent, st.resync_asks_sent, st.resyncs_served,
+		 st.resyncs_answered);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	free(text);
+
+	text = view_of(&e, true);
+	snprintf(want, sizeof(want),
+		 "tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+		 "result=\"resent\"} %" PRIu64 "\n", p.cb->name, st.resent);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text,
+		"# HELP tunsteer_edge_sa_propagation_resyncs_total "));
+	ck_assert_ptr_nonnull(strstr(text,
+		"# TYPE tunsteer_edge_sa_propagation_resyncs_total counter\n"));
+	snprintf(want, sizeof(want),
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"asked\"} %" PRIu64 "\n"
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"served\"} %" PRIu64 "\n"
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"answered\"} %" PRIu64 "\n", p.cb->name,
+		 st.resync_asks_sent, p.cb->name, st.resyncs_served, p.cb->name,
+		 st.resyncs_answered);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	free(text);
+
+	/* Propagation off: null in status, no series in metrics. */
+	e.prop = NULL;
+	text = view_of(&e, false);
+	ck_assert_ptr_nonnull(strstr(text, "\"sa_propagation\":null}\n"));
+	free(text);
+	text = view_of(&e, true);
+	ck_assert_ptr_null(strstr(text, "sa_propagation_resyncs_total"));
+	free(text);
+	edge_stats_destroy(e.stats);
+	pair_down(&p);
+}
+END_TEST
+
 static Suite *
 edge_prop_suite(void)
 {
@@ -999,6 +1089,7 @@ edge_prop_suite(void)
 	tcase_add_test(tc, an_expired_or_deleted_own_sa_is_not_resent);
 	tcase_add_test(tc, a_held_sa_received_again_keeps_its_age);
 	tcase_add_test(tc, asks_repeat_at_1_3_and_10_s_until_answered_and_stop_then);
+	tcase_add_test(tc, the_resync_counters_show_in_status_and_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }
