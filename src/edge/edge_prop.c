@@ -14,17 +14,44 @@
 #include "edge/edge_sync.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/random.h"
 #include "lib/rawsock.h"
 #include "lib/secmem.h"
 #include "lib/vec.h"
 
 #define SUBSYS "sa-prop"
 
-/* A record or delete of ours, waiting for its delay. */
+/* A record or delete of ours, waiting for its delay.  It names the SA
+ * (no keys): a record's keys are its struct mine's. */
 struct pending {
 	bool deleted;
-	struct sarec rec;		/* keys for a record; none for a delete */
+	struct sarec rec;		/* tunnel, negotiated_by, serial, SPIs */
 	uint64_t due_ms;		/* monotonic */
+};
+
+/* A record this server negotiated, while its SA lives: sent to every
+ * peer after the delay, and again to a peer that asks (resync). */
+struct mine {
+	struct sarec rec;		/* with its keys (secret memory) */
+	uint64_t since_ms;		/* monotonic: negotiated */
+	uint64_t due_ms;		/* monotonic: sent to the peers */
+};
+
+/*
+ * The resync (edge_prop.h): this server asks each peer of a new channel
+ * for what the peer negotiated, at once and again this long after while
+ * it has no answer, and warns once if none came after RESYNC_WARN_MS.
+ */
+static const unsigned int ask_after_ms[] = { 0, 1000, 3000, 10000 };
+#define ASKS (sizeof(ask_after_ms) / sizeof(ask_after_ms[0]))
+#define RESYNC_WARN_MS 20000
+
+/* This server's asks to one peer of the channel. */
+struct ask {
+	uint32_t epoch;			/* drawn per channel and peer */
+	uint64_t start_ms;		/* monotonic: the asks began */
+	unsigned int next;		/* of ask_after_ms[]; ASKS: all sent */
+	bool answered, warned;
 };
 
 /* The channel: its socket and codec state, and what it was made of (to
@@ -39,6 +66,7 @@ struct chan {
 	uint16_t port;
 	struct in_addr *peers;
 	size_t n_peers;
+	struct ask *asks;		/* per peer */
 };
 
 /* An SA held from another server, installed in the kernel. */
@@ -90,6 +118,8 @@ struct edge_prop {
 	struct chan ch;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
+	struct mine *mine;
+	size_t n_mine, cap_mine;
 	struct held *held;
 	size_t n_held, cap_held;
 	struct own *own;
@@ -214,6 +244,7 @@ pin_changed(struct edge_prop *p, const char *tunnel)
 static void
 take_record(struct edge_prop *p, struct sarec *r, struct in_addr from)
 {
+	uint64_t since = mono_ms();
 	ssize_t k;
 	size_t n = 0, oldest = 0;
 	int err;
@@ -226,8 +257,10 @@ take_record(struct edge_prop *p, struct sarec *r, struct in_addr from)
 		sarec_clear(r);
 		return;
 	}
-	/* The same SA again: installed anew (the kernel state is replaced). */
+	/* The same SA again (a resync): installed anew (the kernel state is
+	 * replaced), its age still that of its first install here. */
 	if ((k = held_find(p, r->tunnel, r->negotiated_by, r->spi_in)) >= 0) {
+		since = p->held[k].since_ms;
 		sarec_clear(&p->held[k].rec);
 		p->held[k] = p->held[--p->n_held];
 	}
@@ -253,7 +286,7 @@ take_record(struct edge_prop *p, struct sarec *r, struct in_addr from)
 		 r->inbound_only ? " inbound only (replay_protection: "
 				   "customer-bound traffic goes to it)" : "");
 	if (VEC_PUSH(p->held, p->n_held, p->cap_held,
-		     ((struct held){ *r, mono_ms(), from })) < 0) {
+		     ((struct held){ *r, since, from })) < 0) {
 		/* Cannot remember it: do not leave it behind either. */
 		(void)p->ops->xfrm_sa_del(p->ops, r);
 		sarec_clear(r);
@@ -289,6 +322,10 @@ refuse(struct edge_prop *p, enum edge_prop_refusal why, struct in_addr from)
 			   inet_ntop(AF_INET, &from, a, sizeof(a)),
 			   edge_prop_refusal_name(why));
 }
+
+static void take_hello(struct edge_prop *p, struct in_addr from,
+		       const uint8_t *buf, size_t len);
+static void ask_heard(struct edge_prop *p, struct in_addr from);
 
 static void
 rx_cb(evutil_socket_t fd, short what, void *arg)
@@ -329,6 +366,11 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 			refuse(p, EDGE_PROP_MALFORMED, sin.sin_addr);
 			continue;
 		}
+		if (type == EDGE_SYNC_HELLO) {
+			take_hello(p, sin.sin_addr, p->buf, plen);
+			explicit_bzero(p->buf, plen);
+			continue;
+		}
 		p->st.received++;
 		if (type == EDGE_SYNC_SA) {
 			struct sarec r;
@@ -346,40 +388,103 @@ rx_cb(evutil_socket_t fd, short what, void *arg)
 				take_delete(p, &d);
 		}
 		explicit_bzero(p->buf, plen);
+		ask_heard(p, sin.sin_addr);
 	}
 }
 
 /* --- what we send ------------------------------------------------------- */
+
+/* @len bytes of @payload as a frame of @type to peer @peer, about
+ * @tunnel (NULL: a hello): true if it went; a failure is counted (the
+ * log says the first). */
+static bool
+send_one(struct edge_prop *p, struct in_addr peer, uint8_t type,
+	 const uint8_t *payload, size_t len, const char *tunnel)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(p->conf->relay.sa_port),
+				  .sin_addr = peer };
+	uint8_t frame[EDGE_SYNC_FRAME_MAX];
+	/* A frame per peer: each its own counter. */
+	ssize_t n = edge_sync_seal(p->ch.tx, type, payload, len, real_ms(),
+				   frame, sizeof(frame));
+	char a[INET_ADDRSTRLEN];
+
+	if (n >= 0 && sendto(p->ch.fd, frame, (size_t)n, MSG_DONTWAIT,
+			     (struct sockaddr *)&to, sizeof(to)) >= 0)
+		return true;
+	if (p->st.send_failed++ == 0)
+		log_warnx(SUBSYS, "%s%s: sending to %s: %s",
+			  tunnel ? "tunnel " : "resync", tunnel ? tunnel : "",
+			  inet_ntop(AF_INET, &peer, a, sizeof(a)),
+			  strerror(n < 0 ? (int)-n : errno));
+	return false;
+}
 
 static void
 send_to_peers(struct edge_prop *p, uint8_t type, const uint8_t *payload,
 	      size_t len, const char *tunnel)
 {
 	const struct edge_relay *r = &p->conf->relay;
-	uint8_t frame[EDGE_SYNC_FRAME_MAX];
 
-	for (size_t i = 0; i < r->n_peers; i++) {
-		struct sockaddr_in to = { .sin_family = AF_INET,
-					  .sin_port = htons(r->sa_port),
-					  .sin_addr = r->peers[i] };
-		/* A frame per peer: each its own counter. */
-		ssize_t n = edge_sync_seal(p->ch.tx, type, payload, len, real_ms(),
-					   frame, sizeof(frame));
-		char a[INET_ADDRSTRLEN];
+	for (size_t i = 0; i < r->n_peers; i++)
+		if (send_one(p, r->peers[i], type, payload, len, tunnel))
+			p->st.sent++;
+}
 
-		if (n < 0 || sendto(p->ch.fd, frame, (size_t)n, MSG_DONTWAIT,
-				    (struct sockaddr *)&to, sizeof(to)) < 0) {
-			int e = n < 0 ? (int)-n : errno;
+static ssize_t
+mine_find(const struct edge_prop *p, const struct sarec *r)
+{
+	for (size_t i = 0; i < p->n_mine; i++)
+		if (p->mine[i].rec.spi_in == r->spi_in &&
+		    strcmp(p->mine[i].rec.tunnel, r->tunnel) == 0 &&
+		    strcmp(p->mine[i].rec.negotiated_by, r->negotiated_by) == 0)
+			return (ssize_t)i;
+	return -1;
+}
 
-			if (p->st.send_failed++ == 0)
-				log_warnx(SUBSYS, "tunnel %s: sending to %s: %s",
-					  tunnel, inet_ntop(AF_INET, &r->peers[i],
-							    a, sizeof(a)),
-					  strerror(e));
-			continue;
+static void
+mine_remove(struct edge_prop *p, size_t i)
+{
+	sarec_clear(&p->mine[i].rec);
+	p->mine[i] = p->mine[--p->n_mine];
+}
+
+/* When @m's SA reaches its hard lifetime (the kernel's expiry), or
+ * UINT64_MAX. */
+static uint64_t
+mine_expiry(const struct mine *m)
+{
+	if (m->rec.lifetime_s == 0)
+		return UINT64_MAX;
+	return m->since_ms + (uint64_t)m->rec.lifetime_s * 1000u;
+}
+
+/* Forget (and wipe) the records whose SAs have expired by @now, though
+ * charon did not tell (it deletes them first as a rule). */
+static void
+mine_expire(struct edge_prop *p, uint64_t now)
+{
+	for (size_t i = p->n_mine; i-- > 0;)
+		if (mine_expiry(&p->mine[i]) <= now) {
+			log_info(SUBSYS, "tunnel %s: SA 0x%08x/0x%08x expired, not "
+				 "resent any more", p->mine[i].rec.tunnel,
+				 p->mine[i].rec.spi_in, p->mine[i].rec.spi_out);
+			mine_remove(p, i);
 		}
-		p->st.sent++;
-	}
+}
+
+/* @m's record into p->buf as it stands at @now: the lifetime what is
+ * left of it, so a peer's copy expires when ours does.  Its length, or
+ * a negative errno. */
+static ssize_t
+mine_encode(struct edge_prop *p, const struct mine *m, uint64_t now)
+{
+	struct sarec r = m->rec;	/* shares the keys: not cleared */
+
+	if (r.lifetime_s != 0)
+		r.lifetime_s = (uint32_t)((mine_expiry(m) - now + 999) / 1000);
+	return sarec_encode(&r, p->buf, EDGE_SYNC_PAYLOAD_MAX);
 }
 
 static void
@@ -388,7 +493,9 @@ send_pending(struct edge_prop *p, struct pending *pd)
 	ssize_t n;
 
 	if (!pd->deleted) {
-		n = sarec_encode(&pd->rec, p->buf, EDGE_SYNC_PAYLOAD_MAX);
+		ssize_t k = mine_find(p, &pd->rec);
+
+		n = k < 0 ? -ENOENT : mine_encode(p, &p->mine[k], mono_ms());
 		if (n >= 0)
 			send_to_peers(p, EDGE_SYNC_SA, p->buf, (size_t)n,
 				      pd->rec.tunnel);
@@ -416,6 +523,18 @@ send_pending(struct edge_prop *p, struct pending *pd)
 		 pd->rec.spi_in, pd->rec.spi_out, p->conf->relay.n_peers);
 }
 
+/* When @a's next ask, or its warning, is due; UINT64_MAX: nothing more
+ * (answered, or warned). */
+static uint64_t
+ask_due(const struct ask *a)
+{
+	if (a->answered)
+		return UINT64_MAX;
+	if (a->next < ASKS)
+		return a->start_ms + ask_after_ms[a->next];
+	return a->warned ? UINT64_MAX : a->start_ms + RESYNC_WARN_MS;
+}
+
 static void
 arm_timer(struct edge_prop *p)
 {
@@ -425,6 +544,12 @@ arm_timer(struct edge_prop *p)
 	for (size_t i = 0; i < p->n_pend; i++)
 		if (p->pend[i].due_ms < due)
 			due = p->pend[i].due_ms;
+	for (size_t i = 0; i < p->n_mine; i++)
+		if (mine_expiry(&p->mine[i]) < due)
+			due = mine_expiry(&p->mine[i]);
+	for (size_t i = 0; i < p->ch.n_peers; i++)
+		if (ask_due(&p->ch.asks[i]) < due)
+			due = ask_due(&p->ch.asks[i]);
 	for (size_t i = 0; i < p->n_own; i++)
 		if (p->own[i].reasserts > 0 && reassert_due(&p->own[i]) < due)
 			due = reassert_due(&p->own[i]);
@@ -436,6 +561,153 @@ arm_timer(struct edge_prop *p)
 	tv.tv_sec = (time_t)(due / 1000);
 	tv.tv_usec = (suseconds_t)(due % 1000 * 1000);
 	evtimer_add(p->timer_ev, &tv);
+}
+
+/* --- resync ------------------------------------------------------------ */
+
+static ssize_t
+peer_index(const struct edge_prop *p, struct in_addr a)
+{
+	for (size_t i = 0; i < p->ch.n_peers; i++)
+		if (p->ch.peers[i].s_addr == a.s_addr)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void
+send_hello(struct edge_prop *p, struct in_addr to, uint8_t kind,
+	   uint32_t epoch)
+{
+	struct edge_sync_hello h = { .kind = kind, .epoch = epoch };
+	uint8_t buf[EDGE_SYNC_HELLO_LEN];
+
+	if (edge_sync_hello_encode(&h, buf, sizeof(buf)) ==
+	    EDGE_SYNC_HELLO_LEN &&
+	    send_one(p, to, EDGE_SYNC_HELLO, buf, sizeof(buf), NULL) &&
+	    kind == EDGE_SYNC_HELLO_ASK)
+		p->st.resync_asks_sent++;
+}
+
+/* Peer @i's asks whose time has come: one ask for all that are due (a
+ * late loop does not send a burst), or the warning. */
+static void
+ask_tick(struct edge_prop *p, size_t i, uint64_t now)
+{
+	struct ask *a = &p->ch.asks[i];
+	char b[INET_ADDRSTRLEN];
+
+	if (ask_due(a) > now)
+		return;
+	if (a->next < ASKS) {
+		while (a->next < ASKS && a->start_ms + ask_after_ms[a->next] <= now)
+			a->next++;
+		send_hello(p, p->ch.peers[i], EDGE_SYNC_HELLO_ASK, a->epoch);
+		return;
+	}
+	a->warned = true;
+	log_warnx(SUBSYS, "resync: %s has not answered in %u s: the SAs it "
+		  "negotiated are not held here until it sends them (asked "
+		  "again when it is heard from)",
+		  inet_ntop(AF_INET, &p->ch.peers[i], b, sizeof(b)),
+		  RESYNC_WARN_MS / 1000);
+}
+
+/* Ask peer @i for its records from now on, until it answers. */
+static void
+ask_begin(struct edge_prop *p, size_t i, const char *why)
+{
+	struct ask *a = &p->ch.asks[i];
+	char b[INET_ADDRSTRLEN];
+
+	log_info(SUBSYS, "resync: asking %s for the SAs it negotiated (%s)",
+		 inet_ntop(AF_INET, &p->ch.peers[i], b, sizeof(b)), why);
+	a->start_ms = mono_ms();
+	a->next = 0;
+	a->answered = false;
+	a->warned = false;
+	ask_tick(p, i, a->start_ms);
+	arm_timer(p);
+}
+
+/* Every peer of a channel just made. */
+static void
+ask_all(struct edge_prop *p, const char *why)
+{
+	for (size_t i = 0; i < p->ch.n_peers; i++)
+		ask_begin(p, i, why);
+}
+
+/* A record or delete from @from: a peer that never answered, and is no
+ * longer being asked, is up after all. */
+static void
+ask_heard(struct edge_prop *p, struct in_addr from)
+{
+	ssize_t i = peer_index(p, from);
+
+	if (i >= 0 && !p->ch.asks[i].answered && p->ch.asks[i].next == ASKS)
+		ask_begin(p, (size_t)i, "heard from it, never answered");
+}
+
+/* Peer @to asked: every record of ours whose SA lives and that has been
+ * sent to the peers already (a record still in its delay goes to all of
+ * them, @to included, when the delay ends), then the done. */
+static void
+serve_ask(struct edge_prop *p, struct in_addr to, uint32_t epoch)
+{
+	uint64_t now = mono_ms();
+	unsigned int n = 0;
+	char b[INET_ADDRSTRLEN];
+
+	mine_expire(p, now);
+	for (size_t i = 0; i < p->n_mine; i++) {
+		const struct mine *m = &p->mine[i];
+		ssize_t len;
+
+		if (m->due_ms > now)
+			continue;
+		if ((len = mine_encode(p, m, now)) < 0)
+			continue;
+		if (send_one(p, to, EDGE_SYNC_SA, p->buf, (size_t)len,
+			     m->rec.tunnel))
+			n++;
+		explicit_bzero(p->buf, (size_t)len);
+	}
+	send_hello(p, to, EDGE_SYNC_HELLO_DONE, epoch);
+	p->st.resent += n;
+	p->st.resyncs_served++;
+	log_info(SUBSYS, "resync: %u SAs resent to %s",
+		 n, inet_ntop(AF_INET, &to, b, sizeof(b)));
+	arm_timer(p);
+}
+
+static void
+take_hello(struct edge_prop *p, struct in_addr from, const uint8_t *buf,
+	   size_t len)
+{
+	struct edge_sync_hello h;
+	ssize_t i = peer_index(p, from);
+	char b[INET_ADDRSTRLEN];
+
+	if (edge_sync_hello_decode(buf, len, &h) < 0 || i < 0) {
+		refuse(p, EDGE_PROP_MALFORMED, from);
+		return;
+	}
+	if (h.kind == EDGE_SYNC_HELLO_ASK) {
+		serve_ask(p, from, h.epoch);
+		/* Its channel is new: our asks may have found none. */
+		if (!p->ch.asks[i].answered)
+			ask_begin(p, (size_t)i, "it asked, never answered");
+		return;
+	}
+	/* A done of an older ask of this channel still answers; another
+	 * epoch's is no answer to ours. */
+	if (p->ch.asks[i].answered || h.epoch != p->ch.asks[i].epoch)
+		return;
+	p->ch.asks[i].answered = true;
+	p->st.resyncs_answered++;
+	log_info(SUBSYS, "resync: %s answered",
+		 inet_ntop(AF_INET, &from, b, sizeof(b)));
+	arm_timer(p);
 }
 
 /* The policies of @o's tunnel again, from the newest SA held for it,
@@ -478,6 +750,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < p->n_own; i++)
 		while (p->own[i].reasserts > 0 && reassert_due(&p->own[i]) <= now)
 			reassert(p, &p->own[i]);
+	mine_expire(p, now);
+	for (size_t i = 0; i < p->ch.n_peers; i++)
+		ask_tick(p, i, now);
 
 	/* In the order they were queued: a delete follows its record. */
 	for (size_t i = 0; i < p->n_pend;) {
@@ -486,7 +761,6 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		send_pending(p, &p->pend[i]);
-		sarec_clear(&p->pend[i].rec);
 		memmove(&p->pend[i], &p->pend[i + 1],
 			(--p->n_pend - i) * sizeof(*p->pend));
 	}
@@ -512,31 +786,54 @@ own_negotiated(struct edge_prop *p, const char *tunnel)
 		pin_changed(p, tunnel);
 }
 
+/* @rec without its keys: what names its SA. */
+static struct sarec
+rec_name(const struct sarec *rec)
+{
+	struct sarec n = { .serial = rec->serial, .spi_in = rec->spi_in,
+			   .spi_out = rec->spi_out };
+
+	snprintf(n.tunnel, sizeof(n.tunnel), "%s", rec->tunnel);
+	snprintf(n.negotiated_by, sizeof(n.negotiated_by), "%s",
+		 rec->negotiated_by);
+	return n;
+}
+
 void
 edge_prop_negotiated(struct edge_prop *p, struct sarec *rec)
 {
-	struct pending pd = { .deleted = false, .rec = *rec,
-			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
+	uint64_t now = mono_ms();
+	struct mine m = { .rec = *rec, .since_ms = now,
+			  .due_ms = now + p->conf->relay.sa_delay_ms };
+	struct pending pd = { .deleted = false, .rec = rec_name(rec),
+			      .due_ms = m.due_ms };
 
 	own_negotiated(p, rec->tunnel);
-
-	if (p->conf->relay.n_peers == 0 ||
-	    VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) < 0) {
+	mine_expire(p, now);
+	/* Kept while its SA lives, peers or not: a peer that a reload adds
+	 * asks for it. */
+	if (VEC_PUSH(p->mine, p->n_mine, p->cap_mine, m) < 0) {
 		sarec_clear(rec);
 		return;
 	}
 	memset(rec, 0, sizeof(*rec));	/* the keys moved */
-	p->st.pending = (unsigned int)p->n_pend;
+	if (p->conf->relay.n_peers > 0 &&
+	    VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) == 0)
+		p->st.pending = (unsigned int)p->n_pend;
 	arm_timer(p);
 }
 
 void
 edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
 {
-	struct pending pd = { .deleted = true,
+	struct pending pd = { .deleted = true, .rec = rec_name(rec),
 			      .due_ms = mono_ms() + p->conf->relay.sa_delay_ms };
 	struct own *o = own_find(p, rec->tunnel);
+	ssize_t k = mine_find(p, rec);
 
+	/* Never resent again. */
+	if (k >= 0)
+		mine_remove(p, (size_t)k);
 	if (o != NULL && o->live > 0 && --o->live == 0) {
 		o->gone_ms = mono_ms();
 		o->reasserts = REASSERTS;
@@ -546,7 +843,6 @@ edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
 	for (size_t i = 0; i < p->n_pend; i++)
 		if (!p->pend[i].deleted && p->pend[i].rec.spi_in == rec->spi_in &&
 		    strcmp(p->pend[i].rec.tunnel, rec->tunnel) == 0) {
-			sarec_clear(&p->pend[i].rec);
 			memmove(&p->pend[i], &p->pend[i + 1],
 				(--p->n_pend - i) * sizeof(*p->pend));
 			p->st.pending = (unsigned int)p->n_pend;
@@ -555,12 +851,6 @@ edge_prop_deleted(struct edge_prop *p, const struct sarec *rec)
 		}
 	if (p->conf->relay.n_peers == 0)
 		return;
-	snprintf(pd.rec.tunnel, sizeof(pd.rec.tunnel), "%s", rec->tunnel);
-	snprintf(pd.rec.negotiated_by, sizeof(pd.rec.negotiated_by), "%s",
-		 rec->negotiated_by);
-	pd.rec.serial = rec->serial;
-	pd.rec.spi_in = rec->spi_in;
-	pd.rec.spi_out = rec->spi_out;
 	if (VEC_PUSH(p->pend, p->n_pend, p->cap_pend, pd) < 0)
 		return;
 	p->st.pending = (unsigned int)p->n_pend;
@@ -583,8 +873,15 @@ channel_open(struct edge_prop *p, struct chan *ch, const struct edge_config *c)
 	    (r->n_peers &&
 	     (ch->peers = calloc(r->n_peers, sizeof(*ch->peers))) == NULL))
 		return -ENOMEM;
+	if (r->n_peers &&
+	    (ch->asks = calloc(r->n_peers, sizeof(*ch->asks))) == NULL)
+		return -ENOMEM;
 	memcpy(ch->peers, r->peers, r->n_peers * sizeof(*ch->peers));
 	ch->n_peers = r->n_peers;
+	/* A done must answer this channel's asks, not a captured one's of
+	 * an earlier life (edge_sync.h). */
+	for (size_t i = 0; i < r->n_peers; i++)
+		ch->asks[i].epoch = (uint32_t)ts_random64();
 	ch->addr = r->address;
 	ch->port = r->sa_port;
 	if ((err = edge_sync_tx_create((const uint8_t *)r->sa_key, klen,
@@ -612,6 +909,7 @@ channel_close(struct chan *ch)
 	edge_sync_rx_free(ch->rx);
 	secmem_free_str(ch->key);
 	free(ch->peers);
+	free(ch->asks);
 	memset(ch, 0, sizeof(*ch));
 	ch->fd = -1;
 }
@@ -674,6 +972,7 @@ edge_prop_create(struct event_base *base, struct kernel_ops *ops,
 		goto fail;
 	log_info(SUBSYS, "on: port %u, %zu peers, delay %u ms", c->relay.sa_port,
 		 c->relay.n_peers, c->relay.sa_delay_ms);
+	ask_all(p, "started");
 	*out = p;
 	return 0;
 fail:
@@ -706,6 +1005,7 @@ edge_prop_apply(struct edge_prop *p, const struct edge_config *c)
 		p->ch = fresh;
 		log_info(SUBSYS, "new channel: port %u, %zu peers",
 			 c->relay.sa_port, c->relay.n_peers);
+		ask_all(p, "new channel");
 	}
 	for (size_t i = p->n_held; i-- > 0;)
 		if (tunnel_if_id(p, p->held[i].rec.tunnel) != p->held[i].rec.if_id)
@@ -737,9 +1037,10 @@ edge_prop_destroy(struct edge_prop *p)
 		held_remove(p, p->n_held - 1, "stopping");
 	free(p->held);
 	free(p->own);
-	for (size_t i = 0; i < p->n_pend; i++)
-		sarec_clear(&p->pend[i].rec);
 	free(p->pend);
+	while (p->n_mine > 0)
+		mine_remove(p, p->n_mine - 1);
+	free(p->mine);
 	channel_close(&p->ch);
 	if (p->timer_ev != NULL)
 		event_free(p->timer_ev);

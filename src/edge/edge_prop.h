@@ -29,6 +29,19 @@
  * (edge_prop_pinned_to(), edge_kernel.h's pin links) instead of being
  * encrypted there.  ESP from the customer is still decrypted anywhere.
  *
+ * Resync: a server that starts holds nothing, and a peer that was down
+ * or unreachable when an SA was propagated never got it.  So each server
+ * keeps the records it negotiated (keys in secret memory) while their
+ * SAs live, and a server whose channel is new (start-up, or a reload
+ * that changed the key, address, port or peers) asks each peer for
+ * them with a hello (edge_sync.h): at once, then 1 s, 3 s and 10 s
+ * later while the peer has not answered, with a warning at 20 s.  A
+ * peer asked resends every record of its own whose SA lives (lifetime
+ * shortened by what has passed) and whose delay is over, to the asker
+ * only, then says done.  An SA held already and received again keeps
+ * its age.  A peer that never answered is asked again when a hello, or
+ * once its asks are spent any frame, comes from it.
+ *
  * On with relay.sa_key; everything runs on the loop.
  */
 #ifndef TUNSTEER_EDGE_PROP_H
@@ -63,8 +76,13 @@ enum edge_prop_refusal {
 const char *edge_prop_refusal_name(enum edge_prop_refusal r);
 
 struct edge_prop_stats {
-	uint64_t sent, send_failed;	/* frames, per peer */
-	uint64_t received;		/* frames accepted */
+	uint64_t sent, send_failed;	/* frames, per peer (send_failed:
+					 * hellos and resent records too) */
+	uint64_t received;		/* records and deletes accepted */
+	uint64_t resent;		/* records resent to a peer that asked */
+	uint64_t resync_asks_sent;	/* hellos asking a peer */
+	uint64_t resyncs_served;	/* asks of peers answered */
+	uint64_t resyncs_answered;	/* peers that answered our asks */
 	uint64_t installed, install_failed, removed;
 	uint64_t refused[EDGE_PROP_REFUSALS];
 	unsigned int pending;		/* records waiting for their delay */
@@ -74,7 +92,8 @@ struct edge_prop_stats {
  * Propagation for @c (kept: the caller's until the next apply) through
  * @ops (kernel_ops.xfrm_* needed) on @base.  With no relay.sa_key, 0 with
  * *@out NULL: off.  Otherwise the socket is bound to relay.address:sa_port
- * (also an address configured later).  0 or a negative errno (logged).
+ * (also an address configured later) and every peer is asked to resync.
+ * 0 or a negative errno (logged).
  */
 int edge_prop_create(struct event_base *base, struct kernel_ops *ops,
 		     const struct edge_config *c, struct edge_prop **out)
@@ -83,7 +102,8 @@ int edge_prop_create(struct event_base *base, struct kernel_ops *ops,
 /*
  * A new config: SAs held for tunnels that are no longer ipsec tunnels of
  * @c (or whose if_id changed) are removed; a changed key, peer list or
- * port takes a new channel.  @c is kept.  0 or a negative errno (the old
+ * port takes a new channel, whose peers are all asked to resync.  @c is
+ * kept.  0 or a negative errno (the old
  * channel stays).
  */
 int edge_prop_apply(struct edge_prop *p, const struct edge_config *c)
@@ -94,7 +114,8 @@ void edge_prop_destroy(struct edge_prop *p);
 
 /*
  * This server installed a CHILD SA it negotiated: @rec (taken, keys and
- * all) goes to every peer after the delay.
+ * all) goes to every peer after the delay, and is kept to be resent while
+ * the SA lives (until edge_prop_deleted() or its lifetime_s).
  */
 void edge_prop_negotiated(struct edge_prop *p, struct sarec *rec);
 /*

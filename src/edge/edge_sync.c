@@ -39,6 +39,8 @@ _Static_assert(SAREC_ENCODED_MAX <= EDGE_SYNC_PAYLOAD_MAX,
 	       "a SA record does not fit a frame");
 _Static_assert(EDGE_SYNC_DEL_MAX <= EDGE_SYNC_PAYLOAD_MAX,
 	       "a SA delete does not fit a frame");
+_Static_assert(EDGE_SYNC_HELLO_LEN <= EDGE_SYNC_PAYLOAD_MAX,
+	       "a hello does not fit a frame");
 _Static_assert(EDGE_SYNC_PAYLOAD_MAX <= UINT16_MAX,
 	       "the payload length is a u16");
 _Static_assert(EDGE_SYNC_PEERS_MAX >= EDGE_MAX_PEERS,
@@ -99,6 +101,21 @@ struct sync_hdr {
 	uint64_t boot;
 	uint64_t counter;
 };
+
+/* Is @type a frame type, and @len a payload length it may have? */
+static bool
+type_ok(uint8_t type, size_t len)
+{
+	switch (type) {
+	case EDGE_SYNC_SA:
+	case EDGE_SYNC_DEL:
+		return true;
+	case EDGE_SYNC_HELLO:
+		return len == EDGE_SYNC_HELLO_LEN;
+	default:
+		return false;
+	}
+}
 
 /* The key of @sender's (network order) @boot, HKDF-SHA256 of @secret
  * (edge_sync.h), into @key, which is secret memory: 0 or -EIO, @key then
@@ -208,7 +225,7 @@ edge_sync_seal(struct edge_sync_tx *tx, uint8_t type, const uint8_t *payload,
 	ssize_t ret = -EIO;
 	int n;
 
-	if (type != EDGE_SYNC_SA && type != EDGE_SYNC_DEL)
+	if (!type_ok(type, len))
 		return -EINVAL;
 	if (len > EDGE_SYNC_PAYLOAD_MAX)
 		return -EMSGSIZE;
@@ -313,10 +330,8 @@ hdr_parse(const uint8_t *frame, size_t len, struct sync_hdr *h)
 	    frame[OFF_VERSION] != EDGE_SYNC_VERSION)
 		return -EBADMSG;
 	h->type = frame[OFF_TYPE];
-	if (h->type != EDGE_SYNC_SA && h->type != EDGE_SYNC_DEL)
-		return -EBADMSG;
 	h->len = wire_get_be16(frame + OFF_LEN);
-	if (h->len > EDGE_SYNC_PAYLOAD_MAX ||
+	if (!type_ok(h->type, h->len) || h->len > EDGE_SYNC_PAYLOAD_MAX ||
 	    len != EDGE_SYNC_OVERHEAD + (size_t)h->len)
 		return -EBADMSG;
 	memcpy(&h->sender, frame + OFF_SENDER, 4);
@@ -561,4 +576,34 @@ edge_sync_del_decode(const uint8_t *buf, size_t len, struct edge_sync_del *d)
 bad:
 	memset(d, 0, sizeof(*d));
 	return -EBADMSG;
+}
+
+/* --- the hello's payload ------------------------------------------------- */
+
+ssize_t
+edge_sync_hello_encode(const struct edge_sync_hello *h, uint8_t *buf,
+		       size_t len)
+{
+	if (h->kind != EDGE_SYNC_HELLO_ASK && h->kind != EDGE_SYNC_HELLO_DONE)
+		return -EINVAL;
+	if (len < EDGE_SYNC_HELLO_LEN)
+		return -ENOSPC;
+	buf[0] = h->kind;
+	buf[1] = 0;
+	wire_put_be32(buf + 2, h->epoch);
+	return EDGE_SYNC_HELLO_LEN;
+}
+
+int
+edge_sync_hello_decode(const uint8_t *buf, size_t len,
+		       struct edge_sync_hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	/* The reserved byte must be zero: one encoding per hello. */
+	if (len != EDGE_SYNC_HELLO_LEN || buf[1] != 0 ||
+	    (buf[0] != EDGE_SYNC_HELLO_ASK && buf[0] != EDGE_SYNC_HELLO_DONE))
+		return -EBADMSG;
+	h->kind = buf[0];
+	h->epoch = wire_get_be32(buf + 2);
+	return 0;
 }

@@ -11,7 +11,8 @@
  * Frame (version 1, big-endian):
  *
  *   header, 28 bytes, all of it GCM's additional data:
- *     "TSSP" u8 version(1) u8 type(1: SA record, 2: SA delete)
+ *     "TSSP" u8 version(1) u8 type(1: SA record, 2: SA delete,
+ *       3: hello)
  *     u16 payload length
  *     u32 sender (its relay IPv4 address, network order)
  *     u64 boot (random, drawn once per process start)
@@ -41,7 +42,9 @@
  * cannot reset the state back to that boot and replay its frames again.
  *
  * Payloads: a SA record is sarec_encode()'s bytes (lib/sarec.h); a SA
- * delete is edge_sync_del_encode()'s (below).
+ * delete is edge_sync_del_encode()'s; a hello is edge_sync_hello_encode()'s
+ * (below), always EDGE_SYNC_HELLO_LEN bytes: a frame of type 3 with
+ * another payload length is malformed.
  */
 #ifndef TUNSTEER_EDGE_SYNC_H
 #define TUNSTEER_EDGE_SYNC_H
@@ -57,6 +60,7 @@
 #define EDGE_SYNC_VERSION 1
 #define EDGE_SYNC_SA 1			/* payload: a sarec encoding */
 #define EDGE_SYNC_DEL 2			/* payload: an edge_sync_del encoding */
+#define EDGE_SYNC_HELLO 3		/* payload: an edge_sync_hello encoding */
 
 #define EDGE_SYNC_HDR_LEN 28
 #define EDGE_SYNC_TIME_LEN 8
@@ -92,11 +96,12 @@ int edge_sync_tx_create(const uint8_t *secret, size_t len,
 void edge_sync_tx_free(struct edge_sync_tx *tx);
 
 /*
- * Seal @len bytes of @payload as a frame of @type (EDGE_SYNC_SA or
- * EDGE_SYNC_DEL), stamped @now_ms (CLOCK_REALTIME in ms), with the next
- * counter, into @out (@outlen bytes; EDGE_SYNC_OVERHEAD + @len needed,
- * EDGE_SYNC_FRAME_MAX always enough; not overlapping @payload).  The
- * frame's length, or -EINVAL (@type unknown), -EMSGSIZE (@len over
+ * Seal @len bytes of @payload as a frame of @type (EDGE_SYNC_SA,
+ * EDGE_SYNC_DEL or EDGE_SYNC_HELLO), stamped @now_ms (CLOCK_REALTIME in
+ * ms), with the next counter, into @out (@outlen bytes; EDGE_SYNC_OVERHEAD
+ * + @len needed, EDGE_SYNC_FRAME_MAX always enough; not overlapping
+ * @payload).  The frame's length, or -EINVAL (@type unknown, or a hello
+ * whose @len is not EDGE_SYNC_HELLO_LEN), -EMSGSIZE (@len over
  * EDGE_SYNC_PAYLOAD_MAX), -ENOSPC, -EOVERFLOW (the counter is spent) or
  * -EIO; on error @out holds no frame.  @payload may hold keys: it is the
  * caller's, in secret memory (secmem_alloc()); nothing here keeps a copy
@@ -134,8 +139,8 @@ void edge_sync_rx_free(struct edge_sync_rx *rx);
  * *@payload_len are 0, @plain holds nothing of the frame, @rx is
  * unchanged, and the error says why:
  *   -EBADMSG   malformed: short, bad magic, unknown version or type,
- *              payload length over the maximum or not the frame's,
- *              counter 0
+ *              payload length over the maximum or not the frame's, a
+ *              hello's not EDGE_SYNC_HELLO_LEN, counter 0
  *   -EPERM     @from is not a peer, or the header names another sender
  *   -EALREADY  a replay: the counter was accepted, or is below the window
  *   -ENOSPC    @plainlen is less than the payload
@@ -191,6 +196,45 @@ ssize_t edge_sync_del_encode(const struct edge_sync_del *d, uint8_t *buf,
  */
 int edge_sync_del_decode(const uint8_t *buf, size_t len,
 			 struct edge_sync_del *d)
+	__attribute__((warn_unused_result));
+
+/*
+ * A hello: the resync of a server whose channel to a peer is new (it
+ * started, a reload made the channel, or the peer was silent).  The
+ * asker sends EDGE_SYNC_HELLO_ASK to the peer; the peer resends the live
+ * records it negotiated, each a frame of its own, then
+ * EDGE_SYNC_HELLO_DONE with the ask's epoch, so the asker knows that its
+ * ask, not an older one, was answered.  The sender is the frame's
+ * (authenticated) sender.  Encoding (big-endian, exactly 6 bytes):
+ *   u8 kind (1: ask, 2: done), u8 zero (reserved), u32 epoch
+ * The epoch is the asker's, drawn at random for each channel and peer:
+ * a done of another life of the asker (one captured, still in time) does
+ * not answer this one's asks.
+ */
+#define EDGE_SYNC_HELLO_ASK 1
+#define EDGE_SYNC_HELLO_DONE 2
+#define EDGE_SYNC_HELLO_LEN 6
+
+struct edge_sync_hello {
+	uint8_t kind;			/* EDGE_SYNC_HELLO_ASK or _DONE */
+	uint32_t epoch;			/* host order */
+};
+
+/*
+ * Encode @h into @buf of @len bytes (EDGE_SYNC_HELLO_LEN always enough):
+ * EDGE_SYNC_HELLO_LEN, or -EINVAL (an unknown kind) or -ENOSPC.
+ */
+ssize_t edge_sync_hello_encode(const struct edge_sync_hello *h, uint8_t *buf,
+			       size_t len)
+	__attribute__((warn_unused_result));
+
+/*
+ * Decode exactly @len bytes of @buf into @h: 0, or -EBADMSG (not
+ * EDGE_SYNC_HELLO_LEN bytes, an unknown kind, the reserved byte not
+ * zero), @h then zeroed.
+ */
+int edge_sync_hello_decode(const uint8_t *buf, size_t len,
+			   struct edge_sync_hello *h)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -30,6 +30,29 @@ ip6(const struct in6_addr *a)
 	return inet_ntop(AF_INET6, a, b[i], sizeof(b[i]));
 }
 
+/* SA propagation's counters (edge_prop.h), a JSON object, or null when
+ * it is off. */
+static void
+prop_json(const struct edge *e, FILE *out)
+{
+	struct edge_prop_stats ps;
+
+	if (e->prop == NULL) {
+		fputs("null", out);
+		return;
+	}
+	edge_prop_stats(e->prop, &ps);
+	fprintf(out, "{\"sent\":%" PRIu64 ",\"send_failed\":%" PRIu64
+		",\"received\":%" PRIu64 ",\"installed\":%" PRIu64
+		",\"install_failed\":%" PRIu64 ",\"removed\":%" PRIu64
+		",\"pending\":%u,\"resent\":%" PRIu64
+		",\"resync_asks_sent\":%" PRIu64 ",\"resyncs_served\":%" PRIu64
+		",\"resyncs_answered\":%" PRIu64 "}", ps.sent, ps.send_failed,
+		ps.received, ps.installed, ps.install_failed, ps.removed,
+		ps.pending, ps.resent, ps.resync_asks_sent, ps.resyncs_served,
+		ps.resyncs_answered);
+}
+
 static enum eh_state
 state_of(const struct edge *e, size_t i)
 {
@@ -92,9 +115,12 @@ edge_view_status(struct edge *e, bool json, FILE *out)
 			PRIu64 ",\"reassembly_timeouts\":%" PRIu64 ",\"fragmented\":%"
 			PRIu64 ",\"fragments_created\":%" PRIu64
 			",\"fragmentation_failed\":%" PRIu64 ",\"too_big\":%" PRIu64
-			",\"packet_too_big_sent\":%" PRIu64 "}}\n", k.reasm6_reqds,
-			k.reasm6_oks, k.reasm6_fails, k.reasm6_timeout, k.frag6_oks,
-			k.frag6_creates, k.frag6_fails, k.too_big6, k.ptb6_sent);
+			",\"packet_too_big_sent\":%" PRIu64 "},\"sa_propagation\":",
+			k.reasm6_reqds, k.reasm6_oks, k.reasm6_fails,
+			k.reasm6_timeout, k.frag6_oks, k.frag6_creates, k.frag6_fails,
+			k.too_big6, k.ptb6_sent);
+		prop_json(e, out);
+		fputs("}\n", out);
 	} else {
 		fprintf(out, "tunsteer-edge %s (%s), up %llds\n", PACKAGE_VERSION,
 			c->name, (long long)(now - e->started));
@@ -118,6 +144,17 @@ edge_view_status(struct edge *e, bool json, FILE *out)
 			" reassembly failures, %" PRIu64 " too big to forward, %"
 			PRIu64 " Packet Too Big sent\n", k.reasm6_oks,
 			k.reasm6_fails, k.too_big6, k.ptb6_sent);
+		if (e->prop != NULL) {
+			struct edge_prop_stats ps;
+
+			edge_prop_stats(e->prop, &ps);
+			fprintf(out, "sa-prop:   %" PRIu64 " sent, %" PRIu64
+				" received, %" PRIu64 " resent; resync: %" PRIu64
+				" asks sent, %" PRIu64 " served, %" PRIu64
+				" answered\n", ps.sent, ps.received, ps.resent,
+				ps.resync_asks_sent, ps.resyncs_served,
+				ps.resyncs_answered);
+		}
 	}
 	edge_counters_free(&k);
 }
@@ -790,8 +827,23 @@ edge_view_metrics(struct edge *e, FILE *out)
 			"tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
 			"result=\"send_failed\"} %" PRIu64 "\n"
 			"tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
-			"result=\"received\"} %" PRIu64 "\n", c->name, ps.sent,
-			c->name, ps.send_failed, c->name, ps.received);
+			"result=\"received\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+			"result=\"resent\"} %" PRIu64 "\n", c->name, ps.sent,
+			c->name, ps.send_failed, c->name, ps.received, c->name,
+			ps.resent);
+		metric_head(out, "tunsteer_edge_sa_propagation_resyncs_total",
+			    "counter", "SA propagation resyncs: asks this server "
+			    "sent to peers, peers' asks it served, its asks "
+			    "peers answered.");
+		fprintf(out, "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+			"event=\"asked\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+			"event=\"served\"} %" PRIu64 "\n"
+			"tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+			"event=\"answered\"} %" PRIu64 "\n", c->name,
+			ps.resync_asks_sent, c->name, ps.resyncs_served, c->name,
+			ps.resyncs_answered);
 		metric_head(out, "tunsteer_edge_sa_propagation_refused_total",
 			    "counter", "SA propagation datagrams refused, by why.");
 		for (int r = 0; r < EDGE_PROP_REFUSALS; r++)

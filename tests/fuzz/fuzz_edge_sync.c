@@ -13,8 +13,12 @@
  *   exactly the bytes it came from (the encoding is canonical) and
  *   decodes again to the same delete;
  *
+ *   a hello's payload: one the decoder accepts encodes to exactly the
+ *   bytes it came from;
+ *
  *   a payload (up to the maximum), sealed by the peer and opened again:
- *   the same type and bytes come out.
+ *   the same type and bytes come out (a hello when it has a hello's
+ *   length).
  */
 #include "autoconfig.h"
 
@@ -66,6 +70,22 @@ check_del(const uint8_t *buf, size_t len)
 }
 
 static void
+check_hello(const uint8_t *buf, size_t len)
+{
+	struct edge_sync_hello h;
+	uint8_t enc[EDGE_SYNC_HELLO_LEN];
+
+	if (edge_sync_hello_decode(buf, len, &h) != 0) {
+		if (h.kind != 0 || h.epoch != 0)
+			abort();
+		return;
+	}
+	if (edge_sync_hello_encode(&h, enc, sizeof(enc)) != (ssize_t)len ||
+	    memcmp(enc, buf, len) != 0)
+		abort();
+}
+
+static void
 check_record(const uint8_t *buf, size_t len)
 {
 	struct sarec r;
@@ -96,17 +116,29 @@ open_frame(const uint8_t *copy, size_t size)
 		edge_sync_rx_free(rx);
 		return;
 	}
-	if (plen + EDGE_SYNC_OVERHEAD != size ||
-	    (type != EDGE_SYNC_SA && type != EDGE_SYNC_DEL))
+	if (plen + EDGE_SYNC_OVERHEAD != size)
 		abort();
 	if (type == EDGE_SYNC_DEL)
 		check_del(plain, plen);
-	else
+	else if (type == EDGE_SYNC_SA)
 		check_record(plain, plen);
+	else if (type == EDGE_SYNC_HELLO && plen == EDGE_SYNC_HELLO_LEN)
+		check_hello(plain, plen);
+	else
+		abort();
 	if (edge_sync_open(rx, from, copy, size, NOW, &type, plain,
 			   EDGE_SYNC_PAYLOAD_MAX, &plen) != -EALREADY)
 		abort();
 	edge_sync_rx_free(rx);
+}
+
+/* The type @size bytes are sealed as: a hello's length as a hello. */
+static uint8_t
+type_of(size_t size)
+{
+	if (size == EDGE_SYNC_HELLO_LEN)
+		return EDGE_SYNC_HELLO;
+	return size & 1 ? EDGE_SYNC_SA : EDGE_SYNC_DEL;
 }
 
 /* @copy as a payload, sealed and opened again. */
@@ -114,8 +146,7 @@ static void
 seal_open(const uint8_t *copy, size_t size)
 {
 	struct in_addr from = { .s_addr = htonl(PEER) };
-	uint8_t frame[EDGE_SYNC_FRAME_MAX], type = size & 1 ? EDGE_SYNC_SA :
-							      EDGE_SYNC_DEL;
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], type = type_of(size);
 	struct edge_sync_rx *rx;
 	size_t plen;
 	ssize_t n;
@@ -130,7 +161,7 @@ seal_open(const uint8_t *copy, size_t size)
 		abort();
 	if (edge_sync_open(rx, from, frame, (size_t)n, NOW, &type, plain,
 			   EDGE_SYNC_PAYLOAD_MAX, &plen) != 0 ||
-	    type != (size & 1 ? EDGE_SYNC_SA : EDGE_SYNC_DEL) ||
+	    type != type_of(size) ||
 	    plen != size || (size && memcmp(plain, copy, size) != 0))
 		abort();
 	edge_sync_rx_free(rx);
@@ -153,6 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	open_frame(copy, size);
 	check_del(copy, size);
+	check_hello(copy, size);
 	seal_open(copy, size);
 	free(copy);
 	return 0;

@@ -5,8 +5,10 @@
 The frames are made from edge_sync.h's documented layout alone, with
 Python's `cryptography`, as the target opens them: from its peer 10.0.0.2,
 under its secret, at its time NOW.  The boot is fixed so that every run
-writes the same bytes.  delete-payload (a delete's payload, no frame) is
-not written here.  Run from anywhere: it writes beside itself.
+writes the same bytes (AES-GCM's nonce is the counter: no randomness).
+delete-payload (a delete's payload, no frame) is not written here;
+hello-payload (a hello's, no frame) is.  Run from anywhere: it writes
+beside itself.
 """
 import os
 import socket
@@ -21,7 +23,8 @@ NOW = 1700000000000
 MAX_AGE_MS = 30000
 PEER = socket.inet_aton("10.0.0.2")
 BOOT = 0x0123456789ABCDEF
-SA, DEL = 1, 2
+SA, DEL, HELLO = 1, 2, 3
+ASK, DONE = 1, 2
 HDR = 28
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -67,6 +70,15 @@ def main():
                                      sender=socket.inet_aton("10.0.0.3")),
         # Cut inside the ciphertext: the length field disagrees.
         "truncated": good[:HDR + 6],
+        # The resync's hello: u8 kind, u8 zero, u32 epoch.
+        "hello-ask": frame(HELLO, 4, NOW, struct.pack(">BBI", ASK, 0,
+                                                      0xA1B2C3D4)),
+        "hello-done": frame(HELLO, 5, NOW, struct.pack(">BBI", DONE, 0,
+                                                       0xA1B2C3D4)),
+        # Sealed right, but a hello is 6 bytes: malformed.
+        "hello-bad-length": frame(HELLO, 6, NOW,
+                                  struct.pack(">BBIB", ASK, 0, 1, 0)),
+        "hello-payload": struct.pack(">BBI", ASK, 0, 0xA1B2C3D4),
     }
     for name, data in seeds.items():
         with open(os.path.join(CORPUS, name), "wb") as f:

@@ -6,13 +6,17 @@
  * installed on that server's if_id of the tunnel; its delete removes it
  * there, policies and all; what is not a peer's, not authenticated, or
  * not one of our ipsec tunnels is refused and counted; a server that
- * stops removes what it holds.
+ * stops removes what it holds.  Resync: a server that starts after an SA
+ * was propagated asks for it and gets it (not what expired or was
+ * deleted); an SA received again keeps its age; asks repeat until
+ * answered, and stop then.
  */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +26,14 @@
 
 #include <event2/event.h>
 
+#include "edge/edge.h"
 #include "edge/edge_config.h"
 #include "edge/edge_kernel.h"
 #include "edge/edge_nft.h"
 #include "edge/edge_prop.h"
 #include "edge/edge_steer.h"
 #include "edge/edge_sync.h"
+#include "edge/edge_view.h"
 #include "lib/clock.h"
 #include "lib/kernel_fake.h"
 #include "lib/sarec.h"
@@ -37,19 +43,24 @@
 
 /* it0's replay_protection in the configs conf() makes next. */
 static bool pinned;
+/* A second peer, 127.0.0.@extra_peer, in the configs conf() makes next;
+ * 0: none. */
+static int extra_peer;
 
 /* Server @me (127.0.0.@me) with peer 127.0.0.@peer, SA port @port. */
 static struct edge_config *
 conf(int me, int peer, unsigned int port, unsigned int delay_ms,
      const char *key)
 {
-	char text[2048];
+	char text[2048], extra[32] = "";
 	struct config_errors errs = { 0 };
 	struct edge_config *c;
 
+	if (extra_peer)
+		snprintf(extra, sizeof(extra), ", \"127.0.0.%d\"", extra_peer);
 	snprintf(text, sizeof(text),
 		 "anycast = [ \"192.0.2.1\" ];\n"
-		 "relay = { address = \"127.0.0.%d\"; peers = [ \"127.0.0.%d\" ];\n"
+		 "relay = { address = \"127.0.0.%d\"; peers = [ \"127.0.0.%d\"%s ];\n"
 		 "  port = %u; sa_port = %u; sa_key = \"%s\"; sa_delay_ms = %u; };\n"
 		 "customers = ( { name = \"c\"; account_id = \"0123abcd\";\n"
 		 "  authorized = [ \"203.0.113.0/25\" ];\n"
@@ -58,7 +69,8 @@ conf(int me, int peer, unsigned int port, unsigned int delay_ms,
 		 "    interface_address = \"10.0.0.8/31\"; replay_protection = %s; },\n"
 		 "  { name = \"g0\"; cloudflare_gre_endpoint = \"192.0.2.1\";\n"
 		 "    customer_gre_endpoint = \"198.51.100.2\"; interface_address = \"10.0.0.12/31\"; } ); } );\n",
-		 me, peer, port - 1, port, key, delay_ms, pinned ? "true" : "false");
+		 me, peer, extra, port - 1, port, key, delay_ms,
+		 pinned ? "true" : "false");
 	c = edge_config_load_string(text, "t.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
@@ -98,21 +110,59 @@ struct pair {
 	struct edge_prop *a, *b;
 };
 
-static void
-pair_up(struct pair *p, unsigned int delay_ms)
-{
-	unsigned int port = test_port();
+static bool run_until(struct pair *p, bool (*done)(struct pair *p));
 
+static uint64_t
+answered(struct edge_prop *e)
+{
+	struct edge_prop_stats st;
+
+	edge_prop_stats(e, &st);
+	return st.resyncs_answered;
+}
+
+static bool
+both_answered(struct pair *p)
+{
+	return answered(p->a) >= 1 && answered(p->b) >= 1;
+}
+
+/* The loop, kernels and configs of servers A and B, neither started
+ * (pair_a(), pair_b()). */
+static void
+pair_init(struct pair *p, unsigned int delay_ms)
+{
 	memset(p, 0, sizeof(*p));
 	ck_assert_ptr_nonnull(p->base = event_base_new());
 	ck_assert_ptr_nonnull(p->ka = kernel_fake_create());
 	ck_assert_ptr_nonnull(p->kb = kernel_fake_create());
-	p->ca = conf(1, 2, port, delay_ms, KEY);
-	p->cb = conf(2, 1, port, delay_ms, KEY);
+	p->ca = conf(1, 2, test_port(), delay_ms, KEY);
+	p->cb = conf(2, 1, test_port(), delay_ms, KEY);
+}
+
+static void
+pair_a(struct pair *p)
+{
 	ck_assert_int_eq(edge_prop_create(p->base, p->ka, p->ca, &p->a), 0);
-	ck_assert_int_eq(edge_prop_create(p->base, p->kb, p->cb, &p->b), 0);
 	ck_assert_ptr_nonnull(p->a);
+}
+
+static void
+pair_b(struct pair *p)
+{
+	ck_assert_int_eq(edge_prop_create(p->base, p->kb, p->cb, &p->b), 0);
 	ck_assert_ptr_nonnull(p->b);
+}
+
+/* Both servers, once each has its start-up resync answered (nothing
+ * to resend yet): the tests count what follows. */
+static void
+pair_up(struct pair *p, unsigned int delay_ms)
+{
+	pair_init(p, delay_ms);
+	pair_b(p);
+	pair_a(p);
+	ck_assert(run_until(p, both_answered));
 }
 
 static void
@@ -688,6 +738,328 @@ START_TEST(unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_o
 }
 END_TEST
 
+/* --- resync ------------------------------------------------------------ */
+
+static struct edge_prop_stats
+stats_of(const struct edge_prop *e)
+{
+	struct edge_prop_stats st;
+
+	edge_prop_stats(e, &st);
+	return st;
+}
+
+/* Run the loop for @ms. */
+static void
+run_for(struct pair *p, unsigned int ms)
+{
+	uint64_t end = mono_ms() + ms;
+
+	while (mono_ms() < end) {
+		struct timeval tv = { 0, 20000 };
+
+		event_base_loopexit(p->base, &tv);
+		event_base_dispatch(p->base);
+	}
+}
+
+static bool
+b_sent_one(struct pair *p)
+{
+	return stats_of(p->b).sent >= 1;
+}
+
+static bool
+a_answered(struct pair *p)
+{
+	return answered(p->a) >= 1;
+}
+
+/* B's own SA @spi of it0 (B negotiated it), @lifetime_s. */
+static void
+b_negotiates(struct pair *p, uint32_t spi, uint32_t lifetime_s,
+	     struct sarec *del)
+{
+	struct sarec r;
+
+	testlib_sarec(&r, "it0", "edgeB", if_id_of(p->cb, "it0"), spi, spi + 1);
+	r.serial = spi;
+	r.lifetime_s = lifetime_s;
+	if (del != NULL) {
+		*del = r;
+		del->keys = NULL;
+	}
+	edge_prop_negotiated(p->b, &r);
+}
+
+START_TEST(a_server_that_starts_after_the_negotiator_gets_its_live_sa_when_it_asks)
+{
+	struct pair p;
+	struct edge_prop_held h[2];
+	struct edge_prop_stats st;
+	const char *log;
+
+	pair_init(&p, 0);
+	pair_b(&p);
+	b_negotiates(&p, 0xbbb0001, 3600, NULL);
+	/* Propagated while A is not there: lost. */
+	ck_assert(run_until(&p, b_sent_one));
+	run_for(&p, 100);
+	pair_a(&p);
+	ck_assert(run_until(&p, a_holds_one));
+	log = kernel_fake_ops_log(p.ka);
+	ck_assert_msg(strstr(log, "xfrm add sa it0 from edgeB serial 196804609 "
+			     "in 0x0bbb0001 out 0x0bbb0002") != NULL, "%s", log);
+	ck_assert_uint_eq(kernel_fake_xfrm_policies(p.ka, if_id_of(p.ca, "it0")), 3);
+	ck_assert_uint_eq(edge_prop_held(p.a, "it0", h, 2), 1);
+	ck_assert_str_eq(h[0].from, "edgeB");
+	ck_assert(run_until(&p, a_answered));
+	st = stats_of(p.b);
+	ck_assert_uint_eq(st.resent, 1);
+	ck_assert_uint_ge(st.resyncs_served, 1);
+	ck_assert_uint_eq(st.sent, 1);		/* the first, lost, send */
+	st = stats_of(p.a);
+	ck_assert_uint_ge(st.resync_asks_sent, 1);
+	ck_assert_uint_eq(st.resyncs_answered, 1);
+	ck_assert_uint_eq(st.installed, 1);
+	pair_down(&p);
+}
+END_TEST
+
+START_TEST(an_expired_or_deleted_own_sa_is_not_resent)
+{
+	struct pair p;
+	struct sarec del;
+	struct edge_prop_held h[4];
+
+	pair_init(&p, 0);
+	pair_b(&p);
+	b_negotiates(&p, 0xbbb0001, 1, NULL);		/* a 1 s lifetime */
+	b_negotiates(&p, 0xbbb0011, 3600, &del);
+	b_negotiates(&p, 0xbbb0021, 3600, NULL);
+	edge_prop_deleted(p.b, &del);
+	run_for(&p, 1100);
+	pair_a(&p);
+	ck_assert(run_until(&p, a_answered));
+	run_for(&p, 100);
+	ck_assert_uint_eq(edge_prop_held(p.a, "it0", h, 4), 1);
+	ck_assert_uint_eq(h[0].spi_in, 0xbbb0021);
+	ck_assert_uint_eq(stats_of(p.b).resent, stats_of(p.b).resyncs_served);
+	pair_down(&p);
+}
+END_TEST
+
+static bool
+b_answered_twice(struct pair *p)
+{
+	return answered(p->b) >= 2;
+}
+
+START_TEST(a_held_sa_received_again_keeps_its_age)
+{
+	struct pair p;
+	struct sarec r;
+	struct edge_config *c2;
+	struct edge_prop_held h[2];
+	uint64_t age;
+
+	pair_up(&p, 0);
+	record(&r, "it0", if_id_of(p.ca, "it0"), 0xabc0041);
+	edge_prop_negotiated(p.a, &r);
+	ck_assert(run_until(&p, b_holds_one));
+	run_for(&p, 400);
+	ck_assert_uint_eq(edge_prop_held(p.b, "it0", h, 2), 1);
+	age = h[0].age_ms;
+	ck_assert_uint_ge(age, 400);
+	/* A reload adds a peer: a new channel, whose peers B asks. */
+	extra_peer = 3;
+	c2 = conf(2, 1, test_port(), 0, KEY);
+	extra_peer = 0;
+	ck_assert_int_eq(edge_prop_apply(p.b, c2), 0);
+	edge_config_free(p.cb);
+	p.cb = c2;
+	ck_assert(run_until(&p, b_answered_twice));
+	ck_assert_uint_eq(stats_of(p.a).resent, 1);
+	ck_assert_uint_eq(stats_of(p.b).installed, 2);	/* installed again */
+	ck_assert_uint_eq(edge_prop_held(p.b, "it0", h, 2), 1);
+	ck_assert_uint_ge(h[0].age_ms, age);
+	pair_down(&p);
+}
+END_TEST
+
+/* The hellos that reached @fd (B's address, nobody's server) since
+ * @t0: their times into @at, at most @max; how many arrived. */
+static size_t
+drain_hellos(int fd, uint64_t t0, uint64_t *at, size_t n, size_t max)
+{
+	uint8_t frame[EDGE_SYNC_FRAME_MAX];
+	ssize_t len;
+
+	while ((len = recv(fd, frame, sizeof(frame), MSG_DONTWAIT)) > 0) {
+		ck_assert_int_eq(len, EDGE_SYNC_OVERHEAD + EDGE_SYNC_HELLO_LEN);
+		ck_assert_uint_eq(frame[5], EDGE_SYNC_HELLO);
+		ck_assert_uint_lt(n, max);
+		at[n++] = mono_ms() - t0;
+	}
+	return n;
+}
+
+START_TEST(asks_repeat_at_1_3_and_10_s_until_answered_and_stop_then)
+{
+	static const uint64_t want[] = { 0, 1000, 3000, 10000 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct pair p;
+	struct edge_sync_tx *tx;
+	struct edge_sync_del d = { .tunnel = "it0", .negotiated_by = "edgeB",
+				   .serial = 1, .spi_in = 0x1000,
+				   .spi_out = 0x1001 };
+	uint8_t pl[EDGE_SYNC_DEL_MAX], frame[EDGE_SYNC_FRAME_MAX];
+	uint64_t at[8], t0, asks;
+	size_t n = 0;
+	ssize_t len;
+	int fd;
+
+	/* B's address and port, where nobody answers. */
+	pair_init(&p, 0);
+	sin.sin_addr = ip("127.0.0.2");
+	sin.sin_port = htons((uint16_t)test_port());
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	t0 = mono_ms();
+	pair_a(&p);
+	while (mono_ms() - t0 < 10700) {
+		run_for(&p, 20);
+		n = drain_hellos(fd, t0, at, n, 8);
+	}
+	ck_assert_uint_eq(n, 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(at[i] + 5 >= want[i] && at[i] <= want[i] + 600,
+			      "ask %zu at %" PRIu64 " ms", i, at[i]);
+	ck_assert_uint_eq(stats_of(p.a).resync_asks_sent, 4);
+	ck_assert_uint_eq(answered(p.a), 0);
+
+	/* An authenticated frame from B, its asks spent: asked again. */
+	ck_assert_int_eq(edge_sync_tx_create((const uint8_t *)KEY, strlen(KEY),
+					     ip("127.0.0.2"), &tx), 0);
+	len = edge_sync_del_encode(&d, pl, sizeof(pl));
+	ck_assert_int_gt(len, 0);
+	len = edge_sync_seal(tx, EDGE_SYNC_DEL, pl, (size_t)len,
+			     clock_ns(CLOCK_REALTIME) / 1000000u - 1000,
+			     frame, sizeof(frame));
+	ck_assert_int_gt(len, 0);
+	edge_sync_tx_free(tx);
+	sin.sin_addr = ip("127.0.0.1");
+	ck_assert_int_eq(sendto(fd, frame, (size_t)len, 0,
+				(struct sockaddr *)&sin, sizeof(sin)), len);
+	t0 = mono_ms();
+	while (n == 4 && mono_ms() - t0 < 2000) {
+		run_for(&p, 20);
+		n = drain_hellos(fd, t0, at, n, 8);
+	}
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_le(at[4], 500);
+	close(fd);
+
+	/* B starts: it asks, A asks it again, and B answers. */
+	pair_b(&p);
+	ck_assert(run_until(&p, a_answered));
+	asks = stats_of(p.a).resync_asks_sent;
+	/* Answered: the ask due 1 s after the last one never goes. */
+	run_for(&p, 1500);
+	ck_assert_uint_eq(stats_of(p.a).resync_asks_sent, asks);
+	ck_assert_uint_eq(answered(p.a), 1);
+	pair_down(&p);
+}
+END_TEST
+
+/* @e's status (JSON) or metrics, as the control socket would show them;
+ * the caller frees. */
+static char *
+view_of(struct edge *e, bool metrics)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	if (metrics)
+		edge_view_metrics(e, out);
+	else
+		edge_view_status(e, true, out);
+	fclose(out);
+	return text;
+}
+
+START_TEST(the_resync_counters_show_in_status_and_metrics)
+{
+	struct pair p;
+	struct edge e = { 0 };
+	struct edge_prop_stats st;
+	char want[1024], *text;
+	int err;
+
+	pair_init(&p, 0);
+	pair_b(&p);
+	b_negotiates(&p, 0xbbb0001, 3600, NULL);
+	ck_assert(run_until(&p, b_sent_one));
+	pair_a(&p);
+	ck_assert(run_until(&p, a_answered));
+	ck_assert(run_until(&p, a_holds_one));
+	e.conf = p.cb;
+	e.ops = p.kb;
+	e.prop = p.b;
+	ck_assert_ptr_nonnull(e.stats = edge_stats_create(&err));
+	edge_prop_stats(p.b, &st);
+	ck_assert_uint_ge(st.resent, 1);
+	ck_assert_uint_ge(st.resyncs_served, 1);
+	ck_assert_uint_ge(st.resync_asks_sent, 1);
+
+	text = view_of(&e, false);
+	snprintf(want, sizeof(want), "\"sa_propagation\":{\"sent\":%" PRIu64
+		 ",\"send_failed\":%" PRIu64 ",\"received\":%" PRIu64
+		 ",\"installed\":%" PRIu64 ",\"install_failed\":0,\"removed\":0"
+		 ",\"pending\":0,\"resent\":%" PRIu64 ",\"resync_asks_sent\":%"
+		 PRIu64 ",\"resyncs_served\":%" PRIu64 ",\"resyncs_answered\":%"
+		 PRIu64 "}}\n", st.sent, st.send_failed, st.received,
+		 st.installed, st.resent, st.resync_asks_sent, st.resyncs_served,
+		 st.resyncs_answered);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	free(text);
+
+	text = view_of(&e, true);
+	snprintf(want, sizeof(want),
+		 "tunsteer_edge_sa_propagation_frames_total{edge=\"%s\","
+		 "result=\"resent\"} %" PRIu64 "\n", p.cb->name, st.resent);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text,
+		"# HELP tunsteer_edge_sa_propagation_resyncs_total "));
+	ck_assert_ptr_nonnull(strstr(text,
+		"# TYPE tunsteer_edge_sa_propagation_resyncs_total counter\n"));
+	snprintf(want, sizeof(want),
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"asked\"} %" PRIu64 "\n"
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"served\"} %" PRIu64 "\n"
+		 "tunsteer_edge_sa_propagation_resyncs_total{edge=\"%s\","
+		 "event=\"answered\"} %" PRIu64 "\n", p.cb->name,
+		 st.resync_asks_sent, p.cb->name, st.resyncs_served, p.cb->name,
+		 st.resyncs_answered);
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	free(text);
+
+	/* Propagation off: null in status, no series in metrics. */
+	e.prop = NULL;
+	text = view_of(&e, false);
+	ck_assert_ptr_nonnull(strstr(text, "\"sa_propagation\":null}\n"));
+	free(text);
+	text = view_of(&e, true);
+	ck_assert_ptr_null(strstr(text, "sa_propagation_resyncs_total"));
+	free(text);
+	edge_stats_destroy(e.stats);
+	pair_down(&p);
+}
+END_TEST
+
 static Suite *
 edge_prop_suite(void)
 {
@@ -712,6 +1084,12 @@ edge_prop_suite(void)
 		       a_pinned_tunnels_sa_is_held_inbound_only_and_its_traffic_goes_to_the_negotiator);
 	tcase_add_test(tc,
 		       unpinned_configs_have_no_pin_links_and_a_reload_that_pins_drops_the_outbound_half);
+	tcase_add_test(tc,
+		       a_server_that_starts_after_the_negotiator_gets_its_live_sa_when_it_asks);
+	tcase_add_test(tc, an_expired_or_deleted_own_sa_is_not_resent);
+	tcase_add_test(tc, a_held_sa_received_again_keeps_its_age);
+	tcase_add_test(tc, asks_repeat_at_1_3_and_10_s_until_answered_and_stop_then);
+	tcase_add_test(tc, the_resync_counters_show_in_status_and_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

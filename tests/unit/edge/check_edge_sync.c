@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The SA propagation channel's codec (edge/edge_sync.h): a SA record and
- * a delete survive seal → open; the frame is the documented one (a frame
+ * a delete survive seal → open, and so does a hello (the resync's ask
+ * and its done); the frame is the documented one (a frame
  * made by another implementation opens, a sealed one decrypts by the
  * documented layout); each sender and each boot seals under its own key;
  * nothing altered, truncated, from a stranger, replayed or out of time is
@@ -456,7 +457,9 @@ START_TEST(test_malformed_headers_are_ebadmsg_before_anything_else)
 	frame[4] = 1;
 	frame[5] = 0;					/* type */
 	ck_assert_int_eq(open_from(a, frame, len), -EBADMSG);
-	frame[5] = 3;
+	frame[5] = 4;
+	ck_assert_int_eq(open_from(a, frame, len), -EBADMSG);
+	frame[5] = EDGE_SYNC_HELLO;			/* a delete's length */
 	ck_assert_int_eq(open_from(a, frame, len), -EBADMSG);
 	frame[5] = EDGE_SYNC_DEL;
 	memset(frame + OFF_COUNTER, 0, 8);		/* counter 0 */
@@ -867,7 +870,14 @@ START_TEST(test_seal_refuses_what_it_cannot_frame)
 	memset(big, 0x42, EDGE_SYNC_PAYLOAD_MAX + 1);
 	ck_assert_int_eq(edge_sync_seal(tx, 0, big, 10, NOW, frame,
 					sizeof(frame)), -EINVAL);
-	ck_assert_int_eq(edge_sync_seal(tx, 3, big, 10, NOW, frame,
+	ck_assert_int_eq(edge_sync_seal(tx, 4, big, 10, NOW, frame,
+					sizeof(frame)), -EINVAL);
+	/* A hello is EDGE_SYNC_HELLO_LEN bytes, never another length. */
+	ck_assert_int_eq(edge_sync_seal(tx, EDGE_SYNC_HELLO, big,
+					EDGE_SYNC_HELLO_LEN - 1, NOW, frame,
+					sizeof(frame)), -EINVAL);
+	ck_assert_int_eq(edge_sync_seal(tx, EDGE_SYNC_HELLO, big,
+					EDGE_SYNC_HELLO_LEN + 1, NOW, frame,
 					sizeof(frame)), -EINVAL);
 	ck_assert_int_eq(edge_sync_seal(tx, EDGE_SYNC_SA, big,
 					EDGE_SYNC_PAYLOAD_MAX + 1, NOW, frame,
@@ -1005,6 +1015,181 @@ START_TEST(test_delete_codec_refuses_bad_names_spis_and_trailing_bytes)
 }
 END_TEST
 
+/* --- the hello ----------------------------------------------------------- */
+
+/* A frame of @t_x carrying a hello of @kind and @epoch. */
+static size_t
+seal_hello(struct edge_sync_tx *t_x, uint8_t kind, uint32_t epoch,
+	   uint8_t *frame)
+{
+	struct edge_sync_hello h = { .kind = kind, .epoch = epoch };
+	uint8_t p[EDGE_SYNC_HELLO_LEN];
+	ssize_t f;
+
+	ck_assert_int_eq(edge_sync_hello_encode(&h, p, sizeof(p)),
+			 EDGE_SYNC_HELLO_LEN);
+	f = edge_sync_seal(t_x, EDGE_SYNC_HELLO, p, sizeof(p), NOW, frame,
+			   EDGE_SYNC_FRAME_MAX);
+	ck_assert_int_eq(f, EDGE_SYNC_OVERHEAD + EDGE_SYNC_HELLO_LEN);
+	return (size_t)f;
+}
+
+/* edge_sync_open() of a hello from a at NOW: the result, and the hello
+ * in *@h when it opened. */
+static int
+open_hello(const uint8_t *frame, size_t len, struct edge_sync_hello *h)
+{
+	uint8_t type = 0xff;
+	size_t plen = 12345;
+	int rc;
+
+	rc = edge_sync_open(rx, a, frame, len, NOW, &type, plain,
+			    EDGE_SYNC_PAYLOAD_MAX, &plen);
+	if (rc != 0) {
+		ck_assert_uint_eq(type, 0);
+		ck_assert_uint_eq(plen, 0);
+		return rc;
+	}
+	ck_assert_uint_eq(type, EDGE_SYNC_HELLO);
+	ck_assert_uint_eq(plen, EDGE_SYNC_HELLO_LEN);
+	ck_assert_int_eq(edge_sync_hello_decode(plain, plen, h), 0);
+	return 0;
+}
+
+START_TEST(test_hello_ask_and_done_round_trip_through_frames)
+{
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], key[32];
+	uint8_t out[EDGE_SYNC_TIME_LEN + EDGE_SYNC_HELLO_LEN];
+	struct edge_sync_hello h;
+	size_t len;
+
+	len = seal_hello(tx, EDGE_SYNC_HELLO_ASK, 0xa1b2c3d4, frame);
+	/* The documented layout: type 3, 6 bytes of kind, zero, epoch. */
+	ck_assert_mem_eq(frame, "TSSP\x01\x03\x00\x06", 8);
+	hand_key_of(frame, key);
+	ck_assert_int_eq(hand_open(key, frame, len, out), 8 + 6);
+	ck_assert_mem_eq(out + 8, "\x01\x00\xa1\xb2\xc3\xd4", 6);
+	ck_assert_int_eq(open_hello(frame, len, &h), 0);
+	ck_assert_uint_eq(h.kind, EDGE_SYNC_HELLO_ASK);
+	ck_assert_uint_eq(h.epoch, 0xa1b2c3d4);
+	/* Replayed like any frame. */
+	ck_assert_int_eq(open_hello(frame, len, &h), -EALREADY);
+
+	len = seal_hello(tx, EDGE_SYNC_HELLO_DONE, 0, frame);
+	ck_assert_int_eq(open_hello(frame, len, &h), 0);
+	ck_assert_uint_eq(h.kind, EDGE_SYNC_HELLO_DONE);
+	ck_assert_uint_eq(h.epoch, 0);
+}
+END_TEST
+
+START_TEST(test_a_truncated_hello_is_refused)
+{
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], cut[EDGE_SYNC_FRAME_MAX];
+	uint8_t p[EDGE_SYNC_HELLO_LEN] = { 1, 0, 9, 9, 9, 9 };
+	struct edge_sync_hello h;
+	size_t len = seal_hello(tx, EDGE_SYNC_HELLO_ASK, 7, frame);
+
+	for (size_t l = 0; l < len; l++) {
+		ck_assert_int_eq(open_hello(frame, l, &h), -EBADMSG);
+		/* The length field made to agree: a hello of another
+		 * length, malformed before any key is derived. */
+		if (l >= EDGE_SYNC_OVERHEAD) {
+			memcpy(cut, frame, l);
+			wire_put_be16(cut + 6, (uint16_t)(l - EDGE_SYNC_OVERHEAD));
+			ck_assert_int_eq(open_hello(cut, l, &h), -EBADMSG);
+		}
+	}
+	for (size_t l = 0; l < sizeof(p); l++) {
+		memset(&h, 0x55, sizeof(h));
+		ck_assert_int_eq(edge_sync_hello_decode(p, l, &h), -EBADMSG);
+		ck_assert_uint_eq(h.kind, 0);
+		ck_assert_uint_eq(h.epoch, 0);
+	}
+	ck_assert_int_eq(open_hello(frame, len, &h), 0);
+}
+END_TEST
+
+/* A hello frame of 7 bytes, sealed by hand under a's right key: the
+ * codec refuses it by its length alone (no tag check needed). */
+START_TEST(test_a_hello_of_another_length_is_ebadmsg_even_when_sealed_right)
+{
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], in[8 + 7] = { 0 }, key[32];
+	uint8_t p[EDGE_SYNC_HELLO_LEN + 1] = { 1, 0, 0, 0, 0, 1, 0 }, type;
+	struct edge_sync_hello h;
+	size_t len, plen;
+
+	memcpy(frame, "TSSP\x01\x03\x00\x07", 8);
+	memcpy(frame + OFF_SENDER, &a.s_addr, 4);
+	wire_put_be64(frame + OFF_BOOT, KAT_BOOT);
+	wire_put_be64(frame + OFF_COUNTER, 1);
+	wire_put_be64(in, NOW);
+	memcpy(in + 8, p, 7);
+	hand_key(a, KAT_BOOT, key);
+	len = hand_seal(key, frame, in, (int)sizeof(in));
+	ck_assert_int_eq(open_hello(frame, len, &h), -EBADMSG);
+	/* The same as a delete's type: the length is fine, the tag too. */
+	frame[5] = EDGE_SYNC_DEL;
+	len = hand_seal(key, frame, in, (int)sizeof(in));
+	ck_assert_int_eq(edge_sync_open(rx, a, frame, len, NOW, &type, plain,
+					EDGE_SYNC_PAYLOAD_MAX, &plen), 0);
+	ck_assert_uint_eq(plen, 7);
+	/* The payload decoder: 6 bytes exactly. */
+	ck_assert_int_eq(edge_sync_hello_decode(p, sizeof(p), &h), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_an_unauthenticated_hello_is_refused)
+{
+	static const uint8_t other[] = "another secret, 32 bytes long!!!";
+	uint8_t frame[EDGE_SYNC_FRAME_MAX], bad[EDGE_SYNC_FRAME_MAX], type;
+	struct edge_sync_hello h;
+	struct edge_sync_tx *t2;
+	size_t len, plen;
+
+	ck_assert_int_eq(edge_sync_tx_create(other, sizeof(other) - 1, a, &t2), 0);
+	len = seal_hello(t2, EDGE_SYNC_HELLO_ASK, 1, frame);
+	ck_assert_int_eq(open_hello(frame, len, &h), -EACCES);
+	edge_sync_tx_free(t2);
+	/* Sealed right, then any payload or tag byte altered. */
+	len = seal_hello(tx, EDGE_SYNC_HELLO_DONE, 1, frame);
+	for (size_t i = HDR; i < len; i++) {
+		memcpy(bad, frame, len);
+		bad[i] ^= 0x01;
+		ck_assert_int_eq(open_hello(bad, len, &h), -EACCES);
+	}
+	/* From a stranger, or naming another sender. */
+	ck_assert_int_eq(edge_sync_open(rx, stranger, frame, len, NOW, &type,
+					plain, EDGE_SYNC_PAYLOAD_MAX, &plen),
+			 -EPERM);
+	ck_assert_int_eq(open_hello(frame, len, &h), 0);
+}
+END_TEST
+
+START_TEST(test_hello_codec_refuses_unknown_kinds_and_a_reserved_byte)
+{
+	struct edge_sync_hello h = { .kind = EDGE_SYNC_HELLO_DONE,
+				     .epoch = 0x01020304 };
+	uint8_t buf[EDGE_SYNC_HELLO_LEN + 1];
+
+	ck_assert_int_eq(edge_sync_hello_encode(&h, buf, sizeof(buf)), 6);
+	ck_assert_mem_eq(buf, "\x02\x00\x01\x02\x03\x04", 6);
+	ck_assert_int_eq(edge_sync_hello_decode(buf, 6, &h), 0);
+	ck_assert_int_eq(edge_sync_hello_decode(buf, 7, &h), -EBADMSG);
+	buf[1] = 1;
+	ck_assert_int_eq(edge_sync_hello_decode(buf, 6, &h), -EBADMSG);
+	buf[1] = 0;
+	for (unsigned int k = 0; k < 256; k++) {
+		buf[0] = (uint8_t)k;
+		ck_assert_int_eq(edge_sync_hello_decode(buf, 6, &h),
+				 k == 1 || k == 2 ? 0 : -EBADMSG);
+	}
+	h.kind = 3;
+	ck_assert_int_eq(edge_sync_hello_encode(&h, buf, sizeof(buf)), -EINVAL);
+	h.kind = EDGE_SYNC_HELLO_ASK;
+	ck_assert_int_eq(edge_sync_hello_encode(&h, buf, 5), -ENOSPC);
+}
+END_TEST
+
 static Suite *
 edge_sync_suite(void)
 {
@@ -1038,8 +1223,13 @@ edge_sync_suite(void)
 	tcase_add_test(tc, test_bad_peer_tables_and_senders_are_refused);
 	tcase_add_test(tc, test_seal_refuses_what_it_cannot_frame);
 	tcase_add_test(tc, test_a_buffer_too_small_is_enospc_and_spends_nothing);
+	tcase_add_test(tc, test_hello_ask_and_done_round_trip_through_frames);
+	tcase_add_test(tc, test_a_truncated_hello_is_refused);
+	tcase_add_test(tc, test_a_hello_of_another_length_is_ebadmsg_even_when_sealed_right);
+	tcase_add_test(tc, test_an_unauthenticated_hello_is_refused);
 	suite_add_tcase(s, tc);
 	tcase_add_test(del_tc, test_delete_codec_refuses_bad_names_spis_and_trailing_bytes);
+	tcase_add_test(del_tc, test_hello_codec_refuses_unknown_kinds_and_a_reserved_byte);
 	suite_add_tcase(s, del_tc);
 	return s;
 }
