@@ -121,6 +121,8 @@ kernel_apply(struct edge *e, struct reconcile_stats *st)
 	struct in_addr *to = pins(e);
 	int err = edge_kernel_apply_pinned(e->ops, e->conf, to, st);
 
+	/* The checks of a tunnel whose traffic goes to a peer go there too. */
+	edge_checks_set_pins(e->checks, to);
 	free(to);
 	return err;
 }
@@ -318,10 +320,16 @@ edge_load_config(const char *path, FILE *errs_out)
 static int
 start_checks(struct edge *e)
 {
+	struct in_addr *to;
 	int err = 0;
 
 	e->checks = edge_checks_create(e->base, e->conf, health_cb, e, &err);
-	return e->checks ? 0 : err;
+	if (e->checks == NULL)
+		return err;
+	to = pins(e);
+	edge_checks_set_pins(e->checks, to);
+	free(to);
+	return 0;
 }
 
 bool

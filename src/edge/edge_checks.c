@@ -30,6 +30,8 @@ struct hc_tunnel {
 	bool fly_retry;			/* the check in flight is a retry */
 	uint32_t next_seq;
 	unsigned int ifindex;		/* 0: look it up before sending */
+	uint32_t pin_to;		/* the peer that sends our checks
+					 * (network order); 0: the device */
 	struct event *tick, *timeout;
 	uint64_t next_due_ms;		/* the next regular check */
 	struct edge_check_stats st;
@@ -151,6 +153,49 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		send_check(t, false);
 }
 
+/* Write @pkt straight into @t's device, whatever routing would do. */
+static int
+send_into(struct hc_tunnel *t, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_ll to = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_IP) };
+
+	if (t->ifindex == 0)
+		t->ifindex = if_nametoindex(t->t->name);
+	if (t->ifindex == 0)
+		return -ENODEV;
+	to.sll_ifindex = (int)t->ifindex;
+	if (sendto(t->ec->pkt_fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&to,
+		   sizeof(to)) < 0) {
+		int err = -errno;
+
+		t->ifindex = 0;
+		return err;
+	}
+	return 0;
+}
+
+/* Hand our check to the peer that can encrypt it (edge_checks_set_pins()). */
+static int
+send_via_peer(struct hc_tunnel *t, const uint8_t *pkt, size_t len)
+{
+	struct edge_checks *ec = t->ec;
+	uint8_t msg[HC_RELAY_HDR + HC_PKT_LEN];
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(ec->conf->relay.port),
+				  .sin_addr.s_addr = t->pin_to };
+	size_t n = hc_relay_build(HC_RELAY_SEND, (uint32_t)t->index, pkt, len,
+				  msg, sizeof(msg));
+
+	if (ec->relay_fd < 0 || n == 0)
+		return -EINVAL;
+	if (sendto(ec->relay_fd, msg, n, MSG_DONTWAIT, (struct sockaddr *)&to,
+		   sizeof(to)) < 0)
+		return -errno;
+	t->st.sent_via_peer++;
+	return 0;
+}
+
 static void
 send_check(struct hc_tunnel *t, bool retry)
 {
@@ -160,10 +205,9 @@ send_check(struct hc_tunnel *t, bool retry)
 			      .seq = t->next_seq++, .sent_ns = now,
 			      .nonce = ts_random64(), .ident = ec->ident };
 	uint8_t buf[HC_PKT_LEN];
-	struct sockaddr_ll to = { .sll_family = AF_PACKET,
-				  .sll_protocol = htons(ETH_P_IP) };
 	struct timeval tv = tv_ms(t->t->hc.timeout_ms);
 	size_t len = hc_build(&t->plan, &p, buf);
+	int err;
 
 	if (!retry)
 		t->next_due_ms = now / 1000000u + t->t->hc.interval_ms;
@@ -171,17 +215,11 @@ send_check(struct hc_tunnel *t, bool retry)
 				       .nonce = p.nonce, .sent_ns = now };
 	t->fly_retry = retry;
 	t->st.sent++;
-	if (t->ifindex == 0)
-		t->ifindex = if_nametoindex(t->t->name);
-	to.sll_ifindex = (int)t->ifindex;
-	/* Straight into the tunnel device, whatever routing would do. */
-	if (t->ifindex == 0 ||
-	    sendto(ec->pkt_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to,
-		   sizeof(to)) < 0) {
+	err = t->pin_to ? send_via_peer(t, buf, len) : send_into(t, buf, len);
+	if (err < 0) {
 		t->st.send_errors++;
 		log_debug("check", "tunnel %s: check %u not sent: %s", t->t->name,
-			  p.seq, t->ifindex ? strerror(errno) : "no such link");
-		t->ifindex = 0;
+			  p.seq, strerror(-err));
 	}
 	/* Unsent is lost at its timeout like any other. */
 	evtimer_add(t->timeout, &tv);
@@ -252,7 +290,7 @@ relay(struct edge_checks *ec, const struct hc_probe *p, const uint8_t *pkt,
 		ec->foreign++;
 		return;
 	}
-	n = hc_relay_build(arrived, pkt, len, msg, sizeof(msg));
+	n = hc_relay_build(HC_RELAY_ANSWER, arrived, pkt, len, msg, sizeof(msg));
 	if (n == 0 || sendto(ec->relay_fd, msg, n, MSG_DONTWAIT,
 			     (struct sockaddr *)&to, sizeof(to)) < 0) {
 		log_debug("check", "relay to %s failed", inet_ntoa(to.sin_addr));
@@ -292,6 +330,37 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Peer @from (network order) asks us to send its check @pkt into our
+ * device of tunnel @tunnel: only a check of its own (its origin), of that
+ * tunnel, and only where we do not hand this tunnel's checks on
+ * ourselves (so nothing goes round between servers).
+ */
+static void
+send_for_peer(struct edge_checks *ec, uint32_t from, uint32_t tunnel,
+	      const uint8_t *pkt, size_t len)
+{
+	struct hc_probe p;
+	struct hc_tunnel *t;
+	int err;
+
+	if (hc_parse_check(pkt, len, &p) < 0 || p.origin != ntohl(from) ||
+	    p.tunnel != tunnel || tunnel >= ec->n)
+		return;
+	t = &ec->t[tunnel];
+	if (t->pin_to != 0) {
+		log_debug("check", "tunnel %s: a peer's check not sent: its SA "
+			  "is pinned to another server here too", t->t->name);
+		return;
+	}
+	if ((err = send_into(t, pkt, len)) < 0) {
+		log_debug("check", "tunnel %s: a peer's check not sent: %s",
+			  t->t->name, strerror(-err));
+		return;
+	}
+	t->st.sent_for_peers++;
+}
+
 static void
 relay_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -303,6 +372,7 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 		socklen_t flen = sizeof(from);
 		struct hc_probe p;
 		struct in_addr src, dst;
+		enum hc_relay_kind kind;
 		uint32_t arrived;
 		int off;
 		ssize_t n = recvfrom(ec->relay_fd, buf, sizeof(buf), MSG_DONTWAIT,
@@ -312,8 +382,14 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		/* Only peers may tell us about our checks. */
 		if (flen < sizeof(from) || !is_peer(ec, from.sin_addr.s_addr) ||
-		    (off = hc_relay_parse(buf, (size_t)n, &arrived)) < 0 ||
-		    hc_parse(buf + off, (size_t)n - (size_t)off, &p, &src, &dst) < 0 ||
+		    (off = hc_relay_parse(buf, (size_t)n, &kind, &arrived)) < 0)
+			continue;
+		if (kind == HC_RELAY_SEND) {
+			send_for_peer(ec, from.sin_addr.s_addr, arrived, buf + off,
+				      (size_t)n - (size_t)off);
+			continue;
+		}
+		if (hc_parse(buf + off, (size_t)n - (size_t)off, &p, &src, &dst) < 0 ||
 		    p.origin != ec->self)
 			continue;
 		if (p.tunnel < ec->n)
@@ -441,6 +517,24 @@ edge_checks_destroy(struct edge_checks *ec)
 	if (ec->relay_fd >= 0)
 		close(ec->relay_fd);
 	free(ec);
+}
+
+void
+edge_checks_set_pins(struct edge_checks *ec, const struct in_addr *to)
+{
+	for (size_t i = 0; ec != NULL && i < ec->n; i++) {
+		uint32_t want = to ? to[i].s_addr : 0;
+
+		/* Only a peer: anything else keeps the device. */
+		if (want != 0 && !is_peer(ec, want))
+			want = 0;
+		if (ec->t[i].pin_to != want)
+			log_info("check", "tunnel %s: checks leave %s%s",
+				 ec->t[i].t->name, want ? "through relay peer " :
+				 "through the tunnel's own device",
+				 want ? inet_ntoa((struct in_addr){ want }) : "");
+		ec->t[i].pin_to = want;
+	}
 }
 
 const struct edge_health *

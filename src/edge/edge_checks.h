@@ -39,6 +39,9 @@ struct edge_check_stats {
 					 * flight (late, forged, wrong path) */
 	uint64_t relayed_out;		/* others' answers we passed on */
 	uint64_t relayed_in;		/* our answers a peer passed to us */
+	uint64_t sent_via_peer;		/* our checks the negotiator of the
+					 * tunnel's pinned SA sent for us */
+	uint64_t sent_for_peers;	/* peers' checks we sent for them */
 	uint32_t last_rtt_us;
 };
 
@@ -51,6 +54,17 @@ struct edge_checks *edge_checks_create(struct event_base *base,
 				       const struct edge_config *c,
 				       edge_checks_cb cb, void *arg, int *err);
 void edge_checks_destroy(struct edge_checks *ec);
+
+/*
+ * Where each tunnel's checks leave: @to[i] (n_tunnels entries, network
+ * order) is the relay peer that negotiated config tunnel i's pinned SA,
+ * or 0 (or @to NULL) for the tunnel's own device.  A server that holds a
+ * pinned SA inbound only cannot encrypt its checks, so it hands them to
+ * that peer over the relay socket (HC_RELAY_SEND), which sends them into
+ * its own device of the tunnel; the customer's answers come back as any
+ * do, through whichever server anycast picks, and are relayed to us.
+ */
+void edge_checks_set_pins(struct edge_checks *ec, const struct in_addr *to);
 
 const struct edge_health *edge_checks_health(const struct edge_checks *ec,
 					     size_t tunnel);

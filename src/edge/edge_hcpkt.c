@@ -64,9 +64,10 @@ hc_build(const struct hc_plan *plan, const struct hc_probe *p, uint8_t *buf)
 	return HC_PKT_LEN;
 }
 
-int
-hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
-	 struct in_addr *src, struct in_addr *dst)
+/* hc_parse(), and hc_parse_check() with @requests: echo requests too. */
+static int
+parse(const uint8_t *buf, size_t len, bool requests, struct hc_probe *p,
+      struct in_addr *src, struct in_addr *dst)
 {
 	size_t ihl, tot;
 	const uint8_t *icmp, *pl;
@@ -80,8 +81,8 @@ hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 		return -EINVAL;
 	icmp = buf + ihl;
 	len = tot - ihl;
-	if (len < 8 || icmp[0] != ICMP_ECHOREPLY || icmp[1] != 0 ||
-	    wire_cksum(icmp, len) != 0)
+	if (len < 8 || icmp[1] != 0 || wire_cksum(icmp, len) != 0 ||
+	    (icmp[0] != ICMP_ECHOREPLY && !(requests && icmp[0] == ICMP_ECHO)))
 		return -EINVAL;
 	pl = icmp + 8;
 	if (len < HC_ICMP_LEN || wire_get_be32(pl) != HC_MAGIC)
@@ -95,6 +96,21 @@ hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 	memcpy(&src->s_addr, buf + 12, 4);
 	memcpy(&dst->s_addr, buf + 16, 4);
 	return 0;
+}
+
+int
+hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
+	 struct in_addr *src, struct in_addr *dst)
+{
+	return parse(buf, len, false, p, src, dst);
+}
+
+int
+hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p)
+{
+	struct in_addr src, dst;
+
+	return parse(buf, len, true, p, &src, &dst);
 }
 
 bool
@@ -121,22 +137,34 @@ hc_in_time(const struct hc_inflight *f, uint64_t rx_ns, unsigned int timeout_ms,
 }
 
 size_t
-hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len, uint8_t *buf,
-	       size_t size)
+hc_relay_build(enum hc_relay_kind kind, uint32_t word, const uint8_t *pkt,
+	       size_t len, uint8_t *buf, size_t size)
 {
 	if (size < HC_RELAY_HDR || len > size - HC_RELAY_HDR)
 		return 0;
-	wire_put_be32(buf, HC_RELAY_MAGIC);
-	wire_put_be32(buf + 4, arrived);
+	wire_put_be32(buf, kind == HC_RELAY_SEND ? HC_RELAY_SEND_MAGIC :
+						  HC_RELAY_MAGIC);
+	wire_put_be32(buf + 4, word);
 	memcpy(buf + HC_RELAY_HDR, pkt, len);
 	return HC_RELAY_HDR + len;
 }
 
 int
-hc_relay_parse(const uint8_t *buf, size_t len, uint32_t *arrived)
+hc_relay_parse(const uint8_t *buf, size_t len, enum hc_relay_kind *kind,
+	       uint32_t *word)
 {
-	if (len < HC_RELAY_HDR + 20 || wire_get_be32(buf) != HC_RELAY_MAGIC)
+	if (len < HC_RELAY_HDR + 20)
 		return -EINVAL;
-	*arrived = wire_get_be32(buf + 4);
+	switch (wire_get_be32(buf)) {
+	case HC_RELAY_MAGIC:
+		*kind = HC_RELAY_ANSWER;
+		break;
+	case HC_RELAY_SEND_MAGIC:
+		*kind = HC_RELAY_SEND;
+		break;
+	default:
+		return -EINVAL;
+	}
+	*word = wire_get_be32(buf + 4);
 	return HC_RELAY_HDR;
 }

@@ -39,8 +39,21 @@
 #define HC_ICMP_LEN (8 + HC_PAYLOAD_LEN)
 #define HC_PKT_LEN (20 + HC_ICMP_LEN)	/* IPv4 header, no options */
 #define HC_NOT_TUNNEL UINT32_MAX	/* arrived outside every tunnel */
-#define HC_RELAY_MAGIC 0x54535231u	/* "TSR1" */
-#define HC_RELAY_HDR 8			/* magic, arrival tunnel */
+#define HC_RELAY_MAGIC 0x54535231u	/* "TSR1": an answer passed on */
+#define HC_RELAY_SEND_MAGIC 0x54535331u	/* "TSS1": a check to send */
+#define HC_RELAY_HDR 8			/* magic, tunnel */
+
+/* What a relay datagram carries between servers. */
+enum hc_relay_kind {
+	/* Another server's answer, as this one received it; the word is
+	 * the tunnel it arrived through (HC_NOT_TUNNEL: none). */
+	HC_RELAY_ANSWER,
+	/* A check of the sender's, for the receiver to send into its own
+	 * device of the tunnel the word names: the sender holds that
+	 * tunnel's SA inbound only (pinned, edge_prop.h) and cannot
+	 * encrypt it, the receiver negotiated it and can. */
+	HC_RELAY_SEND,
+};
 
 struct hc_probe {
 	uint32_t origin;		/* the sending server */
@@ -79,6 +92,11 @@ int hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 	     struct in_addr *src, struct in_addr *dst)
 	__attribute__((warn_unused_result));
 
+/* The same for a check as hc_build() makes it, before it is sent: an echo
+ * request or reply (the check's type) carrying one of our payloads. */
+int hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p)
+	__attribute__((warn_unused_result));
+
 /* The check in flight on one tunnel, as its sender remembers it. */
 struct hc_inflight {
 	bool used;
@@ -106,11 +124,13 @@ bool hc_answers(const struct hc_inflight *f, const struct hc_plan *plan,
 bool hc_in_time(const struct hc_inflight *f, uint64_t rx_ns,
 		unsigned int timeout_ms, uint32_t *rtt_us);
 
-/* Relay datagram: header + the packet as received.  hc_relay_parse()
- * returns the packet's offset and the arrival tunnel, or -EINVAL. */
-size_t hc_relay_build(uint32_t arrived, const uint8_t *pkt, size_t len,
-		      uint8_t *buf, size_t size);
-int hc_relay_parse(const uint8_t *buf, size_t len, uint32_t *arrived)
+/* Relay datagram: header (@kind, @word) + the packet.  0 if @size is too
+ * small.  hc_relay_parse() returns the packet's offset with its kind and
+ * word, or -EINVAL. */
+size_t hc_relay_build(enum hc_relay_kind kind, uint32_t word,
+		      const uint8_t *pkt, size_t len, uint8_t *buf, size_t size);
+int hc_relay_parse(const uint8_t *buf, size_t len, enum hc_relay_kind *kind,
+		   uint32_t *word)
 	__attribute__((warn_unused_result));
 
 #endif

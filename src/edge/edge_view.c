@@ -439,12 +439,14 @@ edge_view_tunnels(struct edge *e, bool json, FILE *out)
 			"\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
 			",\"send_errors\":%" PRIu64 ",\"refused\":%" PRIu64
 			",\"relayed_out\":%" PRIu64 ",\"relayed_in\":%" PRIu64
+			",\"sent_via_peer\":%" PRIu64 ",\"sent_for_peers\":%" PRIu64
 			",\"window_checks\":%u,\"window_failed\":%u,"
 			"\"last_rtt_ms\":%.3f},", carries(e, i) ? "true" : "false",
 			t->hc.enabled ? "true" : "false", edge_hc_type_name(t->hc.type),
 			edge_hc_direction_name(t->hc.direction), t->hc.interval_ms,
 			s->sent, s->ok, s->failed, s->send_errors, s->refused,
-			s->relayed_out, s->relayed_in, wt, wf, s->last_rtt_us / 1000.0);
+			s->relayed_out, s->relayed_in, s->sent_via_peer,
+			s->sent_for_peers, wt, wf, s->last_rtt_us / 1000.0);
 		fprintf(out, "\"ingress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			"},\"egress\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			"},\"egress_unauthorized\":{\"packets\":%" PRIu64 ",\"bytes\":%"

@@ -22,6 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hc_probe p;
 	struct in_addr src, dst;
+	enum hc_relay_kind kind;
 	uint32_t arrived;
 	uint8_t *copy = malloc(size ? size : 1);
 	int off;
@@ -42,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    s2.s_addr != src.s_addr)
 			__builtin_trap();
 	}
-	if ((off = hc_relay_parse(copy, size, &arrived)) >= 0 &&
+	if ((off = hc_relay_parse(copy, size, &kind, &arrived)) >= 0 &&
 	    hc_parse(copy + off, size - (size_t)off, &p, &src, &dst) == 0 &&
 	    size - (size_t)off < HC_PKT_LEN)
 		__builtin_trap();	/* an answer is never shorter than ours */

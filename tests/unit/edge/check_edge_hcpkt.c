@@ -219,20 +219,48 @@ START_TEST(test_relay_round_trip)
 {
 	uint8_t pkt[HC_PKT_LEN], msg[HC_RELAY_HDR + HC_PKT_LEN];
 	struct hc_plan p;
+	enum hc_relay_kind kind = HC_RELAY_SEND;
 	uint32_t arrived = 0;
 	size_t n;
 
 	plan(EDGE_HC_REPLY, EDGE_HC_BIDIRECTIONAL, &p);
 	hc_build(&p, &probe, pkt);
-	n = hc_relay_build(3, pkt, sizeof(pkt), msg, sizeof(msg));
+	n = hc_relay_build(HC_RELAY_ANSWER, 3, pkt, sizeof(pkt), msg, sizeof(msg));
 	ck_assert_uint_eq(n, sizeof(msg));
-	ck_assert_int_eq(hc_relay_parse(msg, n, &arrived), HC_RELAY_HDR);
+	ck_assert_int_eq(hc_relay_parse(msg, n, &kind, &arrived), HC_RELAY_HDR);
+	ck_assert_int_eq(kind, HC_RELAY_ANSWER);
 	ck_assert_uint_eq(arrived, 3);
 	ck_assert_int_eq(memcmp(msg + HC_RELAY_HDR, pkt, sizeof(pkt)), 0);
-	ck_assert_uint_eq(hc_relay_build(3, pkt, sizeof(pkt), msg, 20), 0);
+	ck_assert_uint_eq(hc_relay_build(HC_RELAY_ANSWER, 3, pkt, sizeof(pkt), msg, 20), 0);
 	msg[0] ^= 1;
-	ck_assert_int_eq(hc_relay_parse(msg, n, &arrived), -EINVAL);
-	ck_assert_int_eq(hc_relay_parse(msg, 10, &arrived), -EINVAL);
+	ck_assert_int_eq(hc_relay_parse(msg, n, &kind, &arrived), -EINVAL);
+	ck_assert_int_eq(hc_relay_parse(msg, 10, &kind, &arrived), -EINVAL);
+}
+END_TEST
+
+/* A check a pinned server asks the negotiator to send for it: its own
+ * magic, so that neither kind is ever taken for the other. */
+START_TEST(test_relay_send_kind_round_trips_and_is_not_an_answer)
+{
+	uint8_t pkt[HC_PKT_LEN], msg[HC_RELAY_HDR + HC_PKT_LEN];
+	struct hc_plan p;
+	enum hc_relay_kind kind = HC_RELAY_ANSWER;
+	uint32_t tunnel = 0;
+	size_t n;
+
+	plan(EDGE_HC_REPLY, EDGE_HC_BIDIRECTIONAL, &p);
+	hc_build(&p, &probe, pkt);
+	n = hc_relay_build(HC_RELAY_SEND, 7, pkt, sizeof(pkt), msg, sizeof(msg));
+	ck_assert_uint_eq(n, sizeof(msg));
+	ck_assert_uint_eq(wire_get_be32(msg), HC_RELAY_SEND_MAGIC);
+	ck_assert_int_eq(hc_relay_parse(msg, n, &kind, &tunnel), HC_RELAY_HDR);
+	ck_assert_int_eq(kind, HC_RELAY_SEND);
+	ck_assert_uint_eq(tunnel, 7);
+	ck_assert_int_eq(memcmp(msg + HC_RELAY_HDR, pkt, sizeof(pkt)), 0);
+	/* An answer's header is not a send's. */
+	n = hc_relay_build(HC_RELAY_ANSWER, 7, pkt, sizeof(pkt), msg, sizeof(msg));
+	ck_assert_int_eq(hc_relay_parse(msg, n, &kind, &tunnel), HC_RELAY_HDR);
+	ck_assert_int_eq(kind, HC_RELAY_ANSWER);
 }
 END_TEST
 
@@ -270,6 +298,7 @@ edge_hcpkt_suite(void)
 	tcase_add_test(tc, test_parse_refuses_what_is_not_an_answer);
 	tcase_add_test(tc, test_only_the_check_in_flight_is_answered);
 	tcase_add_test(tc, test_relay_round_trip);
+	tcase_add_test(tc, test_relay_send_kind_round_trips_and_is_not_an_answer);
 	tcase_add_test(tc, test_answers_are_judged_by_the_kernels_receive_time);
 	suite_add_tcase(s, tc);
 	return s;
