@@ -333,7 +333,8 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Peer @from (network order) asks us to send its check @pkt into our
  * device of tunnel @tunnel: only a check of its own (its origin), of that
- * tunnel, and only where we do not hand this tunnel's checks on
+ * tunnel, addressed as our own checks of it are (every server has the
+ * same config), and only where we do not hand this tunnel's checks on
  * ourselves (so nothing goes round between servers).
  */
 static void
@@ -342,12 +343,18 @@ send_for_peer(struct edge_checks *ec, uint32_t from, uint32_t tunnel,
 {
 	struct hc_probe p;
 	struct hc_tunnel *t;
+	struct in_addr src, dst;
 	int err;
 
-	if (hc_parse_check(pkt, len, &p) < 0 || p.origin != ntohl(from) ||
-	    p.tunnel != tunnel || tunnel >= ec->n)
+	if (hc_parse_check(pkt, len, &p, &src, &dst) < 0 ||
+	    p.origin != ntohl(from) || p.tunnel != tunnel || tunnel >= ec->n)
 		return;
 	t = &ec->t[tunnel];
+	if (src.s_addr != t->plan.src.s_addr || dst.s_addr != t->plan.dst.s_addr) {
+		log_debug("check", "tunnel %s: a peer's check not sent: "
+			  "addressed as no check of ours", t->t->name);
+		return;
+	}
 	if (t->pin_to != 0) {
 		log_debug("check", "tunnel %s: a peer's check not sent: its SA "
 			  "is pinned to another server here too", t->t->name);

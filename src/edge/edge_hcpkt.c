@@ -106,11 +106,10 @@ hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 }
 
 int
-hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p)
+hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p,
+	       struct in_addr *src, struct in_addr *dst)
 {
-	struct in_addr src, dst;
-
-	return parse(buf, len, true, p, &src, &dst);
+	return parse(buf, len, true, p, src, dst);
 }
 
 bool

@@ -94,7 +94,8 @@ int hc_parse(const uint8_t *buf, size_t len, struct hc_probe *p,
 
 /* The same for a check as hc_build() makes it, before it is sent: an echo
  * request or reply (the check's type) carrying one of our payloads. */
-int hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p)
+int hc_parse_check(const uint8_t *buf, size_t len, struct hc_probe *p,
+		   struct in_addr *src, struct in_addr *dst)
 	__attribute__((warn_unused_result));
 
 /* The check in flight on one tunnel, as its sender remembers it. */

@@ -218,7 +218,9 @@ tun_read(int fd, uint32_t origin, unsigned int *mine, unsigned int *all)
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		struct hc_probe p;
 
-		if (hc_parse_check(buf, (size_t)n, &p) < 0)
+		struct in_addr s, d;
+
+		if (hc_parse_check(buf, (size_t)n, &p, &s, &d) < 0)
 			continue;
 		(*all)++;
 		if (p.origin == origin)
@@ -308,7 +310,8 @@ START_TEST(test_servers_pinned_to_each_other_send_none_of_the_others_checks)
 END_TEST
 
 /* A relay peer may ask us to send only its own checks: one that names
- * another origin, or another tunnel than its header, is not sent. */
+ * another origin, another tunnel than its header, or is addressed as no
+ * check of that tunnel is, is not sent. */
 START_TEST(test_a_peer_cannot_have_us_send_a_check_not_its_own)
 {
 	struct event_base *base;
@@ -339,6 +342,16 @@ START_TEST(test_a_peer_cannot_have_us_send_a_check_not_its_own)
 	hc_build(&plan, &p, pkt);
 	n = hc_relay_build(HC_RELAY_SEND, 1, pkt, sizeof(pkt), msg, sizeof(msg));
 	ck_assert_int_eq(sendto(s, msg, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+	{
+		/* The sender's, that tunnel, but to another destination. */
+		struct hc_plan other = plan;
+
+		inet_pton(AF_INET, "192.0.2.9", &other.dst);
+		hc_build(&other, &p, pkt);
+		n = hc_relay_build(HC_RELAY_SEND, 0, pkt, sizeof(pkt), msg, sizeof(msg));
+		ck_assert_int_eq(sendto(s, msg, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+		hc_build(&plan, &p, pkt);
+	}
 	/* The sender's own check of this tunnel: sent. */
 	n = hc_relay_build(HC_RELAY_SEND, 0, pkt, sizeof(pkt), msg, sizeof(msg));
 	ck_assert_int_eq(sendto(s, msg, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
