@@ -198,6 +198,28 @@ run_until(struct event_base *base, bool (*done)(void *), void *arg)
 
 static struct server a, b;	/* a negotiated the tunnel's SA; b holds it pinned */
 
+/* Both servers on one loop. */
+static struct event_base *
+pair_start(void)
+{
+	struct event_base *base = event_base_new();
+
+	ck_assert_ptr_nonnull(base);
+	server_start(&a, base, 1);
+	server_start(&b, base, 2);
+	return base;
+}
+
+static void
+pair_stop(struct event_base *base, int tun_fd)
+{
+	edge_checks_destroy(a.ec);
+	edge_checks_destroy(b.ec);
+	a.ec = b.ec = NULL;	/* the next test may run in this process */
+	event_base_free(base);
+	close(tun_fd);
+}
+
 static bool
 b_sent_three_via_a(void *arg)
 {
@@ -237,9 +259,7 @@ START_TEST(test_a_pinned_tunnels_checks_are_sent_into_it_by_the_negotiator)
 
 	if (fd < 0)
 		return;
-	base = event_base_new();
-	server_start(&a, base, 1);
-	server_start(&b, base, 2);
+	base = pair_start();
 	to = b.peer;	/* 127.0.0.1: a */
 	edge_checks_set_pins(b.ec, &to);
 	run_until(base, b_sent_three_via_a, NULL);
@@ -263,10 +283,7 @@ START_TEST(test_a_pinned_tunnels_checks_are_sent_into_it_by_the_negotiator)
 			event_base_loop(base, EVLOOP_ONCE);
 		ck_assert_uint_eq(edge_checks_stats(b.ec, 0)->sent_via_peer, via);
 	}
-	edge_checks_destroy(a.ec);
-	edge_checks_destroy(b.ec);
-	event_base_free(base);
-	close(fd);
+	pair_stop(base, fd);
 }
 END_TEST
 
@@ -289,9 +306,7 @@ START_TEST(test_servers_pinned_to_each_other_send_none_of_the_others_checks)
 
 	if (fd < 0)
 		return;
-	base = event_base_new();
-	server_start(&a, base, 1);
-	server_start(&b, base, 2);
+	base = pair_start();
 	to_a = b.peer;
 	to_b = a.peer;
 	edge_checks_set_pins(a.ec, &to_b);
@@ -302,10 +317,7 @@ START_TEST(test_servers_pinned_to_each_other_send_none_of_the_others_checks)
 	ck_assert_uint_eq(edge_checks_stats(b.ec, 0)->sent_for_peers, 0);
 	tun_read(fd, 0, &mine, &all);
 	ck_assert_uint_eq(all, 0);
-	edge_checks_destroy(a.ec);
-	edge_checks_destroy(b.ec);
-	event_base_free(base);
-	close(fd);
+	pair_stop(base, fd);
 }
 END_TEST
 
@@ -365,9 +377,7 @@ START_TEST(test_a_peer_cannot_have_us_send_a_check_not_its_own)
 	tun_read(fd, 0x7f000002u, &mine, &all);
 	ck_assert_uint_eq(mine, 1);
 	close(s);
-	edge_checks_destroy(a.ec);
-	event_base_free(base);
-	close(fd);
+	pair_stop(base, fd);	/* b was never started */
 }
 END_TEST
 
