@@ -175,25 +175,36 @@ send_into(struct hc_tunnel *t, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Hand our check to the peer that can encrypt it (edge_checks_set_pins()). */
+/* A relay datagram (@kind, @word, @pkt) to the relay peer at @addr
+ * (network order): 0 or a negative errno. */
 static int
-send_via_peer(struct hc_tunnel *t, const uint8_t *pkt, size_t len)
+relay_to(struct edge_checks *ec, uint32_t addr, enum hc_relay_kind kind,
+	 uint32_t word, const uint8_t *pkt, size_t len)
 {
-	struct edge_checks *ec = t->ec;
-	uint8_t msg[HC_RELAY_HDR + HC_PKT_LEN];
+	uint8_t msg[HC_RELAY_HDR + 512];
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(ec->conf->relay.port),
-				  .sin_addr.s_addr = t->pin_to };
-	size_t n = hc_relay_build(HC_RELAY_SEND, (uint32_t)t->index, pkt, len,
-				  msg, sizeof(msg));
+				  .sin_addr.s_addr = addr };
+	size_t n = hc_relay_build(kind, word, pkt, len, msg, sizeof(msg));
 
 	if (ec->relay_fd < 0 || n == 0)
 		return -EINVAL;
 	if (sendto(ec->relay_fd, msg, n, MSG_DONTWAIT, (struct sockaddr *)&to,
 		   sizeof(to)) < 0)
 		return -errno;
-	t->st.sent_via_peer++;
 	return 0;
+}
+
+/* Hand our check to the peer that can encrypt it (edge_checks_set_pins()). */
+static int
+send_via_peer(struct hc_tunnel *t, const uint8_t *pkt, size_t len)
+{
+	int err = relay_to(t->ec, t->pin_to, HC_RELAY_SEND, (uint32_t)t->index,
+			   pkt, len);
+
+	if (err == 0)
+		t->st.sent_via_peer++;
+	return err;
 }
 
 static void
@@ -280,20 +291,15 @@ static void
 relay(struct edge_checks *ec, const struct hc_probe *p, const uint8_t *pkt,
       size_t len, uint32_t arrived)
 {
-	const struct edge_relay *r = &ec->conf->relay;
-	uint8_t msg[HC_RELAY_HDR + 512];
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(r->port),
-				  .sin_addr.s_addr = htonl(p->origin) };
-	size_t n;
+	uint32_t to = htonl(p->origin);
 
-	if (!r->set || ec->relay_fd < 0 || !is_peer(ec, htonl(p->origin))) {
+	if (!ec->conf->relay.set || ec->relay_fd < 0 || !is_peer(ec, to)) {
 		ec->foreign++;
 		return;
 	}
-	n = hc_relay_build(HC_RELAY_ANSWER, arrived, pkt, len, msg, sizeof(msg));
-	if (n == 0 || sendto(ec->relay_fd, msg, n, MSG_DONTWAIT,
-			     (struct sockaddr *)&to, sizeof(to)) < 0) {
-		log_debug("check", "relay to %s failed", inet_ntoa(to.sin_addr));
+	if (relay_to(ec, to, HC_RELAY_ANSWER, arrived, pkt, len) < 0) {
+		log_debug("check", "relay to %s failed",
+			  inet_ntoa((struct in_addr){ to }));
 		return;
 	}
 	if (p->tunnel < ec->n)
