@@ -170,6 +170,12 @@ edge_kernel_build(const struct edge_config *c, struct kernel_state *st)
 	return err;
 }
 
+static bool
+pinned(const struct edge_tunnel *t)
+{
+	return t->type == EDGE_TUNNEL_IPSEC && t->ipsec.replay_protection;
+}
+
 /* Does @c pin any tunnel to one server (replay_protection, edge_prop.h)
  * with peers to forward to? */
 bool
@@ -178,8 +184,18 @@ edge_kernel_pins_any(const struct edge_config *c)
 	if (c->relay.n_peers == 0 || c->relay.address.s_addr == 0)
 		return false;
 	for (size_t i = 0; i < c->n_tunnels; i++)
-		if (c->tunnels[i].type == EDGE_TUNNEL_IPSEC &&
-		    c->tunnels[i].ipsec.replay_protection)
+		if (pinned(&c->tunnels[i]))
+			return true;
+	return false;
+}
+
+/* Does a pinned tunnel of @c carry IPv6 (its ::/0 may move to a pin
+ * link)? */
+static bool
+pins_ipv6(const struct edge_config *c)
+{
+	for (size_t i = 0; i < c->n_tunnels; i++)
+		if (pinned(&c->tunnels[i]) && c->tunnels[i].has_address6)
 			return true;
 	return false;
 }
@@ -188,6 +204,7 @@ int
 edge_kernel_build_pins(const struct edge_config *c, const struct in_addr *to,
 		       struct kernel_state *st)
 {
+	bool v6 = pins_ipv6(c);
 	int err = 0;
 
 	if (!edge_kernel_pins_any(c))
@@ -205,8 +222,16 @@ edge_kernel_build_pins(const struct edge_config *c, const struct in_addr *to,
 		/* What arrives from a peer comes from customers' correspondents
 		 * on the Internet, which it has no route back to. */
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", l.name);
-		if ((err = kernel_state_add_link(st, &l)) == 0)
-			err = kernel_state_add_sysctl(st, path, "0");
+		if ((err = kernel_state_add_link(st, &l)) < 0 ||
+		    (err = kernel_state_add_sysctl(st, path, "0")) < 0 ||
+		    !v6)
+			continue;
+		/* A pinned tunnel's ::/0 moves to the link like its 0.0.0.0/0,
+		 * and the peer takes IPv6 out of it: with IPv6 off on the link
+		 * (a system's default may be off, as in the lab) the kernel
+		 * refuses that route and drops what arrives. */
+		snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6", l.name);
+		err = kernel_state_add_sysctl(st, path, "0");
 	}
 	for (size_t i = 0; i < c->n_tunnels && to != NULL && err == 0; i++) {
 		size_t j;

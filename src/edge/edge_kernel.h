@@ -68,12 +68,13 @@ int edge_kernel_apply_stats(struct kernel_ops *ops, const struct edge_config *c,
  * Pinned tunnels (replay_protection; edge_prop.h).  While @c pins any
  * ipsec tunnel and has relay peers, @st gets a GRE link per peer j,
  * EDGE_PIN_LINK "j" (a name no tunnel can have: config names have no
- * '+'), from relay.address to that peer, rp_filter 0: customer-bound
- * traffic a server forwards to the one that sends a pinned tunnel's ESP
- * travels in it, and comes out of it there to be steered again.  Each
- * tunnel i with @to[i] (a peer's relay address; @to NULL or 0.0.0.0: none)
- * gets its table's default route into that peer's link instead of its own
- * device.  Call after edge_kernel_build(); 0 or -ENOMEM.
+ * '+'), from relay.address to that peer, rp_filter 0, and IPv6 on when
+ * a pinned tunnel has an interface_address6: customer-bound traffic a
+ * server forwards to the one that sends a pinned tunnel's ESP travels in
+ * it, and comes out of it there to be steered again.  Each tunnel i with
+ * @to[i] (a peer's relay address; @to NULL or 0.0.0.0: none) gets its
+ * table's default routes (0.0.0.0/0, ::/0) into that peer's link instead
+ * of its own device.  Call after edge_kernel_build(); 0 or -ENOMEM.
  */
 #define EDGE_PIN_LINK "pin+"
 #define EDGE_PIN_MTU 1476		/* a 1500-byte underlay less GRE's 24 */

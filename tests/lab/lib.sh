@@ -246,26 +246,39 @@ lab_sa_propagation() {
 # cpe's side): every tunnel's interface_address6 (tun_edge_addr6), and
 # AUTH6_PREFIX authorized and routed as LAN_NET is.
 EDGE_IPV6=${EDGE_IPV6:-}
-# lab_ipv6_up — IPv6 for an EDGE_IPV6 lab of one edge: on in lan and
-# inet; in edge1 only toward inet (tunsteer-edge turns it on on its
-# tunnels) and forwarded; in the cpe on lan0 and wan1 (tunsteerd turns it
-# on on its tunnels).  inet ↔ edge1 2001:db8:3:1::/64, INET6_HOST on inet,
-# each routing the other's prefix; the LAN's authorized host and the
+# lab_ipv6_up — IPv6 for an EDGE_IPV6 lab: on in lan and inet; in each
+# edge k only toward inet (tunsteer-edge turns it on on its tunnels) and
+# forwarded; in the cpe on lan0 and wan1 (tunsteerd turns it on on its
+# tunnels).  inet ↔ edge k 2001:db8:3:k::/64, INET6_HOST on inet, each
+# edge routing inet's prefix back; inet routes AUTH6_PREFIX to edge1, or
+# with more edges through one nexthop group of all of them, hashed on L4
+# as its IPv4 group is (set_ecmp).  The LAN's authorized host and the
 # cpe's LAN addresses (2001:db8:2::1 outside every authorized prefix), an
 # IPv6 default to the first ISP.
 lab_ipv6_up() {
-	local ns
+	local ns k edges group=""
+	edges=$(lab_edges)
 	for ns in lan inet; do
 		lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
 	done
-	lab_sysctl edge1 net.ipv6.conf.inet.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
+	lab_sysctl inet net.ipv6.fib_multipath_hash_policy=1
+	for k in $(seq 1 "$edges"); do
+		lab_sysctl "edge$k" net.ipv6.conf.inet.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
+		nsx inet ip -6 addr add "2001:db8:3:$k::1/64" dev "edge$k" nodad
+		nsx "edge$k" ip -6 addr add "2001:db8:3:$k::2/64" dev inet nodad
+		nsx "edge$k" ip -6 route add 2001:db8:100::/64 via "2001:db8:3:$k::1" dev inet
+		nsx inet ip nexthop add id $((600 + k)) via "2001:db8:3:$k::2" dev "edge$k"
+		group+=${group:+/}$((600 + k))
+	done
 	lab_sysctl cpe net.ipv6.conf.lan0.disable_ipv6=0 net.ipv6.conf.wan1.disable_ipv6=0 \
 		net.ipv6.conf.all.forwarding=1
-	nsx inet ip -6 addr add 2001:db8:3:1::1/64 dev edge1 nodad
-	nsx edge1 ip -6 addr add 2001:db8:3:1::2/64 dev inet nodad
 	nsx inet ip -6 addr add "$INET6_HOST/64" dev dummy0 nodad
-	nsx inet ip -6 route add "$AUTH6_PREFIX" via 2001:db8:3:1::2 dev edge1
-	nsx edge1 ip -6 route add 2001:db8:100::/64 via 2001:db8:3:1::1 dev inet
+	if [ "$edges" -eq 1 ]; then
+		nsx inet ip -6 route add "$AUTH6_PREFIX" via 2001:db8:3:1::2 dev edge1
+	else
+		nsx inet ip nexthop add id 1600 group "$group"
+		nsx inet ip -6 route add "$AUTH6_PREFIX" nhid 1600
+	fi
 	nsx lan ip -6 addr add "$LAN6_AUTH/64" dev eth0 nodad
 	nsx lan ip -6 route add default via "$LAN6_CPE" dev eth0
 	nsx cpe ip -6 addr add "$LAN6_CPE/64" dev lan0 nodad

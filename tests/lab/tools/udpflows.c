@@ -8,6 +8,10 @@
  *                 [-t SECONDS] [-l LEN] [-B TICKS] [-c CTL:PORT]
  *   udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-m MAXFLOWS]
  *
+ * Addresses are IPv4 or IPv6 (an IPv6 one with its port as [ADDR]:PORT
+ * or ADDR:PORT, the port after the last colon); SRC, DST and CTL of one
+ * family.  recv -b PORT alone binds IPv4's any address.
+ *
  * send: flow i is a socket bound to SRC:SPORT+i and connected to
  * DST:PORT.  One periodic timerfd (CLOCK_MONOTONIC) ticks PPS times a
  * second; every tick sends one datagram of every flow.  The kernel rearms
@@ -84,6 +88,61 @@
 
 static volatile sig_atomic_t got_stop, got_report;
 
+/* A socket address of either family. */
+union sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+static socklen_t
+sa_len(const union sa *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+static void
+sa_set_port(union sa *a, uint16_t port)
+{
+	if (a->sa.sa_family == AF_INET6)
+		a->in6.sin6_port = htons(port);
+	else
+		a->in.sin_port = htons(port);
+}
+
+static uint16_t
+sa_port(const union sa *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+}
+
+/* @host (IPv4, IPv6, or IPv6 in brackets) into @a, port 0; false if it
+ * is none of them. */
+static bool
+sa_parse(const char *host, union sa *a)
+{
+	char b[INET6_ADDRSTRLEN];
+	size_t n = strlen(host);
+
+	memset(a, 0, sizeof(*a));
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		if (n - 2 >= sizeof(b))
+			return false;
+		memcpy(b, host + 1, n - 2);
+		b[n - 2] = '\0';
+		host = b;
+	}
+	if (inet_pton(AF_INET, host, &a->in.sin_addr) == 1) {
+		a->in.sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
 static void
 on_signal(int sig)
 {
@@ -140,29 +199,29 @@ num(const char *s, char opt, unsigned long min, unsigned long max)
 	return v;
 }
 
-/* "ADDR:PORT", or "PORT" when @addr_optional (any address). */
+/* "ADDR:PORT", or "PORT" when @addr_optional (IPv4's any address). */
 static void
-parse_endpoint(const char *s, char opt, bool addr_optional, struct sockaddr_in *sin)
+parse_endpoint(const char *s, char opt, bool addr_optional, union sa *a)
 {
 	const char *colon = strrchr(s, ':');
-	char host[INET_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN + 2];
 
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
+	memset(a, 0, sizeof(*a));
 	if (colon == NULL && addr_optional) {
-		sin->sin_port = htons((uint16_t)num(s, opt, 1, 65535));
+		a->in.sin_family = AF_INET;
+		a->in.sin_port = htons((uint16_t)num(s, opt, 1, 65535));
 		return;
 	}
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
 		goto bad;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+	if (!sa_parse(host, a))
 		goto bad;
-	sin->sin_port = htons((uint16_t)num(colon + 1, opt, 1, 65535));
+	sa_set_port(a, (uint16_t)num(colon + 1, opt, 1, 65535));
 	return;
 bad:
-	fprintf(stderr, "udpflows: -%c %s: want %sIPV4:PORT\n", opt, s,
+	fprintf(stderr, "udpflows: -%c %s: want %sADDR:PORT ([IPV6]:PORT)\n", opt, s,
 		addr_optional ? "PORT or " : "");
 	exit(2);
 }
@@ -172,7 +231,7 @@ bad:
 static int
 do_send(int argc, char **argv)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET }, dst, ctl;
+	union sa src, dst, ctl;
 	unsigned long flows = 1, sport = 40000, pps = 1000, secs = 0;
 	unsigned long len = 64, burst = 10, nfd;
 	bool have_src = false, have_dst = false, have_ctl = false;
@@ -186,8 +245,8 @@ do_send(int argc, char **argv)
 	while ((c = getopt(argc, argv, "s:d:n:p:r:t:l:B:c:")) != -1) {
 		switch (c) {
 		case 's':
-			if (inet_pton(AF_INET, optarg, &src.sin_addr) != 1) {
-				fprintf(stderr, "udpflows: -s %s: not an IPv4 address\n", optarg);
+			if (!sa_parse(optarg, &src)) {
+				fprintf(stderr, "udpflows: -s %s: not an IP address\n", optarg);
 				return 2;
 			}
 			have_src = true;
@@ -205,6 +264,11 @@ do_send(int argc, char **argv)
 	}
 	if (!have_src || !have_dst || optind != argc)
 		usage();
+	if (dst.sa.sa_family != src.sa.sa_family ||
+	    (have_ctl && ctl.sa.sa_family != src.sa.sa_family)) {
+		fprintf(stderr, "udpflows: -s, -d and -c must be of one family\n");
+		return 2;
+	}
 	nfd = flows + (have_ctl ? 1 : 0);
 	if (sport + nfd - 1 > 65535) {
 		fprintf(stderr, "udpflows: -p %lu -n %lu: ports beyond 65535\n", sport, flows);
@@ -220,12 +284,12 @@ do_send(int argc, char **argv)
 	for (unsigned long i = 0; i < nfd; i++)
 		fd[i] = -1;
 	for (unsigned long i = 0; i < nfd; i++) {
-		const struct sockaddr_in *to = i < flows ? &dst : &ctl;
+		const union sa *to = i < flows ? &dst : &ctl;
 
-		src.sin_port = htons((uint16_t)(sport + i));
-		fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&src, sizeof(src)) < 0 ||
-		    connect(fd[i], (const struct sockaddr *)to, sizeof(*to)) < 0) {
+		sa_set_port(&src, (uint16_t)(sport + i));
+		fd[i] = socket(src.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd[i] < 0 || bind(fd[i], &src.sa, sa_len(&src)) < 0 ||
+		    connect(fd[i], &to->sa, sa_len(to)) < 0) {
 			fprintf(stderr, "udpflows: flow %lu (port %lu): %s\n", i,
 				sport + i, strerror(errno));
 			goto out;
@@ -454,14 +518,14 @@ static int
 do_recv(int argc, char **argv)
 {
 	struct receiver r = { .nflows = 256 };
-	struct sockaddr_in bind_to;
+	union sa bind_to;
 	bool have_bind = false;
 	unsigned long idle = 0;
 	int fd = -1, c, one = 1, rcvbuf = 8 << 20, rc = 1;
 	static uint8_t bufs[BATCH][MAX_LEN + 1];
 	static char cbufs[BATCH][CMSG_SPACE(sizeof(struct timespec)) +
 				 CMSG_SPACE(sizeof(uint32_t))];
-	struct sockaddr_in from[BATCH];
+	union sa from[BATCH];
 	struct iovec iov[BATCH];
 	struct mmsghdr mm[BATCH];
 	uint64_t last_any;
@@ -481,8 +545,8 @@ do_recv(int argc, char **argv)
 		perror("udpflows: calloc");
 		goto out;
 	}
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&bind_to, sizeof(bind_to)) < 0) {
+	fd = socket(bind_to.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, &bind_to.sa, sa_len(&bind_to)) < 0) {
 		perror("udpflows: bind");
 		goto out;
 	}
@@ -546,7 +610,7 @@ do_recv(int argc, char **argv)
 				r.invalid++;
 			else
 				take(&r, bufs[i], mm[i].msg_len,
-				     ntohs(from[i].sin_port), rx);
+				     sa_port(&from[i]), rx);
 			last_any = now_ns(CLOCK_REALTIME);
 		}
 	}

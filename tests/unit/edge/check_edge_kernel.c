@@ -363,6 +363,64 @@ START_TEST(test_an_ipsec_tunnel_is_an_xfrm_interface_with_its_if_id)
 }
 END_TEST
 
+/* A pinned tunnel with an interface_address6 forwarded to a peer: its
+ * ::/0 moves to the pin link with its 0.0.0.0/0, and the pin link gets
+ * IPv6 on before that route (the kernel refuses a route into a link with
+ * IPv6 off, and drops the IPv6 that arrives by it).  Without an
+ * interface_address6 the pin link's IPv6 is left as the system has it. */
+#define RELAY \
+	"relay = { address = \"198.19.3.2\"; peers = [ \"198.19.3.6\" ]; };\n"
+#define IPSEC_PINNED6 \
+	",\n    { name = \"it0\"; type = \"ipsec\"; tunnel_id = \"a0\"; psk = \"k\"; cloudflare_endpoint = \"192.0.2.1\"; interface_address = \"198.19.0.4/31\"; interface_address6 = \"2001:db8:ffff::1/127\"; replay_protection = true; }"
+#define IPSEC_PINNED \
+	",\n    { name = \"it0\"; type = \"ipsec\"; tunnel_id = \"a0\"; psk = \"k\"; cloudflare_endpoint = \"192.0.2.1\"; interface_address = \"198.19.0.4/31\"; replay_protection = true; }"
+
+START_TEST(test_a_pinned_tunnels_ipv6_default_moves_to_the_pin_link_with_ipv6_on)
+{
+	struct kernel_ops *ops = kernel_fake_create();
+	struct edge_config *c = load(RELAY HEAD_ACCOUNT IPSEC_PINNED6 TAIL);
+	struct edge_config *v4 = load(RELAY HEAD_ACCOUNT IPSEC_PINNED TAIL);
+	struct in_addr to[2] = { { 0 }, ip("198.19.3.6") };
+	struct reconcile_stats stats;
+	const char *log, *on, *route6;
+
+	ck_assert_str_eq(c->tunnels[1].name, "it0");
+	ck_assert_int_eq(edge_kernel_apply_pinned(ops, c, to, &stats), 0);
+	ck_assert_uint_eq(stats.failed, 0);
+	log = kernel_fake_ops_log(ops);
+	ck_assert_msg(strstr(log, "link set pin+0 gre local 198.19.3.2 remote "
+			     "198.19.3.6 ttl 64 mtu 1476 up\n") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "sysctl net/ipv4/conf/pin+0/rp_filter=0\n") != NULL,
+		      "%s", log);
+	on = strstr(log, "sysctl net/ipv6/conf/pin+0/disable_ipv6=0\n");
+	route6 = strstr(log, "route replace table 22002 ::/0 metric 1024 proto 228 "
+			"nexthop dev pin+0 weight 1\n");
+	ck_assert_msg(on != NULL && route6 != NULL && on < route6, "%s", log);
+	ck_assert_msg(strstr(log, "route replace table 22002 0.0.0.0/0 metric 0 "
+			     "proto 228 nexthop dev pin+0 weight 1\n") != NULL, "%s", log);
+	/* gt0 is not pinned: both its routes stay on its own device. */
+	ck_assert_ptr_null(strstr(log, "table 22001 ::/0"));
+	ck_assert_msg(strstr(log, "route replace table 22001 0.0.0.0/0 metric 0 "
+			     "proto 228 nexthop dev gt0 weight 1\n") != NULL, "%s", log);
+	/* Back to its own device when it negotiates: the link and its IPv6
+	 * stay, as the link does. */
+	ck_assert_int_eq(edge_kernel_apply_pinned(ops, c, NULL, &stats), 0);
+	log = kernel_fake_ops_log(ops);
+	ck_assert_msg(strstr(log, "route replace table 22002 ::/0 metric 1024 proto 228 "
+			     "nexthop dev it0 weight 1\n") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "sysctl net/ipv6/conf/pin+0/disable_ipv6=0\n"));
+	ck_assert_ptr_null(strstr(log, "link del"));
+	/* No IPv6 in any pinned tunnel: none asked of the pin link. */
+	ck_assert_int_eq(edge_kernel_apply_pinned(ops, v4, to, &stats), 0);
+	log = kernel_fake_ops_log(ops);
+	ck_assert_ptr_null(strstr(log, "net/ipv6/conf/pin+0"));
+	ck_assert_ptr_nonnull(strstr(log, "sysctl net/ipv4/conf/pin+0/rp_filter=0\n"));
+	edge_config_free(c);
+	edge_config_free(v4);
+	ops->destroy(ops);
+}
+END_TEST
+
 static Suite *
 edge_kernel_suite(void)
 {
@@ -377,6 +435,7 @@ edge_kernel_suite(void)
 	tcase_add_test(tc, test_edge_and_tunsteerd_marks_keep_their_hands_off_each_other);
 	tcase_add_test(tc, test_ipsec_if_ids_follow_names_in_the_edge_range);
 	tcase_add_test(tc, test_an_ipsec_tunnel_is_an_xfrm_interface_with_its_if_id);
+	tcase_add_test(tc, test_a_pinned_tunnels_ipv6_default_moves_to_the_pin_link_with_ipv6_on);
 	suite_add_tcase(s, tc);
 	return s;
 }
