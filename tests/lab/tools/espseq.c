@@ -32,6 +32,7 @@
  *                 when not 0, every count above is a lower bound
  */
 #define _GNU_SOURCE
+#define LABTOOL "espseq"
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "labtool.h"
 
 static volatile sig_atomic_t stop;
 
@@ -91,20 +94,6 @@ window_see(struct window *w, uint32_t seq)
 	}
 }
 
-static unsigned long
-num(const char *s, char opt, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "espseq: -%c %s: want %lu..%lu\n", opt, s, min, max);
-		exit(2);
-	}
-	return v;
-}
 
 static int
 write_report(const char *path, const char *ifname, uint32_t spi, int out,
@@ -148,7 +137,7 @@ main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "i:s:d:w:o:")) != -1) {
 		switch (c) {
 		case 'i': ifname = optarg; break;
-		case 's': spi = (uint32_t)num(optarg, 's', 1, UINT32_MAX); have_spi = 1; break;
+		case 's': spi = (uint32_t)lab_num(optarg, 's', 1, UINT32_MAX); have_spi = 1; break;
 		case 'd':
 			if (strcmp(optarg, "in") != 0 && strcmp(optarg, "out") != 0) {
 				fprintf(stderr, "espseq: -d %s: want in or out\n", optarg);
@@ -156,7 +145,7 @@ main(int argc, char **argv)
 			}
 			out = optarg[0] == 'o';
 			break;
-		case 'w': w.size = (uint32_t)num(optarg, 'w', 1, 64); break;
+		case 'w': w.size = (uint32_t)lab_num(optarg, 'w', 1, 64); break;
 		case 'o': path = optarg; break;
 		default:
 			goto usage;

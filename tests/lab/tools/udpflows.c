@@ -59,6 +59,7 @@
  * receive-queue overflows (socket_drops, SO_RXQ_OVFL), so that loss in the
  * receiver is never mistaken for loss in the network.
  */
+#define LABTOOL "udpflows"
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
@@ -78,6 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labtool.h"
 #include "lib/wire.h"
 
 #define MAGIC 0x55444631u		/* "UDF1" */
@@ -183,21 +185,6 @@ now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A decimal in [min, max], or exit naming the option. */
-static unsigned long
-num(const char *s, char opt, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "udpflows: -%c %s: want %lu..%lu\n", opt, s, min, max);
-		exit(2);
-	}
-	return v;
-}
 
 /* "ADDR:PORT", or "PORT" when @addr_optional (IPv4's any address). */
 static void
@@ -209,7 +196,7 @@ parse_endpoint(const char *s, char opt, bool addr_optional, union sa *a)
 	memset(a, 0, sizeof(*a));
 	if (colon == NULL && addr_optional) {
 		a->in.sin_family = AF_INET;
-		a->in.sin_port = htons((uint16_t)num(s, opt, 1, 65535));
+		a->in.sin_port = htons((uint16_t)lab_num(s, opt, 1, 65535));
 		return;
 	}
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
@@ -218,7 +205,7 @@ parse_endpoint(const char *s, char opt, bool addr_optional, union sa *a)
 	host[colon - s] = '\0';
 	if (!sa_parse(host, a))
 		goto bad;
-	sa_set_port(a, (uint16_t)num(colon + 1, opt, 1, 65535));
+	sa_set_port(a, (uint16_t)lab_num(colon + 1, opt, 1, 65535));
 	return;
 bad:
 	fprintf(stderr, "udpflows: -%c %s: want %sADDR:PORT ([IPV6]:PORT)\n", opt, s,
@@ -252,12 +239,12 @@ do_send(int argc, char **argv)
 			have_src = true;
 			break;
 		case 'd': parse_endpoint(optarg, 'd', false, &dst); have_dst = true; break;
-		case 'n': flows = num(optarg, 'n', 1, 1024); break;
-		case 'p': sport = num(optarg, 'p', 1, 65535); break;
-		case 'r': pps = num(optarg, 'r', 1, 100000); break;
-		case 't': secs = num(optarg, 't', 0, 86400); break;
-		case 'l': len = num(optarg, 'l', HDR_LEN, MAX_LEN); break;
-		case 'B': burst = num(optarg, 'B', 1, 1000000); break;
+		case 'n': flows = lab_num(optarg, 'n', 1, 1024); break;
+		case 'p': sport = lab_num(optarg, 'p', 1, 65535); break;
+		case 'r': pps = lab_num(optarg, 'r', 1, 100000); break;
+		case 't': secs = lab_num(optarg, 't', 0, 86400); break;
+		case 'l': len = lab_num(optarg, 'l', HDR_LEN, MAX_LEN); break;
+		case 'B': burst = lab_num(optarg, 'B', 1, 1000000); break;
 		case 'c': parse_endpoint(optarg, 'c', false, &ctl); have_ctl = true; break;
 		default: usage();
 		}
@@ -534,8 +521,8 @@ do_recv(int argc, char **argv)
 		switch (c) {
 		case 'b': parse_endpoint(optarg, 'b', true, &bind_to); have_bind = true; break;
 		case 'o': r.out = optarg; break;
-		case 'i': idle = num(optarg, 'i', 0, 86400); break;
-		case 'm': r.nflows = num(optarg, 'm', 1, 65536); break;
+		case 'i': idle = lab_num(optarg, 'i', 0, 86400); break;
+		case 'm': r.nflows = lab_num(optarg, 'm', 1, 65536); break;
 		default: usage();
 		}
 	}

@@ -25,6 +25,7 @@
  * woke.  tests/lab/lib.sh reads it (lab_vm_stall_max).  Runs until killed.
  */
 #define _GNU_SOURCE
+#define LABTOOL "vmstall"
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -37,6 +38,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "labtool.h"
 
 static int out_fd = STDOUT_FILENO;
 static int64_t period_ns = 5 * 1000000LL;
@@ -92,20 +95,6 @@ watch(void *arg)
 	return NULL;
 }
 
-static long
-num(const char *s, char opt, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "vmstall: -%c %s: want %ld..%ld\n", opt, s, min, max);
-		exit(2);
-	}
-	return v;
-}
 
 int
 main(int argc, char **argv)
@@ -122,8 +111,8 @@ main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'p': period_ns = num(optarg, 'p', 1, 1000) * 1000000LL; break;
-		case 't': threshold_ns = num(optarg, 't', 1, 60000) * 1000000LL; break;
+		case 'p': period_ns = (int64_t)lab_num(optarg, 'p', 1, 1000) * 1000000LL; break;
+		case 't': threshold_ns = (int64_t)lab_num(optarg, 't', 1, 60000) * 1000000LL; break;
 		default:
 			fputs("usage: vmstall [-o FILE] [-p PERIOD_MS] [-t THRESHOLD_MS]\n", stderr);
 			return 2;
