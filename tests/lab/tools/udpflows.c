@@ -6,7 +6,8 @@
  *
  *   udpflows send -s SRC -d DST:PORT [-n FLOWS] [-p SPORT] [-r PPS]
  *                 [-t SECONDS] [-l LEN] [-B TICKS] [-c CTL:PORT]
- *   udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-m MAXFLOWS]
+ *   udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-w FIRST_S]
+ *                 [-m MAXFLOWS]
  *
  * Addresses are IPv4 or IPv6 (an IPv6 one with its port as [ADDR]:PORT
  * or ADDR:PORT, the port after the last colon); SRC, DST and CTL of one
@@ -34,8 +35,10 @@
  * recv: one socket; per flow id (from the payload, < MAXFLOWS) a bitmap of
  * the sequences seen.  The JSON summary is written (to FILE via a rename,
  * so a reader never sees half of it, or to stdout) on SIGTERM/SIGINT and
- * exit, after IDLE_S seconds without a datagram (default 0: never) and
- * exit, or on SIGUSR1, which also starts a new window: every count in a
+ * exit, after IDLE_S seconds without a datagram (default 0: never; the
+ * idle time counts from the first datagram, so a sender that starts late
+ * on a busy machine does not end it; before the first, -w FIRST_S, default
+ * 60, is how long it waits) and exit, or on SIGUSR1, which also starts a new window: every count in a
  * report covers the time since the previous report.  Per flow:
  *   received     datagrams, duplicates not included
  *   lost         sequences missing between the window's first sequence
@@ -171,7 +174,8 @@ usage(void)
 {
 	fputs("usage: udpflows send -s SRC -d DST:PORT [-n FLOWS] [-p SPORT] [-r PPS]\n"
 	      "                     [-t SECONDS] [-l LEN] [-B TICKS] [-c CTL:PORT]\n"
-	      "       udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-m MAXFLOWS]\n",
+	      "       udpflows recv -b [ADDR:]PORT [-o FILE] [-i IDLE_S] [-w FIRST_S]\n"
+	      "                     [-m MAXFLOWS]\n",
 	      stderr);
 	exit(2);
 }
@@ -507,7 +511,8 @@ do_recv(int argc, char **argv)
 	struct receiver r = { .nflows = 256 };
 	union sa bind_to;
 	bool have_bind = false;
-	unsigned long idle = 0;
+	unsigned long idle = 0, first = 60;
+	bool heard = false;
 	int fd = -1, c, one = 1, rcvbuf = 8 << 20, rc = 1;
 	static uint8_t bufs[BATCH][MAX_LEN + 1];
 	static char cbufs[BATCH][CMSG_SPACE(sizeof(struct timespec)) +
@@ -517,11 +522,12 @@ do_recv(int argc, char **argv)
 	struct mmsghdr mm[BATCH];
 	uint64_t last_any;
 
-	while ((c = getopt(argc, argv, "b:o:i:m:")) != -1) {
+	while ((c = getopt(argc, argv, "b:o:i:w:m:")) != -1) {
 		switch (c) {
 		case 'b': parse_endpoint(optarg, 'b', true, &bind_to); have_bind = true; break;
 		case 'o': r.out = optarg; break;
 		case 'i': idle = lab_num(optarg, 'i', 0, 86400); break;
+		case 'w': first = lab_num(optarg, 'w', 1, 86400); break;
 		case 'm': r.nflows = lab_num(optarg, 'm', 1, 65536); break;
 		default: usage();
 		}
@@ -556,7 +562,8 @@ do_recv(int argc, char **argv)
 			got_report = 0;
 			report(&r);
 		}
-		if (idle && now_ns(CLOCK_REALTIME) - last_any >= idle * 1000000000u)
+		if (idle && now_ns(CLOCK_REALTIME) - last_any >=
+				    (heard ? idle : first) * 1000000000u)
 			break;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
@@ -599,6 +606,7 @@ do_recv(int argc, char **argv)
 				take(&r, bufs[i], mm[i].msg_len,
 				     sa_port(&from[i]), rx);
 			last_any = now_ns(CLOCK_REALTIME);
+			heard = true;
 		}
 	}
 	rc = report(&r) < 0;
