@@ -35,11 +35,12 @@
  * recv: one socket; per flow id (from the payload, < MAXFLOWS) a bitmap of
  * the sequences seen.  The JSON summary is written (to FILE via a rename,
  * so a reader never sees half of it, or to stdout) on SIGTERM/SIGINT and
- * exit, after IDLE_S seconds without a datagram (default 0: never; the
- * idle time counts from the first datagram, so a sender that starts late
- * on a busy machine does not end it; before the first, -w FIRST_S, default
- * 60, is how long it waits) and exit, or on SIGUSR1, which also starts a new window: every count in a
- * report covers the time since the previous report.  Per flow:
+ * exit, after IDLE_S seconds without a datagram (default 0: never) and
+ * exit, or on SIGUSR1, which also starts a new window: every count in a
+ * report covers the time since the previous report.  The idle time counts
+ * from the first datagram, so that a sender starting late on a busy
+ * machine does not end the receiver; until the first, with -i, the
+ * receiver waits FIRST_S seconds (-w, default 60).  Per flow:
  *   received     datagrams, duplicates not included
  *   lost         sequences missing between the window's first sequence
  *                and the highest received (a hole later filled by a late
