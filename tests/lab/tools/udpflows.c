@@ -40,7 +40,9 @@
  * report covers the time since the previous report.  The idle time counts
  * from the first datagram, so that a sender starting late on a busy
  * machine does not end the receiver; until the first, with -i, the
- * receiver waits FIRST_S seconds (-w, default 60).  Per flow:
+ * receiver waits FIRST_S seconds (-w, default 15: within the lab's waits
+ * for a report, so that a stream that never came is reported empty).
+ * Per flow:
  *   received     datagrams, duplicates not included
  *   lost         sequences missing between the window's first sequence
  *                and the highest received (a hole later filled by a late
@@ -512,7 +514,7 @@ do_recv(int argc, char **argv)
 	struct receiver r = { .nflows = 256 };
 	union sa bind_to;
 	bool have_bind = false;
-	unsigned long idle = 0, first = 60;
+	unsigned long idle = 0, first = 15;
 	bool heard = false;
 	int fd = -1, c, one = 1, rcvbuf = 8 << 20, rc = 1;
 	static uint8_t bufs[BATCH][MAX_LEN + 1];
