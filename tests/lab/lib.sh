@@ -61,9 +61,15 @@ edge_public_addr() { echo "192.0.2.$(( 100 + $1 ))"; }
 
 # Generic helpers ------------------------------------------------------------
 
-lab_log() { printf '[lab] %s\n' "$*" >&2; }
+# Each line says when, in seconds since this file was sourced (the
+# scenario's start), so that a log shows where a scenario spends its time.
+LAB_T0_US=${LAB_T0_US:-${EPOCHREALTIME/./}}
+lab_log() {
+	local us=$(( ${EPOCHREALTIME/./} - LAB_T0_US ))
+	printf '[lab %d.%ds] %s\n' $(( us / 1000000 )) $(( us / 100000 % 10 )) "$*" >&2
+}
 lab_fail() {
-	printf '[lab] FAIL: %s\n' "$*" >&2
+	lab_log "FAIL: $*"
 	lab_stall_summary >&2
 	exit 1
 }
