@@ -61,12 +61,12 @@ flows_conf3() {
 # for t in FLOWS_TUNNELS, flow source port), in a table of its own.
 flows_counters_install() {
 	local k t i
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		{
 			echo "table inet labflows {"
 			echo "  chain count { type filter hook prerouting priority raw; policy accept;"
 			for t in $FLOWS_TUNNELS; do
-				for i in $(seq 0 $((FLOWS_N - 1))); do
+				for i in $(lab_seq 0 $((FLOWS_N - 1))); do
 					echo "    iifname \"gt$t\" udp sport $((FLOWS_SPORT + i)) counter"
 				done
 			done
@@ -79,7 +79,7 @@ flows_counters_install() {
 # flows_counters — "TUNNEL SPORT PACKETS" per counter, summed over the edges.
 flows_counters() {
 	local k
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		nsx "edge$k" nft list chain inet labflows count
 	done | awk '/iifname .* udp sport .* counter packets/ {
 		gsub(/"/, "", $2); n[$2 " " $5] += $8 }
@@ -221,7 +221,7 @@ flows_max() {
 # flow and interface would cost the emulated VM more than the flows do.
 flows_cpe_counters_install() {
 	local i o p ins="" outs="" ctrs=""
-	for i in $(seq 0 $((FLOWS_N - 1))); do
+	for i in $(lab_seq 0 $((FLOWS_N - 1))); do
 		p=$((FLOWS_SPORT + i))
 		ctrs+="counter in_lan0_$p { }; "
 		ins+="${ins:+, }$p : \"in_lan0_$p\""

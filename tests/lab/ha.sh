@@ -33,7 +33,8 @@ ha_conf_file() { echo "$HA_DIR/cpe$1.conf"; }
 ha_log() { echo "$HA_DIR/tunsteerd-cpe$1.log"; }
 ha_kalog() { echo "$HA_DIR/keepalived-cpe$1.log"; }
 # ha_ctl C ARGS… — tunsteerctl against router C's tunsteerd.
-ha_ctl() { local c=$1; shift; nsx "${HA_NS[$c]}" "$TS_BIN_CTL" -S "$(ha_sock "$c")" "$@"; }
+# As ts_ctl: the socket is a path, no namespace needed.
+ha_ctl() { local c=$1; shift; "$TS_BIN_CTL" -S "$(ha_sock "$c")" "$@"; }
 
 # ha_up — the standard lab with 2 edges (lab_up), then cpe2 and the LAN
 # bridge; no address on either router holds the gateway yet.
@@ -74,7 +75,7 @@ ha_up() {
 		lab_veth cpe2 "wan$n" "isp$n" cpe2
 		nsx cpe2 ip addr add "$(cpe_wan_addr "$n" 2)/30" dev "wan$n"
 		nsx "isp$n" ip addr add "$(isp_cpe_addr "$n" 2)/30" dev cpe2
-		for k in $(seq 1 "$(lab_edges)"); do
+		for k in $(lab_seq 1 "$(lab_edges)"); do
 			nsx "edge$k" ip route add "$(cpe_wan_addr "$n" 2)/32" via "$(isp_edge_addr "$n" "$k")"
 		done
 	done

@@ -191,7 +191,7 @@ resp_on_exit() {
 edge_itun() { edge_json "$1" tunnels | jq -c --arg t "$2" '.tunnels[] | select(.name == $t)'; }
 edge_negotiator() {
 	local k n=""
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		[ -e "$LAB_STATE/edge$k.pid" ] || continue
 		[ "$(edge_itun "$k" "$1" | jq -r .ipsec.child_state)" != INSTALLED ] || n+="$k "
 	done

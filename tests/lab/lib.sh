@@ -5,7 +5,9 @@
 # that has the lab modules (see tests/lab/vmrun).  The addressing plan is
 # in tests/lab/README.md; keep the two in step.
 
-LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+_lab_here=${BASH_SOURCE[0]%/*}
+[ "$_lab_here" != "${BASH_SOURCE[0]}" ] || _lab_here=.
+LAB_DIR=$(cd "$_lab_here" && pwd)
 LAB_TOP=$(cd "$LAB_DIR/../.." && pwd)
 LAB_STATE=${LAB_STATE:-/run/tunsteer-lab/topology}
 LAB_RUN=/run/tunsteer-lab
@@ -112,32 +114,35 @@ lab_wait() {
 	local _lw_h0 _lw_h1
 	shift 2
 	lab_host_waited _lw_h0
-	_lw_out=$(mktemp "${TMPDIR:-/tmp}/lab_wait.XXXXXX")
-	_lw_deadline=$(( $(date +%s%N) + _lw_limit * 1000000000 ))
-	_lw_cap=$(( _lw_deadline + (2 * _lw_limit + 60) * 1000000000 ))
+	# One file per shell and depth (a CMD may wait too), made by the
+	# redirection: no mktemp, no rm (topology down removes them).
+	LAB_WAIT_DEPTH=$(( ${LAB_WAIT_DEPTH:-0} + 1 ))
+	_lw_out=${TMPDIR:-/tmp}/tunsteer-lab-wait.$BASHPID.$LAB_WAIT_DEPTH
+	# Microseconds, from bash's clock: no date(1) per attempt.
+	_lw_deadline=$(( ${_lw_t0/./} + _lw_limit * 1000000 ))
+	_lw_cap=$(( _lw_deadline + (2 * _lw_limit + 60) * 1000000 ))
 	until "$@" >"$_lw_out" 2>&1; do
-		_lw_now=$(date +%s%N)
+		_lw_now=${EPOCHREALTIME/./}
 		if [ "$_lw_now" -ge "$_lw_deadline" ]; then
 			_lw_stalled=$(lab_vm_stalled_ms "$_lw_t0")
 			lab_host_waited _lw_h1
 			[ $(( _lw_h1 - _lw_h0 )) -le "$_lw_stalled" ] || _lw_stalled=$(( _lw_h1 - _lw_h0 ))
 			_lw_reset_ms=${LAB_STALL_RESET_MS:-$EDGE_HC_TIMEOUT_MS}
 			_lw_resets=$(lab_vm_stalls_over "$_lw_reset_ms" "$_lw_t0")
-			_lw_deadline=$(( $(awk -v t="$_lw_t0" 'BEGIN { printf "%.0f", t * 1e9 }') +
+			_lw_deadline=$(( ${_lw_t0/./} +
 				(_lw_limit * 1000 + _lw_stalled +
-				 _lw_resets * LAB_STALL_RECOVERY_S * 1000) * 1000000 ))
+				 _lw_resets * LAB_STALL_RECOVERY_S * 1000) * 1000 ))
 			[ "$_lw_deadline" -le "$_lw_cap" ] || _lw_deadline=$_lw_cap
 			if [ "$_lw_now" -ge "$_lw_deadline" ]; then
 				[ ! -s "$_lw_out" ] || { echo "[lab] the last attempt said:"; tail -n 5 "$_lw_out"; } >&2
-				rm -f "$_lw_out"
 				lab_fail "timed out after ${_lw_limit}s of VM time waiting for: $_lw_what" \
 					"(the VM lost $_lw_stalled ms meanwhile, $(( _lw_h1 - _lw_h0 )) ms of it" \
 					"waiting for the host; it stalled $_lw_resets times for over $_lw_reset_ms ms)"
 			fi
 		fi
-		sleep 0.1
+		lab_sleep 0.1
 	done
-	rm -f "$_lw_out"
+	LAB_WAIT_DEPTH=$(( LAB_WAIT_DEPTH - 1 ))
 }
 
 # lab_ping NS SRC DST — one round trip within 2 s, or fail.
@@ -146,7 +151,23 @@ lab_ping() { nsx "$1" ping -n -q -c 1 -W 2 -I "$2" "$3" >/dev/null 2>&1; }
 # lab_link_rx NS DEV — received packets on DEV.
 lab_link_rx() { nsx "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 
-lab_edges() { cat "$LAB_STATE/edges" 2>/dev/null || echo 0; }
+lab_edges() { local n=0; { read -r n <"$LAB_STATE/edges"; } 2>/dev/null; echo "${n:-0}"; }
+
+# lab_seq FIRST LAST — seq(1) without an exec: the lab's hot paths avoid
+# execs, which cost ~0.15 s of CPU each in the TCG VM.
+lab_seq() { local i; for (( i = $1; i <= $2; i++ )); do echo "$i"; done; }
+
+# lab_sleep SECONDS — sleep(1) without an exec: a read that times out on a
+# FIFO that nobody writes (opened read-write, so it never reaches EOF).
+# The lab's polls sleep thousands of times.
+lab_sleep() {
+	if [ -z "${LAB_SLEEP_FD:-}" ]; then
+		local f=${TMPDIR:-/tmp}/tunsteer-lab-sleep.fifo
+		[ -p "$f" ] || mkfifo "$f" 2>/dev/null || [ -p "$f" ] || { sleep "$1"; return; }
+		exec {LAB_SLEEP_FD}<>"$f"
+	fi
+	read -r -t "$1" -u "$LAB_SLEEP_FD" _ || true
+}
 
 # lab_sysctl NS KEY=VALUE… — one exec for all of them.
 lab_sysctl() { local ns=$1; shift; nsx "$ns" sysctl -q -w "$@" >/dev/null; }
@@ -208,7 +229,7 @@ lab_edge_tunnels() {
 		lab_edge_start
 		return
 	fi
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		for t in 0 1 2 3; do
 			n=$(tun_isp $t)
 			lab_gre "edge$k" "gt$t" "$(tun_anycast $t)" "$(cpe_wan_addr "$n")" \
@@ -226,7 +247,7 @@ lab_edge_return_via() {
 	local k t nh=()
 	[ "$LAB_EDGE" = plain ] || lab_fail "lab_edge_return_via is for LAB_EDGE=plain; tunsteer-edge steers by its own health checks"
 	for t in "$@"; do nh+=(nexthop via "$(tun_cpe_addr "$t")" dev "gt$t"); done
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		nsx "edge$k" ip route replace "$LAN_NET" "${nh[@]}"
 	done
 }
@@ -268,7 +289,7 @@ lab_ipv6_up() {
 		lab_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
 	done
 	lab_sysctl inet net.ipv6.fib_multipath_hash_policy=1
-	for k in $(seq 1 "$edges"); do
+	for k in $(lab_seq 1 "$edges"); do
 		lab_sysctl "edge$k" net.ipv6.conf.inet.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
 		nsx inet ip -6 addr add "2001:db8:3:$k::1/64" dev "edge$k" nodad
 		nsx "edge$k" ip -6 addr add "2001:db8:3:$k::2/64" dev inet nodad
@@ -330,7 +351,7 @@ lab_edge_conf() {
 	# IPsec tunnels' customer IDs are made of the account's.
 	[ -z "$EDGE_IPSEC_TUNNELS" ] || acct="account_id = \"$LAB_ACCOUNT_ID\";"
 	read -r -a prio <<<"$EDGE_PRIORITIES"
-	for j in $(seq 1 "$(lab_edges)"); do
+	for j in $(lab_seq 1 "$(lab_edges)"); do
 		[ "$j" = "$k" ] || peers+="${peers:+, }\"$(edge_inet_addr "$j")\""
 	done
 	for t in $LAB_EDGE_TUNNELS; do
@@ -387,7 +408,7 @@ lab_edge_conf() {
 # from fresh configs and wait until each answers.
 lab_edge_start() {
 	local k ks=("$@")
-	[ ${#ks[@]} -gt 0 ] || ks=($(seq 1 "$(lab_edges)"))
+	[ ${#ks[@]} -gt 0 ] || ks=($(lab_seq 1 "$(lab_edges)"))
 	[ -x "$LAB_EDGE_BIN" ] || lab_fail "no tunsteer-edge in ${LAB_EDGE_BIN%/*} (build first)"
 	for k in "${ks[@]}"; do
 		lab_edge_conf "$k"
@@ -408,7 +429,7 @@ lab_edge_start() {
 lab_edge_stop() {
 	local k=$1 sig=${2:-TERM} pid
 	[ -r "$LAB_STATE/edge$k.pid" ] || return 0
-	pid=$(cat "$LAB_STATE/edge$k.pid")
+	read -r pid <"$LAB_STATE/edge$k.pid"
 	rm -f "$LAB_STATE/edge$k.pid"
 	kill -"$sig" "$pid" 2>/dev/null || true
 	# Gone, or a zombie whose parent (maybe not us) has yet to reap it.
@@ -430,7 +451,7 @@ edge_state() {
 # edge_all_healthy — every edge has every tunnel healthy.
 edge_all_healthy() {
 	local k
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		[ -e "$LAB_STATE/edge$k.pid" ] || continue
 		edge_json "$k" status | grep -q '"degraded":0,"down":0,' || return 1
 	done
@@ -439,7 +460,7 @@ edge_all_healthy() {
 # Show the edges' logs when a scenario fails.
 lab_edge_logs() {
 	local k
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		[ -r "$(edge_log "$k")" ] || continue
 		echo "--- edge$k tunsteer-edge log (last 30 lines)" >&2
 		tail -n 30 "$(edge_log "$k")" >&2
@@ -464,7 +485,7 @@ lab_cpe_plain_gre() {
 # lab_edge_rx T — packets all edges together received on tunnel T.
 lab_edge_rx() {
 	local k sum=0
-	for k in $(seq 1 "$(lab_edges)"); do
+	for k in $(lab_seq 1 "$(lab_edges)"); do
 		sum=$(( sum + $(lab_link_rx "edge$k" "gt$1") ))
 	done
 	echo $sum
@@ -568,11 +589,11 @@ lab_timed() {
 	shift 2
 	t0=$EPOCHREALTIME
 	lab_host_waited h0
-	deadline=$(( $(date +%s%N) + (limit + 30) * 1000000000 ))
+	deadline=$(( ${t0/./} + (limit + 30) * 1000000 ))
 	while ta=$EPOCHREALTIME; lab_host_waited ha; ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s%N)" -lt "$deadline" ] ||
+		[ "${EPOCHREALTIME/./}" -lt "$deadline" ] ||
 			lab_fail "timed out after $((limit + 30))s waiting for: $what"
-		sleep 0.1
+		lab_sleep 0.1
 	done
 	stalled=$(lab_vm_stalled_ms "$t0" "$ta")
 	[ $(( ha - h0 )) -le "$stalled" ] || stalled=$(( ha - h0 ))

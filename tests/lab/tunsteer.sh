@@ -31,7 +31,7 @@ rm -f "$TS_LOG"
 ts_tunnels() {
 	local n=$1 c=${2:-1} i w t sep type ike rw
 	echo "tunnels = ("
-	for i in $(seq 0 $((n - 1))); do
+	for i in $(lab_seq 0 $((n - 1))); do
 		w=$((i / 2 + 1))
 		t=$(( (c - 1) * 4 + i ))
 		sep=,
@@ -102,7 +102,9 @@ ts_conf2() {
 	chmod 600 "$TS_CONF"
 }
 
-ts_ctl() { nsx cpe "$TS_BIN_CTL" -S "$TS_SOCK" "$@"; }
+# Not in cpe's namespace: the control socket is a path, and `ip netns
+# exec` would add an exec and a mount namespace to every poll of it.
+ts_ctl() { "$TS_BIN_CTL" -S "$TS_SOCK" "$@"; }
 
 # ts_start [tunsteerd options] — start tunsteerd in cpe, in the
 # foreground with debug logging to $TS_LOG, and wait until it answers.
