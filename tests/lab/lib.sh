@@ -472,6 +472,28 @@ edge_all_healthy() {
 	done
 }
 
+# lab_caps_check PID NAME MIN — every thread of process PID (NAME, for
+# the messages; at least MIN threads) has NET_ADMIN, NET_RAW and
+# NET_BIND_SERVICE only (0x3400) in its effective, permitted and bounding
+# sets: capset() is per thread, so a thread made before the drop would
+# keep them all.
+lab_caps_check() {
+	local pid=$1 name=$2 min=$3 task f v st n=0
+	for task in /proc/"$pid"/task/*; do
+		# A thread that ended since the listing (one of a start's
+		# short-lived ones) has nothing left to check.
+		{ st=$(<"$task/status"); } 2>/dev/null || continue
+		n=$((n + 1))
+		for f in CapEff CapPrm CapBnd; do
+			[[ $st =~ $'\n'$f:[[:space:]]*([0-9a-f]+) ]] && v=${BASH_REMATCH[1]} || v=
+			[ "$v" = 0000000000003400 ] ||
+				lab_fail "$name thread ${task##*/}: $f is $v, not 0000000000003400"
+		done
+	done
+	[ "$n" -ge "$min" ] || lab_fail "$name ($pid) has $n threads, fewer than $min"
+	lab_log "ok: all $n threads of $name run with CapEff/CapPrm/CapBnd 0x3400"
+}
+
 # Show the edges' logs when a scenario fails.
 lab_edge_logs() {
 	local k
