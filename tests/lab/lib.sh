@@ -481,8 +481,12 @@ lab_caps_check() {
 	local pid=$1 name=$2 min=$3 task f v st n=0
 	for task in /proc/"$pid"/task/*; do
 		# A thread that ended since the listing (one of a start's
-		# short-lived ones) has nothing left to check.
-		{ st=$(<"$task/status"); } 2>/dev/null || continue
+		# short-lived ones) has nothing left to check.  read, not
+		# $(<file): under set -e a failed $(<file) ends the shell, ||
+		# or not (bash 5.2).
+		st=
+		{ read -r -d '' st <"$task/status"; } 2>/dev/null || true
+		[ -n "$st" ] || continue
 		n=$((n + 1))
 		for f in CapEff CapPrm CapBnd; do
 			[[ $st =~ $'\n'$f:[[:space:]]*([0-9a-f]+) ]] && v=${BASH_REMATCH[1]} || v=
