@@ -136,13 +136,18 @@ flows_all_arrive() {
 # flows_report — both receivers' reports of the window since the previous
 # one (SIGUSR1), in $FLOWS_REPORT and $FLOWS_CTL_REPORT once written.
 # FLOWS_WINDOW_START/END are when the window began and ended
-# (EPOCHREALTIME), for lab_vm_stall_max.
+# (EPOCHREALTIME), for lab_vm_stall_max; FLOWS_WINDOW_HW_START/END what
+# lab_host_waited said then.
 FLOWS_WINDOW_START=
 FLOWS_WINDOW_END=
+FLOWS_WINDOW_HW_START=0
+FLOWS_WINDOW_HW_END=0
 flows_report() {
 	FLOWS_REPORTS=$((FLOWS_REPORTS + 1))
 	FLOWS_WINDOW_START=$FLOWS_WINDOW_END
 	FLOWS_WINDOW_END=$EPOCHREALTIME
+	FLOWS_WINDOW_HW_START=$FLOWS_WINDOW_HW_END
+	lab_host_waited FLOWS_WINDOW_HW_END
 	kill -USR1 "$FLOWS_RX_PID" "$FLOWS_CTL_PID"
 	lab_wait 10 "flow report $FLOWS_REPORTS" sh -c \
 		"[ \"\$(jq .report '$FLOWS_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ] &&
@@ -154,11 +159,24 @@ flows_report() {
 flows_control() { jq -r --arg f "$1" '[.flows[] | .[$f]] | max // 0' "$FLOWS_CTL_REPORT"; }
 
 # flows_vm_part — one line on what the VM did in the last report's window:
-# the control flow's loss and longest gap, the longest vCPU stall.
+# the control flow's loss and longest gap, the longest vCPU stall, what
+# the host kept it waiting.
 flows_vm_part() {
 	echo "control flow (lan -> $FLOWS_CTL_NS, no tunnel) lost $(flows_control lost)," \
 		"longest gap $(flows_control max_gap_ms) ms;" \
-		"longest vCPU stall $(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END") ms"
+		"longest vCPU stall $(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END") ms;" \
+		"the host kept it waiting $(( FLOWS_WINDOW_HW_END - FLOWS_WINDOW_HW_START )) ms"
+}
+
+# flows_vm_lost_ms — how long the VM did not run in the last report's
+# window, as lab_wait counts it: the larger of its stalls (lab_vm_stalled_ms)
+# and what the host kept it waiting (lab_host_waited; also a vCPU's many
+# short waits beside a busy host, which make every exec in the VM, a
+# keepalived check script's too, that much slower).
+flows_vm_lost_ms() {
+	local stalled hw=$(( FLOWS_WINDOW_HW_END - FLOWS_WINDOW_HW_START ))
+	stalled=$(lab_vm_stalled_ms "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END")
+	echo $(( hw > stalled ? hw : stalled ))
 }
 
 # flows_vm_disturbed — true if in the last report's window the VM itself
