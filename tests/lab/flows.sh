@@ -137,21 +137,44 @@ flows_all_arrive() {
 # one (SIGUSR1), in $FLOWS_REPORT and $FLOWS_CTL_REPORT once written.
 # FLOWS_WINDOW_START/END are when the window began and ended
 # (EPOCHREALTIME), for lab_vm_stall_max; FLOWS_WINDOW_HW_START/END what
-# lab_host_waited said then.
+# lab_host_waited said then, FLOWS_WINDOW_BD_START/END lab_backlog_drops;
+# FLOWS_SOCK_DROPS_START/END the flows' receiver's socket drops (a running
+# count) in the reports either side of the window.
 FLOWS_WINDOW_START=
 FLOWS_WINDOW_END=
 FLOWS_WINDOW_HW_START=0
 FLOWS_WINDOW_HW_END=0
+FLOWS_WINDOW_BD_START=0
+FLOWS_WINDOW_BD_END=0
+FLOWS_SOCK_DROPS_START=0
+FLOWS_SOCK_DROPS_END=0
 flows_report() {
+	local j
 	FLOWS_REPORTS=$((FLOWS_REPORTS + 1))
 	FLOWS_WINDOW_START=$FLOWS_WINDOW_END
 	FLOWS_WINDOW_END=$EPOCHREALTIME
 	FLOWS_WINDOW_HW_START=$FLOWS_WINDOW_HW_END
 	lab_host_waited FLOWS_WINDOW_HW_END
+	FLOWS_WINDOW_BD_START=$FLOWS_WINDOW_BD_END
+	lab_backlog_drops FLOWS_WINDOW_BD_END
 	kill -USR1 "$FLOWS_RX_PID" "$FLOWS_CTL_PID"
 	lab_wait 10 "flow report $FLOWS_REPORTS" sh -c \
 		"[ \"\$(jq .report '$FLOWS_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ] &&
 		 [ \"\$(jq .report '$FLOWS_CTL_REPORT' 2>/dev/null)\" = $FLOWS_REPORTS ]"
+	# read, not $(<file): see lab_caps_check.
+	j=
+	{ read -r -d '' j <"$FLOWS_REPORT"; } 2>/dev/null || true
+	FLOWS_SOCK_DROPS_START=$FLOWS_SOCK_DROPS_END
+	[[ $j =~ \"socket_drops\":([0-9]+) ]] && FLOWS_SOCK_DROPS_END=${BASH_REMATCH[1]} || true
+}
+
+# flows_vm_dropped — the flows' datagrams the VM dropped in the last
+# report's window for want of CPU: its input backlogs' drops
+# (lab_backlog_drops; other packets' too, so an upper bound) and the flows'
+# receiver's socket drops.
+flows_vm_dropped() {
+	echo $(( FLOWS_WINDOW_BD_END - FLOWS_WINDOW_BD_START +
+		FLOWS_SOCK_DROPS_END - FLOWS_SOCK_DROPS_START ))
 }
 
 # flows_control FIELD — FIELD (lost, max_gap_ms, …) of the control flow in
@@ -160,12 +183,14 @@ flows_control() { jq -r --arg f "$1" '[.flows[] | .[$f]] | max // 0' "$FLOWS_CTL
 
 # flows_vm_part — one line on what the VM did in the last report's window:
 # the control flow's loss and longest gap, the longest vCPU stall, what
-# the host kept it waiting.
+# the host kept it waiting, what the VM dropped (flows_vm_dropped's parts).
 flows_vm_part() {
 	echo "control flow (lan -> $FLOWS_CTL_NS, no tunnel) lost $(flows_control lost)," \
 		"longest gap $(flows_control max_gap_ms) ms;" \
 		"longest vCPU stall $(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END") ms;" \
-		"the host kept it waiting $(( FLOWS_WINDOW_HW_END - FLOWS_WINDOW_HW_START )) ms"
+		"the host kept it waiting $(( FLOWS_WINDOW_HW_END - FLOWS_WINDOW_HW_START )) ms;" \
+		"backlog drops $(( FLOWS_WINDOW_BD_END - FLOWS_WINDOW_BD_START )), the flows' receiver's" \
+		"socket drops $(( FLOWS_SOCK_DROPS_END - FLOWS_SOCK_DROPS_START ))"
 }
 
 # flows_vm_lost_ms — how long the VM did not run in the last report's

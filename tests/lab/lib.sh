@@ -620,6 +620,21 @@ lab_host_waited() {
 	[[ "$_lhw" =~ ^[0-9]+$ ]] || _lhw=0
 }
 
+# lab_backlog_drops VAR — into VAR, the packets the VM's kernel has dropped
+# because a CPU's input backlog was full (the second column of
+# /proc/net/softnet_stat, summed over CPUs; the same in every namespace).
+# Every veth hop of the lab goes through that backlog: a full one is the
+# VM's CPUs not keeping up with the packets, not a route, SA or filter
+# sending them nowhere.  Read by bash: no exec.
+lab_backlog_drops() {
+	local -n _lbd=$1
+	local _f
+	_lbd=0
+	while read -r -a _f; do
+		[[ ${_f[1]:-} =~ ^[0-9a-f]+$ ]] && _lbd=$(( _lbd + 16#${_f[1]} ))
+	done </proc/net/softnet_stat 2>/dev/null || true
+}
+
 # lab_timed WHAT LIMIT CMD… — CMD comes true within LIMIT seconds of the
 # time the VM actually ran: it is polled for up to LIMIT + 30 s, and the
 # attempt that first saw it true must have begun at most LIMIT seconds,
