@@ -121,6 +121,10 @@ flows_start() {
 		-c "$FLOWS_CTL_ADDR:$FLOWS_CTL_PORT" \
 		-n "$FLOWS_N" -p "$FLOWS_SPORT" -r "$FLOWS_PPS" >"$FLOWS_DIR/send.log" 2>&1 &
 	FLOWS_TX_PID=$!
+	# The first window's drops count from here, and a new receiver's
+	# socket drops from 0.
+	FLOWS_SOCK_DROPS_END=0
+	lab_backlog_drops FLOWS_WINDOW_BD_END
 	# A start, not a speed: beside a CPU hog the HA lab's flows took the
 	# VM over 20 s to arrive (with little stall the detector credits).
 	lab_wait 60 "all $FLOWS_N flows and the control flow arriving" flows_all_arrive
