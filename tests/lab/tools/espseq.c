@@ -3,7 +3,7 @@
  * espseq: the order in which one SA's ESP passes a point of the lab wire,
  * judged as an anti-replay window would judge it.
  *
- *   espseq -i IFNAME -s SPI [-d in|out] [-w WINDOW] [-o FILE]
+ *   espseq -i IFNAME -s SPI [-d in|out] [-w WINDOW] [-o FILE] [-l LIST]
  *
  * Reads every IPv4 ESP packet of SPI (a kernel socket filter picks them)
  * that IFNAME receives (-d in, the default) or sends (-d out), in the
@@ -68,8 +68,12 @@ struct window {
 	uint64_t packets, too_old, seen_twice, late, max_behind;
 };
 
-/* One sequence number through the window, as ESP input checks it. */
-static void
+#define ODD_JUMP (1U << 16)	/* a jump of the highest no sender makes */
+
+/* One sequence number through the window, as ESP input checks it.
+ * Returns 1 when the number is odd: a jump of ODD_JUMP or more past the
+ * highest, or one seen already. */
+static int
 window_see(struct window *w, uint32_t seq)
 {
 	uint32_t d;
@@ -79,19 +83,36 @@ window_see(struct window *w, uint32_t seq)
 		d = seq - w->top;
 		w->bits = d < 64 ? (w->bits << d) | 1 : 1;
 		w->top = seq;
-		return;
+		return d >= ODD_JUMP;
 	}
 	d = w->top - seq;
 	if (d > w->max_behind)
 		w->max_behind = d;
 	if (d >= w->size)
 		w->too_old++;
-	else if (w->bits & (1ULL << d))
+	else if (w->bits & (1ULL << d)) {
 		w->seen_twice++;
-	else {
+		return 1;
+	} else {
 		w->bits |= 1ULL << d;
 		w->late++;
 	}
+	return 0;
+}
+
+/* An odd packet to stderr: which it was and its first bytes, so that a
+ * scenario that meets one can tell what it was. */
+static void
+print_odd(uint32_t seq, const struct sockaddr_ll *from, const unsigned char *pkt,
+	  size_t len, ssize_t n)
+{
+	size_t i;
+
+	fprintf(stderr, "espseq: odd: seq %u (0x%08x), pkttype %u, ifindex %d, captured %zd bytes:",
+		seq, seq, from->sll_pkttype, from->sll_ifindex, n);
+	for (i = 0; i < len; i++)
+		fprintf(stderr, "%s%02x", i % 4 ? "" : " ", pkt[i]);
+	fputc('\n', stderr);
 }
 
 
@@ -125,16 +146,18 @@ write_report(const char *path, const char *ifname, uint32_t spi, int out,
 int
 main(int argc, char **argv)
 {
-	const char *ifname = NULL, *path = NULL;
+	const char *ifname = NULL, *path = NULL, *list_path = NULL;
 	struct window w = { .size = 64 };
 	uint32_t spi = 0;
+	unsigned int odd = 0;
+	FILE *list = NULL;
 	int have_spi = 0, out = 0, c, fd, buf = 16 << 20;
 	unsigned int ifindex;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct tpacket_stats st = { 0 };
 	socklen_t len = sizeof(st);
 
-	while ((c = getopt(argc, argv, "i:s:d:w:o:")) != -1) {
+	while ((c = getopt(argc, argv, "i:s:d:w:o:l:")) != -1) {
 		switch (c) {
 		case 'i': ifname = optarg; break;
 		case 's': spi = (uint32_t)lab_num(optarg, 's', 1, UINT32_MAX); have_spi = 1; break;
@@ -147,6 +170,7 @@ main(int argc, char **argv)
 			break;
 		case 'w': w.size = (uint32_t)lab_num(optarg, 'w', 1, 64); break;
 		case 'o': path = optarg; break;
+		case 'l': list_path = optarg; break;
 		default:
 			goto usage;
 		}
@@ -155,6 +179,10 @@ main(int argc, char **argv)
 		goto usage;
 	if ((ifindex = if_nametoindex(ifname)) == 0) {
 		fprintf(stderr, "espseq: %s: %s\n", ifname, strerror(errno));
+		return 1;
+	}
+	if (list_path != NULL && (list = fopen(list_path, "we")) == NULL) {
+		fprintf(stderr, "espseq: %s: %s\n", list_path, strerror(errno));
 		return 1;
 	}
 
@@ -225,7 +253,17 @@ main(int argc, char **argv)
 		if ((size_t)n < ihl + 8 || ihl + 8 > sizeof(pkt))
 			continue;
 		memcpy(&seq, pkt + ihl + 4, sizeof(seq));
-		window_see(&w, ntohl(seq));
+		seq = ntohl(seq);
+		if (window_see(&w, seq) && odd < 8) {
+			odd++;
+			print_odd(seq, &from, pkt, (size_t)n < sizeof(pkt) ? (size_t)n : sizeof(pkt), n);
+		}
+		if (list != NULL)
+			fprintf(list, "%u\n", seq);
+	}
+	if (list != NULL && fclose(list) != 0) {
+		fprintf(stderr, "espseq: %s: %s\n", list_path, strerror(errno));
+		return 1;
 	}
 	len = sizeof(st);
 	memset(&st, 0, sizeof(st));
@@ -236,6 +274,6 @@ main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fputs("usage: espseq -i IFNAME -s SPI [-d in|out] [-w WINDOW] [-o FILE]\n", stderr);
+	fputs("usage: espseq -i IFNAME -s SPI [-d in|out] [-w WINDOW] [-o FILE] [-l LIST]\n", stderr);
 	return 2;
 }
