@@ -215,9 +215,19 @@ flows_vm_disturbed() {
 		[ "$(lab_vm_stall_max "$FLOWS_WINDOW_START" "$FLOWS_WINDOW_END")" -ge 50 ]
 }
 
+# flows_pause — stop the sender (SIGSTOP) so that a window can end with
+# nothing in flight: counters along the path, read once they stop moving,
+# then agree with the receiver's report exactly.  flows_resume lets it go
+# on; the ticks it missed are skipped, not numbered (udpflows -B), so the
+# pause is a gap to the receivers, never loss.
+flows_pause() { kill -STOP "$FLOWS_TX_PID"; }
+flows_resume() { kill -CONT "$FLOWS_TX_PID"; }
+
 # flows_stop — stop sender and receivers (they write a last report).
 flows_stop() {
-	[ -z "$FLOWS_TX_PID" ] || { kill "$FLOWS_TX_PID" 2>/dev/null; wait "$FLOWS_TX_PID" 2>/dev/null; } || true
+	# CONT: a paused sender (flows_pause) acts on TERM only once running.
+	[ -z "$FLOWS_TX_PID" ] || { kill "$FLOWS_TX_PID" 2>/dev/null; kill -CONT "$FLOWS_TX_PID" 2>/dev/null
+		wait "$FLOWS_TX_PID" 2>/dev/null; } || true
 	[ -z "$FLOWS_RX_PID" ] || { kill "$FLOWS_RX_PID" 2>/dev/null; wait "$FLOWS_RX_PID" 2>/dev/null; } || true
 	[ -z "$FLOWS_CTL_PID" ] || { kill "$FLOWS_CTL_PID" 2>/dev/null; wait "$FLOWS_CTL_PID" 2>/dev/null; } || true
 	FLOWS_TX_PID= FLOWS_RX_PID= FLOWS_CTL_PID=
